@@ -1,0 +1,19 @@
+//! What every intent handler component shares: the `intent-handler` world's
+//! bindings, the export macro, and helpers for the common chores (reading
+//! params, asking the model for text or JSON, building prompts with memory).
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "workflowpilot:orchestration/intent-handler",
+    pub_export_macro: true,
+    export_macro_name: "export_handler",
+    default_bindings_module: "handler_kit",
+    generate_all,
+});
+
+pub mod json;
+pub mod model;
+pub mod params;
+
+pub use exports::workflowpilot::orchestration::handler::{Guest as Handler, HandlerInfo};
+pub use workflowpilot::orchestration::types::{HandlerError, LlmFailure, StepRequest};

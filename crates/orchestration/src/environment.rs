@@ -1,0 +1,18 @@
+//! What the orchestrator needs from its host.
+
+use crate::types::{DispatchError, Dispatched, Event, HandlerRequest};
+
+/// The orchestrator's view of the outside world. The component implements it
+/// with WIT imports; tests and benchmarks implement it natively.
+pub trait Environment {
+    /// A value from `system_settings_config`.
+    fn setting(&self, key: &str) -> Option<String>;
+    /// Tokens in `text`, by the host's BPE tokenizer.
+    fn count_tokens(&self, text: &str) -> u32;
+    /// Intents served by the handlers loaded now.
+    fn registered_intents(&self) -> Vec<String>;
+    /// Runs a step in the handler for its intent.
+    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError>;
+    /// Records an audit event.
+    fn emit(&self, event: Event);
+}

@@ -1,0 +1,140 @@
+//! Plain data types of the orchestrator, mirroring the WIT records.
+
+use serde::Serialize;
+
+/// One workflow step (templates already resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: String,
+    pub name: String,
+    pub prompt: String,
+    /// The intent the author declared, if any.
+    pub intent: Option<String>,
+    /// Step params, a JSON object as text.
+    pub params: String,
+    pub depends_on: Vec<String>,
+}
+
+/// Token counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input: u32,
+    pub output: u32,
+    pub total: u32,
+}
+
+/// What the orchestrator asks a handler to do.
+#[derive(Debug, Clone)]
+pub struct HandlerRequest {
+    pub workflow_id: String,
+    pub step: Step,
+    pub intent: String,
+    pub params: String,
+    pub context: String,
+    pub memory_context: String,
+    pub available_plugins: Vec<String>,
+    pub routed_model: String,
+    pub token_budget: u32,
+}
+
+/// A handler's output with what the host measured while it ran.
+#[derive(Debug, Clone)]
+pub struct Dispatched {
+    pub output: String,
+    pub handler: String,
+    pub handler_version: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub model: String,
+    pub llm_calls: u32,
+    pub fuel_consumed: u64,
+    pub provider_time_us: u64,
+}
+
+/// Why a dispatch failed. `kind()` is the short reason recorded in audit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DispatchError {
+    NoHandler(String),
+    Trapped(String),
+    FuelExhausted(u64),
+    /// The handler's own error: its kind (`invalid-input`, `llm`...) and message.
+    Handler { kind: String, message: String },
+    Host(String),
+}
+
+impl DispatchError {
+    /// A stable one-word reason: `no_handler`, `trap`, `fuel`, `handler_error`, `host_error`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DispatchError::NoHandler(_) => "no_handler",
+            DispatchError::Trapped(_) => "trap",
+            DispatchError::FuelExhausted(_) => "fuel",
+            DispatchError::Handler { .. } => "handler_error",
+            DispatchError::Host(_) => "host_error",
+        }
+    }
+}
+
+impl std::fmt::Display for DispatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DispatchError::NoHandler(intent) => write!(f, "no handler serves intent `{intent}`"),
+            DispatchError::Trapped(msg) => write!(f, "handler trapped: {msg}"),
+            DispatchError::FuelExhausted(limit) => write!(f, "handler ran out of fuel (limit {limit})"),
+            DispatchError::Handler { kind, message } => write!(f, "handler error ({kind}): {message}"),
+            DispatchError::Host(msg) => write!(f, "host could not run the handler: {msg}"),
+        }
+    }
+}
+
+/// The seed's five audit events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Initialized,
+    StepExecuted,
+    StepFailed,
+    BudgetExceeded,
+    Completed,
+}
+
+/// Event severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// An audit event the orchestrator emits.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    pub severity: Severity,
+    pub step_id: Option<String>,
+    pub metadata: serde_json::Value,
+}
+
+/// The result of one orchestrated step.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub output: String,
+    pub intent: String,
+    pub handler: String,
+    pub tokens_used: Usage,
+    pub compression_applied: bool,
+    pub tokens_saved: u32,
+    pub routed_model: String,
+    pub cost_usd: f64,
+    pub execution_time_us: u64,
+}
+
+/// The seed's workflow metrics from `complete()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkflowMetrics {
+    pub total_tokens_used: u64,
+    pub total_tokens_saved: u64,
+    pub total_cost: f64,
+    pub budget_utilization: f64,
+    pub steps_executed: u32,
+    pub steps_fell_back: u32,
+}

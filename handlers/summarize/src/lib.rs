@@ -1,0 +1,61 @@
+//! `summarize`: condenses the step's text to a target length with the model.
+//! Params: `target_length` (words, default 120), `style` (`paragraph` or `bullets`).
+
+use handler_kit::model::{ask, Ask};
+use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
+use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use serde_json::json;
+
+const DEFAULT_TARGET_WORDS: u32 = 120;
+/// Output tokens allowed per target word: English runs ~1.3 tokens a word, plus headroom.
+const TOKENS_PER_WORD: u32 = 2;
+
+struct Summarize;
+
+impl handler_kit::Handler for Summarize {
+    fn info() -> HandlerInfo {
+        HandlerInfo {
+            name: "summarize".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            intents: vec!["summarize".into()],
+            description: "Condenses text to a target length".into(),
+        }
+    }
+
+    fn execute(request: StepRequest) -> Result<String, HandlerError> {
+        let params = params::object(&request.params)?;
+        let target = params::optional_u32(&params, "target_length")?.unwrap_or(DEFAULT_TARGET_WORDS);
+        let style = match params::optional_str(&params, "style")?.unwrap_or("paragraph") {
+            "paragraph" => "one paragraph",
+            "bullets" => "short bullet points",
+            other => {
+                return Err(HandlerError::InvalidInput(format!(
+                    "params.style must be `paragraph` or `bullets`, got `{other}`"
+                )))
+            }
+        };
+        if request.step.prompt.trim().is_empty() {
+            return Err(HandlerError::InvalidInput("the step's prompt is empty: nothing to summarize".into()));
+        }
+        let summary = ask(Ask {
+            system: format!(
+                "You summarize text for an automated workflow. Write at most {target} words as {style}. \
+                 Keep every name, number, date and identifier that matters. No preamble."
+            ),
+            user: request.step.prompt.clone(),
+            max_tokens: target * TOKENS_PER_WORD,
+            temperature: 0.5,
+            format: ResponseFormat::Text,
+            request: &request,
+        })?;
+        let summary = summary.trim();
+        Ok(json!({
+            "summary": summary,
+            "word_count": summary.split_whitespace().count(),
+            "target_length": target,
+        })
+        .to_string())
+    }
+}
+
+handler_kit::export_handler!(Summarize);

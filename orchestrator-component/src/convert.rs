@@ -1,0 +1,172 @@
+//! Conversions between the WIT types and the orchestration library's types.
+
+use crate::exports::workflowpilot::orchestration::orchestrator as wit;
+use crate::workflowpilot::orchestration::{audit, handlers, types};
+use orchestration::classify::Method;
+use orchestration::session::{Metadata, StepStatus};
+use orchestration::types::*;
+
+pub fn step(s: types::WorkflowStep) -> Step {
+    Step { id: s.id, name: s.name, prompt: s.prompt, intent: s.intent, params: s.params, depends_on: s.depends_on }
+}
+
+fn wit_step(s: &Step) -> types::WorkflowStep {
+    types::WorkflowStep {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        prompt: s.prompt.clone(),
+        intent: s.intent.clone(),
+        params: s.params.clone(),
+        depends_on: s.depends_on.clone(),
+    }
+}
+
+fn usage(u: types::TokenUsage) -> Usage {
+    Usage { input: u.input, output: u.output, total: u.total }
+}
+
+fn wit_usage(u: Usage) -> types::TokenUsage {
+    types::TokenUsage { input: u.input, output: u.output, total: u.total }
+}
+
+pub fn step_request(r: &HandlerRequest) -> types::StepRequest {
+    types::StepRequest {
+        workflow_id: r.workflow_id.clone(),
+        step: wit_step(&r.step),
+        intent: r.intent.clone(),
+        params: r.params.clone(),
+        context: r.context.clone(),
+        memory_context: r.memory_context.clone(),
+        available_plugins: r.available_plugins.clone(),
+        routed_model: r.routed_model.clone(),
+        token_budget: r.token_budget,
+    }
+}
+
+pub fn dispatched(d: handlers::DispatchResult) -> Dispatched {
+    Dispatched {
+        output: d.output,
+        handler: d.handler,
+        handler_version: d.handler_version,
+        usage: usage(d.usage),
+        cost_usd: d.cost_usd,
+        model: d.model,
+        llm_calls: d.llm_calls,
+        fuel_consumed: d.fuel_consumed,
+        provider_time_us: d.provider_time_us,
+    }
+}
+
+pub fn dispatch_error(e: types::StepError) -> DispatchError {
+    match e {
+        types::StepError::NoHandler(intent) => DispatchError::NoHandler(intent),
+        types::StepError::Trapped(msg) => DispatchError::Trapped(msg),
+        types::StepError::FuelExhausted(limit) => DispatchError::FuelExhausted(limit),
+        types::StepError::Host(msg) => DispatchError::Host(msg),
+        types::StepError::Handler(h) => {
+            let (kind, message) = match h {
+                types::HandlerError::InvalidInput(m) => ("invalid_input", m),
+                types::HandlerError::InvalidOutput(m) => ("invalid_output", m),
+                types::HandlerError::NotPermitted(m) => ("not_permitted", m),
+                types::HandlerError::Failed(m) => ("failed", m),
+                types::HandlerError::Llm(f) => ("llm", llm_failure(f)),
+            };
+            DispatchError::Handler { kind: kind.into(), message }
+        }
+    }
+}
+
+fn llm_failure(f: types::LlmFailure) -> String {
+    match f {
+        types::LlmFailure::BudgetExceeded(b) => format!(
+            "budget exceeded: allocated {}, used {}, requested {}",
+            b.allocated, b.used, b.requested
+        ),
+        types::LlmFailure::Provider(p) => format!("provider error {} {}: {}", p.status, p.kind, p.message),
+        types::LlmFailure::InvalidRequest(m) => format!("invalid request: {m}"),
+    }
+}
+
+pub fn audit_event(e: Event) -> audit::AuditEvent {
+    audit::AuditEvent {
+        event_type: match e.kind {
+            EventKind::Initialized => audit::EventType::OrchestrationInitialized,
+            EventKind::StepExecuted => audit::EventType::OrchestrationStepExecuted,
+            EventKind::StepFailed => audit::EventType::OrchestrationStepFailed,
+            EventKind::BudgetExceeded => audit::EventType::OrchestrationBudgetExceeded,
+            EventKind::Completed => audit::EventType::OrchestrationCompleted,
+        },
+        severity: match e.severity {
+            Severity::Info => audit::Severity::Info,
+            Severity::Warning => audit::Severity::Warning,
+            Severity::Critical => audit::Severity::Critical,
+        },
+        // The host fills in the workflow id from the session it created.
+        workflow_id: String::new(),
+        step_id: e.step_id,
+        metadata: e.metadata.to_string(),
+    }
+}
+
+pub fn step_result(r: StepResult) -> types::StepResult {
+    types::StepResult {
+        output: r.output,
+        intent: r.intent,
+        handler: r.handler,
+        tokens_used: wit_usage(r.tokens_used),
+        compression_applied: r.compression_applied,
+        tokens_saved: r.tokens_saved,
+        routed_model: r.routed_model,
+        cost_usd: r.cost_usd,
+        execution_time_us: r.execution_time_us,
+    }
+}
+
+pub fn metrics(m: WorkflowMetrics) -> wit::WorkflowMetrics {
+    wit::WorkflowMetrics {
+        total_tokens_used: m.total_tokens_used,
+        total_tokens_saved: m.total_tokens_saved,
+        total_cost: m.total_cost,
+        budget_utilization: m.budget_utilization,
+        steps_executed: m.steps_executed,
+        steps_fell_back: m.steps_fell_back,
+    }
+}
+
+pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
+    wit::OrchestrationMetadata {
+        workflow_id: m.workflow_id,
+        feature_flags: wit::FeatureFlags {
+            orchestration_enabled: m.settings.orchestration_enabled,
+            compression_enabled: m.settings.compression_enabled,
+            ais_routing_enabled: m.settings.ais_routing_enabled,
+        },
+        budget_strategy: m.settings.strategy.as_str().to_string(),
+        workflow_budget: m.workflow_budget,
+        steps: m
+            .steps
+            .into_iter()
+            .map(|p| wit::StepPlan {
+                budget: wit::TokenBudget { allocated: p.allocated, used: p.used, remaining: p.remaining() },
+                status: match p.status {
+                    StepStatus::Pending => wit::StepStatus::Pending,
+                    StepStatus::Executed => wit::StepStatus::Executed,
+                    StepStatus::FellBack => wit::StepStatus::FellBack,
+                },
+                failure: p.failure,
+                classification: wit::Classification {
+                    intent: p.classification.intent,
+                    confidence: p.classification.confidence,
+                    method: match p.classification.method {
+                        Method::Explicit => wit::ClassificationMethod::Explicit,
+                        Method::Pattern => wit::ClassificationMethod::Pattern,
+                        Method::Fallback => wit::ClassificationMethod::Fallback,
+                    },
+                    reasoning: p.classification.reasoning,
+                    alternatives: p.classification.alternatives,
+                },
+                step_id: p.step_id,
+            })
+            .collect(),
+    }
+}

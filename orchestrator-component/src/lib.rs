@@ -1,0 +1,82 @@
+//! The `orchestrator-core` component: exports `orchestrator` by wrapping
+//! [`orchestration::Session`], whose environment is the WIT imports.
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "workflowpilot:orchestration/orchestrator-core",
+    generate_all,
+});
+
+mod convert;
+
+use exports::workflowpilot::orchestration::orchestrator as wit;
+use orchestration::session::StepInput;
+use orchestration::types::{DispatchError, Dispatched, Event, HandlerRequest};
+use std::cell::RefCell;
+use workflowpilot::orchestration::{audit, handlers, llm, settings, types};
+
+/// The environment of a session inside the component: every call goes to a WIT import.
+struct Imports;
+
+impl orchestration::Environment for Imports {
+    fn setting(&self, key: &str) -> Option<String> {
+        settings::get(key)
+    }
+    fn count_tokens(&self, text: &str) -> u32 {
+        llm::count_tokens(text)
+    }
+    fn registered_intents(&self) -> Vec<String> {
+        handlers::registered_intents()
+    }
+    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError> {
+        handlers::dispatch(&convert::step_request(request))
+            .map(convert::dispatched)
+            .map_err(convert::dispatch_error)
+    }
+    fn emit(&self, event: Event) {
+        audit::emit(&convert::audit_event(event));
+    }
+}
+
+struct Session(RefCell<orchestration::Session<Imports>>);
+
+impl wit::GuestWorkflowSession for Session {
+    fn new(workflow_id: String, agent_id: String, user_id: String, steps: Vec<types::WorkflowStep>) -> Self {
+        let steps: Vec<_> = steps.into_iter().map(convert::step).collect();
+        Session(RefCell::new(orchestration::Session::initialize(Imports, &workflow_id, &agent_id, &user_id, &steps)))
+    }
+
+    fn is_active(&self) -> bool {
+        self.0.borrow().is_active()
+    }
+
+    fn execute_step(
+        &self,
+        step_id: String,
+        input: types::StepInput,
+        memory_context: String,
+        available_plugins: Vec<String>,
+    ) -> Option<types::StepResult> {
+        let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
+        self.0
+            .borrow_mut()
+            .execute_step(&step_id, input, &memory_context, &available_plugins)
+            .map(convert::step_result)
+    }
+
+    fn complete(&self) -> Option<wit::WorkflowMetrics> {
+        self.0.borrow_mut().complete().map(convert::metrics)
+    }
+
+    fn get_metadata(&self) -> Option<wit::OrchestrationMetadata> {
+        self.0.borrow().metadata().map(convert::metadata)
+    }
+}
+
+struct Component;
+
+impl wit::Guest for Component {
+    type WorkflowSession = Session;
+}
+
+export!(Component);
