@@ -87,7 +87,8 @@ impl<E: Environment> Session<E> {
                 intent_cap: session
                     .env
                     .setting(&format!("{INTENT_BUDGET_PREFIX}{}", c.intent))
-                    .and_then(|v| v.trim().parse().ok()),
+                    .and_then(|v| v.trim().parse().ok())
+                    .filter(|cap: &u32| *cap > 0),
             })
             .collect();
         let s = &session.settings;

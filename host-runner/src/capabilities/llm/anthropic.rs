@@ -1,0 +1,199 @@
+//! Anthropic's Messages API (`POST /v1/messages`), with retries on 429 and 529
+//! that honor `retry-after`, and usage read from the response.
+
+use super::provider::{ProviderRequest, ProviderResponse};
+use crate::bindings::types::ProviderError;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+const API_VERSION: &str = "2023-06-01";
+const MAX_RETRIES: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// A `retry-after` longer than this is not waited for: the call fails instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+pub struct Anthropic {
+    client: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+impl Anthropic {
+    /// A client for `base_url` (no trailing slash needed) with the given key.
+    /// The key stays in the host: guests only ever see completions.
+    pub fn new(base_url: &str, api_key: String) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(300))
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Anthropic { client, base_url: base_url.trim_end_matches('/').to_string(), api_key })
+    }
+
+    pub async fn complete(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        let body = request_body(request);
+        let url = format!("{}/v1/messages", self.base_url);
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .post(&url)
+                .header("x-api-key", &self.api_key)
+                .header("anthropic-version", API_VERSION)
+                .json(&body)
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) if attempt < MAX_RETRIES && (e.is_connect() || e.is_timeout()) => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(error(0, "connection_error", &e.to_string())),
+            };
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            let text = response.text().await.map_err(|e| error(status, "read_error", &e.to_string()))?;
+            if status == 200 {
+                return parse_message(&text);
+            }
+            if matches!(status, 429 | 529) && attempt < MAX_RETRIES {
+                let wait = retry_after.unwrap_or_else(|| backoff(attempt + 1));
+                if wait <= MAX_RETRY_AFTER {
+                    attempt += 1;
+                    tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "anthropic asked to retry");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return Err(parse_error(status, &text));
+        }
+    }
+}
+
+fn request_body(r: &ProviderRequest) -> serde_json::Value {
+    let mut system = r.system.clone().unwrap_or_default();
+    if r.json {
+        // The Messages API has no JSON mode: ask for it in the system prompt.
+        if !system.is_empty() {
+            system.push_str("\n\n");
+        }
+        system.push_str("Respond with a single JSON value and nothing else: no prose, no code fences.");
+    }
+    let messages: Vec<_> = r.messages.iter().map(|(role, text)| json!({ "role": role, "content": text })).collect();
+    let mut body = json!({
+        "model": r.model,
+        "max_tokens": r.max_tokens,
+        "temperature": r.temperature,
+        "messages": messages,
+    });
+    if !system.is_empty() {
+        body["system"] = json!(system);
+    }
+    body
+}
+
+fn backoff(attempt: u32) -> Duration {
+    FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1))
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?;
+    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+#[derive(Deserialize)]
+struct Message {
+    content: Vec<ContentBlock>,
+    model: String,
+    stop_reason: Option<String>,
+    usage: Usage,
+}
+
+#[derive(Deserialize)]
+struct ContentBlock {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    input_tokens: u32,
+    output_tokens: u32,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u32>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u32>,
+}
+
+fn parse_message(body: &str) -> Result<ProviderResponse, ProviderError> {
+    let message: Message = serde_json::from_str(body)
+        .map_err(|e| error(200, "invalid_response", &format!("unexpected Messages API response: {e}")))?;
+    let text = message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>();
+    let u = &message.usage;
+    Ok(ProviderResponse {
+        text,
+        model: message.model,
+        input_tokens: u.input_tokens + u.cache_creation_input_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0),
+        output_tokens: u.output_tokens,
+        stop_reason: message.stop_reason.unwrap_or_else(|| "unknown".into()),
+    })
+}
+
+fn parse_error(status: u16, body: &str) -> ProviderError {
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Detail,
+    }
+    #[derive(Deserialize)]
+    struct Detail {
+        #[serde(rename = "type")]
+        kind: String,
+        message: String,
+    }
+    match serde_json::from_str::<Envelope>(body) {
+        Ok(e) => error(status, &e.error.kind, &e.error.message),
+        Err(_) => error(status, "http_error", body.chars().take(500).collect::<String>().as_str()),
+    }
+}
+
+fn error(status: u16, kind: &str, message: &str) -> ProviderError {
+    ProviderError { status, kind: kind.to_string(), message: message.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_follows_the_messages_api() {
+        let body = request_body(&ProviderRequest {
+            model: "claude-haiku-4-5".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![("user", "Hi".into())],
+            max_tokens: 64,
+            temperature: 0.2,
+            json: true,
+        });
+        assert_eq!(body["model"], "claude-haiku-4-5");
+        assert_eq!(body["max_tokens"], 64);
+        assert_eq!(body["messages"][0], json!({"role": "user", "content": "Hi"}));
+        assert!(body["system"].as_str().unwrap().starts_with("Be brief.\n\nRespond with a single JSON value"));
+    }
+
+    #[test]
+    fn parses_messages_and_errors() {
+        let ok = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5",
+            "content":[{"type":"text","text":"Hello"},{"type":"text","text":" there"}],
+            "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}"#;
+        let m = parse_message(ok).unwrap();
+        assert_eq!((m.text.as_str(), m.input_tokens, m.output_tokens), ("Hello there", 12, 3));
+        let e = parse_error(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}"#);
+        assert_eq!((e.status, e.kind.as_str()), (400, "invalid_request_error"));
+        assert_eq!(parse_error(502, "<html>bad gateway</html>").kind, "http_error");
+    }
+}

@@ -1,0 +1,180 @@
+//! `llm`: model calls made by the host for a component. The host chooses the
+//! provider, holds the API key, counts tokens with its BPE tokenizer, refuses
+//! a call that would exceed the step's budget (`ORCHESTRATION_BUDGET_EXCEEDED`)
+//! and meters the usage the provider reports.
+
+pub mod anthropic;
+pub mod budget;
+pub mod pricing;
+pub mod provider;
+pub mod simulated;
+
+use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, Role};
+use crate::bindings::types::{LlmFailure, TokenUsage};
+use crate::capabilities::audit::AuditSink;
+use crate::tokenizer;
+use provider::{Provider, ProviderRequest};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{HasData, Linker};
+
+/// What one store's model calls added up to.
+#[derive(Debug, Clone, Default)]
+pub struct Meter {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub cost_usd: f64,
+    pub calls: u32,
+    pub provider_time: Duration,
+    /// The model of the last call.
+    pub model: Option<String>,
+}
+
+impl Meter {
+    pub fn usage(&self) -> TokenUsage {
+        TokenUsage {
+            input: self.input_tokens,
+            output: self.output_tokens,
+            total: self.input_tokens.saturating_add(self.output_tokens),
+        }
+    }
+}
+
+/// Per-store context: who is calling, on which model, within which budget.
+pub struct LlmCtx {
+    provider: Arc<Provider>,
+    audit: AuditSink,
+    source: String,
+    step_id: Option<String>,
+    default_model: String,
+    /// Tokens the store may spend; `None` for calls outside any step budget.
+    allocated: Option<u32>,
+    meter: Meter,
+}
+
+impl LlmCtx {
+    pub fn new(provider: Arc<Provider>, audit: AuditSink, source: impl Into<String>, default_model: impl Into<String>) -> Self {
+        LlmCtx {
+            provider,
+            audit,
+            source: source.into(),
+            step_id: None,
+            default_model: default_model.into(),
+            allocated: None,
+            meter: Meter::default(),
+        }
+    }
+
+    /// Puts the store's calls under one step's budget.
+    pub fn with_step_budget(mut self, step_id: &str, allocated: u32) -> Self {
+        self.step_id = Some(step_id.to_string());
+        self.allocated = Some(allocated);
+        self
+    }
+
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Admits, sends and meters one call. Shared by the `llm` import and the
+    /// runner's normal (non-orchestrated) path.
+    pub async fn call(&mut self, mut request: ProviderRequest) -> Result<Completion, LlmFailure> {
+        if request.messages.is_empty() {
+            return Err(LlmFailure::InvalidRequest("a completion needs at least one message".into()));
+        }
+        if pricing::price(&request.model).is_none() {
+            return Err(LlmFailure::InvalidRequest(format!(
+                "unknown model `{}`; known models: {}",
+                request.model,
+                pricing::known_models().join(", ")
+            )));
+        }
+        let input_tokens = request.system.as_deref().map_or(0, tokenizer::count)
+            + request.messages.iter().map(|(_, text)| tokenizer::count(text)).sum::<u32>();
+        if let Some(allocated) = self.allocated {
+            let used = self.meter.usage().total;
+            match budget::admit(allocated, used, input_tokens, request.max_tokens) {
+                Ok(granted) => request.max_tokens = granted,
+                Err(refusal) => {
+                    self.budget_event("refused", refusal.allocated, refusal.used, refusal.requested, &request.model);
+                    return Err(LlmFailure::BudgetExceeded(refusal));
+                }
+            }
+        }
+        let started = Instant::now();
+        let answer = self.provider.complete(&request).await;
+        self.meter.provider_time += started.elapsed();
+        let answer = answer.map_err(LlmFailure::Provider)?;
+        let cost = pricing::cost(&request.model, answer.input_tokens, answer.output_tokens).unwrap_or(0.0);
+        self.meter.input_tokens = self.meter.input_tokens.saturating_add(answer.input_tokens);
+        self.meter.output_tokens = self.meter.output_tokens.saturating_add(answer.output_tokens);
+        self.meter.cost_usd += cost;
+        self.meter.calls += 1;
+        self.meter.model = Some(request.model.clone());
+        let usage = TokenUsage {
+            input: answer.input_tokens,
+            output: answer.output_tokens,
+            total: answer.input_tokens + answer.output_tokens,
+        };
+        // The provider's tokenizer may count more than ours: report the overrun.
+        if let Some(allocated) = self.allocated.filter(|a| self.meter.usage().total > *a) {
+            self.budget_event("overrun", allocated, self.meter.usage().total - usage.total, usage.total, &request.model);
+        }
+        Ok(Completion {
+            text: answer.text,
+            model: request.model,
+            provider: self.provider.name().to_string(),
+            usage,
+            cost_usd: cost,
+            stop_reason: answer.stop_reason,
+        })
+    }
+
+    fn budget_event(&self, kind: &str, allocated: u32, used: u32, requested: u32, model: &str) {
+        tracing::warn!(source = %self.source, step = ?self.step_id, kind, allocated, used, requested, "token budget exceeded");
+        self.audit.record(
+            "ORCHESTRATION_BUDGET_EXCEEDED",
+            "warning",
+            self.step_id.as_deref(),
+            &self.source,
+            &json!({ "kind": kind, "allocated": allocated, "used": used, "requested": requested, "model": model }),
+        );
+    }
+}
+
+pub trait LlmView {
+    fn llm(&mut self) -> &mut LlmCtx;
+}
+
+struct HasLlm;
+
+impl HasData for HasLlm {
+    type Data<'a> = &'a mut LlmCtx;
+}
+
+pub fn add_to_linker<T: LlmView + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    llm::add_to_linker::<T, HasLlm>(linker, T::llm)
+}
+
+impl llm::Host for LlmCtx {
+    async fn complete(&mut self, request: CompletionRequest) -> Result<Completion, LlmFailure> {
+        let request = ProviderRequest {
+            model: request.model.unwrap_or_else(|| self.default_model.clone()),
+            system: request.system,
+            messages: request
+                .messages
+                .into_iter()
+                .map(|m| (if m.role == Role::User { "user" } else { "assistant" }, m.content))
+                .collect(),
+            max_tokens: request.max_tokens,
+            temperature: request.temperature.clamp(0.0, 1.0),
+            json: request.response_format == ResponseFormat::Json,
+        };
+        self.call(request).await
+    }
+
+    fn count_tokens(&mut self, text: String) -> u32 {
+        tokenizer::count(&text)
+    }
+}

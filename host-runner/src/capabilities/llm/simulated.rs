@@ -1,0 +1,209 @@
+//! The simulated provider: an offline, deterministic test double. It never
+//! passes for a model: every text answer starts with `[simulated]`, the
+//! provider is reported as `simulated` everywhere, and its "answers" are
+//! mechanical: the leading sentences of the prompt for text, and for JSON the
+//! fields of the requested schema filled from `Label: value` lines of the
+//! prompt. Token counts come from the real BPE tokenizer.
+
+use super::provider::{ProviderRequest, ProviderResponse};
+use crate::bindings::types::ProviderError;
+use crate::tokenizer;
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+pub const TEXT_LABEL: &str = "[simulated] ";
+/// A text answer is at most this fraction of the prompt, like a summary.
+const TEXT_ANSWER_RATIO: u32 = 4;
+const MIN_TEXT_ANSWER: u32 = 24;
+
+pub struct Simulated {
+    latency: Duration,
+}
+
+impl Simulated {
+    /// A provider that answers after `latency` (zero for benchmarks).
+    pub fn new(latency: Duration) -> Self {
+        Simulated { latency }
+    }
+
+    pub async fn complete(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        let prompt = request.messages.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>().join("\n");
+        let system = request.system.as_deref().unwrap_or("");
+        let input_tokens = tokenizer::count(system) + tokenizer::count(&prompt);
+        let (text, stop_reason) = if request.json {
+            (json_answer(system, &prompt).to_string(), "end_turn")
+        } else {
+            let cap = request.max_tokens.min((input_tokens / TEXT_ANSWER_RATIO).max(MIN_TEXT_ANSWER));
+            text_answer(&prompt, cap)
+        };
+        let mut output_tokens = tokenizer::count(&text);
+        let text = if output_tokens > request.max_tokens {
+            output_tokens = request.max_tokens;
+            tokenizer::truncate(&text, request.max_tokens)
+        } else {
+            text
+        };
+        Ok(ProviderResponse {
+            text,
+            model: request.model.clone(),
+            input_tokens,
+            output_tokens,
+            stop_reason: if output_tokens == request.max_tokens { "max_tokens" } else { stop_reason }.to_string(),
+        })
+    }
+}
+
+/// Leading sentences of the prompt within `cap` tokens, labeled.
+fn text_answer(prompt: &str, cap: u32) -> (String, &'static str) {
+    let budget = cap.saturating_sub(tokenizer::count(TEXT_LABEL));
+    let mut answer = String::new();
+    for sentence in sentences(prompt) {
+        let candidate = if answer.is_empty() { sentence.to_string() } else { format!("{answer} {sentence}") };
+        if tokenizer::count(&candidate) > budget {
+            break;
+        }
+        answer = candidate;
+    }
+    if answer.is_empty() {
+        answer = tokenizer::truncate(prompt.trim(), budget);
+    }
+    (format!("{TEXT_LABEL}{answer}"), "end_turn")
+}
+
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An object for the schema given after `JSON Schema:` in the system prompt,
+/// or a labeled object when there is none.
+fn json_answer(system: &str, prompt: &str) -> Value {
+    let schema = system.find("JSON Schema:").and_then(|at| {
+        let rest = &system[at + "JSON Schema:".len()..];
+        serde_json::Deserializer::from_str(rest.trim_start()).into_iter::<Value>().next()?.ok()
+    });
+    match schema {
+        Some(schema) => fill(&schema, prompt, None),
+        None => json!({ "simulated": true, "answer": sentences(prompt).next().unwrap_or("") }),
+    }
+}
+
+/// A value of the schema's type, taken from a `Label: value` line of the
+/// prompt when one names `field`, else the type's empty value.
+fn fill(schema: &Value, prompt: &str, field: Option<&str>) -> Value {
+    let kind = schema.get("type").and_then(|t| match t {
+        Value::String(s) => Some(s.as_str()),
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null"),
+        _ => None,
+    });
+    let found = field.and_then(|f| labeled_value(prompt, f));
+    match kind.unwrap_or("string") {
+        "object" => {
+            let mut object = Map::new();
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, property) in properties {
+                    object.insert(name.clone(), fill(property, prompt, Some(name)));
+                }
+            }
+            Value::Object(object)
+        }
+        "array" => Value::Array(
+            found
+                .map(|v| v.split([',', ';']).map(|s| Value::String(s.trim().to_string())).filter(|v| v != "").collect())
+                .unwrap_or_default(),
+        ),
+        "number" => json!(found.and_then(|v| number(&v)).unwrap_or(0.0)),
+        "integer" => json!(found.and_then(|v| number(&v)).map_or(0, |n| n.round() as i64)),
+        "boolean" => json!(found.is_some_and(|v| matches!(v.to_lowercase().as_str(), "yes" | "true" | "y"))),
+        _ => {
+            let allowed = schema.get("enum").and_then(Value::as_array);
+            match (found, allowed) {
+                (Some(v), Some(options)) if options.iter().any(|o| o == &json!(v)) => json!(v),
+                (_, Some(options)) => options.first().cloned().unwrap_or(json!("")),
+                (Some(v), None) => json!(v),
+                (None, None) => json!(""),
+            }
+        }
+    }
+}
+
+/// The value of the first `Label: value` line whose label names `field`
+/// (`invoice_number` matches `Invoice number:` and `Invoice Number (ref):`).
+fn labeled_value(prompt: &str, field: &str) -> Option<String> {
+    let wanted = normalize(field);
+    let lines = prompt.lines().filter_map(|line| line.split_once(':'));
+    let mut fallback = None;
+    for (label, value) in lines {
+        let label = normalize(label);
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        if label == wanted {
+            return Some(value.to_string());
+        }
+        if fallback.is_none() && label.starts_with(&wanted) {
+            fallback = Some(value.to_string());
+        }
+    }
+    fallback
+}
+
+fn normalize(label: &str) -> String {
+    label.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+fn number(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .chars()
+        .skip_while(|c| !(c.is_ascii_digit() || *c == '-'))
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
+        .filter(|c| *c != ',')
+        .collect();
+    cleaned.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(system: &str, prompt: &str, json: bool, max_tokens: u32) -> ProviderRequest {
+        ProviderRequest {
+            model: "claude-haiku-4-5".into(),
+            system: Some(system.into()),
+            messages: vec![("user", prompt.into())],
+            max_tokens,
+            temperature: 0.0,
+            json,
+        }
+    }
+
+    #[tokio::test]
+    async fn fills_the_schema_from_labeled_lines() {
+        let system = r#"Extract. JSON Schema:
+{"type":"object","required":["invoice_number","total","paid"],"properties":{
+ "invoice_number":{"type":"string"},"total":{"type":"number"},"paid":{"type":"boolean"},
+ "tags":{"type":"array","items":{"type":"string"}},"status":{"enum":["open","closed"]}}}"#;
+        let prompt = "Invoice Number: INV-0042\nTotal due: $1,234.50\nPaid: no\nTags: urgent, q3\n";
+        let r = Simulated::new(Duration::ZERO).complete(&request(system, prompt, true, 500)).await.unwrap();
+        let v: Value = serde_json::from_str(&r.text).unwrap();
+        assert_eq!(v, json!({"invoice_number": "INV-0042", "total": 1234.5, "paid": false, "tags": ["urgent", "q3"], "status": "open"}));
+        assert_eq!(r.input_tokens, tokenizer::count(system) + tokenizer::count(prompt));
+        assert_eq!(r.output_tokens, tokenizer::count(&r.text));
+    }
+
+    #[tokio::test]
+    async fn text_answers_are_labeled_short_and_deterministic() {
+        let prompt = "The outage began at 09:14 UTC. Payments failed for 23 minutes. ".repeat(20);
+        let sim = Simulated::new(Duration::ZERO);
+        let a = sim.complete(&request("Summarize.", &prompt, false, 400)).await.unwrap();
+        let b = sim.complete(&request("Summarize.", &prompt, false, 400)).await.unwrap();
+        assert!(a.text.starts_with(TEXT_LABEL));
+        assert_eq!(a.text, b.text);
+        assert!(a.output_tokens < a.input_tokens / 2, "{} vs {}", a.output_tokens, a.input_tokens);
+        let tiny = sim.complete(&request("Summarize.", &prompt, false, 8)).await.unwrap();
+        assert!(tiny.output_tokens <= 8);
+    }
+}

@@ -1,0 +1,130 @@
+//! Outbound `wasi:http` for handlers, deny by default: a request goes out only
+//! when its authority matches one of the handler's allowed hosts (`host`,
+//! `host:port`, `*.suffix`, optionally with a scheme). A denied request gets
+//! `HTTP-request-denied`, never a connection.
+
+use std::sync::Arc;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The hosts one component may reach.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedHosts {
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Rule {
+    scheme: Option<String>,
+    host: String,
+    port: Option<u16>,
+}
+
+impl AllowedHosts {
+    /// Parses rules like `https://api.example.com`, `hooks.slack.com:443`,
+    /// `*.example.org`; says which rule is malformed.
+    pub fn parse(rules: &[String]) -> Result<Self, String> {
+        let rules = rules
+            .iter()
+            .map(|raw| {
+                let (scheme, rest) = match raw.split_once("://") {
+                    Some((s, r)) if s == "http" || s == "https" => (Some(s.to_string()), r),
+                    Some((s, _)) => return Err(format!("allowed host `{raw}`: scheme `{s}` is not http or https")),
+                    None => (None, raw.as_str()),
+                };
+                let rest = rest.trim_end_matches('/');
+                let (host, port) = match rest.rsplit_once(':') {
+                    Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| format!("allowed host `{raw}`: bad port `{p}`"))?)),
+                    None => (rest, None),
+                };
+                if host.is_empty() || host.contains('/') || (host.contains('*') && !host.starts_with("*.")) {
+                    return Err(format!("allowed host `{raw}`: expected `host`, `host:port` or `*.domain`"));
+                }
+                Ok(Rule { scheme, host: host.to_ascii_lowercase(), port })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(AllowedHosts { rules })
+    }
+
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.rules.iter().any(|r| {
+            r.scheme.as_deref().is_none_or(|s| s == scheme)
+                && r.port.is_none_or(|p| p == port)
+                && match r.host.strip_prefix("*.") {
+                    Some(suffix) => host.ends_with(&format!(".{suffix}")),
+                    None => r.host == host,
+                }
+        })
+    }
+}
+
+/// The `wasi:http` hooks of one store: the allow-list check, then the default sender.
+pub struct OutboundHttp {
+    allowed: Arc<AllowedHosts>,
+    component: String,
+}
+
+impl OutboundHttp {
+    pub fn new(component: impl Into<String>, allowed: Arc<AllowedHosts>) -> Self {
+        OutboundHttp { allowed, component: component.into() }
+    }
+}
+
+type SendResult = wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
+)>;
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn std::future::Future<Output = SendResult> + Send> {
+        let uri = request.uri();
+        let scheme = uri.scheme_str().unwrap_or("https").to_string();
+        let host = uri.host().unwrap_or("").to_string();
+        let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
+        if !self.allowed.allows(&scheme, &host, port) {
+            tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: host not allowed");
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        let default: &mut dyn WasiHttpHooks = wasmtime_wasi_http::default_hooks();
+        default.send_request(request, options, fut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(r: &[&str]) -> AllowedHosts {
+        AllowedHosts::parse(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn deny_by_default() {
+        assert!(!AllowedHosts::default().allows("https", "example.com", 443));
+    }
+
+    #[test]
+    fn exact_wildcard_scheme_and_port_rules() {
+        let allowed = rules(&["https://hooks.slack.com", "*.example.org", "localhost:8080"]);
+        assert!(allowed.allows("https", "hooks.slack.com", 443));
+        assert!(!allowed.allows("http", "hooks.slack.com", 80));
+        assert!(allowed.allows("http", "api.example.org", 80));
+        assert!(!allowed.allows("https", "example.org", 443), "the wildcard needs a subdomain");
+        assert!(!allowed.allows("https", "evilexample.org", 443));
+        assert!(allowed.allows("http", "localhost", 8080));
+        assert!(!allowed.allows("http", "localhost", 8081));
+    }
+
+    #[test]
+    fn malformed_rules_are_named() {
+        let err = AllowedHosts::parse(&["ftp://x".to_string()]).unwrap_err();
+        assert!(err.contains("`ftp://x`"), "{err}");
+        let err = AllowedHosts::parse(&["a.*.com".to_string()]).unwrap_err();
+        assert!(err.contains("`a.*.com`"), "{err}");
+    }
+}

@@ -1,0 +1,173 @@
+//! The `pilot` command line.
+
+mod print;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use host_runner::storage::{records, settings, Db};
+use host_runner::{Host, ProviderChoice, Workflow};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "pilot", version, about = "Run AI-agent workflows through WorkflowPilot's orchestration components")]
+struct Cli {
+    /// SQLite database (settings, token usage, audit); created and migrated on first use.
+    #[arg(long, global = true, env = "PILOT_DB", default_value = "pilot.db")]
+    db: PathBuf,
+    /// Directory holding `orchestrator.wasm` and `handlers/`.
+    #[arg(long, global = true, env = "PILOT_COMPONENTS", default_value = "target/components")]
+    components: PathBuf,
+    /// Directory the handler components are loaded from [default: <components>/handlers].
+    #[arg(long, global = true, env = "PILOT_HANDLERS")]
+    handlers: Option<PathBuf>,
+    /// Model provider: `auto` is anthropic when ANTHROPIC_API_KEY is set, else simulated.
+    #[arg(long, global = true, env = "PILOT_PROVIDER", value_enum, default_value_t = ProviderArg::Auto)]
+    provider: ProviderArg,
+    /// Fuel allowance of one call into a component.
+    #[arg(long, global = true, env = "PILOT_FUEL", default_value_t = host_runner::host::DEFAULT_FUEL)]
+    fuel: u64,
+    /// Let components write to stderr (for debugging handlers).
+    #[arg(long, global = true)]
+    component_stderr: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Auto,
+    Simulated,
+    Anthropic,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a workflow file and print per-step results and metrics.
+    Run {
+        file: PathBuf,
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read or change feature flags and settings (`system_settings_config`).
+    Flags {
+        #[command(subcommand)]
+        action: FlagsAction,
+    },
+    /// Inspect the handler components.
+    Handlers {
+        #[command(subcommand)]
+        action: HandlersAction,
+    },
+    /// Print the audit trail, oldest first.
+    Audit {
+        /// Only this execution.
+        #[arg(long)]
+        execution: Option<String>,
+        /// At most this many events (the most recent).
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlagsAction {
+    /// List every setting with its value.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a setting; the value must fit its type.
+    Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+enum HandlersAction {
+    /// Load every handler and list name, version, intents and file.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,wasmtime=error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match &cli.command {
+        Command::Run { file, json } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
+            let workflow = Workflow::parse(&text, &file.display().to_string())?;
+            let host = build_host(&cli).await?;
+            print::provider_note(&host);
+            let report = host.run(&workflow).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print::run_report(&report);
+            }
+        }
+        Command::Flags { action: FlagsAction::List { json } } => {
+            let rows = settings::list(&Db::open(&cli.db)?.lock(), "")?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print::settings(&rows);
+            }
+        }
+        Command::Flags { action: FlagsAction::Set { key, value } } => {
+            settings::set(&Db::open(&cli.db)?.lock(), key, value)?;
+            println!("{key} = {value}");
+        }
+        Command::Handlers { action: HandlersAction::List { json } } => {
+            let host = build_host(&cli).await?;
+            let snapshot = host.handlers();
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&print::handler_rows(&snapshot))?);
+            } else {
+                print::handlers(&snapshot, host.handlers_dir());
+            }
+        }
+        Command::Audit { execution, limit, json } => {
+            let rows = records::list_audit(&Db::open(&cli.db)?.lock(), execution.as_deref(), *limit)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print::audit(&rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn build_host(cli: &Cli) -> Result<Host> {
+    let provider = match cli.provider {
+        ProviderArg::Auto => ProviderChoice::Auto,
+        ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
+        ProviderArg::Anthropic => ProviderChoice::Anthropic {
+            base_url: std::env::var("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|_| host_runner::capabilities::llm::anthropic::DEFAULT_BASE_URL.into()),
+            api_key: std::env::var("ANTHROPIC_API_KEY")
+                .ok()
+                .filter(|k| !k.trim().is_empty())
+                .context("--provider anthropic needs ANTHROPIC_API_KEY")?,
+        },
+    };
+    let mut builder = Host::builder()
+        .database(&cli.db)
+        .components_dir(&cli.components)
+        .provider(provider)
+        .fuel(cli.fuel)
+        .inherit_stderr(cli.component_stderr);
+    if let Some(dir) = &cli.handlers {
+        builder = builder.handlers_dir(dir);
+    }
+    builder.build().await
+}

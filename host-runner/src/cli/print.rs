@@ -1,0 +1,129 @@
+//! Human-readable output of the CLI.
+
+use host_runner::components::registry::Snapshot;
+use host_runner::runner::report::Path;
+use host_runner::storage::records::AuditRow;
+use host_runner::storage::settings::Setting;
+use host_runner::{Host, RunReport};
+use serde_json::json;
+
+pub fn provider_note(host: &Host) {
+    match host.provider_name() {
+        "simulated" => eprintln!(
+            "provider: simulated (offline, deterministic test double; not a model. Set ANTHROPIC_API_KEY to call Anthropic)"
+        ),
+        name => eprintln!("provider: {name}"),
+    }
+}
+
+/// Prints rows as aligned columns under a header.
+fn table(header: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    line(widths.iter().map(|w| "-".repeat(*w)).collect());
+    rows.iter().for_each(|r| line(r.clone()));
+}
+
+pub fn run_report(report: &RunReport) {
+    println!("execution {}  workflow {}  provider {}\n", report.execution_id, report.workflow_id, report.provider);
+    let rows: Vec<Vec<String>> = report
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.clone(),
+                s.intent.clone().unwrap_or_else(|| "-".into()),
+                s.handler.clone().unwrap_or_else(|| "-".into()),
+                s.model.clone(),
+                s.tokens.total.to_string(),
+                s.tokens_saved.to_string(),
+                format!("${:.5}", s.cost_usd),
+                format!("{:.1}", s.time_ms),
+                match s.path {
+                    Path::Orchestrated => "orchestrated".into(),
+                    Path::Fallback => "fallback".into(),
+                },
+            ]
+        })
+        .collect();
+    table(&["step", "intent", "handler", "model", "tokens", "saved", "cost", "ms", "path"], &rows);
+    for s in report.steps.iter().filter(|s| s.fallback_reason.is_some()) {
+        println!("  {} fell back: {}", s.id, s.fallback_reason.as_deref().unwrap_or_default());
+    }
+    let m = &report.metrics;
+    println!(
+        "\ntotal: {} tokens, {} saved, ${:.5}, {} orchestrated / {} fallback, {:.1} ms",
+        m.total_tokens, m.tokens_saved, m.total_cost_usd, m.steps_orchestrated, m.steps_fallback, m.total_time_ms
+    );
+    match &report.orchestration {
+        Some(o) => println!(
+            "orchestration: {} tokens used, {} saved, ${:.5}, budget utilization {:.1}%, {} executed / {} fell back",
+            o.total_tokens_used,
+            o.total_tokens_saved,
+            o.total_cost,
+            o.budget_utilization * 100.0,
+            o.steps_executed,
+            o.steps_fell_back
+        ),
+        None => println!("orchestration: off (orchestration_enabled is false); every step ran the normal way"),
+    }
+}
+
+pub fn settings(rows: &[Setting]) {
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|s| vec![s.key.clone(), s.value.clone(), s.value_type.clone(), s.description.clone()]).collect();
+    table(&["key", "value", "type", "description"], &rows);
+}
+
+pub fn handler_rows(snapshot: &Snapshot) -> Vec<serde_json::Value> {
+    snapshot
+        .handlers()
+        .iter()
+        .map(|h| {
+            json!({
+                "name": h.info.name,
+                "version": h.info.version,
+                "intents": h.info.intents,
+                "description": h.info.description,
+                "file": h.path.display().to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn handlers(snapshot: &Snapshot, dir: &std::path::Path) {
+    if snapshot.handlers().is_empty() {
+        println!("no handlers in {}", dir.display());
+        return;
+    }
+    let rows: Vec<Vec<String>> = snapshot
+        .handlers()
+        .iter()
+        .map(|h| vec![h.info.name.clone(), h.info.version.clone(), h.info.intents.join(","), h.path.display().to_string()])
+        .collect();
+    table(&["name", "version", "intents", "file"], &rows);
+}
+
+pub fn audit(rows: &[AuditRow]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.created_at.clone(),
+                r.event_type.clone(),
+                r.severity.clone(),
+                r.execution_id.chars().take(8).collect(),
+                r.step_id.clone().unwrap_or_else(|| "-".into()),
+                r.source.clone(),
+                r.metadata.to_string().chars().take(100).collect(),
+            ]
+        })
+        .collect();
+    table(&["time", "event", "severity", "execution", "step", "source", "metadata"], &rows);
+}

@@ -1,0 +1,138 @@
+//! The orchestrator component driven for one workflow execution: one store
+//! and one `workflow-session` resource for the whole execution, fuel refilled
+//! before every call. A trap inside the orchestrator breaks the session; the
+//! runner then runs the remaining steps the normal way.
+
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::{
+    OrchestrationMetadata, WorkflowMetrics,
+};
+use crate::bindings::orchestrator::OrchestratorCore;
+use crate::bindings::types::{StepInput, StepResult, WorkflowStep};
+use crate::capabilities::audit::{AuditCtx, AuditSink};
+use crate::capabilities::database::{Access, DatabaseCtx};
+use crate::capabilities::handlers::DispatchCtx;
+use crate::capabilities::llm::LlmCtx;
+use crate::capabilities::settings::SettingsCtx;
+use crate::components::state::{ComponentState, OrchestratorState};
+use crate::host::Runtime;
+use crate::storage::records::Identity;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use wasmtime::component::ResourceAny;
+use wasmtime::Store;
+
+const SOURCE: &str = "orchestrator";
+
+pub struct OrchestratorSession {
+    store: Store<OrchestratorState>,
+    core: OrchestratorCore,
+    session: ResourceAny,
+    fuel: u64,
+    broken: Option<String>,
+}
+
+impl OrchestratorSession {
+    /// Instantiates the orchestrator and calls the session constructor (the seed's `initialize`).
+    pub async fn start(runtime: &Arc<Runtime>, who: &Identity, steps: &[WorkflowStep]) -> Result<Self> {
+        let audit = AuditSink::new(runtime.db.clone(), who.clone());
+        let default_model = crate::storage::settings::get(&runtime.db.lock(), orchestration::settings::DEFAULT_MODEL)?
+            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+        let state = ComponentState::new(
+            LlmCtx::new(runtime.provider.clone(), audit.clone(), SOURCE, default_model),
+            AuditCtx::new(audit, SOURCE),
+            DatabaseCtx::new(runtime.databases.clone(), SOURCE, Access::ReadWrite),
+            SettingsCtx::new(runtime.db.clone()),
+            runtime.limits.store,
+            runtime.limits.inherit_stderr,
+            DispatchCtx::new(runtime.clone(), who.clone()),
+        );
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let fuel = runtime.limits.fuel_for(SOURCE);
+        store.set_fuel(fuel)?;
+        let core = runtime.orchestrator.instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)
+            .context("instantiating the orchestrator")?;
+        let session = core
+            .workflowpilot_orchestration_orchestrator()
+            .workflow_session()
+            .call_constructor(&mut store, &who.execution_id, &who.agent_id, &who.user_id, steps)
+            .await
+            .map_err(anyhow::Error::from)
+            .context("initializing the orchestration session")?;
+        Ok(OrchestratorSession { store, core, session, fuel, broken: None })
+    }
+
+    /// Why the session stopped working, if it did.
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
+
+    pub async fn is_active(&mut self) -> bool {
+        if !self.refuel() {
+            return false;
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions.call_is_active(&mut self.store, self.session).await;
+        self.settle(result).unwrap_or(false)
+    }
+
+    /// `Ok(None)`: the orchestrator declined the step (the caller falls back);
+    /// `Err`: the orchestrator itself failed, with the reason.
+    pub async fn execute_step(
+        &mut self,
+        step_id: &String,
+        input: &StepInput,
+        memory_context: &String,
+        available_plugins: &[String],
+    ) -> Result<Option<StepResult>, String> {
+        if !self.refuel() {
+            return Err(self.broken.clone().unwrap_or_default());
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions
+            .call_execute_step(&mut self.store, self.session, step_id, input, memory_context, available_plugins)
+            .await;
+        self.settle(result).ok_or_else(|| self.broken.clone().unwrap_or_default())
+    }
+
+    pub async fn complete(&mut self) -> Option<WorkflowMetrics> {
+        if !self.refuel() {
+            return None;
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions.call_complete(&mut self.store, self.session).await;
+        self.settle(result).flatten()
+    }
+
+    pub async fn metadata(&mut self) -> Option<OrchestrationMetadata> {
+        if !self.refuel() {
+            return None;
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions.call_get_metadata(&mut self.store, self.session).await;
+        self.settle(result).flatten()
+    }
+
+    /// Refills the fuel before a call; false when the session is broken.
+    fn refuel(&mut self) -> bool {
+        if self.broken.is_none() {
+            if let Err(e) = self.store.set_fuel(self.fuel) {
+                self.broken = Some(format!("cannot refill the orchestrator's fuel: {e}"));
+            }
+        }
+        self.broken.is_none()
+    }
+
+    /// A trap breaks the session for good: the instance may be inconsistent.
+    fn settle<R>(&mut self, result: wasmtime::Result<R>) -> Option<R> {
+        result
+            .map_err(|e| {
+                let reason = format!("orchestrator failed: {e:#}");
+                tracing::error!("{reason}");
+                self.broken = Some(reason);
+            })
+            .ok()
+    }
+}

@@ -1,0 +1,115 @@
+//! The data of every component store: WASI (no files, no environment, no
+//! inherited stdio unless asked), the capabilities' per-store contexts, and
+//! the store's resource limits. `X` holds what only one world needs.
+
+use crate::capabilities::audit::{AuditCtx, AuditView};
+use crate::capabilities::database::{DatabaseCtx, DatabaseView};
+use crate::capabilities::handlers::{DispatchCtx, DispatchView};
+use crate::capabilities::llm::{LlmCtx, LlmView};
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::settings::{SettingsCtx, SettingsView};
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub struct ComponentState<X> {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    pub llm: LlmCtx,
+    audit: AuditCtx,
+    database: DatabaseCtx,
+    settings: SettingsCtx,
+    pub limits: StoreLimits,
+    pub extra: X,
+}
+
+/// What a handler store has beyond the shared capabilities: outbound HTTP.
+pub struct HandlerExtra {
+    http: WasiHttpCtx,
+    outbound: OutboundHttp,
+}
+
+impl HandlerExtra {
+    pub fn new(outbound: OutboundHttp) -> Self {
+        HandlerExtra { http: WasiHttpCtx::new(), outbound }
+    }
+}
+
+pub type HandlerState = ComponentState<HandlerExtra>;
+pub type OrchestratorState = ComponentState<DispatchCtx>;
+
+/// Resource limits of one store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimitsConfig {
+    pub memory_bytes: usize,
+}
+
+impl<X> ComponentState<X> {
+    pub fn new(
+        llm: LlmCtx,
+        audit: AuditCtx,
+        database: DatabaseCtx,
+        settings: SettingsCtx,
+        limits: StoreLimitsConfig,
+        inherit_stderr: bool,
+        extra: X,
+    ) -> Self {
+        let mut wasi = WasiCtx::builder();
+        if inherit_stderr {
+            wasi.inherit_stderr();
+        }
+        ComponentState {
+            table: ResourceTable::new(),
+            wasi: wasi.build(),
+            llm,
+            audit,
+            database,
+            settings,
+            limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
+            extra,
+        }
+    }
+}
+
+impl<X: Send> WasiView for ComponentState<X> {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HandlerState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.extra.http, table: &mut self.table, hooks: &mut self.extra.outbound }
+    }
+}
+
+impl<X> LlmView for ComponentState<X> {
+    fn llm(&mut self) -> &mut LlmCtx {
+        &mut self.llm
+    }
+}
+
+impl<X> AuditView for ComponentState<X> {
+    fn audit(&mut self) -> &mut AuditCtx {
+        &mut self.audit
+    }
+}
+
+impl<X> DatabaseView for ComponentState<X> {
+    fn database(&mut self) -> &mut DatabaseCtx {
+        &mut self.database
+    }
+}
+
+impl<X> SettingsView for ComponentState<X> {
+    fn settings(&mut self) -> &mut SettingsCtx {
+        &mut self.settings
+    }
+}
+
+impl DispatchView for OrchestratorState {
+    fn dispatch(&mut self) -> &mut DispatchCtx {
+        &mut self.extra
+    }
+}

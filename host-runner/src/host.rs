@@ -1,0 +1,245 @@
+//! The host: one engine, one database, one provider and the components,
+//! compiled once and instantiated per step. Built with [`Host::builder`].
+
+use crate::bindings::orchestrator::OrchestratorCorePre;
+use crate::capabilities::database::ComponentDatabases;
+use crate::capabilities::llm::anthropic::{self, Anthropic};
+use crate::capabilities::llm::provider::Provider;
+use crate::capabilities::llm::simulated::Simulated;
+use crate::capabilities::{audit, database, handlers, llm, settings};
+use crate::components::registry::{self, Registry, Snapshot};
+use crate::components::state::{HandlerState, OrchestratorState, StoreLimitsConfig};
+use crate::components::engine::new_engine;
+use crate::storage::Db;
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Engine;
+
+pub const DEFAULT_FUEL: u64 = 2_000_000_000;
+pub const DEFAULT_MEMORY_BYTES: usize = 256 << 20;
+
+/// Execution limits, global with per-component overrides.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub fuel: u64,
+    pub fuel_overrides: HashMap<String, u64>,
+    pub store: StoreLimitsConfig,
+    pub inherit_stderr: bool,
+}
+
+impl Limits {
+    /// The fuel allowance of one call into the named component.
+    pub fn fuel_for(&self, component: &str) -> u64 {
+        self.fuel_overrides.get(component).copied().unwrap_or(self.fuel)
+    }
+}
+
+/// Shared state of a host, reachable from every store.
+pub struct Runtime {
+    pub engine: Engine,
+    pub db: Db,
+    pub provider: Arc<Provider>,
+    pub databases: Arc<ComponentDatabases>,
+    pub registry: Registry,
+    pub handler_linker: Linker<HandlerState>,
+    pub orchestrator: OrchestratorCorePre<OrchestratorState>,
+    pub limits: Limits,
+    pub handlers_dir: PathBuf,
+}
+
+/// Which model provider the host calls.
+#[derive(Debug, Clone)]
+pub enum ProviderChoice {
+    /// Anthropic when `ANTHROPIC_API_KEY` is set, else simulated.
+    Auto,
+    /// The offline test double, answering after the given latency.
+    Simulated(Duration),
+    /// Anthropic's Messages API at a base URL with a key.
+    Anthropic { base_url: String, api_key: String },
+}
+
+impl ProviderChoice {
+    fn build(self) -> Result<Provider> {
+        Ok(match self {
+            ProviderChoice::Auto => match std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
+                Some(api_key) => {
+                    let base = std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
+                    Provider::Anthropic(Anthropic::new(&base, api_key)?)
+                }
+                None => Provider::Simulated(Simulated::new(Duration::ZERO)),
+            },
+            ProviderChoice::Simulated(latency) => Provider::Simulated(Simulated::new(latency)),
+            ProviderChoice::Anthropic { base_url, api_key } => Provider::Anthropic(Anthropic::new(&base_url, api_key)?),
+        })
+    }
+}
+
+/// Builds a [`Host`].
+pub struct HostBuilder {
+    db_path: PathBuf,
+    components_dir: PathBuf,
+    handlers_dir: Option<PathBuf>,
+    orchestrator: Option<PathBuf>,
+    provider: ProviderChoice,
+    limits: Limits,
+}
+
+impl HostBuilder {
+    /// The SQLite database file (default `./pilot.db`).
+    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
+        self.db_path = path.into();
+        self
+    }
+
+    /// Where `orchestrator.wasm` and `handlers/` are (default `target/components`).
+    pub fn components_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.components_dir = dir.into();
+        self
+    }
+
+    /// The directory handlers are loaded from (default `<components>/handlers`).
+    pub fn handlers_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.handlers_dir = Some(dir.into());
+        self
+    }
+
+    /// The orchestrator component (default `<components>/orchestrator.wasm`).
+    pub fn orchestrator(mut self, path: impl Into<PathBuf>) -> Self {
+        self.orchestrator = Some(path.into());
+        self
+    }
+
+    pub fn provider(mut self, provider: ProviderChoice) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// Fuel of one call into any component.
+    pub fn fuel(mut self, fuel: u64) -> Self {
+        self.limits.fuel = fuel;
+        self
+    }
+
+    /// Fuel of one call into the named handler (or `orchestrator`).
+    pub fn component_fuel(mut self, component: &str, fuel: u64) -> Self {
+        self.limits.fuel_overrides.insert(component.to_string(), fuel);
+        self
+    }
+
+    /// Linear memory cap of one component instance.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.limits.store.memory_bytes = bytes;
+        self
+    }
+
+    /// Lets components write to the host's stderr (off by default).
+    pub fn inherit_stderr(mut self, on: bool) -> Self {
+        self.limits.inherit_stderr = on;
+        self
+    }
+
+    /// Opens the database, compiles the orchestrator and every handler, and
+    /// checks each handler's `info()`. Any bad file fails the build, naming it.
+    pub async fn build(self) -> Result<Host> {
+        let db = Db::open(&self.db_path)?;
+        let engine = new_engine()?;
+        let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
+        let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
+        let orchestrator = load_orchestrator(&engine, &orchestrator_path)?;
+        let data_dir = self.db_path.with_extension("components");
+        let runtime = Runtime {
+            handler_linker: handler_linker(&engine)?,
+            orchestrator,
+            engine,
+            db,
+            provider: Arc::new(self.provider.build()?),
+            databases: Arc::new(ComponentDatabases::new(data_dir)),
+            registry: Registry::default(),
+            limits: self.limits,
+            handlers_dir: handlers_dir.clone(),
+        };
+        let mut loaded = Vec::new();
+        for file in registry::component_files(&handlers_dir)? {
+            loaded.push(Arc::new(registry::load(&runtime, &file).await?));
+        }
+        runtime.registry.replace(Snapshot::new(loaded)?);
+        crate::tokenizer::warm_up();
+        Ok(Host { runtime: Arc::new(runtime) })
+    }
+}
+
+fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    llm::add_to_linker(&mut linker)?;
+    audit::add_to_linker(&mut linker)?;
+    database::add_to_linker(&mut linker)?;
+    settings::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre<OrchestratorState>> {
+    let what = || format!("orchestrator {}", path.display());
+    if !path.is_file() {
+        bail!("{}: no such file (run `make components` to build it)", what());
+    }
+    let component = Component::from_file(engine, path).map_err(anyhow::Error::from).with_context(what)?;
+    let mut linker: Linker<OrchestratorState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    llm::add_to_linker(&mut linker)?;
+    audit::add_to_linker(&mut linker)?;
+    database::add_to_linker(&mut linker)?;
+    settings::add_to_linker(&mut linker)?;
+    handlers::add_to_linker(&mut linker)?;
+    let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
+    OrchestratorCorePre::new(pre)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}: does not export the `orchestrator` interface", what()))
+}
+
+/// A running host. Cheap to clone; all clones share one runtime.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) runtime: Arc<Runtime>,
+}
+
+impl Host {
+    pub fn builder() -> HostBuilder {
+        HostBuilder {
+            db_path: PathBuf::from("pilot.db"),
+            components_dir: PathBuf::from("target/components"),
+            handlers_dir: None,
+            orchestrator: None,
+            provider: ProviderChoice::Auto,
+            limits: Limits {
+                fuel: DEFAULT_FUEL,
+                fuel_overrides: HashMap::new(),
+                store: StoreLimitsConfig { memory_bytes: DEFAULT_MEMORY_BYTES },
+                inherit_stderr: false,
+            },
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.runtime.db
+    }
+
+    /// `anthropic` or `simulated`.
+    pub fn provider_name(&self) -> &'static str {
+        self.runtime.provider.name()
+    }
+
+    /// The handlers serving now.
+    pub fn handlers(&self) -> Arc<Snapshot> {
+        self.runtime.registry.snapshot()
+    }
+
+    pub fn handlers_dir(&self) -> &Path {
+        &self.runtime.handlers_dir
+    }
+}

@@ -1,0 +1,21 @@
+//! The wasmtime host of WorkflowPilot's orchestration components.
+//!
+//! - [`host`]: the [`Host`] and its builder (engine, database, provider, components);
+//! - [`capabilities`]: what components may import (`llm`, `audit`, `database`,
+//!   `settings`, `handlers`, outbound `wasi:http`), one folder each;
+//! - [`components`]: the engine, per-store state, the handler registry,
+//!   handler sandboxes and the orchestrator session;
+//! - [`runner`]: workflow files, templates and the step-by-step runner;
+//! - [`storage`]: the SQLite database (settings, token usage, audit).
+
+pub mod bindings;
+pub mod capabilities;
+pub mod components;
+pub mod host;
+pub mod runner;
+pub mod storage;
+pub mod tokenizer;
+
+pub use host::{Host, HostBuilder, ProviderChoice};
+pub use runner::report::RunReport;
+pub use runner::workflow::Workflow;

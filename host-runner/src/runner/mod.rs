@@ -1,0 +1,249 @@
+//! The workflow runner (WorkflowPilot's part): steps in dependency order,
+//! each through the orchestrator when it is active, otherwise, or when the
+//! orchestrator declines, the normal way: one direct model call with the
+//! step's full prompt and context on the default model. Both paths write
+//! token usage and audit.
+
+pub mod report;
+pub mod template;
+pub mod workflow;
+
+use crate::bindings::types::{StepInput, WorkflowStep};
+use crate::capabilities::audit::AuditSink;
+use crate::capabilities::llm::provider::ProviderRequest;
+use crate::capabilities::llm::LlmCtx;
+use crate::components::orchestrator::OrchestratorSession;
+use crate::host::Host;
+use crate::storage::records::{insert_usage, Identity, UsageRow};
+use crate::storage::settings as settings_table;
+use anyhow::{anyhow, Context, Result};
+use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+use template::Scope;
+use workflow::{StepSpec, Workflow};
+
+/// Output tokens allowed to a step on the normal path.
+const NORMAL_PATH_MAX_TOKENS: u32 = 2_048;
+
+impl Host {
+    /// Runs a validated workflow to the end and returns its report.
+    pub async fn run(&self, workflow: &Workflow) -> Result<RunReport> {
+        let started = Instant::now();
+        let who = Identity {
+            execution_id: uuid::Uuid::new_v4().to_string(),
+            agent_id: workflow.agent_id.clone(),
+            user_id: workflow.user_id.clone(),
+        };
+        let default_model = settings_table::get(&self.db().lock(), orchestration::settings::DEFAULT_MODEL)?
+            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+        let steps: Vec<WorkflowStep> = workflow.steps.iter().map(wit_step).collect();
+        let mut session = match OrchestratorSession::start(&self.runtime, &who, &steps).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("orchestrator unavailable, running every step the normal way: {e:#}");
+                None
+            }
+        };
+        let mut orchestrated = match session.as_mut() {
+            Some(s) => s.is_active().await,
+            None => false,
+        };
+        let memory_context = workflow.memory_context.to_string();
+        let mut outputs: HashMap<String, Value> = HashMap::new();
+        let mut reports = Vec::new();
+        for index in workflow.execution_order() {
+            let spec = &workflow.steps[index];
+            let scope = Scope { inputs: &workflow.inputs, outputs: &outputs };
+            let prompt = scope.render(&spec.prompt).map_err(|e| anyhow!("step `{}` prompt: {e}", spec.id))?;
+            let params = scope.render_value(&spec.params).map_err(|e| anyhow!("step `{}` params: {e}", spec.id))?;
+            let context = step_context(workflow, spec, &outputs);
+            let step_started = Instant::now();
+            let mut fallback_reason = None;
+            let mut fallback_intent = None;
+            if orchestrated {
+                let session = session.as_mut().expect("orchestrated implies a session");
+                let input = StepInput {
+                    step: WorkflowStep { prompt: prompt.clone(), params: params.to_string(), ..wit_step(spec) },
+                    params: params.to_string(),
+                    context: context.to_string(),
+                };
+                match session.execute_step(&spec.id, &input, &memory_context, &workflow.available_plugins).await {
+                    Ok(Some(result)) => {
+                        let output = serde_json::from_str(&result.output).unwrap_or(Value::String(result.output));
+                        let report = StepReport {
+                            id: spec.id.clone(),
+                            name: spec.display_name().to_string(),
+                            intent: Some(result.intent),
+                            handler: Some(result.handler),
+                            path: Path::Orchestrated,
+                            fallback_reason: None,
+                            model: result.routed_model,
+                            provider: self.provider_name().to_string(),
+                            tokens: Tokens::from(result.tokens_used),
+                            tokens_saved: result.tokens_saved,
+                            compression_applied: result.compression_applied,
+                            cost_usd: result.cost_usd,
+                            time_ms: step_started.elapsed().as_secs_f64() * 1e3,
+                            output: output.clone(),
+                        };
+                        self.record_usage(&who, &report, true)?;
+                        outputs.insert(spec.id.clone(), output);
+                        reports.push(report);
+                        continue;
+                    }
+                    Ok(None) => {
+                        let plan = session
+                            .metadata()
+                            .await
+                            .and_then(|m| m.steps.into_iter().find(|p| p.step_id == spec.id));
+                        fallback_intent = plan.as_ref().map(|p| p.classification.intent.clone());
+                        fallback_reason = Some(
+                            plan.and_then(|p| p.failure).unwrap_or_else(|| "declined by the orchestrator".into()),
+                        );
+                    }
+                    Err(reason) => {
+                        self.audit_orchestrator_failure(&who, &spec.id, &reason);
+                        fallback_reason = Some(reason);
+                        orchestrated = false;
+                    }
+                }
+            }
+            let report = self
+                .run_normal_path(&who, spec, &prompt, &context, &memory_context, &default_model, fallback_reason, fallback_intent)
+                .await
+                .with_context(|| format!("step `{}` failed on the normal path", spec.id))?;
+            outputs.insert(spec.id.clone(), report.output.clone());
+            reports.push(report);
+        }
+        let orchestration = match session.as_mut() {
+            Some(s) if s.broken().is_none() => s.complete().await,
+            _ => None,
+        };
+        Ok(RunReport {
+            metrics: RunMetrics::from_steps(&reports, started.elapsed()),
+            execution_id: who.execution_id,
+            workflow_id: workflow.id.clone(),
+            provider: self.provider_name().to_string(),
+            orchestration: orchestration.map(Into::into),
+            steps: reports,
+        })
+    }
+
+    /// The normal path: the full prompt with the whole context, one call, default model.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_normal_path(
+        &self,
+        who: &Identity,
+        spec: &StepSpec,
+        prompt: &str,
+        context: &Value,
+        memory_context: &str,
+        model: &str,
+        fallback_reason: Option<String>,
+        intent: Option<String>,
+    ) -> Result<StepReport> {
+        let started = Instant::now();
+        let mut content = format!("{prompt}\n\nWorkflow context:\n{}", serde_json::to_string_pretty(context)?);
+        if memory_context != "null" {
+            content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
+        }
+        let audit = AuditSink::new(self.db().clone(), who.clone());
+        let mut llm = LlmCtx::new(self.runtime.provider.clone(), audit.clone(), "runner", model);
+        let completion = llm
+            .call(ProviderRequest {
+                model: model.to_string(),
+                system: None,
+                messages: vec![("user", content)],
+                max_tokens: NORMAL_PATH_MAX_TOKENS,
+                temperature: 0.7,
+                json: false,
+            })
+            .await
+            .map_err(|e| anyhow!("model call failed: {e:?}"))?;
+        let output = serde_json::from_str(completion.text.trim()).unwrap_or(Value::String(completion.text));
+        let report = StepReport {
+            id: spec.id.clone(),
+            name: spec.display_name().to_string(),
+            intent,
+            handler: None,
+            path: Path::Fallback,
+            fallback_reason,
+            model: completion.model,
+            provider: completion.provider,
+            tokens: Tokens::from(completion.usage),
+            tokens_saved: 0,
+            compression_applied: false,
+            cost_usd: completion.cost_usd,
+            time_ms: started.elapsed().as_secs_f64() * 1e3,
+            output,
+        };
+        self.record_usage(who, &report, false)?;
+        audit.record(
+            "WORKFLOW_STEP_EXECUTED",
+            "info",
+            Some(&spec.id),
+            "runner",
+            &json!({
+                "path": "fallback",
+                "reason": report.fallback_reason,
+                "model": report.model,
+                "provider": report.provider,
+                "tokens": report.tokens,
+                "cost_usd": report.cost_usd,
+            }),
+        );
+        Ok(report)
+    }
+
+    fn record_usage(&self, who: &Identity, step: &StepReport, orchestrated: bool) -> Result<()> {
+        let row = UsageRow {
+            step_id: Some(step.id.clone()),
+            tokens_used: u64::from(step.tokens.total),
+            tokens_saved: u64::from(step.tokens_saved),
+            cost: step.cost_usd,
+            model_info: json!({
+                "orchestration": orchestrated,
+                "path": step.path,
+                "model": step.model,
+                "provider": step.provider,
+                "intent": step.intent,
+                "handler": step.handler,
+                "compression_applied": step.compression_applied,
+            }),
+        };
+        insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
+    }
+
+    fn audit_orchestrator_failure(&self, who: &Identity, step_id: &str, reason: &str) {
+        AuditSink::new(self.db().clone(), who.clone()).record(
+            "ORCHESTRATION_STEP_FAILED",
+            "critical",
+            Some(step_id),
+            "host",
+            &json!({ "reason": "orchestrator_trap", "message": reason, "fallback": "normal_execution" }),
+        );
+    }
+}
+
+fn wit_step(spec: &StepSpec) -> WorkflowStep {
+    WorkflowStep {
+        id: spec.id.clone(),
+        name: spec.display_name().to_string(),
+        prompt: spec.prompt.clone(),
+        intent: spec.intent.clone(),
+        params: spec.params.to_string(),
+        depends_on: spec.depends_on.clone(),
+    }
+}
+
+/// The variables a step sees: the workflow inputs and its dependencies' outputs.
+fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Value {
+    let steps: Map<String, Value> = spec
+        .depends_on
+        .iter()
+        .filter_map(|dep| outputs.get(dep).map(|o| (dep.clone(), o.clone())))
+        .collect();
+    json!({ "inputs": workflow.inputs, "steps": steps })
+}

@@ -1,0 +1,104 @@
+//! What a run produced: per-step results and the run's metrics, printable
+//! as a table or as one JSON document.
+
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::WorkflowMetrics;
+use crate::bindings::types::TokenUsage;
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Path {
+    Orchestrated,
+    Fallback,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Tokens {
+    pub input: u32,
+    pub output: u32,
+    pub total: u32,
+}
+
+impl From<TokenUsage> for Tokens {
+    fn from(u: TokenUsage) -> Self {
+        Tokens { input: u.input, output: u.output, total: u.total }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub name: String,
+    pub intent: Option<String>,
+    pub handler: Option<String>,
+    pub path: Path,
+    pub fallback_reason: Option<String>,
+    pub model: String,
+    pub provider: String,
+    pub tokens: Tokens,
+    pub tokens_saved: u32,
+    pub compression_applied: bool,
+    pub cost_usd: f64,
+    pub time_ms: f64,
+    pub output: serde_json::Value,
+}
+
+/// Totals over every step of the run, both paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunMetrics {
+    pub total_tokens: u64,
+    pub tokens_saved: u64,
+    pub total_cost_usd: f64,
+    pub steps_orchestrated: u32,
+    pub steps_fallback: u32,
+    pub total_time_ms: f64,
+}
+
+impl RunMetrics {
+    pub fn from_steps(steps: &[StepReport], elapsed: Duration) -> Self {
+        RunMetrics {
+            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum(),
+            tokens_saved: steps.iter().map(|s| u64::from(s.tokens_saved)).sum(),
+            total_cost_usd: steps.iter().map(|s| s.cost_usd).sum(),
+            steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
+            steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,
+            total_time_ms: elapsed.as_secs_f64() * 1e3,
+        }
+    }
+}
+
+/// The orchestrator's own metrics from `complete()` (orchestrated steps only).
+#[derive(Debug, Clone, Serialize)]
+pub struct OrchestrationMetrics {
+    pub total_tokens_used: u64,
+    pub total_tokens_saved: u64,
+    pub total_cost: f64,
+    pub budget_utilization: f64,
+    pub steps_executed: u32,
+    pub steps_fell_back: u32,
+}
+
+impl From<WorkflowMetrics> for OrchestrationMetrics {
+    fn from(m: WorkflowMetrics) -> Self {
+        OrchestrationMetrics {
+            total_tokens_used: m.total_tokens_used,
+            total_tokens_saved: m.total_tokens_saved,
+            total_cost: m.total_cost,
+            budget_utilization: m.budget_utilization,
+            steps_executed: m.steps_executed,
+            steps_fell_back: m.steps_fell_back,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub execution_id: String,
+    pub workflow_id: String,
+    pub provider: String,
+    pub steps: Vec<StepReport>,
+    pub metrics: RunMetrics,
+    /// `None` when orchestration was off for the run.
+    pub orchestration: Option<OrchestrationMetrics>,
+}

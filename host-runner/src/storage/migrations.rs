@@ -1,0 +1,80 @@
+//! Schema migrations, applied in order and tracked by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version up. Never edit a released entry: add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the seed's tables.
+    r#"
+    CREATE TABLE system_settings_config (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        value_type  TEXT NOT NULL CHECK (value_type IN ('bool', 'int', 'float', 'string')),
+        description TEXT NOT NULL,
+        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE token_usage (
+        id           INTEGER PRIMARY KEY,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        agent_id     TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        execution_id TEXT NOT NULL,
+        step_id      TEXT,
+        tokens_used  INTEGER NOT NULL CHECK (tokens_used >= 0),
+        tokens_saved INTEGER NOT NULL DEFAULT 0 CHECK (tokens_saved >= 0),
+        cost         REAL NOT NULL CHECK (cost >= 0),
+        model_info   TEXT NOT NULL CHECK (json_valid(model_info))
+    );
+    CREATE INDEX token_usage_by_execution ON token_usage (execution_id);
+    CREATE INDEX token_usage_by_agent ON token_usage (agent_id, created_at);
+    CREATE TABLE audit_log (
+        id           INTEGER PRIMARY KEY,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        event_type   TEXT NOT NULL,
+        severity     TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+        execution_id TEXT NOT NULL,
+        agent_id     TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        step_id      TEXT,
+        source       TEXT NOT NULL,
+        metadata     TEXT NOT NULL CHECK (json_valid(metadata))
+    );
+    CREATE INDEX audit_log_by_execution ON audit_log (execution_id);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!("database schema version {current} is newer than this pilot knows ({})", MIGRATIONS.len());
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("newer than this pilot knows"), "{err}");
+    }
+}

@@ -1,0 +1,46 @@
+//! The host's embedded database (SQLite): settings, token usage and the audit
+//! trail. The schema is created and migrated on open.
+
+mod migrations;
+pub mod records;
+pub mod settings;
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A handle to the host database, cheap to clone and shared by every store.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let db = Db { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()) };
+        migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
+        settings::seed_defaults(&db.lock())?;
+        Ok(db)
+    }
+
+    /// The file the database lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for one short operation. A poisoned lock is recovered:
+    /// SQLite's own transactions keep the data consistent.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,153 @@
+//! `system_settings_config`: the feature flags and orchestration settings,
+//! with the seed's defaults and typed validation on every write.
+
+use anyhow::{bail, Context, Result};
+use orchestration::classify::INTENTS;
+use orchestration::settings::*;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A settings key, its default, its type and what it does.
+pub struct Default {
+    pub key: &'static str,
+    pub value: &'static str,
+    pub value_type: &'static str,
+    pub description: &'static str,
+}
+
+pub const DEFAULTS: &[Default] = &[
+    Default { key: ORCHESTRATION_ENABLED, value: "false", value_type: "bool", description: "Run workflow steps through the orchestrator and intent handlers" },
+    Default { key: COMPRESSION_ENABLED, value: "false", value_type: "bool", description: "Compress prompts and context before model calls" },
+    Default { key: AIS_ROUTING_ENABLED, value: "false", value_type: "bool", description: "Route each step to the cheapest adequate model tier" },
+    Default { key: MAX_TOKENS_PER_WORKFLOW, value: "50000", value_type: "int", description: "Token budget of one workflow execution" },
+    Default { key: MAX_TOKENS_PER_STEP, value: "8000", value_type: "int", description: "Upper bound of one step's budget" },
+    Default { key: BUDGET_STRATEGY, value: "proportional", value_type: "string", description: "How the workflow budget is split: proportional or equal" },
+    Default { key: DEFAULT_MODEL, value: "claude-sonnet-4-5", value_type: "string", description: "Model for steps when routing is off, and for normal (fallback) execution" },
+];
+
+/// Every key with its default value, the per-intent budget keys included.
+pub fn all_defaults() -> Vec<(String, String, &'static str, String)> {
+    let mut rows: Vec<_> = DEFAULTS
+        .iter()
+        .map(|d| (d.key.to_string(), d.value.to_string(), d.value_type, d.description.to_string()))
+        .collect();
+    for intent in INTENTS {
+        rows.push((
+            format!("{INTENT_BUDGET_PREFIX}{intent}"),
+            "0".into(),
+            "int",
+            format!("Token cap for `{intent}` steps (0 = only the per-step cap)"),
+        ));
+    }
+    rows
+}
+
+/// Inserts keys that are missing; never overwrites an operator's value.
+pub fn seed_defaults(conn: &Connection) -> Result<()> {
+    let mut insert = conn.prepare(
+        "INSERT OR IGNORE INTO system_settings_config (key, value, value_type, description) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (key, value, value_type, description) in all_defaults() {
+        insert.execute(params![key, value, value_type, description])?;
+    }
+    Ok(())
+}
+
+/// One row of the settings table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+    pub value_type: String,
+    pub description: String,
+    pub updated_at: String,
+}
+
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn list(conn: &Connection, prefix: &str) -> Result<Vec<Setting>> {
+    let mut stmt = conn.prepare(
+        "SELECT key, value, value_type, description, updated_at FROM system_settings_config
+         WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+    )?;
+    let rows = stmt.query_map([prefix], |r| {
+        Ok(Setting { key: r.get(0)?, value: r.get(1)?, value_type: r.get(2)?, description: r.get(3)?, updated_at: r.get(4)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets a known key to a value of its type.
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    let value_type: Option<String> = conn
+        .query_row("SELECT value_type FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?;
+    let Some(value_type) = value_type else {
+        let known: Vec<String> = list(conn, "")?.into_iter().map(|s| s.key).collect();
+        bail!("unknown setting `{key}`; known settings: {}", known.join(", "));
+    };
+    let valid = match value_type.as_str() {
+        "bool" => value == "true" || value == "false",
+        "int" => value.parse::<u64>().is_ok(),
+        "float" => value.parse::<f64>().is_ok_and(f64::is_finite),
+        _ => !value.trim().is_empty(),
+    };
+    if !valid {
+        let expected = match value_type.as_str() {
+            "bool" => "`true` or `false`",
+            "int" => "a non-negative integer",
+            "float" => "a number",
+            _ => "a non-empty string",
+        };
+        bail!("setting `{key}` takes {expected}, got `{value}`");
+    }
+    conn.execute(
+        "UPDATE system_settings_config SET value = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE key = ?1",
+        params![key, value],
+    )
+    .with_context(|| format!("writing setting `{key}`"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations::migrate(&mut conn).unwrap();
+        seed_defaults(&conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn flags_default_to_off() {
+        let conn = db();
+        for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"] {
+            assert_eq!(get(&conn, flag).unwrap().as_deref(), Some("false"), "{flag}");
+        }
+    }
+
+    #[test]
+    fn writes_are_typed_and_keys_must_exist() {
+        let conn = db();
+        set(&conn, "orchestration_enabled", "true").unwrap();
+        assert_eq!(get(&conn, "orchestration_enabled").unwrap().as_deref(), Some("true"));
+        let err = set(&conn, "orchestration_enabled", "yes").unwrap_err().to_string();
+        assert!(err.contains("`true` or `false`"), "{err}");
+        let err = set(&conn, "orchestration_max_tokens_per_step", "-4").unwrap_err().to_string();
+        assert!(err.contains("non-negative integer"), "{err}");
+        let err = set(&conn, "orchestration_enabeld", "true").unwrap_err().to_string();
+        assert!(err.contains("unknown setting `orchestration_enabeld`"), "{err}");
+    }
+
+    #[test]
+    fn seeding_keeps_operator_values() {
+        let conn = db();
+        set(&conn, "orchestration_enabled", "true").unwrap();
+        seed_defaults(&conn).unwrap();
+        assert_eq!(get(&conn, "orchestration_enabled").unwrap().as_deref(), Some("true"));
+    }
+}
