@@ -40,7 +40,7 @@ pub fn run_report(report: &RunReport) {
                 s.id.clone(),
                 s.intent.clone().unwrap_or_else(|| "-".into()),
                 s.handler.clone().unwrap_or_else(|| "-".into()),
-                s.model.clone(),
+                if s.model.is_empty() { "-".into() } else { s.model.clone() },
                 s.tokens.total.to_string(),
                 s.tokens_saved.to_string(),
                 format!("${:.5}", s.cost_usd),

@@ -93,7 +93,7 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         handler_version: handler.info.version.clone(),
         usage: meter.usage(),
         cost_usd: meter.cost_usd,
-        model: meter.model.clone().unwrap_or(request.routed_model),
+        model: meter.model.clone().unwrap_or_default(),
         llm_calls: meter.calls,
         fuel_consumed: fuel - fuel_left,
         provider_time_us: meter.provider_time.as_micros() as u64,

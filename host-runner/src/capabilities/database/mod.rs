@@ -175,7 +175,10 @@ mod tests {
         let rows = a.query("SELECT x FROM t".into(), vec![]).unwrap();
         assert_eq!(rows.columns, vec!["x"]);
         assert!(matches!(rows.rows[0][0], Value::Integer(7)));
-        assert!(matches!(b.query("SELECT x FROM t".into(), vec![]), Err(DatabaseError::ExecutionFailed(_))));
+        match b.query("SELECT x FROM t".into(), vec![]) {
+            Err(DatabaseError::InvalidStatement(msg)) => assert!(msg.contains("no such table"), "{msg}"),
+            other => panic!("scope b must not see scope a's table: {other:?}"),
+        }
     }
 
     #[test]

@@ -1,0 +1,95 @@
+//! The Anthropic provider against a loopback server speaking the Messages API.
+
+use host_runner::capabilities::llm::anthropic::Anthropic;
+use host_runner::capabilities::llm::provider::ProviderRequest;
+use host_runner::runner::report::Path;
+use host_runner::ProviderChoice;
+use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
+use integration_tests::{example, Sandbox};
+
+fn request() -> ProviderRequest {
+    ProviderRequest {
+        model: "claude-haiku-4-5".into(),
+        system: Some("Answer briefly.".into()),
+        messages: vec![("user", "What is 2+2?".into())],
+        max_tokens: 32,
+        temperature: 0.0,
+        json: false,
+    }
+}
+
+#[tokio::test]
+async fn retries_after_429_and_reads_usage() {
+    let mock = MockAnthropic::start(vec![
+        Scripted::error(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit")
+            .with_header("retry-after", "0"),
+        Scripted::message("4", 14, 1),
+    ])
+    .await;
+    let client = Anthropic::new(&mock.base_url, "sk-ant-test".into()).unwrap();
+    let answer = client.complete(&request()).await.unwrap();
+    assert_eq!((answer.text.as_str(), answer.input_tokens, answer.output_tokens), ("4", 14, 1));
+    assert_eq!(answer.stop_reason, "end_turn");
+
+    let received = mock.received();
+    assert_eq!(received.len(), 2, "one retry after the 429");
+    let first = &received[0];
+    assert_eq!(first.api_key.as_deref(), Some("sk-ant-test"));
+    assert_eq!(first.version.as_deref(), Some("2023-06-01"));
+    assert_eq!(first.body["model"], "claude-haiku-4-5");
+    assert_eq!(first.body["max_tokens"], 32);
+    assert_eq!(first.body["system"], "Answer briefly.");
+    assert_eq!(first.body["messages"][0]["content"], "What is 2+2?");
+}
+
+#[tokio::test]
+async fn a_400_is_a_typed_error_without_retry() {
+    let mock = MockAnthropic::start(vec![Scripted::error(400, "invalid_request_error", "max_tokens: must be positive")]).await;
+    let client = Anthropic::new(&mock.base_url, "sk-ant-test".into()).unwrap();
+    let err = client.complete(&request()).await.unwrap_err();
+    assert_eq!((err.status, err.kind.as_str()), (400, "invalid_request_error"));
+    assert_eq!(err.message, "max_tokens: must be positive");
+    assert_eq!(mock.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_529_overload_is_retried_then_reported() {
+    let overloaded = || Scripted::error(529, "overloaded_error", "Overloaded").with_header("retry-after", "0");
+    let mock = MockAnthropic::start(vec![overloaded(), overloaded(), overloaded(), overloaded()]).await;
+    let client = Anthropic::new(&mock.base_url, "k".into()).unwrap();
+    let err = client.complete(&request()).await.unwrap_err();
+    assert_eq!((err.status, err.kind.as_str()), (529, "overloaded_error"));
+    assert_eq!(mock.received().len(), 4, "three retries, then the error");
+}
+
+#[tokio::test]
+async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
+    let mock = MockAnthropic::start(vec![
+        Scripted::message(
+            r#"{"invoice_number":"INV-2024-0042","invoice_date":"2024-06-14","due_date":"2024-07-14","currency":"EUR","total":716.38}"#,
+            300,
+            40,
+        ),
+        Scripted::message("ACME billed 716.38 EUR for safety supplies, due 2024-07-14.", 250, 20),
+    ])
+    .await;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let host = sandbox
+        .builder()
+        .provider(ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() })
+        .build()
+        .await
+        .unwrap();
+    let report = host.run(&example("invoice-extraction.json")).await.unwrap();
+    assert!(report.steps.iter().all(|s| s.path == Path::Orchestrated));
+    let extract = &report.steps[0];
+    assert_eq!((extract.tokens.input, extract.tokens.output), (300, 40));
+    assert!((extract.cost_usd - (300.0 * 3.0 + 40.0 * 15.0) / 1e6).abs() < 1e-12, "{}", extract.cost_usd);
+    assert_eq!(extract.output["total"], 716.38);
+    assert_eq!(report.steps[1].output["summary"], "ACME billed 716.38 EUR for safety supplies, due 2024-07-14.");
+    let received = mock.received();
+    assert_eq!(received.len(), 2, "transform makes no model call");
+    assert!(received[0].body["system"].as_str().unwrap().contains("JSON Schema:"));
+    assert!(received.iter().all(|r| r.api_key.as_deref() == Some("sk-ant-test")));
+}

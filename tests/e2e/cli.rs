@@ -1,0 +1,115 @@
+//! The `pilot` binary: clear errors, non-zero exits, nothing written on bad input.
+
+use integration_tests::{components, pilot, repo};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let dir = std::env::temp_dir().join(format!("pilot-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn pilot(&self, args: &[&str]) -> Output {
+        Command::new(pilot())
+            .args(args)
+            .env("PILOT_DB", self.0.join("pilot.db"))
+            .env("PILOT_COMPONENTS", components())
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("PILOT_HANDLERS")
+            .output()
+            .unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_workflows_fail_clearly_and_write_nothing() {
+    let dir = Dir::new();
+    let cases = [
+        ("{\"id\": \"w\",\n  \"steps\": [}", "line 2 column"),
+        (r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"x","depends_on":["zz"]}]}"#, "depends on unknown step `zz`"),
+        (
+            r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"x","depends_on":["b"]},{"id":"b","prompt":"y","depends_on":["a"]}]}"#,
+            "dependency cycle among steps a, b",
+        ),
+        (r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"{{input.nope}}"}]}"#, "`{{input.nope}}` names no workflow input"),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let file = dir.write(&format!("bad{i}.json"), text);
+        let out = dir.pilot(&["run", &file]);
+        assert_eq!(out.status.code(), Some(1), "case {i}");
+        let err = stderr(&out);
+        assert!(err.contains(&file) && err.contains(expected), "case {i}: {err}");
+    }
+    assert!(!dir.0.join("pilot.db").exists(), "bad input must not create or write the database");
+}
+
+#[test]
+fn a_missing_component_is_named() {
+    let dir = Dir::new();
+    let out = Command::new(pilot())
+        .args(["--components", "/nonexistent/components", "run"])
+        .arg(repo().join("examples/invoice-extraction.json"))
+        .env("PILOT_DB", dir.0.join("pilot.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("orchestrator /nonexistent/components/orchestrator.wasm: no such file"), "{}", stderr(&out));
+}
+
+#[test]
+fn flags_run_json_handlers_and_audit() {
+    let dir = Dir::new();
+    let out = dir.pilot(&["flags", "set", "orchestration_enabled", "maybe"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("takes `true` or `false`"));
+    assert!(dir.pilot(&["flags", "set", "orchestration_enabled", "true"]).status.success());
+    let listed = String::from_utf8(dir.pilot(&["flags", "list"]).stdout).unwrap();
+    assert!(listed.lines().any(|l| l.starts_with("orchestration_enabled") && l.contains("true")), "{listed}");
+
+    let example = repo().join("examples/support-ticket-triage.json").display().to_string();
+    let out = dir.pilot(&["run", &example, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("provider: simulated"), "the CLI says which provider it uses");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = doc["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3);
+    for s in steps {
+        assert_eq!(s["path"], "orchestrated");
+        for key in ["id", "intent", "handler", "model", "tokens", "tokens_saved", "cost_usd"] {
+            assert!(s.get(key).is_some(), "step lacks {key}: {s}");
+        }
+    }
+    let execution = doc["execution_id"].as_str().unwrap();
+
+    let out = dir.pilot(&["handlers", "list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["extract", "summarize", "transform"] {
+        assert!(text.lines().any(|l| l.starts_with(name) && l.contains(".wasm")), "{text}");
+    }
+
+    let out = dir.pilot(&["audit", "--execution", execution, "--json"]);
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"ORCHESTRATION_INITIALIZED"));
+    assert_eq!(kinds.last(), Some(&"ORCHESTRATION_COMPLETED"));
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real components, built by the project's build
+//! script, driven by the real host.
+
+mod anthropic;
+mod cli;
+mod components;
+mod orchestration;
+mod sandbox;

@@ -1,0 +1,112 @@
+//! The seed's flag behaviour through the real orchestrator and handlers.
+
+use host_runner::runner::report::Path;
+use host_runner::storage::records::{list_audit, list_usage};
+use integration_tests::{example, Sandbox};
+use serde_json::json;
+
+fn count(events: &[host_runner::storage::records::AuditRow], kind: &str) -> usize {
+    events.iter().filter(|e| e.event_type == kind).count()
+}
+
+#[tokio::test]
+async fn flags_off_every_step_runs_the_normal_way() {
+    let sandbox = Sandbox::standard();
+    let report = sandbox.host().await.run(&example("support-ticket-triage.json")).await.unwrap();
+    assert!(report.steps.iter().all(|s| s.path == Path::Fallback), "{:?}", report.steps);
+    assert!(report.orchestration.is_none());
+    assert!(report.steps.iter().all(|s| s.tokens.total > 0 && s.cost_usd > 0.0));
+
+    let db = sandbox.db();
+    let usage = list_usage(&db.lock(), &report.execution_id).unwrap();
+    assert_eq!(usage.len(), 3);
+    assert!(usage.iter().all(|u| u.model_info["orchestration"] == json!(false)));
+    let events = list_audit(&db.lock(), Some(&report.execution_id), 100).unwrap();
+    assert_eq!(count(&events, "WORKFLOW_STEP_EXECUTED"), 3);
+    assert!(events.iter().all(|e| !e.event_type.starts_with("ORCHESTRATION_")), "no orchestration events when off");
+}
+
+#[tokio::test]
+async fn flags_on_steps_run_through_their_handlers() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
+    let handlers: Vec<_> = report.steps.iter().map(|s| (s.path, s.handler.as_deref().unwrap())).collect();
+    assert_eq!(
+        handlers,
+        [(Path::Orchestrated, "extract"), (Path::Orchestrated, "summarize"), (Path::Orchestrated, "transform")]
+    );
+
+    // extract: schema-valid JSON; transform: reshaped without a model call.
+    let fields = &report.steps[0].output;
+    assert_eq!(fields["invoice_number"], "INV-2024-0042");
+    assert_eq!(fields["total"], 716.38);
+    let ledger = &report.steps[2];
+    assert_eq!(ledger.tokens.total, 0);
+    assert_eq!(
+        ledger.output,
+        json!([
+            {"account_sku": "FAK-330", "amount": 126.0, "memo": "replaces expired kits"},
+            {"account_sku": "HAT-014", "amount": 216.0, "cost_center": "OPS-3"},
+            {"account_sku": "GLV-200", "amount": 260.0}
+        ])
+    );
+    let summary = report.steps[1].output["summary"].as_str().unwrap();
+    assert!(summary.starts_with("[simulated]"), "simulated answers are labeled: {summary}");
+
+    // Orchestrator metrics agree with the per-step figures.
+    let metrics = report.orchestration.as_ref().unwrap();
+    assert_eq!(metrics.steps_executed, 3);
+    assert_eq!(metrics.total_tokens_used, report.metrics.total_tokens);
+    assert!(metrics.budget_utilization > 0.0 && metrics.budget_utilization <= 1.0);
+
+    let db = sandbox.db();
+    let usage = list_usage(&db.lock(), &report.execution_id).unwrap();
+    assert_eq!(usage.len(), 3);
+    assert_eq!(usage.iter().map(|u| u.tokens_used).sum::<u64>(), report.metrics.total_tokens);
+    assert!(usage.iter().all(|u| u.model_info["orchestration"] == json!(true)));
+
+    let events = list_audit(&db.lock(), Some(&report.execution_id), 100).unwrap();
+    assert_eq!(count(&events, "ORCHESTRATION_INITIALIZED"), 1);
+    assert_eq!(count(&events, "ORCHESTRATION_STEP_EXECUTED"), 3);
+    assert_eq!(count(&events, "ORCHESTRATION_COMPLETED"), 1);
+    assert_eq!(events.first().unwrap().event_type, "ORCHESTRATION_INITIALIZED");
+    assert_eq!(events.last().unwrap().event_type, "ORCHESTRATION_COMPLETED");
+    let executed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED").unwrap();
+    for key in ["intent", "handler", "tokens", "cost_usd", "budget", "compression", "routing"] {
+        assert!(executed.metadata.get(key).is_some(), "STEP_EXECUTED metadata lacks `{key}`: {}", executed.metadata);
+    }
+    assert!(events.iter().all(|e| e.agent_id == "agent-ap-02" && e.user_id == "user-1020"));
+}
+
+#[tokio::test]
+async fn a_budget_too_small_is_refused_by_the_host_and_the_step_falls_back() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_max_tokens_per_workflow", "120");
+    let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
+    let paths: Vec<_> = report.steps.iter().map(|s| s.path).collect();
+    assert_eq!(paths, [Path::Fallback, Path::Fallback, Path::Orchestrated], "transform needs no tokens");
+    assert!(report.steps[0].fallback_reason.as_deref().unwrap().contains("budget exceeded"));
+
+    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let refusals: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").collect();
+    assert_eq!(refusals.len(), 2);
+    for r in refusals {
+        let m = &r.metadata;
+        assert_eq!(m["kind"], "refused");
+        assert!(m["requested"].as_u64().unwrap() > m["allocated"].as_u64().unwrap() - m["used"].as_u64().unwrap());
+    }
+    assert_eq!(count(&events, "ORCHESTRATION_STEP_FAILED"), 2);
+}
+
+#[tokio::test]
+async fn a_step_whose_intent_has_no_handler_falls_back() {
+    let sandbox = Sandbox::new(&["summarize", "transform"], &[]);
+    sandbox.set("orchestration_enabled", "true");
+    let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
+    assert_eq!(report.steps[0].path, Path::Fallback);
+    assert_eq!(report.steps[0].intent.as_deref(), Some("extract"));
+    assert!(report.steps[0].fallback_reason.as_deref().unwrap().contains("no handler serves intent `extract`"));
+    assert_eq!(report.steps[1].path, Path::Orchestrated);
+}

@@ -1,0 +1,104 @@
+//! Test harness: builds the components once per run (through the project's
+//! own build script), lays out a private handlers directory and database per
+//! test, and serves a loopback mock of Anthropic's Messages API.
+
+pub mod mock_anthropic;
+
+use host_runner::storage::{settings, Db};
+use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// `target/components`, built by `scripts/build-components.sh` once per test process.
+pub fn components() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(repo().join("scripts/build-components.sh"))
+            .status()
+            .expect("running scripts/build-components.sh");
+        assert!(status.success(), "building the components failed");
+        repo().join("target/components")
+    })
+}
+
+/// A private directory with its own database and handlers.
+pub struct Sandbox {
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    /// Copies the named production handlers and test guests into a fresh handlers dir.
+    pub fn new(handlers: &[&str], guests: &[&str]) -> Sandbox {
+        let built = components();
+        let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(dir.join("handlers")).unwrap();
+        for name in handlers {
+            std::fs::copy(built.join(format!("handlers/{name}.wasm")), dir.join(format!("handlers/{name}.wasm"))).unwrap();
+        }
+        for name in guests {
+            std::fs::copy(built.join(format!("test-guests/{name}.wasm")), dir.join(format!("handlers/{name}.wasm"))).unwrap();
+        }
+        Sandbox { dir }
+    }
+
+    /// The three production handlers of the vertical slice.
+    pub fn standard() -> Sandbox {
+        Sandbox::new(&["summarize", "extract", "transform"], &[])
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("pilot.db")
+    }
+
+    pub fn handlers_dir(&self) -> PathBuf {
+        self.dir.join("handlers")
+    }
+
+    pub fn db(&self) -> Db {
+        Db::open(&self.db_path()).unwrap()
+    }
+
+    pub fn set(&self, key: &str, value: &str) {
+        settings::set(&self.db().lock(), key, value).unwrap();
+    }
+
+    /// A builder for this sandbox with the simulated provider.
+    pub fn builder(&self) -> HostBuilder {
+        Host::builder()
+            .database(self.db_path())
+            .components_dir(components())
+            .handlers_dir(self.handlers_dir())
+            .provider(ProviderChoice::Simulated(Duration::ZERO))
+    }
+
+    pub async fn host(&self) -> Host {
+        self.builder().build().await.unwrap()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An example workflow from `examples/`.
+pub fn example(name: &str) -> Workflow {
+    let path = repo().join("examples").join(name);
+    Workflow::parse(&std::fs::read_to_string(&path).unwrap(), &path.display().to_string()).unwrap()
+}
+
+/// The `pilot` binary of the same profile as the running test.
+pub fn pilot() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("pilot");
+    assert!(bin.is_file(), "{} is missing: build it first (`make test` does)", bin.display());
+    bin
+}
