@@ -43,6 +43,22 @@ pub struct StepSpec {
     pub params: Value,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// Ground truth for evaluation corpora (`bench/corpus/`); ignored when running.
+    #[serde(default)]
+    pub labels: Option<StepLabels>,
+}
+
+/// What a step should be classified and routed as, and what its prompt must keep.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepLabels {
+    /// The intent the step really has.
+    pub intent: String,
+    /// The lowest model tier that does the step well: `fast`, `balanced` or `powerful`.
+    pub tier: String,
+    /// Names, numbers and ids the step's prompt must still contain after compression.
+    #[serde(default)]
+    pub key_facts: Vec<String>,
 }
 
 fn empty_object() -> Value {
