@@ -8,34 +8,23 @@ use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::{audit, database, handlers, llm, settings};
 use crate::components::registry::{self, Registry, Snapshot};
-use crate::components::state::{HandlerState, OrchestratorState, StoreLimitsConfig};
 use crate::components::engine::new_engine;
+use crate::components::limits::HandlerLimits;
+use crate::components::state::{HandlerState, OrchestratorState};
 use crate::storage::Db;
 use anyhow::{bail, Context, Result};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
-pub const DEFAULT_FUEL: u64 = 2_000_000_000;
-pub const DEFAULT_MEMORY_BYTES: usize = 256 << 20;
-
-/// Execution limits, global with per-component overrides.
+/// Execution limits: the defaults of every component call (a handler's
+/// manifest may override them for that handler) and stdio inheritance.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    pub fuel: u64,
-    pub fuel_overrides: HashMap<String, u64>,
-    pub store: StoreLimitsConfig,
+    pub defaults: HandlerLimits,
     pub inherit_stderr: bool,
-}
-
-impl Limits {
-    /// The fuel allowance of one call into the named component.
-    pub fn fuel_for(&self, component: &str) -> u64 {
-        self.fuel_overrides.get(component).copied().unwrap_or(self.fuel)
-    }
 }
 
 /// Shared state of a host, reachable from every store.
@@ -118,21 +107,9 @@ impl HostBuilder {
         self
     }
 
-    /// Fuel of one call into any component.
-    pub fn fuel(mut self, fuel: u64) -> Self {
-        self.limits.fuel = fuel;
-        self
-    }
-
-    /// Fuel of one call into the named handler (or `orchestrator`).
-    pub fn component_fuel(mut self, component: &str, fuel: u64) -> Self {
-        self.limits.fuel_overrides.insert(component.to_string(), fuel);
-        self
-    }
-
-    /// Linear memory cap of one component instance.
-    pub fn memory_limit(mut self, bytes: usize) -> Self {
-        self.limits.store.memory_bytes = bytes;
+    /// Default limits of every component call; manifests override them per handler.
+    pub fn limits(mut self, limits: HandlerLimits) -> Self {
+        self.limits.defaults = limits;
         self
     }
 
@@ -216,12 +193,7 @@ impl Host {
             handlers_dir: None,
             orchestrator: None,
             provider: ProviderChoice::Auto,
-            limits: Limits {
-                fuel: DEFAULT_FUEL,
-                fuel_overrides: HashMap::new(),
-                store: StoreLimitsConfig { memory_bytes: DEFAULT_MEMORY_BYTES },
-                inherit_stderr: false,
-            },
+            limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
         }
     }
 

@@ -62,6 +62,9 @@ pub fn dispatch_error(e: types::StepError) -> DispatchError {
         types::StepError::NoHandler(intent) => DispatchError::NoHandler(intent),
         types::StepError::Trapped(msg) => DispatchError::Trapped(msg),
         types::StepError::FuelExhausted(limit) => DispatchError::FuelExhausted(limit),
+        types::StepError::DeadlineExceeded(ms) => DispatchError::DeadlineExceeded(ms),
+        types::StepError::MemoryExceeded(bytes) => DispatchError::MemoryExceeded(bytes),
+        types::StepError::OutputTooLarge(bytes) => DispatchError::OutputTooLarge(bytes),
         types::StepError::Host(msg) => DispatchError::Host(msg),
         types::StepError::Handler(h) => {
             let (kind, message) = match h {

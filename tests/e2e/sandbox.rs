@@ -1,57 +1,152 @@
-//! Untrusted handlers fail only their own step; bad files are refused by name.
+//! Reliability: every way an untrusted handler can misbehave fails its own
+//! step with a typed reason, the workflow falls back, and the host lives on.
 
-use host_runner::runner::report::Path;
+use host_runner::runner::report::{Path, RunReport};
 use host_runner::storage::records::list_audit;
-use host_runner::Workflow;
+use host_runner::{Host, Workflow};
 use integration_tests::{components, example, Sandbox};
+use serde_json::{json, Value};
 
-fn workflow_with(intent: &str) -> Workflow {
-    let text = format!(
-        r#"{{"id":"w","agent_id":"a","user_id":"u","inputs":{{"notes":"Ops review. Disk usage hit 91% on db-2. Ticket OPS-7 opened."}},
-        "steps":[
-          {{"id":"before","name":"Summarize notes","prompt":"Summarize: {{{{input.notes}}}}"}},
-          {{"id":"bad","name":"Misbehave","intent":"{intent}","prompt":"Do it: {{{{input.notes}}}}"}},
-          {{"id":"after","intent":"transform","prompt":"Reshape","params":{{"input":{{"a":1,"b":null}},"drop_empty":true}}}}
-        ]}}"#
-    );
-    Workflow::parse(&text, "inline").unwrap()
+/// A three-step workflow whose middle step has the given intent and params.
+fn workflow_with(intent: &str, params: Value) -> Workflow {
+    let workflow = json!({
+        "id": "w", "agent_id": "a", "user_id": "u",
+        "inputs": {"notes": "Ops review. Disk usage hit 91% on db-2. Ticket OPS-7 opened."},
+        "steps": [
+            {"id": "before", "name": "Summarize notes", "prompt": "Summarize: {{input.notes}}"},
+            {"id": "bad", "name": "Misbehave", "intent": intent, "prompt": "Do it: {{input.notes}}", "params": params},
+            {"id": "after", "intent": "transform", "prompt": "Reshape",
+             "params": {"input": {"a": 1, "b": null}, "drop_empty": true}}
+        ]
+    });
+    Workflow::parse(&workflow.to_string(), "inline").unwrap()
 }
 
-#[tokio::test]
-async fn a_trapping_handler_fails_only_its_step() {
-    let sandbox = Sandbox::new(&["summarize", "transform"], &["trap-handler"]);
+/// A sandbox with summarize, transform and the misbehaving guest under `manifest`.
+async fn host(manifest: &str) -> (Sandbox, Host) {
+    let sandbox = Sandbox::new(&["summarize", "transform"], &["misbehaving"]);
     sandbox.set("orchestration_enabled", "true");
+    if !manifest.is_empty() {
+        sandbox.manifest("misbehaving", manifest);
+    }
     let host = sandbox.host().await;
-    let report = host.run(&workflow_with("explode")).await.unwrap();
+    (sandbox, host)
+}
+
+/// Runs the workflow; checks that only the middle step fell back, with the
+/// audit reason given, and returns the report and the failure's metadata.
+async fn misbehave(sandbox: &Sandbox, host: &Host, intent: &str, params: Value, reason: &str) -> (RunReport, Value) {
+    let report = host.run(&workflow_with(intent, params)).await.unwrap();
     let paths: Vec<_> = report.steps.iter().map(|s| s.path).collect();
-    assert_eq!(paths, [Path::Orchestrated, Path::Fallback, Path::Orchestrated]);
-    let reason = report.steps[1].fallback_reason.as_deref().unwrap();
-    assert!(reason.contains("trapped"), "{reason}");
-    assert_eq!(report.steps[2].output, serde_json::json!({"a": 1}));
-
+    assert_eq!(paths, [Path::Orchestrated, Path::Fallback, Path::Orchestrated], "{intent}: {:?}", report.steps[1].fallback_reason);
+    assert_eq!(report.steps[2].output, json!({"a": 1}));
     let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
-    let failed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_FAILED").unwrap();
+    let failed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_FAILED").expect("a STEP_FAILED event");
     assert_eq!(failed.step_id.as_deref(), Some("bad"));
-    assert_eq!(failed.metadata["reason"], "trap");
-
-    // The host lives on: the next workflow runs normally.
-    let again = host.run(&workflow_with("explode")).await.unwrap();
-    assert_eq!(again.steps[0].path, Path::Orchestrated);
+    assert_eq!(failed.metadata["reason"], reason, "{intent}: {}", failed.metadata);
+    (report, failed.metadata.clone())
 }
 
 #[tokio::test]
-async fn fuel_exhaustion_fails_only_its_step() {
-    let sandbox = Sandbox::new(&["summarize", "transform"], &["spin-handler"]);
-    sandbox.set("orchestration_enabled", "true");
-    let host = sandbox.builder().component_fuel("spin", 20_000_000).build().await.unwrap();
-    let report = host.run(&workflow_with("spin")).await.unwrap();
-    let paths: Vec<_> = report.steps.iter().map(|s| s.path).collect();
-    assert_eq!(paths, [Path::Orchestrated, Path::Fallback, Path::Orchestrated]);
+async fn a_panic_is_a_trap_and_the_host_lives_on() {
+    let (sandbox, host) = host("").await;
+    let (report, _) = misbehave(&sandbox, &host, "explode", json!({}), "trap").await;
+    assert!(report.steps[1].fallback_reason.as_deref().unwrap().contains("trapped"));
+    // Same host, next workflow: unaffected (extract has no handler in this sandbox).
+    let again = host.run(&example("invoice-extraction.json")).await.unwrap();
+    let paths: Vec<_> = again.steps.iter().map(|s| s.path).collect();
+    assert_eq!(paths, [Path::Fallback, Path::Orchestrated, Path::Orchestrated]);
+}
+
+#[tokio::test]
+async fn an_infinite_loop_runs_out_of_fuel() {
+    let (sandbox, host) = host("[limits]\nfuel = 20000000\n").await;
+    let (report, _) = misbehave(&sandbox, &host, "spin", json!({}), "fuel").await;
     assert!(report.steps[1].fallback_reason.as_deref().unwrap().contains("ran out of fuel (limit 20000000)"));
-    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
-    let failed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_FAILED").unwrap();
-    assert_eq!(failed.metadata["reason"], "fuel");
     assert_eq!(report.orchestration.unwrap().steps_fell_back, 1);
+}
+
+#[tokio::test]
+async fn a_loop_with_unlimited_fuel_hits_the_deadline() {
+    let (sandbox, host) = host("[limits]\nfuel = 1000000000000000\ndeadline_ms = 300\n").await;
+    let (_, meta) = misbehave(&sandbox, &host, "spin", json!({}), "deadline").await;
+    assert!(meta["message"].as_str().unwrap().contains("deadline of 300 ms"));
+}
+
+#[tokio::test]
+async fn waiting_inside_a_host_call_hits_the_deadline() {
+    let (sandbox, host) = host("[limits]\ndeadline_ms = 300\n").await;
+    let started = std::time::Instant::now();
+    misbehave(&sandbox, &host, "sleep", json!({"seconds": 3600}), "deadline").await;
+    assert!(started.elapsed().as_secs() < 60, "the sleeping guest was cut off");
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_the_memory_cap() {
+    let (sandbox, host) = host("[limits]\nmemory_mb = 32\n").await;
+    let (_, meta) = misbehave(&sandbox, &host, "memory-bomb", json!({}), "memory").await;
+    assert!(meta["message"].as_str().unwrap().contains(&(32u64 << 20).to_string()));
+}
+
+#[tokio::test]
+async fn deep_recursion_overflows_the_guest_stack_only() {
+    let (sandbox, host) = host("").await;
+    let (report, _) = misbehave(&sandbox, &host, "deep-recursion", json!({}), "trap").await;
+    // Rust's shadow stack lives in linear memory: it overflows into a trap
+    // whose wasm backtrace names the runaway function.
+    let reason = report.steps[1].fallback_reason.as_deref().unwrap();
+    assert!(reason.contains("recurse"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_huge_output_is_refused() {
+    let (sandbox, host) = host("[limits]\nmax_output_bytes = 65536\n").await;
+    misbehave(&sandbox, &host, "huge-output", json!({}), "output_too_large").await;
+}
+
+#[tokio::test]
+async fn an_outbound_request_to_a_host_not_allowed_never_connects() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let (sandbox, host) = host("[capabilities]\nallowed_outbound_hosts = [\"https://hooks.example.com\"]\n").await;
+    let (_, meta) = misbehave(&sandbox, &host, "forbidden-http", json!({"authority": authority}), "handler_error").await;
+    let message = meta["message"].as_str().unwrap();
+    assert!(message.contains("not_permitted") && message.contains("HttpRequestDenied"), "{message}");
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the denied request must not reach the network"
+    );
+}
+
+#[tokio::test]
+async fn an_allowed_outbound_request_goes_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf);
+        conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
+    });
+    let (_sandbox, host) = host(&format!("[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n")).await;
+    let report = host.run(&workflow_with("forbidden-http", json!({"authority": authority}))).await.unwrap();
+    assert_eq!(report.steps[1].path, Path::Orchestrated, "{:?}", report.steps[1].fallback_reason);
+    assert_eq!(report.steps[1].output, json!({"status": 204}));
+}
+
+#[tokio::test]
+async fn a_handler_asking_beyond_its_budget_is_refused_before_the_provider() {
+    let (sandbox, host) = host("").await;
+    sandbox.set("orchestration_max_tokens_per_step", "500");
+    let (report, meta) = misbehave(&sandbox, &host, "greedy-llm", json!({}), "handler_error").await;
+    assert!(meta["message"].as_str().unwrap().contains("budget exceeded"), "{meta}");
+    assert_eq!(report.steps[1].tokens_saved, 0);
+    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let refusal = events.iter().find(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").unwrap();
+    assert_eq!(refusal.metadata["kind"], "refused");
+    assert!(refusal.metadata["allocated"].as_u64().unwrap() <= 500);
 }
 
 async fn load_error(file_name: &str, bytes: &[u8]) -> String {
@@ -74,6 +169,22 @@ async fn files_that_are_not_handler_components_are_refused_by_name() {
     let orchestrator = std::fs::read(components().join("orchestrator.wasm")).unwrap();
     let err = load_error("wrong-world.wasm", &orchestrator).await;
     assert!(err.contains("wrong-world.wasm") && err.contains("imports something the host does not provide"), "{err}");
+
+    let empty = wat::parse_str("(component)").unwrap();
+    let err = load_error("no-export.wasm", &empty).await;
+    assert!(err.contains("no-export.wasm") && err.contains("does not export the `handler` interface"), "{err}");
+}
+
+#[tokio::test]
+async fn manifests_that_disagree_with_the_component_are_refused() {
+    let sandbox = Sandbox::standard();
+    sandbox.manifest("extract", "[handler]\nintents = [\"extract\", \"parse\"]\n");
+    let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
+    assert!(err.contains("extract.toml") && err.contains("differ from the component's info() intents"), "{err}");
+
+    sandbox.manifest("extract", "[limits]\nfuell = 3\n");
+    let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
+    assert!(err.contains("extract.toml") && err.contains("unknown field `fuell`"), "{err}");
 }
 
 #[tokio::test]
@@ -92,6 +203,6 @@ async fn an_example_runs_twice_on_one_host_with_fresh_sandboxes() {
     let first = host.run(&example("support-ticket-triage.json")).await.unwrap();
     let second = host.run(&example("support-ticket-triage.json")).await.unwrap();
     assert_ne!(first.execution_id, second.execution_id);
-    let outputs = |r: &host_runner::RunReport| r.steps.iter().map(|s| s.output.clone()).collect::<Vec<_>>();
+    let outputs = |r: &RunReport| r.steps.iter().map(|s| s.output.clone()).collect::<Vec<_>>();
     assert_eq!(outputs(&first), outputs(&second), "no state leaks from one sandbox to the next");
 }

@@ -61,6 +61,11 @@ impl Sandbox {
         self.dir.join("handlers")
     }
 
+    /// Writes the manifest of a handler in the sandbox (`NAME.toml` beside `NAME.wasm`).
+    pub fn manifest(&self, handler_file_stem: &str, toml: &str) {
+        std::fs::write(self.handlers_dir().join(format!("{handler_file_stem}.toml")), toml).unwrap();
+    }
+
     pub fn db(&self) -> Db {
         Db::open(&self.db_path()).unwrap()
     }

@@ -68,7 +68,8 @@ fn check(value: &Value, schema: &Value, at: &str, errors: &mut Vec<String>) {
     }
 }
 
-fn has_type(value: &Value, t: &str) -> bool {
+/// Whether `value` has the JSON Schema type `t` (`integer` is a whole number).
+pub fn has_type(value: &Value, t: &str) -> bool {
     match t {
         "integer" => value.as_i64().is_some() || value.as_u64().is_some(),
         "number" => value.is_number(),

@@ -1,6 +1,7 @@
 //! What every intent handler component shares: the `intent-handler` world's
 //! bindings, the export macro, and helpers for the common chores (reading
-//! params, asking the model for text or JSON, building prompts with memory).
+//! params, comparing JSON values, asking the model for text or JSON, building
+//! prompts with memory).
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -11,6 +12,7 @@ wit_bindgen::generate!({
     generate_all,
 });
 
+pub mod compare;
 pub mod json;
 pub mod model;
 pub mod params;

@@ -57,18 +57,25 @@ pub enum DispatchError {
     NoHandler(String),
     Trapped(String),
     FuelExhausted(u64),
+    DeadlineExceeded(u64),
+    MemoryExceeded(u64),
+    OutputTooLarge(u64),
     /// The handler's own error: its kind (`invalid-input`, `llm`...) and message.
     Handler { kind: String, message: String },
     Host(String),
 }
 
 impl DispatchError {
-    /// A stable one-word reason: `no_handler`, `trap`, `fuel`, `handler_error`, `host_error`.
+    /// A stable one-word reason: `no_handler`, `trap`, `fuel`, `deadline`, `memory`,
+    /// `output_too_large`, `handler_error`, `host_error`.
     pub fn kind(&self) -> &'static str {
         match self {
             DispatchError::NoHandler(_) => "no_handler",
             DispatchError::Trapped(_) => "trap",
             DispatchError::FuelExhausted(_) => "fuel",
+            DispatchError::DeadlineExceeded(_) => "deadline",
+            DispatchError::MemoryExceeded(_) => "memory",
+            DispatchError::OutputTooLarge(_) => "output_too_large",
             DispatchError::Handler { .. } => "handler_error",
             DispatchError::Host(_) => "host_error",
         }
@@ -81,6 +88,9 @@ impl std::fmt::Display for DispatchError {
             DispatchError::NoHandler(intent) => write!(f, "no handler serves intent `{intent}`"),
             DispatchError::Trapped(msg) => write!(f, "handler trapped: {msg}"),
             DispatchError::FuelExhausted(limit) => write!(f, "handler ran out of fuel (limit {limit})"),
+            DispatchError::DeadlineExceeded(ms) => write!(f, "handler ran past its deadline of {ms} ms"),
+            DispatchError::MemoryExceeded(bytes) => write!(f, "handler exceeded its memory cap of {bytes} bytes"),
+            DispatchError::OutputTooLarge(bytes) => write!(f, "handler output exceeds the limit of {bytes} bytes"),
             DispatchError::Handler { kind, message } => write!(f, "handler error ({kind}): {message}"),
             DispatchError::Host(msg) => write!(f, "host could not run the handler: {msg}"),
         }

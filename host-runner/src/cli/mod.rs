@@ -4,6 +4,7 @@ mod print;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use host_runner::components::limits::HandlerLimits;
 use host_runner::storage::{records, settings, Db};
 use host_runner::{Host, ProviderChoice, Workflow};
 use std::path::PathBuf;
@@ -24,9 +25,12 @@ struct Cli {
     /// Model provider: `auto` is anthropic when ANTHROPIC_API_KEY is set, else simulated.
     #[arg(long, global = true, env = "PILOT_PROVIDER", value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
-    /// Fuel allowance of one call into a component.
-    #[arg(long, global = true, env = "PILOT_FUEL", default_value_t = host_runner::host::DEFAULT_FUEL)]
-    fuel: u64,
+    /// Fuel allowance of one call into a component (handler manifests may override it).
+    #[arg(long, global = true, env = "PILOT_FUEL")]
+    fuel: Option<u64>,
+    /// Wall-clock deadline of one handler call, in milliseconds (manifests may override it).
+    #[arg(long, global = true, env = "PILOT_DEADLINE_MS")]
+    deadline_ms: Option<u64>,
     /// Let components write to stderr (for debugging handlers).
     #[arg(long, global = true)]
     component_stderr: bool,
@@ -147,6 +151,15 @@ pub async fn main() -> Result<()> {
     Ok(())
 }
 
+fn default_limits(cli: &Cli) -> HandlerLimits {
+    let defaults = HandlerLimits::default();
+    HandlerLimits {
+        fuel: cli.fuel.unwrap_or(defaults.fuel),
+        deadline_ms: cli.deadline_ms.unwrap_or(defaults.deadline_ms),
+        ..defaults
+    }
+}
+
 async fn build_host(cli: &Cli) -> Result<Host> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
@@ -164,7 +177,7 @@ async fn build_host(cli: &Cli) -> Result<Host> {
         .database(&cli.db)
         .components_dir(&cli.components)
         .provider(provider)
-        .fuel(cli.fuel)
+        .limits(default_limits(cli))
         .inherit_stderr(cli.component_stderr);
     if let Some(dir) = &cli.handlers {
         builder = builder.handlers_dir(dir);

@@ -2,6 +2,8 @@
 //! handler sandboxes and the orchestrator session.
 
 pub mod engine;
+pub mod limits;
+pub mod manifest;
 pub mod orchestrator;
 pub mod registry;
 pub mod sandbox;

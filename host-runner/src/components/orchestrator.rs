@@ -22,6 +22,8 @@ use wasmtime::component::ResourceAny;
 use wasmtime::Store;
 
 const SOURCE: &str = "orchestrator";
+/// About a year of 10 ms ticks.
+const ORCHESTRATOR_EPOCH_TICKS: u64 = 1 << 32;
 
 pub struct OrchestratorSession {
     store: Store<OrchestratorState>,
@@ -42,13 +44,17 @@ impl OrchestratorSession {
             AuditCtx::new(audit, SOURCE),
             DatabaseCtx::new(runtime.databases.clone(), SOURCE, Access::ReadWrite),
             SettingsCtx::new(runtime.db.clone()),
-            runtime.limits.store,
+            runtime.limits.defaults,
             runtime.limits.inherit_stderr,
             DispatchCtx::new(runtime.clone(), who.clone()),
         );
         let mut store = Store::new(&runtime.engine, state);
-        store.limiter(|s| &mut s.limits);
-        let fuel = runtime.limits.fuel_for(SOURCE);
+        store.limiter(|s| &mut s.limiter);
+        // The orchestrator is the host's own component: fuel bounds its work
+        // per call; its calls' wall time is mostly handler time, bounded by
+        // each handler's own deadline, so its epoch deadline is never reached.
+        store.set_epoch_deadline(ORCHESTRATOR_EPOCH_TICKS);
+        let fuel = runtime.limits.defaults.fuel;
         store.set_fuel(fuel)?;
         let core = runtime.orchestrator.instantiate_async(&mut store)
             .await
@@ -118,6 +124,7 @@ impl OrchestratorSession {
     /// Refills the fuel before a call; false when the session is broken.
     fn refuel(&mut self) -> bool {
         if self.broken.is_none() {
+            self.store.set_epoch_deadline(ORCHESTRATOR_EPOCH_TICKS);
             if let Err(e) = self.store.set_fuel(self.fuel) {
                 self.broken = Some(format!("cannot refill the orchestrator's fuel: {e}"));
             }

@@ -5,6 +5,7 @@
 
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
+use crate::components::manifest::{Grants, Manifest};
 use crate::components::sandbox;
 use crate::components::state::HandlerState;
 use crate::host::Runtime;
@@ -21,6 +22,8 @@ pub struct LoadedHandler {
     pub info: HandlerInfo,
     pub path: PathBuf,
     pub loaded_at: SystemTime,
+    /// What its manifest grants (the defaults when it has none).
+    pub grants: Arc<Grants>,
     pub pre: IntentHandlerPre<HandlerState>,
 }
 
@@ -89,9 +92,11 @@ pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Compiles and validates one handler: it must be a component of the
-/// `intent-handler` world whose `info()` answers with a name and intents.
+/// `intent-handler` world whose `info()` answers with a name and intents
+/// that agree with its manifest, if it has one.
 pub async fn load(runtime: &Runtime, path: &Path) -> Result<LoadedHandler> {
     let what = || format!("handler {}", path.display());
+    let manifest = Manifest::load(path)?.unwrap_or_default();
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the file", what()))?;
     if !wasmparser::Parser::is_component(&bytes) {
         let kind = if wasmparser::Parser::is_core_wasm(&bytes) { "a core module" } else { "not WebAssembly" };
@@ -112,5 +117,8 @@ pub async fn load(runtime: &Runtime, path: &Path) -> Result<LoadedHandler> {
     if info.name.trim().is_empty() || info.intents.is_empty() || info.intents.iter().any(|i| i.trim().is_empty()) {
         bail!("{}: `info()` must give a name and at least one non-empty intent", what());
     }
-    Ok(LoadedHandler { info, path: path.to_path_buf(), loaded_at: SystemTime::now(), pre })
+    let grants = manifest
+        .grants(runtime.limits.defaults, &info.intents, &info.version)
+        .with_context(|| format!("{}: manifest {}", what(), crate::components::manifest::path_for(path).display()))?;
+    Ok(LoadedHandler { info, path: path.to_path_buf(), loaded_at: SystemTime::now(), grants: Arc::new(grants), pre })
 }

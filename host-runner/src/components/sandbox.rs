@@ -1,58 +1,84 @@
-//! One handler call in a fresh sandbox: a new store with the handler's fuel
-//! limit, memory cap, granted capabilities and the step's token budget. A
-//! trap or fuel exhaustion ends that call only, as a typed `step-error`.
+//! One handler call in a fresh sandbox: a new store with the handler's
+//! limits (fuel, deadline, memory, tables, instances, output size), only the
+//! capabilities its manifest grants, and the step's token budget. Whatever
+//! the handler does ends that call only, as a typed `step-error`.
 
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handlers::DispatchResult;
-use crate::bindings::types::{StepError, StepRequest};
+use crate::bindings::types::{HandlerError, StepError, StepRequest};
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::outbound_http::{AllowedHosts, OutboundHttp};
 use crate::capabilities::settings::SettingsCtx;
+use crate::components::limits::{CapHit, HandlerLimits};
+use crate::components::manifest::Grants;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
 use crate::host::Runtime;
 use crate::storage::records::Identity;
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::{Store, Trap};
+
+/// `info()` must answer quickly: it runs while a handler is being loaded.
+const PROBE_DEADLINE_MS: u64 = 5_000;
 
 /// What a handler store is created for.
 struct Purpose<'a> {
     handler: &'a str,
     who: Identity,
-    step_id: Option<&'a str>,
+    /// The step and its token budget; `None` while probing `info()`.
+    step: Option<(&'a str, u32)>,
     routed_model: &'a str,
-    token_budget: u32,
 }
 
-fn handler_store(runtime: &Runtime, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
+fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
     let mut llm = LlmCtx::new(runtime.provider.clone(), audit.clone(), purpose.handler, purpose.routed_model);
-    if let Some(step) = purpose.step_id {
-        llm = llm.with_step_budget(step, purpose.token_budget);
+    if let Some((step, budget)) = purpose.step {
+        llm = llm.with_step_budget(step, budget);
     }
+    let outbound = OutboundHttp::new(
+        purpose.handler,
+        Arc::new(grants.allowed_hosts.clone()),
+        grants.secret_headers.clone().into(),
+    );
     let state = ComponentState::new(
         llm,
         AuditCtx::new(audit, purpose.handler),
-        DatabaseCtx::new(runtime.databases.clone(), purpose.handler, Access::None),
+        DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database),
         SettingsCtx::new(runtime.db.clone()),
-        runtime.limits.store,
+        grants.limits,
         runtime.limits.inherit_stderr,
-        HandlerExtra::new(OutboundHttp::new(purpose.handler, Arc::new(AllowedHosts::default()))),
+        HandlerExtra::new(outbound),
     );
     let mut store = Store::new(&runtime.engine, state);
-    store.limiter(|s| &mut s.limits);
-    store.set_fuel(runtime.limits.fuel_for(purpose.handler))?;
+    store.limiter(|s| &mut s.limiter);
+    store.set_fuel(grants.limits.fuel)?;
+    store.set_epoch_deadline(grants.limits.deadline_ticks());
+    store.epoch_deadline_trap();
     Ok(store)
 }
 
-/// Instantiates a freshly compiled handler and asks for its `info()`.
+/// Instantiates a freshly compiled handler with no grants and asks for its `info()`.
 pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>) -> anyhow::Result<HandlerInfo> {
-    let purpose = Purpose { handler: "(loading)", who: Identity::default(), step_id: None, routed_model: "", token_budget: 0 };
-    let mut store = handler_store(runtime, purpose)?;
-    let instance = pre.instantiate_async(&mut store).await?;
-    Ok(instance.workflowpilot_orchestration_handler().call_info(&mut store).await?)
+    let grants = Grants {
+        allowed_hosts: AllowedHosts::default(),
+        secret_headers: vec![],
+        database: Access::None,
+        limits: HandlerLimits { deadline_ms: PROBE_DEADLINE_MS, ..runtime.limits.defaults },
+    };
+    let purpose = Purpose { handler: "(loading)", who: Identity::default(), step: None, routed_model: "" };
+    let mut store = handler_store(runtime, &grants, purpose)?;
+    let call = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        instance.workflowpilot_orchestration_handler().call_info(&mut store).await
+    };
+    match tokio::time::timeout(Duration::from_millis(PROBE_DEADLINE_MS), call).await {
+        Ok(result) => Ok(result?),
+        Err(_) => anyhow::bail!("info() did not answer within {PROBE_DEADLINE_MS} ms"),
+    }
 }
 
 /// Runs `request` in the handler registered for its intent.
@@ -61,27 +87,32 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         return Err(StepError::NoHandler(request.intent));
     };
     let name = handler.info.name.as_str();
-    let fuel = runtime.limits.fuel_for(name);
+    let limits = handler.grants.limits;
     let purpose = Purpose {
         handler: name,
         who: who.clone(),
-        step_id: Some(&request.step.id),
+        step: Some((&request.step.id, request.token_budget)),
         routed_model: &request.routed_model,
-        token_budget: request.token_budget,
     };
-    let mut store = handler_store(runtime, purpose).map_err(|e| StepError::Host(format!("{e:#}")))?;
-    let outcome = async {
+    let mut store = handler_store(runtime, &handler.grants, purpose).map_err(|e| StepError::Host(format!("{e:#}")))?;
+    let call = async {
         let instance = handler.pre.instantiate_async(&mut store).await?;
         instance.workflowpilot_orchestration_handler().call_execute(&mut store, &request).await
-    }
-    .await;
-    let output = match outcome {
-        Ok(Ok(output)) => output,
-        Ok(Err(handler_error)) => return Err(StepError::Handler(handler_error)),
-        Err(e) => return Err(trap_reason(e, fuel, name)),
     };
+    // The epoch deadline stops a guest that computes too long; the timeout
+    // also stops one that waits too long inside a host call.
+    let outcome = tokio::time::timeout(Duration::from_millis(limits.deadline_ms), call).await;
+    let output = match outcome {
+        Err(_elapsed) => return Err(failed(name, StepError::DeadlineExceeded(limits.deadline_ms))),
+        Ok(Err(e)) => return Err(failed(name, trap_reason(&e, &limits, store.data().limiter.hit))),
+        Ok(Ok(Err(handler_error))) => return Err(StepError::Handler(handler_error)),
+        Ok(Ok(Ok(output))) => output,
+    };
+    if output.len() as u64 > limits.max_output_bytes {
+        return Err(failed(name, StepError::OutputTooLarge(limits.max_output_bytes)));
+    }
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&output) {
-        return Err(StepError::Handler(crate::bindings::types::HandlerError::InvalidOutput(format!(
+        return Err(StepError::Handler(HandlerError::InvalidOutput(format!(
             "handler `{name}` returned output that is not JSON: {e}"
         ))));
     }
@@ -95,18 +126,23 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         cost_usd: meter.cost_usd,
         model: meter.model.clone().unwrap_or_default(),
         llm_calls: meter.calls,
-        fuel_consumed: fuel - fuel_left,
+        fuel_consumed: limits.fuel - fuel_left,
         provider_time_us: meter.provider_time.as_micros() as u64,
     })
 }
 
-/// Turns a wasmtime error from a handler call into the step's typed reason.
-fn trap_reason(error: wasmtime::Error, fuel: u64, handler: &str) -> StepError {
-    let reason = match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => StepError::FuelExhausted(fuel),
-        Some(trap) => StepError::Trapped(format!("{trap}: {}", first_lines(&format!("{error:?}"), 6))),
-        None => StepError::Trapped(first_lines(&format!("{error:#}"), 6)),
-    };
+/// The typed reason of a failed call: which limit, or which trap.
+fn trap_reason(error: &wasmtime::Error, limits: &HandlerLimits, cap: Option<CapHit>) -> StepError {
+    match (error.downcast_ref::<Trap>(), cap) {
+        (_, Some(CapHit::Memory)) => StepError::MemoryExceeded(limits.memory_bytes),
+        (Some(Trap::OutOfFuel), _) => StepError::FuelExhausted(limits.fuel),
+        (Some(Trap::Interrupt), _) => StepError::DeadlineExceeded(limits.deadline_ms),
+        (Some(trap), _) => StepError::Trapped(format!("{trap}: {}", first_lines(&format!("{error:?}"), 6))),
+        (None, _) => StepError::Trapped(first_lines(&format!("{error:#}"), 6)),
+    }
+}
+
+fn failed(handler: &str, reason: StepError) -> StepError {
     tracing::warn!(handler, ?reason, "handler call failed");
     reason
 }

@@ -8,8 +8,8 @@ use crate::capabilities::handlers::{DispatchCtx, DispatchView};
 use crate::capabilities::llm::{LlmCtx, LlmView};
 use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::settings::{SettingsCtx, SettingsView};
+use crate::components::limits::{HandlerLimits, Limiter};
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -20,7 +20,7 @@ pub struct ComponentState<X> {
     audit: AuditCtx,
     database: DatabaseCtx,
     settings: SettingsCtx,
-    pub limits: StoreLimits,
+    pub limiter: Limiter,
     pub extra: X,
 }
 
@@ -39,19 +39,14 @@ impl HandlerExtra {
 pub type HandlerState = ComponentState<HandlerExtra>;
 pub type OrchestratorState = ComponentState<DispatchCtx>;
 
-/// Resource limits of one store.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreLimitsConfig {
-    pub memory_bytes: usize,
-}
-
 impl<X> ComponentState<X> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         llm: LlmCtx,
         audit: AuditCtx,
         database: DatabaseCtx,
         settings: SettingsCtx,
-        limits: StoreLimitsConfig,
+        limits: HandlerLimits,
         inherit_stderr: bool,
         extra: X,
     ) -> Self {
@@ -66,7 +61,7 @@ impl<X> ComponentState<X> {
             audit,
             database,
             settings,
-            limits: StoreLimitsBuilder::new().memory_size(limits.memory_bytes).trap_on_grow_failure(true).build(),
+            limiter: Limiter::new(limits),
             extra,
         }
     }

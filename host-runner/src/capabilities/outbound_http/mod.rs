@@ -1,7 +1,8 @@
 //! Outbound `wasi:http` for handlers, deny by default: a request goes out only
 //! when its authority matches one of the handler's allowed hosts (`host`,
 //! `host:port`, `*.suffix`, optionally with a scheme). A denied request gets
-//! `HTTP-request-denied`, never a connection.
+//! `HTTP-request-denied`, never a connection. Secret headers (webhook
+//! tokens) are added by the host on the way out, so they never enter guest memory.
 
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
@@ -58,15 +59,34 @@ impl AllowedHosts {
     }
 }
 
-/// The `wasi:http` hooks of one store: the allow-list check, then the default sender.
+/// A header the host attaches to every request to one host.
+#[derive(Debug, Clone)]
+pub struct SecretHeader {
+    host: String,
+    name: http::HeaderName,
+    value: http::HeaderValue,
+}
+
+impl SecretHeader {
+    pub fn new(host: &str, name: &str, value: &str) -> Result<Self, String> {
+        let name = http::HeaderName::try_from(name).map_err(|e| format!("outbound header name `{name}`: {e}"))?;
+        let mut value = http::HeaderValue::try_from(value).map_err(|e| format!("outbound header `{name}` value: {e}"))?;
+        value.set_sensitive(true);
+        Ok(SecretHeader { host: host.to_ascii_lowercase(), name, value })
+    }
+}
+
+/// The `wasi:http` hooks of one store: the allow-list check, the host's
+/// secret headers, then the default sender.
 pub struct OutboundHttp {
     allowed: Arc<AllowedHosts>,
+    secrets: Arc<[SecretHeader]>,
     component: String,
 }
 
 impl OutboundHttp {
-    pub fn new(component: impl Into<String>, allowed: Arc<AllowedHosts>) -> Self {
-        OutboundHttp { allowed, component: component.into() }
+    pub fn new(component: impl Into<String>, allowed: Arc<AllowedHosts>, secrets: Arc<[SecretHeader]>) -> Self {
+        OutboundHttp { allowed, secrets, component: component.into() }
     }
 }
 
@@ -78,7 +98,7 @@ type SendResult = wasmtime_wasi_http::Result<(
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         fut: Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn std::future::Future<Output = SendResult> + Send> {
@@ -89,6 +109,9 @@ impl WasiHttpHooks for OutboundHttp {
         if !self.allowed.allows(&scheme, &host, port) {
             tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: host not allowed");
             return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        for secret in self.secrets.iter().filter(|s| s.host == host.to_ascii_lowercase()) {
+            request.headers_mut().insert(secret.name.clone(), secret.value.clone());
         }
         let default: &mut dyn WasiHttpHooks = wasmtime_wasi_http::default_hooks();
         default.send_request(request, options, fut)

@@ -1,0 +1,200 @@
+//! `conditional`'s logic: evaluating a structured condition with its reason,
+//! the prompt and answer of a yes/no question, and the branch outcome.
+
+use handler_kit::compare::{Condition, Op};
+use handler_kit::json::first_value;
+use handler_kit::{params, HandlerError};
+use serde_json::{json, Value};
+
+/// Longest rendering of a field's value inside a reason.
+const MAX_SHOWN_CHARS: usize = 80;
+
+/// Whether `condition` holds for `input`, and why, in words.
+pub fn evaluate(condition: &Condition, input: &Value) -> (bool, String) {
+    let actual = input.pointer(&condition.field);
+    let result = condition.holds(input);
+    let field = if condition.field.is_empty() {
+        "the input"
+    } else {
+        condition.field.as_str()
+    };
+    let shown = actual.map_or_else(|| "missing".to_string(), |v| shorten(&v.to_string()));
+    let test = match condition.op {
+        Op::Exists | Op::NotExists => condition.op.name().to_string(),
+        op => format!("{} {}", op.name(), shorten(&condition.value.to_string())),
+    };
+    let verdict = if result { "holds" } else { "does not hold" };
+    (result, format!("{field} is {shown}, so `{test}` {verdict}"))
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// The system prompt and user message asking a yes/no `question` about the step.
+pub fn question_prompt(step_prompt: &str, question: &str, input: Option<&Value>) -> (String, String) {
+    let schema = json!({
+        "type": "object",
+        "required": ["answer", "reason"],
+        "properties": {"answer": {"type": "boolean"}, "reason": {"type": "string"}}
+    });
+    let system = format!(
+        "You decide a branch of an automated workflow. Answer the yes/no question about the data with one \
+         JSON object and nothing else: `answer` is true for yes, false for no; `reason` is one sentence.\n\
+         JSON Schema:\n{schema}"
+    );
+    let mut parts = Vec::new();
+    if !step_prompt.trim().is_empty() {
+        parts.push(step_prompt.trim().to_string());
+    }
+    parts.push(format!("Question: {question}"));
+    if let Some(input) = input {
+        let data = match input {
+            Value::String(text) => text.clone(),
+            other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        };
+        parts.push(format!("Data:\n{data}"));
+    }
+    (system, parts.join("\n\n"))
+}
+
+/// The model's `{"answer": bool, "reason": "..."}`.
+pub fn parse_answer(answer: &str) -> Result<(bool, String), HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidOutput(message);
+    let value = first_value(answer).map_err(invalid)?;
+    let Some(result) = value.get("answer").and_then(Value::as_bool) else {
+        return Err(invalid(format!("the model's answer has no boolean `answer`: {value}")));
+    };
+    let reason = value
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    Ok((result, reason))
+}
+
+/// The step ids of a branch param (`then`, `else`); absent means none.
+pub fn step_ids(branch: Option<&Vec<Value>>, key: &str) -> Result<Vec<String>, HandlerError> {
+    branch
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, id)| match id {
+            Value::String(id) if !id.trim().is_empty() => Ok(id.clone()),
+            other => Err(HandlerError::InvalidInput(format!(
+                "params.{key}[{i}] must be a step id, got {}",
+                if other.is_string() {
+                    "an empty string"
+                } else {
+                    params::kind(other)
+                }
+            ))),
+        })
+        .collect()
+}
+
+/// The step's output: which branch runs, and the steps of the other one to skip.
+pub fn outcome(result: bool, reason: &str, then: Vec<String>, otherwise: Vec<String>) -> Value {
+    let (branch, skip) = if result { ("then", otherwise) } else { ("else", then) };
+    json!({ "result": result, "branch": branch, "skip": skip, "reason": reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(spec: Value) -> Condition {
+        Condition::parse(&spec, "params.condition").unwrap()
+    }
+
+    #[test]
+    fn structured_conditions_explain_themselves() {
+        let input = json!({"amount": "$1,200.00", "priority": "high"});
+        let (result, reason) = evaluate(
+            &condition(json!({"field": "/amount", "op": "gt", "value": 1000})),
+            &input,
+        );
+        assert!(result);
+        assert_eq!(reason, "/amount is \"$1,200.00\", so `gt 1000` holds");
+        let (result, reason) = evaluate(&condition(json!({"field": "/owner", "op": "exists"})), &input);
+        assert!(!result);
+        assert_eq!(reason, "/owner is missing, so `exists` does not hold");
+        let (result, reason) = evaluate(
+            &condition(json!({"field": "", "op": "contains", "value": "x"})),
+            &json!("y".repeat(200)),
+        );
+        assert!(!result);
+        assert!(
+            reason.starts_with("the input is \"yyy") && reason.contains("…, so `contains \"x\"` does not hold"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn the_question_prompt_carries_the_schema_and_the_data() {
+        let (system, user) = question_prompt(
+            "Route the ticket.",
+            "Is the customer angry?",
+            Some(&json!({"text": "hi"})),
+        );
+        assert!(system.contains("JSON Schema:\n{"));
+        assert_eq!(
+            user,
+            "Route the ticket.\n\nQuestion: Is the customer angry?\n\nData:\n{\n  \"text\": \"hi\"\n}"
+        );
+        let (_, user) = question_prompt("", "Is it late?", Some(&json!("Shipped 3 weeks after the promise.")));
+        assert_eq!(
+            user,
+            "Question: Is it late?\n\nData:\nShipped 3 weeks after the promise."
+        );
+        assert_eq!(question_prompt("", "Go?", None).1, "Question: Go?");
+    }
+
+    #[test]
+    fn answers_need_a_boolean() {
+        assert_eq!(
+            parse_answer("{\"answer\": true, \"reason\": \" Angry tone. \"}").unwrap(),
+            (true, "Angry tone.".into())
+        );
+        assert_eq!(
+            parse_answer("Sure: {\"answer\": false}").unwrap(),
+            (false, String::new())
+        );
+        for bad in [
+            "{\"answer\": \"yes\"}",
+            "{\"simulated\": true, \"answer\": \"x\"}",
+            "yes",
+        ] {
+            assert!(
+                matches!(parse_answer(bad), Err(HandlerError::InvalidOutput(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn branches_skip_the_other_side() {
+        let ids = |v: Value| step_ids(v.as_array(), "then");
+        let then = ids(json!(["refund", "notify"])).unwrap();
+        let otherwise = ids(json!(["close"])).unwrap();
+        assert_eq!(
+            outcome(true, "r", then.clone(), otherwise.clone()),
+            json!({"result": true, "branch": "then", "skip": ["close"], "reason": "r"})
+        );
+        assert_eq!(
+            outcome(false, "r", then, otherwise)["skip"],
+            json!(["refund", "notify"])
+        );
+        assert_eq!(step_ids(None, "else").unwrap(), Vec::<String>::new());
+        assert!(
+            matches!(ids(json!(["a", 3])), Err(HandlerError::InvalidInput(m)) if m == "params.then[1] must be a step id, got number")
+        );
+        assert!(
+            matches!(ids(json!([" "])), Err(HandlerError::InvalidInput(m)) if m == "params.then[0] must be a step id, got an empty string")
+        );
+    }
+}

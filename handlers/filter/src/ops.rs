@@ -1,0 +1,169 @@
+//! `filter`'s logic: structured `where` clauses, and the prompt and answer
+//! of the model call for fuzzy criteria.
+
+use handler_kit::compare::Condition;
+use handler_kit::json::first_value;
+use handler_kit::HandlerError;
+use serde_json::{json, Value};
+
+/// How `where` clauses combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    All,
+    Any,
+}
+
+impl Match {
+    pub fn parse(name: Option<&str>) -> Result<Match, HandlerError> {
+        match name.unwrap_or("all") {
+            "all" => Ok(Match::All),
+            "any" => Ok(Match::Any),
+            other => Err(HandlerError::InvalidInput(format!(
+                "params.match must be `all` or `any`, got `{other}`"
+            ))),
+        }
+    }
+}
+
+/// The `where` clauses, each checked and named in errors by its index.
+pub fn parse_where(clauses: &[Value]) -> Result<Vec<Condition>, HandlerError> {
+    if clauses.is_empty() {
+        return Err(HandlerError::InvalidInput(
+            "params.where must list at least one condition".into(),
+        ));
+    }
+    clauses
+        .iter()
+        .enumerate()
+        .map(|(i, clause)| Condition::parse(clause, &format!("params.where[{i}]")))
+        .collect()
+}
+
+/// Whether `item` passes the clauses.
+pub fn passes(item: &Value, conditions: &[Condition], mode: Match) -> bool {
+    match mode {
+        Match::All => conditions.iter().all(|c| c.holds(item)),
+        Match::Any => conditions.iter().any(|c| c.holds(item)),
+    }
+}
+
+/// The system prompt and user message asking which items meet `criteria`.
+/// Items are numbered from 0, one compact JSON line each.
+pub fn criteria_prompt(step_prompt: &str, criteria: &str, items: &[&Value]) -> (String, String) {
+    let schema = json!({
+        "type": "object",
+        "required": ["keep"],
+        "properties": {"keep": {"type": "array", "items": {"type": "integer"}}}
+    });
+    let system = format!(
+        "You filter items for an automated workflow. Decide for each numbered item whether it meets the \
+         criteria, and answer with one JSON object and nothing else: `keep` lists the numbers of the items \
+         that meet them.\nJSON Schema:\n{schema}"
+    );
+    let listed: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| format!("[{i}] {item}"))
+        .collect();
+    let mut user = format!("Criteria: {criteria}\n\nItems:\n{}", listed.join("\n"));
+    if !step_prompt.trim().is_empty() {
+        user = format!("{}\n\n{user}", step_prompt.trim());
+    }
+    (system, user)
+}
+
+/// The indices the model kept, checked against the `count` items it saw,
+/// in order and without repeats.
+pub fn parse_keep(answer: &str, count: usize) -> Result<Vec<usize>, HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidOutput(message);
+    let value = first_value(answer).map_err(invalid)?;
+    let Some(Value::Array(keep)) = value.get("keep") else {
+        return Err(invalid(format!("the model's answer has no `keep` array: {value}")));
+    };
+    let mut indices = keep
+        .iter()
+        .map(|v| match v.as_u64() {
+            Some(i) if (i as usize) < count => Ok(i as usize),
+            _ => Err(invalid(format!(
+                "the model kept {v}, which is not an item number from 0 to {}",
+                count.saturating_sub(1)
+            ))),
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    indices.sort_unstable();
+    indices.dedup();
+    Ok(indices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid_output(result: Result<Vec<usize>, HandlerError>) -> String {
+        match result {
+            Err(HandlerError::InvalidOutput(message)) => message,
+            other => panic!("expected invalid output, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn where_clauses_combine_by_match() {
+        let conditions = parse_where(&[
+            json!({"field": "/priority", "op": "eq", "value": "high"}),
+            json!({"field": "/amount", "op": "gte", "value": 100}),
+        ])
+        .unwrap();
+        let items = [
+            json!({"priority": "high", "amount": "250.00"}),
+            json!({"priority": "high", "amount": 20}),
+            json!({"priority": "low", "amount": 500}),
+            json!({"priority": "low"}),
+        ];
+        let kept = |mode| items.iter().filter(|i| passes(i, &conditions, mode)).count();
+        assert_eq!(kept(Match::All), 1);
+        assert_eq!(kept(Match::Any), 3);
+    }
+
+    #[test]
+    fn params_errors_name_the_param() {
+        assert!(matches!(parse_where(&[]), Err(HandlerError::InvalidInput(m)) if m.contains("at least one")));
+        let second_bad = parse_where(&[
+            json!({"field": "/a", "op": "eq", "value": 1}),
+            json!({"field": "/b", "op": "near"}),
+        ]);
+        assert!(
+            matches!(second_bad, Err(HandlerError::InvalidInput(m)) if m.starts_with("params.where[1].op must be one of"))
+        );
+        assert_eq!(Match::parse(None).unwrap(), Match::All);
+        assert_eq!(Match::parse(Some("any")).unwrap(), Match::Any);
+        assert!(matches!(Match::parse(Some("some")), Err(HandlerError::InvalidInput(m)) if m.contains("params.match")));
+    }
+
+    #[test]
+    fn the_prompt_numbers_items_and_carries_the_schema() {
+        let a = json!({"t": "refund"});
+        let b = json!("plain");
+        let (system, user) = criteria_prompt("Triage the queue.", "mentions money", &[&a, &b]);
+        assert!(system.contains("JSON Schema:\n{"));
+        assert_eq!(
+            user,
+            "Triage the queue.\n\nCriteria: mentions money\n\nItems:\n[0] {\"t\":\"refund\"}\n[1] \"plain\""
+        );
+        assert!(criteria_prompt(" ", "x", &[&a]).1.starts_with("Criteria: x"));
+    }
+
+    #[test]
+    fn kept_indices_are_checked_sorted_and_unique() {
+        assert_eq!(
+            parse_keep("```json\n{\"keep\": [2, 0, 2]}\n```", 3).unwrap(),
+            vec![0, 2]
+        );
+        assert_eq!(parse_keep("{\"keep\": []}", 0).unwrap(), Vec::<usize>::new());
+        assert!(invalid_output(parse_keep("{\"keep\": [3]}", 3))
+            .contains("kept 3, which is not an item number from 0 to 2"));
+        assert!(invalid_output(parse_keep("{\"keep\": [-1]}", 3)).contains("kept -1"));
+        assert!(invalid_output(parse_keep("{\"keep\": [\"1\"]}", 3)).contains("kept \"1\""));
+        assert!(invalid_output(parse_keep("{\"simulated\": true, \"answer\": \"x\"}", 3)).contains("no `keep` array"));
+        assert!(invalid_output(parse_keep("no idea", 3)).contains("no JSON"));
+    }
+}

@@ -1,0 +1,66 @@
+//! `generate`: writes content with the model, with a system prompt and
+//! temperature suited to what is written.
+//!
+//! Params:
+//! - `type`: `email`, `report`, `code`, `creative` or `text`; when absent it is
+//!   detected from the step's name and the opening of its prompt;
+//! - `max_words`: an upper bound on the length (output tokens follow it).
+//!
+//! Output: `{"type": ..., "content": text, "detected": bool}`.
+
+mod ops;
+
+use handler_kit::model::{ask, Ask};
+use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
+use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use ops::ContentType;
+use serde_json::json;
+
+struct Generate;
+
+impl handler_kit::Handler for Generate {
+    fn info() -> HandlerInfo {
+        HandlerInfo {
+            name: "generate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            intents: vec!["generate".into()],
+            description: "Writes emails, reports, code, creative copy or text with the model".into(),
+        }
+    }
+
+    fn execute(request: StepRequest) -> Result<String, HandlerError> {
+        let params = params::object(&request.params)?;
+        let max_words = params::optional_u32(&params, "max_words")?;
+        let (content_type, detected) = match params::optional_str(&params, "type")? {
+            Some(name) => {
+                let content_type = ContentType::parse(name).ok_or_else(|| {
+                    HandlerError::InvalidInput(format!(
+                        "params.type must be `email`, `report`, `code`, `creative` or `text`, got `{name}`"
+                    ))
+                })?;
+                (content_type, false)
+            }
+            None => (ContentType::detect(&request.step.name, &request.step.prompt), true),
+        };
+        if request.step.prompt.trim().is_empty() {
+            return Err(HandlerError::InvalidInput(
+                "the step's prompt is empty: nothing to generate".into(),
+            ));
+        }
+        let answer = ask(Ask {
+            system: content_type.system_prompt(max_words),
+            user: request.step.prompt.clone(),
+            max_tokens: ops::max_tokens(max_words),
+            temperature: content_type.temperature(),
+            format: ResponseFormat::Text,
+            request: &request,
+        })?;
+        let content = content_type.clean(&answer);
+        if content.is_empty() {
+            return Err(HandlerError::InvalidOutput("the model answered with no content".into()));
+        }
+        Ok(json!({ "type": content_type.name(), "content": content, "detected": detected }).to_string())
+    }
+}
+
+handler_kit::export_handler!(Generate);

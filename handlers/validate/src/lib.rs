@@ -1,0 +1,104 @@
+//! `validate`: checks data against rules and a schema. Structured checks run
+//! locally; only rules that need judgment go to the model, all in one call.
+//!
+//! Params:
+//! - `data`: the data, any JSON value (a string holding JSON is parsed first);
+//! - `rules`: `[{"field": "/json/pointer", "check": "required"|"type"|"min"|"max"|
+//!   "min_length"|"max_length"|"pattern"|"one_of"|"judgment", "value": ...,
+//!   "message": optional}]`; a `judgment` rule's value is the question for
+//!   the model, and its field (optional) points the model at part of the data;
+//! - `schema`: a JSON Schema subset (`type`, `properties`, `required`, `items`, `enum`).
+//!
+//! Output: `{"valid": bool, "errors": [{"field", "check", "message"}],
+//! "checked": rules + schema, "judged_by_model": judgment rules}`.
+
+mod ops;
+
+use handler_kit::model::{ask, Ask};
+use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
+use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use ops::{Check, Failure};
+use serde_json::{json, Value};
+
+/// Room for the `{"results": [...]}` wrapper, then one verdict with a short reason per rule.
+const BASE_OUTPUT_TOKENS: u32 = 32;
+const TOKENS_PER_JUDGMENT: u32 = 80;
+
+struct Validate;
+
+impl handler_kit::Handler for Validate {
+    fn info() -> HandlerInfo {
+        HandlerInfo {
+            name: "validate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            intents: vec!["validate".into()],
+            description: "Checks data against rules and a schema; the model only judges rules that need judgment"
+                .into(),
+        }
+    }
+
+    fn execute(request: StepRequest) -> Result<String, HandlerError> {
+        let params = params::object(&request.params)?;
+        let data = params::data(&params, "data")?
+            .ok_or_else(|| HandlerError::InvalidInput("params.data is required for validate".into()))?;
+        let rules = ops::parse_rules(params::optional_array(&params, "rules")?.map_or(&[][..], Vec::as_slice))?;
+        let schema = match params.get("schema") {
+            None | Some(Value::Null) => None,
+            Some(schema @ Value::Object(_)) => Some(schema),
+            Some(other) => {
+                return Err(HandlerError::InvalidInput(format!(
+                    "params.schema must be a JSON Schema object, got {}",
+                    params::kind(other)
+                )))
+            }
+        };
+        if rules.is_empty() && schema.is_none() {
+            return Err(HandlerError::InvalidInput(
+                "params.rules or params.schema is required for validate".into(),
+            ));
+        }
+
+        let mut failures: Vec<(usize, Failure)> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, rule)| ops::check(rule, &data).map(|f| (i, f)))
+            .collect();
+        let judgments: Vec<(usize, &ops::Rule)> = rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| matches!(rule.check, Check::Judgment(_)))
+            .collect();
+        if !judgments.is_empty() {
+            let (system, user) = ops::judgment_prompt(&request.step.prompt, &data, &judgments);
+            let answer = ask(Ask {
+                system,
+                user,
+                max_tokens: BASE_OUTPUT_TOKENS + TOKENS_PER_JUDGMENT * judgments.len() as u32,
+                temperature: 0.0,
+                format: ResponseFormat::Json,
+                request: &request,
+            })?;
+            let asked: Vec<usize> = judgments.iter().map(|(i, _)| *i).collect();
+            for ((i, rule), (pass, reason)) in judgments.iter().zip(ops::parse_judgments(&answer, &asked)?) {
+                if !pass {
+                    failures.push((*i, ops::judgment_failure(rule, &reason)));
+                }
+            }
+            // Errors are listed in rule order, whoever checked them.
+            failures.sort_by_key(|(i, _)| *i);
+        }
+        let mut errors: Vec<Value> = failures.iter().map(|(_, f)| f.to_json()).collect();
+        if let Some(schema) = schema {
+            errors.extend(ops::schema_failures(&data, schema).iter().map(Failure::to_json));
+        }
+        Ok(json!({
+            "valid": errors.is_empty(),
+            "errors": errors,
+            "checked": rules.len() + usize::from(schema.is_some()),
+            "judged_by_model": judgments.len(),
+        })
+        .to_string())
+    }
+}
+
+handler_kit::export_handler!(Validate);

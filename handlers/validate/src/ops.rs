@@ -1,0 +1,596 @@
+//! `validate`'s logic: reading rules, running the structured checks and the
+//! schema, and the prompt and answer of the one model call for judgments.
+
+use handler_kit::compare::{equal, number};
+use handler_kit::json::{first_value, has_type};
+use handler_kit::{params, HandlerError};
+use regex::Regex;
+use serde_json::{json, Value};
+
+const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "object", "null"];
+const CHECKS: &str = "required, type, min, max, min_length, max_length, pattern, one_of, judgment";
+
+/// What a rule checks, with its parsed `value`.
+#[derive(Debug, Clone)]
+pub enum Check {
+    Required,
+    Type(Vec<String>),
+    Min(f64),
+    Max(f64),
+    MinLength(usize),
+    MaxLength(usize),
+    Pattern(Regex),
+    OneOf(Vec<Value>),
+    /// A question the model answers.
+    Judgment(String),
+}
+
+impl Check {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Check::Required => "required",
+            Check::Type(_) => "type",
+            Check::Min(_) => "min",
+            Check::Max(_) => "max",
+            Check::MinLength(_) => "min_length",
+            Check::MaxLength(_) => "max_length",
+            Check::Pattern(_) => "pattern",
+            Check::OneOf(_) => "one_of",
+            Check::Judgment(_) => "judgment",
+        }
+    }
+}
+
+/// One rule: `{"field": "/json/pointer", "check": ..., "value": ..., "message": ...}`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// A JSON pointer into the data; `""` is the data itself (the default for judgments).
+    pub field: String,
+    pub check: Check,
+    /// Replaces the default error message.
+    pub message: Option<String>,
+}
+
+/// One failed check, as the output lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub field: String,
+    pub check: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn to_json(&self) -> Value {
+        json!({ "field": self.field, "check": self.check, "message": self.message })
+    }
+}
+
+/// Reads `params.rules`, naming each rule by its index in errors.
+pub fn parse_rules(specs: &[Value]) -> Result<Vec<Rule>, HandlerError> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| parse_rule(spec, &format!("params.rules[{i}]")))
+        .collect()
+}
+
+fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidInput(message);
+    let Value::Object(spec) = spec else {
+        return Err(invalid(format!(
+            "{at} must be an object like {{\"field\": \"/total\", \"check\": \"min\", \"value\": 0}}, got {}",
+            params::kind(spec)
+        )));
+    };
+    let check_name = match spec.get("check") {
+        Some(Value::String(name)) => name.as_str(),
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.check must be a string, got {}",
+                params::kind(other)
+            )))
+        }
+        None => return Err(invalid(format!("{at}.check is required (one of {CHECKS})"))),
+    };
+    let value = spec.get("value").unwrap_or(&Value::Null);
+    let value_error = |wanted: &str| {
+        invalid(format!(
+            "{at}.value must be {wanted} for `{check_name}`, got {}",
+            params::kind(value)
+        ))
+    };
+    let length = || {
+        value
+            .as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| value_error("a non-negative integer"))
+    };
+    let check = match check_name {
+        "required" => Check::Required,
+        "type" => {
+            let names: Vec<&str> = match value {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) if !ts.is_empty() => ts
+                    .iter()
+                    .map(Value::as_str)
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| value_error("a type name or a list of them"))?,
+                _ => return Err(value_error("a type name or a list of them")),
+            };
+            if let Some(unknown) = names.iter().find(|t| !TYPES.contains(t)) {
+                return Err(invalid(format!(
+                    "{at}.value names an unknown type `{unknown}` (types: {})",
+                    TYPES.join(", ")
+                )));
+            }
+            Check::Type(names.into_iter().map(String::from).collect())
+        }
+        "min" => Check::Min(value.as_f64().ok_or_else(|| value_error("a number"))?),
+        "max" => Check::Max(value.as_f64().ok_or_else(|| value_error("a number"))?),
+        "min_length" => Check::MinLength(length()?),
+        "max_length" => Check::MaxLength(length()?),
+        "pattern" => {
+            let pattern = value
+                .as_str()
+                .ok_or_else(|| value_error("a regular expression string"))?;
+            Check::Pattern(
+                Regex::new(pattern)
+                    .map_err(|e| invalid(format!("{at}.value is not a valid regular expression: {e}")))?,
+            )
+        }
+        "one_of" => Check::OneOf(
+            value
+                .as_array()
+                .cloned()
+                .ok_or_else(|| value_error("an array of allowed values"))?,
+        ),
+        "judgment" => match value.as_str().map(str::trim) {
+            Some(question) if !question.is_empty() => Check::Judgment(question.to_string()),
+            _ => return Err(value_error("the question for the model (a non-empty string)")),
+        },
+        other => return Err(invalid(format!("{at}.check must be one of {CHECKS}, got `{other}`"))),
+    };
+    let field = match spec.get("field") {
+        Some(field) => params::pointer(field, &format!("{at}.field"))?,
+        None if matches!(check, Check::Judgment(_)) => String::new(),
+        None => return Err(invalid(format!("{at}.field is required for `{check_name}`"))),
+    };
+    let message = match spec.get("message") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(m.clone()),
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}.message must be a string, got {}",
+                params::kind(other)
+            )))
+        }
+    };
+    Ok(Rule { field, check, message })
+}
+
+/// Runs a structured rule; `None` when it passes. Judgment rules are not
+/// structured and always pass here. A missing or null field passes every
+/// check but `required` (and `type`, where null is a type).
+pub fn check(rule: &Rule, data: &Value) -> Option<Failure> {
+    let actual = data.pointer(&rule.field);
+    let problem = match (&rule.check, actual) {
+        (Check::Judgment(_), _) => None,
+        (Check::Required, None) => Some("is required but missing".to_string()),
+        (Check::Required, Some(Value::Null)) => Some("is required but null".to_string()),
+        (Check::Required, Some(Value::String(s))) if s.trim().is_empty() => Some("is required but empty".to_string()),
+        (Check::Required, Some(_)) => None,
+        (Check::Type(types), Some(v)) => (!types.iter().any(|t| has_type(v, t)))
+            .then(|| format!("expected {}, got {}", types.join(" or "), params::kind(v))),
+        (_, None | Some(Value::Null)) => None,
+        (Check::Min(min), Some(v)) => match number(v) {
+            Some(x) if x < *min => Some(format!("{v} is less than the minimum {min}")),
+            Some(_) => None,
+            None => Some(format!("expected a number, got {v}")),
+        },
+        (Check::Max(max), Some(v)) => match number(v) {
+            Some(x) if x > *max => Some(format!("{v} is more than the maximum {max}")),
+            Some(_) => None,
+            None => Some(format!("expected a number, got {v}")),
+        },
+        (Check::MinLength(min), Some(v)) => match length(v) {
+            Some((n, unit)) if n < *min => Some(format!("has {n} {unit}, fewer than the minimum {min}")),
+            Some(_) => None,
+            None => Some(format!("expected a string or an array, got {}", params::kind(v))),
+        },
+        (Check::MaxLength(max), Some(v)) => match length(v) {
+            Some((n, unit)) if n > *max => Some(format!("has {n} {unit}, more than the maximum {max}")),
+            Some(_) => None,
+            None => Some(format!("expected a string or an array, got {}", params::kind(v))),
+        },
+        (Check::Pattern(pattern), Some(v)) => {
+            // Numbers (zip codes, ids) are matched on their digits.
+            let text = match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            match text {
+                Some(text) if pattern.is_match(&text) => None,
+                Some(_) => Some(format!("{v} does not match the pattern `{pattern}`")),
+                None => Some(format!("expected a string, got {}", params::kind(v))),
+            }
+        }
+        (Check::OneOf(options), Some(v)) => (!options.iter().any(|o| equal(v, o)))
+            .then(|| format!("{v} is not one of {}", Value::Array(options.clone()))),
+    }?;
+    Some(Failure {
+        field: rule.field.clone(),
+        check: rule.check.name().to_string(),
+        message: rule.message.clone().unwrap_or(problem),
+    })
+}
+
+fn length(value: &Value) -> Option<(usize, &'static str)> {
+    match value {
+        Value::String(s) => Some((s.chars().count(), "characters")),
+        Value::Array(items) => Some((items.len(), "items")),
+        _ => None,
+    }
+}
+
+/// The schema's violations as failures of the `schema` check.
+pub fn schema_failures(data: &Value, schema: &Value) -> Vec<Failure> {
+    handler_kit::json::validate(data, schema)
+        .into_iter()
+        .map(|error| {
+            let (field, message) = error.split_once(": ").unwrap_or(("/", error.as_str()));
+            Failure {
+                field: field.to_string(),
+                check: "schema".into(),
+                message: message.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The system prompt and user message asking the model to judge the
+/// `judgments` (rule index and rule) against `data`.
+pub fn judgment_prompt(step_prompt: &str, data: &Value, judgments: &[(usize, &Rule)]) -> (String, String) {
+    let schema = json!({
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "items": {
+            "type": "object",
+            "required": ["rule", "pass", "reason"],
+            "properties": {"rule": {"type": "integer"}, "pass": {"type": "boolean"}, "reason": {"type": "string"}}
+        }}}
+    });
+    let system = format!(
+        "You check data for an automated workflow against rules that need judgment. For each numbered rule, \
+         decide whether the data passes it and give a one-sentence reason. Answer with one JSON object and \
+         nothing else: one entry in `results` per rule, with the rule's number in `rule`.\nJSON Schema:\n{schema}"
+    );
+    let rules: Vec<String> = judgments
+        .iter()
+        .map(|(i, rule)| {
+            let question = match &rule.check {
+                Check::Judgment(question) => question.as_str(),
+                _ => "",
+            };
+            if rule.field.is_empty() {
+                format!("{i}. {question}")
+            } else {
+                format!("{i}. {question} (field {})", rule.field)
+            }
+        })
+        .collect();
+    let data = match data {
+        Value::String(text) => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    };
+    let mut user = format!("Data:\n{data}\n\nRules:\n{}", rules.join("\n"));
+    if !step_prompt.trim().is_empty() {
+        user = format!("{}\n\n{user}", step_prompt.trim());
+    }
+    (system, user)
+}
+
+/// The model's verdicts `(pass, reason)`, one per asked rule index, in the
+/// order asked. A rule left out, judged twice or never asked is an error.
+pub fn parse_judgments(answer: &str, asked: &[usize]) -> Result<Vec<(bool, String)>, HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidOutput(message);
+    let value = first_value(answer).map_err(invalid)?;
+    let Some(Value::Array(results)) = value.get("results") else {
+        return Err(invalid(format!("the model's answer has no `results` array: {value}")));
+    };
+    let mut verdicts: Vec<Option<(bool, String)>> = vec![None; asked.len()];
+    for result in results {
+        let (Some(rule), Some(pass)) = (
+            result.get("rule").and_then(Value::as_u64),
+            result.get("pass").and_then(Value::as_bool),
+        ) else {
+            return Err(invalid(format!(
+                "a result lacks an integer `rule` or a boolean `pass`: {result}"
+            )));
+        };
+        let slot = asked
+            .iter()
+            .position(|i| *i as u64 == rule)
+            .ok_or_else(|| invalid(format!("the model judged rule {rule}, which was not asked")))?;
+        if verdicts[slot].is_some() {
+            return Err(invalid(format!("the model judged rule {rule} twice")));
+        }
+        let reason = result
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        verdicts[slot] = Some((pass, reason));
+    }
+    verdicts
+        .into_iter()
+        .zip(asked)
+        .map(|(verdict, i)| verdict.ok_or_else(|| invalid(format!("the model gave no result for rule {i}"))))
+        .collect()
+}
+
+/// The failure of a judgment the model did not pass.
+pub fn judgment_failure(rule: &Rule, reason: &str) -> Failure {
+    let question = match &rule.check {
+        Check::Judgment(question) => question.as_str(),
+        _ => "",
+    };
+    let message = match (&rule.message, reason) {
+        (Some(message), _) => message.clone(),
+        (None, "") => format!("the model judged that the data fails: {question}"),
+        (None, reason) => format!("{question} {reason}"),
+    };
+    Failure {
+        field: rule.field.clone(),
+        check: "judgment".into(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(spec: Value) -> Rule {
+        parse_rules(&[spec]).unwrap().remove(0)
+    }
+
+    fn fails(spec: Value, data: &Value) -> Option<String> {
+        check(&rule(spec), data).map(|f| f.message)
+    }
+
+    fn input_error(spec: Value) -> String {
+        match parse_rules(&[json!({"field": "/a", "check": "required"}), spec]) {
+            Err(HandlerError::InvalidInput(message)) => message,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    fn output_error(result: Result<Vec<(bool, String)>, HandlerError>) -> String {
+        match result {
+            Err(HandlerError::InvalidOutput(message)) => message,
+            other => panic!("expected invalid output, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn structured_checks() {
+        let data = json!({
+            "email": "ana@example.com", "total": "$1,200.00", "qty": 0, "note": " ", "owner": null,
+            "tags": ["a", "b", "c"], "status": "paid", "zip": 94107
+        });
+        let f = |spec: Value| fails(spec, &data);
+        assert_eq!(f(json!({"field": "/email", "check": "required"})), None);
+        assert_eq!(
+            f(json!({"field": "/missing", "check": "required"})).unwrap(),
+            "is required but missing"
+        );
+        assert_eq!(
+            f(json!({"field": "/owner", "check": "required"})).unwrap(),
+            "is required but null"
+        );
+        assert_eq!(
+            f(json!({"field": "/note", "check": "required"})).unwrap(),
+            "is required but empty"
+        );
+        assert_eq!(f(json!({"field": "/qty", "check": "type", "value": "integer"})), None);
+        assert_eq!(
+            f(json!({"field": "/total", "check": "type", "value": "number"})).unwrap(),
+            "expected number, got string"
+        );
+        assert_eq!(
+            f(json!({"field": "/owner", "check": "type", "value": ["string", "null"]})),
+            None
+        );
+        assert_eq!(
+            f(json!({"field": "/owner", "check": "type", "value": "string"})).unwrap(),
+            "expected string, got null"
+        );
+        assert_eq!(
+            f(json!({"field": "/total", "check": "max", "value": 1000})).unwrap(),
+            "\"$1,200.00\" is more than the maximum 1000"
+        );
+        assert_eq!(
+            f(json!({"field": "/qty", "check": "min", "value": 1})).unwrap(),
+            "0 is less than the minimum 1"
+        );
+        assert_eq!(
+            f(json!({"field": "/status", "check": "min", "value": 1})).unwrap(),
+            "expected a number, got \"paid\""
+        );
+        assert_eq!(
+            f(json!({"field": "/tags", "check": "max_length", "value": 2})).unwrap(),
+            "has 3 items, more than the maximum 2"
+        );
+        assert_eq!(
+            f(json!({"field": "/status", "check": "min_length", "value": 5})).unwrap(),
+            "has 4 characters, fewer than the minimum 5"
+        );
+        assert_eq!(
+            f(json!({"field": "/qty", "check": "min_length", "value": 1})).unwrap(),
+            "expected a string or an array, got number"
+        );
+        assert_eq!(
+            f(json!({"field": "/email", "check": "pattern", "value": "^[^@\\s]+@[^@\\s]+$"})),
+            None
+        );
+        assert_eq!(
+            f(json!({"field": "/zip", "check": "pattern", "value": "^\\d{5}$"})),
+            None
+        );
+        assert_eq!(f(json!({"field": "/status", "check": "pattern", "value": "(?i)^PAID$"})), None);
+        assert_eq!(
+            f(json!({"field": "/status", "check": "pattern", "value": "^o"})).unwrap(),
+            "\"paid\" does not match the pattern `^o`"
+        );
+        assert_eq!(
+            f(json!({"field": "/status", "check": "one_of", "value": ["paid", "open"]})),
+            None
+        );
+        assert_eq!(
+            f(json!({"field": "/qty", "check": "one_of", "value": ["1", "2"]})).unwrap(),
+            "0 is not one of [\"1\",\"2\"]"
+        );
+        // Missing and null fields pass everything but `required` and `type`.
+        assert_eq!(f(json!({"field": "/missing", "check": "min", "value": 5})), None);
+        assert_eq!(f(json!({"field": "/owner", "check": "pattern", "value": "x"})), None);
+        assert_eq!(
+            f(json!({"field": "/missing", "check": "type", "value": "string"})),
+            None
+        );
+    }
+
+    #[test]
+    fn custom_messages_replace_the_default() {
+        let failure = check(
+            &rule(json!({"field": "/a", "check": "required", "message": "Give an amount."})),
+            &json!({}),
+        );
+        assert_eq!(
+            failure.unwrap().to_json(),
+            json!({"field": "/a", "check": "required", "message": "Give an amount."})
+        );
+    }
+
+    #[test]
+    fn rule_errors_name_the_param() {
+        assert_eq!(input_error(json!("required")), "params.rules[1] must be an object like {\"field\": \"/total\", \"check\": \"min\", \"value\": 0}, got string");
+        assert_eq!(
+            input_error(json!({"field": "/a"})),
+            format!("params.rules[1].check is required (one of {CHECKS})")
+        );
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "shape"})),
+            format!("params.rules[1].check must be one of {CHECKS}, got `shape`")
+        );
+        assert_eq!(
+            input_error(json!({"check": "required"})),
+            "params.rules[1].field is required for `required`"
+        );
+        assert_eq!(
+            input_error(json!({"field": "a", "check": "required"})),
+            "params.rules[1].field must be a JSON pointer such as `/a`, got `a`"
+        );
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "min", "value": "5"})),
+            "params.rules[1].value must be a number for `min`, got string"
+        );
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "max_length", "value": -1})),
+            "params.rules[1].value must be a non-negative integer for `max_length`, got number"
+        );
+        assert_eq!(input_error(json!({"field": "/a", "check": "type", "value": "text"})), "params.rules[1].value names an unknown type `text` (types: string, number, integer, boolean, array, object, null)");
+        assert!(input_error(json!({"field": "/a", "check": "pattern", "value": "(["}))
+            .starts_with("params.rules[1].value is not a valid regular expression"));
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "one_of", "value": "a"})),
+            "params.rules[1].value must be an array of allowed values for `one_of`, got string"
+        );
+        assert_eq!(
+            input_error(json!({"check": "judgment", "value": " "})),
+            "params.rules[1].value must be the question for the model (a non-empty string) for `judgment`, got string"
+        );
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "required", "message": 3})),
+            "params.rules[1].message must be a string, got number"
+        );
+        assert_eq!(rule(json!({"check": "judgment", "value": "Fair?"})).field, "");
+    }
+
+    #[test]
+    fn schema_violations_become_failures() {
+        let schema = json!({"type": "object", "required": ["id"], "properties": {"n": {"type": "number"}}});
+        let failures = schema_failures(&json!({"n": "x"}), &schema);
+        assert_eq!(
+            failures.iter().map(Failure::to_json).collect::<Vec<_>>(),
+            vec![
+                json!({"field": "/", "check": "schema", "message": "missing required field `id`"}),
+                json!({"field": "/n", "check": "schema", "message": "expected number, got string"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_judgment_prompt_numbers_rules_by_their_index() {
+        let rules = parse_rules(&[
+            json!({"field": "/a", "check": "required"}),
+            json!({"check": "judgment", "value": "Is the refund justified by the policy?"}),
+            json!({"field": "/reason", "check": "judgment", "value": "Is the reason polite?"}),
+        ])
+        .unwrap();
+        let judgments = [(1, &rules[1]), (2, &rules[2])];
+        let (system, user) = judgment_prompt("Policy: refunds within 30 days.", &json!({"days": 12}), &judgments);
+        assert!(system.contains("JSON Schema:\n{"));
+        assert_eq!(
+            user,
+            "Policy: refunds within 30 days.\n\nData:\n{\n  \"days\": 12\n}\n\nRules:\n\
+             1. Is the refund justified by the policy?\n2. Is the reason polite? (field /reason)"
+        );
+    }
+
+    #[test]
+    fn verdicts_are_checked_against_the_rules_asked() {
+        let answer =
+            "{\"results\": [{\"rule\": 4, \"pass\": false, \"reason\": \"Too late.\"}, {\"rule\": 1, \"pass\": true}]}";
+        assert_eq!(
+            parse_judgments(answer, &[1, 4]).unwrap(),
+            vec![(true, String::new()), (false, "Too late.".into())]
+        );
+        assert_eq!(
+            output_error(parse_judgments(answer, &[1, 4, 5])),
+            "the model gave no result for rule 5"
+        );
+        assert_eq!(
+            output_error(parse_judgments(answer, &[1])),
+            "the model judged rule 4, which was not asked"
+        );
+        let twice = "{\"results\": [{\"rule\": 1, \"pass\": true}, {\"rule\": 1, \"pass\": false}]}";
+        assert_eq!(
+            output_error(parse_judgments(twice, &[1])),
+            "the model judged rule 1 twice"
+        );
+        assert!(output_error(parse_judgments(
+            "{\"results\": [{\"rule\": 1, \"pass\": \"yes\"}]}",
+            &[1]
+        ))
+        .starts_with("a result lacks"));
+        assert!(output_error(parse_judgments("{\"results\": [\"a\"]}", &[1])).starts_with("a result lacks"));
+        assert!(output_error(parse_judgments("{\"simulated\": true}", &[1])).contains("no `results` array"));
+        assert!(output_error(parse_judgments("no", &[1])).contains("no JSON"));
+    }
+
+    #[test]
+    fn judgment_failures_explain_themselves() {
+        let r = rule(json!({"field": "/refund", "check": "judgment", "value": "Is the refund justified?"}));
+        assert_eq!(
+            judgment_failure(&r, "Bought 45 days ago.").message,
+            "Is the refund justified? Bought 45 days ago."
+        );
+        assert_eq!(
+            judgment_failure(&r, "").message,
+            "the model judged that the data fails: Is the refund justified?"
+        );
+        assert_eq!(judgment_failure(&r, "").field, "/refund");
+    }
+}
