@@ -20,7 +20,7 @@ components:
 
 ## The `pilot` CLI, at target/release/pilot.
 pilot:
-	$(CARGO) build --release -p host-runner
+	$(CARGO) build --release
 
 ## Debian packages the guest build needs when rustup has no wasm32-wasip2 target.
 toolchain:

@@ -7,10 +7,12 @@ use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::{audit, database, handlers, llm, settings};
-use crate::components::registry::{self, Registry, Snapshot};
+use crate::components::registry::{ReloadReport, Registry, Snapshot};
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
 use crate::components::state::{HandlerState, OrchestratorState};
+use crate::capabilities::audit::AuditSink;
+use crate::storage::records::Identity;
 use crate::storage::Db;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -25,6 +27,14 @@ use wasmtime::Engine;
 pub struct Limits {
     pub defaults: HandlerLimits,
     pub inherit_stderr: bool,
+}
+
+impl Runtime {
+    /// Records a host-level event (handler loading), not tied to an execution.
+    pub fn host_audit(&self, event_type: &str, severity: &str, metadata: &serde_json::Value) {
+        let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
+        AuditSink::new(self.db.clone(), who).record(event_type, severity, None, "host", metadata);
+    }
 }
 
 /// Shared state of a host, reachable from every store.
@@ -75,9 +85,17 @@ pub struct HostBuilder {
     orchestrator: Option<PathBuf>,
     provider: ProviderChoice,
     limits: Limits,
+    strict: bool,
 }
 
 impl HostBuilder {
+    /// Whether a handler file that fails validation fails the build (the
+    /// default, for one-shot runs) or is only listed as rejected (for servers).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
     /// The SQLite database file (default `./pilot.db`).
     pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
         self.db_path = path.into();
@@ -139,13 +157,14 @@ impl HostBuilder {
             limits: self.limits,
             handlers_dir: handlers_dir.clone(),
         };
-        let mut loaded = Vec::new();
-        for file in registry::component_files(&handlers_dir)? {
-            loaded.push(Arc::new(registry::load(&runtime, &file).await?));
+        let runtime = Arc::new(runtime);
+        let report = runtime.registry.reload(&runtime).await?;
+        if self.strict && !report.rejected.is_empty() {
+            let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
+            bail!("{}", reasons.join("\n"));
         }
-        runtime.registry.replace(Snapshot::new(loaded)?);
         crate::tokenizer::warm_up();
-        Ok(Host { runtime: Arc::new(runtime) })
+        Ok(Host { runtime })
     }
 }
 
@@ -194,6 +213,7 @@ impl Host {
             orchestrator: None,
             provider: ProviderChoice::Auto,
             limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
+            strict: true,
         }
     }
 
@@ -209,6 +229,13 @@ impl Host {
     /// The handlers serving now.
     pub fn handlers(&self) -> Arc<Snapshot> {
         self.runtime.registry.snapshot()
+    }
+
+    /// Rescans the handlers directory: new and changed files are compiled and
+    /// validated, then swapped in atomically; steps already running finish on
+    /// the version they started with.
+    pub async fn reload_handlers(&self) -> Result<ReloadReport> {
+        self.runtime.registry.reload(&self.runtime).await
     }
 
     pub fn handlers_dir(&self) -> &Path {

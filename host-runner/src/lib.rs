@@ -13,6 +13,7 @@ pub mod capabilities;
 pub mod components;
 pub mod host;
 pub mod runner;
+pub mod serve;
 pub mod storage;
 pub mod tokenizer;
 

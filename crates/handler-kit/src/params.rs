@@ -87,19 +87,46 @@ pub fn pointer(value: &Value, at: &str) -> Result<String, HandlerError> {
     }
 }
 
-/// A data param (`None` when absent; `null` is data). Templates may render a
-/// prior step's JSON output into a string, so a string starting with `{` or
-/// `[` is parsed; any other string stays text.
-pub fn data(params: &Map<String, Value>, key: &str) -> Result<Option<Value>, HandlerError> {
-    match params.get(key) {
-        Some(Value::String(text)) if text.trim_start().starts_with(['{', '[']) => {
-            serde_json::from_str(text).map(Some).map_err(|e| {
-                HandlerError::InvalidInput(format!(
-                    "params.{key} is a string that looks like JSON but does not parse: {e}"
-                ))
-            })
+/// A data param (`None` when absent; `null` is data). Templates render a
+/// prior step's output into a string when it is embedded in text, so a string
+/// holding a JSON object or array is parsed; any other string stays text
+/// (`[Draft] ...` is text, not broken JSON).
+pub fn data(params: &Map<String, Value>, key: &str) -> Option<Value> {
+    match params.get(key)? {
+        Value::String(text) if text.trim_start().starts_with(['{', '[']) => {
+            Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())))
         }
-        other => Ok(other.cloned()),
+        other => Some(other.clone()),
+    }
+}
+
+/// The records a data param holds: an array's items; for an object, its
+/// array fields concatenated (fields beside them describe the list, like
+/// `filter`'s `{"items": [...], "kept": 3}` or an extraction's `{"quotes": [...]}`),
+/// or, when it has no array field, its object fields (outputs keyed by step).
+pub fn records(value: Value, key: &str) -> Result<Vec<Value>, HandlerError> {
+    let error = |what: &str| {
+        HandlerError::InvalidInput(format!(
+            "params.{key} must be an array of records or an object holding them, got {what}"
+        ))
+    };
+    match value {
+        Value::Array(items) => Ok(items),
+        Value::Object(fields) => {
+            let values: Vec<Value> = fields.into_iter().map(|(_, v)| v).collect();
+            if values.iter().any(Value::is_array) {
+                let lists = values.into_iter().filter_map(|v| match v {
+                    Value::Array(items) => Some(items),
+                    _ => None,
+                });
+                Ok(lists.flatten().collect())
+            } else if values.iter().any(Value::is_object) {
+                Ok(values.into_iter().filter(Value::is_object).collect())
+            } else {
+                Err(error("an object with no array or object field"))
+            }
+        }
+        other => Err(error(kind(&other))),
     }
 }
 
@@ -126,15 +153,44 @@ mod tests {
 
     #[test]
     fn data_params_parse_json_text_and_keep_other_text() {
-        let p = map(json!({"a": "[1, 2]", "b": " {\"x\": 1}", "c": "plain text", "d": null, "e": 3, "f": "{broken"}));
-        assert_eq!(data(&p, "a").unwrap(), Some(json!([1, 2])));
-        assert_eq!(data(&p, "b").unwrap(), Some(json!({"x": 1})));
-        assert_eq!(data(&p, "c").unwrap(), Some(json!("plain text")));
-        assert_eq!(data(&p, "d").unwrap(), Some(Value::Null));
-        assert_eq!(data(&p, "e").unwrap(), Some(json!(3)));
-        assert_eq!(data(&p, "missing").unwrap(), None);
-        assert!(
-            matches!(data(&p, "f"), Err(HandlerError::InvalidInput(m)) if m.starts_with("params.f is a string that looks like JSON"))
+        let p =
+            map(json!({"a": "[1, 2]", "b": " {\"x\": 1}", "c": "plain text", "d": null, "e": 3, "f": "[Draft] hi"}));
+        assert_eq!(data(&p, "a"), Some(json!([1, 2])));
+        assert_eq!(data(&p, "b"), Some(json!({"x": 1})));
+        assert_eq!(data(&p, "c"), Some(json!("plain text")));
+        assert_eq!(data(&p, "d"), Some(Value::Null));
+        assert_eq!(data(&p, "e"), Some(json!(3)));
+        assert_eq!(data(&p, "f"), Some(json!("[Draft] hi")));
+        assert_eq!(data(&p, "missing"), None);
+    }
+
+    #[test]
+    fn records_come_from_arrays_or_the_objects_that_hold_them() {
+        assert_eq!(records(json!([1, 2]), "input").unwrap(), vec![json!(1), json!(2)]);
+        let filtered = json!({"items": [{"a": 1}, {"a": 2}], "kept": 2, "dropped": 5});
+        assert_eq!(records(filtered, "input").unwrap().len(), 2);
+        let months = json!({"jan": [{"a": 1}], "feb": [{"a": 2}, {"a": 3}], "note": {"a": 9}});
+        assert_eq!(records(months, "input").unwrap().len(), 3);
+        assert_eq!(
+            records(json!({"items": [], "kept": 0}), "input").unwrap(),
+            Vec::<Value>::new()
+        );
+        let by_step = json!({"east": {"total": 1}, "west": {"total": 2}, "count": 2});
+        assert_eq!(
+            records(by_step, "input").unwrap(),
+            vec![json!({"total": 1}), json!({"total": 2})]
+        );
+        let error = |v: Value| match records(v, "input") {
+            Err(HandlerError::InvalidInput(m)) => m,
+            other => panic!("expected invalid input, got {other:?}"),
+        };
+        assert_eq!(
+            error(json!({"amount": 3})),
+            "params.input must be an array of records or an object holding them, got an object with no array or object field"
+        );
+        assert_eq!(
+            error(json!("text")),
+            "params.input must be an array of records or an object holding them, got string"
         );
     }
 

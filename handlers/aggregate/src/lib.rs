@@ -2,8 +2,10 @@
 //! Structured operations make no model call; merging text asks the model once.
 //!
 //! Params:
-//! - `input`: an array of records, or an object of arrays (concatenated); a
-//!   string holding JSON is parsed first, other strings are text to merge;
+//! - `input`: an array of records, or an object holding them (its arrays
+//!   concatenated, e.g. a `filter` output; or, without arrays, its objects,
+//!   e.g. outputs keyed by step); a string holding JSON is parsed first,
+//!   other strings are text to merge;
 //! - `operations`: `{"out_name": {"op": "sum"|"count"|"avg"|"min"|"max"|"concat"|
 //!   "distinct", "field": "/json/pointer"}}`; numeric strings (`"1,234.50"`,
 //!   `"$12"`) count as numbers, nulls are skipped, `count` without `field`
@@ -40,7 +42,7 @@ impl handler_kit::Handler for Aggregate {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let input = params::data(&params, "input")?
+        let input = params::data(&params, "input")
             .ok_or_else(|| HandlerError::InvalidInput("params.input is required for aggregate".into()))?;
         let group_by = match params.get("group_by") {
             None | Some(Value::Null) => None,
@@ -60,7 +62,7 @@ impl handler_kit::Handler for Aggregate {
             return merge(&request, instruction, &input);
         };
         let operations = ops::parse_operations(specs, group_by.is_some())?;
-        let records = ops::records(input)?;
+        let records = params::records(input, "input")?;
         let output = match group_by {
             Some(pointer) => Value::Array(ops::aggregate_by(&records, &pointer, &operations)?),
             None => Value::Object(ops::aggregate(&records, &operations)?),

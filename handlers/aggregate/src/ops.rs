@@ -109,35 +109,6 @@ fn op_name(kind: Kind) -> &'static str {
     KINDS.iter().find(|(_, k)| *k == kind).map_or("", |(n, _)| n)
 }
 
-/// The records of `input`: an array's items, or the arrays of an object
-/// concatenated (prior outputs keyed by step; an object value counts as one record).
-pub fn records(input: Value) -> Result<Vec<Value>, HandlerError> {
-    match input {
-        Value::Array(items) => Ok(items),
-        Value::Object(parts) => {
-            let mut all = Vec::new();
-            for (key, part) in parts {
-                match part {
-                    Value::Array(items) => all.extend(items),
-                    record @ Value::Object(_) => all.push(record),
-                    other => {
-                        return Err(HandlerError::InvalidInput(format!(
-                            "params.input must be an array of records or an object of arrays; \
-                             params.input.{key} is {}",
-                            params::kind(&other)
-                        )))
-                    }
-                }
-            }
-            Ok(all)
-        }
-        other => Err(HandlerError::InvalidInput(format!(
-            "params.input must be an array of records or an object of arrays to aggregate with params.operations, got {}",
-            params::kind(&other)
-        ))),
-    }
-}
-
 /// The results of `operations` over all `records`.
 pub fn aggregate(records: &[Value], operations: &[Operation]) -> Result<Map<String, Value>, HandlerError> {
     let indexed: Vec<(usize, &Value)> = records.iter().enumerate().collect();
@@ -313,7 +284,7 @@ pub fn merge_prompt(step_prompt: &str, instruction: Option<&str>, input: &Value)
     }
     let input = match input {
         Value::String(text) => text.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        other => other.to_string(),
     };
     parts.push(format!("Input:\n{input}"));
     (system, parts.join("\n\n"))
@@ -450,18 +421,6 @@ mod tests {
     }
 
     #[test]
-    fn records_come_from_arrays_or_objects_of_arrays() {
-        assert_eq!(records(json!([1, 2])).unwrap().len(), 2);
-        let parts = json!({"jan": [{"a": 1}, {"a": 2}], "feb": [{"a": 3}], "summary": {"a": 4}});
-        assert_eq!(records(parts).unwrap().len(), 4);
-        assert_eq!(
-            input_error(records(json!({"amount": 3}))),
-            "params.input must be an array of records or an object of arrays; params.input.amount is number"
-        );
-        assert!(input_error(records(json!("text"))).ends_with("with params.operations, got string"));
-    }
-
-    #[test]
     fn operation_errors_name_the_param() {
         let error = |spec: Value, grouped| input_error(parse_operations(spec.as_object().unwrap(), grouped));
         assert_eq!(
@@ -504,6 +463,6 @@ mod tests {
             "Combine the team updates.\n\nInstruction: One paragraph.\n\nInput:\nA shipped. B slipped."
         );
         let (_, user) = merge_prompt("", None, &json!({"a": 1}));
-        assert_eq!(user, "Input:\n{\n  \"a\": 1\n}");
+        assert_eq!(user, "Input:\n{\"a\":1}");
     }
 }

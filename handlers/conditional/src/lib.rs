@@ -6,7 +6,7 @@
 //! - `condition`: `{"field": "/json/pointer", "op": ..., "value": ...}`, with
 //!   `filter`'s operators; or
 //! - `question`: a yes/no question about the step and `input`, for the model;
-//! - `then`, `else`: the step ids of each branch.
+//! - `then`, `else`: the step ids of each branch (a step in both runs either way).
 //!
 //! Output: `{"result": bool, "branch": "then"|"else", "skip": [ids of the
 //! branch not taken], "reason": "..."}`; the workflow runner skips `skip`.
@@ -35,14 +35,9 @@ impl handler_kit::Handler for Conditional {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let input = params::data(&params, "input")?;
+        let input = params::data(&params, "input");
         let then = ops::step_ids(params::optional_array(&params, "then")?, "then")?;
         let otherwise = ops::step_ids(params::optional_array(&params, "else")?, "else")?;
-        if let Some(both) = then.iter().find(|id| otherwise.contains(id)) {
-            return Err(HandlerError::InvalidInput(format!(
-                "step `{both}` is in both params.then and params.else"
-            )));
-        }
         let question = params::optional_str(&params, "question")?
             .map(str::trim)
             .filter(|q| !q.is_empty());
@@ -57,7 +52,7 @@ impl handler_kit::Handler for Conditional {
                 let input = input.ok_or_else(|| {
                     HandlerError::InvalidInput("params.input is required to evaluate params.condition".into())
                 })?;
-                ops::evaluate(&condition, &input)
+                ops::evaluate(&condition, &input)?
             }
             (None, Some(question)) => {
                 let (system, user) = ops::question_prompt(&request.step.prompt, question, input.as_ref());

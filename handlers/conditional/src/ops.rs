@@ -10,7 +10,15 @@ use serde_json::{json, Value};
 const MAX_SHOWN_CHARS: usize = 80;
 
 /// Whether `condition` holds for `input`, and why, in words.
-pub fn evaluate(condition: &Condition, input: &Value) -> (bool, String) {
+pub fn evaluate(condition: &Condition, input: &Value) -> Result<(bool, String), HandlerError> {
+    // Text (a prior step's prose answer) has no fields: reading one would
+    // silently take the `else` branch.
+    if input.is_string() && !condition.field.is_empty() {
+        return Err(HandlerError::InvalidInput(format!(
+            "params.input is text, not JSON, so params.condition.field `{}` cannot be read from it",
+            condition.field
+        )));
+    }
     let actual = input.pointer(&condition.field);
     let result = condition.holds(input);
     let field = if condition.field.is_empty() {
@@ -24,7 +32,7 @@ pub fn evaluate(condition: &Condition, input: &Value) -> (bool, String) {
         op => format!("{} {}", op.name(), shorten(&condition.value.to_string())),
     };
     let verdict = if result { "holds" } else { "does not hold" };
-    (result, format!("{field} is {shown}, so `{test}` {verdict}"))
+    Ok((result, format!("{field} is {shown}, so `{test}` {verdict}")))
 }
 
 fn shorten(text: &str) -> String {
@@ -54,7 +62,7 @@ pub fn question_prompt(step_prompt: &str, question: &str, input: Option<&Value>)
     if let Some(input) = input {
         let data = match input {
             Value::String(text) => text.clone(),
-            other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+            other => other.to_string(),
         };
         parts.push(format!("Data:\n{data}"));
     }
@@ -97,9 +105,15 @@ pub fn step_ids(branch: Option<&Vec<Value>>, key: &str) -> Result<Vec<String>, H
         .collect()
 }
 
-/// The step's output: which branch runs, and the steps of the other one to skip.
+/// The step's output: which branch runs, and the steps of the other one to
+/// skip (but not those the branch taken also lists).
 pub fn outcome(result: bool, reason: &str, then: Vec<String>, otherwise: Vec<String>) -> Value {
-    let (branch, skip) = if result { ("then", otherwise) } else { ("else", then) };
+    let (branch, taken, other) = if result {
+        ("then", then, otherwise)
+    } else {
+        ("else", otherwise, then)
+    };
+    let skip: Vec<String> = other.into_iter().filter(|id| !taken.contains(id)).collect();
     json!({ "result": result, "branch": branch, "skip": skip, "reason": reason })
 }
 
@@ -114,17 +128,15 @@ mod tests {
     #[test]
     fn structured_conditions_explain_themselves() {
         let input = json!({"amount": "$1,200.00", "priority": "high"});
-        let (result, reason) = evaluate(
-            &condition(json!({"field": "/amount", "op": "gt", "value": 1000})),
-            &input,
-        );
+        let eval = |spec: Value, input: &Value| evaluate(&condition(spec), input).unwrap();
+        let (result, reason) = eval(json!({"field": "/amount", "op": "gt", "value": 1000}), &input);
         assert!(result);
         assert_eq!(reason, "/amount is \"$1,200.00\", so `gt 1000` holds");
-        let (result, reason) = evaluate(&condition(json!({"field": "/owner", "op": "exists"})), &input);
+        let (result, reason) = eval(json!({"field": "/owner", "op": "exists"}), &input);
         assert!(!result);
         assert_eq!(reason, "/owner is missing, so `exists` does not hold");
-        let (result, reason) = evaluate(
-            &condition(json!({"field": "", "op": "contains", "value": "x"})),
+        let (result, reason) = eval(
+            json!({"field": "", "op": "contains", "value": "x"}),
             &json!("y".repeat(200)),
         );
         assert!(!result);
@@ -132,6 +144,15 @@ mod tests {
             reason.starts_with("the input is \"yyy") && reason.contains("…, so `contains \"x\"` does not hold"),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn text_input_has_no_fields() {
+        let spec = condition(json!({"field": "/amount", "op": "gt", "value": 1}));
+        assert!(matches!(
+            evaluate(&spec, &json!("[simulated] The amount is 3.")),
+            Err(HandlerError::InvalidInput(m)) if m == "params.input is text, not JSON, so params.condition.field `/amount` cannot be read from it"
+        ));
     }
 
     #[test]
@@ -144,7 +165,7 @@ mod tests {
         assert!(system.contains("JSON Schema:\n{"));
         assert_eq!(
             user,
-            "Route the ticket.\n\nQuestion: Is the customer angry?\n\nData:\n{\n  \"text\": \"hi\"\n}"
+            "Route the ticket.\n\nQuestion: Is the customer angry?\n\nData:\n{\"text\":\"hi\"}"
         );
         let (_, user) = question_prompt("", "Is it late?", Some(&json!("Shipped 3 weeks after the promise.")));
         assert_eq!(
@@ -189,6 +210,10 @@ mod tests {
             outcome(false, "r", then, otherwise)["skip"],
             json!(["refund", "notify"])
         );
+        // A step in both branches runs either way.
+        let both = |result| outcome(result, "r", vec!["reply".into(), "notify".into()], vec!["reply".into()]);
+        assert_eq!(both(true)["skip"], json!([]));
+        assert_eq!(both(false)["skip"], json!(["notify"]));
         assert_eq!(step_ids(None, "else").unwrap(), Vec::<String>::new());
         assert!(
             matches!(ids(json!(["a", 3])), Err(HandlerError::InvalidInput(m)) if m == "params.then[1] must be a step id, got number")

@@ -2,7 +2,9 @@
 //! only for criteria that need judgment.
 //!
 //! Params:
-//! - `input`: the items, an array (a string holding JSON is parsed first);
+//! - `input`: the items: an array, or an object holding one (its arrays
+//!   concatenated, e.g. an extraction's `{"quotes": [...]}`); a string holding
+//!   JSON is parsed first, other text gives one item per non-empty line;
 //! - `where`: `[{"field": "/json/pointer", "op": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|
 //!   "contains"|"in"|"exists"|"not_exists", "value": ...}]`, checked locally;
 //! - `match`: `all` (default) or `any` of the `where` clauses;
@@ -37,14 +39,8 @@ impl handler_kit::Handler for Filter {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let items = match params::data(&params, "input")? {
-            Some(Value::Array(items)) => items,
-            Some(other) => {
-                return Err(HandlerError::InvalidInput(format!(
-                    "params.input must be an array of items, got {}",
-                    params::kind(&other)
-                )))
-            }
+        let items = match params::data(&params, "input") {
+            Some(input) => ops::items(input)?,
             None => return Err(HandlerError::InvalidInput("params.input is required for filter".into())),
         };
         let conditions = params::optional_array(&params, "where")?

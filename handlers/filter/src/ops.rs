@@ -3,7 +3,7 @@
 
 use handler_kit::compare::Condition;
 use handler_kit::json::first_value;
-use handler_kit::HandlerError;
+use handler_kit::{params, HandlerError};
 use serde_json::{json, Value};
 
 /// How `where` clauses combine.
@@ -22,6 +22,20 @@ impl Match {
                 "params.match must be `all` or `any`, got `{other}`"
             ))),
         }
+    }
+}
+
+/// The items of `params.input`: the records it holds, or for text, its
+/// non-empty lines (a list a prior step wrote in prose).
+pub fn items(input: Value) -> Result<Vec<Value>, HandlerError> {
+    match input {
+        Value::String(text) => Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| json!(l))
+            .collect()),
+        other => params::records(other, "input"),
     }
 }
 
@@ -104,6 +118,19 @@ mod tests {
             Err(HandlerError::InvalidOutput(message)) => message,
             other => panic!("expected invalid output, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn items_come_from_records_or_lines_of_text() {
+        assert_eq!(
+            items(json!({"quotes": [{"a": 1}], "currency": "EUR"})).unwrap(),
+            vec![json!({"a": 1})]
+        );
+        assert_eq!(
+            items(json!("#1 feat: x\n\n  #2 fix: y  \n")).unwrap(),
+            vec![json!("#1 feat: x"), json!("#2 fix: y")]
+        );
+        assert!(matches!(items(json!(3)), Err(HandlerError::InvalidInput(m)) if m.ends_with("got number")));
     }
 
     #[test]

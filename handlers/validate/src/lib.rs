@@ -39,7 +39,7 @@ impl handler_kit::Handler for Validate {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let data = params::data(&params, "data")?
+        let data = params::data(&params, "data")
             .ok_or_else(|| HandlerError::InvalidInput("params.data is required for validate".into()))?;
         let rules = ops::parse_rules(params::optional_array(&params, "rules")?.map_or(&[][..], Vec::as_slice))?;
         let schema = match params.get("schema") {

@@ -11,7 +11,7 @@ const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "ob
 const CHECKS: &str = "required, type, min, max, min_length, max_length, pattern, one_of, judgment";
 
 /// What a rule checks, with its parsed `value`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Check {
     Required,
     Type(Vec<String>),
@@ -42,7 +42,7 @@ impl Check {
 }
 
 /// One rule: `{"field": "/json/pointer", "check": ..., "value": ..., "message": ...}`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Rule {
     /// A JSON pointer into the data; `""` is the data itself (the default for judgments).
     pub field: String,
@@ -52,7 +52,7 @@ pub struct Rule {
 }
 
 /// One failed check, as the output lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Failure {
     pub field: String,
     pub check: String,
@@ -168,9 +168,9 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
     Ok(Rule { field, check, message })
 }
 
-/// Runs a structured rule; `None` when it passes. Judgment rules are not
-/// structured and always pass here. A missing or null field passes every
-/// check but `required` (and `type`, where null is a type).
+/// Runs a structured rule; `None` when it passes (judgment rules are left to
+/// the model and pass here). A missing or null field passes every check but
+/// `required` (and `type`, where null is a type).
 pub fn check(rule: &Rule, data: &Value) -> Option<Failure> {
     let actual = data.pointer(&rule.field);
     let problem = match (&rule.check, actual) {
@@ -281,7 +281,7 @@ pub fn judgment_prompt(step_prompt: &str, data: &Value, judgments: &[(usize, &Ru
         .collect();
     let data = match data {
         Value::String(text) => text.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        other => other.to_string(),
     };
     let mut user = format!("Data:\n{data}\n\nRules:\n{}", rules.join("\n"));
     if !step_prompt.trim().is_empty() {
@@ -439,7 +439,10 @@ mod tests {
             f(json!({"field": "/zip", "check": "pattern", "value": "^\\d{5}$"})),
             None
         );
-        assert_eq!(f(json!({"field": "/status", "check": "pattern", "value": "(?i)^PAID$"})), None);
+        assert_eq!(
+            f(json!({"field": "/status", "check": "pattern", "value": "(?i)^PAID$"})),
+            None
+        );
         assert_eq!(
             f(json!({"field": "/status", "check": "pattern", "value": "^o"})).unwrap(),
             "\"paid\" does not match the pattern `^o`"
@@ -544,7 +547,7 @@ mod tests {
         assert!(system.contains("JSON Schema:\n{"));
         assert_eq!(
             user,
-            "Policy: refunds within 30 days.\n\nData:\n{\n  \"days\": 12\n}\n\nRules:\n\
+            "Policy: refunds within 30 days.\n\nData:\n{\"days\":12}\n\nRules:\n\
              1. Is the refund justified by the policy?\n2. Is the reason polite? (field /reason)"
         );
     }

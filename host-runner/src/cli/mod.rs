@@ -5,6 +5,7 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
+use host_runner::serve::{handlers_json, serve, ServeConfig};
 use host_runner::storage::{records, settings, Db};
 use host_runner::{Host, ProviderChoice, Workflow};
 use std::path::PathBuf;
@@ -63,6 +64,18 @@ enum Command {
     Handlers {
         #[command(subcommand)]
         action: HandlersAction,
+    },
+    /// Serve the HTTP API and hot-load handlers from the handlers directory.
+    Serve {
+        /// Address to listen on; loopback unless you mean to expose the API.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: std::net::SocketAddr,
+        /// Bearer token for `/v1`; a random one is generated and printed when absent.
+        #[arg(long, env = "PILOT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Do not watch the handlers directory (reload only via the API).
+        #[arg(long)]
+        no_watch: bool,
     },
     /// Print the audit trail, oldest first.
     Audit {
@@ -132,12 +145,25 @@ pub async fn main() -> Result<()> {
         }
         Command::Handlers { action: HandlersAction::List { json } } => {
             let host = build_host(&cli).await?;
-            let snapshot = host.handlers();
             if *json {
-                println!("{}", serde_json::to_string_pretty(&print::handler_rows(&snapshot))?);
+                println!("{}", serde_json::to_string_pretty(&handlers_json(&host))?);
             } else {
-                print::handlers(&snapshot, host.handlers_dir());
+                print::handlers(&host.handlers(), host.handlers_dir());
             }
+        }
+        Command::Serve { listen, token, no_watch } => {
+            let token = token.clone().unwrap_or_else(|| {
+                let generated = uuid::Uuid::new_v4().simple().to_string();
+                eprintln!("bearer token (set PILOT_TOKEN to choose one): {generated}");
+                generated
+            });
+            let host = build_host_with(&cli, false).await?;
+            print::provider_note(&host);
+            for rejected in host.handlers().rejected() {
+                eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
+            }
+            eprintln!("listening on http://{listen} (handlers: {})", host.handlers_dir().display());
+            serve(host, ServeConfig { listen: *listen, token, watch: !no_watch }).await?;
         }
         Command::Audit { execution, limit, json } => {
             let rows = records::list_audit(&Db::open(&cli.db)?.lock(), execution.as_deref(), *limit)?;
@@ -161,6 +187,11 @@ fn default_limits(cli: &Cli) -> HandlerLimits {
 }
 
 async fn build_host(cli: &Cli) -> Result<Host> {
+    build_host_with(cli, true).await
+}
+
+/// `strict`: a bad handler file fails the command instead of being listed as rejected.
+async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
         ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
@@ -178,7 +209,8 @@ async fn build_host(cli: &Cli) -> Result<Host> {
         .components_dir(&cli.components)
         .provider(provider)
         .limits(default_limits(cli))
-        .inherit_stderr(cli.component_stderr);
+        .inherit_stderr(cli.component_stderr)
+        .strict(strict);
     if let Some(dir) = &cli.handlers {
         builder = builder.handlers_dir(dir);
     }

@@ -5,7 +5,16 @@ use host_runner::runner::report::Path;
 use host_runner::storage::records::AuditRow;
 use host_runner::storage::settings::Setting;
 use host_runner::{Host, RunReport};
-use serde_json::json;
+
+/// How long ago, for humans.
+fn age(t: std::time::SystemTime) -> String {
+    let secs = t.elapsed().map_or(0, |d| d.as_secs());
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        _ => format!("{}h ago", secs / 3600),
+    }
+}
 
 pub fn provider_note(host: &Host) {
     match host.provider_name() {
@@ -81,22 +90,6 @@ pub fn settings(rows: &[Setting]) {
     table(&["key", "value", "type", "description"], &rows);
 }
 
-pub fn handler_rows(snapshot: &Snapshot) -> Vec<serde_json::Value> {
-    snapshot
-        .handlers()
-        .iter()
-        .map(|h| {
-            json!({
-                "name": h.info.name,
-                "version": h.info.version,
-                "intents": h.info.intents,
-                "description": h.info.description,
-                "file": h.path.display().to_string(),
-            })
-        })
-        .collect()
-}
-
 pub fn handlers(snapshot: &Snapshot, dir: &std::path::Path) {
     if snapshot.handlers().is_empty() {
         println!("no handlers in {}", dir.display());
@@ -105,9 +98,18 @@ pub fn handlers(snapshot: &Snapshot, dir: &std::path::Path) {
     let rows: Vec<Vec<String>> = snapshot
         .handlers()
         .iter()
-        .map(|h| vec![h.info.name.clone(), h.info.version.clone(), h.info.intents.join(","), h.path.display().to_string()])
+        .map(|h| {
+            vec![
+                h.info.name.clone(),
+                h.info.version.clone(),
+                h.info.intents.join(","),
+                h.path.display().to_string(),
+                age(h.loaded_at),
+                "active".into(),
+            ]
+        })
         .collect();
-    table(&["name", "version", "intents", "file"], &rows);
+    table(&["name", "version", "intents", "file", "loaded", "state"], &rows);
 }
 
 pub fn audit(rows: &[AuditRow]) {

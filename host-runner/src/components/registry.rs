@@ -2,16 +2,23 @@
 //! intents their `info()` declares. Readers take a snapshot (an `ArcSwap`
 //! load), so a reload swaps the whole registry atomically while running
 //! steps keep the handler they started with.
+//!
+//! A reload compiles and validates new or changed files off the hot path; a
+//! file that fails keeps its previous version serving (if it had one) and is
+//! listed as rejected with the reason; a removed file unregisters its intents.
 
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
-use crate::components::manifest::{Grants, Manifest};
+use crate::components::manifest::{self, Grants, Manifest};
 use crate::components::sandbox;
 use crate::components::state::HandlerState;
 use crate::host::Runtime;
 use anyhow::{bail, Context, Result};
 use arc_swap::ArcSwap;
+use serde::Serialize;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,53 +29,77 @@ pub struct LoadedHandler {
     pub info: HandlerInfo,
     pub path: PathBuf,
     pub loaded_at: SystemTime,
+    /// Hash of the component and manifest bytes: a reload skips unchanged files.
+    pub fingerprint: u64,
     /// What its manifest grants (the defaults when it has none).
     pub grants: Arc<Grants>,
     pub pre: IntentHandlerPre<HandlerState>,
 }
 
-/// The handlers serving now.
+/// A file that failed validation, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub file: PathBuf,
+    pub reason: String,
+    pub at: SystemTime,
+}
+
+/// The handlers serving now, and the files refused by the last reload.
 #[derive(Default)]
 pub struct Snapshot {
     by_intent: BTreeMap<String, Arc<LoadedHandler>>,
     handlers: Vec<Arc<LoadedHandler>>,
+    rejected: Vec<Rejected>,
 }
 
 impl Snapshot {
-    /// Builds a snapshot; two handlers claiming one intent is an error naming both files.
-    pub fn new(handlers: Vec<Arc<LoadedHandler>>) -> Result<Snapshot> {
-        let mut by_intent: BTreeMap<String, Arc<LoadedHandler>> = BTreeMap::new();
-        for handler in &handlers {
-            for intent in &handler.info.intents {
-                if let Some(other) = by_intent.insert(intent.clone(), handler.clone()) {
-                    bail!(
-                        "intent `{intent}` is served by both {} and {}",
-                        other.path.display(),
-                        handler.path.display()
-                    );
-                }
-            }
-        }
-        Ok(Snapshot { by_intent, handlers })
-    }
-
     pub fn handlers(&self) -> &[Arc<LoadedHandler>] {
         &self.handlers
     }
+
+    pub fn rejected(&self) -> &[Rejected] {
+        &self.rejected
+    }
+
+    /// Adds a handler unless another one already serves one of its intents.
+    fn admit(&mut self, handler: Arc<LoadedHandler>) -> Result<(), String> {
+        for intent in &handler.info.intents {
+            if let Some(other) = self.by_intent.get(intent) {
+                return Err(format!(
+                    "intent `{intent}` is served by both {} and {}",
+                    other.path.display(),
+                    handler.path.display()
+                ));
+            }
+        }
+        for intent in &handler.info.intents {
+            self.by_intent.insert(intent.clone(), handler.clone());
+        }
+        self.handlers.push(handler);
+        Ok(())
+    }
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReloadReport {
+    pub loaded: Vec<PathBuf>,
+    pub replaced: Vec<PathBuf>,
+    pub removed: Vec<PathBuf>,
+    pub unchanged: usize,
+    pub rejected: Vec<Rejected>,
 }
 
 #[derive(Default)]
 pub struct Registry {
     current: ArcSwap<Snapshot>,
+    /// Reloads run one at a time; readers never wait for them.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.load_full()
-    }
-
-    pub fn replace(&self, snapshot: Snapshot) {
-        self.current.store(Arc::new(snapshot));
     }
 
     pub fn for_intent(&self, intent: &str) -> Option<Arc<LoadedHandler>> {
@@ -78,6 +109,82 @@ impl Registry {
     pub fn intents(&self) -> Vec<String> {
         self.current.load().by_intent.keys().cloned().collect()
     }
+
+    /// Rescans the handlers directory and swaps in the result atomically.
+    pub async fn reload(&self, runtime: &Arc<Runtime>) -> Result<ReloadReport> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let previous = self.snapshot();
+        let (next, report) = scan(runtime, &previous).await?;
+        self.current.store(Arc::new(next));
+        Ok(report)
+    }
+}
+
+/// Builds the next snapshot from the directory, reusing unchanged handlers.
+async fn scan(runtime: &Arc<Runtime>, previous: &Snapshot) -> Result<(Snapshot, ReloadReport)> {
+    let mut next = Snapshot::default();
+    let mut report = ReloadReport::default();
+    let old: BTreeMap<&Path, &Arc<LoadedHandler>> = previous.handlers.iter().map(|h| (h.path.as_path(), h)).collect();
+    let files = component_files(&runtime.handlers_dir)?;
+    for file in &files {
+        let fingerprint = match fingerprint(file) {
+            Ok(f) => f,
+            Err(e) => {
+                reject(runtime, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied());
+                continue;
+            }
+        };
+        if let Some(same) = old.get(file.as_path()).filter(|h| h.fingerprint == fingerprint) {
+            match next.admit(Arc::clone(same)) {
+                Ok(()) => report.unchanged += 1,
+                Err(reason) => reject(runtime, &mut next, &mut report, file, reason, None),
+            }
+            continue;
+        }
+        match load(runtime, file, fingerprint).await {
+            Ok(handler) => match next.admit(Arc::new(handler)) {
+                Ok(()) if old.contains_key(file.as_path()) => report.replaced.push(file.clone()),
+                Ok(()) => report.loaded.push(file.clone()),
+                Err(reason) => reject(runtime, &mut next, &mut report, file, reason, old.get(file.as_path()).copied()),
+            },
+            Err(e) => reject(runtime, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied()),
+        }
+    }
+    report.removed = old.keys().filter(|p| !files.iter().any(|f| f == *p)).map(|p| p.to_path_buf()).collect();
+    for file in &report.loaded {
+        tracing::info!(file = %file.display(), "handler loaded");
+    }
+    for file in &report.replaced {
+        tracing::info!(file = %file.display(), "handler replaced");
+    }
+    for file in &report.removed {
+        tracing::info!(file = %file.display(), "handler removed; its intents fall back");
+    }
+    Ok((next, report))
+}
+
+/// Records a refused file; its previous version, if any, keeps serving.
+fn reject(
+    runtime: &Runtime,
+    next: &mut Snapshot,
+    report: &mut ReloadReport,
+    file: &Path,
+    reason: String,
+    previous: Option<&Arc<LoadedHandler>>,
+) {
+    tracing::warn!(file = %file.display(), %reason, "handler rejected");
+    runtime.host_audit(
+        "HANDLER_REJECTED",
+        "warning",
+        &serde_json::json!({ "file": file.display().to_string(), "reason": reason, "previous_version_kept": previous.is_some() }),
+    );
+    if let Some(previous) = previous {
+        // Cannot conflict: it was admitted with the same intents before.
+        let _ = next.admit(Arc::clone(previous));
+    }
+    let rejected = Rejected { file: file.to_path_buf(), reason, at: SystemTime::now() };
+    next.rejected.push(rejected.clone());
+    report.rejected.push(rejected);
 }
 
 /// The `.wasm` files of a directory, sorted.
@@ -91,10 +198,19 @@ pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Compiles and validates one handler: it must be a component of the
-/// `intent-handler` world whose `info()` answers with a name and intents
-/// that agree with its manifest, if it has one.
-pub async fn load(runtime: &Runtime, path: &Path) -> Result<LoadedHandler> {
+fn fingerprint(file: &Path) -> Result<u64> {
+    let mut hasher = DefaultHasher::new();
+    std::fs::read(file).with_context(|| format!("handler {}: cannot read the file", file.display()))?.hash(&mut hasher);
+    if let Ok(manifest) = std::fs::read(manifest::path_for(file)) {
+        manifest.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
+
+/// Compiles (on a blocking thread) and validates one handler: it must be a
+/// component of the `intent-handler` world whose `info()` answers with a name
+/// and intents that agree with its manifest, if it has one.
+async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<LoadedHandler> {
     let what = || format!("handler {}", path.display());
     let manifest = Manifest::load(path)?.unwrap_or_default();
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the file", what()))?;
@@ -102,7 +218,9 @@ pub async fn load(runtime: &Runtime, path: &Path) -> Result<LoadedHandler> {
         let kind = if wasmparser::Parser::is_core_wasm(&bytes) { "a core module" } else { "not WebAssembly" };
         bail!("{}: not a component ({kind}); handlers are WASI 0.2 components of the `intent-handler` world", what());
     }
-    let component = Component::new(&runtime.engine, &bytes)
+    let engine = runtime.engine.clone();
+    let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+        .await?
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{}: does not compile", what()))?;
     let pre = runtime
@@ -119,6 +237,13 @@ pub async fn load(runtime: &Runtime, path: &Path) -> Result<LoadedHandler> {
     }
     let grants = manifest
         .grants(runtime.limits.defaults, &info.intents, &info.version)
-        .with_context(|| format!("{}: manifest {}", what(), crate::components::manifest::path_for(path).display()))?;
-    Ok(LoadedHandler { info, path: path.to_path_buf(), loaded_at: SystemTime::now(), grants: Arc::new(grants), pre })
+        .with_context(|| format!("{}: manifest {}", what(), manifest::path_for(path).display()))?;
+    Ok(LoadedHandler {
+        info,
+        path: path.to_path_buf(),
+        loaded_at: SystemTime::now(),
+        fingerprint,
+        grants: Arc::new(grants),
+        pre,
+    })
 }

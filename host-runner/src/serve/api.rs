@@ -1,0 +1,122 @@
+//! The HTTP API. `/health` is open; everything under `/v1` needs the bearer
+//! token. Errors are JSON (`{"error": "..."}`) with a 4xx or 5xx status.
+
+use crate::host::Host;
+use crate::runner::workflow::Workflow;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Workflow documents larger than this are refused (413).
+const MAX_BODY_BYTES: usize = 4 << 20;
+
+#[derive(Clone)]
+struct AppState {
+    host: Host,
+    token: Arc<str>,
+}
+
+pub fn router(host: Host, token: String) -> Router {
+    let state = AppState { host, token: token.into() };
+    let v1 = Router::new()
+        .route("/workflows", post(run_workflow))
+        .route("/handlers", get(list_handlers))
+        .route("/handlers/reload", post(reload))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/health", get(health))
+        .nest("/v1", v1)
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
+        _ => error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token"),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "handlers": state.host.handlers().handlers().len(),
+        "provider": state.host.provider_name(),
+    }))
+}
+
+async fn run_workflow(State(state): State<AppState>, body: Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return error(StatusCode::BAD_REQUEST, "request body: not UTF-8");
+    };
+    let workflow = match Workflow::parse(text, "request body") {
+        Ok(w) => w,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match state.host.run(&workflow).await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => {
+            tracing::error!(workflow = %workflow.id, "run failed: {e:#}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+        }
+    }
+}
+
+async fn list_handlers(State(state): State<AppState>) -> Json<Value> {
+    Json(handlers_json(&state.host))
+}
+
+/// Every handler with version, file, load time and state; rejected files too.
+pub fn handlers_json(host: &Host) -> Value {
+    let snapshot = host.handlers();
+    let mut rows: Vec<Value> = snapshot
+        .handlers()
+        .iter()
+        .map(|h| {
+            json!({
+                "name": h.info.name,
+                "version": h.info.version,
+                "intents": h.info.intents,
+                "file": h.path.display().to_string(),
+                "loaded_at": unix_seconds(h.loaded_at),
+                "state": "active",
+            })
+        })
+        .collect();
+    rows.extend(snapshot.rejected().iter().map(|r| {
+        json!({ "file": r.file.display().to_string(), "state": "rejected", "reason": r.reason, "rejected_at": unix_seconds(r.at) })
+    }));
+    Value::Array(rows)
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+async fn reload(State(state): State<AppState>) -> Response {
+    match state.host.reload_handlers().await {
+        Ok(report) => Json(report).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}

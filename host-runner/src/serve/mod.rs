@@ -1,0 +1,37 @@
+//! `pilot serve`: a long-running host with an HTTP API, and a watcher that
+//! hot-loads handlers dropped into (or changed in, or removed from) the
+//! handlers directory.
+
+mod api;
+mod watcher;
+
+pub use api::{handlers_json, router};
+
+use crate::host::Host;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+
+/// How the server listens.
+pub struct ServeConfig {
+    /// Loopback by default; anything else exposes the API beyond this machine.
+    pub listen: SocketAddr,
+    /// The bearer token every `/v1` request must carry.
+    pub token: String,
+    /// Watch the handlers directory and reload on change.
+    pub watch: bool,
+}
+
+/// Serves until ctrl-c.
+pub async fn serve(host: Host, config: ServeConfig) -> Result<()> {
+    let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
+    axum::serve(listener, router(host, config.token))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving the API")
+}

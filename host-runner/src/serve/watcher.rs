@@ -1,0 +1,40 @@
+//! Watches the handlers directory; changes are debounced, then trigger a reload.
+
+use crate::host::Host;
+use anyhow::{Context, Result};
+use notify::{RecursiveMode, Watcher};
+use std::time::Duration;
+
+/// Events closer together than this are one change (a copy writes many times).
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Starts watching; the returned watcher stops when dropped.
+pub fn watch(host: Host) -> Result<notify::RecommendedWatcher> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            let _ = tx.send(());
+        }
+    })
+    .context("starting the handlers directory watcher")?;
+    watcher
+        .watch(host.handlers_dir(), RecursiveMode::NonRecursive)
+        .with_context(|| format!("watching {}", host.handlers_dir().display()))?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Swallow the rest of the burst before reloading.
+            while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+            match host.reload_handlers().await {
+                Ok(report) => tracing::info!(
+                    loaded = report.loaded.len(),
+                    replaced = report.replaced.len(),
+                    removed = report.removed.len(),
+                    rejected = report.rejected.len(),
+                    "handlers reloaded"
+                ),
+                Err(e) => tracing::error!("reloading handlers failed: {e:#}"),
+            }
+        }
+    });
+    Ok(watcher)
+}
