@@ -5,4 +5,6 @@ mod anthropic;
 mod cli;
 mod components;
 mod orchestration;
+mod fuzz;
 mod sandbox;
+mod serve;

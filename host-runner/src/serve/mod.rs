@@ -6,6 +6,7 @@ mod api;
 mod watcher;
 
 pub use api::{handlers_json, router};
+pub use watcher::watch;
 
 use crate::host::Host;
 use anyhow::{Context, Result};

@@ -1,0 +1,195 @@
+//! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
+//! while handlers are replaced.
+
+use host_runner::serve::{router, watch};
+use host_runner::storage::records::list_audit;
+use host_runner::Host;
+use integration_tests::{components, repo, Sandbox};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "test-token-7f3a";
+
+struct Server {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start(host: Host) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(host, TOKEN.into())).await.unwrap() });
+        Server { base, client: reqwest::Client::new() }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, body: String) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(TOKEN).body(body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn run(&self, workflow: &str) -> Value {
+        let (status, report) = self.post("/v1/workflows", workflow.to_string()).await;
+        assert_eq!(status, 200, "{report}");
+        report
+    }
+
+    /// Polls the handler list until `ready` holds (the watcher works in the background).
+    async fn wait_for(&self, what: &str, ready: impl Fn(&[Value]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, list) = self.get("/v1/handlers").await;
+            if ready(list.as_array().unwrap()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}: {list}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn example(name: &str) -> String {
+    std::fs::read_to_string(repo().join("examples").join(name)).unwrap()
+}
+
+/// Copies a file into place atomically, as a deploy would.
+fn install(from: &Path, to: &Path) {
+    let staging = to.with_extension("staging");
+    std::fs::copy(from, &staging).unwrap();
+    std::fs::rename(&staging, to).unwrap();
+}
+
+fn active(list: &[Value], name: &str) -> Option<Value> {
+    list.iter().find(|h| h["name"] == name && h["state"] == "active").cloned()
+}
+
+async fn lenient_host(sandbox: &Sandbox) -> Host {
+    sandbox.builder().strict(false).build().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_api_needs_its_token_and_answers_errors_in_json() {
+    let sandbox = Sandbox::standard();
+    let server = Server::start(lenient_host(&sandbox).await).await;
+    let health: Value = reqwest::get(format!("{}/health", server.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["handlers"], 3);
+
+    let unauthorized = server.client.get(format!("{}/v1/handlers", server.base)).send().await.unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    assert_eq!(unauthorized.json::<Value>().await.unwrap()["error"], "missing or invalid bearer token");
+    let wrong = server.client.get(format!("{}/v1/handlers", server.base)).bearer_auth("nope").send().await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+
+    let (status, body) = server.post("/v1/workflows", "{\"id\": \n".into()).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().starts_with("request body: line 2"), "{body}");
+    let (status, body) = server.post("/v1/workflows", r#"{"id":"w","agent_id":"a","user_id":"u","steps":[]}"#.into()).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "request body: the workflow has no steps"));
+    let (status, _) = server.get("/v1/nothing-here").await;
+    assert_eq!(status, 404);
+
+    let report = server.run(&example("invoice-extraction.json")).await;
+    assert_eq!(report["steps"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn handlers_dropped_changed_broken_and_removed_while_serving() {
+    let sandbox = Sandbox::new(&["transform"], &[]);
+    sandbox.set("orchestration_enabled", "true");
+    let host = lenient_host(&sandbox).await;
+    let _watcher = watch(host.clone()).unwrap();
+    let server = Server::start(host).await;
+    let workflow = example("support-ticket-triage.json");
+    let path_of = |report: &Value, step: usize| report["steps"][step]["path"].as_str().unwrap().to_string();
+
+    // No summarize handler yet: that step falls back.
+    let report = server.run(&workflow).await;
+    assert_eq!(path_of(&report, 0), "fallback");
+
+    // Drop it in: the watcher loads it and the next run uses it.
+    let target = sandbox.handlers_dir().join("summarize.wasm");
+    install(&components().join("handlers/summarize.wasm"), &target);
+    server.wait_for("summarize 0.1.0", |l| active(l, "summarize").is_some_and(|h| h["version"] == "0.1.0")).await;
+    let report = server.run(&workflow).await;
+    assert_eq!(path_of(&report, 0), "orchestrated");
+
+    // Replace it with version 2.
+    install(&components().join("test-guests/summarize-v2.wasm"), &target);
+    server.wait_for("summarize 0.2.0", |l| active(l, "summarize").is_some_and(|h| h["version"] == "0.2.0")).await;
+    let report = server.run(&workflow).await;
+    assert_eq!(report["steps"][0]["output"]["version"], "0.2.0");
+
+    // A broken file is rejected; version 2 keeps serving.
+    std::fs::write(target.with_extension("staging"), b"not a component").unwrap();
+    std::fs::rename(target.with_extension("staging"), &target).unwrap();
+    server
+        .wait_for("the rejection", |l| l.iter().any(|h| h["state"] == "rejected" && h["reason"].as_str().unwrap().contains("not WebAssembly")))
+        .await;
+    let (_, list) = server.get("/v1/handlers").await;
+    assert_eq!(active(list.as_array().unwrap(), "summarize").unwrap()["version"], "0.2.0");
+    assert_eq!(path_of(&server.run(&workflow).await, 0), "orchestrated");
+    let events = list_audit(&sandbox.db().lock(), Some("host"), 100).unwrap();
+    assert!(events.iter().any(|e| e.event_type == "HANDLER_REJECTED" && e.metadata["previous_version_kept"] == true));
+
+    // Removed: its intent unregisters and the step falls back.
+    std::fs::remove_file(&target).unwrap();
+    server.wait_for("removal", |l| active(l, "summarize").is_none()).await;
+    assert_eq!(path_of(&server.run(&workflow).await, 0), "fallback");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_workflows_while_handlers_are_replaced() {
+    const RUNS: usize = 100;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let host = lenient_host(&sandbox).await;
+    let server = std::sync::Arc::new(Server::start(host).await);
+    let workflow = example("support-ticket-triage.json");
+
+    let runs: Vec<_> = (0..RUNS)
+        .map(|_| {
+            let server = server.clone();
+            let workflow = workflow.clone();
+            tokio::spawn(async move { server.run(&workflow).await })
+        })
+        .collect();
+    // Swap summarize between versions while the runs are in flight.
+    let target = sandbox.handlers_dir().join("summarize.wasm");
+    for round in 0..6 {
+        let from = if round % 2 == 0 { "test-guests/summarize-v2.wasm" } else { "handlers/summarize.wasm" };
+        install(&components().join(from), &target);
+        let (status, report) = server.post("/v1/handlers/reload", String::new()).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["replaced"].as_array().unwrap().len(), 1, "{report}");
+    }
+    let mut executions = Vec::new();
+    for run in runs {
+        let report = run.await.unwrap();
+        for step in report["steps"].as_array().unwrap() {
+            assert_eq!(step["path"], "orchestrated", "{step}");
+        }
+        executions.push(report["execution_id"].as_str().unwrap().to_string());
+    }
+    executions.sort();
+    executions.dedup();
+    assert_eq!(executions.len(), RUNS, "every request ran once");
+
+    // Rows are exact: one usage row per step, the seed's events once each.
+    let db = sandbox.db();
+    let conn = db.lock();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM token_usage"), (RUNS * 3) as i64);
+    assert_eq!(count("SELECT COUNT(DISTINCT execution_id || step_id) FROM token_usage"), (RUNS * 3) as i64);
+    let events = |kind: &str| count(&format!("SELECT COUNT(*) FROM audit_log WHERE event_type = '{kind}'"));
+    assert_eq!(events("ORCHESTRATION_INITIALIZED"), RUNS as i64);
+    assert_eq!(events("ORCHESTRATION_STEP_EXECUTED"), (RUNS * 3) as i64);
+    assert_eq!(events("ORCHESTRATION_COMPLETED"), RUNS as i64);
+    assert_eq!(events("ORCHESTRATION_STEP_FAILED"), 0);
+}
