@@ -120,20 +120,29 @@ async fn an_outbound_request_to_a_host_not_allowed_never_connects() {
 }
 
 #[tokio::test]
-async fn an_allowed_outbound_request_goes_out() {
+async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let authority = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
+    let received = std::thread::spawn(move || {
         use std::io::{Read, Write};
         let (mut conn, _) = listener.accept().unwrap();
         let mut buf = [0u8; 4096];
-        let _ = conn.read(&mut buf);
+        let n = conn.read(&mut buf).unwrap();
         conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_lowercase()
     });
-    let (_sandbox, host) = host(&format!("[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n")).await;
+    // The secret comes from the host's environment (cargo sets CARGO_PKG_NAME
+    // for test processes); the guest never sees it.
+    let manifest = format!(
+        "[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n\
+         [[capabilities.outbound_headers]]\nhost = \"127.0.0.1\"\nname = \"x-webhook-token\"\nenv = \"CARGO_PKG_NAME\"\n"
+    );
+    let (_sandbox, host) = host(&manifest).await;
     let report = host.run(&workflow_with("forbidden-http", json!({"authority": authority}))).await.unwrap();
     assert_eq!(report.steps[1].path, Path::Orchestrated, "{:?}", report.steps[1].fallback_reason);
     assert_eq!(report.steps[1].output, json!({"status": 204}));
+    let request = received.join().unwrap();
+    assert!(request.contains("x-webhook-token: integration-tests"), "{request}");
 }
 
 #[tokio::test]
