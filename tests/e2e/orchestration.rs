@@ -110,3 +110,40 @@ async fn a_step_whose_intent_has_no_handler_falls_back() {
     assert!(report.steps[0].fallback_reason.as_deref().unwrap().contains("no handler serves intent `extract`"));
     assert_eq!(report.steps[1].path, Path::Orchestrated);
 }
+
+#[tokio::test]
+async fn the_runner_skips_the_branch_a_conditional_step_did_not_take() {
+    let sandbox = Sandbox::new(&["conditional", "transform"], &[]);
+    sandbox.set("orchestration_enabled", "true");
+    let workflow = host_runner::Workflow::parse(
+        &json!({
+            "id": "w", "agent_id": "a", "user_id": "u",
+            "inputs": {"invoice": {"total": 1200.5, "vendor": "ACME"}},
+            "steps": [
+                {"id": "route", "name": "Route by amount", "intent": "conditional", "prompt": "If the total exceeds 1000, ask for approval",
+                 "params": {"input": "{{input.invoice}}", "condition": {"field": "/total", "op": "gt", "value": 1000},
+                            "then": ["approval"], "else": ["auto_pay"]}},
+                {"id": "approval", "intent": "transform", "prompt": "Approval record", "depends_on": ["route"],
+                 "params": {"input": "{{input.invoice}}", "mapping": {"needs_approval": true, "vendor": "/vendor"}}},
+                {"id": "auto_pay", "intent": "transform", "prompt": "Payment record", "depends_on": ["route"],
+                 "params": {"input": "{{input.invoice}}", "mapping": {"pay": "/total"}}},
+                {"id": "receipt", "intent": "transform", "prompt": "Receipt", "depends_on": ["auto_pay"],
+                 "params": {"input": "{{steps.auto_pay.output}}"}}
+            ]
+        })
+        .to_string(),
+        "inline",
+    )
+    .unwrap();
+    let report = sandbox.host().await.run(&workflow).await.unwrap();
+    let paths: Vec<_> = report.steps.iter().map(|s| (s.id.as_str(), s.path)).collect();
+    assert_eq!(
+        paths,
+        [("route", Path::Orchestrated), ("approval", Path::Orchestrated), ("auto_pay", Path::Skipped), ("receipt", Path::Skipped)]
+    );
+    assert_eq!(report.steps[0].output["branch"], "then");
+    assert_eq!(report.steps[1].output, json!({"needs_approval": true, "vendor": "ACME"}));
+    assert_eq!(report.metrics.steps_skipped, 2);
+    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    assert_eq!(usage.len(), 2, "skipped steps spend nothing and write no usage");
+}

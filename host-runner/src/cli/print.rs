@@ -57,6 +57,7 @@ pub fn run_report(report: &RunReport) {
                 match s.path {
                     Path::Orchestrated => "orchestrated".into(),
                     Path::Fallback => "fallback".into(),
+                    Path::Skipped => "skipped".into(),
                 },
             ]
         })
@@ -67,8 +68,14 @@ pub fn run_report(report: &RunReport) {
     }
     let m = &report.metrics;
     println!(
-        "\ntotal: {} tokens, {} saved, ${:.5}, {} orchestrated / {} fallback, {:.1} ms",
-        m.total_tokens, m.tokens_saved, m.total_cost_usd, m.steps_orchestrated, m.steps_fallback, m.total_time_ms
+        "\ntotal: {} tokens, {} saved, ${:.5}, {} orchestrated / {} fallback / {} skipped, {:.1} ms",
+        m.total_tokens,
+        m.tokens_saved,
+        m.total_cost_usd,
+        m.steps_orchestrated,
+        m.steps_fallback,
+        m.steps_skipped,
+        m.total_time_ms
     );
     match &report.orchestration {
         Some(o) => println!(

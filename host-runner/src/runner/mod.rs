@@ -19,7 +19,7 @@ use crate::storage::settings as settings_table;
 use anyhow::{anyhow, Context, Result};
 use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use template::Scope;
 use workflow::{StepSpec, Workflow};
@@ -53,8 +53,14 @@ impl Host {
         let memory_context = workflow.memory_context.to_string();
         let mut outputs: HashMap<String, Value> = HashMap::new();
         let mut reports = Vec::new();
+        let mut skipped: HashSet<String> = HashSet::new();
         for index in workflow.execution_order() {
             let spec = &workflow.steps[index];
+            if skipped.contains(&spec.id) || spec.depends_on.iter().any(|d| skipped.contains(d)) {
+                skipped.insert(spec.id.clone());
+                reports.push(self.skip(&who, spec));
+                continue;
+            }
             let scope = Scope { inputs: &workflow.inputs, outputs: &outputs };
             let prompt = scope.render(&spec.prompt).map_err(|e| anyhow!("step `{}` prompt: {e}", spec.id))?;
             let params = scope.render_value(&spec.params).map_err(|e| anyhow!("step `{}` params: {e}", spec.id))?;
@@ -89,6 +95,9 @@ impl Host {
                             output: output.clone(),
                         };
                         self.record_usage(&who, &report, true)?;
+                        if report.intent.as_deref() == Some("conditional") {
+                            skipped.extend(branch_not_taken(&output));
+                        }
                         outputs.insert(spec.id.clone(), output);
                         reports.push(report);
                         continue;
@@ -197,6 +206,33 @@ impl Host {
         Ok(report)
     }
 
+    /// A step on a branch a `conditional` step did not take (or depending on one).
+    fn skip(&self, who: &Identity, spec: &StepSpec) -> StepReport {
+        AuditSink::new(self.db().clone(), who.clone()).record(
+            "WORKFLOW_STEP_SKIPPED",
+            "info",
+            Some(&spec.id),
+            "runner",
+            &json!({ "reason": "branch not taken" }),
+        );
+        StepReport {
+            id: spec.id.clone(),
+            name: spec.display_name().to_string(),
+            intent: None,
+            handler: None,
+            path: Path::Skipped,
+            fallback_reason: None,
+            model: String::new(),
+            provider: self.provider_name().to_string(),
+            tokens: Tokens::default(),
+            tokens_saved: 0,
+            compression_applied: false,
+            cost_usd: 0.0,
+            time_ms: 0.0,
+            output: Value::Null,
+        }
+    }
+
     fn record_usage(&self, who: &Identity, step: &StepReport, orchestrated: bool) -> Result<()> {
         let row = UsageRow {
             step_id: Some(step.id.clone()),
@@ -225,6 +261,11 @@ impl Host {
             &json!({ "reason": "orchestrator_trap", "message": reason, "fallback": "normal_execution" }),
         );
     }
+}
+
+/// The step ids a conditional handler's output says to skip (`{"skip": [...]}`).
+fn branch_not_taken(output: &Value) -> Vec<String> {
+    output["skip"].as_array().map_or(vec![], |ids| ids.iter().filter_map(|v| v.as_str().map(String::from)).collect())
 }
 
 fn wit_step(spec: &StepSpec) -> WorkflowStep {

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub enum Path {
     Orchestrated,
     Fallback,
+    /// On a branch a `conditional` step did not take.
+    Skipped,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -52,6 +54,7 @@ pub struct RunMetrics {
     pub total_cost_usd: f64,
     pub steps_orchestrated: u32,
     pub steps_fallback: u32,
+    pub steps_skipped: u32,
     pub total_time_ms: f64,
 }
 
@@ -63,6 +66,7 @@ impl RunMetrics {
             total_cost_usd: steps.iter().map(|s| s.cost_usd).sum(),
             steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
             steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,
+            steps_skipped: steps.iter().filter(|s| s.path == Path::Skipped).count() as u32,
             total_time_ms: elapsed.as_secs_f64() * 1e3,
         }
     }
