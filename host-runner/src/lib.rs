@@ -11,6 +11,7 @@
 pub mod bindings;
 pub mod capabilities;
 pub mod components;
+pub mod eval;
 pub mod host;
 pub mod runner;
 pub mod serve;

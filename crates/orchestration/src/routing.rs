@@ -25,9 +25,9 @@
 //! | params | fuzzy params (`criteria`, `question`, `judgment` rules) or free text to rewrite | +3.0 (+0.25 per extra judgment rule, at most +0.75) |
 //! | output | `params.type` of generate ([`GENERATE_TYPES`]), `max_words`, `target_length`, extract `schema` size and nesting | -1.5 .. +3.5 |
 //! | input size | prompt tokens ([`INPUT_SIZE`]) | 0 .. +2.0 |
-//! | cues | words in the step name and the prompt's instructions ([`REASONING_CUES`], [`SIMPLICITY_CUES`]) | -1.5 .. +3.5 |
+//! | cues | words in the step name and the prompt's instructions ([`REASONING_CUES`], [`STAKES_CUES`], [`CODE_CUES`], [`SIMPLICITY_CUES`]) | -1.5 .. +3.5 |
 //!
-//! Calibrated on `bench/corpus` (189 labelled steps): see the `corpus_calibration`
+//! Calibrated on `bench/corpus` (189 labelled steps): see the `routing_corpus_calibration`
 //! test, which prints the confusion matrix and the implied cost reduction.
 
 use crate::budget;
@@ -164,9 +164,7 @@ pub fn tier_models_from_settings(get: impl Fn(&str) -> Option<String>) -> TierMo
     let read = |tier: Tier| {
         let mut m = ModelConfig::default_for(tier);
         let value = |field: &str| {
-            get(&format!("{TIER_KEY_PREFIX}{tier}_{field}"))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+            get(&format!("{TIER_KEY_PREFIX}{tier}_{field}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
         };
         if let Some(v) = value("provider") {
             m.provider = v;
@@ -180,7 +178,8 @@ pub fn tier_models_from_settings(get: impl Fn(&str) -> Option<String>) -> TierMo
         if let Some(v) = value("temperature").and_then(|v| v.parse::<f32>().ok()).filter(|v| (0.0..=1.0).contains(v)) {
             m.temperature = v;
         }
-        let price = |field: &str| value(field).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0);
+        let price =
+            |field: &str| value(field).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0);
         if let Some(v) = price("input_price") {
             m.input_price_per_mtok = v;
         }
@@ -226,10 +225,7 @@ impl Thresholds {
 pub fn thresholds_from_settings(get: impl Fn(&str) -> Option<String>) -> Thresholds {
     let default = Thresholds::default();
     let read = |key: &str, fallback: f32| {
-        get(key)
-            .and_then(|v| v.trim().parse::<f32>().ok())
-            .filter(|v| (0.0..=10.0).contains(v))
-            .unwrap_or(fallback)
+        get(key).and_then(|v| v.trim().parse::<f32>().ok()).filter(|v| (0.0..=10.0).contains(v)).unwrap_or(fallback)
     };
     let t = Thresholds {
         fast_below: read(FAST_THRESHOLD_KEY, default.fast_below),
@@ -285,84 +281,103 @@ const EXTRA_JUDGMENT: f32 = 0.25;
 const EXTRA_JUDGMENT_MAX: f32 = 0.75;
 
 /// Points of generate's `params.type`.
-pub const GENERATE_TYPES: [(&str, f32); 5] = [("code", 2.5), ("report", 1.0), ("text", 0.5), ("email", 0.0), ("creative", 0.0)];
+pub const GENERATE_TYPES: [(&str, f32); 5] =
+    [("code", 2.5), ("report", 1.0), ("text", 0.5), ("email", 0.0), ("creative", 0.0)];
 
 /// Prompt tokens at or above each bound add the points (the last bound reached wins).
 pub const INPUT_SIZE: [(u32, f32); 4] = [(250, 0.5), (600, 1.0), (1_000, 1.5), (2_000, 2.0)];
 
-/// Cues of reasoning, stakes or code, matched at word starts (so `analy`
-/// matches `analysis`) in the step name and the prompt's instructions. Their
-/// sum is capped at [`REASONING_CAP`].
-pub const REASONING_CUES: [(&str, f32); 47] = [
-    // legal and contract reasoning
+/// Cues of reasoning, stakes or code in the step name and the prompt's
+/// instructions. A cue matches at a word start and, unless it ends with `*`,
+/// at a word end too (`analyz*` matches `analyze` and `analyzing`; `spec` does
+/// not match `specific`). Their sum is capped at [`REASONING_CAP`].
+pub const REASONING_CUES: [(&str, f32); 52] = [
+    // legal, contract, regulatory and HR reasoning
     ("legal", 1.0),
-    ("contract clause", 1.0),
-    ("clause", 1.0),
-    ("indemn", 1.0),
-    ("liabilit", 1.0),
+    ("contract clause*", 1.0),
+    ("clause*", 1.0),
+    ("indemn*", 1.0),
+    ("liabilit*", 1.0),
     ("governing law", 1.0),
-    ("nda", 1.5),
-    ("lease", 1.5),
+    ("nda*", 1.5),
+    ("lease*", 1.5),
     ("gdpr", 1.0),
     ("dpa", 0.75),
-    ("playbook", 0.75),
-    ("redline", 1.0),
+    ("playbook*", 0.75),
+    ("redline*", 1.0),
     ("counsel", 0.5),
-    ("section", 0.5),
-    ("consent", 0.75),
-    ("permitted transferee", 1.0),
-    ("termination", 0.5),
-    ("scc", 0.75),
+    ("section*", 0.5),
+    ("consent*", 0.75),
+    ("permitted transferee*", 1.0),
+    ("change-of-control", 0.5),
+    ("termination*", 0.5),
+    ("scc*", 0.75),
     ("policy", 0.5),
-    ("complian", 0.5),
+    ("policies", 0.5),
+    ("complian*", 0.5),
+    ("regulat*", 0.5),
+    ("accreditation*", 0.5),
     ("harassment", 1.0),
-    ("retaliation", 1.0),
-    ("investigation", 0.75),
+    ("retaliat*", 1.0),
+    ("investigation*", 0.75),
+    ("accused", 0.75),
     // judgment and synthesis
-    ("analy", 0.75),
-    ("assess", 1.0),
-    ("reconcil", 1.0),
-    ("root cause", 1.0),
-    ("compar", 0.75),
-    ("justify", 0.75),
-    ("negotiat", 0.75),
-    ("strategy", 0.75),
-    ("weigh", 1.0),
-    ("judge", 1.0),
-    ("consider", 0.75),
+    ("analyz*", 0.75),
+    ("analyse*", 0.75),
+    ("analysis", 0.75),
+    ("assess*", 1.0),
+    ("reconcil*", 1.0),
+    ("root cause*", 1.0),
+    ("compar*", 0.75),
+    ("justif*", 0.75),
+    ("negotiat*", 0.75),
+    ("strateg*", 0.75),
+    ("weigh*", 1.0),
+    ("judge*", 1.0),
+    ("consider*", 0.75),
     ("decide whether", 0.75),
-    ("recommend", 0.5),
+    ("recommend*", 0.5),
     ("reasoning", 0.75),
     ("explain why", 0.75),
     ("evidence", 0.5),
-    ("fact", 0.75),
+    ("fact-check*", 0.75),
+    ("factual*", 0.75),
     ("unsupported", 0.5),
-    ("impersonat", 0.75),
-    ("ceo", 0.5),
-    ("board", 0.5),
-    ("executive", 0.5),
-    ("risk", 0.5),
-    ("exposure", 0.5),
+    ("impersonat*", 0.75),
+    ("defect*", 0.5),
+    ("exposure*", 0.5),
 ];
+/// Stakes raised by the audience or the subject, counted with [`REASONING_CUES`].
+pub const STAKES_CUES: [(&str, f32); 4] = [("ceo", 0.5), ("board", 0.5), ("executive*", 0.5), ("risk*", 0.5)];
 /// Cues of code, counted with [`REASONING_CUES`].
-pub const CODE_CUES: [(&str, f32); 6] =
-    [("code", 1.0), ("function", 0.75), ("sql", 1.5), ("script", 1.5), ("terraform", 1.5), ("spec", 0.5)];
+pub const CODE_CUES: [(&str, f32); 7] = [
+    ("code", 1.0),
+    ("function*", 0.75),
+    ("sql", 1.5),
+    ("script*", 1.5),
+    ("terraform", 1.5),
+    ("spec", 0.5),
+    ("specification*", 0.5),
+];
 pub const REASONING_CAP: f32 = 3.5;
 
-/// Cues of mechanical work; their sum is capped at [`SIMPLICITY_CAP`].
-pub const SIMPLICITY_CUES: [(&str, f32); 12] = [
+/// Cues of mechanical work (same matching); their sum is capped at [`SIMPLICITY_CAP`].
+pub const SIMPLICITY_CUES: [(&str, f32); 15] = [
     ("notify", -0.5),
-    ("format", -0.5),
+    ("format as", -0.5),
+    ("format the", -0.5),
+    ("formatting", -0.5),
+    ("reformat*", -0.5),
     ("copy", -0.5),
     ("list", -0.5),
-    ("extract the number", -0.5),
+    ("extract the number*", -0.5),
     ("one line", -0.5),
     ("one-line", -0.5),
     ("one sentence", -0.5),
     ("subject line", -0.5),
     ("yes or no", -0.5),
     ("yes/no", -0.5),
-    ("forward", -0.5),
+    ("forward*", -0.5),
 ];
 pub const SIMPLICITY_CAP: f32 = -1.5;
 
@@ -425,7 +440,7 @@ pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Val
     }
 
     let text = cue_text(step_name, prompt);
-    let (hits, sum) = match_cues(&text, REASONING_CUES.iter().chain(CODE_CUES.iter()));
+    let (hits, sum) = match_cues(&text, REASONING_CUES.iter().chain(&STAKES_CUES).chain(&CODE_CUES));
     if !hits.is_empty() {
         add(Factor::Cues, format!("reasoning cues {}", hits.join(", ")), sum.min(REASONING_CAP));
     }
@@ -474,12 +489,11 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
 /// Points for the size and structure of what the step must produce.
 fn output_shape(intent: &str, params: &Value) -> Vec<(String, f32)> {
     let mut out = Vec::new();
-    if intent == "generate" {
-        if let Some(kind) = params.get("type").and_then(Value::as_str) {
-            if let Some((_, points)) = GENERATE_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(kind)) {
-                out.push((format!("output type {kind}"), *points));
-            }
-        }
+    if intent == "generate"
+        && let Some(kind) = params.get("type").and_then(Value::as_str)
+        && let Some((_, points)) = GENERATE_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(kind))
+    {
+        out.push((format!("output type {kind}"), *points));
     }
     if let Some(words) = params.get("max_words").and_then(Value::as_u64) {
         if words >= 1_000 {
@@ -495,21 +509,21 @@ fn output_shape(intent: &str, params: &Value) -> Vec<(String, f32)> {
             out.push((format!("long output (target {length} words)"), 0.5));
         }
     }
-    if intent != "validate" {
-        if let Some(schema) = params.get("schema").filter(|s| s.is_object()) {
-            let mut shape = Shape::default();
-            shape.walk(schema, 0);
-            if shape.fields <= 3 && !shape.nested {
-                out.push((format!("small flat schema ({} fields)", shape.fields), -1.0));
-            } else {
-                if shape.fields >= 14 {
-                    out.push((format!("large schema ({} fields)", shape.fields), 1.0));
-                } else if shape.fields >= 8 {
-                    out.push((format!("large schema ({} fields)", shape.fields), 0.5));
-                }
-                if shape.nested {
-                    out.push(("nested schema (objects or lists of objects)".into(), 0.5));
-                }
+    if intent != "validate"
+        && let Some(schema) = params.get("schema").filter(|s| s.is_object())
+    {
+        let mut shape = Shape::default();
+        shape.walk(schema, 0);
+        if shape.fields <= 3 && !shape.nested {
+            out.push((format!("small flat schema ({} fields)", shape.fields), -1.0));
+        } else {
+            if shape.fields >= 14 {
+                out.push((format!("large schema ({} fields)", shape.fields), 1.0));
+            } else if shape.fields >= 8 {
+                out.push((format!("large schema ({} fields)", shape.fields), 0.5));
+            }
+            if shape.nested {
+                out.push(("nested schema (objects or lists of objects)".into(), 0.5));
             }
         }
     }
@@ -533,7 +547,8 @@ impl Shape {
                 self.nested = true;
             }
             for prop in props.values() {
-                if prop.get("properties").is_some() || prop.get("items").is_some_and(|i| i.get("properties").is_some()) {
+                if prop.get("properties").is_some() || prop.get("items").is_some_and(|i| i.get("properties").is_some())
+                {
                     self.walk(prop, depth + 1);
                 } else {
                     self.fields += 1;
@@ -556,18 +571,25 @@ fn match_cues<'a>(text: &str, cues: impl Iterator<Item = &'a (&'a str, f32)>) ->
     let mut hits = Vec::new();
     let mut sum = 0.0;
     for (cue, points) in cues {
-        if contains_word_prefix(text, cue) {
-            hits.push(format!("`{cue}`"));
+        if contains_cue(text, cue) {
+            hits.push(format!("`{}`", cue.trim_end_matches('*')));
             sum += points;
         }
     }
     (hits, sum)
 }
 
-/// Whether `cue` occurs in `text` starting at a word boundary.
-fn contains_word_prefix(text: &str, cue: &str) -> bool {
-    text.match_indices(cue)
-        .any(|(at, _)| at == 0 || !text[..at].chars().next_back().is_some_and(char::is_alphanumeric))
+/// Whether `cue` occurs in `text` at a word start and, unless the cue ends
+/// with `*`, ending at a word end.
+fn contains_cue(text: &str, cue: &str) -> bool {
+    let (needle, prefix) = match cue.strip_suffix('*') {
+        Some(stem) => (stem, true),
+        None => (cue, false),
+    };
+    let word_char = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(needle).any(|(at, _)| {
+        !word_char(text[..at].chars().next_back()) && (prefix || !word_char(text[at + needle.len()..].chars().next()))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -627,12 +649,11 @@ pub fn route(input: &RouteInput) -> RouteDecision {
     };
     let score_tier = input.thresholds.tier(score);
 
-    let mut reason = format!("{score_tier}: step complexity {:.1} from {}", complexity.score, drivers(&complexity.contributions));
+    let mut reason =
+        format!("{score_tier}: step complexity {:.1} from {}", complexity.score, drivers(&complexity.contributions));
     match agent_execution {
-        Some(e) => reason.push_str(&format!(
-            "; agent execution score {e:.1} weighed {:.0}% gives {score:.2}",
-            AGENT_WEIGHT * 100.0
-        )),
+        Some(e) => reason
+            .push_str(&format!("; agent execution score {e:.1} weighed {:.0}% gives {score:.2}", AGENT_WEIGHT * 100.0)),
         None => reason.push_str("; no agent scores"),
     }
     let t = input.thresholds;
@@ -644,7 +665,8 @@ pub fn route(input: &RouteInput) -> RouteDecision {
             tier = tier.escalate();
         }
         if tier == score_tier {
-            reason.push_str(&format!("; already at the top tier after {} previous failure(s)", input.previous_failures));
+            reason
+                .push_str(&format!("; already at the top tier after {} previous failure(s)", input.previous_failures));
         } else {
             reason.push_str(&format!(
                 "; escalated {score_tier} -> {tier} after {} previous failure(s)",
@@ -697,12 +719,7 @@ pub fn route(input: &RouteInput) -> RouteDecision {
 fn drivers(contributions: &[Contribution]) -> String {
     let mut sorted: Vec<&Contribution> = contributions.iter().collect();
     sorted.sort_by(|a, b| b.points.abs().total_cmp(&a.points.abs()));
-    sorted
-        .iter()
-        .take(3)
-        .map(|c| format!("{} ({:+.2})", c.detail, c.points))
-        .collect::<Vec<_>>()
-        .join(", ")
+    sorted.iter().take(3).map(|c| format!("{} ({:+.2})", c.detail, c.points)).collect::<Vec<_>>().join(", ")
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
+use host_runner::eval;
 use host_runner::serve::{handlers_json, serve, ServeConfig};
 use host_runner::storage::{records, settings, Db};
 use host_runner::{Host, ProviderChoice, Workflow};
@@ -64,6 +65,13 @@ enum Command {
     Handlers {
         #[command(subcommand)]
         action: HandlersAction,
+    },
+    /// Run a labeled corpus (baseline vs. orchestrated) on a scratch database and report.
+    Eval {
+        /// Directory of workflow files with `labels` (e.g. bench/corpus).
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the HTTP API and hot-load handlers from the handlers directory.
     Serve {
@@ -151,6 +159,29 @@ pub async fn main() -> Result<()> {
                 print::handlers(&host.handlers(), host.handlers_dir());
             }
         }
+        Command::Eval { dir, json } => {
+            let workflows = eval::corpus(dir)?;
+            let scratch = std::env::temp_dir().join(format!("pilot-eval-{}.db", uuid::Uuid::new_v4()));
+            let host = build_host_on(&cli, &scratch, true).await?;
+            print::provider_note(&host);
+            let bar = indicatif::ProgressBar::new(workflows.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
+            );
+            let report = eval::evaluate(&host, &workflows, |name| {
+                bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
+                bar.inc(1);
+            })
+            .await;
+            bar.finish_and_clear();
+            let _ = std::fs::remove_file(&scratch);
+            let report = report?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print::eval_report(&report);
+            }
+        }
         Command::Serve { listen, token, no_watch } => {
             let token = token.clone().unwrap_or_else(|| {
                 let generated = uuid::Uuid::new_v4().simple().to_string();
@@ -192,6 +223,10 @@ async fn build_host(cli: &Cli) -> Result<Host> {
 
 /// `strict`: a bad handler file fails the command instead of being listed as rejected.
 async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
+    build_host_on(cli, &cli.db, strict).await
+}
+
+async fn build_host_on(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<Host> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
         ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
@@ -205,7 +240,7 @@ async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
         },
     };
     let mut builder = Host::builder()
-        .database(&cli.db)
+        .database(db)
         .components_dir(&cli.components)
         .provider(provider)
         .limits(default_limits(cli))

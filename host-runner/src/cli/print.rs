@@ -136,3 +136,33 @@ pub fn audit(rows: &[AuditRow]) {
         .collect();
     table(&["time", "event", "severity", "execution", "step", "source", "metadata"], &rows);
 }
+
+pub fn eval_report(r: &host_runner::eval::EvalReport) {
+    println!("corpus: {} workflows, {} steps ({} labeled), provider {}", r.workflows, r.steps, r.labeled_steps, r.provider);
+    println!("intent accuracy     {:6.1}%  ({} misclassified)", r.intent_accuracy, r.misclassified.len());
+    println!(
+        "tokens              baseline {} -> orchestrated {}  (savings {:.1}%)",
+        r.baseline.tokens, r.orchestrated.tokens, r.token_savings_pct
+    );
+    println!(
+        "cost                baseline ${:.4} -> orchestrated ${:.4}  (reduction {:.1}% vs. all-{})",
+        r.baseline.cost_usd,
+        r.orchestrated.cost_usd,
+        r.cost_reduction_pct,
+        host_runner::eval::BASELINE_MODEL
+    );
+    println!(
+        "steps               {} orchestrated, {} fallback, {} skipped",
+        r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.orchestrated.steps_skipped
+    );
+    println!("budget events       {}", r.budget_events);
+    if !r.misclassified.is_empty() {
+        println!("\nmisclassified:");
+        let rows: Vec<Vec<String>> = r
+            .misclassified
+            .iter()
+            .map(|m| vec![m.workflow.clone(), m.step.clone(), m.label.clone(), m.classified.clone(), format!("{:.2}", m.confidence)])
+            .collect();
+        table(&["workflow", "step", "label", "classified", "confidence"], &rows);
+    }
+}

@@ -126,9 +126,12 @@ impl Host {
             outputs.insert(spec.id.clone(), report.output.clone());
             reports.push(report);
         }
-        let orchestration = match session.as_mut() {
-            Some(s) if s.broken().is_none() => s.complete().await,
-            _ => None,
+        let (classifications, orchestration) = match session.as_mut() {
+            Some(s) if s.broken().is_none() => {
+                let plans = s.metadata().await.map(|m| m.steps).unwrap_or_default();
+                (plans.into_iter().map(Into::into).collect(), s.complete().await)
+            }
+            _ => (vec![], None),
         };
         Ok(RunReport {
             metrics: RunMetrics::from_steps(&reports, started.elapsed()),
@@ -136,6 +139,7 @@ impl Host {
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
             orchestration: orchestration.map(Into::into),
+            classifications,
             steps: reports,
         })
     }

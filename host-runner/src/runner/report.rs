@@ -1,7 +1,9 @@
 //! What a run produced: per-step results and the run's metrics, printable
 //! as a table or as one JSON document.
 
-use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::WorkflowMetrics;
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::{
+    ClassificationMethod, StepPlan, WorkflowMetrics,
+};
 use crate::bindings::types::TokenUsage;
 use serde::Serialize;
 use std::time::Duration;
@@ -96,6 +98,38 @@ impl From<WorkflowMetrics> for OrchestrationMetrics {
     }
 }
 
+/// How the orchestrator classified a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepClassification {
+    pub step_id: String,
+    pub intent: String,
+    pub confidence: f32,
+    pub method: String,
+    pub reasoning: String,
+    pub alternatives: Vec<String>,
+    pub budget: u32,
+}
+
+impl From<StepPlan> for StepClassification {
+    fn from(p: StepPlan) -> Self {
+        let c = p.classification;
+        StepClassification {
+            step_id: p.step_id,
+            intent: c.intent,
+            confidence: c.confidence,
+            method: match c.method {
+                ClassificationMethod::Explicit => "explicit",
+                ClassificationMethod::Pattern => "pattern",
+                ClassificationMethod::Fallback => "fallback",
+            }
+            .into(),
+            reasoning: c.reasoning,
+            alternatives: c.alternatives,
+            budget: p.budget.allocated,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub execution_id: String,
@@ -105,4 +139,6 @@ pub struct RunReport {
     pub metrics: RunMetrics,
     /// `None` when orchestration was off for the run.
     pub orchestration: Option<OrchestrationMetrics>,
+    /// Every step's classification and budget; empty when orchestration was off.
+    pub classifications: Vec<StepClassification>,
 }

@@ -1,0 +1,143 @@
+//! `pilot eval`: runs a labeled corpus twice through the real host and
+//! components, once the normal way on the powerful tier (the baseline: every
+//! step a direct call with its full prompt and context) and once orchestrated,
+//! and compares them with the labels: intent accuracy, tokens, cost.
+
+use crate::host::Host;
+use crate::runner::report::{Path, RunReport};
+use crate::runner::workflow::Workflow;
+use crate::storage::settings;
+use anyhow::{Context, Result};
+use orchestration::settings as keys;
+use serde::Serialize;
+
+/// The model of the baseline: the seed's normal path on its most capable tier.
+pub const BASELINE_MODEL: &str = "claude-opus-4-5";
+
+/// One step whose classified intent differs from its label.
+#[derive(Debug, Clone, Serialize)]
+pub struct Misclassified {
+    pub workflow: String,
+    pub step: String,
+    pub label: String,
+    pub classified: String,
+    pub confidence: f32,
+}
+
+/// Totals of one pass over the corpus.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pass {
+    pub tokens: u64,
+    pub cost_usd: f64,
+    pub steps_orchestrated: u32,
+    pub steps_fallback: u32,
+    pub steps_skipped: u32,
+}
+
+impl Pass {
+    fn add(&mut self, report: &RunReport) {
+        self.tokens += report.metrics.total_tokens;
+        self.cost_usd += report.metrics.total_cost_usd;
+        self.steps_orchestrated += report.metrics.steps_orchestrated;
+        self.steps_fallback += report.metrics.steps_fallback;
+        self.steps_skipped += report.metrics.steps_skipped;
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub provider: String,
+    pub workflows: usize,
+    pub steps: usize,
+    pub labeled_steps: usize,
+    pub intent_accuracy: f64,
+    pub misclassified: Vec<Misclassified>,
+    pub baseline: Pass,
+    pub orchestrated: Pass,
+    /// Tokens the orchestrated pass did not spend, relative to the baseline.
+    pub token_savings_pct: f64,
+    /// Cost the orchestrated pass did not spend, relative to the all-powerful baseline.
+    pub cost_reduction_pct: f64,
+    /// `ORCHESTRATION_BUDGET_EXCEEDED` events in the orchestrated pass.
+    pub budget_events: u64,
+}
+
+/// The corpus files of a directory, sorted.
+pub fn corpus(dir: &std::path::Path) -> Result<Vec<(String, Workflow)>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading corpus directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((path.display().to_string(), Workflow::parse(&text, &path.display().to_string())?))
+        })
+        .collect()
+}
+
+/// Runs both passes. The host's database is an evaluation scratch database:
+/// its settings are switched between the passes.
+pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: impl Fn(&str)) -> Result<EvalReport> {
+    let set = |key: &str, value: &str| settings::set(&host.db().lock(), key, value);
+    let mut baseline = Pass::default();
+    let mut orchestrated = Pass::default();
+    let mut misclassified = Vec::new();
+    let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
+    for (name, workflow) in workflows {
+        progress(name);
+        set(keys::ORCHESTRATION_ENABLED, "false")?;
+        set(keys::DEFAULT_MODEL, BASELINE_MODEL)?;
+        baseline.add(&host.run(workflow).await.with_context(|| format!("{name}: baseline pass"))?);
+
+        set(keys::ORCHESTRATION_ENABLED, "true")?;
+        set(keys::COMPRESSION_ENABLED, "true")?;
+        set(keys::AIS_ROUTING_ENABLED, "true")?;
+        set(keys::DEFAULT_MODEL, keys::DEFAULT_MODEL_ID)?;
+        let report = host.run(workflow).await.with_context(|| format!("{name}: orchestrated pass"))?;
+        orchestrated.add(&report);
+        budget_events += count_budget_events(host, &report.execution_id)?;
+        for step in &workflow.steps {
+            let Some(label) = &step.labels else { continue };
+            labeled += 1;
+            let classified = report.classifications.iter().find(|c| c.step_id == step.id);
+            match classified {
+                Some(c) if c.intent == label.intent => correct += 1,
+                other => misclassified.push(Misclassified {
+                    workflow: workflow.id.clone(),
+                    step: step.id.clone(),
+                    label: label.intent.clone(),
+                    classified: other.map_or_else(|| "-".into(), |c| c.intent.clone()),
+                    confidence: other.map_or(0.0, |c| c.confidence),
+                }),
+            }
+        }
+        debug_assert!(report.steps.iter().all(|s| s.path != Path::Skipped || s.tokens.total == 0));
+    }
+    let pct = |saved: f64, of: f64| if of > 0.0 { 100.0 * saved / of } else { 0.0 };
+    Ok(EvalReport {
+        provider: host.provider_name().to_string(),
+        workflows: workflows.len(),
+        steps: workflows.iter().map(|(_, w)| w.steps.len()).sum(),
+        labeled_steps: labeled,
+        intent_accuracy: pct(correct as f64, labeled as f64),
+        misclassified,
+        token_savings_pct: pct(baseline.tokens as f64 - orchestrated.tokens as f64, baseline.tokens as f64),
+        cost_reduction_pct: pct(baseline.cost_usd - orchestrated.cost_usd, baseline.cost_usd),
+        baseline,
+        orchestrated,
+        budget_events,
+    })
+}
+
+fn count_budget_events(host: &Host, execution_id: &str) -> Result<u64> {
+    let n: i64 = host.db().lock().query_row(
+        "SELECT COUNT(*) FROM audit_log WHERE execution_id = ?1 AND event_type = 'ORCHESTRATION_BUDGET_EXCEEDED'",
+        [execution_id],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
