@@ -10,6 +10,7 @@ use crate::storage::settings;
 use anyhow::{Context, Result};
 use orchestration::settings as keys;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The model of the baseline: the seed's normal path on its most capable tier.
 pub const BASELINE_MODEL: &str = "claude-opus-4-5";
@@ -51,6 +52,8 @@ pub struct EvalReport {
     pub steps: usize,
     pub labeled_steps: usize,
     pub intent_accuracy: f64,
+    /// Accuracy per classification method: `method -> [correct, total]`.
+    pub accuracy_by_method: BTreeMap<String, [usize; 2]>,
     pub misclassified: Vec<Misclassified>,
     pub baseline: Pass,
     pub orchestrated: Pass,
@@ -86,6 +89,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
     let mut baseline = Pass::default();
     let mut orchestrated = Pass::default();
     let mut misclassified = Vec::new();
+    let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
     for (name, workflow) in workflows {
         progress(name);
@@ -104,6 +108,11 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
             let Some(label) = &step.labels else { continue };
             labeled += 1;
             let classified = report.classifications.iter().find(|c| c.step_id == step.id);
+            let tally = by_method.entry(classified.map_or_else(|| "none".into(), |c| c.method.clone())).or_default();
+            tally[1] += 1;
+            if classified.is_some_and(|c| c.intent == label.intent) {
+                tally[0] += 1;
+            }
             match classified {
                 Some(c) if c.intent == label.intent => correct += 1,
                 other => misclassified.push(Misclassified {
@@ -124,6 +133,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         steps: workflows.iter().map(|(_, w)| w.steps.len()).sum(),
         labeled_steps: labeled,
         intent_accuracy: pct(correct as f64, labeled as f64),
+        accuracy_by_method: by_method,
         misclassified,
         token_savings_pct: pct(baseline.tokens as f64 - orchestrated.tokens as f64, baseline.tokens as f64),
         cost_reduction_pct: pct(baseline.cost_usd - orchestrated.cost_usd, baseline.cost_usd),

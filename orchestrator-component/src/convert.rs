@@ -162,6 +162,7 @@ pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
                     confidence: p.classification.confidence,
                     method: match p.classification.method {
                         Method::Explicit => wit::ClassificationMethod::Explicit,
+                        Method::Params => wit::ClassificationMethod::Params,
                         Method::Pattern => wit::ClassificationMethod::Pattern,
                         Method::Fallback => wit::ClassificationMethod::Fallback,
                     },

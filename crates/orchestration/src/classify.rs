@@ -1,9 +1,12 @@
-//! Rule-based intent classification (the seed's free pattern tier).
+//! Rule-based intent classification (the seed's free tiers).
 //!
-//! An explicit intent always wins. Otherwise each intent's cue words are looked
-//! for in the step's name (strong evidence) and in the opening of its prompt,
-//! where instructions are written (weaker evidence; data pasted further down
-//! must not vote). No match gives the safe fallback intent.
+//! An explicit intent always wins. Next, the step's params: each handler has a
+//! params contract (`schema` for extract, `rules` for validate, `condition`
+//! for conditional...), so params written for one handler are the strongest
+//! evidence there is. Otherwise each intent's cue words are looked for in the
+//! step's name (strong evidence) and in the opening of its prompt, where
+//! instructions are written (weaker evidence; data pasted further down must
+//! not vote). No match gives the safe fallback intent.
 
 use serde::Serialize;
 
@@ -35,11 +38,28 @@ const CUES: [(&str, &[&str]); 10] = [
     ("enrich", &["enrich", "look up", "lookup", "augment", "append data", "add details", "fetch more"]),
 ];
 
+/// Params keys that belong to one handler's contract, checked in order (the
+/// first intent with a matching key wins: `validate` takes `schema` + `data`
+/// before `extract` takes `schema` alone).
+const PARAM_CONTRACTS: [(&str, &[&[&str]]); 10] = [
+    ("validate", &[&["rules"], &["schema", "data"]]),
+    ("extract", &[&["schema"]]),
+    ("conditional", &[&["condition"], &["question"], &["then"], &["else"]]),
+    ("aggregate", &[&["operations"], &["group_by"]]),
+    ("filter", &[&["where"], &["criteria"]]),
+    ("transform", &[&["mapping"], &["sort_by"], &["drop_empty"]]),
+    ("send", &[&["plugin"], &["channel"], &["to", "message"]]),
+    ("enrich", &[&["source", "key"], &["source", "fields"]]),
+    ("summarize", &[&["target_length"]]),
+    ("generate", &[&["max_words"], &["type"]]),
+];
+
 /// How an intent was decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Explicit,
+    Params,
     Pattern,
     Fallback,
 }
@@ -54,14 +74,31 @@ pub struct Classification {
     pub alternatives: Vec<String>,
 }
 
-/// Classifies a step from its declared intent, name and prompt.
-pub fn classify(declared: Option<&str>, name: &str, prompt: &str) -> Classification {
+/// The intent whose params contract `params` follows, if any.
+fn by_params(params: &serde_json::Value) -> Option<(&'static str, &'static [&'static str])> {
+    let fields = params.as_object()?;
+    PARAM_CONTRACTS.iter().find_map(|(intent, contracts)| {
+        contracts.iter().find(|keys| keys.iter().all(|k| fields.contains_key(*k))).map(|keys| (*intent, *keys))
+    })
+}
+
+/// Classifies a step from its declared intent, params, name and prompt.
+pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, prompt: &str) -> Classification {
     if let Some(intent) = declared.map(str::trim).filter(|i| !i.is_empty()) {
         return Classification {
             intent: intent.to_ascii_lowercase(),
             confidence: 1.0,
             method: Method::Explicit,
             reasoning: "declared by the workflow".into(),
+            alternatives: vec![],
+        };
+    }
+    if let Some((intent, keys)) = by_params(params) {
+        return Classification {
+            intent: intent.into(),
+            confidence: 0.95,
+            method: Method::Params,
+            reasoning: format!("params follow the {intent} contract ({})", keys.join(" + ")),
             alternatives: vec![],
         };
     }
@@ -124,43 +161,56 @@ fn contains_word_prefix(text: &str, cue: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn explicit_intent_wins_over_patterns() {
-        let c = classify(Some(" Transform "), "Summarize the thread", "Summarize this");
+        let c = classify(Some(" Transform "), &json!({"schema": {}}), "Summarize the thread", "Summarize this");
         assert_eq!((c.intent.as_str(), c.method, c.confidence), ("transform", Method::Explicit, 1.0));
     }
 
     #[test]
     fn name_and_instructions_decide() {
-        let c = classify(None, "Extract invoice fields", "Extract the invoice number and total from the text below.");
+        let c = classify(None, &json!({}), "Extract invoice fields", "Extract the invoice number and total from the text below.");
         assert_eq!(c.intent, "extract");
         assert_eq!(c.method, Method::Pattern);
         assert!(c.confidence >= 0.9, "clear single-intent step, got {}", c.confidence);
 
-        let c = classify(None, "Ticket digest", "Summarize the customer's messages in three sentences.");
+        let c = classify(None, &json!({}), "Ticket digest", "Summarize the customer's messages in three sentences.");
         assert_eq!(c.intent, "summarize");
     }
 
     #[test]
     fn data_below_the_instructions_does_not_vote() {
         let data = "x ".repeat(200) + "please send and notify and filter";
-        let c = classify(None, "Condense notes", &format!("Condense these notes.\n{data}"));
+        let c = classify(None, &json!({}), "Condense notes", &format!("Condense these notes.\n{data}"));
         assert_eq!(c.intent, "summarize");
         assert!(c.alternatives.is_empty());
     }
 
     #[test]
     fn competing_cues_lower_confidence_and_list_alternatives() {
-        let c = classify(None, "Process", "Extract the totals and summarize the findings");
+        let c = classify(None, &json!({}), "Process", "Extract the totals and summarize the findings");
         assert!(c.confidence < 0.9, "ambiguous step, got {}", c.confidence);
         assert!(!c.alternatives.is_empty());
     }
 
     #[test]
+    fn params_contracts_beat_wording() {
+        let c = classify(None, &json!({"schema": {"type": "object"}}), "Process the email", "Summarize and send");
+        assert_eq!((c.intent.as_str(), c.method), ("extract", Method::Params));
+        let c = classify(None, &json!({"schema": {}, "data": {}}), "Check", "x");
+        assert_eq!(c.intent, "validate", "schema + data is validation, not extraction");
+        let c = classify(None, &json!({"input": [], "where": []}), "Summarize", "x");
+        assert_eq!(c.intent, "filter");
+        let c = classify(None, &json!({"input": []}), "Summarize the notes", "x");
+        assert_eq!(c.method, Method::Pattern, "`input` alone belongs to no contract");
+    }
+
+    #[test]
     fn cues_match_at_word_starts_only() {
         // "resend" must not count as "send"; "unfiltered" must not count as "filter".
-        let c = classify(None, "Step", "Look at the unfiltered resend queue");
+        let c = classify(None, &json!({}), "Step", "Look at the unfiltered resend queue");
         assert_eq!(c.method, Method::Fallback);
         assert_eq!(c.intent, FALLBACK_INTENT);
     }

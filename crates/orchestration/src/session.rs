@@ -77,7 +77,13 @@ impl<E: Environment> Session<E> {
             return session;
         }
         let classifications: Vec<Classification> =
-            steps.iter().map(|s| classify(s.intent.as_deref(), &s.name, &s.prompt)).collect();
+            steps
+                .iter()
+                .map(|s| {
+                    let params = serde_json::from_str(&s.params).unwrap_or(serde_json::Value::Null);
+                    classify(s.intent.as_deref(), &params, &s.name, &s.prompt)
+                })
+                .collect();
         let needs: Vec<Need> = steps
             .iter()
             .zip(&classifications)

@@ -140,6 +140,9 @@ pub fn audit(rows: &[AuditRow]) {
 pub fn eval_report(r: &host_runner::eval::EvalReport) {
     println!("corpus: {} workflows, {} steps ({} labeled), provider {}", r.workflows, r.steps, r.labeled_steps, r.provider);
     println!("intent accuracy     {:6.1}%  ({} misclassified)", r.intent_accuracy, r.misclassified.len());
+    for (method, [correct, total]) in &r.accuracy_by_method {
+        println!("  by {method:<9}       {correct}/{total}");
+    }
     println!(
         "tokens              baseline {} -> orchestrated {}  (savings {:.1}%)",
         r.baseline.tokens, r.orchestrated.tokens, r.token_savings_pct

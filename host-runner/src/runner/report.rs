@@ -119,6 +119,7 @@ impl From<StepPlan> for StepClassification {
             confidence: c.confidence,
             method: match c.method {
                 ClassificationMethod::Explicit => "explicit",
+                ClassificationMethod::Params => "params",
                 ClassificationMethod::Pattern => "pattern",
                 ClassificationMethod::Fallback => "fallback",
             }

@@ -509,7 +509,7 @@ fn routing_corpus_calibration() {
     let scaled = evaluate(&steps, |s| s.label_intent.clone(), 1.3);
     println!("sensitivity: tokens = 1.3 x words: {}", scaled.one_line());
     let classified =
-        evaluate(&steps, |s| crate::classify::classify(s.declared_intent.as_deref(), &s.name, &s.prompt).intent, 1.0);
+        evaluate(&steps, |s| crate::classify::classify(s.declared_intent.as_deref(), &s.params, &s.name, &s.prompt).intent, 1.0);
     println!("sensitivity: intent from classify() instead of the label: {}", classified.one_line());
 
     assert!(
