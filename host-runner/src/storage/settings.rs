@@ -79,8 +79,23 @@ pub fn list(conn: &Connection, prefix: &str) -> Result<Vec<Setting>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Sets a known key to a value of its type.
+/// Prefix of plugin settings (`plugin_slack_url`...), which are open-ended strings.
+pub const PLUGIN_PREFIX: &str = "plugin_";
+
+/// Sets a known key (or a `plugin_*` key, created on first use) to a value of its type.
 pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    if let Some(name) = key.strip_prefix(PLUGIN_PREFIX) {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores");
+        }
+        if value.trim().is_empty() {
+            bail!("setting `{key}` takes a non-empty string, got `{value}`");
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO system_settings_config (key, value, value_type, description) VALUES (?1, '', 'string', 'Plugin configuration')",
+            [key],
+        )?;
+    }
     let value_type: Option<String> = conn
         .query_row("SELECT value_type FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0))
         .optional()?;
@@ -141,6 +156,16 @@ mod tests {
         assert!(err.contains("non-negative integer"), "{err}");
         let err = set(&conn, "orchestration_enabeld", "true").unwrap_err().to_string();
         assert!(err.contains("unknown setting `orchestration_enabeld`"), "{err}");
+    }
+
+    #[test]
+    fn plugin_settings_are_created_on_first_use() {
+        let conn = db();
+        set(&conn, "plugin_slack_url", "https://hooks.slack.com/services/T0/B0/x").unwrap();
+        assert_eq!(get(&conn, "plugin_slack_url").unwrap().as_deref(), Some("https://hooks.slack.com/services/T0/B0/x"));
+        assert!(set(&conn, "plugin_bad-name", "x").is_err());
+        assert!(set(&conn, "plugin_teams_url", " ").is_err(), "typed as a non-empty string");
+        assert_eq!(get(&conn, "plugin_teams_url").unwrap(), None, "a refused value creates nothing");
     }
 
     #[test]
