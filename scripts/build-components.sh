@@ -45,5 +45,11 @@ for manifest in "${manifests[@]}"; do
   esac
   # Copy only when changed, so hot-loading watchers see real changes only.
   if ! cmp -s "$file" "$dest"; then cp "$file" "$dest.tmp" && mv -f "$dest.tmp" "$dest"; fi
+  # A handler's manifest ships beside its component (handlers/NAME/NAME.toml).
+  manifest_src="$dir/$(basename "$dir").toml"
+  if [[ "$dir" == handlers/* && -f "$manifest_src" ]]; then
+    manifest_dest="${dest%.wasm}.toml"
+    if ! cmp -s "$manifest_src" "$manifest_dest"; then cp "$manifest_src" "$manifest_dest.tmp" && mv -f "$manifest_dest.tmp" "$manifest_dest"; fi
+  fi
 done
 echo "components in $out"

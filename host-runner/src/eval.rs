@@ -8,6 +8,7 @@ use crate::runner::report::{Path, RunReport};
 use crate::runner::workflow::Workflow;
 use crate::storage::settings;
 use anyhow::{Context, Result};
+use orchestration::routing::{tier_models_from_settings, Tier};
 use orchestration::settings as keys;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,6 +30,8 @@ pub struct Misclassified {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Pass {
     pub tokens: u64,
+    /// Tokens compression removed from what handlers sent.
+    pub tokens_saved: u64,
     pub cost_usd: f64,
     pub steps_orchestrated: u32,
     pub steps_fallback: u32,
@@ -38,6 +41,7 @@ pub struct Pass {
 impl Pass {
     fn add(&mut self, report: &RunReport) {
         self.tokens += report.metrics.total_tokens;
+        self.tokens_saved += report.metrics.tokens_saved;
         self.cost_usd += report.metrics.total_cost_usd;
         self.steps_orchestrated += report.metrics.steps_orchestrated;
         self.steps_fallback += report.metrics.steps_fallback;
@@ -63,6 +67,11 @@ pub struct EvalReport {
     pub cost_reduction_pct: f64,
     /// `ORCHESTRATION_BUDGET_EXCEEDED` events in the orchestrated pass.
     pub budget_events: u64,
+    /// Orchestrated steps that called a model, and those whose model's tier
+    /// is below the step's labeled tier.
+    pub routed_steps: usize,
+    pub under_routed: usize,
+    pub under_routing_pct: f64,
 }
 
 /// The corpus files of a directory, sorted.
@@ -91,6 +100,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
     let mut misclassified = Vec::new();
     let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
+    let (mut routed_steps, mut under_routed) = (0usize, 0usize);
     for (name, workflow) in workflows {
         progress(name);
         set(keys::ORCHESTRATION_ENABLED, "false")?;
@@ -104,9 +114,19 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         let report = host.run(workflow).await.with_context(|| format!("{name}: orchestrated pass"))?;
         orchestrated.add(&report);
         budget_events += count_budget_events(host, &report.execution_id)?;
+        let models = tier_models_from_settings(|key| settings::get(&host.db().lock(), key).ok().flatten());
         for step in &workflow.steps {
             let Some(label) = &step.labels else { continue };
             labeled += 1;
+            let ran = report.steps.iter().find(|s| s.id == step.id && s.path == Path::Orchestrated && !s.model.is_empty());
+            if let Some(ran) = ran {
+                routed_steps += 1;
+                let used = [Tier::Fast, Tier::Balanced, Tier::Powerful].into_iter().find(|t| models.get(*t).model == ran.model);
+                let wanted = [Tier::Fast, Tier::Balanced, Tier::Powerful].into_iter().find(|t| t.as_str() == label.tier);
+                if let (Some(used), Some(wanted)) = (used, wanted) {
+                    under_routed += usize::from(used < wanted);
+                }
+            }
             let classified = report.classifications.iter().find(|c| c.step_id == step.id);
             let tally = by_method.entry(classified.map_or_else(|| "none".into(), |c| c.method.clone())).or_default();
             tally[1] += 1;
@@ -124,7 +144,6 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
                 }),
             }
         }
-        debug_assert!(report.steps.iter().all(|s| s.path != Path::Skipped || s.tokens.total == 0));
     }
     let pct = |saved: f64, of: f64| if of > 0.0 { 100.0 * saved / of } else { 0.0 };
     Ok(EvalReport {
@@ -140,6 +159,9 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         baseline,
         orchestrated,
         budget_events,
+        routed_steps,
+        under_routed,
+        under_routing_pct: pct(under_routed as f64, routed_steps as f64),
     })
 }
 

@@ -8,6 +8,7 @@
 //! - [`runner`]: workflow files, templates and the step-by-step runner;
 //! - [`storage`]: the SQLite database (settings, token usage, audit).
 
+pub mod bench;
 pub mod bindings;
 pub mod capabilities;
 pub mod components;

@@ -122,6 +122,7 @@ pub fn step_result(r: StepResult) -> types::StepResult {
         routed_model: r.routed_model,
         cost_usd: r.cost_usd,
         execution_time_us: r.execution_time_us,
+        provider_time_us: r.provider_time_us,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod budget;
 pub mod classify;
+pub mod compress;
 pub mod routing;
 pub mod environment;
 pub mod settings;

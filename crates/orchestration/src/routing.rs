@@ -12,8 +12,8 @@
 //! ```
 //!
 //! then one tier up per previous failure of the step, and down again while the
-//! remaining token budget cannot cover the tier's allowance (prompt plus the
-//! tier's `max_tokens`).
+//! remaining token budget cannot cover the step (prompt plus the
+//! output its intent typically needs, within the tier's `max_tokens`).
 //!
 //! Step complexity is a sum of table-driven contributions, each recorded with
 //! what caused it, clamped to 0-10:
@@ -633,10 +633,11 @@ pub struct RouteDecision {
     pub contributions: Vec<Contribution>,
 }
 
-/// Tokens a tier reserves: the prompt plus the tier's full output allowance,
-/// since the host refuses calls beyond the budget.
-pub fn reserve_tokens(model: &ModelConfig, prompt_tokens: u32) -> u64 {
-    u64::from(prompt_tokens) + u64::from(model.max_tokens)
+/// Tokens a step needs on a tier: its prompt plus the output its intent
+/// typically produces, capped by the tier's output allowance. (The host lowers
+/// `max_tokens` to what the budget leaves, so the full allowance is not needed.)
+pub fn reserve_tokens(model: &ModelConfig, intent: &str, prompt_tokens: u32) -> u64 {
+    u64::from(prompt_tokens) + u64::from(budget::expected_output_tokens(intent).min(model.max_tokens))
 }
 
 /// Routes one step to a tier and its model.
@@ -677,14 +678,14 @@ pub fn route(input: &RouteInput) -> RouteDecision {
 
     if let Some(remaining) = input.budget_remaining {
         let wanted = tier;
-        let needed = |t: Tier| reserve_tokens(input.models.get(t), input.prompt_tokens);
+        let needed = |t: Tier| reserve_tokens(input.models.get(t), input.intent, input.prompt_tokens);
         while tier != Tier::Fast && needed(tier) > u64::from(remaining) {
             tier = tier.de_escalate();
         }
         if tier != wanted {
             let m = input.models.get(wanted);
             reason.push_str(&format!(
-                "; stepped down {wanted} -> {tier}: {remaining} tokens left cannot cover {wanted}'s {} (prompt {} + max output {})",
+                "; stepped down {wanted} -> {tier}: {remaining} tokens left cannot cover {wanted}'s {} (prompt {} + expected output, at most {})",
                 needed(wanted),
                 input.prompt_tokens,
                 m.max_tokens

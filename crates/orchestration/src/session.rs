@@ -3,6 +3,8 @@
 
 use crate::budget::{self, Need};
 use crate::classify::{classify, Classification};
+use crate::compress::{compress_with, MemoryCompressor, Policy};
+use crate::routing::{route, thresholds_from_settings, tier_models_from_settings, RouteInput, Thresholds, TierModels};
 use crate::environment::Environment;
 use crate::settings::{Settings, INTENT_BUDGET_PREFIX};
 use crate::types::*;
@@ -55,9 +57,31 @@ pub struct Session<E: Environment> {
     env: E,
     workflow_id: String,
     settings: Settings,
+    /// Per-tier models and thresholds, read at initialization (routing).
+    models: TierModels,
+    thresholds: Thresholds,
+    /// How memory context is compressed (compression).
+    memory: MemoryCompressor,
     plans: Vec<StepPlan>,
     metrics: WorkflowMetrics,
     completed: bool,
+}
+
+/// What compression did to one step's inputs.
+struct Compression {
+    prompt: String,
+    context: String,
+    memory: String,
+    /// Tokens removed from what the handler sends (prompt and memory).
+    tokens_saved: u32,
+    applied: bool,
+    record: serde_json::Value,
+}
+
+/// The model a step goes to, and why.
+struct Routing {
+    model: String,
+    record: serde_json::Value,
 }
 
 impl<E: Environment> Session<E> {
@@ -65,7 +89,13 @@ impl<E: Environment> Session<E> {
     /// allocates budgets and emits `ORCHESTRATION_INITIALIZED`.
     pub fn initialize(env: E, workflow_id: &str, agent_id: &str, user_id: &str, steps: &[Step]) -> Self {
         let settings = Settings::read(&env);
+        let get = |key: &str| env.setting(key);
+        let (models, thresholds, memory) =
+            (tier_models_from_settings(get), thresholds_from_settings(get), MemoryCompressor::from_settings(get));
         let mut session = Session {
+            models,
+            thresholds,
+            memory,
             workflow_id: workflow_id.to_string(),
             plans: vec![],
             metrics: WorkflowMetrics::default(),
@@ -158,18 +188,19 @@ impl<E: Environment> Session<E> {
             self.emit_failure(step_id, None, "unknown_step", "the step was not part of the workflow at initialization");
             return None;
         };
-        let plan = &self.plans[index];
-        let intent = plan.classification.intent.clone();
+        let intent = self.plans[index].classification.intent.clone();
+        let compression = self.compress(&intent, &input, memory_context);
+        let routing = self.route(index, &intent, &input);
         let request = HandlerRequest {
             workflow_id: self.workflow_id.clone(),
-            step: input.step,
+            step: Step { prompt: compression.prompt, ..input.step },
             intent: intent.clone(),
             params: input.params,
-            context: input.context,
-            memory_context: memory_context.to_string(),
+            context: compression.context,
+            memory_context: compression.memory,
             available_plugins: available_plugins.to_vec(),
-            routed_model: self.settings.default_model.clone(),
-            token_budget: plan.remaining(),
+            routed_model: routing.model,
+            token_budget: self.plans[index].remaining(),
         };
         match self.env.dispatch(&request) {
             Ok(done) => {
@@ -178,6 +209,7 @@ impl<E: Environment> Session<E> {
                 plan.used = plan.used.saturating_add(done.usage.total);
                 plan.status = StepStatus::Executed;
                 self.metrics.total_tokens_used += u64::from(done.usage.total);
+                self.metrics.total_tokens_saved += u64::from(compression.tokens_saved);
                 self.metrics.total_cost += done.cost_usd;
                 self.metrics.steps_executed += 1;
                 let plan = &self.plans[index];
@@ -191,11 +223,12 @@ impl<E: Environment> Session<E> {
                         "handler": done.handler,
                         "handler_version": done.handler_version,
                         "tokens": done.usage,
-                        "tokens_saved": 0,
+                        "tokens_saved": compression.tokens_saved,
                         "cost_usd": done.cost_usd,
                         "budget": { "allocated": plan.allocated, "used": plan.used, "remaining": plan.remaining() },
-                        "compression": { "enabled": self.settings.compression_enabled, "applied": false },
-                        "routing": { "enabled": self.settings.ais_routing_enabled, "model": done.model, "reason": "default model" },
+                        "compression": compression.record,
+                        "routing": routing.record,
+                        "model": done.model,
                         "llm_calls": done.llm_calls,
                         "fuel_consumed": done.fuel_consumed,
                         "provider_time_us": done.provider_time_us,
@@ -207,11 +240,12 @@ impl<E: Environment> Session<E> {
                     intent,
                     handler: done.handler,
                     tokens_used: done.usage,
-                    compression_applied: false,
-                    tokens_saved: 0,
+                    compression_applied: compression.applied,
+                    tokens_saved: compression.tokens_saved,
                     routed_model: done.model,
                     cost_usd: done.cost_usd,
                     execution_time_us: elapsed,
+                    provider_time_us: done.provider_time_us,
                 })
             }
             Err(error) => {
@@ -221,6 +255,88 @@ impl<E: Environment> Session<E> {
                 self.emit_failure(step_id, Some(&intent), error.kind(), &error.to_string());
                 None
             }
+        }
+    }
+
+    /// Compresses the step's prompt, context and memory by its intent's policy
+    /// when compression is on; the originals otherwise, or when quality would suffer.
+    fn compress(&self, intent: &str, input: &StepInput, memory: &str) -> Compression {
+        let original = |record| Compression {
+            prompt: input.step.prompt.clone(),
+            context: input.context.clone(),
+            memory: memory.to_string(),
+            tokens_saved: 0,
+            applied: false,
+            record,
+        };
+        if !self.settings.compression_enabled {
+            return original(json!({ "enabled": false, "applied": false }));
+        }
+        let started = Instant::now();
+        let policy = Policy::from_settings(intent, |key| self.env.setting(key));
+        let counter = |text: &str| self.env.count_tokens(text);
+        let outcome = compress_with(&input.step.prompt, &input.context, memory, intent, &policy, &self.memory, &counter);
+        let p = &outcome.parts;
+        // Handlers send the prompt and the memory; only those savings are real.
+        let saved = p.prompt.tokens_before.saturating_sub(p.prompt.tokens_after)
+            + p.memory.tokens_before.saturating_sub(p.memory.tokens_after);
+        let record = json!({
+            "enabled": true,
+            "applied": outcome.applied,
+            "strategy": outcome.strategy,
+            "quality": outcome.quality,
+            "quality_degraded": outcome.quality_degraded,
+            "tokens_before": outcome.tokens_before,
+            "tokens_after": outcome.tokens_after,
+            "tokens_saved": if outcome.applied { saved } else { 0 },
+            "parts": outcome.parts,
+            "time_us": started.elapsed().as_micros() as u64,
+        });
+        if !outcome.applied {
+            return original(record);
+        }
+        Compression {
+            prompt: outcome.prompt,
+            context: outcome.context,
+            memory: outcome.memory,
+            tokens_saved: saved,
+            applied: true,
+            record,
+        }
+    }
+
+    /// The step's model: routed by AIS when routing is on, the default model otherwise.
+    fn route(&self, index: usize, intent: &str, input: &StepInput) -> Routing {
+        if !self.settings.ais_routing_enabled {
+            let model = self.settings.default_model.clone();
+            return Routing { record: json!({ "enabled": false, "model": model, "reason": "routing off: default model" }), model };
+        }
+        let started = Instant::now();
+        let params = serde_json::from_str(&input.params).unwrap_or(serde_json::Value::Null);
+        let decision = route(&RouteInput {
+            intent,
+            step_name: &input.step.name,
+            prompt: &input.step.prompt,
+            params: &params,
+            prompt_tokens: self.env.count_tokens(&input.step.prompt),
+            agent: None,
+            budget_remaining: Some(self.plans[index].remaining()),
+            previous_failures: 0,
+            thresholds: self.thresholds,
+            models: &self.models,
+        });
+        Routing {
+            record: json!({
+                "enabled": true,
+                "tier": decision.tier,
+                "model": decision.model.model,
+                "score": decision.score,
+                "step_complexity": decision.step_complexity,
+                "reason": decision.reason,
+                "expected_cost_usd": decision.expected_cost_usd,
+                "time_us": started.elapsed().as_micros() as u64,
+            }),
+            model: decision.model.model,
         }
     }
 

@@ -136,6 +136,7 @@ pub struct StepResult {
     pub routed_model: String,
     pub cost_usd: f64,
     pub execution_time_us: u64,
+    pub provider_time_us: u64,
 }
 
 /// The seed's workflow metrics from `complete()`.

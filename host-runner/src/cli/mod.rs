@@ -5,7 +5,7 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
-use host_runner::eval;
+use host_runner::{bench, eval};
 use host_runner::serve::{handlers_json, serve, ServeConfig};
 use host_runner::storage::{records, settings, Db};
 use host_runner::{Host, ProviderChoice, Workflow};
@@ -70,6 +70,20 @@ enum Command {
     Eval {
         /// Directory of workflow files with `labels` (e.g. bench/corpus).
         dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure per-step orchestration overhead with a zero-latency provider, flags off and on.
+    Bench {
+        /// The workflow to repeat.
+        #[arg(default_value = "examples/support-ticket-triage.json")]
+        file: PathBuf,
+        /// Measured runs per mode.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Unmeasured runs per mode first (compile caches, tokenizer).
+        #[arg(long, default_value_t = 10)]
+        warmup: usize,
         #[arg(long)]
         json: bool,
     },
@@ -180,6 +194,28 @@ pub async fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print::eval_report(&report);
+            }
+        }
+        Command::Bench { file, runs, warmup, json } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
+            let workflow = Workflow::parse(&text, &file.display().to_string())?;
+            let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
+            let host = Host::builder()
+                .database(&scratch)
+                .components_dir(&cli.components)
+                .handlers_dir(cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers")))
+                .provider(ProviderChoice::Simulated(Duration::ZERO))
+                .limits(default_limits(&cli))
+                .build()
+                .await?;
+            eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
+            let results = bench::bench(&host, &workflow, *runs, *warmup).await;
+            let _ = std::fs::remove_file(&scratch);
+            let results = results?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print::bench(&results);
             }
         }
         Command::Serve { listen, token, no_watch } => {

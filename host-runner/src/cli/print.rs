@@ -158,6 +158,11 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         "steps               {} orchestrated, {} fallback, {} skipped",
         r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.orchestrated.steps_skipped
     );
+    println!("compression         {} tokens removed from what handlers sent", r.orchestrated.tokens_saved);
+    println!(
+        "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed)",
+        r.under_routed, r.routed_steps, r.under_routing_pct
+    );
     println!("budget events       {}", r.budget_events);
     if !r.misclassified.is_empty() {
         println!("\nmisclassified:");
@@ -168,4 +173,23 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
             .collect();
         table(&["workflow", "step", "label", "classified", "confidence"], &rows);
     }
+}
+
+pub fn bench(results: &[host_runner::bench::BenchResult]) {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            vec![
+                r.mode.to_string(),
+                r.runs.to_string(),
+                r.steps.to_string(),
+                format!("{:.3}", r.overhead_p50_ms),
+                format!("{:.3}", r.overhead_p99_ms),
+                format!("{:.3}", r.step_p50_ms),
+                format!("{:.2}", r.run_p50_ms),
+                format!("{:.0}", r.steps_per_second),
+            ]
+        })
+        .collect();
+    table(&["mode", "runs", "steps", "overhead p50 ms", "overhead p99 ms", "step p50 ms", "run p50 ms", "steps/s"], &rows);
 }

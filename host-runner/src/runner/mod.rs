@@ -92,6 +92,7 @@ impl Host {
                             compression_applied: result.compression_applied,
                             cost_usd: result.cost_usd,
                             time_ms: step_started.elapsed().as_secs_f64() * 1e3,
+                            provider_ms: result.provider_time_us as f64 / 1e3,
                             output: output.clone(),
                         };
                         self.record_usage(&who, &report, true)?;
@@ -190,6 +191,7 @@ impl Host {
             compression_applied: false,
             cost_usd: completion.cost_usd,
             time_ms: started.elapsed().as_secs_f64() * 1e3,
+            provider_ms: llm.meter().provider_time.as_secs_f64() * 1e3,
             output,
         };
         self.record_usage(who, &report, false)?;
@@ -233,6 +235,7 @@ impl Host {
             compression_applied: false,
             cost_usd: 0.0,
             time_ms: 0.0,
+            provider_ms: 0.0,
             output: Value::Null,
         }
     }

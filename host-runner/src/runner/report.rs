@@ -45,6 +45,8 @@ pub struct StepReport {
     pub compression_applied: bool,
     pub cost_usd: f64,
     pub time_ms: f64,
+    /// Of `time_ms`, the time spent waiting for the model provider.
+    pub provider_ms: f64,
     pub output: serde_json::Value,
 }
 
