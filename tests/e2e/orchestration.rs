@@ -147,3 +147,55 @@ async fn the_runner_skips_the_branch_a_conditional_step_did_not_take() {
     let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
     assert_eq!(usage.len(), 2, "skipped steps spend nothing and write no usage");
 }
+
+/// The seed's flag matrix: orchestration on with compression and routing
+/// each off and on, on a corpus workflow with memory and boilerplate.
+#[tokio::test]
+async fn the_seed_flag_matrix() {
+    let sandbox = Sandbox::new(
+        &["summarize", "extract", "transform", "generate", "validate", "aggregate", "filter", "conditional", "send", "enrich"],
+        &[],
+    );
+    sandbox.set("orchestration_enabled", "true");
+    let host = sandbox.host().await;
+    let path = integration_tests::repo().join("bench/corpus/01-support-billing-dispute.json");
+    let workflow = host_runner::Workflow::parse(&std::fs::read_to_string(&path).unwrap(), "corpus").unwrap();
+    let mut runs = Vec::new();
+    for (compression, routing) in [("false", "false"), ("true", "false"), ("false", "true"), ("true", "true")] {
+        sandbox.set("orchestration_compression_enabled", compression);
+        sandbox.set("orchestration_ais_routing_enabled", routing);
+        let report = host.run(&workflow).await.unwrap();
+        let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let executed: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED").collect();
+        assert!(executed.len() >= 3, "{compression}/{routing}: {:?}", report.steps);
+        for e in &executed {
+            assert_eq!(e.metadata["compression"]["enabled"], json!(compression == "true"), "{}", e.metadata);
+            assert_eq!(e.metadata["routing"]["enabled"], json!(routing == "true"), "{}", e.metadata);
+            assert!(e.metadata["routing"]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        }
+        runs.push(report);
+    }
+    let saved = |r: &host_runner::RunReport| r.metrics.tokens_saved;
+    let models = |r: &host_runner::RunReport| -> Vec<String> {
+        r.steps.iter().filter(|s| s.path == Path::Orchestrated && !s.model.is_empty()).map(|s| s.model.clone()).collect()
+    };
+    // Compression off saves nothing; on, what handlers send shrinks.
+    assert_eq!((saved(&runs[0]), saved(&runs[2])), (0, 0));
+    assert!(saved(&runs[1]) > 0 && saved(&runs[3]) > 0, "{} {}", saved(&runs[1]), saved(&runs[3]));
+    let facts = |r: &host_runner::RunReport| r.steps.iter().find(|s| s.id == "facts").unwrap().clone();
+    assert!(facts(&runs[1]).compression_applied);
+    assert!(facts(&runs[1]).tokens.input < facts(&runs[0]).tokens.input, "compressed input is smaller");
+    // Extraction reads its text losslessly: the same fields either way.
+    assert_eq!(facts(&runs[0]).output, facts(&runs[1]).output);
+    // Routing off: the default model everywhere; on: each call goes to the
+    // model of the tier the router chose and recorded.
+    assert!(models(&runs[0]).iter().all(|m| m == "claude-sonnet-4-5"), "{:?}", models(&runs[0]));
+    let events = list_audit(&sandbox.db().lock(), Some(&runs[2].execution_id), 100).unwrap();
+    for e in events.iter().filter(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED") {
+        let routing = &e.metadata["routing"];
+        assert!(["fast", "balanced", "powerful"].contains(&routing["tier"].as_str().unwrap()), "{routing}");
+        let used = e.metadata["model"].as_str().unwrap();
+        assert!(used.is_empty() || used == routing["model"], "{}", e.metadata);
+    }
+    assert!(runs[3].metrics.total_cost_usd < runs[0].metrics.total_cost_usd);
+}

@@ -209,7 +209,9 @@ impl<E: Environment> Session<E> {
                 plan.used = plan.used.saturating_add(done.usage.total);
                 plan.status = StepStatus::Executed;
                 self.metrics.total_tokens_used += u64::from(done.usage.total);
-                self.metrics.total_tokens_saved += u64::from(compression.tokens_saved);
+                // Savings count only where a model call actually carried the compressed text.
+                let tokens_saved = if done.llm_calls > 0 { compression.tokens_saved } else { 0 };
+                self.metrics.total_tokens_saved += u64::from(tokens_saved);
                 self.metrics.total_cost += done.cost_usd;
                 self.metrics.steps_executed += 1;
                 let plan = &self.plans[index];
@@ -223,7 +225,7 @@ impl<E: Environment> Session<E> {
                         "handler": done.handler,
                         "handler_version": done.handler_version,
                         "tokens": done.usage,
-                        "tokens_saved": compression.tokens_saved,
+                        "tokens_saved": tokens_saved,
                         "cost_usd": done.cost_usd,
                         "budget": { "allocated": plan.allocated, "used": plan.used, "remaining": plan.remaining() },
                         "compression": compression.record,
@@ -241,7 +243,7 @@ impl<E: Environment> Session<E> {
                     handler: done.handler,
                     tokens_used: done.usage,
                     compression_applied: compression.applied,
-                    tokens_saved: compression.tokens_saved,
+                    tokens_saved,
                     routed_model: done.model,
                     cost_usd: done.cost_usd,
                     execution_time_us: elapsed,
