@@ -3,6 +3,10 @@
 
 use anyhow::{bail, Context, Result};
 use orchestration::classify::INTENTS;
+use orchestration::compress::memory::{DEFAULT_RECENT_RUNS, DEFAULT_TARGET_TOKENS, RECENT_RUNS_KEY, TARGET_TOKENS_KEY};
+use orchestration::compress::policy::POLICY_KEY_PREFIX;
+use orchestration::compress::Policy;
+use orchestration::routing::{ModelConfig, Thresholds, Tier, FAST_THRESHOLD_KEY, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX};
 use orchestration::settings::*;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -24,12 +28,40 @@ pub const DEFAULTS: &[Default] = &[
     Default { key: DEFAULT_MODEL, value: "claude-sonnet-4-5", value_type: "string", description: "Model for steps when routing is off, and for normal (fallback) execution" },
 ];
 
-/// Every key with its default value, the per-intent budget keys included.
+/// Every key with its default value: the flags and budgets above, and the
+/// per-intent budgets, compression policies, memory, AIS thresholds and
+/// per-tier models, with the defaults the orchestration library uses.
 pub fn all_defaults() -> Vec<(String, String, &'static str, String)> {
     let mut rows: Vec<_> = DEFAULTS
         .iter()
         .map(|d| (d.key.to_string(), d.value.to_string(), d.value_type, d.description.to_string()))
         .collect();
+    let mut add = |key: String, value: String, value_type: &'static str, description: String| {
+        rows.push((key, value, value_type, description));
+    };
+    for intent in INTENTS {
+        let policy = Policy::default_for(intent);
+        let key = |field: &str| format!("{POLICY_KEY_PREFIX}{intent}_{field}");
+        add(key("strategy"), policy.strategy.as_str().into(), "string", format!("Compression strategy of `{intent}` steps: none, structural, template, truncate, semantic"));
+        add(key("target_ratio"), policy.target_ratio.to_string(), "float", format!("Target size after compression of `{intent}` steps (0.2-0.5)"));
+        add(key("min_quality"), policy.min_quality.to_string(), "float", format!("Below this quality `{intent}` steps are sent uncompressed"));
+        add(key("aggressiveness"), policy.aggressiveness.as_str().into(), "string", format!("low, medium or high, for `{intent}` steps"));
+    }
+    add(RECENT_RUNS_KEY.into(), DEFAULT_RECENT_RUNS.to_string(), "int", "Recent runs of memory context kept in full".into());
+    add(TARGET_TOKENS_KEY.into(), DEFAULT_TARGET_TOKENS.to_string(), "int", "Token target of compressed memory context".into());
+    let thresholds = Thresholds::default();
+    add(FAST_THRESHOLD_KEY.into(), thresholds.fast_below.to_string(), "float", "AIS scores below this go to the fast tier".into());
+    add(POWERFUL_THRESHOLD_KEY.into(), thresholds.powerful_above.to_string(), "float", "AIS scores above this go to the powerful tier".into());
+    for tier in [Tier::Fast, Tier::Balanced, Tier::Powerful] {
+        let m = ModelConfig::default_for(tier);
+        let key = |field: &str| format!("{TIER_KEY_PREFIX}{}_{field}", tier.as_str());
+        add(key("provider"), m.provider.clone(), "string", format!("Provider of the {tier} tier"));
+        add(key("model"), m.model.clone(), "string", format!("Model of the {tier} tier"));
+        add(key("max_tokens"), m.max_tokens.to_string(), "int", format!("Output allowance of the {tier} tier"));
+        add(key("temperature"), m.temperature.to_string(), "float", format!("Temperature of the {tier} tier"));
+        add(key("input_price"), m.input_price_per_mtok.to_string(), "float", format!("US dollars per million input tokens, {tier} tier"));
+        add(key("output_price"), m.output_price_per_mtok.to_string(), "float", format!("US dollars per million output tokens, {tier} tier"));
+    }
     for intent in INTENTS {
         rows.push((
             format!("{INTENT_BUDGET_PREFIX}{intent}"),
