@@ -34,6 +34,13 @@ impl StepPlan {
     pub fn remaining(&self) -> u32 {
         self.allocated.saturating_sub(self.used)
     }
+
+    /// What the step may still spend: its allocation, or with overage allowed
+    /// `allocation × threshold`, minus what it used.
+    pub fn spendable(&self, overage: Option<f32>) -> u32 {
+        let limit = overage.map_or(self.allocated, |t| (self.allocated as f32 * t) as u32);
+        limit.saturating_sub(self.used)
+    }
 }
 
 /// The seed's `getMetadata()`.
@@ -200,7 +207,7 @@ impl<E: Environment> Session<E> {
             memory_context: compression.memory,
             available_plugins: available_plugins.to_vec(),
             routed_model: routing.model,
-            token_budget: self.plans[index].remaining(),
+            token_budget: self.plans[index].spendable(self.settings.overage),
         };
         match self.env.dispatch(&request) {
             Ok(done) => {
@@ -215,6 +222,20 @@ impl<E: Environment> Session<E> {
                 self.metrics.total_cost += done.cost_usd;
                 self.metrics.steps_executed += 1;
                 let plan = &self.plans[index];
+                if plan.used > plan.allocated {
+                    // Within the overage the host allowed, but past the allocation: recorded.
+                    self.env.emit(Event {
+                        kind: EventKind::BudgetExceeded,
+                        severity: Severity::Warning,
+                        step_id: Some(step_id.to_string()),
+                        metadata: json!({
+                            "kind": "overage",
+                            "allocated": plan.allocated,
+                            "used": plan.used,
+                            "overage_threshold": self.settings.overage,
+                        }),
+                    });
+                }
                 self.env.emit(Event {
                     kind: EventKind::StepExecuted,
                     severity: Severity::Info,
@@ -515,6 +536,33 @@ mod tests {
         let reason = env.events.borrow().iter().find(|e| e.kind == EventKind::StepFailed).unwrap().metadata["reason"].clone();
         assert_eq!(reason, "fuel");
         assert_eq!(session.complete().unwrap().steps_fell_back, 1);
+    }
+
+    #[test]
+    fn overage_is_allowed_up_to_the_threshold_and_recorded() {
+        let mut env = enabled();
+        env.settings.insert("orchestration_max_tokens_per_workflow".into(), "30".into());
+        let steps = [step("a", "Extract fields", None)];
+        let mut session = Session::initialize(&env, "wf", "agent", "user", &steps);
+        let allocated = session.metadata().unwrap().steps[0].allocated;
+        assert_eq!(allocated, 30);
+        session.execute_step("a", input(&steps[0]), "null", &[]).unwrap();
+        // The handler got 1.2 × its allocation to spend.
+        assert_eq!(env.requests.borrow()[0].token_budget, 36);
+        let events = env.events.borrow();
+        let overage = events.iter().find(|e| e.kind == EventKind::BudgetExceeded).expect("an overage event");
+        assert_eq!((overage.metadata["allocated"].as_u64(), overage.metadata["used"].as_u64()), (Some(30), Some(42)));
+    }
+
+    #[test]
+    fn strict_budgets_give_handlers_only_their_allocation() {
+        let mut env = enabled();
+        env.settings.insert("orchestration_max_tokens_per_workflow".into(), "30".into());
+        env.settings.insert("orchestration_budget_allow_overage".into(), "false".into());
+        let steps = [step("a", "Extract fields", None)];
+        let mut session = Session::initialize(&env, "wf", "agent", "user", &steps);
+        session.execute_step("a", input(&steps[0]), "null", &[]);
+        assert_eq!(env.requests.borrow()[0].token_budget, 30);
     }
 
     #[test]

@@ -10,6 +10,11 @@ pub const MAX_TOKENS_PER_WORKFLOW: &str = "orchestration_max_tokens_per_workflow
 pub const MAX_TOKENS_PER_STEP: &str = "orchestration_max_tokens_per_step";
 pub const BUDGET_STRATEGY: &str = "orchestration_budget_strategy";
 pub const DEFAULT_MODEL: &str = "orchestration_default_model";
+/// Whether a step may spend past its allocation, up to the threshold (the seed's `allowOverage`).
+pub const ALLOW_OVERAGE: &str = "orchestration_budget_allow_overage";
+/// How far past its allocation a step may go when overage is allowed (the seed's 1.2).
+pub const OVERAGE_THRESHOLD: &str = "orchestration_budget_overage_threshold";
+pub const DEFAULT_OVERAGE_THRESHOLD: f32 = 1.2;
 /// Prefix of the per-intent budget keys, e.g. `orchestration_token_budget_extract`.
 pub const INTENT_BUDGET_PREFIX: &str = "orchestration_token_budget_";
 
@@ -45,6 +50,8 @@ pub struct Settings {
     pub max_tokens_per_step: u32,
     pub strategy: BudgetStrategy,
     pub default_model: String,
+    /// `Some(threshold)` when steps may overrun their allocation up to `allocation × threshold`.
+    pub overage: Option<f32>,
 }
 
 impl Settings {
@@ -70,6 +77,13 @@ impl Settings {
                 .setting(DEFAULT_MODEL)
                 .filter(|m| !m.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
+            // Allowed unless set to false, as in the seed.
+            overage: (!env.setting(ALLOW_OVERAGE).is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))).then(|| {
+                env.setting(OVERAGE_THRESHOLD)
+                    .and_then(|v| v.trim().parse::<f32>().ok())
+                    .filter(|t| (1.0..=3.0).contains(t))
+                    .unwrap_or(DEFAULT_OVERAGE_THRESHOLD)
+            }),
         }
     }
 }

@@ -25,6 +25,8 @@ pub const DEFAULTS: &[Default] = &[
     Default { key: MAX_TOKENS_PER_WORKFLOW, value: "50000", value_type: "int", description: "Token budget of one workflow execution" },
     Default { key: MAX_TOKENS_PER_STEP, value: "8000", value_type: "int", description: "Upper bound of one step's budget" },
     Default { key: BUDGET_STRATEGY, value: "proportional", value_type: "string", description: "How the workflow budget is split: proportional or equal" },
+    Default { key: ALLOW_OVERAGE, value: "true", value_type: "bool", description: "Let a step spend past its allocation up to the overage threshold (false: strict)" },
+    Default { key: OVERAGE_THRESHOLD, value: "1.2", value_type: "float", description: "Overage limit as a multiple of a step's allocation (1.0-3.0)" },
     Default { key: DEFAULT_MODEL, value: "claude-sonnet-4-5", value_type: "string", description: "Model for steps when routing is off, and for normal (fallback) execution" },
 ];
 
