@@ -25,7 +25,7 @@ pub fn expected_output_tokens(intent: &str) -> u32 {
 #[derive(Debug, Clone)]
 pub struct Need {
     pub intent: String,
-    /// Tokens of the step's prompt as written (before templates resolve).
+    /// Tokens of the step's prompt and params as written (before templates resolve).
     pub prompt_tokens: u32,
     /// `orchestration_token_budget_<intent>`, when set.
     pub intent_cap: Option<u32>,

@@ -126,7 +126,8 @@ impl<E: Environment> Session<E> {
             .zip(&classifications)
             .map(|(step, c)| Need {
                 intent: c.intent.clone(),
-                prompt_tokens: session.env.count_tokens(&step.prompt),
+                // Data handed over in params (records, rules) is read too.
+                prompt_tokens: session.env.count_tokens(&step.prompt) + session.env.count_tokens(&step.params),
                 intent_cap: session
                     .env
                     .setting(&format!("{INTENT_BUDGET_PREFIX}{}", c.intent))
