@@ -10,9 +10,13 @@ CARGO ?= cargo
 demo: components pilot
 	scripts/demo.sh
 
+# Handler crates are cdylib guests: their logic is unit-tested natively per package.
+HANDLER_PACKAGES := $(foreach h,$(notdir $(wildcard handlers/*)),-p $(h)-handler)
+
 ## The whole test suite: unit, component and end-to-end tests.
 test: components pilot
 	$(CARGO) test --release
+	$(CARGO) test --release --lib $(HANDLER_PACKAGES)
 
 ## Guest components (orchestrator, handlers, test guests) into target/components/.
 components:

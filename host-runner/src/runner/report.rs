@@ -17,12 +17,8 @@ pub enum Path {
     Skipped,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Tokens {
-    pub input: u32,
-    pub output: u32,
-    pub total: u32,
-}
+/// Token counts, the orchestration library's type.
+pub use orchestration::types::Usage as Tokens;
 
 impl From<TokenUsage> for Tokens {
     fn from(u: TokenUsage) -> Self {
