@@ -140,7 +140,7 @@ pub struct StepResult {
 }
 
 /// The seed's workflow metrics from `complete()`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WorkflowMetrics {
     pub total_tokens_used: u64,
     pub total_tokens_saved: u64,

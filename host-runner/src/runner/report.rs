@@ -72,16 +72,9 @@ impl RunMetrics {
     }
 }
 
-/// The orchestrator's own metrics from `complete()` (orchestrated steps only).
-#[derive(Debug, Clone, Serialize)]
-pub struct OrchestrationMetrics {
-    pub total_tokens_used: u64,
-    pub total_tokens_saved: u64,
-    pub total_cost: f64,
-    pub budget_utilization: f64,
-    pub steps_executed: u32,
-    pub steps_fell_back: u32,
-}
+/// The orchestrator's own metrics from `complete()` (orchestrated steps only),
+/// the orchestration library's type.
+pub use orchestration::types::WorkflowMetrics as OrchestrationMetrics;
 
 impl From<WorkflowMetrics> for OrchestrationMetrics {
     fn from(m: WorkflowMetrics) -> Self {
