@@ -22,8 +22,8 @@ pub mod handler {
     });
 }
 
-/// The `orchestrator-core` world: imports settings, audit, database, llm and
-/// `handlers` (dispatch); exports `orchestrator`.
+/// The `orchestrator-core` world: imports settings, audit, database, llm,
+/// `agents` and `handlers` (dispatch); exports `orchestrator`.
 pub mod orchestrator {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -45,4 +45,4 @@ pub mod orchestrator {
 }
 
 pub use handler::workflowpilot::orchestration::{audit, database, llm, settings, types};
-pub use orchestrator::workflowpilot::orchestration::handlers;
+pub use orchestrator::workflowpilot::orchestration::{agents, handlers};

@@ -6,7 +6,7 @@ use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
-use crate::capabilities::{audit, database, handlers, llm, settings};
+use crate::capabilities::{agents, audit, database, handlers, llm, settings};
 use crate::components::registry::{ReloadReport, Registry, Snapshot};
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
@@ -192,6 +192,7 @@ fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre
     database::add_to_linker(&mut linker)?;
     settings::add_to_linker(&mut linker)?;
     handlers::add_to_linker(&mut linker)?;
+    agents::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
     OrchestratorCorePre::new(pre)
         .map_err(anyhow::Error::from)

@@ -1,13 +1,23 @@
 //! Conversions between the WIT types and the orchestration library's types.
 
 use crate::exports::workflowpilot::orchestration::orchestrator as wit;
-use crate::workflowpilot::orchestration::{audit, handlers, types};
+use crate::workflowpilot::orchestration::{agents, audit, handlers, llm, types};
+use orchestration::budget::{Basis, IntentUsage};
 use orchestration::classify::Method;
+use orchestration::routing::AgentScores;
 use orchestration::session::{Metadata, StepStatus};
 use orchestration::types::*;
 
 pub fn step(s: types::WorkflowStep) -> Step {
-    Step { id: s.id, name: s.name, prompt: s.prompt, intent: s.intent, params: s.params, depends_on: s.depends_on }
+    Step {
+        id: s.id,
+        name: s.name,
+        prompt: s.prompt,
+        intent: s.intent,
+        params: s.params,
+        depends_on: s.depends_on,
+        critical: s.critical,
+    }
 }
 
 fn wit_step(s: &Step) -> types::WorkflowStep {
@@ -18,7 +28,31 @@ fn wit_step(s: &Step) -> types::WorkflowStep {
         intent: s.intent.clone(),
         params: s.params.clone(),
         depends_on: s.depends_on.clone(),
+        critical: s.critical,
     }
+}
+
+pub fn completion_request(c: &ModelCall) -> llm::CompletionRequest {
+    llm::CompletionRequest {
+        model: Some(c.model.clone()),
+        system: Some(c.system.clone()),
+        messages: vec![llm::Message { role: llm::Role::User, content: c.prompt.clone() }],
+        max_tokens: c.max_tokens,
+        temperature: c.temperature,
+        response_format: if c.json { llm::ResponseFormat::Json } else { llm::ResponseFormat::Text },
+    }
+}
+
+pub fn model_answer(c: llm::Completion) -> ModelAnswer {
+    ModelAnswer { text: c.text, usage: usage(c.usage), cost_usd: c.cost_usd }
+}
+
+pub fn agent_scores(s: agents::AgentScores) -> AgentScores {
+    AgentScores { creation: s.creation, execution: s.execution, combined: s.combined }
+}
+
+pub fn intent_usage(u: agents::IntentUsage) -> IntentUsage {
+    IntentUsage { intent: u.intent, steps: u.steps, avg_tokens: u.avg_tokens, p90_tokens: u.p90_tokens }
 }
 
 fn usage(u: types::TokenUsage) -> Usage {
@@ -79,7 +113,7 @@ pub fn dispatch_error(e: types::StepError) -> DispatchError {
     }
 }
 
-fn llm_failure(f: types::LlmFailure) -> String {
+pub fn llm_failure(f: types::LlmFailure) -> String {
     match f {
         types::LlmFailure::BudgetExceeded(b) => format!(
             "budget exceeded: allocated {}, used {}, requested {}",
@@ -134,6 +168,19 @@ pub fn metrics(m: WorkflowMetrics) -> wit::WorkflowMetrics {
         budget_utilization: m.budget_utilization,
         steps_executed: m.steps_executed,
         steps_fell_back: m.steps_fell_back,
+        baseline_cost: m.baseline_cost,
+        orchestrator_calls: m.overhead.calls,
+        orchestrator_tokens: m.overhead.tokens,
+        orchestrator_cost: m.overhead.cost_usd,
+        classification_time_us: m.classification_time_us,
+        compression_time_us: m.compression_time_us,
+        routing_time_us: m.routing_time_us,
+        orchestration_overhead_us: m.orchestration_overhead_us,
+        compressions_applied: m.compressions_applied,
+        min_compression_quality: m.min_compression_quality,
+        avg_compression_quality: m.avg_compression_quality,
+        quality_degraded: m.quality_degraded,
+        retries: m.retries,
     }
 }
 
@@ -158,6 +205,11 @@ pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
                     StepStatus::FellBack => wit::StepStatus::FellBack,
                 },
                 failure: p.failure,
+                budget_basis: match p.basis {
+                    Basis::Estimate => wit::BudgetBasis::Estimate,
+                    Basis::History => wit::BudgetBasis::History,
+                },
+                critical: p.critical,
                 classification: wit::Classification {
                     intent: p.classification.intent,
                     confidence: p.classification.confidence,
@@ -165,10 +217,13 @@ pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
                         Method::Explicit => wit::ClassificationMethod::Explicit,
                         Method::Params => wit::ClassificationMethod::Params,
                         Method::Pattern => wit::ClassificationMethod::Pattern,
+                        Method::Llm => wit::ClassificationMethod::Llm,
+                        Method::Context => wit::ClassificationMethod::Context,
                         Method::Fallback => wit::ClassificationMethod::Fallback,
                     },
                     reasoning: p.classification.reasoning,
                     alternatives: p.classification.alternatives,
+                    ambiguous: p.classification.ambiguous,
                 },
                 step_id: p.step_id,
             })

@@ -11,9 +11,11 @@ mod convert;
 
 use exports::workflowpilot::orchestration::orchestrator as wit;
 use orchestration::session::StepInput;
-use orchestration::types::{DispatchError, Dispatched, Event, HandlerRequest};
+use orchestration::budget::IntentUsage;
+use orchestration::routing::AgentScores;
+use orchestration::types::{DispatchError, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 use std::cell::RefCell;
-use workflowpilot::orchestration::{audit, handlers, llm, settings, types};
+use workflowpilot::orchestration::{agents, audit, handlers, llm, settings, types};
 
 /// The environment of a session inside the component: every call goes to a WIT import.
 struct Imports;
@@ -36,14 +38,30 @@ impl orchestration::Environment for Imports {
     fn emit(&self, event: Event) {
         audit::emit(&convert::audit_event(event));
     }
+    fn complete(&self, call: &ModelCall) -> Result<ModelAnswer, String> {
+        llm::complete(&convert::completion_request(call)).map(convert::model_answer).map_err(convert::llm_failure)
+    }
+    fn agent_scores(&self, agent_id: &str) -> Option<AgentScores> {
+        agents::scores(agent_id).map(convert::agent_scores)
+    }
+    fn intent_usage(&self, agent_id: &str) -> Vec<IntentUsage> {
+        agents::usage_by_intent(agent_id).into_iter().map(convert::intent_usage).collect()
+    }
 }
 
 struct Session(RefCell<orchestration::Session<Imports>>);
 
 impl wit::GuestWorkflowSession for Session {
-    fn new(workflow_id: String, agent_id: String, user_id: String, steps: Vec<types::WorkflowStep>) -> Self {
+    fn new(
+        workflow_id: String,
+        agent_id: String,
+        user_id: String,
+        steps: Vec<types::WorkflowStep>,
+        goal: Option<String>,
+    ) -> Self {
         let steps: Vec<_> = steps.into_iter().map(convert::step).collect();
-        Session(RefCell::new(orchestration::Session::initialize(Imports, &workflow_id, &agent_id, &user_id, &steps)))
+        let session = orchestration::Session::initialize(Imports, &workflow_id, &agent_id, &user_id, &steps, goal.as_deref());
+        Session(RefCell::new(session))
     }
 
     fn is_active(&self) -> bool {

@@ -1,6 +1,8 @@
 //! What the orchestrator needs from its host.
 
-use crate::types::{DispatchError, Dispatched, Event, HandlerRequest};
+use crate::budget::IntentUsage;
+use crate::routing::AgentScores;
+use crate::types::{DispatchError, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 
 /// The orchestrator's view of the outside world. The component implements it
 /// with WIT imports; tests and benchmarks implement it natively.
@@ -15,4 +17,10 @@ pub trait Environment {
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError>;
     /// Records an audit event.
     fn emit(&self, event: Event);
+    /// A model call of the orchestrator's own; the error says why it failed.
+    fn complete(&self, call: &ModelCall) -> Result<ModelAnswer, String>;
+    /// The agent's row of `agent_intensity_metrics`, if it has one.
+    fn agent_scores(&self, agent_id: &str) -> Option<AgentScores>;
+    /// The agent's past token use per intent (from `token_usage`), for adaptive budgets.
+    fn intent_usage(&self, agent_id: &str) -> Vec<IntentUsage>;
 }

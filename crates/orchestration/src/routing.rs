@@ -140,6 +140,11 @@ impl TierModels {
             Tier::Powerful => &self.powerful,
         }
     }
+
+    /// The config of the tier whose model is `model`.
+    pub fn by_model(&self, model: &str) -> Option<&ModelConfig> {
+        Tier::ALL.iter().map(|t| self.get(*t)).find(|m| m.model == model)
+    }
 }
 
 impl Default for TierModels {

@@ -15,6 +15,19 @@ pub const ALLOW_OVERAGE: &str = "orchestration_budget_allow_overage";
 /// How far past its allocation a step may go when overage is allowed (the seed's 1.2).
 pub const OVERAGE_THRESHOLD: &str = "orchestration_budget_overage_threshold";
 pub const DEFAULT_OVERAGE_THRESHOLD: f32 = 1.2;
+/// Factor on a critical step's budget share and caps (the seed's `criticalStepMultiplier`).
+pub const CRITICAL_MULTIPLIER: &str = "orchestration_budget_critical_multiplier";
+pub const DEFAULT_CRITICAL_MULTIPLIER: f32 = 1.5;
+/// The adaptive strategy reads the agent's past usage only when this flag is on.
+pub const ADAPTIVE_BUDGET_ENABLED: &str = "orchestration_adaptive_budget_enabled";
+/// Below this confidence the rule tiers' answer goes to the LLM tier (the seed's 0.9).
+pub const CLASSIFICATION_THRESHOLD: &str = "orchestration_classification_confidence_threshold";
+pub const DEFAULT_CLASSIFICATION_THRESHOLD: f32 = 0.9;
+/// Whether low-confidence steps are classified by the fast-tier model.
+pub const LLM_CLASSIFICATION_ENABLED: &str = "orchestration_llm_classification_enabled";
+/// Dispatches repeated one tier up after a failure the model may cause.
+pub const MAX_RETRIES: &str = "orchestration_max_retries";
+pub const DEFAULT_MAX_RETRIES: u32 = 1;
 /// Prefix of the per-intent budget keys, e.g. `orchestration_token_budget_extract`.
 pub const INTENT_BUDGET_PREFIX: &str = "orchestration_token_budget_";
 
@@ -29,6 +42,10 @@ pub enum BudgetStrategy {
     Proportional,
     /// The same share for every step.
     Equal,
+    /// Critical steps, then the steps others depend on, funded in full first.
+    Priority,
+    /// Proportional to the agent's past use per intent (needs `orchestration_adaptive_budget_enabled`).
+    Adaptive,
 }
 
 impl BudgetStrategy {
@@ -36,6 +53,8 @@ impl BudgetStrategy {
         match self {
             BudgetStrategy::Proportional => "proportional",
             BudgetStrategy::Equal => "equal",
+            BudgetStrategy::Priority => "priority",
+            BudgetStrategy::Adaptive => "adaptive",
         }
     }
 }
@@ -52,6 +71,10 @@ pub struct Settings {
     pub default_model: String,
     /// `Some(threshold)` when steps may overrun their allocation up to `allocation × threshold`.
     pub overage: Option<f32>,
+    pub critical_multiplier: f32,
+    pub classification_threshold: f32,
+    pub llm_classification: bool,
+    pub max_retries: u32,
 }
 
 impl Settings {
@@ -63,6 +86,9 @@ impl Settings {
                 .filter(|v| *v > 0)
                 .unwrap_or(default)
         };
+        let fraction = |key, range: std::ops::RangeInclusive<f32>, default| {
+            env.setting(key).and_then(|v| v.trim().parse::<f32>().ok()).filter(|v| range.contains(v)).unwrap_or(default)
+        };
         Settings {
             orchestration_enabled: flag(ORCHESTRATION_ENABLED),
             compression_enabled: flag(COMPRESSION_ENABLED),
@@ -71,6 +97,9 @@ impl Settings {
             max_tokens_per_step: number(MAX_TOKENS_PER_STEP, DEFAULT_MAX_TOKENS_PER_STEP),
             strategy: match env.setting(BUDGET_STRATEGY).as_deref().map(str::trim) {
                 Some("equal") => BudgetStrategy::Equal,
+                Some("priority") => BudgetStrategy::Priority,
+                // Past usage is read only behind its own flag; without it, proportional.
+                Some("adaptive") if flag(ADAPTIVE_BUDGET_ENABLED) => BudgetStrategy::Adaptive,
                 _ => BudgetStrategy::Proportional,
             },
             default_model: env
@@ -78,12 +107,18 @@ impl Settings {
                 .filter(|m| !m.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
             // Allowed unless set to false, as in the seed.
-            overage: (!env.setting(ALLOW_OVERAGE).is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))).then(|| {
-                env.setting(OVERAGE_THRESHOLD)
-                    .and_then(|v| v.trim().parse::<f32>().ok())
-                    .filter(|t| (1.0..=3.0).contains(t))
-                    .unwrap_or(DEFAULT_OVERAGE_THRESHOLD)
-            }),
+            overage: (!env.setting(ALLOW_OVERAGE).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
+                .then(|| fraction(OVERAGE_THRESHOLD, 1.0..=3.0, DEFAULT_OVERAGE_THRESHOLD)),
+            critical_multiplier: fraction(CRITICAL_MULTIPLIER, 1.0..=5.0, DEFAULT_CRITICAL_MULTIPLIER),
+            classification_threshold: fraction(CLASSIFICATION_THRESHOLD, 0.0..=1.0, DEFAULT_CLASSIFICATION_THRESHOLD),
+            // On unless set to false: it only runs for steps the free tiers are unsure of.
+            llm_classification: !env
+                .setting(LLM_CLASSIFICATION_ENABLED)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
+            max_retries: env
+                .setting(MAX_RETRIES)
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .map_or(DEFAULT_MAX_RETRIES, |r| r.min(2)),
         }
     }
 }

@@ -13,6 +13,8 @@ pub struct Step {
     /// Step params, a JSON object as text.
     pub params: String,
     pub depends_on: Vec<String>,
+    /// A critical step gets `orchestration_budget_critical_multiplier` times its share.
+    pub critical: bool,
 }
 
 /// Token counts.
@@ -21,6 +23,43 @@ pub struct Usage {
     pub input: u32,
     pub output: u32,
     pub total: u32,
+}
+
+/// A model call the orchestrator makes itself (LLM classification, semantic
+/// compression), through the host's `llm` import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelCall {
+    pub model: String,
+    pub system: String,
+    pub prompt: String,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    /// The answer must be one JSON value.
+    pub json: bool,
+}
+
+/// The answer to a [`ModelCall`], with the usage the provider reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelAnswer {
+    pub text: String,
+    pub usage: Usage,
+    pub cost_usd: f64,
+}
+
+/// What the orchestrator spent on its own model calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct OverheadSpend {
+    pub calls: u32,
+    pub tokens: u64,
+    pub cost_usd: f64,
+}
+
+impl OverheadSpend {
+    pub fn add(&mut self, answer: &ModelAnswer) {
+        self.calls += 1;
+        self.tokens += u64::from(answer.usage.total);
+        self.cost_usd += answer.cost_usd;
+    }
 }
 
 /// What the orchestrator asks a handler to do.
@@ -79,6 +118,12 @@ impl DispatchError {
             DispatchError::Handler { .. } => "handler_error",
             DispatchError::Host(_) => "host_error",
         }
+    }
+
+    /// The model's answer was unusable: a stronger model may do the step.
+    /// Sandbox limits, missing handlers and bad input fail the same way on any model.
+    pub fn retryable_on_stronger_model(&self) -> bool {
+        matches!(self, DispatchError::Handler { kind, .. } if kind == "invalid_output")
     }
 }
 
@@ -139,7 +184,8 @@ pub struct StepResult {
     pub provider_time_us: u64,
 }
 
-/// The seed's workflow metrics from `complete()`.
+/// The seed's workflow metrics from `complete()`. The seed's first six
+/// fields, then what its three metric groups (performance, cost, quality) add.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WorkflowMetrics {
     pub total_tokens_used: u64,
@@ -148,4 +194,43 @@ pub struct WorkflowMetrics {
     pub budget_utilization: f64,
     pub steps_executed: u32,
     pub steps_fell_back: u32,
+    /// Cost: the same orchestrated steps on the normal path, with their full
+    /// prompts on the powerful tier (estimated from their token counts).
+    pub baseline_cost: f64,
+    /// Cost: the orchestrator's own model calls (LLM classification, semantic
+    /// compression), included in `total_cost` and `total_tokens_used`.
+    pub overhead: OverheadSpend,
+    /// Performance: time spent classifying, compressing, routing (µs).
+    pub classification_time_us: u64,
+    pub compression_time_us: u64,
+    pub routing_time_us: u64,
+    /// Performance: orchestrated step wall time minus provider time (µs).
+    pub orchestration_overhead_us: u64,
+    /// Quality: lowest and mean quality of the compressions applied (1.0 when none).
+    pub min_compression_quality: f32,
+    pub avg_compression_quality: f32,
+    pub compressions_applied: u32,
+    /// Quality: compressions refused because the quality fell below the policy's minimum.
+    pub quality_degraded: u32,
+    /// Quality: dispatches repeated one tier up after a failure.
+    pub retries: u32,
+}
+
+impl WorkflowMetrics {
+    /// Share of orchestrated steps that ran through a handler.
+    pub fn success_rate(&self) -> f64 {
+        let attempted = self.steps_executed + self.steps_fell_back;
+        if attempted == 0 { 1.0 } else { f64::from(self.steps_executed) / f64::from(attempted) }
+    }
+
+    /// Retries per orchestrated step.
+    pub fn retry_rate(&self) -> f64 {
+        let attempted = self.steps_executed + self.steps_fell_back;
+        if attempted == 0 { 0.0 } else { f64::from(self.retries) / f64::from(attempted) }
+    }
+
+    /// `1 - total_cost / baseline_cost`, 0 when there is no baseline.
+    pub fn cost_savings(&self) -> f64 {
+        if self.baseline_cost <= 0.0 { 0.0 } else { 1.0 - self.total_cost / self.baseline_cost }
+    }
 }

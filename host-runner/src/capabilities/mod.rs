@@ -2,6 +2,7 @@
 //! app-wide state shared by every store, a per-store context, and an
 //! `add_to_linker` that links the capability's WIT interface.
 
+pub mod agents;
 pub mod audit;
 pub mod database;
 pub mod handlers;

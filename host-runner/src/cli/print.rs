@@ -78,15 +78,41 @@ pub fn run_report(report: &RunReport) {
         m.total_time_ms
     );
     match &report.orchestration {
-        Some(o) => println!(
-            "orchestration: {} tokens used, {} saved, ${:.5}, budget utilization {:.1}%, {} executed / {} fell back",
-            o.total_tokens_used,
-            o.total_tokens_saved,
-            o.total_cost,
-            o.budget_utilization * 100.0,
-            o.steps_executed,
-            o.steps_fell_back
-        ),
+        Some(o) => {
+            println!(
+                "orchestration: {} tokens used, {} saved, ${:.5}, budget utilization {:.1}%, {} executed / {} fell back",
+                o.total_tokens_used,
+                o.total_tokens_saved,
+                o.total_cost,
+                o.budget_utilization * 100.0,
+                o.steps_executed,
+                o.steps_fell_back
+            );
+            println!(
+                "  performance: overhead {:.2} ms (classification {:.2}, compression {:.2}, routing {:.2})",
+                o.orchestration_overhead_us as f64 / 1e3,
+                o.classification_time_us as f64 / 1e3,
+                o.compression_time_us as f64 / 1e3,
+                o.routing_time_us as f64 / 1e3
+            );
+            println!(
+                "  cost: ${:.5} vs ${:.5} baseline (full prompts on the powerful tier), {:.1}% saved; orchestrator's own calls {} (${:.5})",
+                o.total_cost,
+                o.baseline_cost,
+                o.cost_savings() * 100.0,
+                o.overhead.calls,
+                o.overhead.cost_usd
+            );
+            println!(
+                "  quality: {} compressions (mean quality {:.2}, min {:.2}), {} refused for quality, success {:.0}%, {} retries",
+                o.compressions_applied,
+                o.avg_compression_quality,
+                o.min_compression_quality,
+                o.quality_degraded,
+                o.success_rate() * 100.0,
+                o.retries
+            );
+        }
         None => println!("orchestration: off (orchestration_enabled is false); every step ran the normal way"),
     }
 }

@@ -8,12 +8,13 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
 };
 use crate::bindings::orchestrator::OrchestratorCore;
 use crate::bindings::types::{StepInput, StepResult, WorkflowStep};
+use crate::capabilities::agents::AgentsCtx;
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::handlers::DispatchCtx;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::settings::SettingsCtx;
-use crate::components::state::{ComponentState, OrchestratorState};
+use crate::components::state::{ComponentState, OrchestratorExtra, OrchestratorState};
 use crate::host::Runtime;
 use crate::storage::records::Identity;
 use anyhow::{Context, Result};
@@ -35,7 +36,7 @@ pub struct OrchestratorSession {
 
 impl OrchestratorSession {
     /// Instantiates the orchestrator and calls the session constructor (the seed's `initialize`).
-    pub async fn start(runtime: &Arc<Runtime>, who: &Identity, steps: &[WorkflowStep]) -> Result<Self> {
+    pub async fn start(runtime: &Arc<Runtime>, who: &Identity, steps: &[WorkflowStep], goal: Option<&str>) -> Result<Self> {
         let audit = AuditSink::new(runtime.db.clone(), who.clone());
         let default_model = crate::storage::settings::get(&runtime.db.lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
@@ -46,7 +47,10 @@ impl OrchestratorSession {
             SettingsCtx::new(runtime.db.clone()),
             runtime.limits.defaults,
             runtime.limits.inherit_stderr,
-            DispatchCtx::new(runtime.clone(), who.clone()),
+            OrchestratorExtra {
+                dispatch: DispatchCtx::new(runtime.clone(), who.clone()),
+                agents: AgentsCtx::new(runtime.db.clone()),
+            },
         );
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -63,7 +67,7 @@ impl OrchestratorSession {
         let session = core
             .workflowpilot_orchestration_orchestrator()
             .workflow_session()
-            .call_constructor(&mut store, &who.execution_id, &who.agent_id, &who.user_id, steps)
+            .call_constructor(&mut store, &who.execution_id, &who.agent_id, &who.user_id, steps, goal)
             .await
             .map_err(anyhow::Error::from)
             .context("initializing the orchestration session")?;

@@ -2,6 +2,7 @@
 //! inherited stdio unless asked), the capabilities' per-store contexts, and
 //! the store's resource limits. `X` holds what only one world needs.
 
+use crate::capabilities::agents::{AgentsCtx, AgentsView};
 use crate::capabilities::audit::{AuditCtx, AuditView};
 use crate::capabilities::database::{DatabaseCtx, DatabaseView};
 use crate::capabilities::handlers::{DispatchCtx, DispatchView};
@@ -36,8 +37,15 @@ impl HandlerExtra {
     }
 }
 
+/// What the orchestrator's store has beyond the shared capabilities:
+/// handler dispatch and the agents' history.
+pub struct OrchestratorExtra {
+    pub dispatch: DispatchCtx,
+    pub agents: AgentsCtx,
+}
+
 pub type HandlerState = ComponentState<HandlerExtra>;
-pub type OrchestratorState = ComponentState<DispatchCtx>;
+pub type OrchestratorState = ComponentState<OrchestratorExtra>;
 
 impl<X> ComponentState<X> {
     #[allow(clippy::too_many_arguments)]
@@ -105,6 +113,12 @@ impl<X> SettingsView for ComponentState<X> {
 
 impl DispatchView for OrchestratorState {
     fn dispatch(&mut self) -> &mut DispatchCtx {
-        &mut self.extra
+        &mut self.extra.dispatch
+    }
+}
+
+impl AgentsView for OrchestratorState {
+    fn agents(&mut self) -> &mut AgentsCtx {
+        &mut self.extra.agents
     }
 }

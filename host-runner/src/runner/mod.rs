@@ -4,10 +4,12 @@
 //! step's full prompt and context on the default model. Both paths write
 //! token usage and audit.
 
+mod intensity;
 pub mod report;
 pub mod template;
 pub mod workflow;
 
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::WorkflowMetrics;
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::llm::provider::ProviderRequest;
@@ -39,7 +41,7 @@ impl Host {
         let default_model = settings_table::get(&self.db().lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let steps: Vec<WorkflowStep> = workflow.steps.iter().map(wit_step).collect();
-        let mut session = match OrchestratorSession::start(&self.runtime, &who, &steps).await {
+        let mut session = match OrchestratorSession::start(&self.runtime, &who, &steps, workflow.description.as_deref()).await {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!("orchestrator unavailable, running every step the normal way: {e:#}");
@@ -134,12 +136,18 @@ impl Host {
             }
             _ => (vec![], None),
         };
+        if let Some(m) = orchestration.as_ref().filter(|m| m.orchestrator_calls > 0) {
+            self.record_orchestrator_calls(&who, m)?;
+        }
+        let run = intensity::outcome(self.db(), &reports);
+        intensity::record(self.db(), &who.agent_id, &run)?;
+        let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
-            metrics: RunMetrics::from_steps(&reports, started.elapsed()),
+            metrics: RunMetrics::from_steps(&reports, orchestration.as_ref(), started.elapsed()),
             execution_id: who.execution_id,
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
-            orchestration: orchestration.map(Into::into),
+            orchestration,
             classifications,
             steps: reports,
         })
@@ -259,6 +267,19 @@ impl Host {
         insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
     }
 
+    /// The orchestrator's own model calls (LLM classification, semantic
+    /// compression) as a usage row of the run, outside any step.
+    fn record_orchestrator_calls(&self, who: &Identity, m: &WorkflowMetrics) -> Result<()> {
+        let row = UsageRow {
+            step_id: None,
+            tokens_used: m.orchestrator_tokens,
+            tokens_saved: 0,
+            cost: m.orchestrator_cost,
+            model_info: json!({ "orchestration": true, "path": "orchestrator", "calls": m.orchestrator_calls }),
+        };
+        insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
+    }
+
     fn audit_orchestrator_failure(&self, who: &Identity, step_id: &str, reason: &str) {
         AuditSink::new(self.db().clone(), who.clone()).record(
             "ORCHESTRATION_STEP_FAILED",
@@ -283,6 +304,7 @@ fn wit_step(spec: &StepSpec) -> WorkflowStep {
         intent: spec.intent.clone(),
         params: spec.params.to_string(),
         depends_on: spec.depends_on.clone(),
+        critical: spec.critical,
     }
 }
 

@@ -59,11 +59,13 @@ pub struct RunMetrics {
 }
 
 impl RunMetrics {
-    pub fn from_steps(steps: &[StepReport], elapsed: Duration) -> Self {
+    /// The steps' totals plus the orchestrator's own model calls.
+    pub fn from_steps(steps: &[StepReport], orchestrator: Option<&OrchestrationMetrics>, elapsed: Duration) -> Self {
+        let own = orchestrator.map(|o| o.overhead).unwrap_or_default();
         RunMetrics {
-            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum(),
+            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>() + own.tokens,
             tokens_saved: steps.iter().map(|s| u64::from(s.tokens_saved)).sum(),
-            total_cost_usd: steps.iter().map(|s| s.cost_usd).sum(),
+            total_cost_usd: steps.iter().map(|s| s.cost_usd).sum::<f64>() + own.cost_usd,
             steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
             steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,
             steps_skipped: steps.iter().filter(|s| s.path == Path::Skipped).count() as u32,
@@ -85,6 +87,21 @@ impl From<WorkflowMetrics> for OrchestrationMetrics {
             budget_utilization: m.budget_utilization,
             steps_executed: m.steps_executed,
             steps_fell_back: m.steps_fell_back,
+            baseline_cost: m.baseline_cost,
+            overhead: orchestration::types::OverheadSpend {
+                calls: m.orchestrator_calls,
+                tokens: m.orchestrator_tokens,
+                cost_usd: m.orchestrator_cost,
+            },
+            classification_time_us: m.classification_time_us,
+            compression_time_us: m.compression_time_us,
+            routing_time_us: m.routing_time_us,
+            orchestration_overhead_us: m.orchestration_overhead_us,
+            min_compression_quality: m.min_compression_quality,
+            avg_compression_quality: m.avg_compression_quality,
+            compressions_applied: m.compressions_applied,
+            quality_degraded: m.quality_degraded,
+            retries: m.retries,
         }
     }
 }
@@ -98,7 +115,9 @@ pub struct StepClassification {
     pub method: String,
     pub reasoning: String,
     pub alternatives: Vec<String>,
+    pub ambiguous: bool,
     pub budget: u32,
+    pub critical: bool,
 }
 
 impl From<StepPlan> for StepClassification {
@@ -112,12 +131,16 @@ impl From<StepPlan> for StepClassification {
                 ClassificationMethod::Explicit => "explicit",
                 ClassificationMethod::Params => "params",
                 ClassificationMethod::Pattern => "pattern",
+                ClassificationMethod::Llm => "llm",
+                ClassificationMethod::Context => "context",
                 ClassificationMethod::Fallback => "fallback",
             }
             .into(),
             reasoning: c.reasoning,
             alternatives: c.alternatives,
+            ambiguous: c.ambiguous,
             budget: p.budget.allocated,
+            critical: p.critical,
         }
     }
 }

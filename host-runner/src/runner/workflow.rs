@@ -43,6 +43,9 @@ pub struct StepSpec {
     pub params: Value,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// A critical step gets a larger token budget (`orchestration_budget_critical_multiplier`).
+    #[serde(default)]
+    pub critical: bool,
     /// Ground truth for evaluation corpora (`bench/corpus/`); ignored when running.
     #[serde(default)]
     pub labels: Option<StepLabels>,

@@ -41,6 +41,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_log_by_execution ON audit_log (execution_id);
     "#,
+    // 2: the seed's agent_intensity_metrics (AIS routing), updated after every run.
+    r#"
+    CREATE TABLE agent_intensity_metrics (
+        agent_id         TEXT PRIMARY KEY,
+        creation_score   REAL NOT NULL CHECK (creation_score BETWEEN 0 AND 10),
+        execution_score  REAL NOT NULL CHECK (execution_score BETWEEN 0 AND 10),
+        combined_score   REAL NOT NULL CHECK (combined_score BETWEEN 0 AND 10),
+        runs             INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0),
+        updated_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    "#,
+    // 3: settings may hold comma-separated lists (compression preserve_fields).
+    // SQLite cannot change a CHECK constraint in place: the table is rebuilt.
+    r#"
+    CREATE TABLE system_settings_config_v3 (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        value_type  TEXT NOT NULL CHECK (value_type IN ('bool', 'int', 'float', 'string', 'list')),
+        description TEXT NOT NULL,
+        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    INSERT INTO system_settings_config_v3 SELECT key, value, value_type, description, updated_at FROM system_settings_config;
+    DROP TABLE system_settings_config;
+    ALTER TABLE system_settings_config_v3 RENAME TO system_settings_config;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
-//! The host's embedded database (SQLite): settings, token usage and the audit
-//! trail. The schema is created and migrated on open.
+//! The host's embedded database (SQLite): settings, token usage, the audit
+//! trail and agent intensity scores. The schema is created and migrated on open.
 
+pub mod agents;
 mod migrations;
 pub mod records;
 pub mod settings;
@@ -31,6 +32,13 @@ impl Db {
         migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
         settings::seed_defaults(&db.lock())?;
         Ok(db)
+    }
+
+    /// A fresh database in its own temporary directory, for tests.
+    #[cfg(test)]
+    pub fn temporary() -> Db {
+        let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
+        Db::open(&dir.join("pilot.db")).expect("opening a temporary database")
     }
 
     /// The file the database lives in.

@@ -24,7 +24,12 @@ pub const DEFAULTS: &[Default] = &[
     Default { key: AIS_ROUTING_ENABLED, value: "false", value_type: "bool", description: "Route each step to the cheapest adequate model tier" },
     Default { key: MAX_TOKENS_PER_WORKFLOW, value: "50000", value_type: "int", description: "Token budget of one workflow execution" },
     Default { key: MAX_TOKENS_PER_STEP, value: "8000", value_type: "int", description: "Upper bound of one step's budget" },
-    Default { key: BUDGET_STRATEGY, value: "proportional", value_type: "string", description: "How the workflow budget is split: proportional or equal" },
+    Default { key: BUDGET_STRATEGY, value: "proportional", value_type: "string", description: "How the workflow budget is split: proportional, equal, priority or adaptive" },
+    Default { key: ADAPTIVE_BUDGET_ENABLED, value: "false", value_type: "bool", description: "Let the adaptive strategy size budgets from the agent's past token use" },
+    Default { key: CRITICAL_MULTIPLIER, value: "1.5", value_type: "float", description: "Budget share and caps of a step marked critical, as a multiple (1.0-5.0)" },
+    Default { key: CLASSIFICATION_THRESHOLD, value: "0.9", value_type: "float", description: "Steps the free classification tiers are less sure of go to the LLM and context tiers" },
+    Default { key: LLM_CLASSIFICATION_ENABLED, value: "true", value_type: "bool", description: "Ask the fast-tier model about steps the free tiers are unsure of (one call per workflow)" },
+    Default { key: MAX_RETRIES, value: "1", value_type: "int", description: "Dispatches repeated one tier up after an unusable model answer (0-2; routing on)" },
     Default { key: ALLOW_OVERAGE, value: "true", value_type: "bool", description: "Let a step spend past its allocation up to the overage threshold (false: strict)" },
     Default { key: OVERAGE_THRESHOLD, value: "1.2", value_type: "float", description: "Overage limit as a multiple of a step's allocation (1.0-3.0)" },
     Default { key: DEFAULT_MODEL, value: "claude-sonnet-4-5", value_type: "string", description: "Model for steps when routing is off, and for normal (fallback) execution" },
@@ -48,6 +53,7 @@ pub fn all_defaults() -> Vec<(String, String, &'static str, String)> {
         add(key("target_ratio"), policy.target_ratio.to_string(), "float", format!("Target size after compression of `{intent}` steps (0.2-0.5)"));
         add(key("min_quality"), policy.min_quality.to_string(), "float", format!("Below this quality `{intent}` steps are sent uncompressed"));
         add(key("aggressiveness"), policy.aggressiveness.as_str().into(), "string", format!("low, medium or high, for `{intent}` steps"));
+        add(key("preserve_fields"), policy.preserve_fields.join(","), "list", format!("JSON fields compression never drops or shortens in `{intent}` steps (comma-separated)"));
     }
     add(RECENT_RUNS_KEY.into(), DEFAULT_RECENT_RUNS.to_string(), "int", "Recent runs of memory context kept in full".into());
     add(TARGET_TOKENS_KEY.into(), DEFAULT_TARGET_TOKENS.to_string(), "int", "Token target of compressed memory context".into());
@@ -141,6 +147,10 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
         "bool" => value == "true" || value == "false",
         "int" => value.parse::<u64>().is_ok(),
         "float" => value.parse::<f64>().is_ok_and(f64::is_finite),
+        // Empty is the empty list; items are field names or dotted paths.
+        "list" => value.split(',').map(str::trim).filter(|f| !f.is_empty()).all(|f| {
+            f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        }),
         _ => !value.trim().is_empty(),
     };
     if !valid {
@@ -148,6 +158,7 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
             "bool" => "`true` or `false`",
             "int" => "a non-negative integer",
             "float" => "a number",
+            "list" => "comma-separated field names (letters, digits, `_`, `.`, `-`)",
             _ => "a non-empty string",
         };
         bail!("setting `{key}` takes {expected}, got `{value}`");
@@ -190,6 +201,17 @@ mod tests {
         assert!(err.contains("non-negative integer"), "{err}");
         let err = set(&conn, "orchestration_enabeld", "true").unwrap_err().to_string();
         assert!(err.contains("unknown setting `orchestration_enabeld`"), "{err}");
+    }
+
+    #[test]
+    fn preserve_fields_are_lists() {
+        let conn = db();
+        let key = "orchestration_compression_summarize_preserve_fields";
+        set(&conn, key, "account_id, ticket.id").unwrap();
+        assert_eq!(get(&conn, key).unwrap().as_deref(), Some("account_id, ticket.id"));
+        set(&conn, key, "").unwrap();
+        let err = set(&conn, key, "a b; drop").unwrap_err().to_string();
+        assert!(err.contains("comma-separated field names"), "{err}");
     }
 
     #[test]

@@ -99,8 +99,7 @@ mod tests {
 
     #[test]
     fn host_ids_win_and_bad_metadata_is_kept() {
-        let path = std::env::temp_dir().join(format!("pilot-audit-{}.db", uuid::Uuid::new_v4()));
-        let db = Db::open(&path).unwrap();
+        let db = Db::temporary();
         let who = Identity { execution_id: "exec-1".into(), agent_id: "agent".into(), user_id: "user".into() };
         let mut ctx = AuditCtx::new(AuditSink::new(db.clone(), who), "orchestrator");
         ctx.emit(audit::AuditEvent {

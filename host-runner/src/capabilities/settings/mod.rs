@@ -56,8 +56,7 @@ mod tests {
 
     #[test]
     fn reads_values_and_prefixes() {
-        let dir = tempdir();
-        let db = Db::open(&dir.join("t.db")).unwrap();
+        let db = Db::temporary();
         storage::settings::set(&db.lock(), "orchestration_enabled", "true").unwrap();
         let mut ctx = SettingsCtx::new(db);
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
@@ -65,11 +64,5 @@ mod tests {
         let budgets = ctx.get_prefix("orchestration_token_budget_".into());
         assert_eq!(budgets.len(), 10);
         assert!(budgets.windows(2).all(|w| w[0].0 < w[1].0), "sorted by key");
-    }
-
-    fn tempdir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("pilot-settings-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
     }
 }

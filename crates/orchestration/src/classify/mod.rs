@@ -1,4 +1,4 @@
-//! Rule-based intent classification (the seed's free tiers).
+//! Intent classification, tiered as in the seed.
 //!
 //! An explicit intent always wins. Next, the step's params: each handler has a
 //! params contract (`schema` for extract, `rules` for validate, `condition`
@@ -6,7 +6,15 @@
 //! evidence there is. Otherwise each intent's cue words are looked for in the
 //! step's name (strong evidence) and in the opening of its prompt, where
 //! instructions are written (weaker evidence; data pasted further down must
-//! not vote). No match gives the safe fallback intent.
+//! not vote). These tiers are free. A step they are unsure of (confidence
+//! under `orchestration_classification_confidence_threshold`, 0.9) goes to
+//! the [`llm`] tier (the fast-tier model, one call for all unsure steps of a
+//! workflow, accepted from 0.7), then to the [`context`] tier (accepted from
+//! 0.6); [`settle`] picks the answer. Nothing sure gives the safe fallback
+//! intent, marked ambiguous.
+
+pub mod context;
+pub mod llm;
 
 use serde::Serialize;
 
@@ -20,8 +28,8 @@ pub const FALLBACK_INTENT: &str = "generate";
 
 /// Only the opening of a prompt is read for cues.
 const INSTRUCTION_WINDOW: usize = 240;
-const NAME_WEIGHT: f32 = 3.0;
-const PROMPT_WEIGHT: f32 = 1.0;
+pub(crate) const NAME_WEIGHT: f32 = 3.0;
+pub(crate) const PROMPT_WEIGHT: f32 = 1.0;
 
 /// Cue words per intent; matched as whole words, case-insensitively, as prefixes
 /// (so `extract` also matches `extracting`).
@@ -61,6 +69,10 @@ pub enum Method {
     Explicit,
     Params,
     Pattern,
+    /// The fast-tier model, asked about the steps the free tiers were unsure of.
+    Llm,
+    /// Cue words over the whole step, the workflow goal and the dependency graph.
+    Context,
     Fallback,
 }
 
@@ -72,7 +84,16 @@ pub struct Classification {
     pub method: Method,
     pub reasoning: String,
     pub alternatives: Vec<String>,
+    /// No tier reached its acceptance threshold: the intent is a best guess.
+    pub ambiguous: bool,
 }
+
+/// The LLM tier's answer is taken from this confidence (the seed's 0.7).
+pub const LLM_ACCEPT: f32 = 0.7;
+/// The context tier's answer is taken from this confidence (the seed's 0.6).
+pub const CONTEXT_ACCEPT: f32 = 0.6;
+/// Below this, no tier's guess is trusted: the safe fallback intent runs.
+pub const GUESS_FLOOR: f32 = 0.5;
 
 /// The intent whose params contract `params` follows, if any.
 fn by_params(params: &serde_json::Value) -> Option<(&'static str, &'static [&'static str])> {
@@ -82,7 +103,9 @@ fn by_params(params: &serde_json::Value) -> Option<(&'static str, &'static [&'st
     })
 }
 
-/// Classifies a step from its declared intent, params, name and prompt.
+/// The free tiers: explicit, params contract, then cue words in the step's
+/// name and the opening of its prompt. Steps below the confidence threshold go
+/// on to [`llm`] and [`context`]; see [`settle`].
 pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, prompt: &str) -> Classification {
     if let Some(intent) = declared.map(str::trim).filter(|i| !i.is_empty()) {
         return Classification {
@@ -91,6 +114,7 @@ pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, 
             method: Method::Explicit,
             reasoning: "declared by the workflow".into(),
             alternatives: vec![],
+            ambiguous: false,
         };
     }
     if let Some((intent, keys)) = by_params(params) {
@@ -100,54 +124,129 @@ pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, 
             method: Method::Params,
             reasoning: format!("params follow the {intent} contract ({})", keys.join(" + ")),
             alternatives: vec![],
+            ambiguous: false,
         };
     }
-    let name = name.to_lowercase();
-    let opening: String = prompt.chars().take(INSTRUCTION_WINDOW).collect::<String>().to_lowercase();
-    let mut scored: Vec<(&str, f32, Vec<&str>)> = CUES
+    let opening: String = prompt.chars().take(INSTRUCTION_WINDOW).collect();
+    let evidence = [Evidence::text(name, NAME_WEIGHT), Evidence::text(&opening, PROMPT_WEIGHT)];
+    from_cues(&score_cues(&evidence, &[]), Method::Pattern, NAME_WEIGHT + PROMPT_WEIGHT)
+        .unwrap_or_else(|| fallback("no intent cue in the step's name or instructions".into(), vec![]))
+}
+
+/// The safe fallback: a plain model call on the prompt.
+pub fn fallback(reasoning: String, alternatives: Vec<String>) -> Classification {
+    Classification {
+        intent: FALLBACK_INTENT.into(),
+        confidence: 0.3,
+        method: Method::Fallback,
+        reasoning,
+        alternatives,
+        ambiguous: true,
+    }
+}
+
+/// Text searched for cue words, and how much a match there counts.
+pub(crate) struct Evidence {
+    text: String,
+    weight: f32,
+}
+
+impl Evidence {
+    pub(crate) fn text(text: &str, weight: f32) -> Self {
+        Evidence { text: text.to_lowercase(), weight }
+    }
+}
+
+/// An intent's score: the sum of the weights of the evidence its cues matched.
+pub(crate) struct Scored {
+    intent: &'static str,
+    score: f32,
+    reasons: Vec<String>,
+}
+
+/// Scores every intent's cues over `evidence`, plus `bonus` points with their
+/// reasons; best first, ties in the order of [`INTENTS`].
+pub(crate) fn score_cues(evidence: &[Evidence], bonus: &[(&'static str, f32, String)]) -> Vec<Scored> {
+    let mut scored: Vec<Scored> = CUES
         .iter()
         .map(|(intent, cues)| {
             let mut score = 0.0;
-            let mut matched = Vec::new();
+            let mut reasons = Vec::new();
             for cue in *cues {
-                let in_name = contains_word_prefix(&name, cue);
-                let in_prompt = contains_word_prefix(&opening, cue);
-                if in_name {
-                    score += NAME_WEIGHT;
-                }
-                if in_prompt {
-                    score += PROMPT_WEIGHT;
-                }
-                if in_name || in_prompt {
-                    matched.push(*cue);
+                let hits: f32 = evidence.iter().filter(|e| contains_word_prefix(&e.text, cue)).map(|e| e.weight).sum();
+                if hits > 0.0 {
+                    score += hits;
+                    reasons.push(format!("`{}`", cue.trim()));
                 }
             }
-            (*intent, score, matched)
+            for (_, points, why) in bonus.iter().filter(|(i, _, _)| i == intent) {
+                score += points;
+                reasons.push(why.clone());
+            }
+            Scored { intent, score, reasons }
         })
-        .filter(|(_, score, _)| *score > 0.0)
+        .filter(|s| s.score > 0.0)
         .collect();
-    // Highest score first; ties keep the declaration order of INTENTS.
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let Some((best, best_score, cues)) = scored.first().cloned() else {
-        return Classification {
-            intent: FALLBACK_INTENT.into(),
-            confidence: 0.3,
-            method: Method::Fallback,
-            reasoning: "no intent cue in the step's name or instructions".into(),
-            alternatives: vec![],
-        };
-    };
-    let runner_up = scored.get(1).map_or(0.0, |s| s.1);
-    // Margin over the runner-up, scaled by how much evidence there is at all.
-    let margin = (best_score - runner_up) / best_score;
-    let evidence = (best_score / (NAME_WEIGHT + PROMPT_WEIGHT)).min(1.0);
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+    scored
+}
+
+/// A classification from scored cues: confidence grows with the margin over
+/// the runner-up, scaled by how much evidence there is (`full` is the score
+/// of clear evidence). `None` when nothing scored.
+pub(crate) fn from_cues(scored: &[Scored], method: Method, full: f32) -> Option<Classification> {
+    let best = scored.first()?;
+    let runner_up = scored.get(1).map_or(0.0, |s| s.score);
+    let margin = (best.score - runner_up) / best.score;
+    let evidence = (best.score / full).min(1.0);
     let confidence = (0.5 + 0.45 * margin * evidence + 0.05 * evidence).clamp(0.0, 1.0);
-    Classification {
-        intent: best.into(),
+    Some(Classification {
+        intent: best.intent.into(),
         confidence,
-        method: Method::Pattern,
-        reasoning: format!("matched {}", cues.iter().map(|c| format!("`{}`", c.trim())).collect::<Vec<_>>().join(", ")),
-        alternatives: scored.iter().skip(1).map(|s| s.0.to_string()).collect(),
+        method,
+        reasoning: format!("matched {}", best.reasons.join(", ")),
+        alternatives: scored.iter().skip(1).map(|s| s.intent.to_string()).collect(),
+        ambiguous: false,
+    })
+}
+
+/// The final answer from the tiers tried, in order: the first that reached
+/// its acceptance threshold, else the most confident guess above
+/// [`GUESS_FLOOR`] marked ambiguous, else the fallback intent.
+pub fn settle(tried: Vec<(Classification, f32)>) -> Classification {
+    let trail = tried
+        .iter()
+        .map(|(c, _)| format!("{:?} {} {:.2}", c.method, c.intent, c.confidence).to_lowercase())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if let Some((accepted, _)) = tried.iter().find(|(c, accept)| c.confidence >= *accept) {
+        let mut c = accepted.clone();
+        if tried.len() > 1 {
+            c.reasoning = format!("{} (tiers: {trail})", c.reasoning);
+        }
+        return c;
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    for (c, _) in &tried {
+        for intent in std::iter::once(&c.intent).chain(&c.alternatives) {
+            if !candidates.contains(intent) {
+                candidates.push(intent.clone());
+            }
+        }
+    }
+    let best = tried
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.method != Method::Fallback && c.confidence >= GUESS_FLOOR)
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+    match best {
+        Some(mut c) => {
+            c.ambiguous = true;
+            c.reasoning = format!("{}; no tier was sure (tiers: {trail})", c.reasoning);
+            c.alternatives = candidates.into_iter().filter(|i| *i != c.intent).collect();
+            c
+        }
+        None => fallback(format!("no tier was sure (tiers: {trail})"), candidates),
     }
 }
 
@@ -205,6 +304,29 @@ mod tests {
         assert_eq!(c.intent, "filter");
         let c = classify(None, &json!({"input": []}), "Summarize the notes", "x");
         assert_eq!(c.method, Method::Pattern, "`input` alone belongs to no contract");
+    }
+
+    #[test]
+    fn settle_takes_the_first_accepted_tier_else_the_best_guess_else_the_fallback() {
+        let guess = |intent: &str, confidence: f32, method| Classification {
+            intent: intent.into(),
+            confidence,
+            method,
+            reasoning: "r".into(),
+            alternatives: vec!["filter".into()],
+            ambiguous: false,
+        };
+        let c = settle(vec![(guess("summarize", 0.6, Method::Pattern), 0.9), (guess("extract", 0.8, Method::Llm), LLM_ACCEPT)]);
+        assert_eq!((c.intent.as_str(), c.method, c.ambiguous), ("extract", Method::Llm, false));
+        assert!(c.reasoning.contains("pattern summarize 0.60"), "{}", c.reasoning);
+
+        let c = settle(vec![(guess("summarize", 0.55, Method::Pattern), 0.9), (guess("extract", 0.52, Method::Context), CONTEXT_ACCEPT)]);
+        assert_eq!((c.intent.as_str(), c.ambiguous), ("summarize", true));
+        assert_eq!(c.alternatives, vec!["filter".to_string(), "extract".to_string()]);
+
+        let c = settle(vec![(guess("summarize", 0.4, Method::Pattern), 0.9)]);
+        assert_eq!((c.intent.as_str(), c.method, c.ambiguous), (FALLBACK_INTENT, Method::Fallback, true));
+        assert_eq!(c.alternatives[0], "summarize");
     }
 
     #[test]

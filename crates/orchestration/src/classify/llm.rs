@@ -1,0 +1,163 @@
+//! The LLM tier: one call to the fast-tier model for all the steps of a
+//! workflow the free tiers were unsure of. The model sees every step's name
+//! (the neighbours are context) and the instructions of the unsure ones, the
+//! workflow's goal, and the intents the loaded handlers serve. The call is the
+//! caller's (it costs tokens); this module writes it and reads the answer.
+
+use super::{Classification, Method};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The instructions of an unsure step are cut here: the opening says what to do.
+const INSTRUCTION_CHARS: usize = 600;
+/// Output tokens allowed per classified step, plus a fixed allowance.
+pub const TOKENS_PER_STEP: u32 = 80;
+pub const TOKENS_BASE: u32 = 40;
+
+/// What each of the seed's intents means, for the model.
+const MEANINGS: [(&str, &str); 10] = [
+    ("extract", "pull structured fields out of text into JSON"),
+    ("summarize", "shorten text to its key points"),
+    ("generate", "write new text: a reply, report, email, code"),
+    ("validate", "check data against rules or a schema"),
+    ("send", "deliver a message to an external service or person"),
+    ("transform", "reshape or convert data without judgment"),
+    ("conditional", "decide which branch of the workflow runs"),
+    ("aggregate", "group, total or merge records or earlier outputs"),
+    ("filter", "keep only the items that meet criteria"),
+    ("enrich", "add data from an external source or database"),
+];
+
+/// A workflow step as the model sees it.
+pub struct Candidate<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub prompt: &'a str,
+    pub depends_on: &'a [String],
+    /// The model is asked about this step (the others are context).
+    pub unsure: bool,
+}
+
+/// `(system, user)` prompts asking the intents of the unsure `steps`.
+pub fn request(steps: &[Candidate], goal: Option<&str>, intents: &[String]) -> (String, String) {
+    let mut system = String::from(
+        "You classify the steps of an AI-agent workflow by intent. Each intent is served by a specialised \
+         handler, so pick the one whose work the step asks for, not words it happens to contain.\nIntents:\n",
+    );
+    for intent in intents {
+        let meaning = MEANINGS.iter().find(|(i, _)| i == intent).map_or("served by a loaded handler", |(_, m)| m);
+        system.push_str(&format!("- {intent}: {meaning}\n"));
+    }
+    system.push_str(
+        "Answer with one JSON object only: {\"steps\": [{\"id\": string, \"intent\": string, \
+         \"confidence\": number between 0 and 1, \"reasoning\": string of at most 12 words}]}, \
+         one entry per step marked CLASSIFY.",
+    );
+    let mut user = String::new();
+    if let Some(goal) = goal.filter(|g| !g.trim().is_empty()) {
+        user.push_str(&format!("Workflow goal: {}\n", goal.trim()));
+    }
+    user.push_str("Steps in order:\n");
+    for (n, step) in steps.iter().enumerate() {
+        user.push_str(&format!("{}. id={:?} name={:?}", n + 1, step.id, step.name));
+        if !step.depends_on.is_empty() {
+            user.push_str(&format!(" reads={:?}", step.depends_on));
+        }
+        if step.unsure {
+            let opening: String = step.prompt.chars().take(INSTRUCTION_CHARS).collect();
+            user.push_str(&format!(" CLASSIFY\n   instructions: {:?}", opening));
+        }
+        user.push('\n');
+    }
+    (system, user)
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    steps: Vec<AnswerStep>,
+}
+
+#[derive(Deserialize)]
+struct AnswerStep {
+    id: String,
+    intent: String,
+    confidence: f32,
+    #[serde(default)]
+    reasoning: String,
+}
+
+/// Why an answer could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnswerError {
+    #[error("the answer is not the JSON object asked for: {0}")]
+    NotJson(String),
+}
+
+/// The classifications in the model's `answer`, by step id: only for steps
+/// that were asked about, with an intent a loaded handler serves; the
+/// confidence clamped to 0-1. Entries that break these rules are dropped.
+pub fn parse(answer: &str, asked: &[&str], intents: &[String]) -> Result<HashMap<String, Classification>, AnswerError> {
+    // Models sometimes wrap JSON in a code fence or a sentence: take the outer object.
+    let body = match (answer.find('{'), answer.rfind('}')) {
+        (Some(start), Some(end)) if start < end => &answer[start..=end],
+        _ => answer,
+    };
+    let parsed: Answer = serde_json::from_str(body).map_err(|e| AnswerError::NotJson(e.to_string()))?;
+    Ok(parsed
+        .steps
+        .into_iter()
+        .filter(|s| asked.contains(&s.id.as_str()))
+        .filter_map(|s| {
+            let intent = s.intent.trim().to_ascii_lowercase();
+            intents.contains(&intent).then(|| {
+                let confidence = if s.confidence.is_finite() { s.confidence.clamp(0.0, 1.0) } else { 0.0 };
+                let c = Classification {
+                    intent,
+                    confidence,
+                    method: Method::Llm,
+                    reasoning: format!("model: {}", s.reasoning.chars().take(200).collect::<String>()),
+                    alternatives: vec![],
+                    ambiguous: false,
+                };
+                (s.id, c)
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intents() -> Vec<String> {
+        super::super::INTENTS.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_request_details_only_unsure_steps_and_lists_loaded_intents() {
+        let deps = vec!["a".to_string()];
+        let steps = [
+            Candidate { id: "a", name: "Extract fields", prompt: "secret-a", depends_on: &[], unsure: false },
+            Candidate { id: "b", name: "Step 2", prompt: "Look over the fields.", depends_on: &deps, unsure: true },
+        ];
+        let mut loaded = intents();
+        loaded.push("translate".into());
+        let (system, user) = request(&steps, Some("Audit expenses"), &loaded);
+        assert!(system.contains("- translate: served by a loaded handler"));
+        assert!(user.contains("Workflow goal: Audit expenses"));
+        assert!(user.contains("name=\"Extract fields\"") && !user.contains("secret-a"));
+        assert!(user.contains("id=\"b\" name=\"Step 2\" reads=[\"a\"] CLASSIFY"));
+    }
+
+    #[test]
+    fn parses_fenced_answers_and_drops_what_was_not_asked_or_is_unknown() {
+        let answer = "```json\n{\"steps\": [\
+            {\"id\": \"b\", \"intent\": \"Validate\", \"confidence\": 1.7, \"reasoning\": \"checks fields\"},\
+            {\"id\": \"a\", \"intent\": \"extract\", \"confidence\": 0.9},\
+            {\"id\": \"c\", \"intent\": \"dance\", \"confidence\": 0.9}]}\n```";
+        let got = parse(answer, &["b", "c"], &intents()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!((got["b"].intent.as_str(), got["b"].confidence, got["b"].method), ("validate", 1.0, Method::Llm));
+        assert!(matches!(parse("I think it is extract", &["b"], &intents()), Err(AnswerError::NotJson(_))));
+    }
+}

@@ -1,0 +1,226 @@
+//! What `initialize` decides for every step before any runs: its intent
+//! (through the classification tiers) and its token budget.
+
+use crate::budget::{self, Basis, Need, Rules};
+use crate::classify::{self, context, llm, Classification, Method, CONTEXT_ACCEPT, INTENTS, LLM_ACCEPT};
+use crate::environment::Environment;
+use crate::settings::{BudgetStrategy, Settings, INTENT_BUDGET_PREFIX};
+use crate::types::{ModelCall, OverheadSpend, Step};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// What the LLM tier did for a workflow.
+#[derive(Debug, Clone, Default)]
+pub struct LlmTier {
+    /// Steps it was asked about.
+    pub asked: usize,
+    /// Steps whose answer it gave (accepted or not).
+    pub answered: usize,
+    pub spend: OverheadSpend,
+    /// Why it did not run or its answer was unusable.
+    pub note: Option<String>,
+}
+
+impl LlmTier {
+    pub fn record(&self) -> Value {
+        json!({
+            "asked": self.asked,
+            "answered": self.answered,
+            "tokens": self.spend.tokens,
+            "cost_usd": self.spend.cost_usd,
+            "note": self.note,
+        })
+    }
+}
+
+/// Classifies every step: the free tiers, then for the unsure ones one LLM
+/// call (when enabled) and the context tier.
+pub fn classify_steps(
+    env: &impl Environment,
+    settings: &Settings,
+    fast_model: &str,
+    steps: &[Step],
+    goal: Option<&str>,
+) -> (Vec<Classification>, LlmTier) {
+    let first: Vec<Classification> = steps
+        .iter()
+        .map(|s| {
+            let params = serde_json::from_str(&s.params).unwrap_or(Value::Null);
+            classify::classify(s.intent.as_deref(), &params, &s.name, &s.prompt)
+        })
+        .collect();
+    let unsure: Vec<bool> = first
+        .iter()
+        .map(|c| {
+            matches!(c.method, Method::Pattern | Method::Fallback) && c.confidence < settings.classification_threshold
+        })
+        .collect();
+    let mut tier = LlmTier { asked: unsure.iter().filter(|u| **u).count(), ..LlmTier::default() };
+    if tier.asked == 0 {
+        return (first, tier);
+    }
+    let answers = if settings.llm_classification {
+        ask_model(env, fast_model, steps, &unsure, goal, &mut tier)
+    } else {
+        tier.note = Some(format!("off ({} is false)", crate::settings::LLM_CLASSIFICATION_ENABLED));
+        HashMap::new()
+    };
+    tier.answered = answers.len();
+    let settled = first
+        .into_iter()
+        .zip(steps)
+        .zip(unsure)
+        .map(|((rules, step), unsure)| {
+            if !unsure {
+                return rules;
+            }
+            let mut tried = vec![(rules, settings.classification_threshold)];
+            if let Some(answer) = answers.get(&step.id) {
+                tried.push((answer.clone(), LLM_ACCEPT));
+            }
+            let step_context =
+                context::StepContext { name: &step.name, prompt: &step.prompt, goal, reads: step.depends_on.len() };
+            if let Some(c) = context::classify(&step_context) {
+                tried.push((c, CONTEXT_ACCEPT));
+            }
+            classify::settle(tried)
+        })
+        .collect();
+    (settled, tier)
+}
+
+/// One call to the fast-tier model about the unsure steps.
+fn ask_model(
+    env: &impl Environment,
+    model: &str,
+    steps: &[Step],
+    unsure: &[bool],
+    goal: Option<&str>,
+    tier: &mut LlmTier,
+) -> HashMap<String, Classification> {
+    let mut intents = env.registered_intents();
+    if intents.is_empty() {
+        intents = INTENTS.iter().map(|i| i.to_string()).collect();
+    }
+    let candidates: Vec<llm::Candidate> = steps
+        .iter()
+        .zip(unsure)
+        .map(|(s, unsure)| llm::Candidate {
+            id: &s.id,
+            name: &s.name,
+            prompt: &s.prompt,
+            depends_on: &s.depends_on,
+            unsure: *unsure,
+        })
+        .collect();
+    let (system, prompt) = llm::request(&candidates, goal, &intents);
+    let call = ModelCall {
+        model: model.to_string(),
+        system,
+        prompt,
+        max_tokens: llm::TOKENS_BASE + llm::TOKENS_PER_STEP * tier.asked as u32,
+        temperature: 0.0,
+        json: true,
+    };
+    let answer = match env.complete(&call) {
+        Ok(answer) => answer,
+        Err(e) => {
+            tier.note = Some(format!("model call failed: {e}"));
+            return HashMap::new();
+        }
+    };
+    tier.spend.add(&answer);
+    let asked: Vec<&str> = steps.iter().zip(unsure).filter(|(_, u)| **u).map(|(s, _)| s.id.as_str()).collect();
+    match llm::parse(&answer.text, &asked, &intents) {
+        Ok(found) => found,
+        Err(e) => {
+            tier.note = Some(e.to_string());
+            HashMap::new()
+        }
+    }
+}
+
+/// How many steps read each step's output, directly or further down.
+pub fn dependents(steps: &[Step]) -> Vec<u32> {
+    let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    (0..steps.len())
+        .map(|target| {
+            // Steps that reach `target` through depends_on.
+            let mut reaches = vec![false; steps.len()];
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for (i, s) in steps.iter().enumerate() {
+                    if reaches[i] {
+                        continue;
+                    }
+                    let reads = s.depends_on.iter().filter_map(|d| index.get(d.as_str())).any(|&d| d == target || reaches[d]);
+                    if reads && i != target {
+                        reaches[i] = true;
+                        changed = true;
+                    }
+                }
+            }
+            reaches.iter().filter(|r| **r).count() as u32
+        })
+        .collect()
+}
+
+/// Each step's budget, and how its need was estimated.
+pub fn allocate(
+    env: &impl Environment,
+    settings: &Settings,
+    agent_id: &str,
+    steps: &[Step],
+    classifications: &[Classification],
+) -> Vec<(u32, Basis)> {
+    let history = if settings.strategy == BudgetStrategy::Adaptive { env.intent_usage(agent_id) } else { vec![] };
+    let fan_out = dependents(steps);
+    let needs: Vec<Need> = steps
+        .iter()
+        .zip(classifications)
+        .zip(fan_out)
+        .map(|((step, c), dependents)| Need {
+            intent: c.intent.clone(),
+            // Data handed over in params (records, rules) is read too.
+            prompt_tokens: env.count_tokens(&step.prompt) + env.count_tokens(&step.params),
+            intent_cap: env
+                .setting(&format!("{INTENT_BUDGET_PREFIX}{}", c.intent))
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|cap: &u32| *cap > 0),
+            critical: step.critical,
+            dependents,
+            history: history.iter().find(|h| h.intent == c.intent).cloned(),
+        })
+        .collect();
+    let rules = Rules {
+        strategy: settings.strategy,
+        workflow_budget: settings.max_tokens_per_workflow,
+        max_per_step: settings.max_tokens_per_step,
+        critical_multiplier: settings.critical_multiplier,
+    };
+    budget::allocate(&rules, &needs).into_iter().map(|s| (s.allocated, s.basis)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str, depends_on: &[&str]) -> Step {
+        Step {
+            id: id.into(),
+            name: id.into(),
+            prompt: String::new(),
+            intent: None,
+            params: "{}".into(),
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            critical: false,
+        }
+    }
+
+    #[test]
+    fn dependents_count_transitive_readers() {
+        let steps = [step("a", &[]), step("b", &["a"]), step("c", &["b"]), step("d", &["a", "c"]), step("e", &[])];
+        assert_eq!(dependents(&steps), vec![3, 2, 1, 0, 0]);
+    }
+}

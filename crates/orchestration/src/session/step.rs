@@ -1,0 +1,220 @@
+//! What the session does to one step before dispatching it: route it to a
+//! model, then compress its inputs by its intent's policy.
+
+use super::{Session, StepInput};
+use crate::compress::{accept_semantic, compress_with, semantic_request, Policy, Strategy};
+use crate::environment::Environment;
+use crate::routing::{route, ModelConfig, RouteInput};
+use crate::types::{ModelCall, OverheadSpend};
+use serde_json::json;
+use std::time::Instant;
+
+/// A prompt shorter than this is not worth a summary call.
+pub const SEMANTIC_MIN_TOKENS: u32 = 400;
+/// Tokens of the summary request around the text (instructions, fact list).
+const SEMANTIC_REQUEST_OVERHEAD: u32 = 250;
+
+/// The model a step goes to, and why.
+pub(super) struct Routing {
+    pub model: String,
+    /// The model's config (prices), when the tier table knows the model.
+    pub config: Option<ModelConfig>,
+    pub record: serde_json::Value,
+}
+
+/// What compression did to one step's inputs.
+pub(super) struct Compression {
+    pub prompt: String,
+    pub context: String,
+    pub memory: String,
+    /// Tokens removed from what the handler sends (prompt and memory).
+    pub tokens_saved: u32,
+    pub applied: bool,
+    pub quality: f32,
+    pub quality_degraded: bool,
+    /// The semantic summary call, when one was made.
+    pub spend: OverheadSpend,
+    pub time_us: u64,
+    pub record: serde_json::Value,
+}
+
+impl<E: Environment> Session<E> {
+    /// The step's model: routed by AIS when routing is on (one tier up per
+    /// previous failure), the default model otherwise.
+    pub(super) fn route(&mut self, index: usize, intent: &str, input: &StepInput, previous_failures: u32) -> Routing {
+        if !self.settings.ais_routing_enabled {
+            let model = self.settings.default_model.clone();
+            let config = self.models.by_model(&model).cloned();
+            return Routing {
+                record: json!({ "enabled": false, "model": model, "reason": "routing off: default model" }),
+                model,
+                config,
+            };
+        }
+        let started = Instant::now();
+        let params = serde_json::from_str(&input.params).unwrap_or(serde_json::Value::Null);
+        let decision = route(&RouteInput {
+            intent,
+            step_name: &input.step.name,
+            prompt: &input.step.prompt,
+            params: &params,
+            prompt_tokens: self.env.count_tokens(&input.step.prompt),
+            agent: self.agent,
+            budget_remaining: Some(self.plans[index].remaining()),
+            previous_failures,
+            thresholds: self.thresholds,
+            models: &self.models,
+        });
+        let time_us = started.elapsed().as_micros() as u64;
+        self.metrics.routing_time_us += time_us;
+        Routing {
+            record: json!({
+                "enabled": true,
+                "tier": decision.tier,
+                "model": decision.model.model,
+                "score": decision.score,
+                "step_complexity": decision.step_complexity,
+                "agent_execution_score": decision.agent_execution,
+                "previous_failures": previous_failures,
+                "reason": decision.reason,
+                "expected_cost_usd": decision.expected_cost_usd,
+                "time_us": time_us,
+            }),
+            model: decision.model.model.clone(),
+            config: Some(decision.model),
+        }
+    }
+
+    /// Compresses the step's prompt, context and memory by its intent's policy
+    /// when compression is on; the originals otherwise, or when quality would suffer.
+    pub(super) fn compress(&self, intent: &str, input: &StepInput, memory: &str, routing: &Routing) -> Compression {
+        let original = |record, quality_degraded| Compression {
+            prompt: input.step.prompt.clone(),
+            context: input.context.clone(),
+            memory: memory.to_string(),
+            tokens_saved: 0,
+            applied: false,
+            quality: 1.0,
+            quality_degraded,
+            spend: OverheadSpend::default(),
+            time_us: 0,
+            record,
+        };
+        if !self.settings.compression_enabled {
+            return original(json!({ "enabled": false, "applied": false }), false);
+        }
+        let started = Instant::now();
+        let policy = Policy::from_settings(intent, |key| self.env.setting(key));
+        let counter = |text: &str| self.env.count_tokens(text);
+        let mut outcome = compress_with(&input.step.prompt, &input.context, memory, intent, &policy, &self.memory, &counter);
+        let mut spend = OverheadSpend::default();
+        let semantic = if policy.strategy == Strategy::Semantic && !policy.lossless && !outcome.quality_degraded {
+            let summarized = self.summarize(&outcome.prompt, &policy, routing, &mut spend);
+            if let Some(summary) = &summarized.summary {
+                let after = counter(summary);
+                outcome.parts.prompt.tokens_after = after;
+                outcome.parts.prompt.quality = outcome.parts.prompt.quality.min(summarized.quality);
+                outcome.quality = outcome.quality.min(summarized.quality);
+                outcome.prompt = summary.clone();
+                outcome.applied = true;
+            }
+            summarized.record
+        } else {
+            json!(null)
+        };
+        let p = &outcome.parts;
+        // Handlers send the prompt and the memory; only those savings are real.
+        let saved = p.prompt.tokens_before.saturating_sub(p.prompt.tokens_after)
+            + p.memory.tokens_before.saturating_sub(p.memory.tokens_after);
+        let time_us = started.elapsed().as_micros() as u64;
+        let record = json!({
+            "enabled": true,
+            "applied": outcome.applied,
+            "strategy": outcome.strategy,
+            "quality": outcome.quality,
+            "quality_degraded": outcome.quality_degraded,
+            "tokens_before": outcome.tokens_before,
+            "tokens_after": outcome.tokens_after,
+            "tokens_saved": if outcome.applied { saved } else { 0 },
+            "parts": outcome.parts,
+            "semantic": semantic,
+            "time_us": time_us,
+        });
+        if !outcome.applied {
+            return Compression { spend, time_us, ..original(record, outcome.quality_degraded) };
+        }
+        Compression {
+            prompt: outcome.prompt,
+            context: outcome.context,
+            memory: outcome.memory,
+            tokens_saved: saved,
+            applied: true,
+            quality: outcome.quality,
+            quality_degraded: false,
+            spend,
+            time_us,
+            record,
+        }
+    }
+
+    /// A fast-tier summary of `prompt`, made only when it pays: the call's
+    /// expected cost on the fast model must be below what the removed tokens
+    /// would cost on the routed model.
+    fn summarize(&self, prompt: &str, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
+        let skip = |why: String| Summarized { summary: None, quality: 1.0, record: json!({ "called": false, "why": why }) };
+        let tokens = self.env.count_tokens(prompt);
+        if tokens < SEMANTIC_MIN_TOKENS {
+            return skip(format!("{tokens} tokens is below {SEMANTIC_MIN_TOKENS}"));
+        }
+        let Some(routed) = &routing.config else {
+            return skip(format!("no prices for `{}`", routing.model));
+        };
+        let fast = &self.models.fast;
+        let target = ((tokens as f32) * policy.target_ratio).ceil() as u32;
+        let call_cost = crate::routing::cost_usd(fast, tokens + SEMANTIC_REQUEST_OVERHEAD, target);
+        let saving = crate::routing::cost_usd(routed, tokens - target, 0);
+        if call_cost >= saving {
+            return skip(format!(
+                "a {} summary would cost ${call_cost:.5} to save ${saving:.5} on {}",
+                fast.model, routed.model
+            ));
+        }
+        let (system, user) = semantic_request(prompt, target);
+        let call = ModelCall {
+            model: fast.model.clone(),
+            system,
+            prompt: user,
+            max_tokens: target.saturating_add(target / 2).max(64),
+            temperature: 0.0,
+            json: false,
+        };
+        let answer = match self.env.complete(&call) {
+            Ok(answer) => answer,
+            Err(e) => return skip(format!("summary call failed: {e}")),
+        };
+        spend.add(&answer);
+        let counter = |text: &str| self.env.count_tokens(text);
+        let checked = accept_semantic(prompt, &answer.text, policy, &counter);
+        Summarized {
+            quality: checked.quality,
+            record: json!({
+                "called": true,
+                "model": fast.model,
+                "accepted": checked.applied,
+                "quality": checked.quality,
+                "tokens": answer.usage.total,
+                "cost_usd": answer.cost_usd,
+                "notes": checked.notes,
+            }),
+            summary: checked.applied.then_some(checked.text),
+        }
+    }
+}
+
+/// A semantic summary's outcome.
+struct Summarized {
+    /// The accepted summary.
+    summary: Option<String>,
+    quality: f32,
+    record: serde_json::Value,
+}
