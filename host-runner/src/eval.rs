@@ -1,7 +1,9 @@
 //! `pilot eval`: runs a labeled corpus twice through the real host and
 //! components, once the normal way on the powerful tier (the baseline: every
 //! step a direct call with its full prompt and context) and once orchestrated,
-//! and compares them with the labels: intent accuracy, tokens, cost.
+//! and compares them with the labels: intent accuracy, tokens, cost, and
+//! whether the text the models read on the orchestrated pass still held each
+//! step's key facts (when the host keeps a transcript).
 
 use crate::host::Host;
 use crate::runner::report::{Path, RunReport};
@@ -49,6 +51,26 @@ impl Pass {
     }
 }
 
+/// Key facts checked in what the models read. A fact counts where the
+/// baseline's model call for the step read it (a label the step's own text
+/// never held is not compression's loss) and the orchestrated step called a model.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeyFacts {
+    pub steps_checked: usize,
+    pub facts: usize,
+    pub retained: usize,
+    /// `workflow / step: fact` for each fact lost.
+    pub lost: Vec<String>,
+    /// Labeled facts the baseline's model input did not hold either.
+    pub not_in_baseline: usize,
+}
+
+impl KeyFacts {
+    pub fn retention_pct(&self) -> f64 {
+        if self.facts == 0 { 100.0 } else { 100.0 * self.retained as f64 / self.facts as f64 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
     pub provider: String,
@@ -72,6 +94,11 @@ pub struct EvalReport {
     pub routed_steps: usize,
     pub under_routed: usize,
     pub under_routing_pct: f64,
+    /// `None` when the host keeps no transcript.
+    pub key_facts: Option<KeyFacts>,
+    pub key_fact_retention_pct: Option<f64>,
+    /// Orchestrated-pass fallbacks by intent and reason (numbers elided), most frequent first.
+    pub fallback_reasons: Vec<(String, usize)>,
 }
 
 /// The corpus files of a directory, sorted.
@@ -101,11 +128,14 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
     let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
     let (mut routed_steps, mut under_routed) = (0usize, 0usize);
+    let mut key_facts = host.transcript().map(|_| KeyFacts::default());
+    let mut fallback_reasons: BTreeMap<String, usize> = BTreeMap::new();
     for (name, workflow) in workflows {
         progress(name);
         set(keys::ORCHESTRATION_ENABLED, "false")?;
         set(keys::DEFAULT_MODEL, BASELINE_MODEL)?;
-        baseline.add(&host.run(workflow).await.with_context(|| format!("{name}: baseline pass"))?);
+        let base = host.run(workflow).await.with_context(|| format!("{name}: baseline pass"))?;
+        baseline.add(&base);
 
         set(keys::ORCHESTRATION_ENABLED, "true")?;
         set(keys::COMPRESSION_ENABLED, "true")?;
@@ -114,6 +144,36 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         let report = host.run(workflow).await.with_context(|| format!("{name}: orchestrated pass"))?;
         orchestrated.add(&report);
         budget_events += count_budget_events(host, &report.execution_id)?;
+        for step in report.steps.iter().filter(|s| s.path == Path::Fallback) {
+            let reason = elide_numbers(step.fallback_reason.as_deref().unwrap_or("declined"));
+            *fallback_reasons.entry(format!("{}: {reason}", step.intent.as_deref().unwrap_or("-"))).or_default() += 1;
+        }
+        if let (Some(transcript), Some(tally)) = (host.transcript(), key_facts.as_mut()) {
+            for step in &workflow.steps {
+                let baseline_text = transcript.take(&base.execution_id, &step.id);
+                let orchestrated_text = transcript.take(&report.execution_id, &step.id);
+                let (Some(label), Some(read_before), Some(read_after)) = (&step.labels, baseline_text, orchestrated_text)
+                else {
+                    continue;
+                };
+                let ran = report.steps.iter().any(|s| s.id == step.id && s.path == Path::Orchestrated);
+                if !ran || label.key_facts.is_empty() {
+                    continue;
+                }
+                tally.steps_checked += 1;
+                for fact in &label.key_facts {
+                    if !read_before.contains(fact.as_str()) {
+                        tally.not_in_baseline += 1;
+                    } else if read_after.contains(fact.as_str()) {
+                        tally.facts += 1;
+                        tally.retained += 1;
+                    } else {
+                        tally.facts += 1;
+                        tally.lost.push(format!("{} / {}: {fact}", workflow.id, step.id));
+                    }
+                }
+            }
+        }
         let models = tier_models_from_settings(|key| settings::get(&host.db().lock(), key).ok().flatten());
         for step in &workflow.steps {
             let Some(label) = &step.labels else { continue };
@@ -162,7 +222,33 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         routed_steps,
         under_routed,
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
+        key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
+        key_facts,
+        fallback_reasons: {
+            let mut reasons: Vec<(String, usize)> = fallback_reasons.into_iter().collect();
+            reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            reasons
+        },
     })
+}
+
+/// A reason with its numbers replaced by `N`, so that reasons differing only
+/// in counts, sizes or indices group together.
+fn elide_numbers(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut in_number = false;
+    for c in reason.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out.chars().take(160).collect()
 }
 
 fn count_budget_events(host: &Host, execution_id: &str) -> Result<u64> {

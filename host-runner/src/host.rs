@@ -6,6 +6,7 @@ use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
+use crate::capabilities::llm::transcript::Transcript;
 use crate::capabilities::{agents, audit, database, handlers, llm, settings};
 use crate::components::registry::{ReloadReport, Registry, Snapshot};
 use crate::components::engine::new_engine;
@@ -48,6 +49,8 @@ pub struct Runtime {
     pub orchestrator: OrchestratorCorePre<OrchestratorState>,
     pub limits: Limits,
     pub handlers_dir: PathBuf,
+    /// What models were sent per step, when the host keeps it (`pilot eval`).
+    pub transcript: Option<Arc<Transcript>>,
 }
 
 /// Which model provider the host calls.
@@ -86,6 +89,7 @@ pub struct HostBuilder {
     provider: ProviderChoice,
     limits: Limits,
     strict: bool,
+    keep_transcript: bool,
 }
 
 impl HostBuilder {
@@ -131,6 +135,13 @@ impl HostBuilder {
         self
     }
 
+    /// Keeps what every step sent to models, for `pilot eval`'s key-fact
+    /// check (off by default: prompts hold user data).
+    pub fn keep_transcript(mut self, on: bool) -> Self {
+        self.keep_transcript = on;
+        self
+    }
+
     /// Lets components write to the host's stderr (off by default).
     pub fn inherit_stderr(mut self, on: bool) -> Self {
         self.limits.inherit_stderr = on;
@@ -156,6 +167,7 @@ impl HostBuilder {
             registry: Registry::default(),
             limits: self.limits,
             handlers_dir: handlers_dir.clone(),
+            transcript: self.keep_transcript.then(Arc::default),
         };
         let runtime = Arc::new(runtime);
         let report = runtime.registry.reload(&runtime).await?;
@@ -215,7 +227,13 @@ impl Host {
             provider: ProviderChoice::Auto,
             limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
             strict: true,
+            keep_transcript: false,
         }
+    }
+
+    /// What steps sent to models, when the host was built to keep it.
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.runtime.transcript.as_deref()
     }
 
     pub fn db(&self) -> &Db {

@@ -8,7 +8,7 @@ use host_runner::components::limits::HandlerLimits;
 use host_runner::{bench, eval};
 use host_runner::serve::{handlers_json, serve, ServeConfig};
 use host_runner::storage::{records, settings, Db};
-use host_runner::{Host, ProviderChoice, Workflow};
+use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -176,7 +176,7 @@ pub async fn main() -> Result<()> {
         Command::Eval { dir, json } => {
             let workflows = eval::corpus(dir)?;
             let scratch = std::env::temp_dir().join(format!("pilot-eval-{}.db", uuid::Uuid::new_v4()));
-            let host = build_host_on(&cli, &scratch, true).await?;
+            let host = host_builder(&cli, &scratch, true)?.keep_transcript(true).build().await?;
             print::provider_note(&host);
             let bar = indicatif::ProgressBar::new(workflows.len() as u64);
             bar.set_style(
@@ -200,14 +200,7 @@ pub async fn main() -> Result<()> {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
-            let host = Host::builder()
-                .database(&scratch)
-                .components_dir(&cli.components)
-                .handlers_dir(cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers")))
-                .provider(ProviderChoice::Simulated(Duration::ZERO))
-                .limits(default_limits(&cli))
-                .build()
-                .await?;
+            let host = host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
             let results = bench::bench(&host, &workflow, *runs, *warmup).await;
             let _ = std::fs::remove_file(&scratch);
@@ -259,10 +252,10 @@ async fn build_host(cli: &Cli) -> Result<Host> {
 
 /// `strict`: a bad handler file fails the command instead of being listed as rejected.
 async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
-    build_host_on(cli, &cli.db, strict).await
+    host_builder(cli, &cli.db, strict)?.build().await
 }
 
-async fn build_host_on(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<Host> {
+fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBuilder> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
         ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
@@ -285,5 +278,5 @@ async fn build_host_on(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<
     if let Some(dir) = &cli.handlers {
         builder = builder.handlers_dir(dir);
     }
-    builder.build().await
+    Ok(builder)
 }

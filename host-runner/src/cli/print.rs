@@ -185,11 +185,29 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.orchestrated.steps_skipped
     );
     println!("compression         {} tokens removed from what handlers sent", r.orchestrated.tokens_saved);
+    if let Some(k) = &r.key_facts {
+        println!(
+            "key facts           {}/{} kept in what the models read ({:.1}%) over {} orchestrated model-calling steps",
+            k.retained,
+            k.facts,
+            k.retention_pct(),
+            k.steps_checked
+        );
+        for lost in &k.lost {
+            println!("  lost: {lost}");
+        }
+    }
     println!(
         "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed)",
         r.under_routed, r.routed_steps, r.under_routing_pct
     );
     println!("budget events       {}", r.budget_events);
+    if !r.fallback_reasons.is_empty() {
+        println!("\nfallbacks (orchestrated pass), by intent and reason:");
+        for (reason, n) in &r.fallback_reasons {
+            println!("  {n:>3}  {reason}");
+        }
+    }
     if !r.misclassified.is_empty() {
         println!("\nmisclassified:");
         let rows: Vec<Vec<String>> = r

@@ -35,7 +35,8 @@ struct Purpose<'a> {
 
 fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
-    let mut llm = LlmCtx::new(runtime.provider.clone(), audit.clone(), purpose.handler, purpose.routed_model);
+    let mut llm = LlmCtx::new(runtime.provider.clone(), audit.clone(), purpose.handler, purpose.routed_model)
+        .with_transcript(runtime.transcript.clone());
     if let Some((step, budget)) = purpose.step {
         llm = llm.with_step_budget(step, budget);
     }

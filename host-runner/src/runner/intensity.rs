@@ -1,27 +1,39 @@
-//! After each run: the agent's execution score in `agent_intensity_metrics`
-//! moves toward what the run needed (see `orchestration::routing::run_intensity`).
+//! After each routed run: the agent's execution score in
+//! `agent_intensity_metrics` moves toward what the run needed (see
+//! `orchestration::routing::run_intensity`). Only steps the orchestrator ran
+//! or tried count, and only when AIS routing chose their models: a model the
+//! default setting picked says nothing about the agent.
 
 use super::report::{Path, StepReport};
 use crate::storage::{self, Db};
 use anyhow::{Context, Result};
 use orchestration::routing::{tier_models_from_settings, updated_execution_score, AgentScores, RunOutcome, Tier};
 
-/// What the run's steps say about the agent: steps that ran, steps that fell
-/// back, the mean tier of the models they used, and their tokens.
-pub fn outcome(db: &Db, steps: &[StepReport]) -> RunOutcome {
+/// What the run's orchestrated steps say about the agent: steps run or
+/// tried, those that fell back, the mean tier of the models routing chose,
+/// and their tokens. `None` when routing is off or nothing was orchestrated.
+pub fn outcome(db: &Db, steps: &[StepReport]) -> Option<RunOutcome> {
     let conn = db.lock();
-    let models = tier_models_from_settings(|key| storage::settings::get(&conn, key).ok().flatten());
-    let ran: Vec<&StepReport> = steps.iter().filter(|s| s.path != Path::Skipped).collect();
+    let setting = |key: &str| storage::settings::get(&conn, key).ok().flatten();
+    if setting(orchestration::settings::AIS_ROUTING_ENABLED).as_deref() != Some("true") {
+        return None;
+    }
+    let models = tier_models_from_settings(setting);
+    let ran: Vec<&StepReport> = steps.iter().filter(|s| s.path == Path::Orchestrated).collect();
+    if ran.is_empty() {
+        return None;
+    }
     let tier_of = |model: &str| {
         Tier::ALL.into_iter().find(|t| model.starts_with(&models.get(*t).model)).unwrap_or(Tier::Balanced).index()
     };
     let tiers: u32 = ran.iter().map(|s| u32::from(tier_of(&s.model))).sum();
-    RunOutcome {
-        steps: ran.len() as u32,
-        failures: ran.iter().filter(|s| s.path == Path::Fallback).count() as u32,
-        avg_tier_used: if ran.is_empty() { 0.0 } else { tiers as f32 / ran.len() as f32 },
+    let failures = steps.iter().filter(|s| s.path == Path::Fallback && s.intent.is_some()).count() as u32;
+    Some(RunOutcome {
+        steps: ran.len() as u32 + failures,
+        failures,
+        avg_tier_used: tiers as f32 / ran.len() as f32,
         tokens: ran.iter().map(|s| u64::from(s.tokens.total)).sum(),
-    }
+    })
 }
 
 /// Folds the run into the agent's scores; returns the new scores, `None` for a run without steps.

@@ -139,8 +139,9 @@ impl Host {
         if let Some(m) = orchestration.as_ref().filter(|m| m.orchestrator_calls > 0) {
             self.record_orchestrator_calls(&who, m)?;
         }
-        let run = intensity::outcome(self.db(), &reports);
-        intensity::record(self.db(), &who.agent_id, &run)?;
+        if let Some(run) = intensity::outcome(self.db(), &reports) {
+            intensity::record(self.db(), &who.agent_id, &run)?;
+        }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
             metrics: RunMetrics::from_steps(&reports, orchestration.as_ref(), started.elapsed()),
@@ -172,7 +173,9 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
-        let mut llm = LlmCtx::new(self.runtime.provider.clone(), audit.clone(), "runner", model);
+        let mut llm = LlmCtx::new(self.runtime.provider.clone(), audit.clone(), "runner", model)
+            .for_step(&spec.id)
+            .with_transcript(self.runtime.transcript.clone());
         let completion = llm
             .call(ProviderRequest {
                 model: model.to_string(),

@@ -8,12 +8,14 @@ pub mod budget;
 pub mod pricing;
 pub mod provider;
 pub mod simulated;
+pub mod transcript;
 
 use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, Role};
 use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
 use provider::{Provider, ProviderRequest};
+use transcript::Transcript;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +53,8 @@ pub struct LlmCtx {
     /// Tokens the store may spend; `None` for calls outside any step budget.
     allocated: Option<u32>,
     meter: Meter,
+    /// Where the text sent is kept, when the host keeps it.
+    transcript: Option<Arc<Transcript>>,
 }
 
 impl LlmCtx {
@@ -63,14 +67,26 @@ impl LlmCtx {
             default_model: default_model.into(),
             allocated: None,
             meter: Meter::default(),
+            transcript: None,
         }
+    }
+
+    /// Calls made for `step_id` are attributed to it.
+    pub fn for_step(mut self, step_id: &str) -> Self {
+        self.step_id = Some(step_id.to_string());
+        self
+    }
+
+    /// Keeps what each call of a step sends in `transcript`, when given.
+    pub fn with_transcript(mut self, transcript: Option<Arc<Transcript>>) -> Self {
+        self.transcript = transcript;
+        self
     }
 
     /// Puts the store's calls under one step's budget.
     pub fn with_step_budget(mut self, step_id: &str, allocated: u32) -> Self {
-        self.step_id = Some(step_id.to_string());
         self.allocated = Some(allocated);
-        self
+        self.for_step(step_id)
     }
 
     pub fn meter(&self) -> &Meter {
@@ -101,6 +117,11 @@ impl LlmCtx {
                     return Err(LlmFailure::BudgetExceeded(refusal));
                 }
             }
+        }
+        if let (Some(transcript), Some(step)) = (&self.transcript, &self.step_id) {
+            let text: Vec<&str> =
+                request.system.iter().map(String::as_str).chain(request.messages.iter().map(|(_, t)| t.as_str())).collect();
+            transcript.record(&self.audit.identity().execution_id, step, &text.join("\n"));
         }
         let started = Instant::now();
         let answer = self.provider.complete(&request).await;
