@@ -4,6 +4,7 @@
 mod anthropic;
 mod cli;
 mod components;
+mod intelligence;
 mod orchestration;
 mod fuzz;
 mod sandbox;

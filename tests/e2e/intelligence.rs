@@ -1,0 +1,193 @@
+//! Classification tiers, agent scores, adaptive budgets and the audit trail's
+//! metadata, through the real orchestrator and handlers.
+
+use host_runner::runner::report::Path;
+use host_runner::storage::records::{list_audit, list_usage, AuditRow};
+use host_runner::{ProviderChoice, Workflow};
+use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
+use integration_tests::{example, Sandbox};
+use serde_json::{json, Value};
+
+fn workflow(value: Value) -> Workflow {
+    Workflow::parse(&value.to_string(), "inline").unwrap()
+}
+
+fn events<'a>(rows: &'a [AuditRow], kind: &str) -> Vec<&'a AuditRow> {
+    rows.iter().filter(|e| e.event_type == kind).collect()
+}
+
+/// A workflow whose second step the free tiers cannot place.
+fn vague_workflow() -> Workflow {
+    workflow(json!({
+        "id": "hand-off",
+        "description": "Prepare a support hand-off for the lead",
+        "agent_id": "agent-support",
+        "user_id": "user-1",
+        "steps": [
+            {
+                "id": "who",
+                "name": "Extract the customer",
+                "prompt": "Extract the customer's name.\nCustomer: Priya Raman wrote about order ORD-99812.",
+                "params": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}
+            },
+            {
+                "id": "brief",
+                "name": "Step 2",
+                "prompt": "Look over the customer's message and shorten it to two sentences for the lead.\nPriya Raman wrote about order ORD-99812, which arrived broken.",
+                "depends_on": ["who"]
+            }
+        ]
+    }))
+}
+
+#[tokio::test]
+async fn an_unsure_step_is_classified_by_the_fast_model_over_the_wire() {
+    let mock = MockAnthropic::start(vec![
+        Scripted::message(
+            r#"{"steps": [{"id": "brief", "intent": "summarize", "confidence": 0.92, "reasoning": "it shortens a message"}]}"#,
+            420,
+            30,
+        ),
+        Scripted::message(r#"{"name": "Priya Raman"}"#, 120, 8),
+        Scripted::message("Priya Raman's order ORD-99812 arrived broken.", 90, 14),
+    ])
+    .await;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let host = sandbox
+        .builder()
+        .provider(ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() })
+        .build()
+        .await
+        .unwrap();
+    let report = host.run(&vague_workflow()).await.unwrap();
+
+    let received = mock.received();
+    assert_eq!(received.len(), 3, "one classification call, then one call per step");
+    let ask = &received[0].body;
+    assert_eq!(ask["model"], "claude-haiku-4-5", "the fast tier classifies");
+    assert!(ask["system"].as_str().unwrap().contains("classify the steps"));
+    let question = ask["messages"][0]["content"].as_str().unwrap();
+    assert!(question.contains("Workflow goal: Prepare a support hand-off for the lead"));
+    assert!(question.contains("id=\"brief\" name=\"Step 2\" reads=[\"who\"] CLASSIFY"), "{question}");
+    assert!(!question.contains("id=\"who\" name=\"Extract the customer\" CLASSIFY"), "sure steps are context only");
+
+    let brief = report.classifications.iter().find(|c| c.step_id == "brief").unwrap();
+    assert_eq!((brief.intent.as_str(), brief.method.as_str(), brief.ambiguous), ("summarize", "llm", false));
+    assert_eq!(report.steps[1].handler.as_deref(), Some("summarize"));
+    assert!(report.steps.iter().all(|s| s.path == Path::Orchestrated));
+
+    // The classification call is paid for: in the metrics and in token_usage.
+    let metrics = report.orchestration.as_ref().unwrap();
+    assert_eq!((metrics.overhead.calls, metrics.overhead.tokens), (1, 450));
+    let steps_tokens: u64 = report.steps.iter().map(|s| u64::from(s.tokens.total)).sum();
+    assert_eq!(report.metrics.total_tokens, steps_tokens + 450);
+    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let own = usage.iter().find(|u| u.step_id.is_none()).expect("a usage row for the orchestrator's call");
+    assert_eq!((own.tokens_used, own.model_info["path"].as_str()), (450, Some("orchestrator")));
+    assert!((own.cost - (420.0 * 1.0 + 30.0 * 5.0) / 1e6).abs() < 1e-12, "priced on haiku: {}", own.cost);
+}
+
+#[tokio::test]
+async fn without_the_llm_tier_an_unsure_step_is_settled_for_free() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_llm_classification_enabled", "false");
+    let report = sandbox.host().await.run(&vague_workflow()).await.unwrap();
+    let brief = report.classifications.iter().find(|c| c.step_id == "brief").unwrap();
+    assert_eq!((brief.method.as_str(), brief.intent.as_str(), brief.ambiguous), ("fallback", "generate", true));
+    assert_eq!(report.orchestration.as_ref().unwrap().overhead.calls, 0);
+    let init = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let init = &events(&init, "ORCHESTRATION_INITIALIZED")[0].metadata;
+    assert!(init["llm_classification"]["note"].as_str().unwrap().contains("orchestration_llm_classification_enabled"));
+}
+
+#[tokio::test]
+async fn all_five_events_carry_their_metadata() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_compression_enabled", "true");
+    sandbox.set("orchestration_ais_routing_enabled", "true");
+    // The summary step's budget is too small: refused before the provider, then it falls back.
+    sandbox.set("orchestration_token_budget_summarize", "40");
+    let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
+    let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 200).unwrap();
+    let required: [(&str, &[&str]); 5] = [
+        (
+            "ORCHESTRATION_INITIALIZED",
+            &["agent_id", "user_id", "step_count", "feature_flags", "budget_strategy", "workflow_budget", "allocated", "intents", "llm_classification", "classification_time_us"],
+        ),
+        (
+            "ORCHESTRATION_STEP_EXECUTED",
+            &["intent", "classification", "handler", "handler_version", "tokens", "tokens_saved", "cost_usd", "baseline_cost_usd", "budget", "compression", "routing", "retries", "model", "llm_calls", "fuel_consumed", "provider_time_us", "execution_time_us"],
+        ),
+        ("ORCHESTRATION_STEP_FAILED", &["intent", "reason", "message", "retries", "fallback"]),
+        ("ORCHESTRATION_BUDGET_EXCEEDED", &["kind", "allocated", "used", "requested", "model"]),
+        (
+            "ORCHESTRATION_COMPLETED",
+            &["total_tokens_used", "total_tokens_saved", "total_cost", "budget_utilization", "steps_executed", "steps_fell_back", "performance", "cost", "quality"],
+        ),
+    ];
+    for (kind, keys) in required {
+        let found = events(&rows, kind);
+        assert!(!found.is_empty(), "no {kind} event");
+        for event in found {
+            for key in keys {
+                assert!(event.metadata.get(key).is_some(), "{kind} lacks `{key}`: {}", event.metadata);
+            }
+        }
+    }
+    let intents = &events(&rows, "ORCHESTRATION_INITIALIZED")[0].metadata["intents"];
+    for plan in intents.as_array().unwrap() {
+        for key in ["step_id", "intent", "method", "confidence", "ambiguous", "alternatives", "reasoning", "budget", "budget_basis", "critical"] {
+            assert!(plan.get(key).is_some(), "intent plan lacks `{key}`: {plan}");
+        }
+    }
+    let completed = &events(&rows, "ORCHESTRATION_COMPLETED")[0].metadata;
+    assert_eq!(completed["quality"]["success_rate"].as_f64(), Some(2.0 / 3.0));
+    assert!(completed["cost"]["baseline_cost"].as_f64().unwrap() > completed["cost"]["total_cost"].as_f64().unwrap());
+}
+
+#[tokio::test]
+async fn routed_runs_update_the_agents_execution_score_which_routing_then_reads() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_ais_routing_enabled", "true");
+    let host = sandbox.host().await;
+    let agent = "agent-ap-02";
+    let first = host.run(&example("invoice-extraction.json")).await.unwrap();
+    let row = host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().expect("a row after a routed run");
+    assert_eq!(row.runs, 1);
+    assert!((0.0..=10.0).contains(&row.scores.execution));
+    let routing = |report: &host_runner::RunReport| {
+        let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        events(&rows, "ORCHESTRATION_STEP_EXECUTED")[0].metadata["routing"].clone()
+    };
+    assert!(routing(&first)["agent_execution_score"].is_null(), "no row yet when the first run was routed");
+    let second = host.run(&example("invoice-extraction.json")).await.unwrap();
+    let read = routing(&second)["agent_execution_score"].as_f64().expect("the second run reads the score");
+    assert!((read - f64::from(row.scores.execution)).abs() < 1e-4);
+    assert_eq!(host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().unwrap().runs, 2);
+}
+
+#[tokio::test]
+async fn adaptive_budgets_come_from_the_agents_history_once_there_is_enough() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_budget_strategy", "adaptive");
+    sandbox.set("orchestration_adaptive_budget_enabled", "true");
+    let host = sandbox.host().await;
+    let basis = |report: &host_runner::RunReport| {
+        let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        events(&rows, "ORCHESTRATION_INITIALIZED")[0].metadata["intents"][0]["budget_basis"].clone()
+    };
+    for _ in 0..3 {
+        let report = host.run(&example("invoice-extraction.json")).await.unwrap();
+        assert_eq!(basis(&report), "estimate", "fewer than three past extract steps");
+    }
+    let report = host.run(&example("invoice-extraction.json")).await.unwrap();
+    assert_eq!(basis(&report), "history");
+    assert_eq!(report.steps[0].path, Path::Orchestrated);
+    let extract = report.classifications.iter().find(|c| c.intent == "extract").unwrap();
+    assert!(extract.budget >= report.steps[0].tokens.total, "the history-sized budget covers the step");
+}
