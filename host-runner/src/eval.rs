@@ -10,6 +10,7 @@ use crate::runner::report::{Path, RunReport};
 use crate::runner::workflow::Workflow;
 use crate::storage::settings;
 use anyhow::{Context, Result};
+use orchestration::classify;
 use orchestration::routing::{tier_models_from_settings, Tier};
 use orchestration::settings as keys;
 use serde::Serialize;
@@ -78,6 +79,10 @@ pub struct EvalReport {
     pub steps: usize,
     pub labeled_steps: usize,
     pub intent_accuracy: f64,
+    /// Accuracy of the free tiers alone (cue words, then the context tier; no
+    /// model) with declared intents and params withheld: how steps written
+    /// without a handler's params contract fare.
+    pub free_tier_accuracy: f64,
     /// Accuracy per classification method: `method -> [correct, total]`.
     pub accuracy_by_method: BTreeMap<String, [usize; 2]>,
     pub misclassified: Vec<Misclassified>,
@@ -127,6 +132,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
     let mut misclassified = Vec::new();
     let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
+    let mut free_correct = 0usize;
     let (mut routed_steps, mut under_routed) = (0usize, 0usize);
     let mut key_facts = host.transcript().map(|_| KeyFacts::default());
     let mut fallback_reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -178,6 +184,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         for step in &workflow.steps {
             let Some(label) = &step.labels else { continue };
             labeled += 1;
+            free_correct += usize::from(free_tiers(workflow, step) == label.intent);
             let ran = report.steps.iter().find(|s| s.id == step.id && s.path == Path::Orchestrated && !s.model.is_empty());
             if let Some(ran) = ran {
                 routed_steps += 1;
@@ -212,6 +219,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         steps: workflows.iter().map(|(_, w)| w.steps.len()).sum(),
         labeled_steps: labeled,
         intent_accuracy: pct(correct as f64, labeled as f64),
+        free_tier_accuracy: pct(free_correct as f64, labeled as f64),
         accuracy_by_method: by_method,
         misclassified,
         token_savings_pct: pct(baseline.tokens as f64 - orchestrated.tokens as f64, baseline.tokens as f64),
@@ -230,6 +238,22 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
             reasons
         },
     })
+}
+
+/// The intent the free tiers give a step from its name and prompt alone.
+fn free_tiers(workflow: &Workflow, step: &crate::runner::workflow::StepSpec) -> String {
+    let threshold = keys::DEFAULT_CLASSIFICATION_THRESHOLD;
+    let rules = classify::classify(None, &serde_json::Value::Null, step.display_name(), &step.prompt);
+    if !classify::is_unsure(&rules, threshold) {
+        return rules.intent;
+    }
+    let context = classify::context::StepContext {
+        name: step.display_name(),
+        prompt: &step.prompt,
+        goal: workflow.description.as_deref(),
+        reads: step.depends_on.len(),
+    };
+    classify::settle_unsure(rules, threshold, None, &context).intent
 }
 
 /// A reason with its numbers replaced by `N`, so that reasons differing only

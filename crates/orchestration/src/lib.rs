@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod classify;
 pub mod compress;
+pub mod pricing;
 pub mod routing;
 pub mod environment;
 pub mod settings;

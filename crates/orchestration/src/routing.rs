@@ -102,11 +102,12 @@ pub struct ModelConfig {
 impl ModelConfig {
     /// The default model of a tier: Anthropic's current Haiku, Sonnet and Opus.
     pub fn default_for(tier: Tier) -> ModelConfig {
-        let (model, max_tokens, temperature, input, output) = match tier {
-            Tier::Fast => ("claude-haiku-4-5", 2_048, 0.2, 1.0, 5.0),
-            Tier::Balanced => ("claude-sonnet-4-5", 4_096, 0.3, 3.0, 15.0),
-            Tier::Powerful => ("claude-opus-4-5", 8_192, 0.3, 5.0, 25.0),
+        let (model, max_tokens, temperature) = match tier {
+            Tier::Fast => ("claude-haiku-4-5", 2_048, 0.2),
+            Tier::Balanced => ("claude-sonnet-4-5", 4_096, 0.3),
+            Tier::Powerful => ("claude-opus-4-5", 8_192, 0.3),
         };
+        let (input, output) = crate::pricing::list_price(model).expect("tier default models have list prices");
         ModelConfig {
             provider: "anthropic".into(),
             model: model.into(),
@@ -141,9 +142,9 @@ impl TierModels {
         }
     }
 
-    /// The config of the tier whose model is `model`.
+    /// The config of the tier whose model is `model` (or a dated snapshot of it).
     pub fn by_model(&self, model: &str) -> Option<&ModelConfig> {
-        Tier::ALL.iter().map(|t| self.get(*t)).find(|m| m.model == model)
+        Tier::ALL.iter().map(|t| self.get(*t)).find(|m| crate::pricing::is_model(model, &m.model))
     }
 }
 

@@ -169,6 +169,7 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
     for (method, [correct, total]) in &r.accuracy_by_method {
         println!("  by {method:<9}       {correct}/{total}");
     }
+    println!("  free tiers alone    {:.1}%  (declared intents and params withheld, no model)", r.free_tier_accuracy);
     println!(
         "tokens              baseline {} -> orchestrated {}  (savings {:.1}%)",
         r.baseline.tokens, r.orchestrated.tokens, r.token_savings_pct

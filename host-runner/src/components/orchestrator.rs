@@ -12,6 +12,7 @@ use crate::capabilities::agents::AgentsCtx;
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::handlers::DispatchCtx;
+use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::settings::SettingsCtx;
 use crate::components::state::{ComponentState, OrchestratorExtra, OrchestratorState};
@@ -41,7 +42,7 @@ impl OrchestratorSession {
         let default_model = crate::storage::settings::get(&runtime.db.lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let state = ComponentState::new(
-            LlmCtx::new(runtime.provider.clone(), audit.clone(), SOURCE, default_model),
+            LlmCtx::new(runtime.provider.clone(), Pricing::new(runtime.db.clone()), audit.clone(), SOURCE, default_model),
             AuditCtx::new(audit, SOURCE),
             DatabaseCtx::new(runtime.databases.clone(), SOURCE, Access::ReadWrite),
             SettingsCtx::new(runtime.db.clone()),

@@ -9,6 +9,7 @@ use crate::bindings::handlers::DispatchResult;
 use crate::bindings::types::{HandlerError, StepError, StepRequest};
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
+use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::outbound_http::{AllowedHosts, OutboundHttp};
 use crate::capabilities::settings::SettingsCtx;
@@ -35,7 +36,7 @@ struct Purpose<'a> {
 
 fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
-    let mut llm = LlmCtx::new(runtime.provider.clone(), audit.clone(), purpose.handler, purpose.routed_model)
+    let mut llm = LlmCtx::new(runtime.provider.clone(), Pricing::new(runtime.db.clone()), audit.clone(), purpose.handler, purpose.routed_model)
         .with_transcript(runtime.transcript.clone());
     if let Some((step, budget)) = purpose.step {
         llm = llm.with_step_budget(step, budget);

@@ -13,6 +13,7 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::llm::provider::ProviderRequest;
+use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
@@ -173,7 +174,7 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
-        let mut llm = LlmCtx::new(self.runtime.provider.clone(), audit.clone(), "runner", model)
+        let mut llm = LlmCtx::new(self.runtime.provider.clone(), Pricing::new(self.db().clone()), audit.clone(), "runner", model)
             .for_step(&spec.id)
             .with_transcript(self.runtime.transcript.clone());
         let completion = llm

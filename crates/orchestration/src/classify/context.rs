@@ -1,12 +1,15 @@
-//! The context tier: what the free tiers did not read. Cue words over the
-//! whole instruction (not only its opening), the workflow's goal (weakly: it
-//! speaks for every step), and the dependency graph: a step that reads
-//! several earlier steps' outputs is combining them.
+//! The context tier: the pattern tier's evidence plus what it did not read.
+//! Cue words further into the prompt (weakly: data pasted there may carry
+//! words of other intents), the workflow's goal (weakly: it speaks for every
+//! step), and the dependency graph: a step that reads several earlier
+//! steps' outputs is combining them.
 
-use super::{from_cues, score_cues, Classification, Evidence, Method, NAME_WEIGHT, PROMPT_WEIGHT};
+use super::{from_cues, score_cues, Classification, Evidence, Method, INSTRUCTION_WINDOW, NAME_WEIGHT, PROMPT_WEIGHT};
 
 /// How much of the prompt this tier reads.
 const CONTEXT_WINDOW: usize = 1_200;
+/// Cues past the opening the pattern tier reads.
+const FURTHER_WEIGHT: f32 = 0.5;
 const GOAL_WEIGHT: f32 = 0.5;
 /// Points for `aggregate` when a step reads two or more earlier steps.
 const FAN_IN_POINTS: f32 = 2.0;
@@ -23,14 +26,21 @@ pub struct StepContext<'a> {
 
 /// The context tier's answer, `None` when nothing in the context points anywhere.
 pub fn classify(step: &StepContext) -> Option<Classification> {
-    let window: String = step.prompt.chars().take(CONTEXT_WINDOW).collect();
-    let mut evidence = vec![Evidence::text(step.name, NAME_WEIGHT), Evidence::text(&window, PROMPT_WEIGHT)];
+    let opening: String = step.prompt.chars().take(INSTRUCTION_WINDOW).collect();
+    let further: String = step.prompt.chars().skip(INSTRUCTION_WINDOW).take(CONTEXT_WINDOW - INSTRUCTION_WINDOW).collect();
+    let mut evidence = vec![
+        Evidence::text(step.name, NAME_WEIGHT),
+        Evidence::text(&opening, PROMPT_WEIGHT),
+        Evidence::text(&further, FURTHER_WEIGHT),
+    ];
     if let Some(goal) = step.goal {
         evidence.push(Evidence::text(goal, GOAL_WEIGHT));
     }
-    let fan_in = (step.reads >= 2)
-        .then(|| ("aggregate", FAN_IN_POINTS, format!("reads {} earlier steps' outputs", step.reads)));
-    let scored = score_cues(&evidence, fan_in.as_slice());
+    let mut bonus = super::verb_bonus(step.prompt);
+    if step.reads >= 2 {
+        bonus.push(("aggregate", FAN_IN_POINTS, format!("reads {} earlier steps' outputs", step.reads)));
+    }
+    let scored = score_cues(&evidence, &bonus);
     let mut c = from_cues(&scored, Method::Context, NAME_WEIGHT + PROMPT_WEIGHT)?;
     c.reasoning = format!("context: {}", c.reasoning);
     Some(c)

@@ -27,24 +27,70 @@ pub const INTENTS: [&str; 10] = [
 pub const FALLBACK_INTENT: &str = "generate";
 
 /// Only the opening of a prompt is read for cues.
-const INSTRUCTION_WINDOW: usize = 240;
+pub(crate) const INSTRUCTION_WINDOW: usize = 240;
 pub(crate) const NAME_WEIGHT: f32 = 3.0;
 pub(crate) const PROMPT_WEIGHT: f32 = 1.0;
+/// The instruction's leading verb weighs as much as a cue in the step's name.
+const VERB_WEIGHT: f32 = 3.0;
 
 /// Cue words per intent; matched as whole words, case-insensitively, as prefixes
 /// (so `extract` also matches `extracting`).
 const CUES: [(&str, &[&str]); 10] = [
     ("extract", &["extract", "parse", "pull out", "capture the", "identify the fields", "read the fields"]),
-    ("summarize", &["summar", "condense", "tl;dr", "recap", "digest", "brief overview", "key points"]),
+    ("summarize", &["summar", "condense", "tl;dr", "recap", "digest", "brief overview", "key points", "sum up"]),
     ("generate", &["generate", "write", "draft", "compose", "create a", "produce a", "reply", "respond"]),
     ("validate", &["validat", "verify", "check that", "check whether", "ensure", "confirm that", "audit"]),
-    ("send", &["send", "notify", "email to", "post to", "deliver", "dispatch", "alert", "slack"]),
+    ("send", &["send", "notify", "email to", "post to", "deliver", "dispatch", "alert the", "slack"]),
     ("transform", &["transform", "convert", "reshape", "map the", "format as", "normalize", "rename", "restructure"]),
     ("conditional", &["if ", "whether to", "decide", "branch", "route to", "escalate if", "otherwise"]),
-    ("aggregate", &["aggregat", "sum up", "sum the", "totals by", "combine", "merge", "group by", "roll up", "count the", "tally"]),
+    ("aggregate", &["aggregat", "add up", "sum the", "totals by", "combine", "merge", "group by", "roll up", "count the", "tally"]),
     ("filter", &["filter", "select only", "keep only", "exclude", "remove all", "discard", "shortlist"]),
     ("enrich", &["enrich", "look up", "lookup", "augment", "append data", "add details", "fetch more"]),
 ];
+
+/// The leading verb of an instruction, the strongest evidence its wording
+/// gives: instructions are imperatives ("Post the digest to #ops", "Count the
+/// alerts per service"). Two-word verbs are matched before one-word verbs.
+const LEADING_VERBS: [(&str, &[&str]); 10] = [
+    ("send", &["post", "email", "send", "notify", "submit", "share", "announce", "tell", "ping", "log", "message", "forward"]),
+    ("extract", &["extract", "pull", "list", "identify", "abstract", "capture", "parse", "find"]),
+    ("summarize", &["summarize", "summarise", "sum up", "recap", "condense", "outline", "give a", "give the"]),
+    ("generate", &["write", "draft", "compose", "generate", "create", "reply", "prepare", "produce"]),
+    ("validate", &["check", "verify", "validate", "review", "ensure", "make sure", "fact-check", "assess", "audit", "confirm", "go over"]),
+    ("filter", &["keep", "filter", "remove", "drop", "exclude", "select", "pick out", "pick", "leave out", "discard", "shortlist"]),
+    ("aggregate", &["count", "total", "sum", "group", "aggregate", "add up", "tally", "merge", "combine", "roll up"]),
+    ("enrich", &["add", "look up", "lookup", "enrich", "append", "run", "attach"]),
+    ("transform", &["transform", "convert", "reshape", "turn", "rewrite", "format", "map", "redact", "normalize", "restructure", "rename"]),
+    ("conditional", &["decide", "determine whether", "judge", "if"]),
+];
+
+/// Words that open a yes/no question, which asks for a decision.
+const YES_NO_OPENERS: [&str; 14] =
+    ["is", "are", "does", "do", "can", "should", "would", "will", "has", "have", "was", "were", "given", "based on"];
+
+/// The intent the instruction's leading verb (or its yes/no question form) points to.
+fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
+    let opening = prompt.trim_start();
+    let end = opening.find(['.', '!', '\n', ':']).unwrap_or(opening.len());
+    let question_end = opening.find('?');
+    let sentence = opening[..question_end.map_or(end, |q| q.min(end))].trim().to_lowercase();
+    let sentence = sentence.strip_prefix("please ").unwrap_or(&sentence);
+    let starts = |verb: &str| {
+        sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']))
+    };
+    if question_end.is_some_and(|q| q <= end) && YES_NO_OPENERS.iter().any(|w| starts(w)) {
+        return Some(("conditional", "a yes/no question".into()));
+    }
+    let mut best: Option<(&'static str, &str)> = None;
+    for (intent, verbs) in LEADING_VERBS {
+        for verb in verbs {
+            if starts(verb) && best.is_none_or(|(_, b)| verb.len() > b.len()) {
+                best = Some((intent, verb));
+            }
+        }
+    }
+    best.map(|(intent, verb)| (intent, format!("leading verb `{verb}`")))
+}
 
 /// Params keys that belong to one handler's contract, checked in order (the
 /// first intent with a matching key wins: `validate` takes `schema` + `data`
@@ -129,8 +175,13 @@ pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, 
     }
     let opening: String = prompt.chars().take(INSTRUCTION_WINDOW).collect();
     let evidence = [Evidence::text(name, NAME_WEIGHT), Evidence::text(&opening, PROMPT_WEIGHT)];
-    from_cues(&score_cues(&evidence, &[]), Method::Pattern, NAME_WEIGHT + PROMPT_WEIGHT)
+    from_cues(&score_cues(&evidence, &verb_bonus(prompt)), Method::Pattern, NAME_WEIGHT + PROMPT_WEIGHT)
         .unwrap_or_else(|| fallback("no intent cue in the step's name or instructions".into(), vec![]))
+}
+
+/// The leading verb's points, as a bonus for [`score_cues`].
+pub(crate) fn verb_bonus(prompt: &str) -> Vec<(&'static str, f32, String)> {
+    leading_verb(prompt).map(|(intent, why)| (intent, VERB_WEIGHT, why)).into_iter().collect()
 }
 
 /// The safe fallback: a plain model call on the prompt.
@@ -208,6 +259,29 @@ pub(crate) fn from_cues(scored: &[Scored], method: Method, full: f32) -> Option<
         alternatives: scored.iter().skip(1).map(|s| s.intent.to_string()).collect(),
         ambiguous: false,
     })
+}
+
+/// The answer for a step the free tiers were unsure of: the rules' answer,
+/// the LLM tier's (when it gave one) and the context tier's, settled.
+pub fn settle_unsure(
+    rules: Classification,
+    threshold: f32,
+    model: Option<Classification>,
+    step: &context::StepContext,
+) -> Classification {
+    let mut tried = vec![(rules, threshold)];
+    if let Some(answer) = model {
+        tried.push((answer, LLM_ACCEPT));
+    }
+    if let Some(c) = context::classify(step) {
+        tried.push((c, CONTEXT_ACCEPT));
+    }
+    settle(tried)
+}
+
+/// Whether the free tiers' answer needs the LLM and context tiers.
+pub fn is_unsure(c: &Classification, threshold: f32) -> bool {
+    matches!(c.method, Method::Pattern | Method::Fallback) && c.confidence < threshold
 }
 
 /// The final answer from the tiers tried, in order: the first that reached
@@ -327,6 +401,55 @@ mod tests {
         let c = settle(vec![(guess("summarize", 0.4, Method::Pattern), 0.9)]);
         assert_eq!((c.intent.as_str(), c.method, c.ambiguous), (FALLBACK_INTENT, Method::Fallback, true));
         assert_eq!(c.alternatives[0], "summarize");
+    }
+
+    /// Steps written after the cue and verb tables were tuned on
+    /// `bench/corpus`, never used to tune them: how the free tiers generalize.
+    const HELD_OUT: [(&str, &str, &str); 24] = [
+        ("Notify finance", "Let the finance team know that the Q3 close is delayed by two days.", "send"),
+        ("Customer details", "From the signup form below, capture the company name, seat count and billing country as JSON.", "extract"),
+        ("Thread summary", "Boil this email thread down to three bullet points for the account manager.", "summarize"),
+        ("Apology", "Compose a short apology to the customer for the late delivery, offering a 10% voucher.", "generate"),
+        ("Schema check", "Confirm every record has a non-empty SKU and a positive price.", "validate"),
+        ("High value only", "Only keep orders above EUR 500.", "filter"),
+        ("Revenue by region", "Compute total revenue by region for October.", "aggregate"),
+        ("Company info", "Look up each lead's company size and industry in Clearbit and attach it to the record.", "enrich"),
+        ("CSV to JSON", "Convert the CSV rows below into JSON objects keyed by column name.", "transform"),
+        ("Escalate?", "Should this ticket be escalated to tier 2 given the customer's plan and the outage?", "conditional"),
+        ("Weekly digest", "Send the weekly metrics digest to ops@example.com.", "send"),
+        ("Parse the PO", "Read the purchase order and return the PO number, vendor and line items.", "extract"),
+        ("Standup notes", "Summarize yesterday's standup for people who missed it.", "summarize"),
+        ("Job post", "Write a job post for a senior data engineer based in Lisbon.", "generate"),
+        ("Duplicates", "Find the contacts that appear twice and drop the older copy.", "filter"),
+        ("Spend per team", "Group the expenses by team and sum the amounts.", "aggregate"),
+        ("Geo data", "Enrich each address with latitude and longitude from the geocoding service.", "enrich"),
+        ("Dates to ISO", "Normalize all dates in the records to ISO 8601.", "transform"),
+        ("Refund eligible?", "Is the order still within the 30-day refund window?", "conditional"),
+        ("Contract check", "Verify that the contract has a signature date, both parties and a governing-law clause.", "validate"),
+        ("Incident brief", "Give the on-call lead a short overview of the incident so far.", "summarize"),
+        ("Route by language", "Decide which regional queue gets this ticket based on the language it is written in.", "conditional"),
+        ("Teams alert", "Alert the on-call channel in Teams that the backup job failed.", "send"),
+        ("Extract totals", "Extract subtotal, tax and total from the receipt.", "extract"),
+    ];
+
+    #[test]
+    fn held_out_phrasings() {
+        let mut misses = vec![];
+        for (name, prompt, label) in HELD_OUT {
+            let rules = classify(None, &json!({}), name, prompt);
+            let c = if is_unsure(&rules, 0.9) {
+                let step = context::StepContext { name, prompt, goal: None, reads: 1 };
+                settle_unsure(rules, 0.9, None, &step)
+            } else {
+                rules
+            };
+            if c.intent != label {
+                misses.push(format!("{name}: {label} classified {} ({:?} {:.2})", c.intent, c.method, c.confidence));
+            }
+        }
+        let correct = HELD_OUT.len() - misses.len();
+        println!("held-out free-tier accuracy {correct}/{}; misses: {misses:#?}", HELD_OUT.len());
+        assert!(correct * 4 >= HELD_OUT.len() * 3, "below 75%: {misses:#?}");
     }
 
     #[test]

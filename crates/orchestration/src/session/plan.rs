@@ -2,7 +2,7 @@
 //! (through the classification tiers) and its token budget.
 
 use crate::budget::{self, Basis, Need, Rules};
-use crate::classify::{self, context, llm, Classification, Method, CONTEXT_ACCEPT, INTENTS, LLM_ACCEPT};
+use crate::classify::{self, context, llm, Classification, INTENTS};
 use crate::environment::Environment;
 use crate::settings::{BudgetStrategy, Settings, INTENT_BUDGET_PREFIX};
 use crate::types::{ModelCall, OverheadSpend, Step};
@@ -49,12 +49,7 @@ pub fn classify_steps(
             classify::classify(s.intent.as_deref(), &params, &s.name, &s.prompt)
         })
         .collect();
-    let unsure: Vec<bool> = first
-        .iter()
-        .map(|c| {
-            matches!(c.method, Method::Pattern | Method::Fallback) && c.confidence < settings.classification_threshold
-        })
-        .collect();
+    let unsure: Vec<bool> = first.iter().map(|c| classify::is_unsure(c, settings.classification_threshold)).collect();
     let mut tier = LlmTier { asked: unsure.iter().filter(|u| **u).count(), ..LlmTier::default() };
     if tier.asked == 0 {
         return (first, tier);
@@ -74,16 +69,9 @@ pub fn classify_steps(
             if !unsure {
                 return rules;
             }
-            let mut tried = vec![(rules, settings.classification_threshold)];
-            if let Some(answer) = answers.get(&step.id) {
-                tried.push((answer.clone(), LLM_ACCEPT));
-            }
             let step_context =
                 context::StepContext { name: &step.name, prompt: &step.prompt, goal, reads: step.depends_on.len() };
-            if let Some(c) = context::classify(&step_context) {
-                tried.push((c, CONTEXT_ACCEPT));
-            }
-            classify::settle(tried)
+            classify::settle_unsure(rules, settings.classification_threshold, answers.get(&step.id).cloned(), &step_context)
         })
         .collect();
     (settled, tier)

@@ -14,6 +14,7 @@ use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, 
 use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
+use pricing::Pricing;
 use provider::{Provider, ProviderRequest};
 use transcript::Transcript;
 use serde_json::json;
@@ -46,6 +47,7 @@ impl Meter {
 /// Per-store context: who is calling, on which model, within which budget.
 pub struct LlmCtx {
     provider: Arc<Provider>,
+    pricing: Pricing,
     audit: AuditSink,
     source: String,
     step_id: Option<String>,
@@ -58,9 +60,16 @@ pub struct LlmCtx {
 }
 
 impl LlmCtx {
-    pub fn new(provider: Arc<Provider>, audit: AuditSink, source: impl Into<String>, default_model: impl Into<String>) -> Self {
+    pub fn new(
+        provider: Arc<Provider>,
+        pricing: Pricing,
+        audit: AuditSink,
+        source: impl Into<String>,
+        default_model: impl Into<String>,
+    ) -> Self {
         LlmCtx {
             provider,
+            pricing,
             audit,
             source: source.into(),
             step_id: None,
@@ -99,13 +108,13 @@ impl LlmCtx {
         if request.messages.is_empty() {
             return Err(LlmFailure::InvalidRequest("a completion needs at least one message".into()));
         }
-        if pricing::price(&request.model).is_none() {
+        let Some(price) = self.pricing.price(&request.model) else {
             return Err(LlmFailure::InvalidRequest(format!(
-                "unknown model `{}`; known models: {}",
+                "unknown model `{}`: no tier setting or list price; known models: {}",
                 request.model,
-                pricing::known_models().join(", ")
+                orchestration::pricing::known_models().join(", ")
             )));
-        }
+        };
         let input_tokens = request.system.as_deref().map_or(0, tokenizer::count)
             + request.messages.iter().map(|(_, text)| tokenizer::count(text)).sum::<u32>();
         if let Some(allocated) = self.allocated {
@@ -127,7 +136,8 @@ impl LlmCtx {
         let answer = self.provider.complete(&request).await;
         self.meter.provider_time += started.elapsed();
         let answer = answer.map_err(LlmFailure::Provider)?;
-        let cost = pricing::cost(&request.model, answer.input_tokens, answer.output_tokens).unwrap_or(0.0);
+        // Priced as admitted: a settings change mid-call does not reprice it.
+        let cost = pricing::cost(price, answer.input_tokens, answer.output_tokens);
         self.meter.input_tokens = self.meter.input_tokens.saturating_add(answer.input_tokens);
         self.meter.output_tokens = self.meter.output_tokens.saturating_add(answer.output_tokens);
         self.meter.cost_usd += cost;

@@ -1,32 +1,45 @@
-//! Model prices, in US dollars per million tokens, for cost accounting.
+//! Cost accounting: a tier model's prices from settings
+//! (`orchestration_tier_<tier>_input_price` / `_output_price`, the same ones
+//! routing weighs), any other model's from the list prices of
+//! `orchestration::pricing`. One source for routing and billing.
 
-/// `(model, input $/MTok, output $/MTok)`: Anthropic's list prices.
-const PRICES: &[(&str, f64, f64)] = &[
-    ("claude-haiku-4-5", 1.0, 5.0),
-    ("claude-sonnet-4-5", 3.0, 15.0),
-    ("claude-opus-4-5", 5.0, 25.0),
-    ("claude-opus-4-1", 15.0, 75.0),
-    ("claude-sonnet-4", 3.0, 15.0),
-    ("claude-3-5-haiku", 0.8, 4.0),
-];
+use crate::storage::{self, Db};
+use orchestration::pricing::{is_model, list_price};
+use orchestration::routing::{tier_models_from_settings, Tier, TIER_KEY_PREFIX};
+use std::collections::HashMap;
 
-/// Prices of `model`; dated ids (`claude-sonnet-4-5-20250929`) match their alias.
-pub fn price(model: &str) -> Option<(f64, f64)> {
-    PRICES
-        .iter()
-        .filter(|(name, _, _)| model == *name || model.strip_prefix(name).is_some_and(|rest| rest.starts_with('-')))
-        .max_by_key(|(name, _, _)| name.len())
-        .map(|(_, i, o)| (*i, *o))
+/// Prices models from the host database's settings.
+#[derive(Clone)]
+pub struct Pricing {
+    db: Db,
 }
 
-/// Cost of a call in US dollars.
-pub fn cost(model: &str, input_tokens: u32, output_tokens: u32) -> Option<f64> {
-    price(model).map(|(i, o)| (f64::from(input_tokens) * i + f64::from(output_tokens) * o) / 1_000_000.0)
+impl Pricing {
+    pub fn new(db: Db) -> Self {
+        Pricing { db }
+    }
+
+    /// `(input, output)` US dollars per million tokens of `model`.
+    pub fn price(&self, model: &str) -> Option<(f64, f64)> {
+        let tiers: HashMap<String, String> = storage::settings::list(&self.db.lock(), TIER_KEY_PREFIX)
+            .inspect_err(|e| tracing::warn!("reading tier prices failed, using list prices: {e:#}"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.key, s.value))
+            .collect();
+        let models = tier_models_from_settings(|key| tiers.get(key).cloned());
+        Tier::ALL
+            .into_iter()
+            .map(|t| models.get(t))
+            .find(|m| is_model(model, &m.model))
+            .map(|m| (m.input_price_per_mtok, m.output_price_per_mtok))
+            .or_else(|| list_price(model))
+    }
 }
 
-/// The models with known prices.
-pub fn known_models() -> Vec<&'static str> {
-    PRICES.iter().map(|(m, _, _)| *m).collect()
+/// Cost in US dollars of a call at `(input, output)` prices per million tokens.
+pub fn cost((input_price, output_price): (f64, f64), input_tokens: u32, output_tokens: u32) -> f64 {
+    (f64::from(input_tokens) * input_price + f64::from(output_tokens) * output_price) / 1_000_000.0
 }
 
 #[cfg(test)]
@@ -34,11 +47,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prices_aliases_and_dated_ids() {
-        assert_eq!(cost("claude-sonnet-4-5", 1_000_000, 0), Some(3.0));
-        assert_eq!(cost("claude-sonnet-4-5-20250929", 0, 1_000_000), Some(15.0));
-        // The longest alias wins: sonnet-4-5 is not priced as sonnet-4.
-        assert_eq!(price("claude-sonnet-4-5"), Some((3.0, 15.0)));
-        assert_eq!(price("gpt-4o"), None);
+    fn tier_settings_override_list_prices_for_their_model_only() {
+        let db = Db::temporary();
+        let pricing = Pricing::new(db.clone());
+        assert_eq!(pricing.price("claude-sonnet-4-5").map(|p| cost(p, 1_000_000, 0)), Some(3.0));
+        assert_eq!(pricing.price("claude-sonnet-4-5-20250929").map(|p| cost(p, 0, 1_000_000)), Some(15.0));
+        storage::settings::set(&db.lock(), "orchestration_tier_balanced_input_price", "2.5").unwrap();
+        assert_eq!(pricing.price("claude-sonnet-4-5"), Some((2.5, 15.0)), "the setting routing reads is the one billed");
+        assert_eq!(pricing.price("claude-opus-4-1"), Some((15.0, 75.0)), "not a tier model: list price");
+        assert_eq!(pricing.price("gpt-4o"), None);
     }
 }
