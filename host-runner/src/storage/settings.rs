@@ -108,6 +108,18 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// The values of `keys` that are set, by primary-key lookups (cheap enough per model call).
+pub fn get_many(conn: &Connection, keys: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached("SELECT value FROM system_settings_config WHERE key = ?1")?;
+    let mut found = std::collections::HashMap::new();
+    for key in keys {
+        if let Some(value) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional()? {
+            found.insert(key.clone(), value);
+        }
+    }
+    Ok(found)
+}
+
 pub fn list(conn: &Connection, prefix: &str) -> Result<Vec<Setting>> {
     let mut stmt = conn.prepare(
         "SELECT key, value, value_type, description, updated_at FROM system_settings_config

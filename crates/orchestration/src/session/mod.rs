@@ -195,7 +195,6 @@ impl<E: Environment> Session<E> {
             return None;
         };
         let intent = self.plans[index].classification.intent.clone();
-        let original_tokens = self.env.count_tokens(&input.step.prompt);
         let mut routing = self.route(index, &intent, &input, 0);
         let compression = self.compress(&intent, &input, memory_context, &routing);
         self.metrics.compression_time_us += compression.time_us;
@@ -236,7 +235,7 @@ impl<E: Environment> Session<E> {
                 plan.status = StepStatus::Executed;
                 // Savings count only where a model call actually carried the compressed text.
                 let tokens_saved = if done.llm_calls > 0 { compression.tokens_saved } else { 0 };
-                let baseline = self.baseline_cost(&intent, &done, original_tokens, tokens_saved);
+                let baseline = self.baseline_cost(&intent, &done, &input.step.prompt, tokens_saved);
                 let m = &mut self.metrics;
                 m.total_tokens_used += u64::from(done.usage.total);
                 m.total_tokens_saved += u64::from(tokens_saved);
@@ -325,11 +324,11 @@ impl<E: Environment> Session<E> {
     /// the powerful tier. Steps that made model calls are priced from their
     /// real usage (plus what compression removed); steps whose handler needed
     /// no model are priced as the model call the normal path would make.
-    fn baseline_cost(&self, intent: &str, done: &Dispatched, original_tokens: u32, tokens_saved: u32) -> f64 {
+    fn baseline_cost(&self, intent: &str, done: &Dispatched, prompt: &str, tokens_saved: u32) -> f64 {
         let (input, output) = if done.llm_calls > 0 {
             (done.usage.input + tokens_saved, done.usage.output)
         } else {
-            (original_tokens, crate::budget::expected_output_tokens(intent))
+            (self.env.count_tokens(prompt), crate::budget::expected_output_tokens(intent))
         };
         crate::routing::cost_usd(&self.models.powerful, input, output)
     }

@@ -109,7 +109,8 @@ impl<E: Environment> Session<E> {
         let mut outcome = compress_with(&input.step.prompt, &input.context, memory, intent, &policy, &self.memory, &counter);
         let mut spend = OverheadSpend::default();
         let semantic = if policy.strategy == Strategy::Semantic && !policy.lossless && !outcome.quality_degraded {
-            let summarized = self.summarize(&outcome.prompt, &policy, routing, &mut spend);
+            let tokens = outcome.parts.prompt.tokens_after;
+            let summarized = self.summarize(&outcome.prompt, tokens, &policy, routing, &mut spend);
             if let Some(summary) = &summarized.summary {
                 let after = counter(summary);
                 outcome.parts.prompt.tokens_after = after;
@@ -157,12 +158,11 @@ impl<E: Environment> Session<E> {
         }
     }
 
-    /// A fast-tier summary of `prompt`, made only when it pays: the call's
+    /// A fast-tier summary of `prompt` (`tokens` long), made only when it pays: the call's
     /// expected cost on the fast model must be below what the removed tokens
     /// would cost on the routed model.
-    fn summarize(&self, prompt: &str, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
+    fn summarize(&self, prompt: &str, tokens: u32, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
         let skip = |why: String| Summarized { summary: None, quality: 1.0, record: json!({ "called": false, "why": why }) };
-        let tokens = self.env.count_tokens(prompt);
         if tokens < SEMANTIC_MIN_TOKENS {
             return skip(format!("{tokens} tokens is below {SEMANTIC_MIN_TOKENS}"));
         }

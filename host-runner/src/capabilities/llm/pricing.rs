@@ -21,12 +21,13 @@ impl Pricing {
 
     /// `(input, output)` US dollars per million tokens of `model`.
     pub fn price(&self, model: &str) -> Option<(f64, f64)> {
-        let tiers: HashMap<String, String> = storage::settings::list(&self.db.lock(), TIER_KEY_PREFIX)
-            .inspect_err(|e| tracing::warn!("reading tier prices failed, using list prices: {e:#}"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| (s.key, s.value))
-            .collect();
+        let tiers = match storage::settings::get_many(&self.db.lock(), &tier_keys()) {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!("reading tier prices failed, using list prices: {e:#}");
+                HashMap::new()
+            }
+        };
         let models = tier_models_from_settings(|key| tiers.get(key).cloned());
         Tier::ALL
             .into_iter()
@@ -35,6 +36,14 @@ impl Pricing {
             .map(|m| (m.input_price_per_mtok, m.output_price_per_mtok))
             .or_else(|| list_price(model))
     }
+}
+
+/// The settings keys of the tiers' models and prices.
+fn tier_keys() -> Vec<String> {
+    Tier::ALL
+        .into_iter()
+        .flat_map(|t| ["model", "input_price", "output_price"].map(|field| format!("{TIER_KEY_PREFIX}{t}_{field}")))
+        .collect()
 }
 
 /// Cost in US dollars of a call at `(input, output)` prices per million tokens.
