@@ -191,3 +191,49 @@ async fn adaptive_budgets_come_from_the_agents_history_once_there_is_enough() {
     let extract = report.classifications.iter().find(|c| c.intent == "extract").unwrap();
     assert!(extract.budget >= report.steps[0].tokens.total, "the history-sized budget covers the step");
 }
+
+#[tokio::test]
+async fn an_unusable_answer_is_retried_one_tier_up_and_every_paid_attempt_is_billed() {
+    let sandbox = Sandbox::new(&["validate"], &[]);
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_ais_routing_enabled", "true");
+    // The simulated double cannot judge a rule: its answer has no verdicts.
+    let report = sandbox
+        .host()
+        .await
+        .run(&workflow(json!({
+            "id": "judge",
+            "agent_id": "agent-judge",
+            "user_id": "user-1",
+            "steps": [{
+                "id": "tone",
+                "name": "Check the reply",
+                "prompt": "Check the draft reply before it goes out.",
+                "params": {
+                    "data": {"reply": "We are sorry for the delay; your refund of EUR 40 is on its way."},
+                    "rules": [{"field": "/reply", "check": "judgment", "value": "Is the reply polite?"}]
+                }
+            }]
+        })))
+        .await
+        .unwrap();
+    let step = &report.steps[0];
+    assert_eq!(step.path, Path::Fallback);
+    assert!(step.fallback_reason.as_deref().unwrap().contains("invalid_output"), "{:?}", step.fallback_reason);
+    let metrics = report.orchestration.as_ref().unwrap();
+    assert_eq!(metrics.retries, 1, "one more dispatch a tier up");
+
+    let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let failed = &events(&rows, "ORCHESTRATION_STEP_FAILED")[0].metadata;
+    assert_eq!((failed["reason"].as_str(), failed["retries"].as_u64()), (Some("handler_error"), Some(1)));
+
+    // Both attempts called a model before failing: both are in token_usage and in the run's totals.
+    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let attempts: Vec<_> = usage.iter().filter(|u| u.model_info["path"] == "failed_attempt").collect();
+    assert_eq!(attempts.len(), 2);
+    assert_ne!(attempts[0].model_info["model"], attempts[1].model_info["model"], "the retry ran on another tier");
+    assert!(attempts.iter().all(|a| a.tokens_used > 0 && a.cost > 0.0));
+    let attempted: u64 = attempts.iter().map(|a| a.tokens_used).sum();
+    assert_eq!(report.metrics.failed_attempts.tokens, attempted);
+    assert_eq!(report.metrics.total_tokens, u64::from(step.tokens.total) + attempted);
+}

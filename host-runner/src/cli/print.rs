@@ -77,6 +77,12 @@ pub fn run_report(report: &RunReport) {
         m.steps_skipped,
         m.total_time_ms
     );
+    if m.failed_attempts.calls > 0 {
+        println!(
+            "  of which failed handler attempts: {} model calls, {} tokens, ${:.5} (in token_usage as path failed_attempt)",
+            m.failed_attempts.calls, m.failed_attempts.tokens, m.failed_attempts.cost_usd
+        );
+    }
     match &report.orchestration {
         Some(o) => {
             println!(

@@ -10,14 +10,14 @@ use crate::bindings::types::{HandlerError, StepError, StepRequest};
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::llm::pricing::Pricing;
-use crate::capabilities::llm::LlmCtx;
+use crate::capabilities::llm::{LlmCtx, Meter};
 use crate::capabilities::outbound_http::{AllowedHosts, OutboundHttp};
 use crate::capabilities::settings::SettingsCtx;
 use crate::components::limits::{CapHit, HandlerLimits};
 use crate::components::manifest::Grants;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
 use crate::host::Runtime;
-use crate::storage::records::Identity;
+use crate::storage::records::{insert_usage, Identity, UsageRow};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap};
@@ -104,20 +104,19 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
     // The epoch deadline stops a guest that computes too long; the timeout
     // also stops one that waits too long inside a host call.
     let outcome = tokio::time::timeout(Duration::from_millis(limits.deadline_ms), call).await;
-    let output = match outcome {
-        Err(_elapsed) => return Err(failed(name, StepError::DeadlineExceeded(limits.deadline_ms))),
-        Ok(Err(e)) => return Err(failed(name, trap_reason(&e, &limits, store.data().limiter.hit))),
-        Ok(Ok(Err(handler_error))) => return Err(StepError::Handler(handler_error)),
-        Ok(Ok(Ok(output))) => output,
+    let checked = match outcome {
+        Err(_elapsed) => Err(failed(name, StepError::DeadlineExceeded(limits.deadline_ms))),
+        Ok(Err(e)) => Err(failed(name, trap_reason(&e, &limits, store.data().limiter.hit))),
+        Ok(Ok(Err(handler_error))) => Err(StepError::Handler(handler_error)),
+        Ok(Ok(Ok(output))) => check_output(name, output, &limits),
     };
-    if output.len() as u64 > limits.max_output_bytes {
-        return Err(failed(name, StepError::OutputTooLarge(limits.max_output_bytes)));
-    }
-    if let Err(e) = serde_json::from_str::<serde_json::Value>(&output) {
-        return Err(StepError::Handler(HandlerError::InvalidOutput(format!(
-            "handler `{name}` returned output that is not JSON: {e}"
-        ))));
-    }
+    let output = match checked {
+        Ok(output) => output,
+        Err(error) => {
+            record_failed_attempt(runtime, who, &request.step.id, name, store.data().llm.meter(), &error);
+            return Err(error);
+        }
+    };
     let fuel_left = store.get_fuel().unwrap_or(0);
     let meter = store.data().llm.meter();
     Ok(DispatchResult {
@@ -131,6 +130,44 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         fuel_consumed: limits.fuel - fuel_left,
         provider_time_us: meter.provider_time.as_micros() as u64,
     })
+}
+
+/// The handler's output, if it is within the size limit and JSON.
+fn check_output(name: &str, output: String, limits: &HandlerLimits) -> Result<String, StepError> {
+    if output.len() as u64 > limits.max_output_bytes {
+        return Err(failed(name, StepError::OutputTooLarge(limits.max_output_bytes)));
+    }
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&output) {
+        return Err(StepError::Handler(HandlerError::InvalidOutput(format!(
+            "handler `{name}` returned output that is not JSON: {e}"
+        ))));
+    }
+    Ok(output)
+}
+
+/// A failed dispatch may already have paid for model calls: the spend goes
+/// into `token_usage` (path `failed_attempt`) so that no paid token is lost.
+fn record_failed_attempt(runtime: &Runtime, who: &Identity, step_id: &str, handler: &str, meter: &Meter, error: &StepError) {
+    if meter.calls == 0 {
+        return;
+    }
+    let row = UsageRow {
+        step_id: Some(step_id.to_string()),
+        tokens_used: u64::from(meter.usage().total),
+        tokens_saved: 0,
+        cost: meter.cost_usd,
+        model_info: serde_json::json!({
+            "orchestration": true,
+            "path": "failed_attempt",
+            "handler": handler,
+            "model": meter.model,
+            "llm_calls": meter.calls,
+            "error": format!("{error:?}"),
+        }),
+    };
+    if let Err(e) = insert_usage(&runtime.db.lock(), who, &row) {
+        tracing::error!(step_id, handler, "writing a failed attempt's usage failed: {e:#}");
+    }
 }
 
 /// The typed reason of a failed call: which limit, or which trap.

@@ -17,7 +17,7 @@ use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
-use crate::storage::records::{insert_usage, Identity, UsageRow};
+use crate::storage::records::{insert_usage, list_usage, Identity, UsageRow};
 use crate::storage::settings as settings_table;
 use anyhow::{anyhow, Context, Result};
 use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
@@ -145,7 +145,7 @@ impl Host {
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
-            metrics: RunMetrics::from_steps(&reports, orchestration.as_ref(), started.elapsed()),
+            metrics: RunMetrics::from_steps(&reports, orchestration.as_ref(), self.failed_attempts(&who)?, started.elapsed()),
             execution_id: who.execution_id,
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
@@ -269,6 +269,18 @@ impl Host {
             }),
         };
         insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
+    }
+
+    /// What handler attempts that failed had already spent on models.
+    fn failed_attempts(&self, who: &Identity) -> Result<orchestration::types::OverheadSpend> {
+        let rows = list_usage(&self.db().lock(), &who.execution_id).context("reading token_usage")?;
+        let mut spend = orchestration::types::OverheadSpend::default();
+        for row in rows.iter().filter(|r| r.model_info["path"] == "failed_attempt") {
+            spend.calls += row.model_info["llm_calls"].as_u64().unwrap_or(1) as u32;
+            spend.tokens += row.tokens_used;
+            spend.cost_usd += row.cost;
+        }
+        Ok(spend)
     }
 
     /// The orchestrator's own model calls (LLM classification, semantic

@@ -56,16 +56,26 @@ pub struct RunMetrics {
     pub steps_fallback: u32,
     pub steps_skipped: u32,
     pub total_time_ms: f64,
+    /// Model calls of handler attempts that failed before the step fell back
+    /// (included in the totals: they were paid for).
+    pub failed_attempts: OverheadSpend,
 }
 
 impl RunMetrics {
-    /// The steps' totals plus the orchestrator's own model calls.
-    pub fn from_steps(steps: &[StepReport], orchestrator: Option<&OrchestrationMetrics>, elapsed: Duration) -> Self {
+    /// The steps' totals plus the orchestrator's own model calls and the
+    /// calls of failed attempts.
+    pub fn from_steps(
+        steps: &[StepReport],
+        orchestrator: Option<&OrchestrationMetrics>,
+        failed_attempts: OverheadSpend,
+        elapsed: Duration,
+    ) -> Self {
         let own = orchestrator.map(|o| o.overhead).unwrap_or_default();
         RunMetrics {
-            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>() + own.tokens,
+            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>() + own.tokens + failed_attempts.tokens,
             tokens_saved: steps.iter().map(|s| u64::from(s.tokens_saved)).sum(),
-            total_cost_usd: steps.iter().map(|s| s.cost_usd).sum::<f64>() + own.cost_usd,
+            total_cost_usd: steps.iter().map(|s| s.cost_usd).sum::<f64>() + own.cost_usd + failed_attempts.cost_usd,
+            failed_attempts,
             steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
             steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,
             steps_skipped: steps.iter().filter(|s| s.path == Path::Skipped).count() as u32,
@@ -77,6 +87,7 @@ impl RunMetrics {
 /// The orchestrator's own metrics from `complete()` (orchestrated steps only),
 /// the orchestration library's type.
 pub use orchestration::types::WorkflowMetrics as OrchestrationMetrics;
+use orchestration::types::OverheadSpend;
 
 impl From<WorkflowMetrics> for OrchestrationMetrics {
     fn from(m: WorkflowMetrics) -> Self {
