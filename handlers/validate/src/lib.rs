@@ -7,6 +7,9 @@
 //!   "min_length"|"max_length"|"pattern"|"one_of"|"judgment", "value": ...,
 //!   "message": optional}]`; a `judgment` rule's value is the question for
 //!   the model, and its field (optional) points the model at part of the data;
+//!   a `pattern` is a regular expression in `regex-lite` syntax (Rust regex
+//!   without Unicode classes: `\d`, `\w`, `\s` and case folding are ASCII),
+//!   chosen to keep the component small (423 KB instead of 923 KB with `regex`);
 //! - `schema`: a JSON Schema subset (`type`, `properties`, `required`, `items`, `enum`).
 //!
 //! Output: `{"valid": bool, "errors": [{"field", "check", "message"}],

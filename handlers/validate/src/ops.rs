@@ -4,7 +4,7 @@
 use handler_kit::compare::{equal, number};
 use handler_kit::json::{first_value, has_type};
 use handler_kit::{params, HandlerError};
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::{json, Value};
 
 const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "object", "null"];
