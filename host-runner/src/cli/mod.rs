@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
 use host_runner::{bench, eval};
 use host_runner::serve::{handlers_json, serve, ServeConfig};
-use host_runner::storage::{records, settings, Db};
+use host_runner::storage::{agents, records, settings, Db};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -99,6 +99,11 @@ enum Command {
         #[arg(long)]
         no_watch: bool,
     },
+    /// Agents' intensity scores (`agent_intensity_metrics`), which AIS routing reads.
+    Agents {
+        #[command(subcommand)]
+        action: AgentsAction,
+    },
     /// Print the audit trail, oldest first.
     Audit {
         /// Only this execution.
@@ -121,6 +126,17 @@ enum FlagsAction {
     },
     /// Set a setting; the value must fit its type.
     Set { key: String, value: String },
+}
+
+#[derive(Subcommand)]
+enum AgentsAction {
+    /// List every agent's creation, execution and combined scores and its routed runs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set how demanding an agent's definition is (0-10), the seed's creation score.
+    SetCreation { agent: String, score: f32 },
 }
 
 #[derive(Subcommand)]
@@ -164,6 +180,19 @@ pub async fn main() -> Result<()> {
         Command::Flags { action: FlagsAction::Set { key, value } } => {
             settings::set(&Db::open(&cli.db)?.lock(), key, value)?;
             println!("{key} = {value}");
+        }
+        Command::Agents { action: AgentsAction::List { json } } => {
+            let rows = agents::list(&Db::open(&cli.db)?.lock())?;
+            if *json {
+                let rows: Vec<_> = rows.iter().map(|(id, row)| serde_json::json!({ "agent_id": id, "scores": row.scores, "runs": row.runs })).collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print::agents(&rows);
+            }
+        }
+        Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
+            agents::set_creation(&Db::open(&cli.db)?.lock(), agent, *score)?;
+            println!("{agent}: creation score {score}");
         }
         Command::Handlers { action: HandlersAction::List { json } } => {
             let host = build_host(&cli).await?;

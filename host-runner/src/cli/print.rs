@@ -123,6 +123,22 @@ pub fn run_report(report: &RunReport) {
     }
 }
 
+pub fn agents(rows: &[(String, host_runner::storage::agents::AgentRow)]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(id, r)| {
+            vec![
+                id.clone(),
+                format!("{:.2}", r.scores.creation),
+                format!("{:.2}", r.scores.execution),
+                format!("{:.2}", r.scores.combined),
+                r.runs.to_string(),
+            ]
+        })
+        .collect();
+    table(&["agent", "creation", "execution", "combined", "routed runs"], &rows);
+}
+
 pub fn settings(rows: &[Setting]) {
     let rows: Vec<Vec<String>> =
         rows.iter().map(|s| vec![s.key.clone(), s.value.clone(), s.value_type.clone(), s.description.clone()]).collect();

@@ -11,10 +11,42 @@ use std::collections::BTreeMap;
 pub const HISTORY_PER_INTENT: usize = 200;
 
 /// An agent's row, with the number of runs its execution score has seen.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct AgentRow {
     pub scores: AgentScores,
     pub runs: u32,
+}
+
+/// Every agent's row, by agent id.
+pub fn list(conn: &Connection) -> Result<Vec<(String, AgentRow)>> {
+    let mut stmt = conn.prepare(
+        "SELECT agent_id, creation_score, execution_score, combined_score, runs FROM agent_intensity_metrics ORDER BY agent_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            AgentRow { scores: AgentScores { creation: r.get(1)?, execution: r.get(2)?, combined: r.get(3)? }, runs: r.get(4)? },
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets an agent's creation score (how demanding its definition is, 0-10);
+/// an agent without runs starts its execution score there too.
+pub fn set_creation(conn: &Connection, agent_id: &str, creation: f32) -> Result<()> {
+    if !(0.0..=10.0).contains(&creation) {
+        anyhow::bail!("creation score of `{agent_id}` must be between 0 and 10, got {creation}");
+    }
+    conn.execute(
+        "INSERT INTO agent_intensity_metrics (agent_id, creation_score, execution_score, combined_score, runs)
+         VALUES (?1, ?2, ?2, ?2, 0)
+         ON CONFLICT (agent_id) DO UPDATE SET
+             creation_score = excluded.creation_score,
+             combined_score = (excluded.creation_score + execution_score) / 2,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        params![agent_id, f64::from(creation)],
+    )?;
+    Ok(())
 }
 
 pub fn scores(conn: &Connection, agent_id: &str) -> Result<Option<AgentRow>> {
@@ -98,6 +130,20 @@ mod tests {
         record_run(&conn, "a", &s).unwrap();
         let row = scores(&conn, "a").unwrap().unwrap();
         assert_eq!((row.runs, row.scores.execution), (2, 10.0), "clamped to 10");
+    }
+
+    #[test]
+    fn creation_scores_are_set_within_range_and_fold_into_combined() {
+        let db = Db::temporary();
+        let conn = db.lock();
+        set_creation(&conn, "new", 7.0).unwrap();
+        assert_eq!(scores(&conn, "new").unwrap().unwrap().scores, AgentScores { creation: 7.0, execution: 7.0, combined: 7.0 });
+        record_run(&conn, "ran", &AgentScores { creation: 2.0, execution: 4.0, combined: 3.0 }).unwrap();
+        set_creation(&conn, "ran", 8.0).unwrap();
+        let row = scores(&conn, "ran").unwrap().unwrap();
+        assert_eq!((row.scores.combined, row.runs), (6.0, 1));
+        assert!(set_creation(&conn, "x", 11.0).unwrap_err().to_string().contains("between 0 and 10"));
+        assert_eq!(list(&conn).unwrap().iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["new", "ran"]);
     }
 
     #[test]
