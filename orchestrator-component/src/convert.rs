@@ -91,7 +91,16 @@ pub fn dispatched(d: handlers::DispatchResult) -> Dispatched {
     }
 }
 
-pub fn dispatch_error(e: types::StepError) -> DispatchError {
+pub fn dispatch_failure(f: handlers::DispatchFailure) -> DispatchFailure {
+    DispatchFailure {
+        error: dispatch_error(f.error),
+        usage: usage(f.usage),
+        cost_usd: f.cost_usd,
+        provider_time_us: f.provider_time_us,
+    }
+}
+
+fn dispatch_error(e: types::StepError) -> DispatchError {
     match e {
         types::StepError::NoHandler(intent) => DispatchError::NoHandler(intent),
         types::StepError::Trapped(msg) => DispatchError::Trapped(msg),

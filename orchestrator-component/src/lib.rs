@@ -13,7 +13,7 @@ use exports::workflowpilot::orchestration::orchestrator as wit;
 use orchestration::session::StepInput;
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use orchestration::types::{DispatchError, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
+use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 use std::cell::RefCell;
 use workflowpilot::orchestration::{agents, audit, handlers, llm, settings, types};
 
@@ -30,10 +30,10 @@ impl orchestration::Environment for Imports {
     fn registered_intents(&self) -> Vec<String> {
         handlers::registered_intents()
     }
-    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError> {
+    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         handlers::dispatch(&convert::step_request(request))
             .map(convert::dispatched)
-            .map_err(convert::dispatch_error)
+            .map_err(convert::dispatch_failure)
     }
     fn emit(&self, event: Event) {
         audit::emit(&convert::audit_event(event));

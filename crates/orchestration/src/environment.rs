@@ -2,7 +2,7 @@
 
 use crate::budget::IntentUsage;
 use crate::routing::AgentScores;
-use crate::types::{DispatchError, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
+use crate::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 
 /// The orchestrator's view of the outside world. The component implements it
 /// with WIT imports; tests and benchmarks implement it natively.
@@ -14,7 +14,7 @@ pub trait Environment {
     /// Intents served by the handlers loaded now.
     fn registered_intents(&self) -> Vec<String>;
     /// Runs a step in the handler for its intent.
-    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError>;
+    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure>;
     /// Records an audit event.
     fn emit(&self, event: Event);
     /// A model call of the orchestrator's own; the error says why it failed.

@@ -90,6 +90,22 @@ pub struct Dispatched {
     pub provider_time_us: u64,
 }
 
+/// A failed dispatch: why, and what the attempt spent on models before it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchFailure {
+    pub error: DispatchError,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub provider_time_us: u64,
+}
+
+impl From<DispatchError> for DispatchFailure {
+    /// A failure that spent nothing.
+    fn from(error: DispatchError) -> Self {
+        DispatchFailure { error, usage: Usage::default(), cost_usd: 0.0, provider_time_us: 0 }
+    }
+}
+
 /// Why a dispatch failed. `kind()` is the short reason recorded in audit.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DispatchError {

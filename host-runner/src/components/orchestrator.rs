@@ -75,6 +75,16 @@ impl OrchestratorSession {
         Ok(OrchestratorSession { store, core, session, fuel, broken: None })
     }
 
+    /// What the orchestrator's own model calls cost, as the host metered them.
+    pub fn own_spend(&self) -> orchestration::types::OverheadSpend {
+        let meter = self.store.data().llm.meter();
+        orchestration::types::OverheadSpend {
+            calls: meter.calls,
+            tokens: u64::from(meter.usage().total),
+            cost_usd: meter.cost_usd,
+        }
+    }
+
     /// Why the session stopped working, if it did.
     pub fn broken(&self) -> Option<&str> {
         self.broken.as_deref()

@@ -5,8 +5,8 @@
 
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
-use crate::bindings::handlers::DispatchResult;
-use crate::bindings::types::{HandlerError, StepError, StepRequest};
+use crate::bindings::handlers::{DispatchFailure, DispatchResult};
+use crate::bindings::types::{HandlerError, StepError, StepRequest, TokenUsage};
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::llm::pricing::Pricing;
@@ -84,9 +84,9 @@ pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>)
 }
 
 /// Runs `request` in the handler registered for its intent.
-pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRequest) -> Result<DispatchResult, StepError> {
+pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
     let Some(handler) = runtime.registry.for_intent(&request.intent) else {
-        return Err(StepError::NoHandler(request.intent));
+        return Err(unspent(StepError::NoHandler(request.intent)));
     };
     let name = handler.info.name.as_str();
     let limits = handler.grants.limits;
@@ -96,7 +96,8 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         step: Some((&request.step.id, request.token_budget)),
         routed_model: &request.routed_model,
     };
-    let mut store = handler_store(runtime, &handler.grants, purpose).map_err(|e| StepError::Host(format!("{e:#}")))?;
+    let mut store =
+        handler_store(runtime, &handler.grants, purpose).map_err(|e| unspent(StepError::Host(format!("{e:#}"))))?;
     let call = async {
         let instance = handler.pre.instantiate_async(&mut store).await?;
         instance.workflowpilot_orchestration_handler().call_execute(&mut store, &request).await
@@ -113,8 +114,14 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
     let output = match checked {
         Ok(output) => output,
         Err(error) => {
-            record_failed_attempt(runtime, who, &request.step.id, name, store.data().llm.meter(), &error);
-            return Err(error);
+            let meter = store.data().llm.meter();
+            record_failed_attempt(runtime, who, &request.step.id, name, meter, &error);
+            return Err(DispatchFailure {
+                error,
+                usage: meter.usage(),
+                cost_usd: meter.cost_usd,
+                provider_time_us: meter.provider_time.as_micros() as u64,
+            });
         }
     };
     let fuel_left = store.get_fuel().unwrap_or(0);
@@ -130,6 +137,11 @@ pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRe
         fuel_consumed: limits.fuel - fuel_left,
         provider_time_us: meter.provider_time.as_micros() as u64,
     })
+}
+
+/// A failure before any model call.
+fn unspent(error: StepError) -> DispatchFailure {
+    DispatchFailure { error, usage: TokenUsage { input: 0, output: 0, total: 0 }, cost_usd: 0.0, provider_time_us: 0 }
 }
 
 /// The handler's output, if it is within the size limit and JSON.

@@ -7,6 +7,7 @@
 use super::report::{Path, StepReport};
 use crate::storage::{self, Db};
 use anyhow::{Context, Result};
+use orchestration::pricing::is_model;
 use orchestration::routing::{tier_models_from_settings, updated_execution_score, AgentScores, RunOutcome, Tier};
 
 /// What the run's orchestrated steps say about the agent: steps run or
@@ -24,10 +25,16 @@ pub fn outcome(db: &Db, steps: &[StepReport]) -> Option<RunOutcome> {
         return None;
     }
     let tier_of = |model: &str| {
-        Tier::ALL.into_iter().find(|t| model.starts_with(&models.get(*t).model)).unwrap_or(Tier::Balanced).index()
+        Tier::ALL.into_iter().find(|t| is_model(model, &models.get(*t).model)).unwrap_or(Tier::Balanced).index()
     };
     let tiers: u32 = ran.iter().map(|s| u32::from(tier_of(&s.model))).sum();
-    let failures = steps.iter().filter(|s| s.path == Path::Fallback && s.intent.is_some()).count() as u32;
+    // Only failures a stronger model might have avoided say the agent needs
+    // more: a missing plugin or handler says nothing about it.
+    let failures = steps
+        .iter()
+        .filter(|s| s.path == Path::Fallback && s.intent.is_some())
+        .filter(|s| s.fallback_reason.as_deref().is_some_and(|r| r.contains("(invalid_output)") || r.contains("(llm)")))
+        .count() as u32;
     Some(RunOutcome {
         steps: ran.len() as u32 + failures,
         failures,

@@ -9,7 +9,6 @@ pub mod report;
 pub mod template;
 pub mod workflow;
 
-use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::WorkflowMetrics;
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::llm::provider::ProviderRequest;
@@ -20,6 +19,7 @@ use crate::host::Host;
 use crate::storage::records::{insert_usage, list_usage, Identity, UsageRow};
 use crate::storage::settings as settings_table;
 use anyhow::{anyhow, Context, Result};
+use orchestration::types::OverheadSpend;
 use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -137,15 +137,18 @@ impl Host {
             }
             _ => (vec![], None),
         };
-        if let Some(m) = orchestration.as_ref().filter(|m| m.orchestrator_calls > 0) {
-            self.record_orchestrator_calls(&who, m)?;
+        // Read from the host's meter of the orchestrator's store: there even
+        // when the session broke before `complete()`.
+        let orchestrator_calls = session.as_ref().map(|s| s.own_spend()).unwrap_or_default();
+        if orchestrator_calls.calls > 0 {
+            self.record_orchestrator_calls(&who, &orchestrator_calls)?;
         }
         if let Some(run) = intensity::outcome(self.db(), &reports) {
             intensity::record(self.db(), &who.agent_id, &run)?;
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
-            metrics: RunMetrics::from_steps(&reports, orchestration.as_ref(), self.failed_attempts(&who)?, started.elapsed()),
+            metrics: RunMetrics::from_steps(&reports, orchestrator_calls, self.failed_attempts(&who)?, started.elapsed()),
             execution_id: who.execution_id,
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
@@ -272,9 +275,9 @@ impl Host {
     }
 
     /// What handler attempts that failed had already spent on models.
-    fn failed_attempts(&self, who: &Identity) -> Result<orchestration::types::OverheadSpend> {
+    fn failed_attempts(&self, who: &Identity) -> Result<OverheadSpend> {
         let rows = list_usage(&self.db().lock(), &who.execution_id).context("reading token_usage")?;
-        let mut spend = orchestration::types::OverheadSpend::default();
+        let mut spend = OverheadSpend::default();
         for row in rows.iter().filter(|r| r.model_info["path"] == "failed_attempt") {
             spend.calls += row.model_info["llm_calls"].as_u64().unwrap_or(1) as u32;
             spend.tokens += row.tokens_used;
@@ -285,13 +288,13 @@ impl Host {
 
     /// The orchestrator's own model calls (LLM classification, semantic
     /// compression) as a usage row of the run, outside any step.
-    fn record_orchestrator_calls(&self, who: &Identity, m: &WorkflowMetrics) -> Result<()> {
+    fn record_orchestrator_calls(&self, who: &Identity, spend: &OverheadSpend) -> Result<()> {
         let row = UsageRow {
             step_id: None,
-            tokens_used: m.orchestrator_tokens,
+            tokens_used: spend.tokens,
             tokens_saved: 0,
-            cost: m.orchestrator_cost,
-            model_info: json!({ "orchestration": true, "path": "orchestrator", "calls": m.orchestrator_calls }),
+            cost: spend.cost_usd,
+            model_info: json!({ "orchestration": true, "path": "orchestrator", "calls": spend.calls }),
         };
         insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
     }

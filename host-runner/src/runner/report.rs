@@ -56,6 +56,8 @@ pub struct RunMetrics {
     pub steps_fallback: u32,
     pub steps_skipped: u32,
     pub total_time_ms: f64,
+    /// The orchestrator's own model calls (LLM classification, semantic compression).
+    pub orchestrator_calls: OverheadSpend,
     /// Model calls of handler attempts that failed before the step fell back
     /// (included in the totals: they were paid for).
     pub failed_attempts: OverheadSpend,
@@ -64,17 +66,12 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// The steps' totals plus the orchestrator's own model calls and the
     /// calls of failed attempts.
-    pub fn from_steps(
-        steps: &[StepReport],
-        orchestrator: Option<&OrchestrationMetrics>,
-        failed_attempts: OverheadSpend,
-        elapsed: Duration,
-    ) -> Self {
-        let own = orchestrator.map(|o| o.overhead).unwrap_or_default();
+    pub fn from_steps(steps: &[StepReport], own: OverheadSpend, failed_attempts: OverheadSpend, elapsed: Duration) -> Self {
         RunMetrics {
             total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>() + own.tokens + failed_attempts.tokens,
             tokens_saved: steps.iter().map(|s| u64::from(s.tokens_saved)).sum(),
             total_cost_usd: steps.iter().map(|s| s.cost_usd).sum::<f64>() + own.cost_usd + failed_attempts.cost_usd,
+            orchestrator_calls: own,
             failed_attempts,
             steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
             steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,

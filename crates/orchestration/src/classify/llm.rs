@@ -10,9 +10,15 @@ use std::collections::HashMap;
 
 /// The instructions of an unsure step are cut here: the opening says what to do.
 const INSTRUCTION_CHARS: usize = 600;
-/// Output tokens allowed per classified step, plus a fixed allowance.
-pub const TOKENS_PER_STEP: u32 = 80;
-pub const TOKENS_BASE: u32 = 40;
+/// Output tokens allowed per classified step (plus its id), and a fixed allowance.
+const TOKENS_PER_STEP: u32 = 80;
+const TOKENS_BASE: u32 = 40;
+
+/// The output allowance of an answer about the steps with these ids: each
+/// entry's fields and reasoning, plus its id (about one token per 2 characters).
+pub fn max_tokens(asked: &[&str]) -> u32 {
+    TOKENS_BASE + asked.iter().map(|id| TOKENS_PER_STEP + id.len() as u32 / 2 + 1).sum::<u32>()
+}
 
 /// What each of the seed's intents means, for the model.
 const MEANINGS: [(&str, &str); 10] = [

@@ -138,8 +138,9 @@ pub struct Classification {
 pub const LLM_ACCEPT: f32 = 0.7;
 /// The context tier's answer is taken from this confidence (the seed's 0.6).
 pub const CONTEXT_ACCEPT: f32 = 0.6;
-/// Below this, no tier's guess is trusted: the safe fallback intent runs.
-pub const GUESS_FLOOR: f32 = 0.5;
+/// At or below this, no tier's guess is trusted: the safe fallback intent
+/// runs. Cue scoring gives at most 0.55 to a tie between two intents.
+pub const GUESS_FLOOR: f32 = 0.55;
 
 /// The intent whose params contract `params` follows, if any.
 fn by_params(params: &serde_json::Value) -> Option<(&'static str, &'static [&'static str])> {
@@ -311,7 +312,7 @@ pub fn settle(tried: Vec<(Classification, f32)>) -> Classification {
     let best = tried
         .into_iter()
         .map(|(c, _)| c)
-        .filter(|c| c.method != Method::Fallback && c.confidence >= GUESS_FLOOR)
+        .filter(|c| c.method != Method::Fallback && c.confidence > GUESS_FLOOR)
         .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
     match best {
         Some(mut c) => {
@@ -394,11 +395,11 @@ mod tests {
         assert_eq!((c.intent.as_str(), c.method, c.ambiguous), ("extract", Method::Llm, false));
         assert!(c.reasoning.contains("pattern summarize 0.60"), "{}", c.reasoning);
 
-        let c = settle(vec![(guess("summarize", 0.55, Method::Pattern), 0.9), (guess("extract", 0.52, Method::Context), CONTEXT_ACCEPT)]);
+        let c = settle(vec![(guess("summarize", 0.58, Method::Pattern), 0.9), (guess("extract", 0.56, Method::Context), CONTEXT_ACCEPT)]);
         assert_eq!((c.intent.as_str(), c.ambiguous), ("summarize", true));
         assert_eq!(c.alternatives, vec!["filter".to_string(), "extract".to_string()]);
 
-        let c = settle(vec![(guess("summarize", 0.4, Method::Pattern), 0.9)]);
+        let c = settle(vec![(guess("summarize", 0.55, Method::Pattern), 0.9)]);
         assert_eq!((c.intent.as_str(), c.method, c.ambiguous), (FALLBACK_INTENT, Method::Fallback, true));
         assert_eq!(c.alternatives[0], "summarize");
     }

@@ -211,20 +211,32 @@ impl<E: Environment> Session<E> {
             token_budget: self.plans[index].spendable(self.settings.overage),
         };
         let mut attempts = vec![];
+        let mut failed_provider_us = 0;
         let mut outcome = self.env.dispatch(&request);
-        while let Err(error) = &outcome {
-            let retryable = error.retryable_on_stronger_model() && self.settings.ais_routing_enabled;
+        while let Err(failure) = &outcome {
+            // A failed attempt may have paid for model calls: charged to the step once.
+            self.charge_failed_attempt(index, failure);
+            failed_provider_us += failure.provider_time_us;
+            let retryable = failure.error.retryable_on_stronger_model() && self.settings.ais_routing_enabled;
             if !retryable || attempts.len() as u32 >= self.settings.max_retries {
                 break;
             }
             let escalated = self.route(index, &intent, &input, attempts.len() as u32 + 1);
-            if escalated.model == routing.model {
-                break; // Already on the top tier.
+            let budget = self.plans[index].spendable(self.settings.overage);
+            if escalated.model == routing.model || budget == 0 {
+                break; // Already on the top tier, or nothing left to retry with.
             }
-            attempts.push(json!({ "model": routing.model, "reason": error.kind(), "message": error.to_string() }));
+            attempts.push(json!({
+                "model": routing.model,
+                "reason": failure.error.kind(),
+                "message": failure.error.to_string(),
+                "tokens": failure.usage.total,
+                "cost_usd": failure.cost_usd,
+            }));
             self.metrics.retries += 1;
             routing = escalated;
             request.routed_model = routing.model.clone();
+            request.token_budget = budget;
             outcome = self.env.dispatch(&request);
         }
         match outcome {
@@ -242,7 +254,7 @@ impl<E: Environment> Session<E> {
                 m.total_cost += done.cost_usd;
                 m.baseline_cost += baseline;
                 m.steps_executed += 1;
-                m.orchestration_overhead_us += elapsed.saturating_sub(done.provider_time_us);
+                m.orchestration_overhead_us += elapsed.saturating_sub(done.provider_time_us + failed_provider_us);
                 if compression.applied {
                     m.compressions_applied += 1;
                     m.min_compression_quality = m.min_compression_quality.min(compression.quality);
@@ -310,7 +322,8 @@ impl<E: Environment> Session<E> {
                     provider_time_us: done.provider_time_us,
                 })
             }
-            Err(error) => {
+            Err(failure) => {
+                let error = failure.error;
                 self.plans[index].status = StepStatus::FellBack;
                 self.plans[index].failure = Some(error.to_string());
                 self.metrics.steps_fell_back += 1;
@@ -333,6 +346,14 @@ impl<E: Environment> Session<E> {
         crate::routing::cost_usd(&self.models.powerful, input, output)
     }
 
+    /// What a failed attempt spent: the step's budget and the totals.
+    fn charge_failed_attempt(&mut self, index: usize, failure: &DispatchFailure) {
+        let plan = &mut self.plans[index];
+        plan.used = plan.used.saturating_add(failure.usage.total);
+        self.metrics.total_tokens_used += u64::from(failure.usage.total);
+        self.metrics.total_cost += failure.cost_usd;
+    }
+
     /// Counts the orchestrator's own model calls as tokens used and cost.
     fn spend(&mut self, spend: OverheadSpend) {
         let o = &mut self.metrics.overhead;
@@ -350,10 +371,10 @@ impl<E: Environment> Session<E> {
         }
         self.completed = true;
         let allocated: u64 = self.plans.iter().map(|p| u64::from(p.allocated)).sum();
-        self.metrics.budget_utilization =
-            if allocated == 0 { 0.0 } else { self.metrics.total_tokens_used as f64 / allocated as f64 };
+        // Steps' use of what they were allocated; the orchestrator's own calls were never allocated.
+        let used: u64 = self.plans.iter().map(|p| u64::from(p.used)).sum();
+        self.metrics.budget_utilization = if allocated == 0 { 0.0 } else { used as f64 / allocated as f64 };
         let m = &self.metrics;
-        let orchestrated = m.steps_executed + m.steps_fell_back;
         self.env.emit(Event {
             kind: EventKind::Completed,
             severity: Severity::Info,
@@ -372,7 +393,7 @@ impl<E: Environment> Session<E> {
                     "compression_time_us": m.compression_time_us,
                     "routing_time_us": m.routing_time_us,
                     "orchestration_overhead_us": m.orchestration_overhead_us,
-                    "avg_overhead_us_per_step": if orchestrated == 0 { 0 } else { m.orchestration_overhead_us / u64::from(orchestrated) },
+                    "avg_overhead_us_per_executed_step": if m.steps_executed == 0 { 0 } else { m.orchestration_overhead_us / u64::from(m.steps_executed) },
                     "steps_completed": m.steps_executed,
                     "steps_failed": m.steps_fell_back,
                 },

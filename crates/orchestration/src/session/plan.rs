@@ -102,11 +102,12 @@ fn ask_model(
         })
         .collect();
     let (system, prompt) = llm::request(&candidates, goal, &intents);
+    let asked: Vec<&str> = steps.iter().zip(unsure).filter(|(_, u)| **u).map(|(s, _)| s.id.as_str()).collect();
     let call = ModelCall {
         model: model.to_string(),
         system,
         prompt,
-        max_tokens: llm::TOKENS_BASE + llm::TOKENS_PER_STEP * tier.asked as u32,
+        max_tokens: llm::max_tokens(&asked),
         temperature: 0.0,
         json: true,
     };
@@ -118,7 +119,6 @@ fn ask_model(
         }
     };
     tier.spend.add(&answer);
-    let asked: Vec<&str> = steps.iter().zip(unsure).filter(|(_, u)| **u).map(|(s, _)| s.id.as_str()).collect();
     match llm::parse(&answer.text, &asked, &intents) {
         Ok(found) => found,
         Err(e) => {
@@ -128,28 +128,31 @@ fn ask_model(
     }
 }
 
-/// How many steps read each step's output, directly or further down.
+/// How many steps read each step's output, directly or further down: one
+/// walk of the reversed dependency graph per step, O(steps × edges).
 pub fn dependents(steps: &[Step]) -> Vec<u32> {
     let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    (0..steps.len())
-        .map(|target| {
-            // Steps that reach `target` through depends_on.
-            let mut reaches = vec![false; steps.len()];
-            let mut changed = true;
-            while changed {
-                changed = false;
-                for (i, s) in steps.iter().enumerate() {
-                    if reaches[i] {
-                        continue;
-                    }
-                    let reads = s.depends_on.iter().filter_map(|d| index.get(d.as_str())).any(|&d| d == target || reaches[d]);
-                    if reads && i != target {
-                        reaches[i] = true;
-                        changed = true;
-                    }
-                }
+    let mut readers: Vec<Vec<usize>> = vec![vec![]; steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        for &d in s.depends_on.iter().filter_map(|d| index.get(d.as_str())) {
+            if d != i {
+                readers[d].push(i);
             }
-            reaches.iter().filter(|r| **r).count() as u32
+        }
+    }
+    (0..steps.len())
+        .map(|start| {
+            let mut seen = vec![false; steps.len()];
+            let mut stack = readers[start].clone();
+            let mut count = 0;
+            while let Some(i) = stack.pop() {
+                if i == start || std::mem::replace(&mut seen[i], true) {
+                    continue;
+                }
+                count += 1;
+                stack.extend(&readers[i]);
+            }
+            count
         })
         .collect()
 }
@@ -163,7 +166,8 @@ pub fn allocate(
     classifications: &[Classification],
 ) -> Vec<(u32, Basis)> {
     let history = if settings.strategy == BudgetStrategy::Adaptive { env.intent_usage(agent_id) } else { vec![] };
-    let fan_out = dependents(steps);
+    // Only the priority strategy orders by dependents.
+    let fan_out = if settings.strategy == BudgetStrategy::Priority { dependents(steps) } else { vec![0; steps.len()] };
     let needs: Vec<Need> = steps
         .iter()
         .zip(classifications)

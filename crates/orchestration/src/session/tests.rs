@@ -34,14 +34,15 @@ impl Environment for &FakeEnv {
     fn registered_intents(&self) -> Vec<String> {
         vec!["extract".into(), "summarize".into()]
     }
-    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchError> {
+    fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         self.requests.borrow_mut().push(request.clone());
         if let Some(e) = self.failing.get(&request.intent) {
-            return Err(e.clone());
+            return Err(e.clone().into());
         }
         if let Some((left, e)) = self.fail_first.borrow_mut().get_mut(&request.intent).filter(|(left, _)| *left > 0) {
             *left -= 1;
-            return Err(e.clone());
+            // The failed attempt paid for one model call first.
+            return Err(DispatchFailure { error: e.clone(), usage: Usage { input: 20, output: 5, total: 25 }, cost_usd: 0.002, provider_time_us: 3 });
         }
         Ok(Dispatched {
             output: format!("\"{} done\"", request.step.id),
@@ -260,8 +261,11 @@ fn an_invalid_answer_is_retried_one_tier_up_but_sandbox_failures_are_not() {
 
     assert!(session.execute_step("b", input(&steps[1]), "null", &[]).is_none());
     assert_eq!(env.requests.borrow().len(), 3, "fuel exhaustion is not retried");
+    assert_eq!(env.requests.borrow()[1].token_budget, env.requests.borrow()[0].token_budget - 25, "the retry gets what is left");
     let metrics = session.complete().unwrap();
     assert_eq!((metrics.retries, metrics.steps_executed, metrics.steps_fell_back), (1, 1, 1));
+    assert_eq!(metrics.total_tokens_used, 25 + 42, "the failed attempt's spend is counted once");
+    assert!((metrics.total_cost - 0.003).abs() < 1e-12);
     assert!((metrics.retry_rate() - 0.5).abs() < 1e-9 && (metrics.success_rate() - 0.5).abs() < 1e-9);
 }
 

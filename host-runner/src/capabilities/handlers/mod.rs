@@ -2,8 +2,8 @@
 //! the registry, so a handler can be replaced between two dispatches; every
 //! dispatch runs in a fresh sandbox (see `components::sandbox`).
 
-use crate::bindings::handlers::{self, DispatchResult};
-use crate::bindings::types::{StepError, StepRequest};
+use crate::bindings::handlers::{self, DispatchFailure, DispatchResult};
+use crate::bindings::types::StepRequest;
 use crate::components::sandbox;
 use crate::host::Runtime;
 use crate::storage::records::Identity;
@@ -42,7 +42,7 @@ impl handlers::Host for DispatchCtx {
         self.runtime.registry.intents()
     }
 
-    async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, StepError> {
+    async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
         sandbox::run_handler(&self.runtime, &self.who, request).await
     }
 }
