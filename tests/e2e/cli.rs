@@ -113,3 +113,30 @@ fn flags_run_json_handlers_and_audit() {
     assert_eq!(kinds.first(), Some(&"ORCHESTRATION_INITIALIZED"));
     assert_eq!(kinds.last(), Some(&"ORCHESTRATION_COMPLETED"));
 }
+
+#[test]
+fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
+    let dir = Dir::new();
+    let corpus = dir.0.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // A digest posted to Slack and a churn review that looks an account up in a CRM.
+    for name in ["14-daily-urgent-ticket-digest.json", "09-churn-review-enterprise.json"] {
+        std::fs::copy(repo().join("bench/corpus").join(name), corpus.join(name)).unwrap();
+    }
+    let out = dir.pilot(&["eval", corpus.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("loopback sink (test double)"), "the sink is labeled: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["workflows"], 2);
+    assert_eq!(report["intent_accuracy"], 100.0);
+    assert_eq!(report["key_fact_retention_pct"], 100.0);
+    assert!(report["key_facts"]["facts"].as_u64().unwrap() > 0);
+    let requests = report["plugin_requests"].as_object().unwrap();
+    assert!(requests.get("slack").is_some_and(|n| n.as_u64() > Some(0)), "{requests:?}");
+    assert!(requests.get("crm").is_some_and(|n| n.as_u64() > Some(0)), "{requests:?}");
+    assert!(report["orchestrated"]["tokens"].as_u64() < report["baseline"]["tokens"].as_u64());
+
+    let missing = dir.pilot(&["eval", dir.0.join("no-such-dir").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("reading corpus directory"), "{}", stderr(&missing));
+}

@@ -204,9 +204,18 @@ pub async fn main() -> Result<()> {
         }
         Command::Eval { dir, json } => {
             let workflows = eval::corpus(dir)?;
-            let scratch = std::env::temp_dir().join(format!("pilot-eval-{}.db", uuid::Uuid::new_v4()));
-            let host = host_builder(&cli, &scratch, true)?.keep_transcript(true).build().await?;
+            let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
+            // Plugins answer from a loopback test double, allowed by copies of the manifests.
+            let sink = eval::sink::PluginSink::start().await?;
+            let handlers = sink.handlers_copy(&handlers_dir(&cli), &scratch.join("handlers"))?;
+            let host = host_builder(&cli, &scratch.join("pilot.db"), true)?
+                .handlers_dir(handlers)
+                .keep_transcript(true)
+                .build()
+                .await?;
+            sink.configure(host.db())?;
             print::provider_note(&host);
+            eprintln!("plugins: {} answered by a loopback sink (test double), not real services", eval::sink::PLUGINS.join(", "));
             let bar = indicatif::ProgressBar::new(workflows.len() as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
@@ -217,8 +226,10 @@ pub async fn main() -> Result<()> {
             })
             .await;
             bar.finish_and_clear();
-            let _ = std::fs::remove_file(&scratch);
-            let report = report?;
+            drop(host);
+            let _ = std::fs::remove_dir_all(&scratch);
+            let mut report = report?;
+            report.plugin_requests = sink.received();
             if *json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -282,6 +293,11 @@ async fn build_host(cli: &Cli) -> Result<Host> {
 /// `strict`: a bad handler file fails the command instead of being listed as rejected.
 async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
     host_builder(cli, &cli.db, strict)?.build().await
+}
+
+/// The handlers directory the CLI's options name.
+fn handlers_dir(cli: &Cli) -> std::path::PathBuf {
+    cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers"))
 }
 
 fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBuilder> {

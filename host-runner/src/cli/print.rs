@@ -225,6 +225,10 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         r.under_routed, r.routed_steps, r.under_routing_pct
     );
     println!("budget events       {}", r.budget_events);
+    if !r.plugin_requests.is_empty() {
+        let answered: Vec<String> = r.plugin_requests.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        println!("plugin sink         {} (loopback test double answering send/enrich)", answered.join(", "));
+    }
     if !r.fallback_reasons.is_empty() {
         println!("\nfallbacks (orchestrated pass), by intent and reason:");
         for (reason, n) in &r.fallback_reasons {

@@ -5,6 +5,8 @@
 //! whether the text the models read on the orchestrated pass still held each
 //! step's key facts (when the host keeps a transcript).
 
+pub mod sink;
+
 use crate::host::Host;
 use crate::runner::report::{Path, RunReport};
 use crate::runner::workflow::Workflow;
@@ -104,6 +106,9 @@ pub struct EvalReport {
     pub key_fact_retention_pct: Option<f64>,
     /// Orchestrated-pass fallbacks by intent and reason (numbers elided), most frequent first.
     pub fallback_reasons: Vec<(String, usize)>,
+    /// Requests the plugin sink (a loopback test double) answered, by plugin;
+    /// empty when the evaluation ran without it.
+    pub plugin_requests: BTreeMap<String, usize>,
 }
 
 /// The corpus files of a directory, sorted.
@@ -232,6 +237,7 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
+        plugin_requests: BTreeMap::new(),
         fallback_reasons: {
             let mut reasons: Vec<(String, usize)> = fallback_reasons.into_iter().collect();
             reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
