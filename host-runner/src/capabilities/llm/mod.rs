@@ -108,13 +108,17 @@ impl LlmCtx {
         if request.messages.is_empty() {
             return Err(LlmFailure::InvalidRequest("a completion needs at least one message".into()));
         }
-        let Some(price) = self.pricing.price(&request.model) else {
+        let Some(terms) = self.pricing.terms(&request.model) else {
             return Err(LlmFailure::InvalidRequest(format!(
                 "unknown model `{}`: no tier setting or list price; known models: {}",
                 request.model,
                 orchestration::pricing::known_models().join(", ")
             )));
         };
+        // A tier's output allowance bounds every call to its model.
+        if let Some(cap) = terms.max_tokens {
+            request.max_tokens = request.max_tokens.min(cap);
+        }
         let input_tokens = request.system.as_deref().map_or(0, tokenizer::count)
             + request.messages.iter().map(|(_, text)| tokenizer::count(text)).sum::<u32>();
         if let Some(allocated) = self.allocated {
@@ -137,7 +141,7 @@ impl LlmCtx {
         self.meter.provider_time += started.elapsed();
         let answer = answer.map_err(LlmFailure::Provider)?;
         // Priced as admitted: a settings change mid-call does not reprice it.
-        let cost = pricing::cost(price, answer.input_tokens, answer.output_tokens);
+        let cost = pricing::cost(terms.price, answer.input_tokens, answer.output_tokens);
         self.meter.input_tokens = self.meter.input_tokens.saturating_add(answer.input_tokens);
         self.meter.output_tokens = self.meter.output_tokens.saturating_add(answer.output_tokens);
         self.meter.cost_usd += cost;

@@ -1,6 +1,6 @@
-//! Cost accounting: a tier model's prices from settings
-//! (`orchestration_tier_<tier>_input_price` / `_output_price`, the same ones
-//! routing weighs), any other model's from the list prices of
+//! What the host knows of a model before calling it: a tier model's prices
+//! and output allowance from settings (`orchestration_tier_<tier>_*`, the
+//! same ones routing weighs), any other model's list prices from
 //! `orchestration::pricing`. One source for routing and billing.
 
 use crate::storage::{self, Db};
@@ -19,8 +19,9 @@ impl Pricing {
         Pricing { db }
     }
 
-    /// `(input, output)` US dollars per million tokens of `model`.
-    pub fn price(&self, model: &str) -> Option<(f64, f64)> {
+    /// `(input, output)` US dollars per million tokens of `model`, and the
+    /// output allowance of its tier when it is a tier model.
+    pub fn terms(&self, model: &str) -> Option<Terms> {
         let tiers = match storage::settings::get_many(&self.db.lock(), &tier_keys()) {
             Ok(found) => found,
             Err(e) => {
@@ -33,16 +34,27 @@ impl Pricing {
             .into_iter()
             .map(|t| models.get(t))
             .find(|m| is_model(model, &m.model))
-            .map(|m| (m.input_price_per_mtok, m.output_price_per_mtok))
-            .or_else(|| list_price(model))
+            .map(|m| Terms { price: (m.input_price_per_mtok, m.output_price_per_mtok), max_tokens: Some(m.max_tokens) })
+            .or_else(|| list_price(model).map(|price| Terms { price, max_tokens: None }))
     }
+}
+
+/// A model's prices, and the output allowance its tier sets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Terms {
+    /// `(input, output)` US dollars per million tokens.
+    pub price: (f64, f64),
+    /// `orchestration_tier_<tier>_max_tokens` for a tier model.
+    pub max_tokens: Option<u32>,
 }
 
 /// The settings keys of the tiers' models and prices.
 fn tier_keys() -> Vec<String> {
     Tier::ALL
         .into_iter()
-        .flat_map(|t| ["model", "input_price", "output_price"].map(|field| format!("{TIER_KEY_PREFIX}{t}_{field}")))
+        .flat_map(|t| {
+            ["model", "input_price", "output_price", "max_tokens"].map(|field| format!("{TIER_KEY_PREFIX}{t}_{field}"))
+        })
         .collect()
 }
 
@@ -56,14 +68,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tier_settings_override_list_prices_for_their_model_only() {
+    fn tier_settings_override_list_terms_for_their_model_only() {
         let db = Db::temporary();
         let pricing = Pricing::new(db.clone());
-        assert_eq!(pricing.price("claude-sonnet-4-5").map(|p| cost(p, 1_000_000, 0)), Some(3.0));
-        assert_eq!(pricing.price("claude-sonnet-4-5-20250929").map(|p| cost(p, 0, 1_000_000)), Some(15.0));
+        let price = |model: &str| pricing.terms(model).map(|t| t.price);
+        assert_eq!(price("claude-sonnet-4-5").map(|p| cost(p, 1_000_000, 0)), Some(3.0));
+        assert_eq!(price("claude-sonnet-4-5-20250929").map(|p| cost(p, 0, 1_000_000)), Some(15.0));
         storage::settings::set(&db.lock(), "orchestration_tier_balanced_input_price", "2.5").unwrap();
-        assert_eq!(pricing.price("claude-sonnet-4-5"), Some((2.5, 15.0)), "the setting routing reads is the one billed");
-        assert_eq!(pricing.price("claude-opus-4-1"), Some((15.0, 75.0)), "not a tier model: list price");
-        assert_eq!(pricing.price("gpt-4o"), None);
+        storage::settings::set(&db.lock(), "orchestration_tier_balanced_max_tokens", "1000").unwrap();
+        let sonnet = pricing.terms("claude-sonnet-4-5").unwrap();
+        assert_eq!(sonnet.price, (2.5, 15.0), "the setting routing reads is the one billed");
+        assert_eq!(sonnet.max_tokens, Some(1_000));
+        assert_eq!(pricing.terms("claude-opus-4-1"), Some(Terms { price: (15.0, 75.0), max_tokens: None }), "not a tier model");
+        assert_eq!(pricing.terms("gpt-4o"), None);
     }
 }
