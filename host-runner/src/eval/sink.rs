@@ -96,7 +96,14 @@ impl Drop for PluginSink {
     }
 }
 
-async fn answer(State(received): State<Received>, Path(plugin): Path<String>, method: Method) -> Json<Value> {
+/// Reads the whole request body before answering: a server that answers
+/// early and closes makes a client still sending its body fail.
+async fn answer(
+    State(received): State<Received>,
+    Path(plugin): Path<String>,
+    method: Method,
+    _body: axum::body::Bytes,
+) -> Json<Value> {
     *received.lock().unwrap_or_else(|p| p.into_inner()).entry(plugin.clone()).or_default() += 1;
     if method == Method::GET {
         Json(json!({ "looked_up_by": "pilot eval plugin sink (test double)", "plugin": plugin }))
