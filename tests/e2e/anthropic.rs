@@ -3,7 +3,6 @@
 use host_runner::capabilities::llm::anthropic::Anthropic;
 use host_runner::capabilities::llm::provider::ProviderRequest;
 use host_runner::runner::report::Path;
-use host_runner::ProviderChoice;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
 use integration_tests::{example, Sandbox};
 
@@ -75,12 +74,7 @@ async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     .await;
     let sandbox = Sandbox::standard();
     sandbox.set("orchestration_enabled", "true");
-    let host = sandbox
-        .builder()
-        .provider(ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() })
-        .build()
-        .await
-        .unwrap();
+    let host = sandbox.host_on(&mock).await;
     let report = host.run(&example("invoice-extraction.json")).await.unwrap();
     assert!(report.steps.iter().all(|s| s.path == Path::Orchestrated));
     let extract = &report.steps[0];

@@ -3,7 +3,7 @@
 
 use host_runner::runner::report::Path;
 use host_runner::storage::records::{list_audit, list_usage, AuditRow};
-use host_runner::{ProviderChoice, Workflow};
+use host_runner::Workflow;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
 use integration_tests::{example, Sandbox};
 use serde_json::{json, Value};
@@ -54,12 +54,7 @@ async fn an_unsure_step_is_classified_by_the_fast_model_over_the_wire() {
     .await;
     let sandbox = Sandbox::standard();
     sandbox.set("orchestration_enabled", "true");
-    let host = sandbox
-        .builder()
-        .provider(ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() })
-        .build()
-        .await
-        .unwrap();
+    let host = sandbox.host_on(&mock).await;
     let report = host.run(&vague_workflow()).await.unwrap();
 
     let received = mock.received();

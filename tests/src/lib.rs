@@ -86,6 +86,12 @@ impl Sandbox {
     pub async fn host(&self) -> Host {
         self.builder().build().await.unwrap()
     }
+
+    /// A host for this sandbox whose provider is a loopback Messages API server.
+    pub async fn host_on(&self, mock: &mock_anthropic::MockAnthropic) -> Host {
+        let provider = ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() };
+        self.builder().provider(provider).build().await.unwrap()
+    }
 }
 
 impl Drop for Sandbox {

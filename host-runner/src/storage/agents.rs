@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub const HISTORY_PER_INTENT: usize = 200;
 
 /// An agent's row, with the number of runs its execution score has seen.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AgentRow {
     pub scores: AgentScores,
     pub runs: u32,
