@@ -27,6 +27,11 @@ impl Db {
         let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL syncs at checkpoints instead of on every commit:
+        // the database stays consistent; a power loss (not a process crash)
+        // may drop the last commits. Every step writes audit and usage rows,
+        // and a sync per row was the tail of the per-step overhead.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let db = Db { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()) };
         migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
