@@ -142,9 +142,14 @@ impl TierModels {
         }
     }
 
-    /// The config of the tier whose model is `model` (or a dated snapshot of it).
+    /// The tier whose model is `model` (or a dated snapshot of it).
+    pub fn tier_of(&self, model: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| crate::pricing::is_model(model, &self.get(*t).model))
+    }
+
+    /// The config of the tier whose model is `model`.
     pub fn by_model(&self, model: &str) -> Option<&ModelConfig> {
-        Tier::ALL.iter().map(|t| self.get(*t)).find(|m| crate::pricing::is_model(model, &m.model))
+        self.tier_of(model).map(|t| self.get(t))
     }
 }
 

@@ -193,8 +193,8 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
             let ran = report.steps.iter().find(|s| s.id == step.id && s.path == Path::Orchestrated && !s.model.is_empty());
             if let Some(ran) = ran {
                 routed_steps += 1;
-                let used = [Tier::Fast, Tier::Balanced, Tier::Powerful].into_iter().find(|t| models.get(*t).model == ran.model);
-                let wanted = [Tier::Fast, Tier::Balanced, Tier::Powerful].into_iter().find(|t| t.as_str() == label.tier);
+                let used = models.tier_of(&ran.model);
+                let wanted = Tier::ALL.into_iter().find(|t| t.as_str() == label.tier);
                 if let (Some(used), Some(wanted)) = (used, wanted) {
                     under_routed += usize::from(used < wanted);
                 }
@@ -248,18 +248,13 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
 
 /// The intent the free tiers give a step from its name and prompt alone.
 fn free_tiers(workflow: &Workflow, step: &crate::runner::workflow::StepSpec) -> String {
-    let threshold = keys::DEFAULT_CLASSIFICATION_THRESHOLD;
-    let rules = classify::classify(None, &serde_json::Value::Null, step.display_name(), &step.prompt);
-    if !classify::is_unsure(&rules, threshold) {
-        return rules.intent;
-    }
     let context = classify::context::StepContext {
         name: step.display_name(),
         prompt: &step.prompt,
         goal: workflow.description.as_deref(),
         reads: step.depends_on.len(),
     };
-    classify::settle_unsure(rules, threshold, None, &context).intent
+    classify::without_model(&serde_json::Value::Null, &context, keys::DEFAULT_CLASSIFICATION_THRESHOLD).intent
 }
 
 /// A reason with its numbers replaced by `N`, so that reasons differing only

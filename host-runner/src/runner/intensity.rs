@@ -7,7 +7,6 @@
 use super::report::{Path, StepReport};
 use crate::storage::{self, Db};
 use anyhow::{Context, Result};
-use orchestration::pricing::is_model;
 use orchestration::routing::{tier_models_from_settings, updated_execution_score, AgentScores, RunOutcome, Tier};
 
 /// What the run's orchestrated steps say about the agent: steps run or
@@ -24,9 +23,7 @@ pub fn outcome(db: &Db, steps: &[StepReport]) -> Option<RunOutcome> {
     if ran.is_empty() {
         return None;
     }
-    let tier_of = |model: &str| {
-        Tier::ALL.into_iter().find(|t| is_model(model, &models.get(*t).model)).unwrap_or(Tier::Balanced).index()
-    };
+    let tier_of = |model: &str| models.tier_of(model).unwrap_or(Tier::Balanced).index();
     let tiers: u32 = ran.iter().map(|s| u32::from(tier_of(&s.model))).sum();
     // Only failures a stronger model might have avoided say the agent needs
     // more: a missing plugin or handler says nothing about it.

@@ -280,6 +280,17 @@ pub fn settle_unsure(
     settle(tried)
 }
 
+/// The free tiers alone (rules, then the context tier where they are
+/// unsure), with no model: how a step fares when no LLM tier runs.
+pub fn without_model(
+    params: &serde_json::Value,
+    step: &context::StepContext,
+    threshold: f32,
+) -> Classification {
+    let rules = classify(None, params, step.name, step.prompt);
+    if is_unsure(&rules, threshold) { settle_unsure(rules, threshold, None, step) } else { rules }
+}
+
 /// Whether the free tiers' answer needs the LLM and context tiers.
 pub fn is_unsure(c: &Classification, threshold: f32) -> bool {
     matches!(c.method, Method::Pattern | Method::Fallback) && c.confidence < threshold
@@ -437,13 +448,7 @@ mod tests {
     fn held_out_phrasings() {
         let mut misses = vec![];
         for (name, prompt, label) in HELD_OUT {
-            let rules = classify(None, &json!({}), name, prompt);
-            let c = if is_unsure(&rules, 0.9) {
-                let step = context::StepContext { name, prompt, goal: None, reads: 1 };
-                settle_unsure(rules, 0.9, None, &step)
-            } else {
-                rules
-            };
+            let c = without_model(&json!({}), &context::StepContext { name, prompt, goal: None, reads: 1 }, 0.9);
             if c.intent != label {
                 misses.push(format!("{name}: {label} classified {} ({:?} {:.2})", c.intent, c.method, c.confidence));
             }

@@ -4,7 +4,7 @@
 //! `orchestration::pricing`. One source for routing and billing.
 
 use crate::storage::{self, Db};
-use orchestration::pricing::{is_model, list_price};
+use orchestration::pricing::list_price;
 use orchestration::routing::{tier_models_from_settings, Tier, TIER_KEY_PREFIX};
 use std::collections::HashMap;
 
@@ -30,10 +30,8 @@ impl Pricing {
             }
         };
         let models = tier_models_from_settings(|key| tiers.get(key).cloned());
-        Tier::ALL
-            .into_iter()
-            .map(|t| models.get(t))
-            .find(|m| is_model(model, &m.model))
+        models
+            .by_model(model)
             .map(|m| Terms { price: (m.input_price_per_mtok, m.output_price_per_mtok), max_tokens: Some(m.max_tokens) })
             .or_else(|| list_price(model).map(|price| Terms { price, max_tokens: None }))
     }
