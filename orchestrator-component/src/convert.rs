@@ -71,9 +71,32 @@ pub fn step_request(r: &HandlerRequest) -> types::StepRequest {
         params: r.params.clone(),
         context: r.context.clone(),
         memory_context: r.memory_context.clone(),
+        material: r.material.iter().map(material_piece).collect(),
         available_plugins: r.available_plugins.clone(),
         routed_model: r.routed_model.clone(),
         token_budget: r.token_budget,
+    }
+}
+
+fn material_piece(p: &orchestration::material::Piece) -> types::MaterialPiece {
+    use orchestration::material::{Format, Source};
+    types::MaterialPiece {
+        name: p.name.clone(),
+        source: match p.source {
+            Source::Prompt => types::MaterialSource::Prompt,
+            Source::Param => types::MaterialSource::Param,
+            Source::Input => types::MaterialSource::Input,
+            Source::StepOutput => types::MaterialSource::StepOutput,
+            Source::Memory => types::MaterialSource::Memory,
+        },
+        format: match p.format {
+            Format::Text => types::MaterialFormat::Text,
+            Format::Json => types::MaterialFormat::Json,
+        },
+        content: p.content.clone(),
+        tokens: p.tokens,
+        original_tokens: p.original_tokens,
+        compressed: p.compressed,
     }
 }
 

@@ -30,6 +30,9 @@ impl orchestration::Environment for Imports {
     fn registered_intents(&self) -> Vec<String> {
         handlers::registered_intents()
     }
+    fn control_params(&self, intent: &str) -> Vec<String> {
+        handlers::control_params(intent)
+    }
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         handlers::dispatch(&convert::step_request(request))
             .map(convert::dispatched)

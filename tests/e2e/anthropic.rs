@@ -1,10 +1,11 @@
 //! The Anthropic provider against a loopback server speaking the Messages API.
 
 use host_runner::capabilities::llm::anthropic::Anthropic;
-use host_runner::capabilities::llm::provider::ProviderRequest;
+use host_runner::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use host_runner::runner::report::Path;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
 use integration_tests::{example, Sandbox};
+use serde_json::json;
 
 fn request() -> ProviderRequest {
     ProviderRequest {
@@ -13,7 +14,7 @@ fn request() -> ProviderRequest {
         messages: vec![("user", "What is 2+2?".into())],
         max_tokens: 32,
         temperature: 0.0,
-        json: false,
+        format: AnswerFormat::Text,
     }
 }
 
@@ -64,8 +65,8 @@ async fn a_529_overload_is_retried_then_reported() {
 #[tokio::test]
 async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     let mock = MockAnthropic::start(vec![
-        Scripted::message(
-            r#"{"invoice_number":"INV-2024-0042","invoice_date":"2024-06-14","due_date":"2024-07-14","currency":"EUR","total":716.38}"#,
+        Scripted::tool(
+            json!({"invoice_number":"INV-2024-0042","invoice_date":"2024-06-14","due_date":"2024-07-14","currency":"EUR","total":716.38}),
             300,
             40,
         ),
@@ -84,6 +85,8 @@ async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     assert_eq!(report.steps[1].output["summary"], "ACME billed 716.38 EUR for safety supplies, due 2024-07-14.");
     let received = mock.received();
     assert_eq!(received.len(), 2, "transform makes no model call");
-    assert!(received[0].body["system"].as_str().unwrap().contains("JSON Schema:"));
+    // The schema travels as a forced tool, the Messages API's schema-constrained output.
+    assert_eq!(received[0].body["tool_choice"]["name"], "answer");
+    assert!(received[0].body["tools"][0]["input_schema"]["properties"]["total"].is_object());
     assert!(received.iter().all(|r| r.api_key.as_deref() == Some("sk-ant-test")));
 }

@@ -121,7 +121,7 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     std::fs::create_dir_all(&corpus).unwrap();
     // A digest posted to Slack and a churn review that looks an account up in a CRM.
     for name in ["14-daily-urgent-ticket-digest.json", "09-churn-review-enterprise.json"] {
-        std::fs::copy(repo().join("bench/corpus").join(name), corpus.join(name)).unwrap();
+        std::fs::copy(repo().join("bench/corpus/contract").join(name), corpus.join(name)).unwrap();
     }
     let out = dir.pilot(&["eval", corpus.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));

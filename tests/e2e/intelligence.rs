@@ -48,7 +48,7 @@ async fn an_unsure_step_is_classified_by_the_fast_model_over_the_wire() {
             420,
             30,
         ),
-        Scripted::message(r#"{"name": "Priya Raman"}"#, 120, 8),
+        Scripted::tool(json!({"name": "Priya Raman"}), 120, 8),
         Scripted::message("Priya Raman's order ORD-99812 arrived broken.", 90, 14),
     ])
     .await;

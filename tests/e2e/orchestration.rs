@@ -158,7 +158,7 @@ async fn the_seed_flag_matrix() {
     );
     sandbox.set("orchestration_enabled", "true");
     let host = sandbox.host().await;
-    let path = integration_tests::repo().join("bench/corpus/01-support-billing-dispute.json");
+    let path = integration_tests::repo().join("bench/corpus/contract/01-support-billing-dispute.json");
     let workflow = host_runner::Workflow::parse(&std::fs::read_to_string(&path).unwrap(), "corpus").unwrap();
     let mut runs = Vec::new();
     for (compression, routing) in [("false", "false"), ("true", "false"), ("false", "true"), ("true", "true")] {

@@ -26,7 +26,7 @@ use crate::settings::BudgetStrategy;
 pub fn expected_output_tokens(intent: &str) -> u32 {
     match intent {
         "transform" => 0,
-        "send" | "conditional" | "filter" => 200,
+        "send" | "conditional" | "filter" | "classify" => 200,
         "validate" | "aggregate" | "enrich" => 400,
         "summarize" => 500,
         "extract" => 800,

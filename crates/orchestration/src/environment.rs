@@ -13,6 +13,8 @@ pub trait Environment {
     fn count_tokens(&self, text: &str) -> u32;
     /// Intents served by the handlers loaded now.
     fn registered_intents(&self) -> Vec<String>;
+    /// The params keys the handler of `intent` reads as settings, not data.
+    fn control_params(&self, intent: &str) -> Vec<String>;
     /// Runs a step in the handler for its intent.
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure>;
     /// Records an audit event.

@@ -13,6 +13,7 @@ pub mod compress;
 pub mod pricing;
 pub mod routing;
 pub mod environment;
+pub mod material;
 pub mod settings;
 pub mod session;
 pub mod types;

@@ -268,7 +268,7 @@ pub const AGENT_WEIGHT: f32 = 0.25;
 /// Base complexity of each intent, before params, output, size and cues.
 /// Intents whose handlers can work without a model start low; those that
 /// always write with a model start at the middle of the balanced band.
-pub const INTENT_BASE: [(&str, f32); 10] = [
+pub const INTENT_BASE: [(&str, f32); 11] = [
     ("send", 0.5),
     ("enrich", 1.0),
     ("transform", 1.0),
@@ -276,6 +276,7 @@ pub const INTENT_BASE: [(&str, f32); 10] = [
     ("filter", 1.0),
     ("conditional", 1.5),
     ("validate", 1.5),
+    ("classify", 2.0),
     ("extract", 3.5),
     ("summarize", 3.5),
     ("generate", 4.5),

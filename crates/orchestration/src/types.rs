@@ -71,6 +71,8 @@ pub struct HandlerRequest {
     pub params: String,
     pub context: String,
     pub memory_context: String,
+    /// Everything the step's model calls must carry (see [`crate::material`]).
+    pub material: Vec<crate::material::Piece>,
     pub available_plugins: Vec<String>,
     pub routed_model: String,
     pub token_budget: u32,

@@ -1,11 +1,12 @@
 //! `aggregate`: groups, counts, sums and merges records or prior outputs.
-//! Structured operations make no model call; merging text asks the model once.
+//! Structured operations make no model call; anything else (merging text,
+//! totals asked for in words) asks the model once, over the step's material.
 //!
-//! Params:
+//! Params (settings; every other param is data to aggregate):
 //! - `input`: an array of records, or an object holding them (its arrays
 //!   concatenated, e.g. a `filter` output; or, without arrays, its objects,
 //!   e.g. outputs keyed by step); a string holding JSON is parsed first,
-//!   other strings are text to merge;
+//!   other strings are text to merge; without it, the step's data;
 //! - `operations`: `{"out_name": {"op": "sum"|"count"|"avg"|"min"|"max"|"concat"|
 //!   "distinct", "field": "/json/pointer"}}`; numeric strings (`"1,234.50"`,
 //!   `"$12"`) count as numbers, nulls are skipped, `count` without `field`
@@ -14,14 +15,13 @@
 //! - `instruction`: how to merge, when the model merges.
 //!
 //! Output: `{...results}`; with `group_by`, `[{"group": key, ...results}]`.
-//! Without `operations`, text input (or any input with `instruction`) is
-//! merged by the model: `{"merged": text}`.
+//! Without `operations` the model aggregates: `{"merged": text}`.
 
 mod ops;
 
 use handler_kit::model::{ask, Ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use serde_json::{json, Value};
 
 const MERGE_MAX_TOKENS: u32 = 1024;
@@ -37,13 +37,13 @@ impl handler_kit::Handler for Aggregate {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["aggregate".into()],
             description: "Groups, counts, sums and merges records; the model only merges text".into(),
+            control_params: ["input", "operations", "group_by", "instruction"].map(String::from).to_vec(),
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let input = params::data(&params, "input")
-            .ok_or_else(|| HandlerError::InvalidInput("params.input is required for aggregate".into()))?;
+        let given = params::data(&params, "input");
         let group_by = match params.get("group_by") {
             None | Some(Value::Null) => None,
             Some(pointer) => Some(params::pointer(pointer, "params.group_by")?),
@@ -52,16 +52,15 @@ impl handler_kit::Handler for Aggregate {
             .map(str::trim)
             .filter(|i| !i.is_empty());
         let Some(specs) = params::optional_object(&params, "operations")? else {
-            if !input.is_string() && instruction.is_none() {
-                return Err(HandlerError::InvalidInput(
-                    "params.operations is required to aggregate JSON \
-                     (or give params.instruction to merge it with the model)"
-                        .into(),
-                ));
+            if group_by.is_some() {
+                return Err(HandlerError::InvalidInput("params.group_by needs params.operations".into()));
             }
-            return merge(&request, instruction, &input);
+            return merge(&request, instruction, given.as_ref());
         };
         let operations = ops::parse_operations(specs, group_by.is_some())?;
+        let input = given.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+            HandlerError::InvalidInput("nothing to aggregate: give params.input, or data in the step".into())
+        })?;
         let records = params::records(input, "input")?;
         let output = match group_by {
             Some(pointer) => Value::Array(ops::aggregate_by(&records, &pointer, &operations)?),
@@ -71,12 +70,16 @@ impl handler_kit::Handler for Aggregate {
     }
 }
 
-/// Merges the input with one text call.
-fn merge(request: &StepRequest, instruction: Option<&str>, input: &Value) -> Result<String, HandlerError> {
-    let (system, user) = ops::merge_prompt(&request.step.prompt, instruction, input);
+/// Aggregates with one text call over the material (and `params.input`).
+fn merge(request: &StepRequest, instruction: Option<&str>, input: Option<&Value>) -> Result<String, HandlerError> {
+    if input.is_none() && material::is_empty(request) {
+        return Err(HandlerError::InvalidInput("nothing to aggregate: the step has no prompt and no data".into()));
+    }
+    let (system, task) = ops::merge_request(instruction, input);
     let answer = ask(Ask {
         system,
-        user,
+        task,
+        shown_in_task: vec![],
         max_tokens: MERGE_MAX_TOKENS,
         temperature: MERGE_TEMPERATURE,
         format: ResponseFormat::Text,

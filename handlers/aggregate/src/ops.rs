@@ -270,23 +270,25 @@ fn to_number(x: f64) -> Value {
     }
 }
 
-/// The system prompt and user message for merging text (or JSON) with the model.
-pub fn merge_prompt(step_prompt: &str, instruction: Option<&str>, input: &Value) -> (String, String) {
-    let system = "You merge material for an automated workflow into one coherent result. Combine the parts, \
-                  remove repetition, keep every distinct fact, figure and name, and never invent one. No preamble."
+/// The system prompt and task of a merge or free-form aggregation by the
+/// model. The material (instruction and data) opens the message; the task
+/// adds `params.instruction` and `params.input` when the params hold them.
+pub fn merge_request(instruction: Option<&str>, input: Option<&Value>) -> (String, String) {
+    let system = "You aggregate material for an automated workflow: merge, combine, count or total it as the \
+                  instruction asks, into one coherent result. Remove repetition, keep every distinct fact, \
+                  figure and name, show totals you compute, and never invent data. No preamble."
         .to_string();
     let mut parts = Vec::new();
-    if !step_prompt.trim().is_empty() {
-        parts.push(step_prompt.trim().to_string());
-    }
     if let Some(instruction) = instruction {
         parts.push(format!("Instruction: {instruction}"));
     }
-    let input = match input {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    };
-    parts.push(format!("Input:\n{input}"));
+    if let Some(input) = input {
+        let input = match input {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        parts.push(format!("Input:\n{input}"));
+    }
     (system, parts.join("\n\n"))
 }
 
@@ -452,17 +454,10 @@ mod tests {
     }
 
     #[test]
-    fn the_merge_prompt_carries_instruction_and_input() {
-        let (_, user) = merge_prompt(
-            "Combine the team updates.",
-            Some("One paragraph."),
-            &json!("A shipped. B slipped."),
-        );
-        assert_eq!(
-            user,
-            "Combine the team updates.\n\nInstruction: One paragraph.\n\nInput:\nA shipped. B slipped."
-        );
-        let (_, user) = merge_prompt("", None, &json!({"a": 1}));
-        assert_eq!(user, "Input:\n{\"a\":1}");
+    fn the_merge_request_adds_what_the_params_hold() {
+        let (_, task) = merge_request(Some("One paragraph."), Some(&json!("A shipped. B slipped.")));
+        assert_eq!(task, "Instruction: One paragraph.\n\nInput:\nA shipped. B slipped.");
+        assert_eq!(merge_request(None, Some(&json!({"a": 1}))).1, "Input:\n{\"a\":1}");
+        assert_eq!(merge_request(None, None).1, "", "the material says it all");
     }
 }

@@ -1,24 +1,28 @@
 //! `conditional`: decides which branch of a workflow runs. A structured
-//! condition is evaluated locally; a question in words goes to the model.
+//! condition is evaluated locally; otherwise the model answers the question
+//! the step asks (its prompt, or `params.question`) about the step's data.
 //!
-//! Params:
-//! - `input`: the value the condition reads (a string holding JSON is parsed first);
+//! Params (settings; every other param is data the question is about):
+//! - `input`: the value a condition reads (a string holding JSON is parsed
+//!   first); without it, the step's data;
 //! - `condition`: `{"field": "/json/pointer", "op": ..., "value": ...}`, with
 //!   `filter`'s operators; or
-//! - `question`: a yes/no question about the step and `input`, for the model;
-//! - `then`, `else`: the step ids of each branch (a step in both runs either way).
+//! - `question`: a yes/no question for the model (default: the prompt);
+//! - `then`, `else`: the step ids of each branch (a step in both runs either way);
+//! - `branches`: instead of a yes/no question, `{"name": [step ids], ...}`:
+//!   the model picks one branch by name.
 //!
 //! Output: `{"result": bool, "branch": "then"|"else", "skip": [ids of the
-//! branch not taken], "reason": "..."}`; the workflow runner skips `skip`.
+//! branch not taken], "reason": "..."}`, or with `branches` `{"branch": name,
+//! "skip": [...], "reason"}`; the workflow runner skips `skip`.
 
 mod ops;
 
 use handler_kit::compare::Condition;
 use handler_kit::model::{ask, Ask};
-use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 
-/// Room for a boolean and a one-sentence reason.
+/// Room for a boolean or a branch name and a one-sentence reason.
 const MAX_OUTPUT_TOKENS: u32 = 200;
 
 struct Conditional;
@@ -29,7 +33,8 @@ impl handler_kit::Handler for Conditional {
             name: "conditional".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["conditional".into()],
-            description: "Chooses a workflow branch from a condition, or from a yes/no question to the model".into(),
+            description: "Chooses a workflow branch from a condition, or from a question to the model".into(),
+            control_params: ["input", "condition", "question", "then", "else", "branches"].map(String::from).to_vec(),
         }
     }
 
@@ -38,41 +43,43 @@ impl handler_kit::Handler for Conditional {
         let input = params::data(&params, "input");
         let then = ops::step_ids(params::optional_array(&params, "then")?, "then")?;
         let otherwise = ops::step_ids(params::optional_array(&params, "else")?, "else")?;
-        let question = params::optional_str(&params, "question")?
-            .map(str::trim)
-            .filter(|q| !q.is_empty());
-        let (result, reason) = match (params.get("condition").filter(|c| !c.is_null()), question) {
-            (Some(_), Some(_)) => {
+        let branches = ops::named_branches(params.get("branches"))?;
+        let question = params::optional_str(&params, "question")?.map(str::trim).filter(|q| !q.is_empty());
+        if let Some(spec) = params.get("condition").filter(|c| !c.is_null()) {
+            if question.is_some() || branches.is_some() {
                 return Err(HandlerError::InvalidInput(
-                    "give params.condition or params.question, not both".into(),
-                ))
+                    "give params.condition, or a question (params.question, params.branches), not both".into(),
+                ));
             }
-            (Some(spec), None) => {
-                let condition = Condition::parse(spec, "params.condition")?;
-                let input = input.ok_or_else(|| {
-                    HandlerError::InvalidInput("params.input is required to evaluate params.condition".into())
-                })?;
-                ops::evaluate(&condition, &input)?
+            let condition = Condition::parse(spec, "params.condition")?;
+            let input = input.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+                HandlerError::InvalidInput("params.condition needs data to read: params.input, or the step's data".into())
+            })?;
+            let (result, reason) = ops::evaluate(&condition, &input)?;
+            return Ok(ops::outcome(result, &reason, then, otherwise).to_string());
+        }
+        if question.is_none() && material::instruction(&request).is_none() {
+            return Err(HandlerError::InvalidInput(
+                "conditional needs a question: params.condition, params.question, or a prompt that asks it".into(),
+            ));
+        }
+        let ask_model = |system: String, schema: serde_json::Value, task: String| {
+            ask(Ask::structured(&request, system, &schema, task, MAX_OUTPUT_TOKENS))
+        };
+        let output = match branches {
+            Some(branches) => {
+                let names: Vec<String> = branches.iter().map(|(n, _)| n.clone()).collect();
+                let (system, schema, task) = ops::branch_request(question, &names);
+                let (chosen, reason) = ops::parse_branch(&ask_model(system, schema, task)?, &names)?;
+                ops::branch_outcome(&chosen, &reason, &branches)
             }
-            (None, Some(question)) => {
-                let (system, user) = ops::question_prompt(&request.step.prompt, question, input.as_ref());
-                let answer = ask(Ask {
-                    system,
-                    user,
-                    max_tokens: MAX_OUTPUT_TOKENS,
-                    temperature: 0.0,
-                    format: ResponseFormat::Json,
-                    request: &request,
-                })?;
-                ops::parse_answer(&answer)?
-            }
-            (None, None) => {
-                return Err(HandlerError::InvalidInput(
-                    "params.condition or params.question is required for conditional".into(),
-                ))
+            None => {
+                let (system, schema, task) = ops::question_request(question, input.as_ref());
+                let (result, reason) = ops::parse_answer(&ask_model(system, schema, task)?)?;
+                ops::outcome(result, &reason, then, otherwise)
             }
         };
-        Ok(ops::outcome(result, &reason, then, otherwise).to_string())
+        Ok(output.to_string())
     }
 }
 

@@ -42,23 +42,23 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// The system prompt and user message asking a yes/no `question` about the step.
-pub fn question_prompt(step_prompt: &str, question: &str, input: Option<&Value>) -> (String, String) {
+/// The system prompt, the schema of the answer and the task asking a yes/no
+/// question. The material (the instruction and the step's data) opens the
+/// message; `question` is given when it is not the instruction itself, and
+/// `input` when the params hold the data the condition reads.
+pub fn question_request(question: Option<&str>, input: Option<&Value>) -> (String, Value, String) {
     let schema = json!({
         "type": "object",
         "required": ["answer", "reason"],
         "properties": {"answer": {"type": "boolean"}, "reason": {"type": "string"}}
     });
-    let system = format!(
-        "You decide a branch of an automated workflow. Answer the yes/no question about the data with one \
-         JSON object and nothing else: `answer` is true for yes, false for no; `reason` is one sentence.\n\
-         JSON Schema:\n{schema}"
-    );
+    let system = "You decide a branch of an automated workflow. Answer the yes/no question about the data: \
+         `answer` is true for yes, false for no; `reason` is one sentence."
+        .to_string();
     let mut parts = Vec::new();
-    if !step_prompt.trim().is_empty() {
-        parts.push(step_prompt.trim().to_string());
+    if let Some(question) = question {
+        parts.push(format!("Question: {question}"));
     }
-    parts.push(format!("Question: {question}"));
     if let Some(input) = input {
         let data = match input {
             Value::String(text) => text.clone(),
@@ -66,7 +66,73 @@ pub fn question_prompt(step_prompt: &str, question: &str, input: Option<&Value>)
         };
         parts.push(format!("Data:\n{data}"));
     }
-    (system, parts.join("\n\n"))
+    (system, schema, parts.join("\n\n"))
+}
+
+/// The system prompt, schema and task choosing one of named branches.
+pub fn branch_request(question: Option<&str>, names: &[String]) -> (String, Value, String) {
+    let schema = json!({
+        "type": "object",
+        "required": ["branch", "reason"],
+        "properties": {"branch": {"type": "string", "enum": names}, "reason": {"type": "string"}}
+    });
+    let system = "You decide which branch of an automated workflow runs next. Choose the one branch the \
+         instruction and the data call for; `reason` is one sentence."
+        .to_string();
+    let mut task = format!("Branches: {}", names.join(", "));
+    if let Some(question) = question {
+        task = format!("Question: {question}\n\n{task}");
+    }
+    (system, schema, task)
+}
+
+/// Named branches, `{"name": [step ids]}`, in the order given.
+pub fn named_branches(spec: Option<&Value>) -> Result<Option<Vec<(String, Vec<String>)>>, HandlerError> {
+    let Some(spec) = spec.filter(|s| !s.is_null()) else { return Ok(None) };
+    let Value::Object(branches) = spec else {
+        return Err(HandlerError::InvalidInput(format!(
+            "params.branches must be an object of branch name to step ids, got {}",
+            params::kind(spec)
+        )));
+    };
+    if branches.len() < 2 {
+        return Err(HandlerError::InvalidInput("params.branches needs at least two branches".into()));
+    }
+    branches
+        .iter()
+        .map(|(name, ids)| {
+            let ids = ids.as_array().ok_or_else(|| {
+                HandlerError::InvalidInput(format!("params.branches.{name} must be a list of step ids"))
+            })?;
+            Ok((name.clone(), step_ids(Some(ids), &format!("branches.{name}"))?))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// The model's `{"branch": name, "reason": "..."}`, the name one of `names`.
+pub fn parse_branch(answer: &str, names: &[String]) -> Result<(String, String), HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidOutput(message);
+    let value = first_value(answer).map_err(invalid)?;
+    let chosen = value.get("branch").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+    let Some(name) = names.iter().find(|n| n.eq_ignore_ascii_case(chosen)) else {
+        return Err(invalid(format!("the model chose `{chosen}`, which is not one of {}", names.join(", "))));
+    };
+    let reason = value.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+    Ok((name.clone(), reason))
+}
+
+/// The output for a named branch: the steps only other branches list are skipped.
+pub fn branch_outcome(chosen: &str, reason: &str, branches: &[(String, Vec<String>)]) -> Value {
+    let taken: &[String] = branches.iter().find(|(n, _)| n == chosen).map_or(&[], |(_, ids)| ids);
+    let mut skip: Vec<&String> = branches
+        .iter()
+        .filter(|(n, _)| n != chosen)
+        .flat_map(|(_, ids)| ids)
+        .filter(|id| !taken.contains(id))
+        .collect();
+    skip.dedup();
+    json!({ "branch": chosen, "skip": skip, "reason": reason })
 }
 
 /// The model's `{"answer": bool, "reason": "..."}`.
@@ -156,23 +222,29 @@ mod tests {
     }
 
     #[test]
-    fn the_question_prompt_carries_the_schema_and_the_data() {
-        let (system, user) = question_prompt(
-            "Route the ticket.",
-            "Is the customer angry?",
-            Some(&json!({"text": "hi"})),
-        );
-        assert!(system.contains("JSON Schema:\n{"));
-        assert_eq!(
-            user,
-            "Route the ticket.\n\nQuestion: Is the customer angry?\n\nData:\n{\"text\":\"hi\"}"
-        );
-        let (_, user) = question_prompt("", "Is it late?", Some(&json!("Shipped 3 weeks after the promise.")));
-        assert_eq!(
-            user,
-            "Question: Is it late?\n\nData:\nShipped 3 weeks after the promise."
-        );
-        assert_eq!(question_prompt("", "Go?", None).1, "Question: Go?");
+    fn the_question_request_asks_what_the_material_does_not_say() {
+        let (system, schema, task) = question_request(Some("Is the customer angry?"), Some(&json!({"text": "hi"})));
+        assert!(system.contains("yes/no"));
+        assert_eq!(schema["properties"]["answer"]["type"], "boolean");
+        assert_eq!(task, "Question: Is the customer angry?\n\nData:\n{\"text\":\"hi\"}");
+        let (_, _, task) = question_request(None, Some(&json!("Shipped 3 weeks after the promise.")));
+        assert_eq!(task, "Data:\nShipped 3 weeks after the promise.");
+        assert_eq!(question_request(None, None).2, "", "the instruction is the question");
+    }
+
+    #[test]
+    fn named_branches_are_chosen_by_name() {
+        let spec = json!({"approve": ["pay", "notify"], "reject": ["notify", "close"], "escalate": ["legal"]});
+        let branches = named_branches(Some(&spec)).unwrap().unwrap();
+        let names: Vec<String> = branches.iter().map(|(n, _)| n.clone()).collect();
+        let (_, schema, task) = branch_request(None, &names);
+        assert_eq!(schema["properties"]["branch"]["enum"], json!(names));
+        assert!(task.starts_with("Branches: "));
+        let (chosen, reason) = parse_branch(r#"{"branch": "Reject", "reason": "over budget"}"#, &names).unwrap();
+        assert_eq!(branch_outcome(&chosen, &reason, &branches), json!({"branch": "reject", "skip": ["pay", "legal"], "reason": "over budget"}));
+        assert!(matches!(parse_branch(r#"{"branch": "maybe"}"#, &names), Err(HandlerError::InvalidOutput(_))));
+        assert!(matches!(named_branches(Some(&json!({"only": []}))), Err(HandlerError::InvalidInput(_))));
+        assert_eq!(named_branches(None).unwrap(), None);
     }
 
     #[test]

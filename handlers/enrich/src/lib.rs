@@ -1,10 +1,12 @@
-//! `enrich`: adds data to records from a lookup source, with no model call.
+//! `enrich`: adds data to records from a lookup source, with no model call;
+//! a step that names no lookup key has the model enrich its data as the
+//! instruction asks (from the data given, never invented).
 //!
-//! Params:
+//! Params (settings; every other param is data):
 //! - `input`: the records: an object (one record) or an array of objects; a
 //!   string holding JSON is parsed first. An object without the key that
 //!   holds arrays (a `filter` output `{"items": [...]}`) stands for the
-//!   records in them;
+//!   records in them; without it, the step's data;
 //! - `key`: a JSON pointer to each record's lookup key (a string or a number);
 //! - `source`: `database`, the component's own database; or `http`, `crm`,
 //!   `webhook`, a plugin (one of the step's `available_plugins`) answering
@@ -16,16 +18,19 @@
 //!
 //! Looked-up fields overwrite the record's fields of the same name. Records
 //! whose key is absent or not found are kept unchanged and counted as
-//! missing. Output: `{"records": [...], "enriched": n, "missing": m}`.
+//! missing. Output: `{"records": [...], "enriched": n, "missing": m}`; from
+//! the model, the enriched JSON it answers.
 
 mod ops;
 
 use handler_kit::workflowpilot::orchestration::database::{self, Value as SqlValue};
-use handler_kit::{HandlerError, HandlerInfo, StepRequest, http, params, plugin};
+use handler_kit::model::{Ask, ask_json, data_task};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, http, material, params, plugin};
 use ops::Source;
 
 /// Largest answer accepted for one key's lookup.
 const RESPONSE_CAP: usize = 256 * 1024;
+const MODEL_MAX_TOKENS: u32 = 2048;
 
 struct Enrich;
 
@@ -37,21 +42,19 @@ impl handler_kit::Handler for Enrich {
             intents: vec!["enrich".into()],
             description: "Adds fields to records from the component's database or a plugin, without a model call"
                 .into(),
+            control_params: ["input", "key", "source", "fields", "table"].map(String::from).to_vec(),
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let Some(input) = params::data(&params, "input") else {
-            return Err(HandlerError::InvalidInput("params.input is required for enrich".into()));
-        };
+        let given = params::data(&params, "input");
         let key = match params.get("key") {
             Some(key) => params::pointer(key, "params.key")?,
-            None => {
-                return Err(HandlerError::InvalidInput(
-                    "params.key is required for enrich: a JSON pointer such as `/customer_id`".into(),
-                ));
-            }
+            None => return enrich_with_model(&request, given.as_ref()),
+        };
+        let Some(input) = given.or_else(|| material::data(&request).map(|d| d.value)) else {
+            return Err(HandlerError::InvalidInput("nothing to enrich: give params.input, or data in the step".into()));
         };
         let source = Source::parse(
             params::optional_str(&params, "source")?,
@@ -78,6 +81,20 @@ impl handler_kit::Handler for Enrich {
         };
         Ok(output.to_string())
     }
+}
+
+/// No lookup key: the model adds what the instruction asks for to the data.
+fn enrich_with_model(request: &StepRequest, input: Option<&serde_json::Value>) -> Result<String, HandlerError> {
+    if material::instruction(request).is_none() {
+        return Err(HandlerError::InvalidInput(
+            "enrich needs a lookup (params.key and params.source) or a prompt that says what to add".into(),
+        ));
+    }
+    let system = "You enrich records for an automated workflow: add the fields the instruction asks for, derived \
+                 from the data given (categories, normalized values, what the text states). Use null where \
+                 the data does not say; never invent facts. Answer with the enriched data as JSON and nothing else.";
+    let enriched = ask_json(Ask::json(request, system, data_task(input), MODEL_MAX_TOKENS))?;
+    Ok(enriched.to_string())
 }
 
 handler_kit::export_handler!(Enrich);

@@ -1,16 +1,19 @@
-//! `extract`: pulls structured data out of text as JSON validated against the
-//! step's schema (`params.schema`, a JSON Schema subset). One repair attempt
-//! is made when the model's first answer does not validate.
+//! `extract`: pulls structured data out of the step's material as JSON. With
+//! a schema (`params.schema`, a JSON Schema subset) the model is asked for a
+//! value of that schema, which is checked, with one repair attempt; without
+//! one it answers a free JSON object of what the instruction asks for.
 
 use handler_kit::json::{first_value, validate};
 use handler_kit::model::{ask, Ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use serde_json::Value;
 
 const MAX_OUTPUT_TOKENS: u32 = 1024;
 /// Extraction wants the most likely reading, not variety.
 const TEMPERATURE: f32 = 0.2;
+const SYSTEM: &str = "You extract data for an automated workflow. Answer with one JSON object and nothing else. \
+     Use null for a value the data does not give; never invent one.";
 
 struct Extract;
 
@@ -20,40 +23,48 @@ impl handler_kit::Handler for Extract {
             name: "extract".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["extract".into()],
-            description: "Extracts structured data as JSON validated against the step's schema".into(),
+            description: "Extracts structured data as JSON, validated against the step's schema when it has one".into(),
+            control_params: vec!["schema".into()],
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
         let schema = match params.get("schema") {
-            Some(schema @ Value::Object(_)) => schema.clone(),
+            None | Some(Value::Null) => None,
+            Some(schema @ Value::Object(_)) => Some(schema.clone()),
             Some(other) => {
                 return Err(HandlerError::InvalidInput(format!(
                     "params.schema must be a JSON Schema object, got {}",
                     params::kind(other)
                 )))
             }
-            None => return Err(HandlerError::InvalidInput("params.schema is required for extract".into())),
         };
-        let system = format!(
-            "You extract data for an automated workflow. Answer with one JSON object and nothing else. \
-             Use null for a value the text does not give; never invent one.\nJSON Schema:\n{schema}"
-        );
-        let mut user = request.step.prompt.clone();
+        if material::is_empty(&request) {
+            return Err(HandlerError::InvalidInput("the step has no prompt and no data: nothing to extract".into()));
+        }
+        let (system, format) = match &schema {
+            Some(schema) => (SYSTEM.to_string(), ResponseFormat::JsonSchema(schema.to_string())),
+            None => (
+                format!("{SYSTEM} Give each value the instruction asks for a descriptive snake_case key."),
+                ResponseFormat::Json,
+            ),
+        };
+        let mut task = String::new();
         let mut last_errors = Vec::new();
         for _attempt in 0..2 {
             let answer = ask(Ask {
                 system: system.clone(),
-                user: user.clone(),
+                task: task.clone(),
+                shown_in_task: vec![],
                 max_tokens: MAX_OUTPUT_TOKENS,
                 temperature: TEMPERATURE,
-                format: ResponseFormat::Json,
+                format: format.clone(),
                 request: &request,
             })?;
             let errors = match first_value(&answer) {
                 Ok(value) => {
-                    let errors = validate(&value, &schema);
+                    let errors = schema.as_ref().map(|s| validate(&value, s)).unwrap_or_default();
                     if errors.is_empty() {
                         return Ok(value.to_string());
                     }
@@ -61,15 +72,14 @@ impl handler_kit::Handler for Extract {
                 }
                 Err(parse_error) => vec![parse_error],
             };
-            user = format!(
-                "{}\n\nYour previous answer was rejected: {}. Answer again with JSON that satisfies the schema.",
-                request.step.prompt,
+            task = format!(
+                "Your previous answer was rejected: {}. Answer again with JSON that satisfies the schema.",
                 errors.join("; ")
             );
             last_errors = errors;
         }
         Err(HandlerError::InvalidOutput(format!(
-            "the model's JSON does not satisfy the schema after a repair attempt: {}",
+            "the model's JSON is unusable after a repair attempt: {}",
             last_errors.join("; ")
         )))
     }

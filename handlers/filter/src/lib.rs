@@ -1,10 +1,12 @@
 //! `filter`: keeps the items of a list that meet criteria; the model is asked
-//! only for criteria that need judgment.
+//! only for criteria that need judgment: `params.criteria`, or the
+//! instruction when there are no structured `where` clauses.
 //!
-//! Params:
+//! Params (settings; every other param is data):
 //! - `input`: the items: an array, or an object holding one (its arrays
 //!   concatenated, e.g. an extraction's `{"quotes": [...]}`); a string holding
 //!   JSON is parsed first, other text gives one item per non-empty line;
+//!   without it, the step's data;
 //! - `where`: `[{"field": "/json/pointer", "op": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|
 //!   "contains"|"in"|"exists"|"not_exists", "value": ...}]`, checked locally;
 //! - `match`: `all` (default) or `any` of the `where` clauses;
@@ -16,8 +18,7 @@
 mod ops;
 
 use handler_kit::model::{ask, Ask};
-use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use ops::Match;
 use serde_json::{json, Value};
 
@@ -34,14 +35,23 @@ impl handler_kit::Handler for Filter {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["filter".into()],
             description: "Keeps the items that meet criteria; the model only judges fuzzy criteria".into(),
+            control_params: ["input", "where", "match", "criteria"].map(String::from).to_vec(),
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let items = match params::data(&params, "input") {
-            Some(input) => ops::items(input)?,
-            None => return Err(HandlerError::InvalidInput("params.input is required for filter".into())),
+        // Items from the material are listed by number in the task, so their
+        // piece is not sent twice (only when it is the step's one data piece).
+        let (items, listed_piece) = match params::data(&params, "input") {
+            Some(input) => (ops::items(input)?, vec![]),
+            None => match material::data(&request) {
+                Some(data) => {
+                    let listed = if data.pieces.len() == 1 { data.pieces.clone() } else { vec![] };
+                    (ops::items(data.value)?, listed)
+                }
+                None => return Err(HandlerError::InvalidInput("nothing to filter: give params.input, or data in the step".into())),
+            },
         };
         let conditions = params::optional_array(&params, "where")?
             .map(|w| ops::parse_where(w))
@@ -49,9 +59,10 @@ impl handler_kit::Handler for Filter {
         let criteria = params::optional_str(&params, "criteria")?
             .map(str::trim)
             .filter(|c| !c.is_empty());
-        if conditions.is_none() && criteria.is_none() {
+        let by_model = criteria.is_some() || conditions.is_none();
+        if by_model && criteria.is_none() && material::instruction(&request).is_none() {
             return Err(HandlerError::InvalidInput(
-                "params.where or params.criteria is required for filter".into(),
+                "filter needs criteria: params.where, params.criteria, or a prompt that states them".into(),
             ));
         }
         let mode = Match::parse(params::optional_str(&params, "match")?)?;
@@ -60,16 +71,11 @@ impl handler_kit::Handler for Filter {
             .iter()
             .filter(|item| conditions.as_ref().is_none_or(|c| ops::passes(item, c, mode)))
             .collect();
-        if let Some(criteria) = criteria.filter(|_| !kept.is_empty()) {
-            let (system, user) = ops::criteria_prompt(&request.step.prompt, criteria, &kept);
-            let answer = ask(Ask {
-                system,
-                user,
-                max_tokens: BASE_OUTPUT_TOKENS + TOKENS_PER_ITEM * kept.len() as u32,
-                temperature: 0.0,
-                format: ResponseFormat::Json,
-                request: &request,
-            })?;
+        if by_model && !kept.is_empty() {
+            let (system, schema, task) = ops::criteria_request(criteria, &kept);
+            let max_tokens = BASE_OUTPUT_TOKENS + TOKENS_PER_ITEM * kept.len() as u32;
+            let answer =
+                ask(Ask { shown_in_task: listed_piece, ..Ask::structured(&request, system, &schema, task, max_tokens) })?;
             kept = ops::parse_keep(&answer, kept.len())?
                 .into_iter()
                 .map(|i| kept[i])

@@ -61,29 +61,24 @@ pub fn passes(item: &Value, conditions: &[Condition], mode: Match) -> bool {
     }
 }
 
-/// The system prompt and user message asking which items meet `criteria`.
-/// Items are numbered from 0, one compact JSON line each.
-pub fn criteria_prompt(step_prompt: &str, criteria: &str, items: &[&Value]) -> (String, String) {
+/// The system prompt, the answer's schema and the task asking the model
+/// which of the numbered `items` to keep. `criteria` is given when the params
+/// state them; otherwise the instruction (in the material) does.
+pub fn criteria_request(criteria: Option<&str>, items: &[&Value]) -> (String, Value, String) {
     let schema = json!({
         "type": "object",
         "required": ["keep"],
         "properties": {"keep": {"type": "array", "items": {"type": "integer"}}}
     });
-    let system = format!(
-        "You filter items for an automated workflow. Decide for each numbered item whether it meets the \
-         criteria, and answer with one JSON object and nothing else: `keep` lists the numbers of the items \
-         that meet them.\nJSON Schema:\n{schema}"
-    );
-    let listed: Vec<String> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| format!("[{i}] {item}"))
-        .collect();
-    let mut user = format!("Criteria: {criteria}\n\nItems:\n{}", listed.join("\n"));
-    if !step_prompt.trim().is_empty() {
-        user = format!("{}\n\n{user}", step_prompt.trim());
+    let system = "You filter items for an automated workflow. Decide for each numbered item whether it meets the \
+         criteria the instruction states: `keep` lists the numbers of the items that meet them."
+        .to_string();
+    let listed: Vec<String> = items.iter().enumerate().map(|(i, item)| format!("[{i}] {item}")).collect();
+    let mut task = format!("Items:\n{}", listed.join("\n"));
+    if let Some(criteria) = criteria {
+        task = format!("Criteria: {criteria}\n\n{task}");
     }
-    (system, user)
+    (system, schema, task)
 }
 
 /// The indices the model kept, checked against the `count` items it saw,
@@ -167,16 +162,13 @@ mod tests {
     }
 
     #[test]
-    fn the_prompt_numbers_items_and_carries_the_schema() {
+    fn the_request_numbers_items() {
         let a = json!({"t": "refund"});
         let b = json!("plain");
-        let (system, user) = criteria_prompt("Triage the queue.", "mentions money", &[&a, &b]);
-        assert!(system.contains("JSON Schema:\n{"));
-        assert_eq!(
-            user,
-            "Triage the queue.\n\nCriteria: mentions money\n\nItems:\n[0] {\"t\":\"refund\"}\n[1] \"plain\""
-        );
-        assert!(criteria_prompt(" ", "x", &[&a]).1.starts_with("Criteria: x"));
+        let (_, schema, task) = criteria_request(Some("mentions money"), &[&a, &b]);
+        assert_eq!(schema["required"], json!(["keep"]));
+        assert_eq!(task, "Criteria: mentions money\n\nItems:\n[0] {\"t\":\"refund\"}\n[1] \"plain\"");
+        assert!(criteria_request(None, &[&a]).2.starts_with("Items:\n[0]"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! `generate`: writes content with the model, with a system prompt and
-//! temperature suited to what is written.
+//! `generate`: writes content with the model from the step's material, with
+//! a system prompt and temperature suited to what is written.
 //!
-//! Params:
+//! Params (settings; every other param is data the content draws on):
 //! - `type`: `email`, `report`, `code`, `creative` or `text`; when absent it is
 //!   detected from the step's name and the opening of its prompt;
 //! - `max_words`: an upper bound on the length (output tokens follow it).
@@ -12,7 +12,7 @@ mod ops;
 
 use handler_kit::model::{ask, Ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use ops::ContentType;
 use serde_json::json;
 
@@ -25,6 +25,7 @@ impl handler_kit::Handler for Generate {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["generate".into()],
             description: "Writes emails, reports, code, creative copy or text with the model".into(),
+            control_params: vec!["type".into(), "max_words".into()],
         }
     }
 
@@ -42,14 +43,15 @@ impl handler_kit::Handler for Generate {
             }
             None => (ContentType::detect(&request.step.name, &request.step.prompt), true),
         };
-        if request.step.prompt.trim().is_empty() {
+        if material::is_empty(&request) {
             return Err(HandlerError::InvalidInput(
-                "the step's prompt is empty: nothing to generate".into(),
+                "the step has no prompt and no data: nothing to generate from".into(),
             ));
         }
         let answer = ask(Ask {
             system: content_type.system_prompt(max_words),
-            user: request.step.prompt.clone(),
+            task: String::new(),
+            shown_in_task: vec![],
             max_tokens: ops::max_tokens(max_words),
             temperature: content_type.temperature(),
             format: ResponseFormat::Text,

@@ -1,13 +1,15 @@
 //! `send`: delivers a message to an external service (a webhook) over the
 //! host's `wasi:http`; the model is asked only when there is no message.
 //!
-//! Params:
+//! Params (settings; every other param is data the message draws on):
 //! - `plugin`: the service, one of the step's `available_plugins`; its URL is
-//!   the setting `plugin_<plugin>_url`;
+//!   the setting `plugin_<plugin>_url`; without it, the plugin the prompt
+//!   names ("post to Slack", "email", "log in Salesforce"), or the step's only one;
 //! - `message`: the text, or any JSON value (sent as JSON); when absent, the
-//!   model drafts a short text from the step prompt in one call;
+//!   model drafts a short text from the step's material in one call;
 //! - `channel`, `to`, `subject`: optional strings for the service (`to` is
-//!   required for `email`).
+//!   required for `email`); without them, a `#channel` and the email
+//!   addresses the prompt gives.
 //!
 //! The body is JSON: `{"text", "channel"}` for `slack`, `teams` and
 //! `webhook`; `{"to", "subject", "text"}` for `email`; `{"plugin", "message",
@@ -23,7 +25,7 @@ mod ops;
 
 use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{HandlerError, HandlerInfo, StepRequest, http, params, plugin};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, http, material, params, plugin};
 use ops::Delivery;
 use serde_json::{Value, json};
 
@@ -41,12 +43,13 @@ impl handler_kit::Handler for Sender {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["send".into()],
             description: "Delivers a message to a plugin's webhook; the model only drafts a missing message".into(),
+            control_params: ["plugin", "message", "channel", "to", "subject"].map(String::from).to_vec(),
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let delivery = Delivery::parse(&params)?;
+        let delivery = Delivery::parse(&params, &request.step.prompt, &request.available_plugins)?;
         // Checked before any drafting, so a step that cannot be delivered spends no tokens.
         let url = plugin::url(&delivery.plugin, &request.available_plugins)?;
         let message = match &delivery.message {
@@ -61,17 +64,18 @@ impl handler_kit::Handler for Sender {
     }
 }
 
-/// Asks the model for the message, in one call.
+/// Asks the model for the message, in one call over the step's material.
 fn draft(delivery: &Delivery, request: &StepRequest) -> Result<Value, HandlerError> {
-    if request.step.prompt.trim().is_empty() {
+    if material::is_empty(request) {
         return Err(HandlerError::InvalidInput(
-            "params.message is required when the step has no prompt to draft it from".into(),
+            "params.message is required when the step has no prompt or data to draft it from".into(),
         ));
     }
-    let (system, user) = delivery.draft_prompt(&request.step.prompt);
+    let (system, task) = delivery.draft_request();
     let text = ask(Ask {
         system,
-        user,
+        task,
+        shown_in_task: vec![],
         max_tokens: DRAFT_MAX_TOKENS,
         temperature: DRAFT_TEMPERATURE,
         format: ResponseFormat::Text,

@@ -1,5 +1,5 @@
-//! `send`'s logic: its params, the body each plugin gets, and the prompt
-//! that drafts a missing message.
+//! `send`'s logic: its params (or what the prompt says of them), the body
+//! each plugin gets, and the request that drafts a missing message.
 
 use handler_kit::{HandlerError, params};
 use serde_json::{Map, Value, json};
@@ -19,35 +19,37 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn parse(params: &Map<String, Value>) -> Result<Delivery, HandlerError> {
-        let invalid = |message: &str| HandlerError::InvalidInput(message.to_string());
+    /// The delivery from params; what they leave out is read from the step's
+    /// prompt: the plugin it names among `available` (or the only one), a
+    /// `#channel`, and email addresses as recipients.
+    pub fn parse(params: &Map<String, Value>, prompt: &str, available: &[String]) -> Result<Delivery, HandlerError> {
+        let invalid = |message: String| HandlerError::InvalidInput(message);
         let plugin = match params::optional_str(params, "plugin")?.map(str::trim) {
             Some(plugin) if !plugin.is_empty() => plugin.to_string(),
-            _ => {
-                return Err(invalid(
-                    "params.plugin is required for send: one of the step's available_plugins",
-                ));
-            }
+            _ => named_plugin(prompt, available).ok_or_else(|| {
+                invalid(format!(
+                    "params.plugin is required for send: the prompt names none of the step's available plugins ({})",
+                    if available.is_empty() { "none".to_string() } else { available.join(", ") }
+                ))
+            })?,
         };
         let message = match params.get("message") {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) if text.trim().is_empty() => {
-                return Err(invalid(
-                    "params.message is empty; leave it out to have the model draft one",
-                ));
+                return Err(invalid("params.message is empty; leave it out to have the model draft one".into()));
             }
             Some(message) => Some(message.clone()),
         };
         let text = |key| params::optional_str(params, key).map(|v| v.map(str::to_string));
         let delivery = Delivery {
+            channel: text("channel")?.or_else(|| channel_in(prompt)),
+            to: text("to")?.or_else(|| addresses_in(prompt)),
+            subject: text("subject")?,
             plugin,
             message,
-            channel: text("channel")?,
-            to: text("to")?,
-            subject: text("subject")?,
         };
         if delivery.plugin == "email" && delivery.to.is_none() {
-            return Err(invalid("params.to is required for plugin `email`"));
+            return Err(invalid("params.to is required for plugin `email` (or an address in the prompt)".into()));
         }
         Ok(delivery)
     }
@@ -79,22 +81,70 @@ impl Delivery {
         Value::Object(body)
     }
 
-    /// The system prompt and user message that draft the message from the
-    /// step's prompt, with the recipient details the body will carry.
-    pub fn draft_prompt(&self, step_prompt: &str) -> (String, String) {
+    /// The system prompt and task that draft the message from the step's
+    /// material, with the recipient details the body will carry.
+    pub fn draft_request(&self) -> (String, String) {
         let system = format!(
-            "You write the message an automated workflow sends through `{}`. Answer with the message text \
-             only: no preamble, no quotes, no subject line. Keep it short: at most {DRAFT_WORDS} words.",
+            "You write the message an automated workflow sends through `{}`, as the instruction asks and \
+             from the data given. Answer with the message text only: no preamble, no quotes, no subject \
+             line. Keep it short: at most {DRAFT_WORDS} words, with every figure, id and name it needs.",
             self.plugin
         );
-        let mut user = step_prompt.trim().to_string();
-        for (label, value) in [("Channel", &self.channel), ("To", &self.to), ("Subject", &self.subject)] {
-            if let Some(value) = value {
-                user.push_str(&format!("\n{label}: {value}"));
-            }
-        }
-        (system, user)
+        let details: Vec<String> = [("Channel", &self.channel), ("To", &self.to), ("Subject", &self.subject)]
+            .into_iter()
+            .filter_map(|(label, value)| value.as_ref().map(|v| format!("{label}: {v}")))
+            .collect();
+        (system, details.join("\n"))
     }
+}
+
+/// Words that name a plugin in a prompt, besides its own name.
+fn aliases(plugin: &str) -> &'static [&'static str] {
+    match plugin {
+        "email" => &["e-mail", "mail", "email"],
+        "crm" => &["salesforce", "hubspot"],
+        "slack" => &["channel"],
+        _ => &[],
+    }
+}
+
+/// The available plugin the prompt names first (by name, then by alias),
+/// or the only one the step has.
+fn named_plugin(prompt: &str, available: &[String]) -> Option<String> {
+    let words: Vec<String> = prompt
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let first_at = |names: &[&str]| words.iter().position(|w| names.contains(&w.as_str()));
+    let by = |names: fn(&String) -> Vec<&str>| {
+        available.iter().filter_map(|p| first_at(&names(p)).map(|at| (at, p))).min().map(|(_, p)| p.clone())
+    };
+    by(|p| vec![p.as_str()])
+        .or_else(|| by(|p| aliases(p).to_vec()))
+        .or_else(|| available.iter().find(|p| *p == "email").filter(|_| addresses_in(prompt).is_some()).cloned())
+        .or_else(|| (available.len() == 1).then(|| available[0].clone()))
+}
+
+/// The first `#channel` of the prompt.
+fn channel_in(prompt: &str) -> Option<String> {
+    prompt
+        .split_whitespace()
+        .map(|w| w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')))
+        .find(|w| w.len() > 1 && w.starts_with('#') && w[1..].chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_string)
+}
+
+/// The email addresses of the prompt, comma-separated.
+fn addresses_in(prompt: &str) -> Option<String> {
+    let addresses: Vec<&str> = prompt
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| {
+            w.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.'))
+        })
+        .collect();
+    (!addresses.is_empty()).then(|| addresses.join(", "))
 }
 
 fn put(body: &mut Map<String, Value>, key: &str, value: &Option<String>) {
@@ -108,7 +158,7 @@ mod tests {
     use super::*;
 
     fn parse(params: Value) -> Result<Delivery, HandlerError> {
-        Delivery::parse(params.as_object().unwrap())
+        Delivery::parse(params.as_object().unwrap(), "", &[])
     }
 
     fn invalid_input(result: Result<Delivery, HandlerError>) -> String {
@@ -139,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             invalid_input(parse(json!({"plugin": "email", "message": "x"}))),
-            "params.to is required for plugin `email`"
+            "params.to is required for plugin `email` (or an address in the prompt)"
         );
     }
 
@@ -168,10 +218,25 @@ mod tests {
     }
 
     #[test]
-    fn the_draft_prompt_carries_the_recipient_details() {
+    fn the_draft_request_carries_the_recipient_details() {
         let d = parse(json!({"plugin": "email", "to": "ops@x.io", "subject": "Outage"})).unwrap();
-        let (system, user) = d.draft_prompt(" Tell ops the API is down. ");
+        let (system, task) = d.draft_request();
         assert!(system.contains("through `email`") && system.contains("at most 120 words"));
-        assert_eq!(user, "Tell ops the API is down.\nTo: ops@x.io\nSubject: Outage");
+        assert_eq!(task, "To: ops@x.io\nSubject: Outage");
+    }
+
+    #[test]
+    fn what_params_leave_out_is_read_from_the_prompt() {
+        let all: Vec<String> = ["slack", "email", "crm", "webhook"].map(String::from).to_vec();
+        let from = |prompt: &str, available: &[String]| Delivery::parse(&Map::new(), prompt, available);
+        let d = from("Post the summary to Slack #cs-escalations.", &all).unwrap();
+        assert_eq!((d.plugin.as_str(), d.channel.as_deref()), ("slack", Some("#cs-escalations")));
+        let d = from("Email the recap to dana@northwind.example and li@northwind.example.", &all).unwrap();
+        assert_eq!((d.plugin.as_str(), d.to.as_deref()), ("email", Some("dana@northwind.example, li@northwind.example")));
+        assert_eq!(from("Log the call notes in Salesforce.", &all).unwrap().plugin, "crm");
+        assert_eq!(from("Send it to the webhook, then mail the team.", &all).unwrap().plugin, "webhook", "named first");
+        assert_eq!(from("Notify the team.", &["slack".to_string()]).unwrap().plugin, "slack", "the only one");
+        assert!(invalid_input(from("Notify the team.", &all)).contains("names none of the step's available plugins (slack, email, crm, webhook)"));
+        assert!(invalid_input(from("Email the team.", &all)).starts_with("params.to is required for plugin `email`"));
     }
 }

@@ -1,9 +1,11 @@
-//! `summarize`: condenses the step's text to a target length with the model.
-//! Params: `target_length` (words, default 120), `style` (`paragraph` or `bullets`).
+//! `summarize`: condenses the step's material (its data, the outputs it
+//! reads) to a target length with the model.
+//! Params (settings, not data): `target_length` (words, default 120),
+//! `style` (`paragraph` or `bullets`). Every other param is data to summarize.
 
 use handler_kit::model::{ask, Ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use serde_json::json;
 
 const DEFAULT_TARGET_WORDS: u32 = 120;
@@ -19,6 +21,7 @@ impl handler_kit::Handler for Summarize {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["summarize".into()],
             description: "Condenses text to a target length".into(),
+            control_params: vec!["target_length".into(), "style".into()],
         }
     }
 
@@ -34,15 +37,17 @@ impl handler_kit::Handler for Summarize {
                 )))
             }
         };
-        if request.step.prompt.trim().is_empty() {
-            return Err(HandlerError::InvalidInput("the step's prompt is empty: nothing to summarize".into()));
+        if material::is_empty(&request) {
+            return Err(HandlerError::InvalidInput("the step has no prompt and no data: nothing to summarize".into()));
         }
         let summary = ask(Ask {
             system: format!(
-                "You summarize text for an automated workflow. Write at most {target} words as {style}. \
-                 Keep every name, number, date and identifier that matters. No preamble."
+                "You summarize for an automated workflow. Follow the instruction; summarize the data given. \
+                 Write at most {target} words as {style}. Keep every name, number, date and identifier that \
+                 matters. No preamble."
             ),
-            user: request.step.prompt.clone(),
+            task: String::new(),
+            shown_in_task: vec![],
             max_tokens: target * TOKENS_PER_WORD,
             temperature: 0.5,
             format: ResponseFormat::Text,

@@ -1,16 +1,26 @@
-//! `transform`: reshapes JSON with no model call.
+//! `transform`: reshapes data. Structured params reshape JSON with no model
+//! call; a reshaping asked for in words goes to the model, over the step's
+//! material, and must come back as JSON.
 //!
-//! Params:
+//! Params (settings; every other param is data to reshape):
 //! - `input`: the data, a JSON value (a string holding JSON is parsed first);
+//!   without it, the step's data;
 //! - `mapping`: `{ "out_field": "/json/pointer" | literal }`, applied to the
-//!   object, or to every item when `input` is an array;
+//!   object, or to every item when the data is an array;
+//! - `select`: the fields to keep (names, or JSON pointers named by their last segment);
+//! - `rename`: `{ "old_field": "new_field" }`;
 //! - `drop_empty`: remove null, empty-string, empty-array and empty-object fields;
 //! - `sort_by`: a JSON pointer to sort array items by (numbers, then strings);
 //! - `limit`: keep the first N items of an array.
 
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{ask_json, data_task, Ask};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
+
+/// The params that describe a reshaping without a model.
+const STRUCTURED: [&str; 6] = ["mapping", "select", "rename", "drop_empty", "sort_by", "limit"];
+const MODEL_MAX_TOKENS: u32 = 2048;
 
 struct Transform;
 
@@ -20,19 +30,29 @@ impl handler_kit::Handler for Transform {
             name: "transform".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["transform".into()],
-            description: "Reshapes JSON (mapping, empty-field removal, sorting) without a model call".into(),
+            description: "Reshapes JSON (mapping, selection, renaming, sorting) locally, or as asked with the model"
+                .into(),
+            control_params: ["input", "mapping", "select", "rename", "drop_empty", "sort_by", "limit"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let input = match params.get("input") {
-            Some(Value::String(text)) => serde_json::from_str(text).map_err(|e| {
+        let given = match params.get("input") {
+            Some(Value::String(text)) => Some(serde_json::from_str(text).map_err(|e| {
                 HandlerError::InvalidInput(format!("params.input is a string but not JSON: {e}"))
-            })?,
-            Some(value) => value.clone(),
-            None => return Err(HandlerError::InvalidInput("params.input is required for transform".into())),
+            })?),
+            Some(value) => Some(value.clone()),
+            None => None,
         };
+        if !STRUCTURED.iter().any(|key| params.get(*key).is_some_and(|v| !v.is_null())) {
+            return reshape_with_model(&request, given.as_ref());
+        }
+        let input = given.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+            HandlerError::InvalidInput("nothing to transform: give params.input, or data in the step".into())
+        })?;
         let mapping = match params.get("mapping") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(m),
@@ -43,10 +63,18 @@ impl handler_kit::Handler for Transform {
                 )))
             }
         };
+        let select = fields_to_keep(params::optional_array(&params, "select")?)?;
+        let rename = params::optional_object(&params, "rename")?;
         let drop_empty = matches!(params.get("drop_empty"), Some(Value::Bool(true)));
         let reshape = |item: &Value| {
-            let mapped = mapping.map_or_else(|| item.clone(), |m| apply_mapping(item, m));
-            if drop_empty { without_empty(mapped) } else { mapped }
+            let mut out = mapping.map_or_else(|| item.clone(), |m| apply_mapping(item, m));
+            if let Some(fields) = &select {
+                out = keep_fields(&out, fields);
+            }
+            if let Some(names) = rename {
+                out = rename_fields(out, names);
+            }
+            if drop_empty { without_empty(out) } else { out }
         };
         let output = match &input {
             Value::Array(items) => {
@@ -62,6 +90,64 @@ impl handler_kit::Handler for Transform {
             other => reshape(other),
         };
         Ok(output.to_string())
+    }
+}
+
+/// The reshaping in words: the model answers the reshaped JSON.
+fn reshape_with_model(request: &StepRequest, input: Option<&Value>) -> Result<String, HandlerError> {
+    if material::instruction(request).is_none() {
+        return Err(HandlerError::InvalidInput(
+            "transform needs to know how to reshape: params.mapping, params.select, params.rename, \
+             or a prompt that says it"
+                .into(),
+        ));
+    }
+    let system = "You reshape data for an automated workflow exactly as the instruction says: select, rename, \
+                 reformat, convert or restructure it. Keep every value the result needs unchanged; never \
+                 invent one. Answer with the reshaped data as JSON and nothing else.";
+    let reshaped = ask_json(Ask::json(request, system, data_task(input), MODEL_MAX_TOKENS))?;
+    Ok(reshaped.to_string())
+}
+
+/// `select`'s fields: `(output name, pointer)`.
+fn fields_to_keep(select: Option<&Vec<Value>>) -> Result<Option<Vec<(String, String)>>, HandlerError> {
+    let Some(select) = select else { return Ok(None) };
+    select
+        .iter()
+        .enumerate()
+        .map(|(i, field)| match field.as_str().map(str::trim) {
+            Some(pointer) if pointer.starts_with('/') => {
+                let name = pointer.rsplit('/').next().unwrap_or(pointer).to_string();
+                Ok((name, pointer.to_string()))
+            }
+            Some(name) if !name.is_empty() => Ok((name.to_string(), format!("/{name}"))),
+            _ => Err(HandlerError::InvalidInput(format!("params.select[{i}] must be a field name or JSON pointer"))),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn keep_fields(item: &Value, fields: &[(String, String)]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .filter_map(|(name, pointer)| item.pointer(pointer).map(|v| (name.clone(), v.clone())))
+            .collect(),
+    )
+}
+
+fn rename_fields(item: Value, names: &Map<String, Value>) -> Value {
+    match item {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| match names.get(&k).and_then(Value::as_str) {
+                    Some(new) => (new.to_string(), v),
+                    None => (k, v),
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -1,8 +1,11 @@
 //! `validate`: checks data against rules and a schema. Structured checks run
-//! locally; only rules that need judgment go to the model, all in one call.
+//! locally; rules that need judgment go to the model, all in one call; a
+//! step with no structured rules has the model check its data against the
+//! rules its instruction states.
 //!
-//! Params:
-//! - `data`: the data, any JSON value (a string holding JSON is parsed first);
+//! Params (settings; every other param is data to check):
+//! - `data`: the data, any JSON value (a string holding JSON is parsed
+//!   first); without it, the step's data;
 //! - `rules`: `[{"field": "/json/pointer", "check": "required"|"type"|"min"|"max"|
 //!   "min_length"|"max_length"|"pattern"|"one_of"|"judgment", "value": ...,
 //!   "message": optional}]`; a `judgment` rule's value is the question for
@@ -18,14 +21,15 @@
 mod ops;
 
 use handler_kit::model::{ask, Ask};
-use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
 use ops::{Check, Failure};
 use serde_json::{json, Value};
 
 /// Room for the `{"results": [...]}` wrapper, then one verdict with a short reason per rule.
 const BASE_OUTPUT_TOKENS: u32 = 32;
 const TOKENS_PER_JUDGMENT: u32 = 80;
+/// Room for a verdict on the instruction's rules with a few violations.
+const VERDICT_MAX_TOKENS: u32 = 600;
 
 struct Validate;
 
@@ -37,13 +41,13 @@ impl handler_kit::Handler for Validate {
             intents: vec!["validate".into()],
             description: "Checks data against rules and a schema; the model only judges rules that need judgment"
                 .into(),
+            control_params: vec!["data".into(), "rules".into(), "schema".into()],
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let data = params::data(&params, "data")
-            .ok_or_else(|| HandlerError::InvalidInput("params.data is required for validate".into()))?;
+        let given = params::data(&params, "data");
         let rules = ops::parse_rules(params::optional_array(&params, "rules")?.map_or(&[][..], Vec::as_slice))?;
         let schema = match params.get("schema") {
             None | Some(Value::Null) => None,
@@ -56,10 +60,11 @@ impl handler_kit::Handler for Validate {
             }
         };
         if rules.is_empty() && schema.is_none() {
-            return Err(HandlerError::InvalidInput(
-                "params.rules or params.schema is required for validate".into(),
-            ));
+            return check_by_instruction(&request, given.as_ref());
         }
+        let data = given.clone().or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+            HandlerError::InvalidInput("nothing to validate: give params.data, or data in the step".into())
+        })?;
 
         let mut failures: Vec<(usize, Failure)> = rules
             .iter()
@@ -72,15 +77,9 @@ impl handler_kit::Handler for Validate {
             .filter(|(_, rule)| matches!(rule.check, Check::Judgment(_)))
             .collect();
         if !judgments.is_empty() {
-            let (system, user) = ops::judgment_prompt(&request.step.prompt, &data, &judgments);
-            let answer = ask(Ask {
-                system,
-                user,
-                max_tokens: BASE_OUTPUT_TOKENS + TOKENS_PER_JUDGMENT * judgments.len() as u32,
-                temperature: 0.0,
-                format: ResponseFormat::Json,
-                request: &request,
-            })?;
+            let (system, schema, task) = ops::judgment_request(given.as_ref(), &judgments);
+            let max_tokens = BASE_OUTPUT_TOKENS + TOKENS_PER_JUDGMENT * judgments.len() as u32;
+            let answer = ask(Ask::structured(&request, system, &schema, task, max_tokens))?;
             let asked: Vec<usize> = judgments.iter().map(|(i, _)| *i).collect();
             for ((i, rule), (pass, reason)) in judgments.iter().zip(ops::parse_judgments(&answer, &asked)?) {
                 if !pass {
@@ -102,6 +101,20 @@ impl handler_kit::Handler for Validate {
         })
         .to_string())
     }
+}
+
+/// No structured rules: the model checks the data against the rules the
+/// instruction states, in one call.
+fn check_by_instruction(request: &StepRequest, data: Option<&Value>) -> Result<String, HandlerError> {
+    if material::instruction(request).is_none() {
+        return Err(HandlerError::InvalidInput(
+            "validate needs rules: params.rules, params.schema, or a prompt that states them".into(),
+        ));
+    }
+    let (system, schema, task) = ops::instruction_request(data);
+    let answer = ask(Ask::structured(request, system, &schema, task, VERDICT_MAX_TOKENS))?;
+    let errors = ops::parse_verdict(&answer)?;
+    Ok(json!({ "valid": errors.is_empty(), "errors": errors, "checked": 0, "judged_by_model": 1 }).to_string())
 }
 
 handler_kit::export_handler!(Validate);

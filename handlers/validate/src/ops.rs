@@ -248,9 +248,10 @@ pub fn schema_failures(data: &Value, schema: &Value) -> Vec<Failure> {
         .collect()
 }
 
-/// The system prompt and user message asking the model to judge the
-/// `judgments` (rule index and rule) against `data`.
-pub fn judgment_prompt(step_prompt: &str, data: &Value, judgments: &[(usize, &Rule)]) -> (String, String) {
+/// The system prompt, the answer's schema and the task asking the model to
+/// judge the `judgments` (rule index and rule). `data` is given when the
+/// params hold it; otherwise the step's material carries it.
+pub fn judgment_request(data: Option<&Value>, judgments: &[(usize, &Rule)]) -> (String, Value, String) {
     let schema = json!({
         "type": "object",
         "required": ["results"],
@@ -260,11 +261,10 @@ pub fn judgment_prompt(step_prompt: &str, data: &Value, judgments: &[(usize, &Ru
             "properties": {"rule": {"type": "integer"}, "pass": {"type": "boolean"}, "reason": {"type": "string"}}
         }}}
     });
-    let system = format!(
-        "You check data for an automated workflow against rules that need judgment. For each numbered rule, \
-         decide whether the data passes it and give a one-sentence reason. Answer with one JSON object and \
-         nothing else: one entry in `results` per rule, with the rule's number in `rule`.\nJSON Schema:\n{schema}"
-    );
+    let system = "You check data for an automated workflow against rules that need judgment. For each numbered \
+         rule, decide whether the data passes it and give a one-sentence reason: one entry in `results` per \
+         rule, with the rule's number in `rule`."
+        .to_string();
     let rules: Vec<String> = judgments
         .iter()
         .map(|(i, rule)| {
@@ -279,15 +279,70 @@ pub fn judgment_prompt(step_prompt: &str, data: &Value, judgments: &[(usize, &Ru
             }
         })
         .collect();
-    let data = match data {
+    let mut task = format!("Rules:\n{}", rules.join("\n"));
+    if let Some(data) = data {
+        task = format!("Data:\n{}\n\n{task}", text_of(data));
+    }
+    (system, schema, task)
+}
+
+/// The system prompt, schema and task of a check whose rules are the
+/// instruction's own words (no structured rules given).
+pub fn instruction_request(data: Option<&Value>) -> (String, Value, String) {
+    let schema = json!({
+        "type": "object",
+        "required": ["valid", "errors"],
+        "properties": {
+            "valid": {"type": "boolean"},
+            "errors": {"type": "array", "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+            }}
+        }
+    });
+    let system = "You check data for an automated workflow against the rules, policy or criteria the \
+         instruction states. `valid` is true only when every rule holds; list each violation in `errors` with \
+         the field or item it concerns and a one-sentence message. Judge only by the rules stated."
+        .to_string();
+    let task = data.map(|d| format!("Data:\n{}", text_of(d))).unwrap_or_default();
+    (system, schema, task)
+}
+
+/// The model's `{"valid", "errors": [{field, message}]}`, as the output's errors.
+pub fn parse_verdict(answer: &str) -> Result<Vec<Value>, HandlerError> {
+    let invalid = |message: String| HandlerError::InvalidOutput(message);
+    let value = first_value(answer).map_err(invalid)?;
+    let Some(valid) = value.get("valid").and_then(Value::as_bool) else {
+        return Err(invalid(format!("the model's verdict has no boolean `valid`: {value}")));
+    };
+    let errors: Vec<Value> = value
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    json!({
+                        "field": e.get("field").and_then(Value::as_str).unwrap_or(""),
+                        "check": "judgment",
+                        "message": e.get("message").and_then(Value::as_str).unwrap_or("").trim(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !valid && errors.is_empty() {
+        return Ok(vec![json!({"field": "", "check": "judgment", "message": "the data does not meet the stated rules"})]);
+    }
+    Ok(if valid { vec![] } else { errors })
+}
+
+fn text_of(data: &Value) -> String {
+    match data {
         Value::String(text) => text.clone(),
         other => other.to_string(),
-    };
-    let mut user = format!("Data:\n{data}\n\nRules:\n{}", rules.join("\n"));
-    if !step_prompt.trim().is_empty() {
-        user = format!("{}\n\n{user}", step_prompt.trim());
     }
-    (system, user)
 }
 
 /// The model's verdicts `(pass, reason)`, one per asked rule index, in the
@@ -535,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn the_judgment_prompt_numbers_rules_by_their_index() {
+    fn the_judgment_request_numbers_rules_by_their_index() {
         let rules = parse_rules(&[
             json!({"field": "/a", "check": "required"}),
             json!({"check": "judgment", "value": "Is the refund justified by the policy?"}),
@@ -543,13 +598,27 @@ mod tests {
         ])
         .unwrap();
         let judgments = [(1, &rules[1]), (2, &rules[2])];
-        let (system, user) = judgment_prompt("Policy: refunds within 30 days.", &json!({"days": 12}), &judgments);
-        assert!(system.contains("JSON Schema:\n{"));
+        let (_, schema, task) = judgment_request(Some(&json!({"days": 12})), &judgments);
+        assert_eq!(schema["required"], json!(["results"]));
         assert_eq!(
-            user,
-            "Policy: refunds within 30 days.\n\nData:\n{\"days\":12}\n\nRules:\n\
-             1. Is the refund justified by the policy?\n2. Is the reason polite? (field /reason)"
+            task,
+            "Data:\n{\"days\":12}\n\nRules:\n1. Is the refund justified by the policy?\n2. Is the reason polite? (field /reason)"
         );
+        assert!(judgment_request(None, &judgments).2.starts_with("Rules:\n1."));
+    }
+
+    #[test]
+    fn a_verdict_on_the_instructions_rules_lists_its_errors() {
+        assert_eq!(parse_verdict(r#"{"valid": true, "errors": []}"#).unwrap(), Vec::<Value>::new());
+        assert_eq!(
+            parse_verdict(r#"{"valid": false, "errors": [{"field": "/hotel", "message": " Over the $250 cap. "}]}"#).unwrap(),
+            vec![json!({"field": "/hotel", "check": "judgment", "message": "Over the $250 cap."})]
+        );
+        assert_eq!(parse_verdict(r#"{"valid": false}"#).unwrap().len(), 1, "invalid always says so");
+        assert!(matches!(parse_verdict(r#"{"ok": 1}"#), Err(HandlerError::InvalidOutput(_))));
+        let (_, schema, task) = instruction_request(None);
+        assert_eq!(schema["required"], json!(["valid", "errors"]));
+        assert_eq!(task, "");
     }
 
     #[test]

@@ -110,6 +110,11 @@ impl Registry {
         self.current.load().by_intent.keys().cloned().collect()
     }
 
+    /// The params keys the handler of `intent` reads as settings.
+    pub fn control_params(&self, intent: &str) -> Vec<String> {
+        self.for_intent(intent).map(|h| h.info.control_params.clone()).unwrap_or_default()
+    }
+
     /// Rescans the handlers directory and swaps in the result atomically.
     pub async fn reload(&self, runtime: &Arc<Runtime>) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;

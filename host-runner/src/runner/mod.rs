@@ -11,7 +11,7 @@ pub mod workflow;
 
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
-use crate::capabilities::llm::provider::ProviderRequest;
+use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
 use crate::components::orchestrator::OrchestratorSession;
@@ -76,7 +76,7 @@ impl Host {
                 let input = StepInput {
                     step: WorkflowStep { prompt: prompt.clone(), params: params.to_string(), ..wit_step(spec) },
                     params: params.to_string(),
-                    context: context.to_string(),
+                    context: visible_context(spec, &context).to_string(),
                 };
                 match session.execute_step(&spec.id, &input, &memory_context, &workflow.available_plugins).await {
                     Ok(Some(result)) => {
@@ -124,7 +124,7 @@ impl Host {
                 }
             }
             let report = self
-                .run_normal_path(&who, spec, &prompt, &context, &memory_context, &default_model, fallback_reason, fallback_intent)
+                .run_normal_path(&who, spec, &prompt, &params, &context, &memory_context, &default_model, fallback_reason, fallback_intent)
                 .await
                 .with_context(|| format!("step `{}` failed on the normal path", spec.id))?;
             outputs.insert(spec.id.clone(), report.output.clone());
@@ -158,13 +158,14 @@ impl Host {
         })
     }
 
-    /// The normal path: the full prompt with the whole context, one call, default model.
+    /// The normal path: the full prompt, params and context, one call, default model.
     #[allow(clippy::too_many_arguments)]
     async fn run_normal_path(
         &self,
         who: &Identity,
         spec: &StepSpec,
         prompt: &str,
+        params: &Value,
         context: &Value,
         memory_context: &str,
         model: &str,
@@ -172,7 +173,11 @@ impl Host {
         intent: Option<String>,
     ) -> Result<StepReport> {
         let started = Instant::now();
-        let mut content = format!("{prompt}\n\nWorkflow context:\n{}", serde_json::to_string_pretty(context)?);
+        let mut content = prompt.to_string();
+        if params.as_object().is_some_and(|p| !p.is_empty()) {
+            content.push_str(&format!("\n\nStep parameters:\n{}", serde_json::to_string_pretty(params)?));
+        }
+        content.push_str(&format!("\n\nWorkflow context:\n{}", serde_json::to_string_pretty(context)?));
         if memory_context != "null" {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
@@ -187,7 +192,7 @@ impl Host {
                 messages: vec![("user", content)],
                 max_tokens: NORMAL_PATH_MAX_TOKENS,
                 temperature: 0.7,
-                json: false,
+                format: AnswerFormat::Text,
             })
             .await
             .map_err(|e| anyhow!("model call failed: {e:?}"))?;
@@ -327,7 +332,8 @@ fn wit_step(spec: &StepSpec) -> WorkflowStep {
     }
 }
 
-/// The variables a step sees: the workflow inputs and its dependencies' outputs.
+/// The variables of the normal path: the workflow inputs and the step's
+/// dependencies' outputs.
 fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Value {
     let steps: Map<String, Value> = spec
         .depends_on
@@ -335,4 +341,19 @@ fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, 
         .filter_map(|dep| outputs.get(dep).map(|o| (dep.clone(), o.clone())))
         .collect();
     json!({ "inputs": workflow.inputs, "steps": steps })
+}
+
+/// What the orchestrated step reads of `context`: its dependencies' outputs,
+/// and the inputs its templates name, or every input when they name none
+/// (the step has not said which it reads).
+fn visible_context(spec: &StepSpec, context: &Value) -> Value {
+    let named = spec.referenced_inputs();
+    if named.is_empty() {
+        return context.clone();
+    }
+    let inputs: Map<String, Value> = context["inputs"]
+        .as_object()
+        .map(|all| all.iter().filter(|(key, _)| named.contains(*key)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    json!({ "inputs": inputs, "steps": context["steps"] })
 }

@@ -36,6 +36,9 @@ pub struct StepSpec {
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// The instruction; may be left out when the step declares its `intent`
+    /// and gives its data in `params`.
+    #[serde(default)]
     pub prompt: String,
     #[serde(default)]
     pub intent: Option<String>,
@@ -62,6 +65,10 @@ pub struct StepLabels {
     /// Names, numbers and ids the step's prompt must still contain after compression.
     #[serde(default)]
     pub key_facts: Vec<String>,
+    /// Strings that occur only in the step's data (params, the inputs it
+    /// reads), never in its prompt: what its model calls must carry.
+    #[serde(default)]
+    pub data_facts: Vec<String>,
 }
 
 fn empty_object() -> Value {
@@ -71,6 +78,21 @@ fn empty_object() -> Value {
 impl StepSpec {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The workflow inputs the step's templates name (prompt and params);
+    /// empty when it names none. Validated workflows only.
+    pub fn referenced_inputs(&self) -> BTreeSet<String> {
+        let mut texts = vec![("prompt".to_string(), self.prompt.as_str())];
+        collect_strings(&self.params, "params", &mut texts);
+        texts
+            .iter()
+            .flat_map(|(_, text)| template::references(text).unwrap_or_default())
+            .filter_map(|reference| match reference {
+                Reference::Input(path) => path.first().cloned(),
+                Reference::StepOutput { .. } => None,
+            })
+            .collect()
     }
 }
 
@@ -117,6 +139,12 @@ impl Workflow {
             }
             if !step.params.is_object() {
                 return Err(format!("step `{}`: `params` must be a JSON object", step.id));
+            }
+            if step.prompt.trim().is_empty() && step.intent.is_none() {
+                return Err(format!(
+                    "step `{}`: `prompt` is required unless the step declares its `intent`",
+                    step.id
+                ));
             }
         }
         for step in &self.steps {
@@ -255,6 +283,19 @@ mod tests {
         assert!(parse(cycle).unwrap_err().contains("dependency cycle among steps a, b"));
         let dup = BASE.replace(r#""id":"s2""#, r#""id":"s1""#);
         assert!(parse(&dup).unwrap_err().contains("duplicate step id `s1`"));
+    }
+
+    #[test]
+    fn prompt_is_optional_only_with_a_declared_intent() {
+        let explicit = r#"{"id":"w","agent_id":"a","user_id":"u","inputs":{"t":"x"},"steps":[
+            {"id":"s","intent":"summarize","params":{"transcript":"{{input.t}}"}}]}"#;
+        let w = parse(explicit).unwrap();
+        assert_eq!(w.steps[0].prompt, "");
+        assert_eq!(w.steps[0].referenced_inputs().into_iter().collect::<Vec<_>>(), ["t"]);
+        let neither = explicit.replace(r#""intent":"summarize","#, "");
+        assert!(parse(&neither).unwrap_err().contains("step `s`: `prompt` is required unless the step declares its `intent`"));
+        let blank = explicit.replace(r#""intent":"summarize","#, r#""prompt":"  ","#);
+        assert!(parse(&blank).unwrap_err().contains("`prompt` is required"));
     }
 
     #[test]

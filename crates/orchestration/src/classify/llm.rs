@@ -21,7 +21,7 @@ pub fn max_tokens(asked: &[&str]) -> u32 {
 }
 
 /// What each of the seed's intents means, for the model.
-const MEANINGS: [(&str, &str); 10] = [
+const MEANINGS: [(&str, &str); 11] = [
     ("extract", "pull structured fields out of text into JSON"),
     ("summarize", "shorten text to its key points"),
     ("generate", "write new text: a reply, report, email, code"),
@@ -32,6 +32,7 @@ const MEANINGS: [(&str, &str); 10] = [
     ("aggregate", "group, total or merge records or earlier outputs"),
     ("filter", "keep only the items that meet criteria"),
     ("enrich", "add data from an external source or database"),
+    ("classify", "label an item with one of given classes: a category, priority, sentiment, risk level"),
 ];
 
 /// A workflow step as the model sees it.

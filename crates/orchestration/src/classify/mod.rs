@@ -18,9 +18,10 @@ pub mod llm;
 
 use serde::Serialize;
 
-/// The seed's ten intents.
-pub const INTENTS: [&str; 10] = [
+/// The seed's ten intents, and `classify` (labelling into given classes).
+pub const INTENTS: [&str; 11] = [
     "extract", "summarize", "generate", "validate", "send", "transform", "conditional", "aggregate", "filter", "enrich",
+    "classify",
 ];
 
 /// The intent used when nothing matches: a plain model call on the prompt.
@@ -35,7 +36,7 @@ const VERB_WEIGHT: f32 = 3.0;
 
 /// Cue words per intent; matched as whole words, case-insensitively, as prefixes
 /// (so `extract` also matches `extracting`).
-const CUES: [(&str, &[&str]); 10] = [
+const CUES: [(&str, &[&str]); 11] = [
     ("extract", &["extract", "parse", "pull out", "capture the", "identify the fields", "read the fields"]),
     ("summarize", &["summar", "condense", "tl;dr", "recap", "digest", "brief overview", "key points", "sum up"]),
     ("generate", &["generate", "write", "draft", "compose", "create a", "produce a", "reply", "respond"]),
@@ -46,12 +47,13 @@ const CUES: [(&str, &[&str]); 10] = [
     ("aggregate", &["aggregat", "add up", "sum the", "totals by", "combine", "merge", "group by", "roll up", "count the", "tally"]),
     ("filter", &["filter", "select only", "keep only", "exclude", "remove all", "discard", "shortlist"]),
     ("enrich", &["enrich", "look up", "lookup", "augment", "append data", "add details", "fetch more"]),
+    ("classify", &["classif", "categori", "label the", "tag the", "sentiment", "which category", "risk level", "priority level", "bucket"]),
 ];
 
 /// The leading verb of an instruction, the strongest evidence its wording
 /// gives: instructions are imperatives ("Post the digest to #ops", "Count the
 /// alerts per service"). Two-word verbs are matched before one-word verbs.
-const LEADING_VERBS: [(&str, &[&str]); 10] = [
+const LEADING_VERBS: [(&str, &[&str]); 11] = [
     ("send", &["post", "email", "send", "notify", "submit", "share", "announce", "tell", "ping", "log", "message", "forward"]),
     ("extract", &["extract", "pull", "list", "identify", "abstract", "capture", "parse", "find"]),
     ("summarize", &["summarize", "summarise", "sum up", "recap", "condense", "outline", "give a", "give the"]),
@@ -62,6 +64,7 @@ const LEADING_VERBS: [(&str, &[&str]); 10] = [
     ("enrich", &["add", "look up", "lookup", "enrich", "append", "run", "attach"]),
     ("transform", &["transform", "convert", "reshape", "turn", "rewrite", "format", "map", "redact", "normalize", "restructure", "rename"]),
     ("conditional", &["decide", "determine whether", "judge", "if"]),
+    ("classify", &["classify", "categorize", "categorise", "label", "tag", "rate", "grade", "score", "triage", "bucket"]),
 ];
 
 /// Words that open a yes/no question, which asks for a decision.
@@ -95,17 +98,18 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
 /// Params keys that belong to one handler's contract, checked in order (the
 /// first intent with a matching key wins: `validate` takes `schema` + `data`
 /// before `extract` takes `schema` alone).
-const PARAM_CONTRACTS: [(&str, &[&[&str]]); 10] = [
+const PARAM_CONTRACTS: [(&str, &[&[&str]]); 11] = [
     ("validate", &[&["rules"], &["schema", "data"]]),
     ("extract", &[&["schema"]]),
-    ("conditional", &[&["condition"], &["question"], &["then"], &["else"]]),
+    ("conditional", &[&["condition"], &["question"], &["then"], &["else"], &["branches"]]),
     ("aggregate", &[&["operations"], &["group_by"]]),
     ("filter", &[&["where"], &["criteria"]]),
-    ("transform", &[&["mapping"], &["sort_by"], &["drop_empty"]]),
+    ("transform", &[&["mapping"], &["sort_by"], &["drop_empty"], &["select"], &["rename"]]),
     ("send", &[&["plugin"], &["channel"], &["to", "message"]]),
     ("enrich", &[&["source", "key"], &["source", "fields"]]),
     ("summarize", &[&["target_length"]]),
     ("generate", &[&["max_words"], &["type"]]),
+    ("classify", &[&["labels"]]),
 ];
 
 /// How an intent was decided.

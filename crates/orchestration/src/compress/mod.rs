@@ -1,20 +1,20 @@
-//! Prompt, context and memory compression (the seed's compression layer) as
+//! Compression of a step's material (the seed's compression layer) as
 //! pure functions: no I/O, no model calls, tokens counted by a
 //! [`TokenCounter`] the caller supplies (the host's BPE tokenizer).
 //!
 //! Strategies, each `fn(&input, &Policy, &dyn TokenCounter) -> Compressed`:
 //! - [`structural`]: whitespace, JSON minification, empty fields, duplicate
-//!   records, unreferenced context variables ([`structural::prune_context`]);
+//!   records;
 //! - [`template`]: repeated signatures, footers and disclaimers kept once;
 //! - [`truncate`]: the beginning kept to a budget, in whole sentences;
 //! - [`semantic`]: a model summary, requested by [`semantic_request`] and
 //!   checked by [`accept_semantic`] (the call itself is the caller's).
 //!
-//! [`compress`] applies a step's [`Policy`] to its prompt, context and memory
-//! ([`MemoryCompressor`]): structural first, then template, then truncate, as
-//! the strategy allows; it scores the result ([`quality`]) and sends the
-//! original when the quality is below the policy's minimum. `extract` and
-//! `validate` steps only ever get lossless transformations.
+//! [`material()`] applies a step's [`Policy`] to each piece of its material
+//! (memory through [`MemoryCompressor`]): structural first, then template,
+//! then truncate, as the strategy allows; it scores the result ([`quality`])
+//! and sends the original when the quality is below the policy's minimum.
+//! `extract` and `validate` steps only ever get lossless transformations.
 
 pub mod memory;
 pub mod policy;
@@ -35,6 +35,7 @@ pub use policy::{Aggressiveness, Policy, Strategy};
 pub use quality::{score, Score};
 pub use semantic::{accept_semantic, semantic_request};
 
+use crate::material::{Format, Piece, Source};
 use serde::Serialize;
 
 /// Counts tokens the way the model is billed. The host implements it with its
@@ -76,201 +77,176 @@ impl Compressed {
     }
 }
 
-/// Tokens and quality of one part of a step's input, as compression measured
-/// it (also when the outcome fell back to the original).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct PartStats {
+/// What compression did to one piece of a step's material.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cut {
+    pub piece: String,
+    pub source: Source,
     pub tokens_before: u32,
     pub tokens_after: u32,
     pub quality: f32,
+    /// What was removed (`3 empty fields dropped`, `footer kept once`...).
+    pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Parts {
-    pub prompt: PartStats,
-    pub context: PartStats,
-    pub memory: PartStats,
-}
-
-/// What [`compress`] hands back: the texts to send and the figures for
+/// What [`material`] hands back: the pieces to send and the figures for
 /// metrics and audit (`compression_applied`, `quality_degraded`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CompressionOutcome {
-    pub prompt: String,
-    pub context: String,
-    pub memory: String,
-    /// Prompt, context and memory together.
+pub struct MaterialOutcome {
+    /// Every piece of the input, in order: compressed where that saved
+    /// tokens at sufficient quality, as it was otherwise. None is dropped.
+    pub pieces: Vec<Piece>,
     pub tokens_before: u32,
     pub tokens_after: u32,
-    pub tokens_saved: u32,
-    /// The lowest quality of the three parts.
+    /// The lowest quality of the pieces.
     pub quality: f32,
-    /// The compressed texts are the ones returned.
+    /// Some piece is sent compressed.
     pub applied: bool,
     /// The quality fell below the policy's minimum: the originals are returned.
     pub quality_degraded: bool,
     pub strategy: Strategy,
     pub notes: Vec<String>,
-    pub parts: Parts,
+    /// Each piece compression shortened (or tried to, when degraded).
+    pub cuts: Vec<Cut>,
 }
 
-/// Compresses a step's prompt, context (JSON) and memory (JSON) by its
-/// policy, with the default [`MemoryCompressor`]. See [`compress_with`].
-pub fn compress(
-    step_prompt: &str,
-    context_json: &str,
-    memory_json: &str,
-    intent: &str,
-    policy: &Policy,
-    counter: &dyn TokenCounter,
-) -> CompressionOutcome {
-    compress_with(step_prompt, context_json, memory_json, intent, policy, &MemoryCompressor::default(), counter)
+impl MaterialOutcome {
+    pub fn tokens_saved(&self) -> u32 {
+        self.tokens_before.saturating_sub(self.tokens_after)
+    }
 }
 
-/// Compresses a step's input:
+/// Compresses a step's material by its intent's policy, piece by piece:
 ///
-/// - prompt: structural, then template (template, truncate and semantic
-///   strategies), then truncation to `target_ratio` (truncate strategy);
-///   the semantic strategy stops before the model call, which is the caller's
-///   ([`semantic_request`], [`accept_semantic`]);
-/// - context: unreferenced variables pruned (medium aggressiveness and up),
-///   then structural, then template on its strings (as for the prompt);
+/// - text (the prompt, text params, inputs and outputs): structural, then
+///   template (template, truncate and semantic strategies), then truncation
+///   to `target_ratio` (truncate strategy); the semantic strategy stops
+///   before the model call, which is the caller's ([`semantic_request`],
+///   [`accept_semantic`]);
+/// - JSON values: minified, empty fields and (medium aggressiveness and up)
+///   duplicate records dropped, then template on their strings;
 /// - memory: [`MemoryCompressor`].
 ///
-/// For `extract` and `validate` (or a lossless policy) only lossless steps
-/// run: whitespace, JSON minification, empty context fields; no boilerplate
-/// removal, no pruning, no truncation, whatever the policy says.
-///
-/// The quality is the lowest of the parts' scores (the prompt against the
-/// original prompt, the context against the pruned context, the memory
-/// against what it keeps in full). Below `policy.min_quality` the originals
-/// are returned with `applied == false` and `quality_degraded == true`; when
-/// nothing is saved they are returned with `applied == false`. A part whose
-/// compression saves nothing is returned as it was.
-pub fn compress_with(
-    step_prompt: &str,
-    context_json: &str,
-    memory_json: &str,
+/// A piece named in `preserve_fields` is sent as it is. For `extract` and
+/// `validate` (or a lossless policy) only lossless steps run. The quality is
+/// the lowest of the pieces' scores; below `policy.min_quality` every piece
+/// goes as it was (`quality_degraded`). A piece whose compression saves
+/// nothing goes as it was.
+pub fn material(
+    pieces: &[Piece],
     intent: &str,
     policy: &Policy,
     memory: &MemoryCompressor,
     counter: &dyn TokenCounter,
-) -> CompressionOutcome {
+) -> MaterialOutcome {
     let mut policy = policy.clone();
     policy.enforce_lossless(intent);
     let mut notes = std::mem::take(&mut policy.notes);
     let strategy = policy.strategy;
-    let before = [counter.count(step_prompt), counter.count(context_json), counter.count(memory_json)];
-    let tokens_before: u32 = before.iter().sum();
-    let original = |notes: Vec<String>, quality: f32, degraded: bool, parts: Parts| CompressionOutcome {
-        prompt: step_prompt.to_string(),
-        context: context_json.to_string(),
-        memory: memory_json.to_string(),
+    let tokens_before: u32 = pieces.iter().map(|p| p.tokens).sum();
+    let unchanged = |notes: Vec<String>, quality: f32, degraded: bool, cuts: Vec<Cut>| MaterialOutcome {
+        pieces: pieces.to_vec(),
         tokens_before,
         tokens_after: tokens_before,
-        tokens_saved: 0,
         quality,
         applied: false,
         quality_degraded: degraded,
         strategy,
         notes,
-        parts,
+        cuts,
     };
     if strategy == Strategy::None {
         notes.push("strategy none: nothing compressed".into());
-        let parts = Parts {
-            prompt: PartStats { tokens_before: before[0], tokens_after: before[0], quality: 1.0 },
-            context: PartStats { tokens_before: before[1], tokens_after: before[1], quality: 1.0 },
-            memory: PartStats { tokens_before: before[2], tokens_after: before[2], quality: 1.0 },
-        };
-        return original(notes, 1.0, false, parts);
+        return unchanged(notes, 1.0, false, vec![]);
     }
-    let lossy = !policy.lossless;
-    let template_on = lossy && matches!(strategy, Strategy::Template | Strategy::Truncate | Strategy::Semantic);
-
-    // Prompt.
-    let step = |c: Compressed, notes: &mut Vec<String>| {
-        notes.extend(c.notes);
-        c.text
-    };
-    let mut prompt = step(structural::compress_text(step_prompt, &policy, counter), &mut notes);
-    if template_on {
-        prompt = step(template::compress(&prompt, &policy, counter), &mut notes);
-    }
-    let mut dropped_blocks = 0;
-    if lossy && strategy == Strategy::Truncate {
-        let budget = ((before[0] as f32) * policy.target_ratio).ceil().max(1.0) as u32;
-        let blocks = quality::json_blocks(&prompt);
-        prompt = step(truncate::to_budget(&prompt, budget, counter), &mut notes);
-        dropped_blocks = blocks.saturating_sub(quality::json_blocks(&prompt));
-    }
-    let prompt_score = quality::score_with(step_prompt, &prompt, dropped_blocks);
-    if lossy && strategy == Strategy::Semantic {
-        let target = ((counter.count(&prompt) as f32) * policy.target_ratio).ceil() as u32;
-        notes.push(format!(
-            "semantic: structural and template applied; a model summary to about {target} tokens is the caller's \
-             (semantic_request, then accept_semantic)"
-        ));
-    }
-
-    // Context.
-    let trimmed = context_json.trim();
-    let context_scope = if lossy && policy.aggressiveness >= Aggressiveness::Medium && !trimmed.is_empty() && trimmed != "null" {
-        step(structural::prune_context(context_json, step_prompt, &policy, counter), &mut notes)
-    } else {
-        context_json.to_string()
-    };
-    let mut context = step(structural::compress_json(&context_scope, &policy, counter), &mut notes);
-    if template_on {
-        context = step(template::compress_json(&context, &policy, counter), &mut notes);
-    }
-    let context_quality = score(&context_scope, &context).quality;
-
-    // Memory.
-    let m = memory.compress(memory_json, &policy, counter);
-    let memory_quality = m.quality;
-    let memory_text = step(m, &mut notes);
-
-    // A part that saves nothing goes as it was.
-    let pick = |text: String, original: &str, before: u32, quality: f32| {
-        let after = counter.count(&text);
-        let stats = PartStats { tokens_before: before, tokens_after: after, quality };
-        if after < before { (text, stats) } else { (original.to_string(), PartStats { tokens_after: before, ..stats }) }
-    };
-    let (prompt, prompt_stats) = pick(prompt, step_prompt, before[0], prompt_score.quality);
-    let (context, context_stats) = pick(context, context_json, before[1], context_quality);
-    let (memory_text, memory_stats) = pick(memory_text, memory_json, before[2], memory_quality);
-    let parts = Parts { prompt: prompt_stats, context: context_stats, memory: memory_stats };
-    let quality = prompt_stats.quality.min(context_stats.quality).min(memory_stats.quality);
-
-    if quality < policy.min_quality {
-        notes.push(format!(
-            "quality {quality:.2} is below the minimum {:.2}: the original is sent",
-            policy.min_quality
-        ));
-        if !prompt_score.missing.is_empty() {
-            let missing: Vec<&str> = prompt_score.missing.iter().take(10).map(String::as_str).collect();
-            notes.push(format!("prompt facts lost: {}", missing.join(", ")));
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut cuts = Vec::new();
+    for piece in pieces {
+        if policy.preserves(&piece.name, &piece.name) {
+            out.push(piece.clone());
+            continue;
         }
-        return original(notes, quality, true, parts);
+        let (text, quality, piece_notes) = compress_piece(piece, &policy, memory, counter);
+        let after = counter.count(&text);
+        if after >= piece.tokens {
+            out.push(piece.clone());
+            continue;
+        }
+        cuts.push(Cut {
+            piece: piece.name.clone(),
+            source: piece.source,
+            tokens_before: piece.tokens,
+            tokens_after: after,
+            quality,
+            notes: piece_notes,
+        });
+        out.push(Piece { content: text, tokens: after, compressed: true, ..piece.clone() });
     }
-    let tokens_after = prompt_stats.tokens_after + context_stats.tokens_after + memory_stats.tokens_after;
-    if tokens_after >= tokens_before {
+    let quality = cuts.iter().map(|c| c.quality).fold(1.0, f32::min);
+    if quality < policy.min_quality {
+        notes.push(format!("quality {quality:.2} is below the minimum {:.2}: the original is sent", policy.min_quality));
+        return unchanged(notes, quality, true, cuts);
+    }
+    if cuts.is_empty() {
         notes.push("no token saving: the original is sent".into());
-        return original(notes, quality, false, parts);
+        return unchanged(notes, 1.0, false, cuts);
     }
-    CompressionOutcome {
-        prompt,
-        context,
-        memory: memory_text,
+    MaterialOutcome {
+        tokens_after: out.iter().map(|p| p.tokens).sum(),
+        pieces: out,
         tokens_before,
-        tokens_after,
-        tokens_saved: tokens_before - tokens_after,
         quality,
         applied: true,
         quality_degraded: false,
         strategy,
         notes,
-        parts,
+        cuts,
+    }
+}
+
+/// One piece through the policy's pipeline: its new text, quality and notes.
+fn compress_piece(
+    piece: &Piece,
+    policy: &Policy,
+    memory: &MemoryCompressor,
+    counter: &dyn TokenCounter,
+) -> (String, f32, Vec<String>) {
+    let lossy = !policy.lossless;
+    let template_on = lossy && matches!(policy.strategy, Strategy::Template | Strategy::Truncate | Strategy::Semantic);
+    let mut notes = Vec::new();
+    let mut step = |c: Compressed| {
+        notes.extend(c.notes);
+        c.text
+    };
+    let original = piece.content.as_str();
+    match (piece.source, piece.format) {
+        (Source::Memory, _) => {
+            let m = memory.compress(original, policy, counter);
+            let quality = m.quality;
+            (step(m), quality, notes)
+        }
+        (_, Format::Json) => {
+            let mut text = step(structural::compress_json(original, policy, counter));
+            if template_on {
+                text = step(template::compress_json(&text, policy, counter));
+            }
+            let quality = score(original, &text).quality;
+            (text, quality, notes)
+        }
+        (_, Format::Text) => {
+            let mut text = step(structural::compress_text(original, policy, counter));
+            if template_on {
+                text = step(template::compress(&text, policy, counter));
+            }
+            let mut dropped_blocks = 0;
+            if lossy && policy.strategy == Strategy::Truncate && piece.source != Source::Prompt {
+                let budget = ((piece.tokens as f32) * policy.target_ratio).ceil().max(1.0) as u32;
+                let blocks = quality::json_blocks(&text);
+                text = step(truncate::to_budget(&text, budget, counter));
+                dropped_blocks = blocks.saturating_sub(quality::json_blocks(&text));
+            }
+            let quality = quality::score_with(original, &text, dropped_blocks).quality;
+            (text, quality, notes)
+        }
     }
 }

@@ -101,31 +101,45 @@ fn memory() -> String {
         .to_string()
 }
 
-fn extract_prompt() -> String {
-    format!("Extract the billing facts from this ticket thread: invoice number, amounts, seats, deadlines and who to copy.\n\n{}", thread())
+/// The material of a step whose data is the thread (a params value), with
+/// the context of [`context`] and `memory`.
+fn assembled(prompt: &str, memory: &str) -> Vec<Piece> {
+    let params = json!({"thread": thread()}).to_string();
+    let data = crate::material::StepData { prompt, params: &params, context: &context(), memory };
+    crate::material::assemble(&data, &[], &Words).pieces
 }
+
+fn run(pieces: &[Piece], intent: &str, policy: &Policy) -> MaterialOutcome {
+    material(pieces, intent, policy, &MemoryCompressor::default(), &Words)
+}
+
+fn content<'a>(out: &'a MaterialOutcome, name: &str) -> &'a str {
+    &out.pieces.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no piece {name}")).content
+}
+
+const EXTRACT: &str = "Extract the billing facts from the ticket thread: invoice number, amounts, seats, deadlines and who to copy.";
 
 #[test]
 fn extract_is_lossless_and_keeps_every_fact_and_every_footer() {
-    let prompt = extract_prompt();
-    let out = compress(&prompt, &context(), &memory(), "extract", &Policy::default_for("extract"), &Words);
+    let pieces = assembled(EXTRACT, &memory());
+    let out = run(&pieces, "extract", &Policy::default_for("extract"));
     assert!(out.applied, "{:?}", out.notes);
     assert!(!out.quality_degraded);
+    assert_eq!(out.pieces.len(), pieces.len(), "no piece dropped");
+    let thread_sent = content(&out, "thread");
     for fact in THREAD_FACTS {
-        assert!(out.prompt.contains(fact), "{fact} lost");
+        assert!(thread_sent.contains(fact), "{fact} lost");
     }
     // Boilerplate is not removed from what an extract step reads.
-    assert_eq!(out.prompt.matches("CONFIDENTIALITY NOTICE").count(), 4);
-    assert_eq!(out.prompt.matches("Tomasz Wieczorek").count(), 2);
-    assert_eq!(text::squash(&out.prompt), text::squash(&prompt), "only whitespace may change in the prompt");
-    // Context: empty fields dropped, nothing pruned.
-    let ctx: Value = serde_json::from_str(&out.context).unwrap();
-    assert_eq!(ctx["inputs"]["account_id"], "ACC-55102");
-    assert_eq!(ctx["inputs"]["survey"], json!([{"id": "S-1"}, {"id": "S-2", "tags": ["x"]}]));
-    assert!(ctx["steps"]["facts"].get("cc").is_none());
-    assert_eq!(ctx["inputs"]["thread"], thread());
-    assert_eq!(out.parts.prompt.quality, 1.0);
-    assert!(out.tokens_saved > 0 && out.tokens_after + out.tokens_saved == out.tokens_before);
+    assert_eq!(thread_sent.matches("CONFIDENTIALITY NOTICE").count(), 4);
+    assert_eq!(thread_sent.matches("Tomasz Wieczorek").count(), 2);
+    assert_eq!(text::squash(thread_sent), text::squash(&thread()), "only whitespace may change");
+    // JSON pieces: empty fields dropped, nothing else.
+    let survey: Value = serde_json::from_str(content(&out, "survey")).unwrap();
+    assert_eq!(survey, json!([{"id": "S-1"}, {"id": "S-2", "tags": ["x"]}]));
+    assert_eq!(content(&out, "account_id"), "ACC-55102");
+    assert!(out.tokens_saved() > 0 && out.tokens_after + out.tokens_saved() == out.tokens_before);
+    assert!(out.cuts.iter().all(|c| c.tokens_after < c.tokens_before));
 }
 
 #[test]
@@ -134,114 +148,127 @@ fn extract_and_validate_refuse_lossy_policies() {
     lossy.strategy = Strategy::Truncate;
     lossy.target_ratio = 0.2;
     lossy.aggressiveness = Aggressiveness::High;
+    let pieces = assembled(EXTRACT, "null");
     for intent in ["extract", "validate", "Validate"] {
-        let out = compress(&extract_prompt(), &context(), "null", intent, &lossy, &Words);
+        let out = run(&pieces, intent, &lossy);
         assert_eq!(out.strategy, Strategy::Structural, "{intent}");
         assert!(out.notes.iter().any(|n| n.contains("never lossy")), "{:?}", out.notes);
+        let thread_sent = content(&out, "thread");
         for fact in THREAD_FACTS {
-            assert!(out.prompt.contains(fact), "{intent}: {fact} lost");
+            assert!(thread_sent.contains(fact), "{intent}: {fact} lost");
         }
-        assert_eq!(out.prompt.matches("CONFIDENTIALITY NOTICE").count(), 4);
-        assert!(!out.prompt.contains("truncated"));
-        assert!(out.context.contains("ACC-55102"), "no pruning for {intent}");
+        assert_eq!(thread_sent.matches("CONFIDENTIALITY NOTICE").count(), 4);
+        assert!(!thread_sent.contains("truncated"));
+        assert_eq!(out.pieces.len(), pieces.len(), "no piece dropped for {intent}");
     }
 }
 
 #[test]
-fn generate_removes_boilerplate_prunes_context_and_digests_memory() {
-    let prompt = format!("Write a reply to Tomasz (cc Lena Hofmann) confirming the refund. Keep it under 200 words.\n\n{}", thread());
-    let out = compress(&prompt, &context(), &memory(), "generate", &Policy::default_for("generate"), &Words);
+fn generate_removes_boilerplate_keeps_every_piece_and_digests_memory() {
+    let prompt = "Write a reply to Tomasz (cc Lena Hofmann) confirming the refund. Keep it under 200 words.";
+    let pieces = assembled(prompt, &memory());
+    let out = run(&pieces, "generate", &Policy::default_for("generate"));
     assert!(out.applied && !out.quality_degraded, "{:?}", out.notes);
+    let thread_sent = content(&out, "thread");
     for fact in THREAD_FACTS {
-        assert!(out.prompt.contains(fact), "{fact} lost");
+        assert!(thread_sent.contains(fact), "{fact} lost");
     }
-    assert_eq!(out.prompt.matches("CONFIDENTIALITY NOTICE").count(), 1);
-    assert!(out.prompt.contains("[repeated signature omitted: Kind regards, Tomasz]"), "{}", out.prompt);
-    assert!(out.parts.prompt.tokens_after * 10 < out.parts.prompt.tokens_before * 8, "{:?}", out.parts);
-    // The thread is already in the prompt; the account id is not referenced.
-    let ctx: Value = serde_json::from_str(&out.context).unwrap();
-    assert_eq!(ctx["inputs"]["thread"], structural::IN_PROMPT_MARKER);
-    assert!(ctx["inputs"].get("account_id").is_none());
-    assert_eq!(ctx["inputs"]["ticket_id"], "TCK-20931");
+    assert_eq!(thread_sent.matches("CONFIDENTIALITY NOTICE").count(), 1);
+    assert!(thread_sent.contains("[repeated signature omitted: Kind regards, Tomasz]"), "{thread_sent}");
+    let cut = out.cuts.iter().find(|c| c.piece == "thread").unwrap();
+    assert!(cut.tokens_after * 10 < cut.tokens_before * 8, "{cut:?}");
+    assert!(!cut.notes.is_empty());
+    // Every context value still goes: compression never drops a piece.
+    let names: Vec<&str> = out.pieces.iter().map(|p| p.name.as_str()).collect();
+    for name in ["prompt", "thread", "account_id", "escalation_threshold_eur", "facts", "memory"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
     // Memory: user context and two runs whole, older runs digested.
-    let mem: Value = serde_json::from_str(&out.memory).unwrap();
+    let mem: Value = serde_json::from_str(content(&out, "memory")).unwrap();
     assert_eq!(mem["recent_runs"].as_array().unwrap().len(), 2);
     assert_eq!(mem["older_runs"].as_array().unwrap().len(), 4);
-    assert!(out.quality >= 0.85 && out.tokens_saved > 0);
-    assert_eq!(out.tokens_after, out.parts.prompt.tokens_after + out.parts.context.tokens_after + out.parts.memory.tokens_after);
+    assert!(out.quality >= 0.85 && out.tokens_saved() > 0);
+    assert_eq!(out.tokens_after, out.pieces.iter().map(|p| p.tokens).sum::<u32>());
 }
 
 #[test]
 fn low_quality_falls_back_to_the_original() {
-    let prompt = "Draft the renewal note. Mention the figures below.\n\n\
-        Acme Robotics renews on 2025-01-31 for $45,000 (PO-4500219876). Dana Whitfield signs; Marcus Lee approves. \
+    let notes = "Acme Robotics renews on 2025-01-31 for $45,000 (PO-4500219876). Dana Whitfield signs; Marcus Lee approves. \
         Invoice INV-2024-0042 covers 24 seats at EUR 120.00. Ticket OPS-7 tracks the SSO change for Formant.";
     let mut policy = Policy::default_for("generate");
     policy.strategy = Strategy::Truncate;
     policy.target_ratio = 0.3;
     policy.min_quality = 0.9;
-    let ctx = r#"{"inputs": {"note": null, "po": "PO-4500219876"}}"#;
-    let out = compress(prompt, ctx, &memory(), "generate", &policy, &Words);
+    let step = |text: &str| {
+        let params = json!({ "notes": text }).to_string();
+        let data = crate::material::StepData { prompt: "Draft the renewal note.", params: &params, context: "{}", memory: &memory() };
+        crate::material::assemble(&data, &[], &Words).pieces
+    };
+    let pieces = step(notes);
+    let out = run(&pieces, "generate", &policy);
     assert!(!out.applied);
     assert!(out.quality_degraded);
     assert!(out.quality < 0.9, "{}", out.quality);
-    assert_eq!((out.prompt.as_str(), out.context.as_str(), out.memory.clone()), (prompt, ctx, memory()));
-    assert_eq!((out.tokens_after, out.tokens_saved), (out.tokens_before, 0));
+    assert_eq!(out.pieces, pieces);
+    assert_eq!((out.tokens_after, out.tokens_saved()), (out.tokens_before, 0));
     assert!(out.notes.iter().any(|n| n.contains("below the minimum")), "{:?}", out.notes);
-    assert!(out.notes.iter().any(|n| n.starts_with("prompt facts lost") && n.contains("INV-2024-0042")), "{:?}", out.notes);
-    // The attempt is still reported per part.
-    assert!(out.parts.prompt.tokens_after < out.parts.prompt.tokens_before);
+    // The attempt is still reported per piece.
+    let cut = out.cuts.iter().find(|c| c.piece == "notes").unwrap();
+    assert!(cut.tokens_after < cut.tokens_before);
 
     // The same truncation passes when the tail holds no facts.
-    let chatty = format!("{prompt}\n\n{}", "We really appreciate your continued partnership and look forward to the next year together. ".repeat(6));
+    let chatty = format!("{notes}\n\n{}", "We really appreciate your continued partnership and look forward to the next year together. ".repeat(6));
     policy.target_ratio = 0.5;
-    let out = compress(&chatty, ctx, "null", "generate", &policy, &Words);
+    let out = run(&step(&chatty), "generate", &policy);
     assert!(out.applied && !out.quality_degraded, "{:?}", out.notes);
-    assert!(out.prompt.contains("[… truncated") && out.prompt.contains("Formant"), "{}", out.prompt);
+    let sent = content(&out, "notes");
+    assert!(sent.contains("[… truncated") && sent.contains("Formant"), "{sent}");
 }
 
 #[test]
 fn strategy_none_and_nothing_to_save_return_the_original() {
     let mut policy = Policy::default_for("send");
     policy.strategy = Strategy::None;
-    let out = compress(&extract_prompt(), &context(), &memory(), "send", &policy, &Words);
+    let pieces = assembled(EXTRACT, &memory());
+    let out = run(&pieces, "send", &policy);
     assert!(!out.applied && !out.quality_degraded);
-    assert_eq!((out.prompt, out.tokens_saved, out.quality), (extract_prompt(), 0, 1.0));
+    assert_eq!((out.tokens_saved(), out.quality), (0, 1.0));
+    assert_eq!(out.pieces, pieces);
 
-    let out = compress("Post the digest to #support-leads.", "{}", "null", "send", &Policy::default_for("send"), &Words);
+    let data = crate::material::StepData { prompt: "Post the digest to #support-leads.", params: "{}", context: "{}", memory: "null" };
+    let out = run(&crate::material::assemble(&data, &[], &Words).pieces, "send", &Policy::default_for("send"));
     assert!(!out.applied && !out.quality_degraded);
     assert!(out.notes.iter().any(|n| n.contains("no token saving")), "{:?}", out.notes);
 }
 
 #[test]
 fn semantic_strategy_stops_before_the_model_call() {
-    let prompt = format!("Give the on-call lead a recap.\n\n{}", thread());
-    let out = compress(&prompt, "null", "null", "summarize", &Policy::default_for("summarize"), &Words);
+    let pieces = assembled("Give the on-call lead a recap.", "null");
+    let out = run(&pieces, "summarize", &Policy::default_for("summarize"));
     assert_eq!(out.strategy, Strategy::Semantic);
-    assert!(out.applied && out.prompt.contains("[repeated signature omitted: "));
-    assert!(out.notes.iter().any(|n| n.contains("semantic_request")), "{:?}", out.notes);
+    let thread_sent = content(&out, "thread");
+    assert!(out.applied && thread_sent.contains("[repeated signature omitted: "));
     // The caller then asks the model and checks the answer.
-    let (_, user) = semantic_request(&out.prompt, 60);
+    let (_, user) = semantic_request(thread_sent, 60);
     assert!(user.contains("INV-2024-08817"));
-    let refused = accept_semantic(&out.prompt, "They want a refund.", &Policy::default_for("summarize"), &Words);
-    assert!(!refused.applied && refused.text == out.prompt);
+    let refused = accept_semantic(thread_sent, "They want a refund.", &Policy::default_for("summarize"), &Words);
+    assert!(!refused.applied && refused.text == thread_sent);
 }
 
 #[test]
-fn settings_reach_the_outcome_and_closures_count_tokens() {
+fn settings_reach_the_outcome_and_preserved_pieces_go_as_they_are() {
     let get = |k: &str| match k {
         "orchestration_compression_send_strategy" => Some("shrink".to_string()),
-        "orchestration_compression_send_preserve_fields" => Some("account_id".to_string()),
+        "orchestration_compression_send_preserve_fields" => Some("thread".to_string()),
         _ => None,
     };
     let policy = Policy::from_settings("send", get);
-    let counter = |t: &str| t.split_whitespace().count() as u32;
-    let out = compress("Post   the   recap   for TCK-20931.", &context(), "null", "send", &policy, &counter);
+    let pieces = assembled("Post   the   recap   for TCK-20931.", "null");
+    let out = run(&pieces, "send", &policy);
     assert!(out.notes[0].contains("unknown strategy `shrink`"), "{:?}", out.notes);
     assert_eq!(out.strategy, Strategy::Template);
-    let ctx: Value = serde_json::from_str(&out.context).unwrap();
-    assert_eq!(ctx["inputs"]["account_id"], "ACC-55102", "preserved although unreferenced");
-    assert!(ctx["inputs"].get("escalation_threshold_eur").is_none());
+    assert_eq!(content(&out, "thread"), thread(), "preserved");
+    assert!(out.cuts.iter().all(|c| c.piece != "thread"));
 }
 
 /// One corpus step, resolved.
@@ -256,7 +283,7 @@ struct CorpusStep {
 }
 
 fn corpus() -> Vec<CorpusStep> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/corpus");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/corpus/contract");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -300,53 +327,33 @@ struct Tally {
     steps: u32,
     applied: u32,
     degraded: u32,
-    prompt: (u64, u64),
-    context: (u64, u64),
-    memory: (u64, u64),
+    tokens: (u64, u64),
     facts: (u32, u32),
 }
 
 impl Tally {
-    fn add(&mut self, out: &CompressionOutcome, facts_kept: u32, facts: u32) {
+    fn add(&mut self, out: &MaterialOutcome, facts_kept: u32, facts: u32) {
         self.steps += 1;
         self.applied += u32::from(out.applied);
         self.degraded += u32::from(out.quality_degraded);
-        // What is sent: the compressed parts when applied, the originals otherwise.
-        let sent = |p: &PartStats| u64::from(if out.applied { p.tokens_after } else { p.tokens_before });
-        self.prompt.0 += u64::from(out.parts.prompt.tokens_before);
-        self.prompt.1 += sent(&out.parts.prompt);
-        self.context.0 += u64::from(out.parts.context.tokens_before);
-        self.context.1 += sent(&out.parts.context);
-        self.memory.0 += u64::from(out.parts.memory.tokens_before);
-        self.memory.1 += sent(&out.parts.memory);
+        self.tokens.0 += u64::from(out.tokens_before);
+        self.tokens.1 += u64::from(out.tokens_after);
         self.facts.0 += facts_kept;
         self.facts.1 += facts;
     }
 
     fn row(&self, name: &str) -> String {
-        let pct = |(b, a): (u64, u64)| if b == 0 { 0.0 } else { 100.0 * (b - a) as f64 / b as f64 };
+        let (b, a) = self.tokens;
+        let pct = if b == 0 { 0.0 } else { 100.0 * (b - a) as f64 / b as f64 };
         format!(
-            "{name:<12} {:>5} {:>4}/{:<4} {:>8} -> {:<8} {:>5.1}%  {:>8} -> {:<8} {:>5.1}%  {:>6} -> {:<6} {:>5.1}%  {:>3}/{:<3}",
-            self.steps,
-            self.applied,
-            self.degraded,
-            self.prompt.0,
-            self.prompt.1,
-            pct(self.prompt),
-            self.context.0,
-            self.context.1,
-            pct(self.context),
-            self.memory.0,
-            self.memory.1,
-            pct(self.memory),
-            self.facts.0,
-            self.facts.1,
+            "{name:<12} {:>5} {:>4}/{:<4} {:>8} -> {:<8} {:>5.1}%  {:>3}/{:<3}",
+            self.steps, self.applied, self.degraded, b, a, pct, self.facts.0, self.facts.1,
         )
     }
 }
 
-/// Every corpus step through `compress` with the default policy of its
-/// labelled intent: every key fact must still be in the prompt. Prints the
+/// Every corpus step's material through `material` with the default policy
+/// of its labelled intent: every key fact must still be sent. Prints the
 /// token reduction per intent (`cargo test -p orchestration corpus -- --nocapture`),
 /// counted in words by the test counter.
 #[test]
@@ -358,29 +365,30 @@ fn corpus_key_facts_survive_default_policies() {
     let mut lost = Vec::new();
     for s in &steps {
         let policy = Policy::default_for(&s.intent);
-        let out = compress(&s.prompt, &s.context, &s.memory, &s.intent, &policy, &Words);
+        let data = crate::material::StepData { prompt: &s.prompt, params: "{}", context: &s.context, memory: &s.memory };
+        let pieces = crate::material::assemble(&data, &[], &Words).pieces;
+        let out = run(&pieces, &s.intent, &policy);
+        assert_eq!(out.pieces.len(), pieces.len(), "{} {}: a piece was dropped", s.file, s.id);
+        let sent: String = out.pieces.iter().map(|p| p.content.as_str()).collect::<Vec<_>>().join("\n");
         let mut kept = 0;
         for fact in &s.key_facts {
-            if out.prompt.contains(fact.as_str()) {
+            if sent.contains(fact.as_str()) {
                 kept += 1;
             } else {
                 lost.push(format!("{} {} ({}): {fact:?}", s.file, s.id, s.intent));
             }
         }
         if policy.lossless {
-            assert_eq!(text::squash(&out.prompt), text::squash(&s.prompt), "{} {}: lossless prompt changed", s.file, s.id);
+            assert_eq!(text::squash(content(&out, "prompt")), text::squash(&s.prompt), "{} {}: lossless prompt changed", s.file, s.id);
         }
         by_intent.entry(s.intent.clone()).or_default().add(&out, kept, s.key_facts.len() as u32);
         total.add(&out, kept, s.key_facts.len() as u32);
     }
-    println!(
-        "\n{:<12} {:>5} {:>9} {:>28} {:>28} {:>24} {:>7}",
-        "intent", "steps", "app/degr", "prompt words", "context words", "memory words", "facts"
-    );
+    println!("\n{:<12} {:>5} {:>9} {:>28} {:>7}", "intent", "steps", "app/degr", "material words", "facts");
     for (intent, t) in &by_intent {
         println!("{}", t.row(intent));
     }
     println!("{}", total.row("TOTAL"));
     assert!(lost.is_empty(), "key facts lost:\n{}", lost.join("\n"));
-    assert!(total.prompt.1 < total.prompt.0);
+    assert!(total.tokens.1 < total.tokens.0);
 }

@@ -140,20 +140,6 @@ pub(crate) fn squash(text: &str) -> String {
     out
 }
 
-/// Whether `needle` occurs in `haystack` as a whole word (neighbours are not
-/// letters, digits or `_`). Both are expected in the same case.
-pub(crate) fn contains_word(haystack: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
-    }
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
-    haystack.match_indices(needle).any(|(at, _)| {
-        let before = haystack[..at].chars().next_back();
-        let after = haystack[at + needle.len()..].chars().next();
-        !before.is_some_and(is_word) && !after.is_some_and(is_word)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,13 +205,5 @@ mod tests {
     fn whitespace_is_normalised_but_indentation_and_code_kept() {
         let text = "Title   \r\n\n\n\nA  b\tc     d\n    indented  line\n```\nx    =  1\n\n\n```\nend  ";
         assert_eq!(normalize_whitespace(text), "Title\n\nA b c  d\n    indented line\n```\nx    =  1\n\n\n```\nend");
-    }
-
-    #[test]
-    fn words_match_at_boundaries_only() {
-        assert!(contains_word("the ticket_id is", "ticket_id"));
-        assert!(!contains_word("the ticket_ids are", "ticket_id"));
-        assert!(!contains_word("resend", "send"));
-        assert!(contains_word("send now", "send"));
     }
 }

@@ -299,7 +299,7 @@ fn routing_execution_score_is_an_ema_of_run_intensity() {
 // Calibration on bench/corpus
 // ---------------------------------------------------------------------------
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/corpus");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/corpus/contract");
 /// Output tokens assumed per step for the cost comparison.
 const ASSUMED_OUTPUT: u32 = 300;
 

@@ -195,17 +195,20 @@ impl<E: Environment> Session<E> {
             return None;
         };
         let intent = self.plans[index].classification.intent.clone();
-        let mut routing = self.route(index, &intent, &input, 0);
-        let compression = self.compress(&intent, &input, memory_context, &routing);
+        let assembly = self.assemble(&intent, &input, memory_context);
+        let material_tokens = assembly.tokens();
+        let mut routing = self.route(index, &intent, &input, material_tokens, 0);
+        let compression = self.compress(&intent, &assembly, &routing);
         self.metrics.compression_time_us += compression.time_us;
         self.spend(compression.spend);
         let mut request = HandlerRequest {
             workflow_id: self.workflow_id.clone(),
-            step: Step { prompt: compression.prompt.clone(), ..input.step.clone() },
+            step: input.step.clone(),
             intent: intent.clone(),
             params: input.params.clone(),
-            context: compression.context.clone(),
-            memory_context: compression.memory.clone(),
+            context: input.context.clone(),
+            memory_context: memory_context.to_string(),
+            material: compression.material.clone(),
             available_plugins: available_plugins.to_vec(),
             routed_model: routing.model.clone(),
             token_budget: self.plans[index].spendable(self.settings.overage),
@@ -221,7 +224,7 @@ impl<E: Environment> Session<E> {
             if !retryable || attempts.len() as u32 >= self.settings.max_retries {
                 break;
             }
-            let escalated = self.route(index, &intent, &input, attempts.len() as u32 + 1);
+            let escalated = self.route(index, &intent, &input, material_tokens, attempts.len() as u32 + 1);
             let budget = self.plans[index].spendable(self.settings.overage);
             if escalated.model == routing.model || budget == 0 {
                 break; // Already on the top tier, or nothing left to retry with.
@@ -247,7 +250,7 @@ impl<E: Environment> Session<E> {
                 plan.status = StepStatus::Executed;
                 // Savings count only where a model call actually carried the compressed text.
                 let tokens_saved = if done.llm_calls > 0 { compression.tokens_saved } else { 0 };
-                let baseline = self.baseline_cost(&intent, &done, &input.step.prompt, tokens_saved);
+                let baseline = self.baseline_cost(&intent, &done, material_tokens, tokens_saved);
                 let m = &mut self.metrics;
                 m.total_tokens_used += u64::from(done.usage.total);
                 m.total_tokens_saved += u64::from(tokens_saved);
@@ -300,6 +303,16 @@ impl<E: Environment> Session<E> {
                         "baseline_cost_usd": baseline,
                         "budget": { "allocated": plan.allocated, "used": plan.used, "remaining": plan.remaining(), "critical": plan.critical },
                         "compression": compression.record,
+                        "material": {
+                            "pieces": compression.material.iter().map(|p| json!({
+                                "name": p.name,
+                                "source": p.source,
+                                "tokens": p.tokens,
+                                "original_tokens": p.original_tokens,
+                                "compressed": p.compressed,
+                            })).collect::<Vec<_>>(),
+                            "omitted": assembly.omitted,
+                        },
                         "routing": routing.record,
                         "retries": attempts,
                         "model": done.model,
@@ -333,15 +346,15 @@ impl<E: Environment> Session<E> {
         }
     }
 
-    /// What the step would have cost on the normal path: its full prompt on
+    /// What the step would have cost on the normal path: its full material on
     /// the powerful tier. Steps that made model calls are priced from their
     /// real usage (plus what compression removed); steps whose handler needed
     /// no model are priced as the model call the normal path would make.
-    fn baseline_cost(&self, intent: &str, done: &Dispatched, prompt: &str, tokens_saved: u32) -> f64 {
+    fn baseline_cost(&self, intent: &str, done: &Dispatched, material_tokens: u32, tokens_saved: u32) -> f64 {
         let (input, output) = if done.llm_calls > 0 {
             (done.usage.input + tokens_saved, done.usage.output)
         } else {
-            (self.env.count_tokens(prompt), crate::budget::expected_output_tokens(intent))
+            (material_tokens, crate::budget::expected_output_tokens(intent))
         };
         crate::routing::cost_usd(&self.models.powerful, input, output)
     }

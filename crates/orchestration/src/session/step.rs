@@ -1,8 +1,10 @@
-//! What the session does to one step before dispatching it: route it to a
-//! model, then compress its inputs by its intent's policy.
+//! What the session does to one step before dispatching it: assemble its
+//! material, route it to a model, then compress the material by its intent's
+//! policy.
 
 use super::{Session, StepInput};
-use crate::compress::{accept_semantic, compress_with, semantic_request, Policy, Strategy};
+use crate::compress::{accept_semantic, semantic_request, Policy, Strategy};
+use crate::material::{self, Assembly, Piece, Source, StepData};
 use crate::environment::Environment;
 use crate::routing::{route, ModelConfig, RouteInput};
 use crate::types::{ModelCall, OverheadSpend};
@@ -22,12 +24,11 @@ pub(super) struct Routing {
     pub record: serde_json::Value,
 }
 
-/// What compression did to one step's inputs.
+/// What compression did to one step's material.
 pub(super) struct Compression {
-    pub prompt: String,
-    pub context: String,
-    pub memory: String,
-    /// Tokens removed from what the handler sends (prompt and memory).
+    /// The material to send: every piece, compressed or not.
+    pub material: Vec<Piece>,
+    /// Tokens removed from the material.
     pub tokens_saved: u32,
     pub applied: bool,
     pub quality: f32,
@@ -39,9 +40,25 @@ pub(super) struct Compression {
 }
 
 impl<E: Environment> Session<E> {
+    /// What the step's model must see: its prompt, data params, the context
+    /// it reads and memory, none of it dropped.
+    pub(super) fn assemble(&self, intent: &str, input: &StepInput, memory: &str) -> Assembly {
+        let data = StepData { prompt: &input.step.prompt, params: &input.params, context: &input.context, memory };
+        let counter = |text: &str| self.env.count_tokens(text);
+        material::assemble(&data, &self.env.control_params(intent), &counter)
+    }
+
     /// The step's model: routed by AIS when routing is on (one tier up per
     /// previous failure), the default model otherwise.
-    pub(super) fn route(&mut self, index: usize, intent: &str, input: &StepInput, previous_failures: u32) -> Routing {
+    /// `material_tokens` is the size of what the model will read.
+    pub(super) fn route(
+        &mut self,
+        index: usize,
+        intent: &str,
+        input: &StepInput,
+        material_tokens: u32,
+        previous_failures: u32,
+    ) -> Routing {
         if !self.settings.ais_routing_enabled {
             let model = self.settings.default_model.clone();
             let config = self.models.by_model(&model).cloned();
@@ -58,7 +75,7 @@ impl<E: Environment> Session<E> {
             step_name: &input.step.name,
             prompt: &input.step.prompt,
             params: &params,
-            prompt_tokens: self.env.count_tokens(&input.step.prompt),
+            prompt_tokens: material_tokens,
             agent: self.agent,
             budget_remaining: Some(self.plans[index].remaining()),
             previous_failures,
@@ -85,13 +102,11 @@ impl<E: Environment> Session<E> {
         }
     }
 
-    /// Compresses the step's prompt, context and memory by its intent's policy
-    /// when compression is on; the originals otherwise, or when quality would suffer.
-    pub(super) fn compress(&self, intent: &str, input: &StepInput, memory: &str, routing: &Routing) -> Compression {
+    /// Compresses the step's material by its intent's policy when
+    /// compression is on; the originals otherwise, or when quality would suffer.
+    pub(super) fn compress(&self, intent: &str, assembly: &Assembly, routing: &Routing) -> Compression {
         let original = |record, quality_degraded| Compression {
-            prompt: input.step.prompt.clone(),
-            context: input.context.clone(),
-            memory: memory.to_string(),
+            material: assembly.pieces.clone(),
             tokens_saved: 0,
             applied: false,
             quality: 1.0,
@@ -106,27 +121,27 @@ impl<E: Environment> Session<E> {
         let started = Instant::now();
         let policy = Policy::from_settings(intent, |key| self.env.setting(key));
         let counter = |text: &str| self.env.count_tokens(text);
-        let mut outcome = compress_with(&input.step.prompt, &input.context, memory, intent, &policy, &self.memory, &counter);
+        let mut outcome = crate::compress::material(&assembly.pieces, intent, &policy, &self.memory, &counter);
         let mut spend = OverheadSpend::default();
-        let semantic = if policy.strategy == Strategy::Semantic && !policy.lossless && !outcome.quality_degraded {
-            let tokens = outcome.parts.prompt.tokens_after;
-            let summarized = self.summarize(&outcome.prompt, tokens, &policy, routing, &mut spend);
-            if let Some(summary) = &summarized.summary {
-                let after = counter(summary);
-                outcome.parts.prompt.tokens_after = after;
-                outcome.parts.prompt.quality = outcome.parts.prompt.quality.min(summarized.quality);
-                outcome.quality = outcome.quality.min(summarized.quality);
-                outcome.prompt = summary.clone();
-                outcome.applied = true;
+        let semantic = match largest_text_data(&outcome.pieces) {
+            Some(at) if policy.strategy == Strategy::Semantic && !policy.lossless && !outcome.quality_degraded => {
+                let piece = &outcome.pieces[at];
+                let summarized = self.summarize(&piece.content, piece.tokens, &policy, routing, &mut spend);
+                if let Some(summary) = &summarized.summary {
+                    let after = counter(summary);
+                    outcome.tokens_after = outcome.tokens_after - outcome.pieces[at].tokens + after;
+                    let piece = &mut outcome.pieces[at];
+                    piece.content = summary.clone();
+                    piece.tokens = after;
+                    piece.compressed = true;
+                    outcome.quality = outcome.quality.min(summarized.quality);
+                    outcome.applied = true;
+                }
+                summarized.record
             }
-            summarized.record
-        } else {
-            json!(null)
+            _ => json!(null),
         };
-        let p = &outcome.parts;
-        // Handlers send the prompt and the memory; only those savings are real.
-        let saved = p.prompt.tokens_before.saturating_sub(p.prompt.tokens_after)
-            + p.memory.tokens_before.saturating_sub(p.memory.tokens_after);
+        let saved = outcome.tokens_saved();
         let time_us = started.elapsed().as_micros() as u64;
         let record = json!({
             "enabled": true,
@@ -137,7 +152,8 @@ impl<E: Environment> Session<E> {
             "tokens_before": outcome.tokens_before,
             "tokens_after": outcome.tokens_after,
             "tokens_saved": if outcome.applied { saved } else { 0 },
-            "parts": outcome.parts,
+            "cuts": outcome.cuts,
+            "notes": outcome.notes,
             "semantic": semantic,
             "time_us": time_us,
         });
@@ -145,9 +161,7 @@ impl<E: Environment> Session<E> {
             return Compression { spend, time_us, ..original(record, outcome.quality_degraded) };
         }
         Compression {
-            prompt: outcome.prompt,
-            context: outcome.context,
-            memory: outcome.memory,
+            material: outcome.pieces,
             tokens_saved: saved,
             applied: true,
             quality: outcome.quality,
@@ -158,10 +172,10 @@ impl<E: Environment> Session<E> {
         }
     }
 
-    /// A fast-tier summary of `prompt` (`tokens` long), made only when it pays: the call's
+    /// A fast-tier summary of `text` (`tokens` long), made only when it pays: the call's
     /// expected cost on the fast model must be below what the removed tokens
     /// would cost on the routed model.
-    fn summarize(&self, prompt: &str, tokens: u32, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
+    fn summarize(&self, text: &str, tokens: u32, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
         let skip = |why: String| Summarized { summary: None, quality: 1.0, record: json!({ "called": false, "why": why }) };
         if tokens < SEMANTIC_MIN_TOKENS {
             return skip(format!("{tokens} tokens is below {SEMANTIC_MIN_TOKENS}"));
@@ -179,7 +193,7 @@ impl<E: Environment> Session<E> {
                 fast.model, routed.model
             ));
         }
-        let (system, user) = semantic_request(prompt, target);
+        let (system, user) = semantic_request(text, target);
         let call = ModelCall {
             model: fast.model.clone(),
             system,
@@ -194,7 +208,7 @@ impl<E: Environment> Session<E> {
         };
         spend.add(&answer);
         let counter = |text: &str| self.env.count_tokens(text);
-        let checked = accept_semantic(prompt, &answer.text, policy, &counter);
+        let checked = accept_semantic(text, &answer.text, policy, &counter);
         Summarized {
             quality: checked.quality,
             record: json!({
@@ -217,4 +231,15 @@ struct Summarized {
     summary: Option<String>,
     quality: f32,
     record: serde_json::Value,
+}
+
+/// The piece a semantic summary would shorten most: the largest text piece
+/// of the step's data (never its instruction or memory).
+fn largest_text_data(pieces: &[Piece]) -> Option<usize> {
+    pieces
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.format == material::Format::Text && !matches!(p.source, Source::Prompt | Source::Memory))
+        .max_by_key(|(_, p)| p.tokens)
+        .map(|(at, _)| at)
 }

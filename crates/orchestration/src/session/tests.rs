@@ -34,6 +34,9 @@ impl Environment for &FakeEnv {
     fn registered_intents(&self) -> Vec<String> {
         vec!["extract".into(), "summarize".into()]
     }
+    fn control_params(&self, intent: &str) -> Vec<String> {
+        if intent == "summarize" { vec!["target_length".into()] } else { vec![] }
+    }
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         self.requests.borrow_mut().push(request.clone());
         if let Some(e) = self.failing.get(&request.intent) {
@@ -92,6 +95,18 @@ fn events_of(env: &FakeEnv, kind: EventKind) -> Vec<Event> {
 
 fn input(s: &Step) -> StepInput {
     StepInput { step: s.clone(), params: "{}".into(), context: "{}".into() }
+}
+
+/// A step whose data is a params value named `ticket`.
+fn input_with_ticket(s: &Step, ticket: &str) -> StepInput {
+    let params = serde_json::json!({ "ticket": ticket, "target_length": 80 }).to_string();
+    StepInput { step: Step { params: params.clone(), ..s.clone() }, params, context: "{}".into() }
+}
+
+/// The content of the piece `name` the handler received in its `n`th request.
+fn sent(env: &FakeEnv, n: usize, name: &str) -> String {
+    let requests = env.requests.borrow();
+    requests[n].material.iter().find(|p| p.name == name).map(|p| p.content.clone()).unwrap_or_default()
 }
 
 fn enabled() -> FakeEnv {
@@ -305,13 +320,15 @@ fn semantic_compression_calls_the_fast_model_when_it_pays_and_counts_its_cost() 
     env.answers.borrow_mut().push_back(Ok(
         "Summarize the ticket for the on-call lead.\nTicket TCK-40211 from Priya Raman: refund of EUR 3,840.00 for ACC-55102; the customer waited long and is frustrated.".into(),
     ));
-    let mut s = step("a", "Ticket recap", Some("summarize"));
-    s.prompt = long_ticket();
+    let s = step("a", "Ticket recap", Some("summarize"));
     let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
-    let result = session.execute_step("a", input(&s), "null", &[]).unwrap();
+    let result = session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
     assert!(result.compression_applied && result.tokens_saved > 400, "saved {}", result.tokens_saved);
-    let sent = env.requests.borrow()[0].step.prompt.clone();
-    assert!(sent.starts_with("Summarize the ticket") && sent.contains("ACC-55102") && sent.len() < 300);
+    let ticket = sent(&env, 0, "ticket");
+    assert!(ticket.starts_with("Summarize the ticket") && ticket.contains("ACC-55102") && ticket.len() < 300);
+    assert_eq!(sent(&env, 0, "prompt"), s.prompt, "the instruction is never summarized");
+    let names: Vec<String> = env.requests.borrow()[0].material.iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names, ["prompt", "ticket"], "target_length is the handler's setting, not data");
     assert_eq!(env.calls.borrow()[0].model, "claude-haiku-4-5");
     let record = &events_of(&env, EventKind::StepExecuted)[0].metadata["compression"]["semantic"];
     assert_eq!((record["called"].as_bool(), record["accepted"].as_bool()), (Some(true), Some(true)));
@@ -323,10 +340,9 @@ fn semantic_compression_calls_the_fast_model_when_it_pays_and_counts_its_cost() 
 #[test]
 fn semantic_compression_is_skipped_when_the_summary_costs_more_than_it_saves() {
     let env = summarize_env("claude-haiku-4-5");
-    let mut s = step("a", "Ticket recap", Some("summarize"));
-    s.prompt = long_ticket();
+    let s = step("a", "Ticket recap", Some("summarize"));
     let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
-    session.execute_step("a", input(&s), "null", &[]).unwrap();
+    session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
     assert!(env.calls.borrow().is_empty(), "a haiku summary for a haiku step never pays");
     let record = &events_of(&env, EventKind::StepExecuted)[0].metadata["compression"]["semantic"];
     assert!(record["why"].as_str().unwrap().contains("would cost"), "{record}");
@@ -336,11 +352,10 @@ fn semantic_compression_is_skipped_when_the_summary_costs_more_than_it_saves() {
 fn a_refused_summary_sends_the_prompt_and_records_why() {
     let env = summarize_env("claude-opus-4-5");
     env.answers.borrow_mut().push_back(Ok("The customer wants money back.".into()));
-    let mut s = step("a", "Ticket recap", Some("summarize"));
-    s.prompt = long_ticket();
+    let s = step("a", "Ticket recap", Some("summarize"));
     let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
-    session.execute_step("a", input(&s), "null", &[]).unwrap();
-    assert!(env.requests.borrow()[0].step.prompt.contains("ACC-55102"));
+    session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
+    assert!(sent(&env, 0, "ticket").contains("ACC-55102"));
     let record = &events_of(&env, EventKind::StepExecuted)[0].metadata["compression"]["semantic"];
     assert_eq!(record["accepted"], false);
     assert_eq!(session.complete().unwrap().overhead.calls, 1, "a refused summary still cost its call");
@@ -351,14 +366,14 @@ fn quality_below_the_policy_minimum_sends_the_original_and_is_counted() {
     let mut env = summarize_env("claude-sonnet-4-5");
     env.settings.insert("orchestration_compression_generate_strategy".into(), "truncate".into());
     env.settings.insert("orchestration_compression_generate_min_quality".into(), "0.95".into());
-    let mut s = step("a", "Draft a reply", Some("generate"));
+    let s = step("a", "Draft a reply", Some("generate"));
     // Truncation to the target ratio would cut the facts at the end.
     let distinct: String = (0..60).map(|i| format!("Paragraph {i} of the customer's history is here. ")).collect();
-    s.prompt = format!("Draft a reply to the customer.\n{distinct}\nOrder ORD-99812 for Jan Kowalski, EUR 12.50.");
+    let history = format!("{distinct}\nOrder ORD-99812 for Jan Kowalski, EUR 12.50.");
     let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
-    let result = session.execute_step("a", input(&s), "null", &[]).unwrap();
+    let result = session.execute_step("a", input_with_ticket(&s, &history), "null", &[]).unwrap();
     assert!(!result.compression_applied);
-    assert_eq!(env.requests.borrow()[0].step.prompt, s.prompt);
+    assert_eq!(sent(&env, 0, "ticket"), history);
     let metrics = session.complete().unwrap();
     assert_eq!((metrics.quality_degraded, metrics.compressions_applied), (1, 0));
     let completed = &events_of(&env, EventKind::Completed)[0].metadata;

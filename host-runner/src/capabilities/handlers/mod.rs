@@ -42,6 +42,10 @@ impl handlers::Host for DispatchCtx {
         self.runtime.registry.intents()
     }
 
+    fn control_params(&mut self, intent: String) -> Vec<String> {
+        self.runtime.registry.control_params(&intent)
+    }
+
     async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
         sandbox::run_handler(&self.runtime, &self.who, request).await
     }

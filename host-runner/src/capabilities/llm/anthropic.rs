@@ -1,7 +1,7 @@
 //! Anthropic's Messages API (`POST /v1/messages`), with retries on 429 and 529
 //! that honor `retry-after`, and usage read from the response.
 
-use super::provider::{ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use serde::Deserialize;
 use serde_json::json;
@@ -57,7 +57,7 @@ impl Anthropic {
             let retry_after = retry_after(response.headers());
             let text = response.text().await.map_err(|e| error(status, "read_error", &e.to_string()))?;
             if status == 200 {
-                return parse_message(&text);
+                return parse_message(&text, &request.format);
             }
             if matches!(status, 429 | 529) && attempt < MAX_RETRIES {
                 let wait = retry_after.unwrap_or_else(|| backoff(attempt + 1));
@@ -73,9 +73,16 @@ impl Anthropic {
     }
 }
 
+/// The tool a schema-constrained answer is forced through: the Messages API's
+/// way to get JSON that follows a schema (`tool_choice` names it).
+const ANSWER_TOOL: &str = "answer";
+/// A schema whose root is not an object is wrapped in one under this key
+/// (tool inputs are objects) and unwrapped from the answer.
+const WRAPPED_KEY: &str = "value";
+
 fn request_body(r: &ProviderRequest) -> serde_json::Value {
     let mut system = r.system.clone().unwrap_or_default();
-    if r.json {
+    if r.format == AnswerFormat::Json {
         // The Messages API has no JSON mode: ask for it in the system prompt.
         if !system.is_empty() {
             system.push_str("\n\n");
@@ -92,7 +99,24 @@ fn request_body(r: &ProviderRequest) -> serde_json::Value {
     if !system.is_empty() {
         body["system"] = json!(system);
     }
+    if let AnswerFormat::Schema(schema) = &r.format {
+        let input_schema = if is_object_schema(schema) {
+            schema.clone()
+        } else {
+            json!({ "type": "object", "properties": { WRAPPED_KEY: schema }, "required": [WRAPPED_KEY] })
+        };
+        body["tools"] = json!([{
+            "name": ANSWER_TOOL,
+            "description": "Give the answer as a value of this schema.",
+            "input_schema": input_schema,
+        }]);
+        body["tool_choice"] = json!({ "type": "tool", "name": ANSWER_TOOL });
+    }
     body
+}
+
+fn is_object_schema(schema: &serde_json::Value) -> bool {
+    schema.get("type").and_then(|t| t.as_str()) == Some("object")
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -118,6 +142,9 @@ struct ContentBlock {
     kind: String,
     #[serde(default)]
     text: String,
+    /// A `tool_use` block's arguments: the schema-constrained answer.
+    #[serde(default)]
+    input: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -130,10 +157,19 @@ struct Usage {
     cache_read_input_tokens: Option<u32>,
 }
 
-fn parse_message(body: &str) -> Result<ProviderResponse, ProviderError> {
+fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
     let message: Message = serde_json::from_str(body)
         .map_err(|e| error(200, "invalid_response", &format!("unexpected Messages API response: {e}")))?;
-    let text = message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>();
+    let text = match format {
+        AnswerFormat::Schema(schema) => {
+            let input = message.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.clone()).ok_or_else(
+                || error(200, "invalid_response", "a schema-constrained answer came without its tool_use block"),
+            )?;
+            let value = if is_object_schema(schema) { input } else { input.get(WRAPPED_KEY).cloned().unwrap_or(input) };
+            value.to_string()
+        }
+        _ => message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>(),
+    };
     let u = &message.usage;
     Ok(ProviderResponse {
         text,
@@ -177,7 +213,7 @@ mod tests {
             messages: vec![("user", "Hi".into())],
             max_tokens: 64,
             temperature: 0.2,
-            json: true,
+            format: AnswerFormat::Json,
         });
         assert_eq!(body["model"], "claude-haiku-4-5");
         assert_eq!(body["max_tokens"], 64);
@@ -190,10 +226,37 @@ mod tests {
         let ok = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5",
             "content":[{"type":"text","text":"Hello"},{"type":"text","text":" there"}],
             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}"#;
-        let m = parse_message(ok).unwrap();
+        let m = parse_message(ok, &AnswerFormat::Text).unwrap();
         assert_eq!((m.text.as_str(), m.input_tokens, m.output_tokens), ("Hello there", 12, 3));
         let e = parse_error(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}"#);
         assert_eq!((e.status, e.kind.as_str()), (400, "invalid_request_error"));
         assert_eq!(parse_error(502, "<html>bad gateway</html>").kind, "http_error");
+    }
+
+    #[test]
+    fn a_schema_is_asked_for_through_a_forced_tool_and_read_from_its_input() {
+        let schema = json!({"type": "object", "properties": {"label": {"enum": ["low", "high"]}}, "required": ["label"]});
+        let request = |schema: &serde_json::Value| ProviderRequest {
+            model: "claude-haiku-4-5".into(),
+            system: None,
+            messages: vec![("user", "Rate it".into())],
+            max_tokens: 64,
+            temperature: 0.0,
+            format: AnswerFormat::Schema(schema.clone()),
+        };
+        let body = request_body(&request(&schema));
+        assert_eq!(body["tools"][0]["input_schema"], schema);
+        assert_eq!(body["tool_choice"], json!({"type": "tool", "name": "answer"}));
+        assert!(body.get("system").is_none());
+        let answer = r#"{"id":"msg_2","type":"message","role":"assistant","model":"claude-haiku-4-5",
+            "content":[{"type":"tool_use","id":"toolu_1","name":"answer","input":{"label":"high"}}],
+            "stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":9}}"#;
+        assert_eq!(parse_message(answer, &AnswerFormat::Schema(schema.clone())).unwrap().text, r#"{"label":"high"}"#);
+        assert_eq!(parse_message(answer.replace("tool_use", "text").as_str(), &AnswerFormat::Schema(schema)).unwrap_err().kind, "invalid_response");
+        // A non-object schema travels wrapped and comes back unwrapped.
+        let list = json!({"type": "array", "items": {"type": "string"}});
+        assert_eq!(request_body(&request(&list))["tools"][0]["input_schema"]["properties"]["value"], list);
+        let wrapped = answer.replace(r#"{"label":"high"}"#, r#"{"value":["a","b"]}"#);
+        assert_eq!(parse_message(&wrapped, &AnswerFormat::Schema(list)).unwrap().text, r#"["a","b"]"#);
     }
 }

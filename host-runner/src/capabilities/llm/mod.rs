@@ -15,7 +15,7 @@ use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
 use pricing::Pricing;
-use provider::{Provider, ProviderRequest};
+use provider::{AnswerFormat, Provider, ProviderRequest};
 use transcript::Transcript;
 use serde_json::json;
 use std::sync::Arc;
@@ -194,6 +194,18 @@ pub fn add_to_linker<T: LlmView + Send + 'static>(linker: &mut Linker<T>) -> was
 
 impl llm::Host for LlmCtx {
     async fn complete(&mut self, request: CompletionRequest) -> Result<Completion, LlmFailure> {
+        let format = match request.response_format {
+            ResponseFormat::Text => AnswerFormat::Text,
+            ResponseFormat::Json => AnswerFormat::Json,
+            ResponseFormat::JsonSchema(schema) => match serde_json::from_str(&schema) {
+                Ok(schema @ serde_json::Value::Object(_)) => AnswerFormat::Schema(schema),
+                _ => {
+                    return Err(LlmFailure::InvalidRequest(
+                        "response-format json-schema must be a JSON Schema object".into(),
+                    ));
+                }
+            },
+        };
         let request = ProviderRequest {
             model: request.model.unwrap_or_else(|| self.default_model.clone()),
             system: request.system,
@@ -204,7 +216,7 @@ impl llm::Host for LlmCtx {
                 .collect(),
             max_tokens: request.max_tokens,
             temperature: request.temperature.clamp(0.0, 1.0),
-            json: request.response_format == ResponseFormat::Json,
+            format,
         };
         self.call(request).await
     }

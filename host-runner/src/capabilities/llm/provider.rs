@@ -12,7 +12,17 @@ pub struct ProviderRequest {
     pub messages: Vec<(&'static str, String)>,
     pub max_tokens: u32,
     pub temperature: f32,
-    pub json: bool,
+    pub format: AnswerFormat,
+}
+
+/// The shape a completion must have.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnswerFormat {
+    Text,
+    /// One JSON value.
+    Json,
+    /// A JSON value valid against this JSON Schema (an object).
+    Schema(serde_json::Value),
 }
 
 /// A provider's answer with the usage it reported.

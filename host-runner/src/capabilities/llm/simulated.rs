@@ -1,11 +1,12 @@
 //! The simulated provider: an offline, deterministic test double. It never
 //! passes for a model: every text answer starts with `[simulated]`, the
 //! provider is reported as `simulated` everywhere, and its "answers" are
-//! mechanical: the leading sentences of the prompt for text, and for JSON the
-//! fields of the requested schema filled from `Label: value` lines of the
-//! prompt. Token counts come from the real BPE tokenizer.
+//! mechanical: the leading sentences of the prompt for text, and for a
+//! requested JSON Schema a value of that schema, its fields filled from
+//! `Label: value` lines of the prompt where one names them. Token counts come
+//! from the real BPE tokenizer.
 
-use super::provider::{ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use crate::tokenizer;
 use serde_json::{json, Map, Value};
@@ -33,11 +34,15 @@ impl Simulated {
         let prompt = request.messages.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>().join("\n");
         let system = request.system.as_deref().unwrap_or("");
         let input_tokens = tokenizer::count(system) + tokenizer::count(&prompt);
-        let (text, stop_reason) = if request.json {
-            (json_answer(system, &prompt).to_string(), "end_turn")
-        } else {
-            let cap = request.max_tokens.min((input_tokens / TEXT_ANSWER_RATIO).max(MIN_TEXT_ANSWER));
-            text_answer(&prompt, cap)
+        let (text, stop_reason) = match &request.format {
+            AnswerFormat::Schema(schema) => (fill(schema, &prompt, None).to_string(), "tool_use"),
+            AnswerFormat::Json => {
+                (json!({ "simulated": true, "answer": sentences(&prompt).next().unwrap_or("") }).to_string(), "end_turn")
+            }
+            AnswerFormat::Text => {
+                let cap = request.max_tokens.min((input_tokens / TEXT_ANSWER_RATIO).max(MIN_TEXT_ANSWER));
+                text_answer(&prompt, cap)
+            }
         };
         let mut output_tokens = tokenizer::count(&text);
         let text = if output_tokens > request.max_tokens {
@@ -77,29 +82,34 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
     text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// An object for the schema given after `JSON Schema:` in the system prompt,
-/// or a labeled object when there is none.
-fn json_answer(system: &str, prompt: &str) -> Value {
-    let schema = system.find("JSON Schema:").and_then(|at| {
-        let rest = &system[at + "JSON Schema:".len()..];
-        serde_json::Deserializer::from_str(rest.trim_start()).into_iter::<Value>().next()?.ok()
-    });
-    match schema {
-        Some(schema) => fill(&schema, prompt, None),
-        None => json!({ "simulated": true, "answer": sentences(prompt).next().unwrap_or("") }),
-    }
-}
-
-/// A value of the schema's type, taken from a `Label: value` line of the
-/// prompt when one names `field`, else the type's empty value.
+/// A value valid against `schema`: `const`, then the first `enum` option
+/// (or the labeled value when it is one of them), the first of
+/// `anyOf`/`oneOf`, and by type: objects with every property, arrays of at
+/// least `minItems`, numbers inside `minimum`/`maximum`, strings of at least
+/// `minLength`. A field's value comes from a `Label: value` line of the prompt
+/// that names it, when there is one.
 fn fill(schema: &Value, prompt: &str, field: Option<&str>) -> Value {
+    if let Some(constant) = schema.get("const") {
+        return constant.clone();
+    }
+    let found = field.and_then(|f| labeled_value(prompt, f));
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        return match found.map(Value::String) {
+            Some(v) if options.contains(&v) => v,
+            _ => options.first().cloned().unwrap_or(Value::Null),
+        };
+    }
+    if let Some(first) = ["anyOf", "oneOf"].iter().find_map(|k| schema.get(*k)?.as_array()?.first()) {
+        return fill(first, prompt, field);
+    }
     let kind = schema.get("type").and_then(|t| match t {
         Value::String(s) => Some(s.as_str()),
         Value::Array(ts) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null"),
         _ => None,
     });
-    let found = field.and_then(|f| labeled_value(prompt, f));
-    match kind.unwrap_or("string") {
+    let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
+    let clamp = |n: f64| n.max(bound("minimum").unwrap_or(f64::MIN)).min(bound("maximum").unwrap_or(f64::MAX));
+    match kind.unwrap_or(if schema.get("properties").is_some() { "object" } else { "string" }) {
         "object" => {
             let mut object = Map::new();
             if let Some(Value::Object(properties)) = schema.get("properties") {
@@ -109,22 +119,31 @@ fn fill(schema: &Value, prompt: &str, field: Option<&str>) -> Value {
             }
             Value::Object(object)
         }
-        "array" => Value::Array(
-            found
-                .map(|v| v.split([',', ';']).map(|s| Value::String(s.trim().to_string())).filter(|v| v != "").collect())
-                .unwrap_or_default(),
-        ),
-        "number" => json!(found.and_then(|v| number(&v)).unwrap_or(0.0)),
-        "integer" => json!(found.and_then(|v| number(&v)).map_or(0, |n| n.round() as i64)),
-        "boolean" => json!(found.is_some_and(|v| matches!(v.to_lowercase().as_str(), "yes" | "true" | "y"))),
-        _ => {
-            let allowed = schema.get("enum").and_then(Value::as_array);
-            match (found, allowed) {
-                (Some(v), Some(options)) if options.iter().any(|o| o == &json!(v)) => json!(v),
-                (_, Some(options)) => options.first().cloned().unwrap_or(json!("")),
-                (Some(v), None) => json!(v),
-                (None, None) => json!(""),
+        "array" => {
+            let items = schema.get("items").cloned().unwrap_or(json!({"type": "string"}));
+            let mut values: Vec<Value> = match found {
+                Some(list) if items.get("type").and_then(Value::as_str).unwrap_or("string") == "string" => {
+                    list.split([',', ';']).map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| json!(s)).collect()
+                }
+                _ => vec![],
+            };
+            let min_items = schema.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            while values.len() < min_items {
+                values.push(fill(&items, prompt, None));
             }
+            Value::Array(values)
+        }
+        "number" => json!(clamp(found.and_then(|v| number(&v)).unwrap_or(0.0))),
+        "integer" => json!(clamp(found.and_then(|v| number(&v)).unwrap_or(0.0)).round() as i64),
+        "boolean" => json!(found.is_some_and(|v| matches!(v.to_lowercase().as_str(), "yes" | "true" | "y"))),
+        "null" => Value::Null,
+        _ => {
+            let mut text = found.unwrap_or_default();
+            let min_length = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if text.chars().count() < min_length {
+                text = format!("{text}{}", "-".repeat(min_length - text.chars().count()));
+            }
+            Value::String(text)
         }
     }
 }
@@ -169,41 +188,54 @@ fn number(text: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn request(system: &str, prompt: &str, json: bool, max_tokens: u32) -> ProviderRequest {
+    fn request(system: &str, prompt: &str, format: AnswerFormat, max_tokens: u32) -> ProviderRequest {
         ProviderRequest {
             model: "claude-haiku-4-5".into(),
             system: Some(system.into()),
             messages: vec![("user", prompt.into())],
             max_tokens,
             temperature: 0.0,
-            json,
+            format,
         }
     }
 
     #[tokio::test]
     async fn fills_the_schema_from_labeled_lines() {
-        let system = r#"Extract. JSON Schema:
-{"type":"object","required":["invoice_number","total","paid"],"properties":{
- "invoice_number":{"type":"string"},"total":{"type":"number"},"paid":{"type":"boolean"},
- "tags":{"type":"array","items":{"type":"string"}},"status":{"enum":["open","closed"]}}}"#;
+        let schema = json!({"type":"object","required":["invoice_number","total","paid"],"properties":{
+            "invoice_number":{"type":"string"},"total":{"type":"number"},"paid":{"type":"boolean"},
+            "tags":{"type":"array","items":{"type":"string"}},"status":{"enum":["open","closed"]}}});
         let prompt = "Invoice Number: INV-0042\nTotal due: $1,234.50\nPaid: no\nTags: urgent, q3\n";
-        let r = Simulated::new(Duration::ZERO).complete(&request(system, prompt, true, 500)).await.unwrap();
+        let r = Simulated::new(Duration::ZERO).complete(&request("Extract.", prompt, AnswerFormat::Schema(schema), 500)).await.unwrap();
         let v: Value = serde_json::from_str(&r.text).unwrap();
         assert_eq!(v, json!({"invoice_number": "INV-0042", "total": 1234.5, "paid": false, "tags": ["urgent", "q3"], "status": "open"}));
-        assert_eq!(r.input_tokens, tokenizer::count(system) + tokenizer::count(prompt));
+        assert_eq!(r.input_tokens, tokenizer::count("Extract.") + tokenizer::count(prompt));
         assert_eq!(r.output_tokens, tokenizer::count(&r.text));
+    }
+
+    #[test]
+    fn schema_values_respect_constraints() {
+        let schema = json!({"type": "object", "properties": {
+            "label": {"type": "string", "enum": ["low", "medium", "high"]},
+            "confidence": {"type": "number", "minimum": 0.5, "maximum": 1},
+            "reasons": {"type": "array", "minItems": 2, "items": {"type": "object", "properties": {"why": {"type": "string", "minLength": 3}}}},
+            "kind": {"const": "verdict"},
+            "either": {"anyOf": [{"type": "integer", "minimum": 4}, {"type": "string"}]}
+        }});
+        let v = fill(&schema, "Label: high\nConfidence: 0.2", None);
+        assert_eq!(v, json!({"label": "high", "confidence": 0.5, "reasons": [{"why": "---"}, {"why": "---"}], "kind": "verdict", "either": 4}));
+        assert_eq!(fill(&schema, "Label: extreme", None)["label"], "low", "a label outside the enum is not taken");
     }
 
     #[tokio::test]
     async fn text_answers_are_labeled_short_and_deterministic() {
         let prompt = "The outage began at 09:14 UTC. Payments failed for 23 minutes. ".repeat(20);
         let sim = Simulated::new(Duration::ZERO);
-        let a = sim.complete(&request("Summarize.", &prompt, false, 400)).await.unwrap();
-        let b = sim.complete(&request("Summarize.", &prompt, false, 400)).await.unwrap();
+        let a = sim.complete(&request("Summarize.", &prompt, AnswerFormat::Text, 400)).await.unwrap();
+        let b = sim.complete(&request("Summarize.", &prompt, AnswerFormat::Text, 400)).await.unwrap();
         assert!(a.text.starts_with(TEXT_LABEL));
         assert_eq!(a.text, b.text);
         assert!(a.output_tokens < a.input_tokens / 2, "{} vs {}", a.output_tokens, a.input_tokens);
-        let tiny = sim.complete(&request("Summarize.", &prompt, false, 8)).await.unwrap();
+        let tiny = sim.complete(&request("Summarize.", &prompt, AnswerFormat::Text, 8)).await.unwrap();
         assert!(tiny.output_tokens <= 8);
     }
 }

@@ -20,6 +20,7 @@ impl handler_kit::Handler for Misbehaving {
             .map(String::from)
             .to_vec(),
             description: "Test guest: panics, loops, hoards memory, recurses, floods, phones out, overspends, stalls".into(),
+            control_params: vec![],
         }
     }
 

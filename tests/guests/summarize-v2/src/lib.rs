@@ -14,13 +14,15 @@ impl handler_kit::Handler for SummarizeV2 {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["summarize".into()],
             description: "Test guest: summarize, version 2".into(),
+            control_params: vec![],
         }
     }
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let summary = ask(Ask {
             system: "Summarize in one sentence.".into(),
-            user: request.step.prompt.clone(),
+            task: String::new(),
+            shown_in_task: vec![],
             max_tokens: 64,
             temperature: 0.0,
             format: ResponseFormat::Text,
