@@ -126,7 +126,10 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     let out = dir.pilot(&["eval", corpus.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("loopback sink (test double)"), "the sink is labeled: {}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), 1, "a directory of workflows is one split");
+    let report = &reports[0];
+    assert_eq!(report["split"], "corpus");
     assert_eq!(report["workflows"], 2);
     assert_eq!(report["intent_accuracy"], 100.0);
     assert_eq!(report["key_fact_retention_pct"], 100.0);

@@ -3,6 +3,7 @@
 
 mod anthropic;
 mod cli;
+mod fidelity;
 mod components;
 mod intelligence;
 mod orchestration;

@@ -203,37 +203,19 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Eval { dir, json } => {
-            let workflows = eval::corpus(dir)?;
-            let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
-            // Plugins answer from a loopback test double, allowed by copies of the manifests.
-            let sink = eval::sink::PluginSink::start().await?;
-            let handlers = sink.handlers_copy(&handlers_dir(&cli), &scratch.join("handlers"))?;
-            let host = host_builder(&cli, &scratch.join("pilot.db"), true)?
-                .handlers_dir(handlers)
-                .keep_transcript(true)
-                .build()
-                .await?;
-            sink.configure(host.db())?;
-            print::provider_note(&host);
-            eprintln!("plugins: {} answered by a loopback sink (test double), not real services", eval::sink::PLUGINS.join(", "));
-            let bar = indicatif::ProgressBar::new(workflows.len() as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
-            );
-            let report = eval::evaluate(&host, &workflows, |name| {
-                bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
-                bar.inc(1);
-            })
-            .await;
-            bar.finish_and_clear();
-            drop(host);
-            let _ = std::fs::remove_dir_all(&scratch);
-            let mut report = report?;
-            report.plugin_requests = sink.received();
+            let mut reports = vec![];
+            for (split, workflows) in eval::splits(dir)? {
+                reports.push(eval_split(&cli, &split, &workflows).await?);
+            }
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{}", serde_json::to_string_pretty(&reports)?);
             } else {
-                print::eval_report(&report);
+                for (i, report) in reports.iter().enumerate() {
+                    if i > 0 {
+                        println!();
+                    }
+                    print::eval_report(report);
+                }
             }
         }
         Command::Bench { file, runs, warmup, json } => {
@@ -324,4 +306,33 @@ fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBui
         builder = builder.handlers_dir(dir);
     }
     Ok(builder)
+}
+
+/// One split of a corpus on a scratch host of its own, plugins answered by
+/// a loopback test double.
+async fn eval_split(cli: &Cli, split: &str, workflows: &[(String, Workflow)]) -> Result<eval::EvalReport> {
+    let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
+    // Plugins answer from a loopback test double, allowed by copies of the manifests.
+    let sink = eval::sink::PluginSink::start().await?;
+    let handlers = sink.handlers_copy(&handlers_dir(cli), &scratch.join("handlers"))?;
+    let host = host_builder(cli, &scratch.join("pilot.db"), true)?.handlers_dir(handlers).keep_transcript(true).build().await?;
+    sink.configure(host.db())?;
+    print::provider_note(&host);
+    eprintln!(
+        "split {split}: plugins {} answered by a loopback sink (test double), not real services",
+        eval::sink::PLUGINS.join(", ")
+    );
+    let bar = indicatif::ProgressBar::new(workflows.len() as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"));
+    let report = eval::evaluate(&host, split, workflows, |name| {
+        bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
+        bar.inc(1);
+    })
+    .await;
+    bar.finish_and_clear();
+    drop(host);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let mut report = report?;
+    report.plugin_requests = sink.received();
+    Ok(report)
 }

@@ -186,7 +186,10 @@ pub fn audit(rows: &[AuditRow]) {
 }
 
 pub fn eval_report(r: &host_runner::eval::EvalReport) {
-    println!("corpus: {} workflows, {} steps ({} labeled), provider {}", r.workflows, r.steps, r.labeled_steps, r.provider);
+    println!(
+        "split {}: {} workflows, {} steps ({} labeled), provider {}",
+        r.split, r.workflows, r.steps, r.labeled_steps, r.provider
+    );
     println!("intent accuracy     {:6.1}%  ({} misclassified)", r.intent_accuracy, r.misclassified.len());
     for (method, [correct, total]) in &r.accuracy_by_method {
         println!("  by {method:<9}       {correct}/{total}");
@@ -204,9 +207,24 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         host_runner::eval::BASELINE_MODEL
     );
     println!(
-        "steps               {} orchestrated, {} fallback, {} skipped",
-        r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.orchestrated.steps_skipped
+        "steps               {} orchestrated, {} fallback ({:.1}%), {} skipped",
+        r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.fallback_pct, r.orchestrated.steps_skipped
     );
+    if let Some(f) = &r.fidelity {
+        println!(
+            "fidelity            {}/{} data facts reached the model ({:.1}%) over {} orchestrated model-calling steps",
+            f.present,
+            f.facts,
+            f.pct(),
+            f.steps_checked
+        );
+        for missing in &f.missing {
+            println!("  missing: {missing}");
+        }
+    }
+    if let Some(f) = &r.baseline_fidelity {
+        println!("  baseline (normal path) {}/{} ({:.1}%) over {} steps", f.present, f.facts, f.pct(), f.steps_checked);
+    }
     println!("compression         {} tokens removed from what handlers sent", r.orchestrated.tokens_saved);
     if let Some(k) = &r.key_facts {
         println!(

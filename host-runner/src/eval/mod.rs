@@ -1,9 +1,11 @@
 //! `pilot eval`: runs a labeled corpus twice through the real host and
 //! components, once the normal way on the powerful tier (the baseline: every
 //! step a direct call with its full prompt and context) and once orchestrated,
-//! and compares them with the labels: intent accuracy, tokens, cost, and
-//! whether the text the models read on the orchestrated pass still held each
-//! step's key facts (when the host keeps a transcript).
+//! and compares them with the labels: intent accuracy, tokens, cost, whether
+//! the text the models read on the orchestrated pass still held each step's
+//! key facts, and fidelity: whether each step's data facts (strings that live
+//! only in its data, never in its prompt) reached its model at all (when the
+//! host keeps a transcript).
 
 pub mod sink;
 
@@ -74,8 +76,40 @@ impl KeyFacts {
     }
 }
 
+/// Data facts found in what a pass's model calls were sent, over the steps
+/// that called a model on that pass (orchestrated steps on the orchestrated
+/// pass; every step on the baseline).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fidelity {
+    pub steps_checked: usize,
+    pub facts: usize,
+    pub present: usize,
+    /// `workflow / step: fact` for each fact the model never saw.
+    pub missing: Vec<String>,
+}
+
+impl Fidelity {
+    pub fn pct(&self) -> f64 {
+        if self.facts == 0 { 100.0 } else { 100.0 * self.present as f64 / self.facts as f64 }
+    }
+
+    fn check(&mut self, workflow: &str, step: &str, facts: &[String], sent: &str) {
+        self.steps_checked += 1;
+        for fact in facts {
+            self.facts += 1;
+            if sent.contains(fact.as_str()) {
+                self.present += 1;
+            } else {
+                self.missing.push(format!("{workflow} / {step}: {fact}"));
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
+    /// The corpus split: the name of its directory (`contract`, `free`).
+    pub split: String,
     pub provider: String,
     pub workflows: usize,
     pub steps: usize,
@@ -104,11 +138,47 @@ pub struct EvalReport {
     /// `None` when the host keeps no transcript.
     pub key_facts: Option<KeyFacts>,
     pub key_fact_retention_pct: Option<f64>,
+    /// Data facts that reached the models of orchestrated model-calling
+    /// steps; `None` without a transcript.
+    pub fidelity: Option<Fidelity>,
+    pub fidelity_pct: Option<f64>,
+    /// The same on the baseline pass (the normal path).
+    pub baseline_fidelity: Option<Fidelity>,
+    /// Orchestrated-pass steps that fell back, over all steps.
+    pub fallback_pct: f64,
     /// Orchestrated-pass fallbacks by intent and reason (numbers elided), most frequent first.
     pub fallback_reasons: Vec<(String, usize)>,
     /// Requests the plugin sink (a loopback test double) answered, by plugin;
     /// empty when the evaluation ran without it.
     pub plugin_requests: BTreeMap<String, usize>,
+}
+
+/// The splits of a corpus: the directory itself when it holds workflow
+/// files, otherwise each of its subdirectories that does (sorted), each
+/// named by its directory.
+pub fn splits(dir: &std::path::Path) -> Result<Vec<(String, Vec<(String, Workflow)>)>> {
+    let name = |d: &std::path::Path| d.file_name().map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let own = corpus(dir)?;
+    if !own.is_empty() {
+        return Ok(vec![(name(dir), own)]);
+    }
+    let mut subdirs: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading corpus directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    subdirs.sort();
+    let mut splits = vec![];
+    for sub in subdirs {
+        let workflows = corpus(&sub)?;
+        if !workflows.is_empty() {
+            splits.push((name(&sub), workflows));
+        }
+    }
+    if splits.is_empty() {
+        anyhow::bail!("{}: no workflow files (*.json), in it or in its subdirectories", dir.display());
+    }
+    Ok(splits)
 }
 
 /// The corpus files of a directory, sorted.
@@ -130,7 +200,12 @@ pub fn corpus(dir: &std::path::Path) -> Result<Vec<(String, Workflow)>> {
 
 /// Runs both passes. The host's database is an evaluation scratch database:
 /// its settings are switched between the passes.
-pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: impl Fn(&str)) -> Result<EvalReport> {
+pub async fn evaluate(
+    host: &Host,
+    split: &str,
+    workflows: &[(String, Workflow)],
+    progress: impl Fn(&str),
+) -> Result<EvalReport> {
     let set = |key: &str, value: &str| settings::set(&host.db().lock(), key, value);
     let mut baseline = Pass::default();
     let mut orchestrated = Pass::default();
@@ -140,6 +215,8 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
     let mut free_correct = 0usize;
     let (mut routed_steps, mut under_routed) = (0usize, 0usize);
     let mut key_facts = host.transcript().map(|_| KeyFacts::default());
+    let mut fidelity = host.transcript().map(|_| Fidelity::default());
+    let mut baseline_fidelity = host.transcript().map(|_| Fidelity::default());
     let mut fallback_reasons: BTreeMap<String, usize> = BTreeMap::new();
     for (name, workflow) in workflows {
         progress(name);
@@ -163,11 +240,19 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
             for step in &workflow.steps {
                 let baseline_text = transcript.take(&base.execution_id, &step.id);
                 let orchestrated_text = transcript.take(&report.execution_id, &step.id);
-                let (Some(label), Some(read_before), Some(read_after)) = (&step.labels, baseline_text, orchestrated_text)
-                else {
+                let Some(label) = &step.labels else { continue };
+                let ran = report.steps.iter().any(|s| s.id == step.id && s.path == Path::Orchestrated);
+                if !label.data_facts.is_empty() {
+                    if let (Some(sent), Some(f)) = (&baseline_text, baseline_fidelity.as_mut()) {
+                        f.check(&workflow.id, &step.id, &label.data_facts, sent);
+                    }
+                    if let (Some(sent), Some(f), true) = (&orchestrated_text, fidelity.as_mut(), ran) {
+                        f.check(&workflow.id, &step.id, &label.data_facts, sent);
+                    }
+                }
+                let (Some(read_before), Some(read_after)) = (baseline_text, orchestrated_text) else {
                     continue;
                 };
-                let ran = report.steps.iter().any(|s| s.id == step.id && s.path == Path::Orchestrated);
                 if !ran || label.key_facts.is_empty() {
                     continue;
                 }
@@ -218,10 +303,13 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         }
     }
     let pct = |saved: f64, of: f64| if of > 0.0 { 100.0 * saved / of } else { 0.0 };
+    let steps: usize = workflows.iter().map(|(_, w)| w.steps.len()).sum();
     Ok(EvalReport {
+        split: split.to_string(),
         provider: host.provider_name().to_string(),
         workflows: workflows.len(),
-        steps: workflows.iter().map(|(_, w)| w.steps.len()).sum(),
+        steps,
+        fallback_pct: pct(f64::from(orchestrated.steps_fallback), steps as f64),
         labeled_steps: labeled,
         intent_accuracy: pct(correct as f64, labeled as f64),
         free_tier_accuracy: pct(free_correct as f64, labeled as f64),
@@ -237,6 +325,9 @@ pub async fn evaluate(host: &Host, workflows: &[(String, Workflow)], progress: i
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
+        fidelity_pct: fidelity.as_ref().map(Fidelity::pct),
+        fidelity,
+        baseline_fidelity,
         plugin_requests: BTreeMap::new(),
         fallback_reasons: {
             let mut reasons: Vec<(String, usize)> = fallback_reasons.into_iter().collect();

@@ -174,8 +174,9 @@ impl Host {
     ) -> Result<StepReport> {
         let started = Instant::now();
         let mut content = prompt.to_string();
-        if params.as_object().is_some_and(|p| !p.is_empty()) {
-            content.push_str(&format!("\n\nStep parameters:\n{}", serde_json::to_string_pretty(params)?));
+        let params = params_not_in(params, prompt, context);
+        if !params.is_empty() {
+            content.push_str(&format!("\n\nStep parameters:\n{}", serde_json::to_string_pretty(&params)?));
         }
         content.push_str(&format!("\n\nWorkflow context:\n{}", serde_json::to_string_pretty(context)?));
         if memory_context != "null" {
@@ -332,6 +333,36 @@ fn wit_step(spec: &StepSpec) -> WorkflowStep {
     }
 }
 
+/// The params whose value is not already in the prompt or the context (a
+/// template copied it there), so the normal path sends each value once.
+fn params_not_in(params: &Value, prompt: &str, context: &Value) -> Map<String, Value> {
+    fn texts(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+            Value::Object(fields) => fields.values().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+        if !value.is_string() {
+            out.push(value.to_string());
+        }
+    }
+    let mut known = vec![prompt.to_string()];
+    texts(context, &mut known);
+    let Some(params) = params.as_object() else { return Map::new() };
+    params
+        .iter()
+        .filter(|(_, value)| {
+            let text = match value {
+                Value::String(s) => s.trim().to_string(),
+                other => other.to_string(),
+            };
+            !known.iter().any(|k| k.contains(&text))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// The variables of the normal path: the workflow inputs and the step's
 /// dependencies' outputs.
 fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Value {
@@ -344,13 +375,12 @@ fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, 
 }
 
 /// What the orchestrated step reads of `context`: its dependencies' outputs,
-/// and the inputs its templates name, or every input when they name none
-/// (the step has not said which it reads).
+/// and the inputs its templates name; every input when it has no template
+/// at all (it has not said what it reads).
 fn visible_context(spec: &StepSpec, context: &Value) -> Value {
-    let named = spec.referenced_inputs();
-    if named.is_empty() {
+    let Some(named) = spec.referenced_inputs() else {
         return context.clone();
-    }
+    };
     let inputs: Map<String, Value> = context["inputs"]
         .as_object()
         .map(|all| all.iter().filter(|(key, _)| named.contains(*key)).map(|(k, v)| (k.clone(), v.clone())).collect())

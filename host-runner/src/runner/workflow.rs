@@ -80,19 +80,26 @@ impl StepSpec {
         self.name.as_deref().unwrap_or(&self.id)
     }
 
-    /// The workflow inputs the step's templates name (prompt and params);
-    /// empty when it names none. Validated workflows only.
-    pub fn referenced_inputs(&self) -> BTreeSet<String> {
+    /// What the step's templates (prompt and params) name: `None` when it
+    /// has none, else the workflow inputs they name (maybe none: it reads
+    /// only earlier outputs). Validated workflows only.
+    pub fn referenced_inputs(&self) -> Option<BTreeSet<String>> {
         let mut texts = vec![("prompt".to_string(), self.prompt.as_str())];
         collect_strings(&self.params, "params", &mut texts);
-        texts
-            .iter()
-            .flat_map(|(_, text)| template::references(text).unwrap_or_default())
-            .filter_map(|reference| match reference {
-                Reference::Input(path) => path.first().cloned(),
-                Reference::StepOutput { .. } => None,
-            })
-            .collect()
+        let references: Vec<Reference> =
+            texts.iter().flat_map(|(_, text)| template::references(text).unwrap_or_default()).collect();
+        if references.is_empty() {
+            return None;
+        }
+        Some(
+            references
+                .into_iter()
+                .filter_map(|reference| match reference {
+                    Reference::Input(path) => path.first().cloned(),
+                    Reference::StepOutput { .. } => None,
+                })
+                .collect(),
+        )
     }
 }
 
@@ -291,7 +298,10 @@ mod tests {
             {"id":"s","intent":"summarize","params":{"transcript":"{{input.t}}"}}]}"#;
         let w = parse(explicit).unwrap();
         assert_eq!(w.steps[0].prompt, "");
-        assert_eq!(w.steps[0].referenced_inputs().into_iter().collect::<Vec<_>>(), ["t"]);
+        assert_eq!(w.steps[0].referenced_inputs().unwrap().into_iter().collect::<Vec<_>>(), ["t"]);
+        assert_eq!(parse(BASE).unwrap().steps[1].referenced_inputs(), Some(BTreeSet::new()), "reads an output only");
+        let none = explicit.replace("{{input.t}}", "literal");
+        assert_eq!(parse(&none).unwrap().steps[0].referenced_inputs(), None);
         let neither = explicit.replace(r#""intent":"summarize","#, "");
         assert!(parse(&neither).unwrap_err().contains("step `s`: `prompt` is required unless the step declares its `intent`"));
         let blank = explicit.replace(r#""intent":"summarize","#, r#""prompt":"  ","#);
