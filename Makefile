@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test components pilot toolchain check-components clean-demo
+.PHONY: demo test lint components pilot toolchain check-components clean-demo
 
 ## Build everything and run an example workflow on the embedded defaults.
 demo: components pilot
@@ -13,10 +13,16 @@ demo: components pilot
 # Handler crates are cdylib guests: their logic is unit-tested natively per package.
 HANDLER_PACKAGES := $(foreach h,$(notdir $(wildcard handlers/*)),-p $(h)-handler)
 
-## The whole test suite: unit, component and end-to-end tests.
-test: components pilot
+## The whole test suite: formatting and lints, unit, component and end-to-end tests.
+test: lint components pilot
 	$(CARGO) test --release
 	$(CARGO) test --release --lib $(HANDLER_PACKAGES)
+
+## rustfmt (rustfmt.toml) and clippy with warnings as errors, over every crate.
+# (rustup's default profile has both; a toolchain without them says so and skips them.)
+lint:
+	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all --check; else echo "rustfmt not installed: format check skipped" >&2; fi
+	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --release --workspace --all-targets -- -D warnings; else echo "clippy not installed: lints skipped" >&2; fi
 
 ## Guest components (orchestrator, handlers, test guests) into target/components/.
 components:

@@ -21,11 +21,19 @@ pub struct Mode {
 pub const MODES: [Mode; 2] = [
     Mode {
         name: "orchestration off",
-        flags: [(keys::ORCHESTRATION_ENABLED, "false"), (keys::COMPRESSION_ENABLED, "false"), (keys::AIS_ROUTING_ENABLED, "false")],
+        flags: [
+            (keys::ORCHESTRATION_ENABLED, "false"),
+            (keys::COMPRESSION_ENABLED, "false"),
+            (keys::AIS_ROUTING_ENABLED, "false"),
+        ],
     },
     Mode {
         name: "all flags on",
-        flags: [(keys::ORCHESTRATION_ENABLED, "true"), (keys::COMPRESSION_ENABLED, "true"), (keys::AIS_ROUTING_ENABLED, "true")],
+        flags: [
+            (keys::ORCHESTRATION_ENABLED, "true"),
+            (keys::COMPRESSION_ENABLED, "true"),
+            (keys::AIS_ROUTING_ENABLED, "true"),
+        ],
     },
 ];
 

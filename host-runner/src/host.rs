@@ -2,25 +2,25 @@
 //! compiled once and instantiated per step. Built with [`Host::builder`].
 
 use crate::bindings::orchestrator::OrchestratorCorePre;
+use crate::capabilities::audit::AuditSink;
 use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
 use crate::capabilities::{agents, audit, database, handlers, llm, settings};
-use crate::components::registry::{ReloadReport, Registry, Snapshot};
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
+use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::state::{HandlerState, OrchestratorState};
-use crate::capabilities::audit::AuditSink;
-use crate::storage::records::Identity;
 use crate::storage::Db;
-use anyhow::{bail, Context, Result};
+use crate::storage::records::Identity;
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
 
 /// Execution limits: the defaults of every component call (a handler's
 /// manifest may override them for that handler) and stdio inheritance.
@@ -69,7 +69,8 @@ impl ProviderChoice {
         Ok(match self {
             ProviderChoice::Auto => match std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
                 Some(api_key) => {
-                    let base = std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
+                    let base =
+                        std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
                     Provider::Anthropic(Anthropic::new(&base, api_key)?)
                 }
                 None => Provider::Simulated(Simulated::new(Duration::ZERO)),

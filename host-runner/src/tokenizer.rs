@@ -4,7 +4,7 @@
 //! cl100k is a close, deterministic stand-in, and real calls are billed on the
 //! usage the provider returns.
 
-use tiktoken_rs::{cl100k_base_singleton, CoreBPE};
+use tiktoken_rs::{CoreBPE, cl100k_base_singleton};
 
 fn bpe() -> &'static CoreBPE {
     cl100k_base_singleton()

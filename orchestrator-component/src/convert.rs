@@ -147,10 +147,9 @@ fn dispatch_error(e: types::StepError) -> DispatchError {
 
 pub fn llm_failure(f: types::LlmFailure) -> String {
     match f {
-        types::LlmFailure::BudgetExceeded(b) => format!(
-            "budget exceeded: allocated {}, used {}, requested {}",
-            b.allocated, b.used, b.requested
-        ),
+        types::LlmFailure::BudgetExceeded(b) => {
+            format!("budget exceeded: allocated {}, used {}, requested {}", b.allocated, b.used, b.requested)
+        }
         types::LlmFailure::Provider(p) => format!("provider error {} {}: {}", p.status, p.kind, p.message),
         types::LlmFailure::InvalidRequest(m) => format!("invalid request: {m}"),
     }

@@ -10,9 +10,9 @@ wit_bindgen::generate!({
 mod convert;
 
 use exports::workflowpilot::orchestration::orchestrator as wit;
-use orchestration::session::StepInput;
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
+use orchestration::session::StepInput;
 use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 use std::cell::RefCell;
 use workflowpilot::orchestration::{agents, audit, handlers, llm, settings, types};
@@ -34,9 +34,7 @@ impl orchestration::Environment for Imports {
         handlers::control_params(intent)
     }
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
-        handlers::dispatch(&convert::step_request(request))
-            .map(convert::dispatched)
-            .map_err(convert::dispatch_failure)
+        handlers::dispatch(&convert::step_request(request)).map(convert::dispatched).map_err(convert::dispatch_failure)
     }
     fn emit(&self, event: Event) {
         audit::emit(&convert::audit_event(event));
@@ -63,7 +61,8 @@ impl wit::GuestWorkflowSession for Session {
         goal: Option<String>,
     ) -> Self {
         let steps: Vec<_> = steps.into_iter().map(convert::step).collect();
-        let session = orchestration::Session::initialize(Imports, &workflow_id, &agent_id, &user_id, &steps, goal.as_deref());
+        let session =
+            orchestration::Session::initialize(Imports, &workflow_id, &agent_id, &user_id, &steps, goal.as_deref());
         Session(RefCell::new(session))
     }
 
@@ -79,10 +78,7 @@ impl wit::GuestWorkflowSession for Session {
         available_plugins: Vec<String>,
     ) -> Option<types::StepResult> {
         let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
-        self.0
-            .borrow_mut()
-            .execute_step(&step_id, input, &memory_context, &available_plugins)
-            .map(convert::step_result)
+        self.0.borrow_mut().execute_step(&step_id, input, &memory_context, &available_plugins).map(convert::step_result)
     }
 
     fn complete(&self) -> Option<wit::WorkflowMetrics> {

@@ -4,7 +4,7 @@ use host_runner::capabilities::llm::anthropic::Anthropic;
 use host_runner::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use host_runner::runner::report::Path;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
-use integration_tests::{example, Sandbox};
+use integration_tests::{Sandbox, example};
 use serde_json::json;
 
 fn request() -> ProviderRequest {
@@ -44,7 +44,8 @@ async fn retries_after_429_and_reads_usage() {
 
 #[tokio::test]
 async fn a_400_is_a_typed_error_without_retry() {
-    let mock = MockAnthropic::start(vec![Scripted::error(400, "invalid_request_error", "max_tokens: must be positive")]).await;
+    let mock =
+        MockAnthropic::start(vec![Scripted::error(400, "invalid_request_error", "max_tokens: must be positive")]).await;
     let client = Anthropic::new(&mock.base_url, "sk-ant-test".into()).unwrap();
     let err = client.complete(&request()).await.unwrap_err();
     assert_eq!((err.status, err.kind.as_str()), (400, "invalid_request_error"));

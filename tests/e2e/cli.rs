@@ -46,12 +46,18 @@ fn bad_workflows_fail_clearly_and_write_nothing() {
     let dir = Dir::new();
     let cases = [
         ("{\"id\": \"w\",\n  \"steps\": [}", "line 2 column"),
-        (r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"x","depends_on":["zz"]}]}"#, "depends on unknown step `zz`"),
+        (
+            r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"x","depends_on":["zz"]}]}"#,
+            "depends on unknown step `zz`",
+        ),
         (
             r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"x","depends_on":["b"]},{"id":"b","prompt":"y","depends_on":["a"]}]}"#,
             "dependency cycle among steps a, b",
         ),
-        (r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"{{input.nope}}"}]}"#, "`{{input.nope}}` names no workflow input"),
+        (
+            r#"{"id":"w","agent_id":"a","user_id":"u","steps":[{"id":"a","prompt":"{{input.nope}}"}]}"#,
+            "`{{input.nope}}` names no workflow input",
+        ),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         let file = dir.write(&format!("bad{i}.json"), text);
@@ -73,7 +79,11 @@ fn a_missing_component_is_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("orchestrator /nonexistent/components/orchestrator.wasm: no such file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("orchestrator /nonexistent/components/orchestrator.wasm: no such file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -4,11 +4,11 @@
 //! handler knows; the Messages API mock records what was sent.
 
 use axum::routing::post;
-use host_runner::runner::report::{Path, RunReport};
 use host_runner::Workflow;
-use integration_tests::mock_anthropic::{MockAnthropic, Received, Scripted};
+use host_runner::runner::report::{Path, RunReport};
 use integration_tests::Sandbox;
-use serde_json::{json, Value};
+use integration_tests::mock_anthropic::{MockAnthropic, Received, Scripted};
+use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 /// Runs one workflow with orchestration and compression on against the mock.
@@ -46,11 +46,12 @@ fn assert_reached(handler: &str, report: &RunReport, received: &[Received], fact
 async fn summarize_sends_a_transcript_held_under_any_key() {
     let fact = "grant of $612,000 (ref GR-77310)";
     let params = json!({"call_transcript": format!("Angela: we were awarded a {fact} over two years.")});
-    let (report, received) =
-        run("summarize", one_step("summarize", "Summarize the call for the account team.", params), vec![
-            Scripted::message("A two-year grant funds the rollout.", 90, 10),
-        ])
-        .await;
+    let (report, received) = run(
+        "summarize",
+        one_step("summarize", "Summarize the call for the account team.", params),
+        vec![Scripted::message("A two-year grant funds the rollout.", 90, 10)],
+    )
+    .await;
     assert_reached("summarize", &report, &received, fact);
     assert_eq!(report.steps[0].output["summary"], "A two-year grant funds the rollout.");
 }
@@ -118,7 +119,11 @@ async fn validate_checks_against_the_rules_the_prompt_states() {
     let params = json!({"expense_report": format!("Trip to Denver: {fact}, taxi $38.")});
     let (report, received) = run(
         "validate",
-        one_step("validate", "Check the expense report against the travel policy: hotels at most $250 a night.", params),
+        one_step(
+            "validate",
+            "Check the expense report against the travel policy: hotels at most $250 a night.",
+            params,
+        ),
         vec![Scripted::tool(json!({"valid": false, "errors": [{"field": "hotel", "message": "Over $250."}]}), 80, 20)],
     )
     .await;
@@ -148,7 +153,11 @@ async fn transform_reshapes_as_the_prompt_says() {
     let (report, received) = run(
         "transform",
         one_step("transform", "Reformat the contacts as records with first name, last name and email.", params),
-        vec![Scripted::message(r#"[{"first_name": "Ines", "last_name": "Barros", "email": "ines.barros@lumen.example"}]"#, 60, 25)],
+        vec![Scripted::message(
+            r#"[{"first_name": "Ines", "last_name": "Barros", "email": "ines.barros@lumen.example"}]"#,
+            60,
+            25,
+        )],
     )
     .await;
     assert_reached("transform", &report, &received, fact);
@@ -179,7 +188,11 @@ async fn enrich_without_a_lookup_key_enriches_with_the_model() {
     let (report, received) = run(
         "enrich",
         one_step("enrich", "Add the company's country and industry to the lead.", params),
-        vec![Scripted::message(r#"{"company": "Brightwater Logistics GmbH", "country": "DE", "industry": null}"#, 60, 20)],
+        vec![Scripted::message(
+            r#"{"company": "Brightwater Logistics GmbH", "country": "DE", "industry": null}"#,
+            60,
+            20,
+        )],
     )
     .await;
     assert_reached("enrich", &report, &received, fact);
@@ -229,8 +242,7 @@ async fn a_step_without_a_prompt_runs_on_its_declared_intent_and_params() {
         "id": "promptless", "agent_id": "a", "user_id": "u",
         "steps": [{"id": "only", "intent": "summarize", "params": {"ticket": format!("Customer asks for a {fact}.")}}]
     });
-    let (report, received) =
-        run("summarize", workflow, vec![Scripted::message("Refund requested.", 30, 4)]).await;
+    let (report, received) = run("summarize", workflow, vec![Scripted::message("Refund requested.", 30, 4)]).await;
     assert_reached("summarize", &report, &received, fact);
     let message = received[0].body["messages"][0]["content"].as_str().unwrap();
     assert!(!message.contains("<instruction>"), "no empty instruction is sent: {message}");

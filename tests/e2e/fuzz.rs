@@ -2,10 +2,10 @@
 //! input gives a value or an error, never a panic; valid workflows always
 //! order their steps after their dependencies.
 
-use host_runner::runner::template::{references, Scope};
 use host_runner::Workflow;
+use host_runner::runner::template::{Scope, references};
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 proptest! {

@@ -1,12 +1,12 @@
 //! Classification tiers, agent scores, adaptive budgets and the audit trail's
 //! metadata, through the real orchestrator and handlers.
 
-use host_runner::runner::report::Path;
-use host_runner::storage::records::{list_audit, list_usage, AuditRow};
 use host_runner::Workflow;
+use host_runner::runner::report::Path;
+use host_runner::storage::records::{AuditRow, list_audit, list_usage};
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
-use integration_tests::{example, Sandbox};
-use serde_json::{json, Value};
+use integration_tests::{Sandbox, example};
+use serde_json::{Value, json};
 
 fn workflow(value: Value) -> Workflow {
     Workflow::parse(&value.to_string(), "inline").unwrap()
@@ -110,17 +110,56 @@ async fn all_five_events_carry_their_metadata() {
     let required: [(&str, &[&str]); 5] = [
         (
             "ORCHESTRATION_INITIALIZED",
-            &["agent_id", "user_id", "step_count", "feature_flags", "budget_strategy", "workflow_budget", "allocated", "intents", "llm_classification", "classification_time_us"],
+            &[
+                "agent_id",
+                "user_id",
+                "step_count",
+                "feature_flags",
+                "budget_strategy",
+                "workflow_budget",
+                "allocated",
+                "intents",
+                "llm_classification",
+                "classification_time_us",
+            ],
         ),
         (
             "ORCHESTRATION_STEP_EXECUTED",
-            &["intent", "classification", "handler", "handler_version", "tokens", "tokens_saved", "cost_usd", "baseline_cost_usd", "budget", "compression", "routing", "retries", "model", "llm_calls", "fuel_consumed", "provider_time_us", "execution_time_us"],
+            &[
+                "intent",
+                "classification",
+                "handler",
+                "handler_version",
+                "tokens",
+                "tokens_saved",
+                "cost_usd",
+                "baseline_cost_usd",
+                "budget",
+                "compression",
+                "routing",
+                "retries",
+                "model",
+                "llm_calls",
+                "fuel_consumed",
+                "provider_time_us",
+                "execution_time_us",
+            ],
         ),
         ("ORCHESTRATION_STEP_FAILED", &["intent", "reason", "message", "retries", "fallback"]),
         ("ORCHESTRATION_BUDGET_EXCEEDED", &["kind", "allocated", "used", "requested", "model"]),
         (
             "ORCHESTRATION_COMPLETED",
-            &["total_tokens_used", "total_tokens_saved", "total_cost", "budget_utilization", "steps_executed", "steps_fell_back", "performance", "cost", "quality"],
+            &[
+                "total_tokens_used",
+                "total_tokens_saved",
+                "total_cost",
+                "budget_utilization",
+                "steps_executed",
+                "steps_fell_back",
+                "performance",
+                "cost",
+                "quality",
+            ],
         ),
     ];
     for (kind, keys) in required {
@@ -134,7 +173,18 @@ async fn all_five_events_carry_their_metadata() {
     }
     let intents = &events(&rows, "ORCHESTRATION_INITIALIZED")[0].metadata["intents"];
     for plan in intents.as_array().unwrap() {
-        for key in ["step_id", "intent", "method", "confidence", "ambiguous", "alternatives", "reasoning", "budget", "budget_basis", "critical"] {
+        for key in [
+            "step_id",
+            "intent",
+            "method",
+            "confidence",
+            "ambiguous",
+            "alternatives",
+            "reasoning",
+            "budget",
+            "budget_basis",
+            "critical",
+        ] {
             assert!(plan.get(key).is_some(), "intent plan lacks `{key}`: {plan}");
         }
     }
@@ -151,7 +201,8 @@ async fn routed_runs_update_the_agents_execution_score_which_routing_then_reads(
     let host = sandbox.host().await;
     let agent = "agent-ap-02";
     let first = host.run(&example("invoice-extraction.json")).await.unwrap();
-    let row = host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().expect("a row after a routed run");
+    let row =
+        host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().expect("a row after a routed run");
     assert_eq!(row.runs, 1);
     assert!((0.0..=10.0).contains(&row.scores.execution));
     let routing = |report: &host_runner::RunReport| {

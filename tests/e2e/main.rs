@@ -3,10 +3,10 @@
 
 mod anthropic;
 mod cli;
-mod fidelity;
 mod components;
+mod fidelity;
+mod fuzz;
 mod intelligence;
 mod orchestration;
-mod fuzz;
 mod sandbox;
 mod serve;

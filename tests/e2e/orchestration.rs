@@ -2,7 +2,7 @@
 
 use host_runner::runner::report::Path;
 use host_runner::storage::records::{list_audit, list_usage};
-use integration_tests::{example, Sandbox};
+use integration_tests::{Sandbox, example};
 use serde_json::json;
 
 fn count(events: &[host_runner::storage::records::AuditRow], kind: &str) -> usize {
@@ -139,7 +139,12 @@ async fn the_runner_skips_the_branch_a_conditional_step_did_not_take() {
     let paths: Vec<_> = report.steps.iter().map(|s| (s.id.as_str(), s.path)).collect();
     assert_eq!(
         paths,
-        [("route", Path::Orchestrated), ("approval", Path::Orchestrated), ("auto_pay", Path::Skipped), ("receipt", Path::Skipped)]
+        [
+            ("route", Path::Orchestrated),
+            ("approval", Path::Orchestrated),
+            ("auto_pay", Path::Skipped),
+            ("receipt", Path::Skipped)
+        ]
     );
     assert_eq!(report.steps[0].output["branch"], "then");
     assert_eq!(report.steps[1].output, json!({"needs_approval": true, "vendor": "ACME"}));
@@ -153,7 +158,18 @@ async fn the_runner_skips_the_branch_a_conditional_step_did_not_take() {
 #[tokio::test]
 async fn the_seed_flag_matrix() {
     let sandbox = Sandbox::new(
-        &["summarize", "extract", "transform", "generate", "validate", "aggregate", "filter", "conditional", "send", "enrich"],
+        &[
+            "summarize",
+            "extract",
+            "transform",
+            "generate",
+            "validate",
+            "aggregate",
+            "filter",
+            "conditional",
+            "send",
+            "enrich",
+        ],
         &[],
     );
     sandbox.set("orchestration_enabled", "true");
@@ -177,7 +193,11 @@ async fn the_seed_flag_matrix() {
     }
     let saved = |r: &host_runner::RunReport| r.metrics.tokens_saved;
     let models = |r: &host_runner::RunReport| -> Vec<String> {
-        r.steps.iter().filter(|s| s.path == Path::Orchestrated && !s.model.is_empty()).map(|s| s.model.clone()).collect()
+        r.steps
+            .iter()
+            .filter(|s| s.path == Path::Orchestrated && !s.model.is_empty())
+            .map(|s| s.model.clone())
+            .collect()
     };
     // Compression off saves nothing; on, what handlers send shrinks.
     assert_eq!((saved(&runs[0]), saved(&runs[2])), (0, 0));

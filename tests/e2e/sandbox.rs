@@ -4,8 +4,8 @@
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::storage::records::list_audit;
 use host_runner::{Host, Workflow};
-use integration_tests::{components, example, Sandbox};
-use serde_json::{json, Value};
+use integration_tests::{Sandbox, components, example};
+use serde_json::{Value, json};
 
 /// A three-step workflow whose middle step has the given intent and params.
 fn workflow_with(intent: &str, params: Value) -> Workflow {
@@ -38,7 +38,12 @@ async fn host(manifest: &str) -> (Sandbox, Host) {
 async fn misbehave(sandbox: &Sandbox, host: &Host, intent: &str, params: Value, reason: &str) -> (RunReport, Value) {
     let report = host.run(&workflow_with(intent, params)).await.unwrap();
     let paths: Vec<_> = report.steps.iter().map(|s| s.path).collect();
-    assert_eq!(paths, [Path::Orchestrated, Path::Fallback, Path::Orchestrated], "{intent}: {:?}", report.steps[1].fallback_reason);
+    assert_eq!(
+        paths,
+        [Path::Orchestrated, Path::Fallback, Path::Orchestrated],
+        "{intent}: {:?}",
+        report.steps[1].fallback_reason
+    );
     assert_eq!(report.steps[2].output, json!({"a": 1}));
     let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
     let failed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_FAILED").expect("a STEP_FAILED event");
@@ -110,7 +115,8 @@ async fn an_outbound_request_to_a_host_not_allowed_never_connects() {
     listener.set_nonblocking(true).unwrap();
     let authority = listener.local_addr().unwrap().to_string();
     let (sandbox, host) = host("[capabilities]\nallowed_outbound_hosts = [\"https://hooks.example.com\"]\n").await;
-    let (_, meta) = misbehave(&sandbox, &host, "forbidden-http", json!({"authority": authority}), "handler_error").await;
+    let (_, meta) =
+        misbehave(&sandbox, &host, "forbidden-http", json!({"authority": authority}), "handler_error").await;
     let message = meta["message"].as_str().unwrap();
     assert!(message.contains("not_permitted") && message.contains("HttpRequestDenied"), "{message}");
     assert!(
@@ -200,7 +206,8 @@ async fn manifests_that_disagree_with_the_component_are_refused() {
 #[tokio::test]
 async fn two_handlers_claiming_one_intent_are_refused() {
     let sandbox = Sandbox::standard();
-    std::fs::copy(sandbox.handlers_dir().join("extract.wasm"), sandbox.handlers_dir().join("extract-copy.wasm")).unwrap();
+    std::fs::copy(sandbox.handlers_dir().join("extract.wasm"), sandbox.handlers_dir().join("extract-copy.wasm"))
+        .unwrap();
     let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
     assert!(err.contains("intent `extract` is served by both"), "{err}");
 }

@@ -1,10 +1,10 @@
 //! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
 //! while handlers are replaced.
 
+use host_runner::Host;
 use host_runner::serve::{router, watch};
 use host_runner::storage::records::list_audit;
-use host_runner::Host;
-use integration_tests::{components, repo, Sandbox};
+use integration_tests::{Sandbox, components, repo};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -90,7 +90,8 @@ async fn the_api_needs_its_token_and_answers_errors_in_json() {
     let (status, body) = server.post("/v1/workflows", "{\"id\": \n".into()).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().starts_with("request body: line 2"), "{body}");
-    let (status, body) = server.post("/v1/workflows", r#"{"id":"w","agent_id":"a","user_id":"u","steps":[]}"#.into()).await;
+    let (status, body) =
+        server.post("/v1/workflows", r#"{"id":"w","agent_id":"a","user_id":"u","steps":[]}"#.into()).await;
     assert_eq!((status, body["error"].as_str().unwrap()), (400, "request body: the workflow has no steps"));
     let (status, _) = server.get("/v1/nothing-here").await;
     assert_eq!(status, 404);
@@ -130,7 +131,9 @@ async fn handlers_dropped_changed_broken_and_removed_while_serving() {
     std::fs::write(target.with_extension("staging"), b"not a component").unwrap();
     std::fs::rename(target.with_extension("staging"), &target).unwrap();
     server
-        .wait_for("the rejection", |l| l.iter().any(|h| h["state"] == "rejected" && h["reason"].as_str().unwrap().contains("not WebAssembly")))
+        .wait_for("the rejection", |l| {
+            l.iter().any(|h| h["state"] == "rejected" && h["reason"].as_str().unwrap().contains("not WebAssembly"))
+        })
         .await;
     let (_, list) = server.get("/v1/handlers").await;
     assert_eq!(active(list.as_array().unwrap(), "summarize").unwrap()["version"], "0.2.0");

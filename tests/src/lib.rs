@@ -4,7 +4,7 @@
 
 pub mod mock_anthropic;
 
-use host_runner::storage::{settings, Db};
+use host_runner::storage::{Db, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,10 +40,12 @@ impl Sandbox {
         let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(dir.join("handlers")).unwrap();
         for name in handlers {
-            std::fs::copy(built.join(format!("handlers/{name}.wasm")), dir.join(format!("handlers/{name}.wasm"))).unwrap();
+            std::fs::copy(built.join(format!("handlers/{name}.wasm")), dir.join(format!("handlers/{name}.wasm")))
+                .unwrap();
         }
         for name in guests {
-            std::fs::copy(built.join(format!("test-guests/{name}.wasm")), dir.join(format!("handlers/{name}.wasm"))).unwrap();
+            std::fs::copy(built.join(format!("test-guests/{name}.wasm")), dir.join(format!("handlers/{name}.wasm")))
+                .unwrap();
         }
         Sandbox { dir }
     }

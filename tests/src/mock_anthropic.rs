@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -40,14 +40,19 @@ impl Scripted {
     /// A forced tool call's answer: how a schema-constrained answer arrives.
     pub fn tool(input: Value, input_tokens: u32, output_tokens: u32) -> Scripted {
         let mut scripted = Scripted::message("", input_tokens, output_tokens);
-        scripted.body["content"] = json!([{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "answer", "input": input}]);
+        scripted.body["content"] =
+            json!([{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "answer", "input": input}]);
         scripted.body["stop_reason"] = json!("tool_use");
         scripted
     }
 
     /// An error in the API's envelope.
     pub fn error(status: u16, kind: &str, message: &str) -> Scripted {
-        Scripted { status, headers: vec![], body: json!({"type": "error", "error": {"type": kind, "message": message}}) }
+        Scripted {
+            status,
+            headers: vec![],
+            body: json!({"type": "error", "error": {"type": kind, "message": message}}),
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: &str) -> Scripted {

@@ -5,8 +5,8 @@
 //! side is a numeric string (`"1,234.50"`, `"$12"`): extracted data often
 //! keeps amounts as text.
 
-use crate::params::{kind, pointer};
 use crate::HandlerError;
+use crate::params::{kind, pointer};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -89,10 +89,7 @@ impl Condition {
             (Op::Exists | Op::NotExists, _) => Value::Null,
             (Op::In, Some(v @ Value::Array(_))) => v.clone(),
             (Op::In, Some(other)) => {
-                return Err(invalid(format!(
-                    "{at}.value must be an array for `in`, got {}",
-                    kind(other)
-                )))
+                return Err(invalid(format!("{at}.value must be an array for `in`, got {}", kind(other))));
             }
             (_, Some(v)) => v.clone(),
             (_, None) => return Err(invalid(format!("{at}.value is required for `{}`", op.name()))),
@@ -121,9 +118,7 @@ pub fn test(op: Op, actual: Option<&Value>, expected: &Value) -> bool {
             (Value::Array(items), wanted) => items.iter().any(|item| equal(item, wanted)),
             _ => false,
         },
-        Op::In => expected
-            .as_array()
-            .is_some_and(|options| options.iter().any(|o| equal(actual, o))),
+        Op::In => expected.as_array().is_some_and(|options| options.iter().any(|o| equal(actual, o))),
         Op::Exists => !actual.is_null(),
         Op::NotExists => actual.is_null(),
     }
@@ -180,9 +175,7 @@ pub fn parse_number(text: &str) -> Option<f64> {
     if !int_ok || !digits(frac) || (int.is_empty() && frac.is_empty()) {
         return None;
     }
-    let value: f64 = format!("{}.{}", int.replace(',', ""), if frac.is_empty() { "0" } else { frac })
-        .parse()
-        .ok()?;
+    let value: f64 = format!("{}.{}", int.replace(',', ""), if frac.is_empty() { "0" } else { frac }).parse().ok()?;
     Some(if negative { -value } else { value })
 }
 
@@ -210,21 +203,7 @@ mod tests {
         assert_eq!(parse_number("-€0.99"), Some(-0.99));
         assert_eq!(parse_number(".5"), Some(0.5));
         assert_eq!(parse_number("1,000,000"), Some(1_000_000.0));
-        for bad in [
-            "",
-            "$",
-            "-",
-            ".",
-            "1,5",
-            "12,34",
-            "2024-03-01",
-            "12 USD",
-            "1e3",
-            "inf",
-            "NaN",
-            "1.2.3",
-            "abc",
-        ] {
+        for bad in ["", "$", "-", ".", "1,5", "12,34", "2024-03-01", "12 USD", "1e3", "inf", "NaN", "1.2.3", "abc"] {
             assert_eq!(parse_number(bad), None, "{bad}");
         }
     }
@@ -269,28 +248,25 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_param() {
-        assert_eq!(parse_error(json!("x")), "params.condition must be an object like {\"field\": \"/status\", \"op\": \"eq\", \"value\": \"open\"}, got string");
         assert_eq!(
-            parse_error(json!({"op": "eq", "value": 1})),
-            "params.condition.field is required"
+            parse_error(json!("x")),
+            "params.condition must be an object like {\"field\": \"/status\", \"op\": \"eq\", \"value\": \"open\"}, got string"
         );
+        assert_eq!(parse_error(json!({"op": "eq", "value": 1})), "params.condition.field is required");
         assert_eq!(
             parse_error(json!({"field": "status", "op": "eq", "value": 1})),
             "params.condition.field must be a JSON pointer such as `/status`, got `status`"
         );
-        assert!(parse_error(json!({"field": "/a", "op": "like", "value": 1}))
-            .starts_with("params.condition.op must be one of eq, ne, gt"));
-        assert_eq!(
-            parse_error(json!({"field": "/a", "op": "gt"})),
-            "params.condition.value is required for `gt`"
+        assert!(
+            parse_error(json!({"field": "/a", "op": "like", "value": 1}))
+                .starts_with("params.condition.op must be one of eq, ne, gt")
         );
+        assert_eq!(parse_error(json!({"field": "/a", "op": "gt"})), "params.condition.value is required for `gt`");
         assert_eq!(
             parse_error(json!({"field": "/a", "op": "in", "value": "x"})),
             "params.condition.value must be an array for `in`, got string"
         );
         assert_eq!(cond(json!({"field": "/a", "op": "exists"})).value, Value::Null);
-        assert!(OPS
-            .iter()
-            .all(|(name, op)| Op::parse(name) == Some(*op) && op.name() == *name));
+        assert!(OPS.iter().all(|(name, op)| Op::parse(name) == Some(*op) && op.name() == *name));
     }
 }

@@ -61,11 +61,7 @@ impl Url {
             p if p.starts_with('?') => format!("/{p}"),
             p => p.to_string(),
         };
-        Ok(Url {
-            https,
-            authority: authority.to_string(),
-            path_with_query,
-        })
+        Ok(Url { https, authority: authority.to_string(), path_with_query })
     }
 
     /// `host[:port]`, the part of the URL that is safe to show in messages.
@@ -77,10 +73,7 @@ impl Url {
     pub fn with_query(&self, name: &str, value: &str) -> Url {
         let separator = if self.path_with_query.contains('?') { '&' } else { '?' };
         let path_with_query = format!("{}{separator}{}={}", self.path_with_query, encode(name), encode(value));
-        Url {
-            path_with_query,
-            ..self.clone()
-        }
+        Url { path_with_query, ..self.clone() }
     }
 }
 
@@ -117,12 +110,7 @@ impl Response {
         if (200..300).contains(&self.status) {
             return Ok(self);
         }
-        Err(HandlerError::Failed(format!(
-            "{} answered HTTP {}: {}",
-            url.authority,
-            self.status,
-            self.snippet()
-        )))
+        Err(HandlerError::Failed(format!("{} answered HTTP {}: {}", url.authority, self.status, self.snippet())))
     }
 
     /// The body as JSON; a truncated body is an error, not a parse failure.
@@ -135,11 +123,7 @@ impl Response {
             )));
         }
         serde_json::from_slice(&self.body).map_err(|e| {
-            HandlerError::Failed(format!(
-                "the response from {} is not JSON ({e}): {}",
-                url.authority,
-                self.snippet()
-            ))
+            HandlerError::Failed(format!("the response from {} is not JSON ({e}): {}", url.authority, self.snippet()))
         })
     }
 }
@@ -149,22 +133,13 @@ pub fn post_json(url: &Url, body: &Value, max_response_bytes: usize) -> Result<R
     let body = body.to_string();
     // A declared length: some webhook endpoints refuse chunked bodies.
     let length = body.len().to_string();
-    let headers = [
-        ("content-type", "application/json"),
-        ("content-length", length.as_str()),
-    ];
+    let headers = [("content-type", "application/json"), ("content-length", length.as_str())];
     send(Method::Post, url, &headers, Some(body.as_bytes()), max_response_bytes)
 }
 
 /// `GET`s `url`, asking for JSON; reads at most `max_response_bytes` of the answer.
 pub fn get(url: &Url, max_response_bytes: usize) -> Result<Response, HandlerError> {
-    send(
-        Method::Get,
-        url,
-        &[("accept", "application/json")],
-        None,
-        max_response_bytes,
-    )
+    send(Method::Get, url, &[("accept", "application/json")], None, max_response_bytes)
 }
 
 /// The typed error of a request that got no response: a host that the
@@ -187,27 +162,16 @@ fn send(
     max_response_bytes: usize,
 ) -> Result<Response, HandlerError> {
     let failed = |what: &str| HandlerError::Failed(format!("request to {}: {what}", url.authority));
-    let entries: Vec<(String, Vec<u8>)> = headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-        .collect();
+    let entries: Vec<(String, Vec<u8>)> = headers.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect();
     let fields = Fields::from_list(&entries).map_err(|e| failed(&format!("invalid headers: {e:?}")))?;
     let request = OutgoingRequest::new(fields);
     request.set_method(&method).map_err(|()| failed("invalid method"))?;
     let scheme = if url.https { Scheme::Https } else { Scheme::Http };
-    request
-        .set_scheme(Some(&scheme))
-        .map_err(|()| failed("invalid scheme"))?;
-    request
-        .set_authority(Some(&url.authority))
-        .map_err(|()| failed("invalid host"))?;
-    request
-        .set_path_with_query(Some(&url.path_with_query))
-        .map_err(|()| failed("invalid path"))?;
+    request.set_scheme(Some(&scheme)).map_err(|()| failed("invalid scheme"))?;
+    request.set_authority(Some(&url.authority)).map_err(|()| failed("invalid host"))?;
+    request.set_path_with_query(Some(&url.path_with_query)).map_err(|()| failed("invalid path"))?;
     // A GET takes no body at all: an empty one would still be framed on the wire.
-    let outgoing = body
-        .map(|_| request.body().map_err(|()| failed("no request body")))
-        .transpose()?;
+    let outgoing = body.map(|_| request.body().map_err(|()| failed("no request body"))).transpose()?;
     let future = outgoing_handler::handle(request, None).map_err(|code| transport_error(url, &code))?;
     let written = match (outgoing, body) {
         (Some(outgoing), Some(bytes)) => write_body(outgoing, bytes),
@@ -219,20 +183,13 @@ fn send(
     written.map_err(|e| failed(&format!("sending the body: {e}")))?;
     let (received, truncated) =
         read_body(&response, max_response_bytes).map_err(|e| failed(&format!("reading the response: {e}")))?;
-    Ok(Response {
-        status: response.status(),
-        body: received,
-        truncated,
-        sent: body.map_or(0, <[u8]>::len),
-    })
+    Ok(Response { status: response.status(), body: received, truncated, sent: body.map_or(0, <[u8]>::len) })
 }
 
 fn write_body(body: OutgoingBody, bytes: &[u8]) -> Result<(), String> {
     {
         // The stream is a child of the body: it must be gone before `finish`.
-        let stream = body
-            .write()
-            .map_err(|()| "the body stream was already taken".to_string())?;
+        let stream = body.write().map_err(|()| "the body stream was already taken".to_string())?;
         for chunk in bytes.chunks(WRITE_CHUNK) {
             stream.blocking_write_and_flush(chunk).map_err(describe)?;
         }
@@ -250,12 +207,8 @@ fn wait(future: &FutureIncomingResponse) -> Result<IncomingResponse, ErrorCode> 
 }
 
 fn read_body(response: &IncomingResponse, max: usize) -> Result<(Vec<u8>, bool), String> {
-    let body = response
-        .consume()
-        .map_err(|()| "the body was already consumed".to_string())?;
-    let stream = body
-        .stream()
-        .map_err(|()| "the body stream was already taken".to_string())?;
+    let body = response.consume().map_err(|()| "the body was already consumed".to_string())?;
+    let stream = body.stream().map_err(|()| "the body stream was already taken".to_string())?;
     let read = read_capped(|n| stream.blocking_read(n), max).map_err(describe);
     // The stream is a child of the body: it goes first.
     drop(stream);
@@ -310,16 +263,10 @@ mod tests {
             (true, "hooks.slack.com", "/services/T0/B0/x?y=1")
         );
         let u = url(" HTTP://127.0.0.1:8080 ");
-        assert_eq!(
-            (u.https, u.authority(), u.path_with_query.as_str()),
-            (false, "127.0.0.1:8080", "/")
-        );
+        assert_eq!((u.https, u.authority(), u.path_with_query.as_str()), (false, "127.0.0.1:8080", "/"));
         assert_eq!(url("http://h?q=1").path_with_query, "/?q=1");
         let error = |t: &str| Url::parse(t).unwrap_err();
-        assert_eq!(
-            error("hooks.slack.com/x"),
-            "`hooks.slack.com/x` has no scheme; expected http://... or https://..."
-        );
+        assert_eq!(error("hooks.slack.com/x"), "`hooks.slack.com/x` has no scheme; expected http://... or https://...");
         assert_eq!(error("ftp://h/x"), "scheme `ftp` is not http or https");
         assert_eq!(error("https:///x"), "`https:///x` has no host");
         assert_eq!(error("http://a b"), "`http://a b` contains whitespace");
@@ -329,41 +276,22 @@ mod tests {
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(
-            url("http://h/lookup")
-                .with_query("key", "ACME Corp/é&=")
-                .path_with_query,
+            url("http://h/lookup").with_query("key", "ACME Corp/é&=").path_with_query,
             "/lookup?key=ACME%20Corp%2F%C3%A9%26%3D"
         );
-        assert_eq!(
-            url("http://h/l?v=2").with_query("key", "a-b_c.d~e").path_with_query,
-            "/l?v=2&key=a-b_c.d~e"
-        );
+        assert_eq!(url("http://h/l?v=2").with_query("key", "a-b_c.d~e").path_with_query, "/l?v=2&key=a-b_c.d~e");
     }
 
     fn reader(chunks: Vec<&'static [u8]>) -> impl FnMut(u64) -> Result<Vec<u8>, StreamError> {
         let mut chunks = chunks.into_iter();
-        move |n| {
-            chunks
-                .next()
-                .map(|c| c[..c.len().min(n as usize)].to_vec())
-                .ok_or(StreamError::Closed)
-        }
+        move |n| chunks.next().map(|c| c[..c.len().min(n as usize)].to_vec()).ok_or(StreamError::Closed)
     }
 
     #[test]
     fn bodies_are_read_up_to_the_cap() {
-        assert_eq!(
-            read_capped(reader(vec![b"abc", b"def"]), 10).unwrap(),
-            (b"abcdef".to_vec(), false)
-        );
-        assert_eq!(
-            read_capped(reader(vec![b"abc", b"def"]), 6).unwrap(),
-            (b"abcdef".to_vec(), false)
-        );
-        assert_eq!(
-            read_capped(reader(vec![b"abc", b"defgh"]), 4).unwrap(),
-            (b"abcd".to_vec(), true)
-        );
+        assert_eq!(read_capped(reader(vec![b"abc", b"def"]), 10).unwrap(), (b"abcdef".to_vec(), false));
+        assert_eq!(read_capped(reader(vec![b"abc", b"def"]), 6).unwrap(), (b"abcdef".to_vec(), false));
+        assert_eq!(read_capped(reader(vec![b"abc", b"defgh"]), 4).unwrap(), (b"abcd".to_vec(), true));
         assert_eq!(read_capped(reader(vec![]), 4).unwrap(), (vec![], false));
         // An endless body: reading stops one byte past the cap.
         let mut asked = Vec::new();
@@ -378,26 +306,15 @@ mod tests {
     #[test]
     fn non_success_quotes_status_and_the_start_of_the_body() {
         let u = url("https://hooks.example.com/secret-path");
-        let response = |status, body: Vec<u8>| Response {
-            status,
-            body,
-            truncated: false,
-            sent: 3,
-        };
+        let response = |status, body: Vec<u8>| Response { status, body, truncated: false, sent: 3 };
         assert!(response(204, vec![]).success(&u).is_ok());
         match response(500, vec![b'x'; 500]).success(&u) {
             Err(HandlerError::Failed(m)) => {
-                assert_eq!(
-                    m,
-                    format!("hooks.example.com answered HTTP 500: {}", "x".repeat(SNIPPET_BYTES))
-                );
+                assert_eq!(m, format!("hooks.example.com answered HTTP 500: {}", "x".repeat(SNIPPET_BYTES)));
             }
             other => panic!("expected a failure, got {other:?}"),
         }
-        assert_eq!(
-            response(200, br#"{"a": 1}"#.to_vec()).json(&u).unwrap(),
-            serde_json::json!({"a": 1})
-        );
+        assert_eq!(response(200, br#"{"a": 1}"#.to_vec()).json(&u).unwrap(), serde_json::json!({"a": 1}));
         let failure = |r: Response| match r.json(&u) {
             Err(HandlerError::Failed(m)) => m,
             other => panic!("expected a failure, got {other:?}"),
@@ -405,14 +322,8 @@ mod tests {
         assert!(
             failure(response(200, b"<html>".to_vec())).starts_with("the response from hooks.example.com is not JSON")
         );
-        let cut = Response {
-            truncated: true,
-            ..response(200, b"{\"a\":".to_vec())
-        };
-        assert_eq!(
-            failure(cut),
-            "the response from hooks.example.com is larger than 5 bytes"
-        );
+        let cut = Response { truncated: true, ..response(200, b"{\"a\":".to_vec()) };
+        assert_eq!(failure(cut), "the response from hooks.example.com is larger than 5 bytes");
     }
 
     #[test]

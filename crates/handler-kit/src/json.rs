@@ -7,9 +7,7 @@ use serde_json::Value;
 /// code fences, so everything before the first `{`/`[` is skipped and
 /// everything after the value is ignored.
 pub fn first_value(text: &str) -> Result<Value, String> {
-    let start = text
-        .find(['{', '['])
-        .ok_or_else(|| "the answer contains no JSON object or array".to_string())?;
+    let start = text.find(['{', '[']).ok_or_else(|| "the answer contains no JSON object or array".to_string())?;
     let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
     match values.next() {
         Some(Ok(value)) => Ok(value),
@@ -40,10 +38,10 @@ fn check(value: &Value, schema: &Value, at: &str, errors: &mut Vec<String>) {
             return;
         }
     }
-    if let Some(Value::Array(options)) = schema.get("enum") {
-        if !options.contains(value) {
-            errors.push(format!("{}: {} is not one of the allowed values", pointer(at), value));
-        }
+    if let Some(Value::Array(options)) = schema.get("enum")
+        && !options.contains(value)
+    {
+        errors.push(format!("{}: {} is not one of the allowed values", pointer(at), value));
     }
     if let Value::Object(fields) = value {
         if let Some(Value::Array(required)) = schema.get("required") {
@@ -108,12 +106,15 @@ mod tests {
         });
         let value = json!({"total": "12", "lines": [{"sku": "a"}, {}], "status": "lost"});
         let errors = validate(&value, &schema);
-        assert_eq!(errors, vec![
-            "/: missing required field `id`",
-            "/lines/1: missing required field `sku`",
-            "/status: \"lost\" is not one of the allowed values",
-            "/total: expected number, got string",
-        ]);
+        assert_eq!(
+            errors,
+            vec![
+                "/: missing required field `id`",
+                "/lines/1: missing required field `sku`",
+                "/status: \"lost\" is not one of the allowed values",
+                "/total: expected number, got string",
+            ]
+        );
         assert!(validate(&json!({"id": "x", "total": 3}), &schema).is_empty());
     }
 }

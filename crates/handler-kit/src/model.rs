@@ -44,7 +44,10 @@ impl<'a> Ask<'a> {
 impl<'a> Ask<'a> {
     /// A deterministic call whose answer must be one JSON value, whatever its shape.
     pub fn json(request: &'a StepRequest, system: &str, task: String, max_tokens: u32) -> Self {
-        Ask { format: ResponseFormat::Json, ..Ask::structured(request, system.to_string(), &Value::Null, task, max_tokens) }
+        Ask {
+            format: ResponseFormat::Json,
+            ..Ask::structured(request, system.to_string(), &Value::Null, task, max_tokens)
+        }
     }
 }
 

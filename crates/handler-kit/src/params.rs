@@ -8,10 +8,7 @@ pub fn object(params_json: &str) -> Result<Map<String, Value>, HandlerError> {
     match serde_json::from_str::<Value>(params_json) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(Value::Null) => Ok(Map::new()),
-        Ok(other) => Err(HandlerError::InvalidInput(format!(
-            "params must be a JSON object, got {}",
-            kind(&other)
-        ))),
+        Ok(other) => Err(HandlerError::InvalidInput(format!("params must be a JSON object, got {}", kind(&other)))),
         Err(e) => Err(HandlerError::InvalidInput(format!("params are not valid JSON: {e}"))),
     }
 }
@@ -26,10 +23,9 @@ pub fn optional_u32(params: &Map<String, Value>, key: &str) -> Result<Option<u32
             .filter(|v| *v > 0)
             .map(Some)
             .ok_or_else(|| HandlerError::InvalidInput(format!("params.{key} must be a positive integer, got {n}"))),
-        Some(other) => Err(HandlerError::InvalidInput(format!(
-            "params.{key} must be a positive integer, got {}",
-            kind(other)
-        ))),
+        Some(other) => {
+            Err(HandlerError::InvalidInput(format!("params.{key} must be a positive integer, got {}", kind(other))))
+        }
     }
 }
 
@@ -38,10 +34,7 @@ pub fn optional_str<'a>(params: &'a Map<String, Value>, key: &str) -> Result<Opt
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(HandlerError::InvalidInput(format!(
-            "params.{key} must be a string, got {}",
-            kind(other)
-        ))),
+        Some(other) => Err(HandlerError::InvalidInput(format!("params.{key} must be a string, got {}", kind(other)))),
     }
 }
 
@@ -50,10 +43,7 @@ pub fn optional_array<'a>(params: &'a Map<String, Value>, key: &str) -> Result<O
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(HandlerError::InvalidInput(format!(
-            "params.{key} must be an array, got {}",
-            kind(other)
-        ))),
+        Some(other) => Err(HandlerError::InvalidInput(format!("params.{key} must be an array, got {}", kind(other)))),
     }
 }
 
@@ -65,10 +55,7 @@ pub fn optional_object<'a>(
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(fields)) => Ok(Some(fields)),
-        Some(other) => Err(HandlerError::InvalidInput(format!(
-            "params.{key} must be an object, got {}",
-            kind(other)
-        ))),
+        Some(other) => Err(HandlerError::InvalidInput(format!("params.{key} must be an object, got {}", kind(other)))),
     }
 }
 
@@ -77,13 +64,10 @@ pub fn optional_object<'a>(
 pub fn pointer(value: &Value, at: &str) -> Result<String, HandlerError> {
     match value {
         Value::String(p) if p.is_empty() || p.starts_with('/') => Ok(p.clone()),
-        Value::String(p) => Err(HandlerError::InvalidInput(format!(
-            "{at} must be a JSON pointer such as `/{p}`, got `{p}`"
-        ))),
-        other => Err(HandlerError::InvalidInput(format!(
-            "{at} must be a JSON pointer string, got {}",
-            kind(other)
-        ))),
+        Value::String(p) => {
+            Err(HandlerError::InvalidInput(format!("{at} must be a JSON pointer such as `/{p}`, got `{p}`")))
+        }
+        other => Err(HandlerError::InvalidInput(format!("{at} must be a JSON pointer string, got {}", kind(other)))),
     }
 }
 
@@ -171,15 +155,9 @@ mod tests {
         assert_eq!(records(filtered, "input").unwrap().len(), 2);
         let months = json!({"jan": [{"a": 1}], "feb": [{"a": 2}, {"a": 3}], "note": {"a": 9}});
         assert_eq!(records(months, "input").unwrap().len(), 3);
-        assert_eq!(
-            records(json!({"items": [], "kept": 0}), "input").unwrap(),
-            Vec::<Value>::new()
-        );
+        assert_eq!(records(json!({"items": [], "kept": 0}), "input").unwrap(), Vec::<Value>::new());
         let by_step = json!({"east": {"total": 1}, "west": {"total": 2}, "count": 2});
-        assert_eq!(
-            records(by_step, "input").unwrap(),
-            vec![json!({"total": 1}), json!({"total": 2})]
-        );
+        assert_eq!(records(by_step, "input").unwrap(), vec![json!({"total": 1}), json!({"total": 2})]);
         let error = |v: Value| match records(v, "input") {
             Err(HandlerError::InvalidInput(m)) => m,
             other => panic!("expected invalid input, got {other:?}"),
@@ -202,14 +180,8 @@ mod tests {
             Err(HandlerError::InvalidInput(m)) => m,
             other => panic!("expected invalid input, got {other:?}"),
         };
-        assert_eq!(
-            error(json!("a")),
-            "params.field must be a JSON pointer such as `/a`, got `a`"
-        );
-        assert_eq!(
-            error(json!(3)),
-            "params.field must be a JSON pointer string, got number"
-        );
+        assert_eq!(error(json!("a")), "params.field must be a JSON pointer such as `/a`, got `a`");
+        assert_eq!(error(json!(3)), "params.field must be a JSON pointer string, got number");
     }
 
     #[test]

@@ -24,9 +24,7 @@ fn check_available(plugin: &str, available: &[String]) -> Result<(), HandlerErro
     } else {
         format!("available: {}", available.join(", "))
     };
-    Err(HandlerError::NotPermitted(format!(
-        "plugin `{plugin}` is not available to this step ({listed})"
-    )))
+    Err(HandlerError::NotPermitted(format!("plugin `{plugin}` is not available to this step ({listed})")))
 }
 
 fn setting_key(plugin: &str) -> String {
@@ -37,9 +35,7 @@ fn setting_key(plugin: &str) -> String {
 fn configured_url(plugin: &str, value: Option<String>) -> Result<Url, HandlerError> {
     let key = setting_key(plugin);
     match value.as_deref().map(str::trim) {
-        None | Some("") => Err(HandlerError::InvalidInput(format!(
-            "plugin `{plugin}` is not configured: set {key}"
-        ))),
+        None | Some("") => Err(HandlerError::InvalidInput(format!("plugin `{plugin}` is not configured: set {key}"))),
         Some(text) => {
             Url::parse(text).map_err(|e| HandlerError::InvalidInput(format!("{key} is not a usable URL: {e}")))
         }
@@ -63,9 +59,7 @@ mod tests {
     #[test]
     fn the_url_comes_from_the_plugins_setting() {
         assert_eq!(
-            configured_url("webhook", Some(" http://127.0.0.1:9/hook ".into()))
-                .unwrap()
-                .authority(),
+            configured_url("webhook", Some(" http://127.0.0.1:9/hook ".into())).unwrap().authority(),
             "127.0.0.1:9"
         );
         for unset in [None, Some(String::new())] {

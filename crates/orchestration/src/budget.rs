@@ -97,10 +97,10 @@ pub struct Rules {
 impl Need {
     /// Tokens the step is expected to need, and on what basis.
     pub fn estimate(&self, strategy: BudgetStrategy) -> (u64, Basis) {
-        if strategy == BudgetStrategy::Adaptive {
-            if let Some(h) = self.history.as_ref().filter(|h| h.steps >= ADAPTIVE_MIN_SAMPLES && h.p90_tokens > 0) {
-                return ((f64::from(h.p90_tokens) * ADAPTIVE_MARGIN).ceil() as u64, Basis::History);
-            }
+        if strategy == BudgetStrategy::Adaptive
+            && let Some(h) = self.history.as_ref().filter(|h| h.steps >= ADAPTIVE_MIN_SAMPLES && h.p90_tokens > 0)
+        {
+            return ((f64::from(h.p90_tokens) * ADAPTIVE_MARGIN).ceil() as u64, Basis::History);
         }
         // Twice the prompt: resolved templates usually bring the step's inputs in.
         (u64::from(self.prompt_tokens) * 2 + u64::from(expected_output_tokens(&self.intent)), Basis::Estimate)
@@ -127,7 +127,7 @@ pub fn allocate(rules: &Rules, needs: &[Need]) -> Vec<Share> {
     let budget = u64::from(rules.workflow_budget);
     let proportional = |pool: u64| -> Vec<u64> {
         let total: u64 = wants.iter().sum();
-        wants.iter().map(|w| if total == 0 { 0 } else { pool * w / total }).collect()
+        wants.iter().map(|w| (pool * w).checked_div(total).unwrap_or(0)).collect()
     };
     let shares: Vec<u64> = match rules.strategy {
         BudgetStrategy::Equal => {
@@ -201,10 +201,14 @@ mod tests {
     fn a_critical_step_gets_its_multiplier_and_a_higher_cap() {
         let mut critical = need("extract", 100);
         critical.critical = true;
-        let shares = allocated(&allocate(&rules(BudgetStrategy::Equal, 2_500, 10_000), &[need("extract", 100), critical.clone()]));
+        let shares = allocated(&allocate(
+            &rules(BudgetStrategy::Equal, 2_500, 10_000),
+            &[need("extract", 100), critical.clone()],
+        ));
         assert_eq!(shares, vec![1_000, 1_500]);
         // The per-step cap grows by the multiplier too.
-        let shares = allocated(&allocate(&rules(BudgetStrategy::Equal, 100_000, 1_000), &[need("extract", 100), critical]));
+        let shares =
+            allocated(&allocate(&rules(BudgetStrategy::Equal, 100_000, 1_000), &[need("extract", 100), critical]));
         assert_eq!(shares, vec![1_000, 1_500]);
     }
 
@@ -216,13 +220,20 @@ mod tests {
         let mut critical = need("send", 100); // wants 400 * 1.5 = 600
         critical.critical = true;
         let shares = allocated(&allocate(&rules(BudgetStrategy::Priority, 3_000, 10_000), &[leaf, upstream, critical]));
-        assert_eq!(shares, vec![600, 1_800, 600], "critical first, then the step two others read, the leaf gets the rest");
+        assert_eq!(
+            shares,
+            vec![600, 1_800, 600],
+            "critical first, then the step two others read, the leaf gets the rest"
+        );
         assert_eq!(shares.iter().sum::<u32>(), 3_000);
     }
 
     #[test]
     fn priority_spreads_what_is_left_when_the_budget_is_ample() {
-        let shares = allocated(&allocate(&rules(BudgetStrategy::Priority, 10_000, 100_000), &[need("extract", 100), need("summarize", 100)]));
+        let shares = allocated(&allocate(
+            &rules(BudgetStrategy::Priority, 10_000, 100_000),
+            &[need("extract", 100), need("summarize", 100)],
+        ));
         // Needs 1_000 and 700, then 8_300 left shared 1_000:700.
         assert_eq!(shares, vec![1_000 + 4_882, 700 + 3_417]);
     }
@@ -244,10 +255,13 @@ mod tests {
 
     #[test]
     fn never_more_than_the_workflow_budget_whatever_the_strategy() {
-        let mut needs: Vec<Need> = (0..7).map(|i| need(["extract", "send", "generate"][i % 3], 37 * i as u32 + 1)).collect();
+        let mut needs: Vec<Need> =
+            (0..7).map(|i| need(["extract", "send", "generate"][i % 3], 37 * i as u32 + 1)).collect();
         needs[3].critical = true;
         needs[1].dependents = 4;
-        for strategy in [BudgetStrategy::Proportional, BudgetStrategy::Equal, BudgetStrategy::Priority, BudgetStrategy::Adaptive] {
+        for strategy in
+            [BudgetStrategy::Proportional, BudgetStrategy::Equal, BudgetStrategy::Priority, BudgetStrategy::Adaptive]
+        {
             for budget in [0, 1, 999, 5_000, 123_456] {
                 let total: u32 = allocated(&allocate(&rules(strategy, budget, 8_000), &needs)).iter().sum();
                 assert!(total <= budget, "{strategy:?} gave {total} of {budget}");

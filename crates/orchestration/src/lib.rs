@@ -10,12 +10,12 @@
 pub mod budget;
 pub mod classify;
 pub mod compress;
-pub mod pricing;
-pub mod routing;
 pub mod environment;
 pub mod material;
-pub mod settings;
+pub mod pricing;
+pub mod routing;
 pub mod session;
+pub mod settings;
 pub mod types;
 
 pub use environment::Environment;

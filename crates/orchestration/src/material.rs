@@ -208,7 +208,10 @@ mod tests {
             "null",
             &["target_length", "style"],
         );
-        assert_eq!(names(&a), vec![("prompt", Source::Prompt), ("notes", Source::Param), ("transcript", Source::Param)]);
+        assert_eq!(
+            names(&a),
+            vec![("prompt", Source::Prompt), ("notes", Source::Param), ("transcript", Source::Param)]
+        );
         assert_eq!(a.pieces[1].format, Format::Json);
         assert_eq!(a.pieces[1].content, r#"{"owner":"Dana"}"#);
         assert_eq!(a.pieces[2].format, Format::Text);
@@ -219,12 +222,26 @@ mod tests {
     fn context_values_go_along_unless_a_template_already_put_them_in() {
         let context = r#"{"inputs": {"call": "Angela: the grant is $612,000.", "account": "ACME-7"},
                           "steps": {"recap": {"summary": "grant secured"}, "empty": null}}"#;
-        let a = assemble_with("Draft the follow-up.", r#"{"transcript": "Angela: the grant is $612,000."}"#, context, "null", &[]);
+        let a = assemble_with(
+            "Draft the follow-up.",
+            r#"{"transcript": "Angela: the grant is $612,000."}"#,
+            context,
+            "null",
+            &[],
+        );
         assert_eq!(
             names(&a),
-            vec![("prompt", Source::Prompt), ("transcript", Source::Param), ("account", Source::Input), ("recap", Source::StepOutput)]
+            vec![
+                ("prompt", Source::Prompt),
+                ("transcript", Source::Param),
+                ("account", Source::Input),
+                ("recap", Source::StepOutput)
+            ]
         );
-        assert_eq!(a.omitted, vec![Omitted { name: "call".into(), source: Source::Input, carried_by: "transcript".into() }]);
+        assert_eq!(
+            a.omitted,
+            vec![Omitted { name: "call".into(), source: Source::Input, carried_by: "transcript".into() }]
+        );
         // A whole output inserted as a params value, and text templated into the prompt.
         let a = assemble_with(
             "Reply to ACME-7 about it.",
@@ -240,7 +257,13 @@ mod tests {
 
     #[test]
     fn memory_and_empty_values() {
-        let a = assemble_with("", r#"{"blank": " ", "none": null, "list": []}"#, r#"{"inputs": {}}"#, r#"{"user_context": {"tz": "UTC"}}"#, &[]);
+        let a = assemble_with(
+            "",
+            r#"{"blank": " ", "none": null, "list": []}"#,
+            r#"{"inputs": {}}"#,
+            r#"{"user_context": {"tz": "UTC"}}"#,
+            &[],
+        );
         assert_eq!(names(&a), vec![("memory", Source::Memory)]);
         assert!(assemble_with("x", "{}", "{}", "{}", &[]).pieces.iter().all(|p| p.source != Source::Memory));
     }

@@ -81,10 +81,7 @@ impl Settings {
     pub fn read(env: &impl Environment) -> Settings {
         let flag = |key| env.setting(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let number = |key, default| {
-            env.setting(key)
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .filter(|v| *v > 0)
-                .unwrap_or(default)
+            env.setting(key).and_then(|v| v.trim().parse::<u32>().ok()).filter(|v| *v > 0).unwrap_or(default)
         };
         let fraction = |key, range: std::ops::RangeInclusive<f32>, default| {
             env.setting(key).and_then(|v| v.trim().parse::<f32>().ok()).filter(|v| range.contains(v)).unwrap_or(default)

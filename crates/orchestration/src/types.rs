@@ -118,7 +118,10 @@ pub enum DispatchError {
     MemoryExceeded(u64),
     OutputTooLarge(u64),
     /// The handler's own error: its kind (`invalid-input`, `llm`...) and message.
-    Handler { kind: String, message: String },
+    Handler {
+        kind: String,
+        message: String,
+    },
     Host(String),
 }
 

@@ -19,10 +19,10 @@
 
 mod ops;
 
-use handler_kit::model::{ask, Ask};
+use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
-use serde_json::{json, Value};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
+use serde_json::{Value, json};
 
 const MERGE_MAX_TOKENS: u32 = 1024;
 /// Merging should stay close to the sources.
@@ -48,9 +48,7 @@ impl handler_kit::Handler for Aggregate {
             None | Some(Value::Null) => None,
             Some(pointer) => Some(params::pointer(pointer, "params.group_by")?),
         };
-        let instruction = params::optional_str(&params, "instruction")?
-            .map(str::trim)
-            .filter(|i| !i.is_empty());
+        let instruction = params::optional_str(&params, "instruction")?.map(str::trim).filter(|i| !i.is_empty());
         let Some(specs) = params::optional_object(&params, "operations")? else {
             if group_by.is_some() {
                 return Err(HandlerError::InvalidInput("params.group_by needs params.operations".into()));
@@ -87,9 +85,7 @@ fn merge(request: &StepRequest, instruction: Option<&str>, input: Option<&Value>
     })?;
     let merged = answer.trim();
     if merged.is_empty() {
-        return Err(HandlerError::InvalidOutput(
-            "the model answered with nothing merged".into(),
-        ));
+        return Err(HandlerError::InvalidOutput("the model answered with nothing merged".into()));
     }
     Ok(json!({ "merged": merged }).to_string())
 }

@@ -2,8 +2,8 @@
 //! input into records, computing results per group; and the merge prompt.
 
 use handler_kit::compare::{number, order};
-use handler_kit::{params, HandlerError};
-use serde_json::{json, Map, Value};
+use handler_kit::{HandlerError, params};
+use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -52,9 +52,7 @@ pub fn parse_operations(specs: &Map<String, Value>, grouped: bool) -> Result<Vec
         .map(|(name, spec)| {
             let at = format!("params.operations.{name}");
             if grouped && name == "group" {
-                return Err(invalid(format!(
-                    "{at}: `group` is the name of each group's key; pick another name"
-                )));
+                return Err(invalid(format!("{at}: `group` is the name of each group's key; pick another name")));
             }
             let Value::Object(spec) = spec else {
                 return Err(invalid(format!(
@@ -69,18 +67,13 @@ pub fn parse_operations(specs: &Map<String, Value>, grouped: bool) -> Result<Vec
                     .find(|(n, _)| n == op)
                     .map(|(_, k)| *k)
                     .ok_or_else(|| invalid(format!("{at}.op must be one of {}, got `{op}`", names())))?,
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "{at}.op must be a string, got {}",
-                        params::kind(other)
-                    )))
-                }
+                Some(other) => return Err(invalid(format!("{at}.op must be a string, got {}", params::kind(other)))),
                 None => return Err(invalid(format!("{at}.op is required (one of {})", names()))),
             };
             let field = match spec.get("field") {
                 None | Some(Value::Null) if kind == Kind::Count => None,
                 None | Some(Value::Null) => {
-                    return Err(invalid(format!("{at}.field is required for `{}`", op_name(kind))))
+                    return Err(invalid(format!("{at}.field is required for `{}`", op_name(kind))));
                 }
                 Some(field) => Some(params::pointer(field, &format!("{at}.field"))?),
             };
@@ -89,18 +82,10 @@ pub fn parse_operations(specs: &Map<String, Value>, grouped: bool) -> Result<Vec
                 Some(Value::String(s)) if kind == Kind::Concat => Some(s.clone()),
                 Some(Value::String(_)) => return Err(invalid(format!("{at}.separator applies to `concat` only"))),
                 Some(other) => {
-                    return Err(invalid(format!(
-                        "{at}.separator must be a string, got {}",
-                        params::kind(other)
-                    )))
+                    return Err(invalid(format!("{at}.separator must be a string, got {}", params::kind(other))));
                 }
             };
-            Ok(Operation {
-                name: name.clone(),
-                kind,
-                field,
-                separator,
-            })
+            Ok(Operation { name: name.clone(), kind, field, separator })
         })
         .collect()
 }
@@ -142,10 +127,7 @@ pub fn aggregate_by(records: &[Value], group_by: &str, operations: &[Operation])
 }
 
 fn results(records: &[(usize, &Value)], operations: &[Operation]) -> Result<Map<String, Value>, HandlerError> {
-    operations
-        .iter()
-        .map(|op| Ok((op.name.clone(), compute(op, records)?)))
-        .collect()
+    operations.iter().map(|op| Ok((op.name.clone(), compute(op, records)?))).collect()
 }
 
 fn compute(op: &Operation, records: &[(usize, &Value)]) -> Result<Value, HandlerError> {
@@ -153,10 +135,8 @@ fn compute(op: &Operation, records: &[(usize, &Value)]) -> Result<Value, Handler
         return Ok(json!(records.len()));
     };
     // Missing and null values are skipped by every operation.
-    let values: Vec<(usize, &Value)> = records
-        .iter()
-        .filter_map(|(i, r)| r.pointer(field).filter(|v| !v.is_null()).map(|v| (*i, v)))
-        .collect();
+    let values: Vec<(usize, &Value)> =
+        records.iter().filter_map(|(i, r)| r.pointer(field).filter(|v| !v.is_null()).map(|v| (*i, v))).collect();
     let numbers = || {
         values
             .iter()
@@ -175,18 +155,10 @@ fn compute(op: &Operation, records: &[(usize, &Value)]) -> Result<Value, Handler
         Kind::Sum => to_number(numbers()?.iter().sum()),
         Kind::Avg => {
             let numbers = numbers()?;
-            if numbers.is_empty() {
-                Value::Null
-            } else {
-                to_number(numbers.iter().sum::<f64>() / numbers.len() as f64)
-            }
+            if numbers.is_empty() { Value::Null } else { to_number(numbers.iter().sum::<f64>() / numbers.len() as f64) }
         }
         Kind::Min | Kind::Max => {
-            let wanted = if op.kind == Kind::Min {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            };
+            let wanted = if op.kind == Kind::Min { Ordering::Less } else { Ordering::Greater };
             // Text that is not a number (ISO dates, names) is compared as text.
             if values.iter().all(|(_, v)| v.is_string()) && values.iter().any(|(_, v)| number(v).is_none()) {
                 let texts = values.iter().map(|(_, v)| *v);
@@ -205,10 +177,8 @@ fn compute(op: &Operation, records: &[(usize, &Value)]) -> Result<Value, Handler
             let flat = flatten(&values);
             match &op.separator {
                 Some(separator) => {
-                    let texts: Vec<String> = flat
-                        .iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                        .collect();
+                    let texts: Vec<String> =
+                        flat.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
                     json!(texts.join(separator))
                 }
                 None => json!(flat),
@@ -216,10 +186,7 @@ fn compute(op: &Operation, records: &[(usize, &Value)]) -> Result<Value, Handler
         }
         Kind::Distinct => {
             let mut seen = HashSet::new();
-            json!(flatten(&values)
-                .into_iter()
-                .filter(|v| seen.insert(identity(v)))
-                .collect::<Vec<_>>())
+            json!(flatten(&values).into_iter().filter(|v| seen.insert(identity(v))).collect::<Vec<_>>())
         }
     })
 }
@@ -263,11 +230,7 @@ fn key_order(a: &Value, b: &Value) -> Ordering {
 fn to_number(x: f64) -> Value {
     let rounded = (x * 1e9).round() / 1e9;
     let x = if rounded.is_finite() { rounded } else { x };
-    if x.fract() == 0.0 && x.abs() < 9e15 {
-        json!(x as i64)
-    } else {
-        json!(x)
-    }
+    if x.fract() == 0.0 && x.abs() < 9e15 { json!(x as i64) } else { json!(x) }
 }
 
 /// The system prompt and task of a merge or free-form aggregation by the
@@ -344,14 +307,9 @@ mod tests {
 
     #[test]
     fn empty_input_gives_empty_results() {
-        let operations = ops(
-            json!({"t": {"op": "sum", "field": "/a"}, "m": {"op": "avg", "field": "/a"},
-                                    "x": {"op": "max", "field": "/a"}, "n": {"op": "count"}}),
-        );
-        assert_eq!(
-            Value::Object(aggregate(&[], &operations).unwrap()),
-            json!({"t": 0, "m": null, "x": null, "n": 0})
-        );
+        let operations = ops(json!({"t": {"op": "sum", "field": "/a"}, "m": {"op": "avg", "field": "/a"},
+                                    "x": {"op": "max", "field": "/a"}, "n": {"op": "count"}}));
+        assert_eq!(Value::Object(aggregate(&[], &operations).unwrap()), json!({"t": 0, "m": null, "x": null, "n": 0}));
     }
 
     #[test]
@@ -366,48 +324,29 @@ mod tests {
                 json!({"group": null, "total": 5, "n": 1}),
             ]
         );
-        let numeric = [
-            json!({"k": 10}),
-            json!({"k": "9"}),
-            json!({"k": 10.0}),
-            json!({"k": true}),
-            json!({"k": "b"}),
-        ];
+        let numeric = [json!({"k": 10}), json!({"k": "9"}), json!({"k": 10.0}), json!({"k": true}), json!({"k": "b"})];
         let keys: Vec<Value> = aggregate_by(&numeric, "/k", &ops(json!({"n": {"op": "count"}})))
             .unwrap()
             .into_iter()
             .map(|g| json!([g["group"], g["n"]]))
             .collect();
-        assert_eq!(
-            keys,
-            vec![json!(["9", 1]), json!([10, 2]), json!(["b", 1]), json!([true, 1])]
-        );
+        assert_eq!(keys, vec![json!(["9", 1]), json!([10, 2]), json!(["b", 1]), json!([true, 1])]);
     }
 
     #[test]
     fn min_and_max_of_text_compare_text() {
-        let dates = [
-            json!({"d": "2024-03-01"}),
-            json!({"d": "2023-12-31"}),
-            json!({"d": null}),
-        ];
+        let dates = [json!({"d": "2024-03-01"}), json!({"d": "2023-12-31"}), json!({"d": null})];
         let out = aggregate(
             &dates,
             &ops(json!({"first": {"op": "min", "field": "/d"}, "last": {"op": "max", "field": "/d"}})),
         );
-        assert_eq!(
-            Value::Object(out.unwrap()),
-            json!({"first": "2023-12-31", "last": "2024-03-01"})
-        );
+        assert_eq!(Value::Object(out.unwrap()), json!({"first": "2023-12-31", "last": "2024-03-01"}));
     }
 
     #[test]
     fn numbers_lose_float_noise() {
         let items = [json!({"a": 0.1}), json!({"a": 0.2})];
-        assert_eq!(
-            aggregate(&items, &ops(json!({"s": {"op": "sum", "field": "/a"}}))).unwrap()["s"],
-            json!(0.3)
-        );
+        assert_eq!(aggregate(&items, &ops(json!({"s": {"op": "sum", "field": "/a"}}))).unwrap()["s"], json!(0.3));
         assert_eq!(to_number(3.0), json!(3));
         assert_eq!(to_number(-2.5), json!(-2.5));
     }
@@ -416,29 +355,22 @@ mod tests {
     fn a_value_that_is_not_a_number_is_named() {
         let items = [json!({"a": 1}), json!({"a": "n/a"})];
         let message = input_error(aggregate(&items, &ops(json!({"total": {"op": "sum", "field": "/a"}}))));
-        assert_eq!(
-            message,
-            "params.operations.total: /a of item 1 is not a number: \"n/a\""
-        );
+        assert_eq!(message, "params.operations.total: /a of item 1 is not a number: \"n/a\"");
     }
 
     #[test]
     fn operation_errors_name_the_param() {
         let error = |spec: Value, grouped| input_error(parse_operations(spec.as_object().unwrap(), grouped));
-        assert_eq!(
-            error(json!({}), false),
-            "params.operations must name at least one result"
-        );
+        assert_eq!(error(json!({}), false), "params.operations must name at least one result");
         assert_eq!(
             error(json!({"t": "sum"}), false),
             "params.operations.t must be an object like {\"op\": \"sum\", \"field\": \"/amount\"}, got string"
         );
-        assert!(error(json!({"t": {"op": "median", "field": "/a"}}), false)
-            .starts_with("params.operations.t.op must be one of sum, count"));
-        assert_eq!(
-            error(json!({"t": {"op": "sum"}}), false),
-            "params.operations.t.field is required for `sum`"
+        assert!(
+            error(json!({"t": {"op": "median", "field": "/a"}}), false)
+                .starts_with("params.operations.t.op must be one of sum, count")
         );
+        assert_eq!(error(json!({"t": {"op": "sum"}}), false), "params.operations.t.field is required for `sum`");
         assert_eq!(
             error(json!({"t": {"op": "sum", "field": "a"}}), false),
             "params.operations.t.field must be a JSON pointer such as `/a`, got `a`"

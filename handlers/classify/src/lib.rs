@@ -11,8 +11,8 @@
 
 mod ops;
 
-use handler_kit::model::{ask, Ask};
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{Ask, ask};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 
 /// Room for a label, a confidence and a two-sentence rationale.
 const MAX_OUTPUT_TOKENS: u32 = 250;

@@ -2,8 +2,8 @@
 //! words), the request with its schema, and the checked answer.
 
 use handler_kit::json::first_value;
-use handler_kit::{params, HandlerError};
-use serde_json::{json, Value};
+use handler_kit::{HandlerError, params};
+use serde_json::{Value, json};
 
 /// Most classes a prompt's list is read as; longer lists are prose.
 const MAX_CLASSES: usize = 12;
@@ -36,7 +36,12 @@ pub fn classes_from_param(spec: &Value) -> Result<Vec<Class>, HandlerError> {
                 covers: covers.as_str().map(str::trim).filter(|c| !c.is_empty()).map(String::from),
             })
             .collect(),
-        other => return Err(invalid(format!("params.labels must be a list of classes or an object, got {}", params::kind(other)))),
+        other => {
+            return Err(invalid(format!(
+                "params.labels must be a list of classes or an object, got {}",
+                params::kind(other)
+            )));
+        }
     };
     if classes.len() < 2 {
         return Err(invalid("params.labels needs at least two classes".into()));
@@ -61,7 +66,13 @@ pub fn classes_from_prompt(prompt: &str) -> Vec<Class> {
             .split([',', '/', '|'])
             .flat_map(|part| part.split(" or "))
             .flat_map(|part| part.split(" and "))
-            .map(|p| p.trim().trim_start_matches("or ").trim_start_matches("and ").trim_matches(['"', '\'', '`', '(', ')']).trim())
+            .map(|p| {
+                p.trim()
+                    .trim_start_matches("or ")
+                    .trim_start_matches("and ")
+                    .trim_matches(['"', '\'', '`', '(', ')'])
+                    .trim()
+            })
             .filter(|p| !p.is_empty())
             .map(String::from)
             .collect();
@@ -171,8 +182,12 @@ mod tests {
     #[test]
     fn answers_must_name_a_class() {
         let classes = classes_from_prompt("Rate it as low, medium or high.");
-        let out = parse_answer(r#"{"label": "High", "confidence": 1.4, "rationale": " Two outages. "}"#, &classes).unwrap();
-        assert_eq!(out, json!({"label": "high", "confidence": 1.0, "rationale": "Two outages.", "labels": ["low", "medium", "high"]}));
+        let out =
+            parse_answer(r#"{"label": "High", "confidence": 1.4, "rationale": " Two outages. "}"#, &classes).unwrap();
+        assert_eq!(
+            out,
+            json!({"label": "high", "confidence": 1.0, "rationale": "Two outages.", "labels": ["low", "medium", "high"]})
+        );
         assert!(matches!(parse_answer(r#"{"label": "severe"}"#, &classes), Err(HandlerError::InvalidOutput(_))));
         assert_eq!(parse_answer(r#"{"label": "vip"}"#, &[]).unwrap()["label"], "vip");
         assert!(matches!(parse_answer(r#"{"label": ""}"#, &[]), Err(HandlerError::InvalidOutput(_))));

@@ -19,8 +19,8 @@
 mod ops;
 
 use handler_kit::compare::Condition;
-use handler_kit::model::{ask, Ask};
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{Ask, ask};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 
 /// Room for a boolean or a branch name and a one-sentence reason.
 const MAX_OUTPUT_TOKENS: u32 = 200;
@@ -53,7 +53,9 @@ impl handler_kit::Handler for Conditional {
             }
             let condition = Condition::parse(spec, "params.condition")?;
             let input = input.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
-                HandlerError::InvalidInput("params.condition needs data to read: params.input, or the step's data".into())
+                HandlerError::InvalidInput(
+                    "params.condition needs data to read: params.input, or the step's data".into(),
+                )
             })?;
             let (result, reason) = ops::evaluate(&condition, &input)?;
             return Ok(ops::outcome(result, &reason, then, otherwise).to_string());

@@ -3,8 +3,8 @@
 
 use handler_kit::compare::{Condition, Op};
 use handler_kit::json::first_value;
-use handler_kit::{params, HandlerError};
-use serde_json::{json, Value};
+use handler_kit::{HandlerError, params};
+use serde_json::{Value, json};
 
 /// Longest rendering of a field's value inside a reason.
 const MAX_SHOWN_CHARS: usize = 80;
@@ -21,11 +21,7 @@ pub fn evaluate(condition: &Condition, input: &Value) -> Result<(bool, String), 
     }
     let actual = input.pointer(&condition.field);
     let result = condition.holds(input);
-    let field = if condition.field.is_empty() {
-        "the input"
-    } else {
-        condition.field.as_str()
-    };
+    let field = if condition.field.is_empty() { "the input" } else { condition.field.as_str() };
     let shown = actual.map_or_else(|| "missing".to_string(), |v| shorten(&v.to_string()));
     let test = match condition.op {
         Op::Exists | Op::NotExists => condition.op.name().to_string(),
@@ -86,8 +82,11 @@ pub fn branch_request(question: Option<&str>, names: &[String]) -> (String, Valu
     (system, schema, task)
 }
 
+/// Branch names with the step ids each runs.
+pub type Branches = Vec<(String, Vec<String>)>;
+
 /// Named branches, `{"name": [step ids]}`, in the order given.
-pub fn named_branches(spec: Option<&Value>) -> Result<Option<Vec<(String, Vec<String>)>>, HandlerError> {
+pub fn named_branches(spec: Option<&Value>) -> Result<Option<Branches>, HandlerError> {
     let Some(spec) = spec.filter(|s| !s.is_null()) else { return Ok(None) };
     let Value::Object(branches) = spec else {
         return Err(HandlerError::InvalidInput(format!(
@@ -142,12 +141,7 @@ pub fn parse_answer(answer: &str) -> Result<(bool, String), HandlerError> {
     let Some(result) = value.get("answer").and_then(Value::as_bool) else {
         return Err(invalid(format!("the model's answer has no boolean `answer`: {value}")));
     };
-    let reason = value
-        .get("reason")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let reason = value.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_string();
     Ok((result, reason))
 }
 
@@ -161,11 +155,7 @@ pub fn step_ids(branch: Option<&Vec<Value>>, key: &str) -> Result<Vec<String>, H
             Value::String(id) if !id.trim().is_empty() => Ok(id.clone()),
             other => Err(HandlerError::InvalidInput(format!(
                 "params.{key}[{i}] must be a step id, got {}",
-                if other.is_string() {
-                    "an empty string"
-                } else {
-                    params::kind(other)
-                }
+                if other.is_string() { "an empty string" } else { params::kind(other) }
             ))),
         })
         .collect()
@@ -174,11 +164,7 @@ pub fn step_ids(branch: Option<&Vec<Value>>, key: &str) -> Result<Vec<String>, H
 /// The step's output: which branch runs, and the steps of the other one to
 /// skip (but not those the branch taken also lists).
 pub fn outcome(result: bool, reason: &str, then: Vec<String>, otherwise: Vec<String>) -> Value {
-    let (branch, taken, other) = if result {
-        ("then", then, otherwise)
-    } else {
-        ("else", otherwise, then)
-    };
+    let (branch, taken, other) = if result { ("then", then, otherwise) } else { ("else", otherwise, then) };
     let skip: Vec<String> = other.into_iter().filter(|id| !taken.contains(id)).collect();
     json!({ "result": result, "branch": branch, "skip": skip, "reason": reason })
 }
@@ -201,10 +187,7 @@ mod tests {
         let (result, reason) = eval(json!({"field": "/owner", "op": "exists"}), &input);
         assert!(!result);
         assert_eq!(reason, "/owner is missing, so `exists` does not hold");
-        let (result, reason) = eval(
-            json!({"field": "", "op": "contains", "value": "x"}),
-            &json!("y".repeat(200)),
-        );
+        let (result, reason) = eval(json!({"field": "", "op": "contains", "value": "x"}), &json!("y".repeat(200)));
         assert!(!result);
         assert!(
             reason.starts_with("the input is \"yyy") && reason.contains("…, so `contains \"x\"` does not hold"),
@@ -241,7 +224,10 @@ mod tests {
         assert_eq!(schema["properties"]["branch"]["enum"], json!(names));
         assert!(task.starts_with("Branches: "));
         let (chosen, reason) = parse_branch(r#"{"branch": "Reject", "reason": "over budget"}"#, &names).unwrap();
-        assert_eq!(branch_outcome(&chosen, &reason, &branches), json!({"branch": "reject", "skip": ["pay", "legal"], "reason": "over budget"}));
+        assert_eq!(
+            branch_outcome(&chosen, &reason, &branches),
+            json!({"branch": "reject", "skip": ["pay", "legal"], "reason": "over budget"})
+        );
         assert!(matches!(parse_branch(r#"{"branch": "maybe"}"#, &names), Err(HandlerError::InvalidOutput(_))));
         assert!(matches!(named_branches(Some(&json!({"only": []}))), Err(HandlerError::InvalidInput(_))));
         assert_eq!(named_branches(None).unwrap(), None);
@@ -253,19 +239,9 @@ mod tests {
             parse_answer("{\"answer\": true, \"reason\": \" Angry tone. \"}").unwrap(),
             (true, "Angry tone.".into())
         );
-        assert_eq!(
-            parse_answer("Sure: {\"answer\": false}").unwrap(),
-            (false, String::new())
-        );
-        for bad in [
-            "{\"answer\": \"yes\"}",
-            "{\"simulated\": true, \"answer\": \"x\"}",
-            "yes",
-        ] {
-            assert!(
-                matches!(parse_answer(bad), Err(HandlerError::InvalidOutput(_))),
-                "{bad}"
-            );
+        assert_eq!(parse_answer("Sure: {\"answer\": false}").unwrap(), (false, String::new()));
+        for bad in ["{\"answer\": \"yes\"}", "{\"simulated\": true, \"answer\": \"x\"}", "yes"] {
+            assert!(matches!(parse_answer(bad), Err(HandlerError::InvalidOutput(_))), "{bad}");
         }
     }
 
@@ -278,10 +254,7 @@ mod tests {
             outcome(true, "r", then.clone(), otherwise.clone()),
             json!({"result": true, "branch": "then", "skip": ["close"], "reason": "r"})
         );
-        assert_eq!(
-            outcome(false, "r", then, otherwise)["skip"],
-            json!(["refund", "notify"])
-        );
+        assert_eq!(outcome(false, "r", then, otherwise)["skip"], json!(["refund", "notify"]));
         // A step in both branches runs either way.
         let both = |result| outcome(result, "r", vec!["reply".into(), "notify".into()], vec!["reply".into()]);
         assert_eq!(both(true)["skip"], json!([]));

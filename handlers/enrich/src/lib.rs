@@ -23,8 +23,8 @@
 
 mod ops;
 
-use handler_kit::workflowpilot::orchestration::database::{self, Value as SqlValue};
 use handler_kit::model::{Ask, ask_json, data_task};
+use handler_kit::workflowpilot::orchestration::database::{self, Value as SqlValue};
 use handler_kit::{HandlerError, HandlerInfo, StepRequest, http, material, params, plugin};
 use ops::Source;
 
@@ -56,10 +56,7 @@ impl handler_kit::Handler for Enrich {
         let Some(input) = given.or_else(|| material::data(&request).map(|d| d.value)) else {
             return Err(HandlerError::InvalidInput("nothing to enrich: give params.input, or data in the step".into()));
         };
-        let source = Source::parse(
-            params::optional_str(&params, "source")?,
-            params::optional_str(&params, "table")?,
-        )?;
+        let source = Source::parse(params::optional_str(&params, "source")?, params::optional_str(&params, "table")?)?;
         let fields = ops::fields(params::optional_array(&params, "fields")?)?;
         let records = ops::records(input, &key)?;
         let output = match source {

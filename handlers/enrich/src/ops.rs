@@ -25,19 +25,17 @@ impl Source {
     pub fn parse(source: Option<&str>, table: Option<&str>) -> Result<Source, HandlerError> {
         let invalid = |message: String| HandlerError::InvalidInput(message);
         match (source, table) {
-            (Some("database"), table) => Ok(Source::Database {
-                table: table_name(table.unwrap_or(DEFAULT_TABLE))?,
-            }),
+            (Some("database"), table) => Ok(Source::Database { table: table_name(table.unwrap_or(DEFAULT_TABLE))? }),
             (Some(plugin), None) if PLUGIN_SOURCES.contains(&plugin) => Ok(Source::Plugin(plugin.to_string())),
-            (Some(plugin), Some(_)) if PLUGIN_SOURCES.contains(&plugin) => Err(invalid(format!(
-                "params.table applies to source `database` only, not `{plugin}`"
-            ))),
-            (Some(other), _) => Err(invalid(format!(
-                "params.source must be `database`, `http`, `crm` or `webhook`, got `{other}`"
-            ))),
-            (None, _) => Err(invalid(
-                "params.source is required for enrich: `database`, `http`, `crm` or `webhook`".into(),
-            )),
+            (Some(plugin), Some(_)) if PLUGIN_SOURCES.contains(&plugin) => {
+                Err(invalid(format!("params.table applies to source `database` only, not `{plugin}`")))
+            }
+            (Some(other), _) => {
+                Err(invalid(format!("params.source must be `database`, `http`, `crm` or `webhook`, got `{other}`")))
+            }
+            (None, _) => {
+                Err(invalid("params.source is required for enrich: `database`, `http`, `crm` or `webhook`".into()))
+            }
         }
     }
 }
@@ -75,11 +73,7 @@ pub fn fields(list: Option<&Vec<Value>>) -> Result<Option<Vec<String>>, HandlerE
             Value::String(name) if !name.is_empty() => Ok(name.clone()),
             other => Err(HandlerError::InvalidInput(format!(
                 "params.fields[{i}] must be a field name, got {}",
-                if other.is_string() {
-                    "an empty string"
-                } else {
-                    kind(other)
-                }
+                if other.is_string() { "an empty string" } else { kind(other) }
             ))),
         })
         .collect::<Result<_, _>>()
@@ -104,10 +98,9 @@ pub fn records(input: Value, key: &str) -> Result<Vec<Value>, HandlerError> {
         }
     };
     match records.iter().enumerate().find(|(_, r)| !r.is_object()) {
-        Some((i, other)) => Err(HandlerError::InvalidInput(format!(
-            "params.input[{i}] must be an object, got {}",
-            kind(other)
-        ))),
+        Some((i, other)) => {
+            Err(HandlerError::InvalidInput(format!("params.input[{i}] must be an object, got {}", kind(other))))
+        }
         None => Ok(records),
     }
 }
@@ -187,9 +180,9 @@ pub fn stored_object(result: QueryResult, table: &str, key: &str) -> Result<Opti
 pub fn database_error(error: DatabaseError, table: &str) -> HandlerError {
     match error {
         DatabaseError::AccessDenied(m) => HandlerError::NotPermitted(format!("reading table `{table}`: {m}")),
-        DatabaseError::InvalidStatement(m) | DatabaseError::ExecutionFailed(m) => HandlerError::Failed(format!(
-            "reading table `{table}` (key TEXT PRIMARY KEY, data TEXT): {m}"
-        )),
+        DatabaseError::InvalidStatement(m) | DatabaseError::ExecutionFailed(m) => {
+            HandlerError::Failed(format!("reading table `{table}` (key TEXT PRIMARY KEY, data TEXT): {m}"))
+        }
     }
 }
 
@@ -230,17 +223,10 @@ mod tests {
 
     #[test]
     fn sources_and_tables_are_checked() {
-        assert_eq!(
-            Source::parse(Some("database"), None).unwrap(),
-            Source::Database {
-                table: "enrichment".into()
-            }
-        );
+        assert_eq!(Source::parse(Some("database"), None).unwrap(), Source::Database { table: "enrichment".into() });
         assert_eq!(
             Source::parse(Some("database"), Some("_people2")).unwrap(),
-            Source::Database {
-                table: "_people2".into()
-            }
+            Source::Database { table: "_people2".into() }
         );
         assert_eq!(Source::parse(Some("crm"), None).unwrap(), Source::Plugin("crm".into()));
         assert!(
@@ -255,19 +241,13 @@ mod tests {
         );
         assert!(invalid_input(Source::parse(Some("ldap"), None)).ends_with("got `ldap`"));
         assert!(invalid_input(Source::parse(None, None)).starts_with("params.source is required"));
-        assert_eq!(
-            lookup_statement("enrichment"),
-            "SELECT data FROM enrichment WHERE key = ?1"
-        );
+        assert_eq!(lookup_statement("enrichment"), "SELECT data FROM enrichment WHERE key = ?1");
     }
 
     #[test]
     fn fields_are_names() {
         assert_eq!(fields(None).unwrap(), None);
-        assert_eq!(
-            fields(Some(&vec![json!("tier")])).unwrap(),
-            Some(vec!["tier".to_string()])
-        );
+        assert_eq!(fields(Some(&vec![json!("tier")])).unwrap(), Some(vec!["tier".to_string()]));
         assert!(invalid_input(fields(Some(&vec![]))).starts_with("params.fields must name at least one field"));
         assert_eq!(
             invalid_input(fields(Some(&vec![json!("a"), json!(3)]))),
@@ -282,19 +262,10 @@ mod tests {
     #[test]
     fn records_are_an_array_an_object_or_the_arrays_an_object_holds() {
         assert_eq!(records(json!([{"id": 1}, {"id": 2}]), "/id").unwrap().len(), 2);
-        assert_eq!(
-            records(json!({"id": 1, "lines": [1, 2]}), "/id").unwrap(),
-            vec![json!({"id": 1, "lines": [1, 2]})]
-        );
+        assert_eq!(records(json!({"id": 1, "lines": [1, 2]}), "/id").unwrap(), vec![json!({"id": 1, "lines": [1, 2]})]);
         let filtered = json!({"items": [{"id": 1}, {"id": 2}], "kept": 2, "dropped": 0});
-        assert_eq!(
-            records(filtered, "/id").unwrap(),
-            vec![json!({"id": 1}), json!({"id": 2})]
-        );
-        assert_eq!(
-            records(json!({"name": "x"}), "/id").unwrap(),
-            vec![json!({"name": "x"})]
-        );
+        assert_eq!(records(filtered, "/id").unwrap(), vec![json!({"id": 1}), json!({"id": 2})]);
+        assert_eq!(records(json!({"name": "x"}), "/id").unwrap(), vec![json!({"name": "x"})]);
         assert_eq!(
             invalid_input(records(json!([{"id": 1}, "x"]), "/id")),
             "params.input[1] must be an object, got string"
@@ -351,42 +322,21 @@ mod tests {
         })
         .unwrap();
         assert_eq!(output["records"], json!([{"a": {"id": "c1"}, "region": "EU"}]));
-        let bad = enrich(vec![json!({"id": "x"}), json!({"id": {"n": 1}})], "/id", None, |_| {
-            Ok(None)
-        });
-        assert_eq!(
-            invalid_input(bad),
-            "params.key `/id` is object in record 1; lookup keys are strings or numbers"
-        );
-        let lookup_failed = enrich(vec![json!({"id": "x"})], "/id", None, |_| {
-            Err(HandlerError::Failed("down".into()))
-        });
+        let bad = enrich(vec![json!({"id": "x"}), json!({"id": {"n": 1}})], "/id", None, |_| Ok(None));
+        assert_eq!(invalid_input(bad), "params.key `/id` is object in record 1; lookup keys are strings or numbers");
+        let lookup_failed = enrich(vec![json!({"id": "x"})], "/id", None, |_| Err(HandlerError::Failed("down".into())));
         assert_eq!(failed(lookup_failed), "down");
     }
 
     #[test]
     fn stored_rows_hold_json_objects() {
-        let rows = |value: SqlValue| QueryResult {
-            columns: vec!["data".into()],
-            rows: vec![vec![value]],
-        };
+        let rows = |value: SqlValue| QueryResult { columns: vec!["data".into()], rows: vec![vec![value]] };
         let text = |t: &str| rows(SqlValue::Text(t.into()));
         assert_eq!(
             stored_object(text(r#"{"team": "core"}"#), "t", "k").unwrap(),
             json!({"team": "core"}).as_object().cloned()
         );
-        assert_eq!(
-            stored_object(
-                QueryResult {
-                    columns: vec!["data".into()],
-                    rows: vec![]
-                },
-                "t",
-                "k"
-            )
-            .unwrap(),
-            None
-        );
+        assert_eq!(stored_object(QueryResult { columns: vec!["data".into()], rows: vec![] }, "t", "k").unwrap(), None);
         assert_eq!(stored_object(rows(SqlValue::Null), "t", "k").unwrap(), None);
         assert_eq!(
             failed(stored_object(text("[1]"), "t", "k")),
@@ -401,23 +351,16 @@ mod tests {
             matches!(database_error(DatabaseError::AccessDenied("no".into()), "t"), HandlerError::NotPermitted(m) if m == "reading table `t`: no")
         );
         assert!(
-            failed::<()>(Err(database_error(
-                DatabaseError::InvalidStatement("no such table: t".into()),
-                "t"
-            )))
-            .ends_with("no such table: t")
+            failed::<()>(Err(database_error(DatabaseError::InvalidStatement("no such table: t".into()), "t")))
+                .ends_with("no such table: t")
         );
     }
 
     #[test]
     fn plugin_answers_are_objects_and_404_is_not_found() {
         let url = Url::parse("https://crm.example.com/lookup").unwrap();
-        let response = |status, body: &str| Response {
-            status,
-            body: body.as_bytes().to_vec(),
-            truncated: false,
-            sent: 0,
-        };
+        let response =
+            |status, body: &str| Response { status, body: body.as_bytes().to_vec(), truncated: false, sent: 0 };
         assert_eq!(
             answered_object(response(200, r#"{"tier": "gold"}"#), &url).unwrap(),
             json!({"tier": "gold"}).as_object().cloned()
@@ -428,9 +371,6 @@ mod tests {
             failed(answered_object(response(200, "[1]"), &url)),
             "crm.example.com answered array for a key lookup; expected a JSON object"
         );
-        assert_eq!(
-            failed(answered_object(response(503, "busy"), &url)),
-            "crm.example.com answered HTTP 503: busy"
-        );
+        assert_eq!(failed(answered_object(response(503, "busy"), &url)), "crm.example.com answered HTTP 503: busy");
     }
 }

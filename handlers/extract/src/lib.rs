@@ -4,9 +4,9 @@
 //! one it answers a free JSON object of what the instruction asks for.
 
 use handler_kit::json::{first_value, validate};
-use handler_kit::model::{ask, Ask};
+use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use serde_json::Value;
 
 const MAX_OUTPUT_TOKENS: u32 = 1024;
@@ -37,7 +37,7 @@ impl handler_kit::Handler for Extract {
                 return Err(HandlerError::InvalidInput(format!(
                     "params.schema must be a JSON Schema object, got {}",
                     params::kind(other)
-                )))
+                )));
             }
         };
         if material::is_empty(&request) {

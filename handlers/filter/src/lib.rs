@@ -17,10 +17,10 @@
 
 mod ops;
 
-use handler_kit::model::{ask, Ask};
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{Ask, ask};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use ops::Match;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Room for the `{"keep": [...]}` wrapper, then a few tokens per listed index.
 const BASE_OUTPUT_TOKENS: u32 = 32;
@@ -50,15 +50,15 @@ impl handler_kit::Handler for Filter {
                     let listed = if data.pieces.len() == 1 { data.pieces.clone() } else { vec![] };
                     (ops::items(data.value)?, listed)
                 }
-                None => return Err(HandlerError::InvalidInput("nothing to filter: give params.input, or data in the step".into())),
+                None => {
+                    return Err(HandlerError::InvalidInput(
+                        "nothing to filter: give params.input, or data in the step".into(),
+                    ));
+                }
             },
         };
-        let conditions = params::optional_array(&params, "where")?
-            .map(|w| ops::parse_where(w))
-            .transpose()?;
-        let criteria = params::optional_str(&params, "criteria")?
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
+        let conditions = params::optional_array(&params, "where")?.map(|w| ops::parse_where(w)).transpose()?;
+        let criteria = params::optional_str(&params, "criteria")?.map(str::trim).filter(|c| !c.is_empty());
         let by_model = criteria.is_some() || conditions.is_none();
         if by_model && criteria.is_none() && material::instruction(&request).is_none() {
             return Err(HandlerError::InvalidInput(
@@ -67,19 +67,16 @@ impl handler_kit::Handler for Filter {
         }
         let mode = Match::parse(params::optional_str(&params, "match")?)?;
 
-        let mut kept: Vec<&Value> = items
-            .iter()
-            .filter(|item| conditions.as_ref().is_none_or(|c| ops::passes(item, c, mode)))
-            .collect();
+        let mut kept: Vec<&Value> =
+            items.iter().filter(|item| conditions.as_ref().is_none_or(|c| ops::passes(item, c, mode))).collect();
         if by_model && !kept.is_empty() {
             let (system, schema, task) = ops::criteria_request(criteria, &kept);
             let max_tokens = BASE_OUTPUT_TOKENS + TOKENS_PER_ITEM * kept.len() as u32;
-            let answer =
-                ask(Ask { shown_in_task: listed_piece, ..Ask::structured(&request, system, &schema, task, max_tokens) })?;
-            kept = ops::parse_keep(&answer, kept.len())?
-                .into_iter()
-                .map(|i| kept[i])
-                .collect();
+            let answer = ask(Ask {
+                shown_in_task: listed_piece,
+                ..Ask::structured(&request, system, &schema, task, max_tokens)
+            })?;
+            kept = ops::parse_keep(&answer, kept.len())?.into_iter().map(|i| kept[i]).collect();
         }
         Ok(json!({ "items": kept, "kept": kept.len(), "dropped": items.len() - kept.len() }).to_string())
     }

@@ -3,8 +3,8 @@
 
 use handler_kit::compare::Condition;
 use handler_kit::json::first_value;
-use handler_kit::{params, HandlerError};
-use serde_json::{json, Value};
+use handler_kit::{HandlerError, params};
+use serde_json::{Value, json};
 
 /// How `where` clauses combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,9 +18,7 @@ impl Match {
         match name.unwrap_or("all") {
             "all" => Ok(Match::All),
             "any" => Ok(Match::Any),
-            other => Err(HandlerError::InvalidInput(format!(
-                "params.match must be `all` or `any`, got `{other}`"
-            ))),
+            other => Err(HandlerError::InvalidInput(format!("params.match must be `all` or `any`, got `{other}`"))),
         }
     }
 }
@@ -29,12 +27,7 @@ impl Match {
 /// non-empty lines (a list a prior step wrote in prose).
 pub fn items(input: Value) -> Result<Vec<Value>, HandlerError> {
     match input {
-        Value::String(text) => Ok(text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|l| json!(l))
-            .collect()),
+        Value::String(text) => Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
         other => params::records(other, "input"),
     }
 }
@@ -42,15 +35,9 @@ pub fn items(input: Value) -> Result<Vec<Value>, HandlerError> {
 /// The `where` clauses, each checked and named in errors by its index.
 pub fn parse_where(clauses: &[Value]) -> Result<Vec<Condition>, HandlerError> {
     if clauses.is_empty() {
-        return Err(HandlerError::InvalidInput(
-            "params.where must list at least one condition".into(),
-        ));
+        return Err(HandlerError::InvalidInput("params.where must list at least one condition".into()));
     }
-    clauses
-        .iter()
-        .enumerate()
-        .map(|(i, clause)| Condition::parse(clause, &format!("params.where[{i}]")))
-        .collect()
+    clauses.iter().enumerate().map(|(i, clause)| Condition::parse(clause, &format!("params.where[{i}]"))).collect()
 }
 
 /// Whether `item` passes the clauses.
@@ -117,10 +104,7 @@ mod tests {
 
     #[test]
     fn items_come_from_records_or_lines_of_text() {
-        assert_eq!(
-            items(json!({"quotes": [{"a": 1}], "currency": "EUR"})).unwrap(),
-            vec![json!({"a": 1})]
-        );
+        assert_eq!(items(json!({"quotes": [{"a": 1}], "currency": "EUR"})).unwrap(), vec![json!({"a": 1})]);
         assert_eq!(
             items(json!("#1 feat: x\n\n  #2 fix: y  \n")).unwrap(),
             vec![json!("#1 feat: x"), json!("#2 fix: y")]
@@ -149,10 +133,8 @@ mod tests {
     #[test]
     fn params_errors_name_the_param() {
         assert!(matches!(parse_where(&[]), Err(HandlerError::InvalidInput(m)) if m.contains("at least one")));
-        let second_bad = parse_where(&[
-            json!({"field": "/a", "op": "eq", "value": 1}),
-            json!({"field": "/b", "op": "near"}),
-        ]);
+        let second_bad =
+            parse_where(&[json!({"field": "/a", "op": "eq", "value": 1}), json!({"field": "/b", "op": "near"})]);
         assert!(
             matches!(second_bad, Err(HandlerError::InvalidInput(m)) if m.starts_with("params.where[1].op must be one of"))
         );
@@ -173,13 +155,12 @@ mod tests {
 
     #[test]
     fn kept_indices_are_checked_sorted_and_unique() {
-        assert_eq!(
-            parse_keep("```json\n{\"keep\": [2, 0, 2]}\n```", 3).unwrap(),
-            vec![0, 2]
-        );
+        assert_eq!(parse_keep("```json\n{\"keep\": [2, 0, 2]}\n```", 3).unwrap(), vec![0, 2]);
         assert_eq!(parse_keep("{\"keep\": []}", 0).unwrap(), Vec::<usize>::new());
-        assert!(invalid_output(parse_keep("{\"keep\": [3]}", 3))
-            .contains("kept 3, which is not an item number from 0 to 2"));
+        assert!(
+            invalid_output(parse_keep("{\"keep\": [3]}", 3))
+                .contains("kept 3, which is not an item number from 0 to 2")
+        );
         assert!(invalid_output(parse_keep("{\"keep\": [-1]}", 3)).contains("kept -1"));
         assert!(invalid_output(parse_keep("{\"keep\": [\"1\"]}", 3)).contains("kept \"1\""));
         assert!(invalid_output(parse_keep("{\"simulated\": true, \"answer\": \"x\"}", 3)).contains("no `keep` array"));

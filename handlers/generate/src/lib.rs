@@ -10,9 +10,9 @@
 
 mod ops;
 
-use handler_kit::model::{ask, Ask};
+use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use ops::ContentType;
 use serde_json::json;
 

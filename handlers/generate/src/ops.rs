@@ -21,37 +21,15 @@ pub enum ContentType {
 
 use ContentType::*;
 
-const NAMES: [(&str, ContentType); 5] = [
-    ("email", Email),
-    ("report", Report),
-    ("code", Code),
-    ("creative", Creative),
-    ("text", Text),
-];
+const NAMES: [(&str, ContentType); 5] =
+    [("email", Email), ("report", Report), ("code", Code), ("creative", Creative), ("text", Text)];
 
 /// Words that reveal the type; `text` is what remains.
 const CUES: [(ContentType, &[&str]); 4] = [
     (Email, &["email", "emails", "e-mail", "reply", "replies", "letter"]),
     (Report, &["report", "reports", "analysis", "overview"]),
-    (
-        Code,
-        &[
-            "code",
-            "function",
-            "functions",
-            "script",
-            "scripts",
-            "sql",
-            "regex",
-            "snippet",
-        ],
-    ),
-    (
-        Creative,
-        &[
-            "story", "stories", "poem", "poems", "slogan", "slogans", "tagline", "taglines", "haiku",
-        ],
-    ),
+    (Code, &["code", "function", "functions", "script", "scripts", "sql", "regex", "snippet"]),
+    (Creative, &["story", "stories", "poem", "poems", "slogan", "slogans", "tagline", "taglines", "haiku"]),
 ];
 
 impl ContentType {
@@ -130,19 +108,13 @@ impl ContentType {
 
 /// Output tokens to ask for: about two per requested word, never above the seed's cap.
 pub fn max_tokens(max_words: Option<u32>) -> u32 {
-    max_words.map_or(MAX_OUTPUT_TOKENS, |words| {
-        words.saturating_mul(TOKENS_PER_WORD).min(MAX_OUTPUT_TOKENS)
-    })
+    max_words.map_or(MAX_OUTPUT_TOKENS, |words| words.saturating_mul(TOKENS_PER_WORD).min(MAX_OUTPUT_TOKENS))
 }
 
 fn first_cue(text: &str) -> Option<ContentType> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
         .map(str::to_lowercase)
-        .find_map(|word| {
-            CUES.iter()
-                .find(|(_, words)| words.contains(&word.as_str()))
-                .map(|(t, _)| *t)
-        })
+        .find_map(|word| CUES.iter().find(|(_, words)| words.contains(&word.as_str())).map(|(t, _)| *t))
 }
 
 #[cfg(test)]
@@ -151,24 +123,12 @@ mod tests {
 
     #[test]
     fn detects_the_type_from_the_first_type_word() {
-        assert_eq!(
-            ContentType::detect("", "Draft a reply to the customer about the refund."),
-            Email
-        );
+        assert_eq!(ContentType::detect("", "Draft a reply to the customer about the refund."), Email);
         assert_eq!(ContentType::detect("", "Write an E-mail to finance."), Email);
         assert_eq!(ContentType::detect("", "Write a short analysis of Q3 churn."), Report);
-        assert_eq!(
-            ContentType::detect("", "Write a SQL query listing unpaid invoices."),
-            Code
-        );
-        assert_eq!(
-            ContentType::detect("", "Write a Python function that emails the report."),
-            Code
-        );
-        assert_eq!(
-            ContentType::detect("", "Give me a tagline for the spring launch."),
-            Creative
-        );
+        assert_eq!(ContentType::detect("", "Write a SQL query listing unpaid invoices."), Code);
+        assert_eq!(ContentType::detect("", "Write a Python function that emails the report."), Code);
+        assert_eq!(ContentType::detect("", "Give me a tagline for the spring launch."), Creative);
         assert_eq!(ContentType::detect("", "Thank the team for the launch."), Text);
         // Words inside other words do not count.
         assert_eq!(ContentType::detect("", "Describe the reporting codebase."), Text);
@@ -176,14 +136,8 @@ mod tests {
 
     #[test]
     fn the_step_name_wins_and_pasted_data_does_not_vote() {
-        assert_eq!(
-            ContentType::detect("Customer email", "Write an overview of the refund."),
-            Email
-        );
-        let prompt = format!(
-            "Thank the customer for their patience.\n\n{}Sent from my email",
-            "x ".repeat(200)
-        );
+        assert_eq!(ContentType::detect("Customer email", "Write an overview of the refund."), Email);
+        let prompt = format!("Thank the customer for their patience.\n\n{}Sent from my email", "x ".repeat(200));
         assert_eq!(ContentType::detect("Reply", &prompt), Email);
         assert_eq!(ContentType::detect("Thanks", &prompt), Text);
     }

@@ -57,10 +57,8 @@ impl handler_kit::Handler for Sender {
             None => draft(&delivery, &request)?,
         };
         let response = http::post_json(&url, &delivery.body(message), RESPONSE_CAP)?.success(&url)?;
-        Ok(
-            json!({ "delivered": true, "plugin": delivery.plugin, "status": response.status, "bytes": response.sent })
-                .to_string(),
-        )
+        Ok(json!({ "delivered": true, "plugin": delivery.plugin, "status": response.status, "bytes": response.sent })
+            .to_string())
     }
 }
 

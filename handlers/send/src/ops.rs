@@ -131,7 +131,9 @@ fn channel_in(prompt: &str) -> Option<String> {
     prompt
         .split_whitespace()
         .map(|w| w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')))
-        .find(|w| w.len() > 1 && w.starts_with('#') && w[1..].chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
+        .find(|w| {
+            w.len() > 1 && w.starts_with('#') && w[1..].chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        })
         .map(str::to_string)
 }
 
@@ -141,7 +143,8 @@ fn addresses_in(prompt: &str) -> Option<String> {
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
         .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
         .filter(|w| {
-            w.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.'))
+            w.split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.starts_with('.'))
         })
         .collect();
     (!addresses.is_empty()).then(|| addresses.join(", "))
@@ -175,10 +178,7 @@ mod tests {
             (d.plugin.as_str(), d.message, d.channel.as_deref()),
             ("slack", Some(json!({"total": 3})), Some("#ops"))
         );
-        assert_eq!(
-            parse(json!({"plugin": "webhook", "message": null})).unwrap().message,
-            None
-        );
+        assert_eq!(parse(json!({"plugin": "webhook", "message": null})).unwrap().message, None);
         assert!(invalid_input(parse(json!({"message": "hi"}))).starts_with("params.plugin is required for send"));
         assert!(
             invalid_input(parse(json!({"plugin": "slack", "message": "  "}))).starts_with("params.message is empty")
@@ -197,18 +197,9 @@ mod tests {
     fn each_plugin_gets_its_body() {
         let d =
             |plugin: &str| parse(json!({"plugin": plugin, "channel": "#ops", "to": "a@b.c", "subject": "Hi"})).unwrap();
-        assert_eq!(
-            d("slack").body(json!("hello")),
-            json!({"text": "hello", "channel": "#ops"})
-        );
-        assert_eq!(
-            d("webhook").body(json!({"n": 1})),
-            json!({"text": {"n": 1}, "channel": "#ops"})
-        );
-        assert_eq!(
-            d("email").body(json!("hello")),
-            json!({"to": "a@b.c", "subject": "Hi", "text": "hello"})
-        );
+        assert_eq!(d("slack").body(json!("hello")), json!({"text": "hello", "channel": "#ops"}));
+        assert_eq!(d("webhook").body(json!({"n": 1})), json!({"text": {"n": 1}, "channel": "#ops"}));
+        assert_eq!(d("email").body(json!("hello")), json!({"to": "a@b.c", "subject": "Hi", "text": "hello"}));
         assert_eq!(
             d("crm").body(json!("note")),
             json!({"plugin": "crm", "message": "note", "channel": "#ops", "to": "a@b.c", "subject": "Hi"})
@@ -232,11 +223,17 @@ mod tests {
         let d = from("Post the summary to Slack #cs-escalations.", &all).unwrap();
         assert_eq!((d.plugin.as_str(), d.channel.as_deref()), ("slack", Some("#cs-escalations")));
         let d = from("Email the recap to dana@northwind.example and li@northwind.example.", &all).unwrap();
-        assert_eq!((d.plugin.as_str(), d.to.as_deref()), ("email", Some("dana@northwind.example, li@northwind.example")));
+        assert_eq!(
+            (d.plugin.as_str(), d.to.as_deref()),
+            ("email", Some("dana@northwind.example, li@northwind.example"))
+        );
         assert_eq!(from("Log the call notes in Salesforce.", &all).unwrap().plugin, "crm");
         assert_eq!(from("Send it to the webhook, then mail the team.", &all).unwrap().plugin, "webhook", "named first");
         assert_eq!(from("Notify the team.", &["slack".to_string()]).unwrap().plugin, "slack", "the only one");
-        assert!(invalid_input(from("Notify the team.", &all)).contains("names none of the step's available plugins (slack, email, crm, webhook)"));
+        assert!(
+            invalid_input(from("Notify the team.", &all))
+                .contains("names none of the step's available plugins (slack, email, crm, webhook)")
+        );
         assert!(invalid_input(from("Email the team.", &all)).starts_with("params.to is required for plugin `email`"));
     }
 }

@@ -3,9 +3,9 @@
 //! Params (settings, not data): `target_length` (words, default 120),
 //! `style` (`paragraph` or `bullets`). Every other param is data to summarize.
 
-use handler_kit::model::{ask, Ask};
+use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use serde_json::json;
 
 const DEFAULT_TARGET_WORDS: u32 = 120;
@@ -34,7 +34,7 @@ impl handler_kit::Handler for Summarize {
             other => {
                 return Err(HandlerError::InvalidInput(format!(
                     "params.style must be `paragraph` or `bullets`, got `{other}`"
-                )))
+                )));
             }
         };
         if material::is_empty(&request) {

@@ -13,8 +13,8 @@
 //! - `sort_by`: a JSON pointer to sort array items by (numbers, then strings);
 //! - `limit`: keep the first N items of an array.
 
-use handler_kit::model::{ask_json, data_task, Ask};
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{Ask, ask_json, data_task};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -41,9 +41,10 @@ impl handler_kit::Handler for Transform {
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
         let given = match params.get("input") {
-            Some(Value::String(text)) => Some(serde_json::from_str(text).map_err(|e| {
-                HandlerError::InvalidInput(format!("params.input is a string but not JSON: {e}"))
-            })?),
+            Some(Value::String(text)) => Some(
+                serde_json::from_str(text)
+                    .map_err(|e| HandlerError::InvalidInput(format!("params.input is a string but not JSON: {e}")))?,
+            ),
             Some(value) => Some(value.clone()),
             None => None,
         };
@@ -60,7 +61,7 @@ impl handler_kit::Handler for Transform {
                 return Err(HandlerError::InvalidInput(format!(
                     "params.mapping must be an object, got {}",
                     params::kind(other)
-                )))
+                )));
             }
         };
         let select = fields_to_keep(params::optional_array(&params, "select")?)?;
@@ -129,10 +130,7 @@ fn fields_to_keep(select: Option<&Vec<Value>>) -> Result<Option<Vec<(String, Str
 
 fn keep_fields(item: &Value, fields: &[(String, String)]) -> Value {
     Value::Object(
-        fields
-            .iter()
-            .filter_map(|(name, pointer)| item.pointer(pointer).map(|v| (name.clone(), v.clone())))
-            .collect(),
+        fields.iter().filter_map(|(name, pointer)| item.pointer(pointer).map(|v| (name.clone(), v.clone()))).collect(),
     )
 }
 
@@ -171,11 +169,7 @@ fn apply_mapping(item: &Value, mapping: &Map<String, Value>) -> Value {
 fn without_empty(value: Value) -> Value {
     match value {
         Value::Object(fields) => Value::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, without_empty(v)))
-                .filter(|(_, v)| !is_empty(v))
-                .collect(),
+            fields.into_iter().map(|(k, v)| (k, without_empty(v))).filter(|(_, v)| !is_empty(v)).collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(without_empty).filter(|v| !is_empty(v)).collect()),
         other => other,

@@ -20,10 +20,10 @@
 
 mod ops;
 
-use handler_kit::model::{ask, Ask};
-use handler_kit::{material, params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::model::{Ask, ask};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use ops::{Check, Failure};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Room for the `{"results": [...]}` wrapper, then one verdict with a short reason per rule.
 const BASE_OUTPUT_TOKENS: u32 = 32;
@@ -56,7 +56,7 @@ impl handler_kit::Handler for Validate {
                 return Err(HandlerError::InvalidInput(format!(
                     "params.schema must be a JSON Schema object, got {}",
                     params::kind(other)
-                )))
+                )));
             }
         };
         if rules.is_empty() && schema.is_none() {
@@ -66,16 +66,10 @@ impl handler_kit::Handler for Validate {
             HandlerError::InvalidInput("nothing to validate: give params.data, or data in the step".into())
         })?;
 
-        let mut failures: Vec<(usize, Failure)> = rules
-            .iter()
-            .enumerate()
-            .filter_map(|(i, rule)| ops::check(rule, &data).map(|f| (i, f)))
-            .collect();
-        let judgments: Vec<(usize, &ops::Rule)> = rules
-            .iter()
-            .enumerate()
-            .filter(|(_, rule)| matches!(rule.check, Check::Judgment(_)))
-            .collect();
+        let mut failures: Vec<(usize, Failure)> =
+            rules.iter().enumerate().filter_map(|(i, rule)| ops::check(rule, &data).map(|f| (i, f))).collect();
+        let judgments: Vec<(usize, &ops::Rule)> =
+            rules.iter().enumerate().filter(|(_, rule)| matches!(rule.check, Check::Judgment(_))).collect();
         if !judgments.is_empty() {
             let (system, schema, task) = ops::judgment_request(given.as_ref(), &judgments);
             let max_tokens = BASE_OUTPUT_TOKENS + TOKENS_PER_JUDGMENT * judgments.len() as u32;

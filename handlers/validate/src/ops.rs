@@ -3,9 +3,9 @@
 
 use handler_kit::compare::{equal, number};
 use handler_kit::json::{first_value, has_type};
-use handler_kit::{params, HandlerError};
+use handler_kit::{HandlerError, params};
 use regex_lite::Regex;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "object", "null"];
 const CHECKS: &str = "required, type, min, max, min_length, max_length, pattern, one_of, judgment";
@@ -67,11 +67,7 @@ impl Failure {
 
 /// Reads `params.rules`, naming each rule by its index in errors.
 pub fn parse_rules(specs: &[Value]) -> Result<Vec<Rule>, HandlerError> {
-    specs
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| parse_rule(spec, &format!("params.rules[{i}]")))
-        .collect()
+    specs.iter().enumerate().map(|(i, spec)| parse_rule(spec, &format!("params.rules[{i}]"))).collect()
 }
 
 fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
@@ -84,27 +80,13 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
     };
     let check_name = match spec.get("check") {
         Some(Value::String(name)) => name.as_str(),
-        Some(other) => {
-            return Err(invalid(format!(
-                "{at}.check must be a string, got {}",
-                params::kind(other)
-            )))
-        }
+        Some(other) => return Err(invalid(format!("{at}.check must be a string, got {}", params::kind(other)))),
         None => return Err(invalid(format!("{at}.check is required (one of {CHECKS})"))),
     };
     let value = spec.get("value").unwrap_or(&Value::Null);
-    let value_error = |wanted: &str| {
-        invalid(format!(
-            "{at}.value must be {wanted} for `{check_name}`, got {}",
-            params::kind(value)
-        ))
-    };
-    let length = || {
-        value
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| value_error("a non-negative integer"))
-    };
+    let value_error =
+        |wanted: &str| invalid(format!("{at}.value must be {wanted} for `{check_name}`, got {}", params::kind(value)));
+    let length = || value.as_u64().map(|n| n as usize).ok_or_else(|| value_error("a non-negative integer"));
     let check = match check_name {
         "required" => Check::Required,
         "type" => {
@@ -130,20 +112,13 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
         "min_length" => Check::MinLength(length()?),
         "max_length" => Check::MaxLength(length()?),
         "pattern" => {
-            let pattern = value
-                .as_str()
-                .ok_or_else(|| value_error("a regular expression string"))?;
+            let pattern = value.as_str().ok_or_else(|| value_error("a regular expression string"))?;
             Check::Pattern(
                 Regex::new(pattern)
                     .map_err(|e| invalid(format!("{at}.value is not a valid regular expression: {e}")))?,
             )
         }
-        "one_of" => Check::OneOf(
-            value
-                .as_array()
-                .cloned()
-                .ok_or_else(|| value_error("an array of allowed values"))?,
-        ),
+        "one_of" => Check::OneOf(value.as_array().cloned().ok_or_else(|| value_error("an array of allowed values"))?),
         "judgment" => match value.as_str().map(str::trim) {
             Some(question) if !question.is_empty() => Check::Judgment(question.to_string()),
             _ => return Err(value_error("the question for the model (a non-empty string)")),
@@ -158,12 +133,7 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
     let message = match spec.get("message") {
         None | Some(Value::Null) => None,
         Some(Value::String(m)) => Some(m.clone()),
-        Some(other) => {
-            return Err(invalid(format!(
-                "{at}.message must be a string, got {}",
-                params::kind(other)
-            )))
-        }
+        Some(other) => return Err(invalid(format!("{at}.message must be a string, got {}", params::kind(other)))),
     };
     Ok(Rule { field, check, message })
 }
@@ -239,11 +209,7 @@ pub fn schema_failures(data: &Value, schema: &Value) -> Vec<Failure> {
         .into_iter()
         .map(|error| {
             let (field, message) = error.split_once(": ").unwrap_or(("/", error.as_str()));
-            Failure {
-                field: field.to_string(),
-                check: "schema".into(),
-                message: message.to_string(),
-            }
+            Failure { field: field.to_string(), check: "schema".into(), message: message.to_string() }
         })
         .collect()
 }
@@ -333,7 +299,9 @@ pub fn parse_verdict(answer: &str) -> Result<Vec<Value>, HandlerError> {
         })
         .unwrap_or_default();
     if !valid && errors.is_empty() {
-        return Ok(vec![json!({"field": "", "check": "judgment", "message": "the data does not meet the stated rules"})]);
+        return Ok(vec![
+            json!({"field": "", "check": "judgment", "message": "the data does not meet the stated rules"}),
+        ]);
     }
     Ok(if valid { vec![] } else { errors })
 }
@@ -355,13 +323,10 @@ pub fn parse_judgments(answer: &str, asked: &[usize]) -> Result<Vec<(bool, Strin
     };
     let mut verdicts: Vec<Option<(bool, String)>> = vec![None; asked.len()];
     for result in results {
-        let (Some(rule), Some(pass)) = (
-            result.get("rule").and_then(Value::as_u64),
-            result.get("pass").and_then(Value::as_bool),
-        ) else {
-            return Err(invalid(format!(
-                "a result lacks an integer `rule` or a boolean `pass`: {result}"
-            )));
+        let (Some(rule), Some(pass)) =
+            (result.get("rule").and_then(Value::as_u64), result.get("pass").and_then(Value::as_bool))
+        else {
+            return Err(invalid(format!("a result lacks an integer `rule` or a boolean `pass`: {result}")));
         };
         let slot = asked
             .iter()
@@ -370,12 +335,7 @@ pub fn parse_judgments(answer: &str, asked: &[usize]) -> Result<Vec<(bool, Strin
         if verdicts[slot].is_some() {
             return Err(invalid(format!("the model judged rule {rule} twice")));
         }
-        let reason = result
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        let reason = result.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_string();
         verdicts[slot] = Some((pass, reason));
     }
     verdicts
@@ -396,11 +356,7 @@ pub fn judgment_failure(rule: &Rule, reason: &str) -> Failure {
         (None, "") => format!("the model judged that the data fails: {question}"),
         (None, reason) => format!("{question} {reason}"),
     };
-    Failure {
-        field: rule.field.clone(),
-        check: "judgment".into(),
-        message,
-    }
+    Failure { field: rule.field.clone(), check: "judgment".into(), message }
 }
 
 #[cfg(test)]
@@ -437,27 +393,15 @@ mod tests {
         });
         let f = |spec: Value| fails(spec, &data);
         assert_eq!(f(json!({"field": "/email", "check": "required"})), None);
-        assert_eq!(
-            f(json!({"field": "/missing", "check": "required"})).unwrap(),
-            "is required but missing"
-        );
-        assert_eq!(
-            f(json!({"field": "/owner", "check": "required"})).unwrap(),
-            "is required but null"
-        );
-        assert_eq!(
-            f(json!({"field": "/note", "check": "required"})).unwrap(),
-            "is required but empty"
-        );
+        assert_eq!(f(json!({"field": "/missing", "check": "required"})).unwrap(), "is required but missing");
+        assert_eq!(f(json!({"field": "/owner", "check": "required"})).unwrap(), "is required but null");
+        assert_eq!(f(json!({"field": "/note", "check": "required"})).unwrap(), "is required but empty");
         assert_eq!(f(json!({"field": "/qty", "check": "type", "value": "integer"})), None);
         assert_eq!(
             f(json!({"field": "/total", "check": "type", "value": "number"})).unwrap(),
             "expected number, got string"
         );
-        assert_eq!(
-            f(json!({"field": "/owner", "check": "type", "value": ["string", "null"]})),
-            None
-        );
+        assert_eq!(f(json!({"field": "/owner", "check": "type", "value": ["string", "null"]})), None);
         assert_eq!(
             f(json!({"field": "/owner", "check": "type", "value": "string"})).unwrap(),
             "expected string, got null"
@@ -466,10 +410,7 @@ mod tests {
             f(json!({"field": "/total", "check": "max", "value": 1000})).unwrap(),
             "\"$1,200.00\" is more than the maximum 1000"
         );
-        assert_eq!(
-            f(json!({"field": "/qty", "check": "min", "value": 1})).unwrap(),
-            "0 is less than the minimum 1"
-        );
+        assert_eq!(f(json!({"field": "/qty", "check": "min", "value": 1})).unwrap(), "0 is less than the minimum 1");
         assert_eq!(
             f(json!({"field": "/status", "check": "min", "value": 1})).unwrap(),
             "expected a number, got \"paid\""
@@ -486,26 +427,14 @@ mod tests {
             f(json!({"field": "/qty", "check": "min_length", "value": 1})).unwrap(),
             "expected a string or an array, got number"
         );
-        assert_eq!(
-            f(json!({"field": "/email", "check": "pattern", "value": "^[^@\\s]+@[^@\\s]+$"})),
-            None
-        );
-        assert_eq!(
-            f(json!({"field": "/zip", "check": "pattern", "value": "^\\d{5}$"})),
-            None
-        );
-        assert_eq!(
-            f(json!({"field": "/status", "check": "pattern", "value": "(?i)^PAID$"})),
-            None
-        );
+        assert_eq!(f(json!({"field": "/email", "check": "pattern", "value": "^[^@\\s]+@[^@\\s]+$"})), None);
+        assert_eq!(f(json!({"field": "/zip", "check": "pattern", "value": "^\\d{5}$"})), None);
+        assert_eq!(f(json!({"field": "/status", "check": "pattern", "value": "(?i)^PAID$"})), None);
         assert_eq!(
             f(json!({"field": "/status", "check": "pattern", "value": "^o"})).unwrap(),
             "\"paid\" does not match the pattern `^o`"
         );
-        assert_eq!(
-            f(json!({"field": "/status", "check": "one_of", "value": ["paid", "open"]})),
-            None
-        );
+        assert_eq!(f(json!({"field": "/status", "check": "one_of", "value": ["paid", "open"]})), None);
         assert_eq!(
             f(json!({"field": "/qty", "check": "one_of", "value": ["1", "2"]})).unwrap(),
             "0 is not one of [\"1\",\"2\"]"
@@ -513,18 +442,13 @@ mod tests {
         // Missing and null fields pass everything but `required` and `type`.
         assert_eq!(f(json!({"field": "/missing", "check": "min", "value": 5})), None);
         assert_eq!(f(json!({"field": "/owner", "check": "pattern", "value": "x"})), None);
-        assert_eq!(
-            f(json!({"field": "/missing", "check": "type", "value": "string"})),
-            None
-        );
+        assert_eq!(f(json!({"field": "/missing", "check": "type", "value": "string"})), None);
     }
 
     #[test]
     fn custom_messages_replace_the_default() {
-        let failure = check(
-            &rule(json!({"field": "/a", "check": "required", "message": "Give an amount."})),
-            &json!({}),
-        );
+        let failure =
+            check(&rule(json!({"field": "/a", "check": "required", "message": "Give an amount."})), &json!({}));
         assert_eq!(
             failure.unwrap().to_json(),
             json!({"field": "/a", "check": "required", "message": "Give an amount."})
@@ -533,19 +457,16 @@ mod tests {
 
     #[test]
     fn rule_errors_name_the_param() {
-        assert_eq!(input_error(json!("required")), "params.rules[1] must be an object like {\"field\": \"/total\", \"check\": \"min\", \"value\": 0}, got string");
         assert_eq!(
-            input_error(json!({"field": "/a"})),
-            format!("params.rules[1].check is required (one of {CHECKS})")
+            input_error(json!("required")),
+            "params.rules[1] must be an object like {\"field\": \"/total\", \"check\": \"min\", \"value\": 0}, got string"
         );
+        assert_eq!(input_error(json!({"field": "/a"})), format!("params.rules[1].check is required (one of {CHECKS})"));
         assert_eq!(
             input_error(json!({"field": "/a", "check": "shape"})),
             format!("params.rules[1].check must be one of {CHECKS}, got `shape`")
         );
-        assert_eq!(
-            input_error(json!({"check": "required"})),
-            "params.rules[1].field is required for `required`"
-        );
+        assert_eq!(input_error(json!({"check": "required"})), "params.rules[1].field is required for `required`");
         assert_eq!(
             input_error(json!({"field": "a", "check": "required"})),
             "params.rules[1].field must be a JSON pointer such as `/a`, got `a`"
@@ -558,9 +479,14 @@ mod tests {
             input_error(json!({"field": "/a", "check": "max_length", "value": -1})),
             "params.rules[1].value must be a non-negative integer for `max_length`, got number"
         );
-        assert_eq!(input_error(json!({"field": "/a", "check": "type", "value": "text"})), "params.rules[1].value names an unknown type `text` (types: string, number, integer, boolean, array, object, null)");
-        assert!(input_error(json!({"field": "/a", "check": "pattern", "value": "(["}))
-            .starts_with("params.rules[1].value is not a valid regular expression"));
+        assert_eq!(
+            input_error(json!({"field": "/a", "check": "type", "value": "text"})),
+            "params.rules[1].value names an unknown type `text` (types: string, number, integer, boolean, array, object, null)"
+        );
+        assert!(
+            input_error(json!({"field": "/a", "check": "pattern", "value": "(["}))
+                .starts_with("params.rules[1].value is not a valid regular expression")
+        );
         assert_eq!(
             input_error(json!({"field": "/a", "check": "one_of", "value": "a"})),
             "params.rules[1].value must be an array of allowed values for `one_of`, got string"
@@ -611,7 +537,8 @@ mod tests {
     fn a_verdict_on_the_instructions_rules_lists_its_errors() {
         assert_eq!(parse_verdict(r#"{"valid": true, "errors": []}"#).unwrap(), Vec::<Value>::new());
         assert_eq!(
-            parse_verdict(r#"{"valid": false, "errors": [{"field": "/hotel", "message": " Over the $250 cap. "}]}"#).unwrap(),
+            parse_verdict(r#"{"valid": false, "errors": [{"field": "/hotel", "message": " Over the $250 cap. "}]}"#)
+                .unwrap(),
             vec![json!({"field": "/hotel", "check": "judgment", "message": "Over the $250 cap."})]
         );
         assert_eq!(parse_verdict(r#"{"valid": false}"#).unwrap().len(), 1, "invalid always says so");
@@ -625,28 +552,15 @@ mod tests {
     fn verdicts_are_checked_against_the_rules_asked() {
         let answer =
             "{\"results\": [{\"rule\": 4, \"pass\": false, \"reason\": \"Too late.\"}, {\"rule\": 1, \"pass\": true}]}";
-        assert_eq!(
-            parse_judgments(answer, &[1, 4]).unwrap(),
-            vec![(true, String::new()), (false, "Too late.".into())]
-        );
-        assert_eq!(
-            output_error(parse_judgments(answer, &[1, 4, 5])),
-            "the model gave no result for rule 5"
-        );
-        assert_eq!(
-            output_error(parse_judgments(answer, &[1])),
-            "the model judged rule 4, which was not asked"
-        );
+        assert_eq!(parse_judgments(answer, &[1, 4]).unwrap(), vec![(true, String::new()), (false, "Too late.".into())]);
+        assert_eq!(output_error(parse_judgments(answer, &[1, 4, 5])), "the model gave no result for rule 5");
+        assert_eq!(output_error(parse_judgments(answer, &[1])), "the model judged rule 4, which was not asked");
         let twice = "{\"results\": [{\"rule\": 1, \"pass\": true}, {\"rule\": 1, \"pass\": false}]}";
-        assert_eq!(
-            output_error(parse_judgments(twice, &[1])),
-            "the model judged rule 1 twice"
+        assert_eq!(output_error(parse_judgments(twice, &[1])), "the model judged rule 1 twice");
+        assert!(
+            output_error(parse_judgments("{\"results\": [{\"rule\": 1, \"pass\": \"yes\"}]}", &[1]))
+                .starts_with("a result lacks")
         );
-        assert!(output_error(parse_judgments(
-            "{\"results\": [{\"rule\": 1, \"pass\": \"yes\"}]}",
-            &[1]
-        ))
-        .starts_with("a result lacks"));
         assert!(output_error(parse_judgments("{\"results\": [\"a\"]}", &[1])).starts_with("a result lacks"));
         assert!(output_error(parse_judgments("{\"simulated\": true}", &[1])).contains("no `results` array"));
         assert!(output_error(parse_judgments("no", &[1])).contains("no JSON"));
@@ -655,14 +569,8 @@ mod tests {
     #[test]
     fn judgment_failures_explain_themselves() {
         let r = rule(json!({"field": "/refund", "check": "judgment", "value": "Is the refund justified?"}));
-        assert_eq!(
-            judgment_failure(&r, "Bought 45 days ago.").message,
-            "Is the refund justified? Bought 45 days ago."
-        );
-        assert_eq!(
-            judgment_failure(&r, "").message,
-            "the model judged that the data fails: Is the refund justified?"
-        );
+        assert_eq!(judgment_failure(&r, "Bought 45 days ago.").message, "Is the refund justified? Bought 45 days ago.");
+        assert_eq!(judgment_failure(&r, "").message, "the model judged that the data fails: Is the refund justified?");
         assert_eq!(judgment_failure(&r, "").field, "/refund");
     }
 }

@@ -5,10 +5,10 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
-use host_runner::{bench, eval};
-use host_runner::serve::{handlers_json, serve, ServeConfig};
-use host_runner::storage::{agents, records, settings, Db};
+use host_runner::serve::{ServeConfig, handlers_json, serve};
+use host_runner::storage::{Db, agents, records, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
+use host_runner::{bench, eval};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -184,7 +184,10 @@ pub async fn main() -> Result<()> {
         Command::Agents { action: AgentsAction::List { json } } => {
             let rows = agents::list(&Db::open(&cli.db)?.lock())?;
             if *json {
-                let rows: Vec<_> = rows.iter().map(|(id, row)| serde_json::json!({ "agent_id": id, "scores": row.scores, "runs": row.runs })).collect();
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|(id, row)| serde_json::json!({ "agent_id": id, "scores": row.scores, "runs": row.runs }))
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print::agents(&rows);
@@ -222,7 +225,8 @@ pub async fn main() -> Result<()> {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
-            let host = host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
+            let host =
+                host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
             let results = bench::bench(&host, &workflow, *runs, *warmup).await;
             let _ = std::fs::remove_file(&scratch);
@@ -315,7 +319,11 @@ async fn eval_split(cli: &Cli, split: &str, workflows: &[(String, Workflow)]) ->
     // Plugins answer from a loopback test double, allowed by copies of the manifests.
     let sink = eval::sink::PluginSink::start().await?;
     let handlers = sink.handlers_copy(&handlers_dir(cli), &scratch.join("handlers"))?;
-    let host = host_builder(cli, &scratch.join("pilot.db"), true)?.handlers_dir(handlers).keep_transcript(true).build().await?;
+    let host = host_builder(cli, &scratch.join("pilot.db"), true)?
+        .handlers_dir(handlers)
+        .keep_transcript(true)
+        .build()
+        .await?;
     sink.configure(host.db())?;
     print::provider_note(&host);
     eprintln!(
@@ -323,7 +331,9 @@ async fn eval_split(cli: &Cli, split: &str, workflows: &[(String, Workflow)]) ->
         eval::sink::PLUGINS.join(", ")
     );
     let bar = indicatif::ProgressBar::new(workflows.len() as u64);
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
+    );
     let report = eval::evaluate(&host, split, workflows, |name| {
         bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
         bar.inc(1);

@@ -140,8 +140,10 @@ pub fn agents(rows: &[(String, host_runner::storage::agents::AgentRow)]) {
 }
 
 pub fn settings(rows: &[Setting]) {
-    let rows: Vec<Vec<String>> =
-        rows.iter().map(|s| vec![s.key.clone(), s.value.clone(), s.value_type.clone(), s.description.clone()]).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|s| vec![s.key.clone(), s.value.clone(), s.value_type.clone(), s.description.clone()])
+        .collect();
     table(&["key", "value", "type", "description"], &rows);
 }
 
@@ -258,7 +260,15 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         let rows: Vec<Vec<String>> = r
             .misclassified
             .iter()
-            .map(|m| vec![m.workflow.clone(), m.step.clone(), m.label.clone(), m.classified.clone(), format!("{:.2}", m.confidence)])
+            .map(|m| {
+                vec![
+                    m.workflow.clone(),
+                    m.step.clone(),
+                    m.label.clone(),
+                    m.classified.clone(),
+                    format!("{:.2}", m.confidence),
+                ]
+            })
             .collect();
         table(&["workflow", "step", "label", "classified", "confidence"], &rows);
     }
@@ -280,5 +290,8 @@ pub fn bench(results: &[host_runner::bench::BenchResult]) {
             ]
         })
         .collect();
-    table(&["mode", "runs", "steps", "overhead p50 ms", "overhead p99 ms", "step p50 ms", "run p50 ms", "steps/s"], &rows);
+    table(
+        &["mode", "runs", "steps", "overhead p50 ms", "overhead p99 ms", "step p50 ms", "run p50 ms", "steps/s"],
+        &rows,
+    );
 }

@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn overrides_replace_only_what_they_name() {
-        let limits = HandlerLimits::default().with(&LimitOverrides { fuel: Some(5), memory_mb: Some(2), ..Default::default() });
+        let limits =
+            HandlerLimits::default().with(&LimitOverrides { fuel: Some(5), memory_mb: Some(2), ..Default::default() });
         assert_eq!((limits.fuel, limits.memory_bytes), (5, 2 << 20));
         assert_eq!(limits.deadline_ms, HandlerLimits::default().deadline_ms);
     }

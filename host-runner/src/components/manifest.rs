@@ -26,7 +26,7 @@
 use crate::capabilities::database::Access;
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
 use crate::components::limits::{HandlerLimits, LimitOverrides};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -114,10 +114,10 @@ impl Manifest {
                 bail!("manifest intents {declared:?} differ from the component's info() intents {intents:?}");
             }
         }
-        if let Some(declared) = &self.handler.version {
-            if declared != version {
-                bail!("manifest version `{declared}` differs from the component's info() version `{version}`");
-            }
+        if let Some(declared) = &self.handler.version
+            && declared != version
+        {
+            bail!("manifest version `{declared}` differs from the component's info() version `{version}`");
         }
         let caps = &self.capabilities;
         let allowed_hosts = AllowedHosts::parse(&caps.allowed_outbound_hosts).map_err(anyhow::Error::msg)?;
@@ -125,8 +125,9 @@ impl Manifest {
             .outbound_headers
             .iter()
             .map(|h| {
-                let value = std::env::var(&h.env)
-                    .with_context(|| format!("outbound header `{}` for {}: environment variable `{}` is not set", h.name, h.host, h.env))?;
+                let value = std::env::var(&h.env).with_context(|| {
+                    format!("outbound header `{}` for {}: environment variable `{}` is not set", h.name, h.host, h.env)
+                })?;
                 SecretHeader::new(&h.host, &h.name, &value).map_err(anyhow::Error::msg)
             })
             .collect::<Result<_>>()?;
@@ -174,7 +175,9 @@ mod tests {
 
     #[test]
     fn secrets_come_from_the_host_environment() {
-        let m = parse("[[capabilities.outbound_headers]]\nhost = \"x.test\"\nname = \"Authorization\"\nenv = \"PILOT_TEST_UNSET_SECRET\"\n");
+        let m = parse(
+            "[[capabilities.outbound_headers]]\nhost = \"x.test\"\nname = \"Authorization\"\nenv = \"PILOT_TEST_UNSET_SECRET\"\n",
+        );
         let err = m.grants(HandlerLimits::default(), &[], "1").unwrap_err().to_string();
         assert!(err.contains("`PILOT_TEST_UNSET_SECRET` is not set"), "{err}");
     }

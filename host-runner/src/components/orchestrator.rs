@@ -3,25 +3,25 @@
 //! before every call. A trap inside the orchestrator breaks the session; the
 //! runner then runs the remaining steps the normal way.
 
+use crate::bindings::orchestrator::OrchestratorCore;
 use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::{
     OrchestrationMetadata, WorkflowMetrics,
 };
-use crate::bindings::orchestrator::OrchestratorCore;
 use crate::bindings::types::{StepInput, StepResult, WorkflowStep};
 use crate::capabilities::agents::AgentsCtx;
 use crate::capabilities::audit::{AuditCtx, AuditSink};
 use crate::capabilities::database::{Access, DatabaseCtx};
 use crate::capabilities::handlers::DispatchCtx;
-use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
+use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::settings::SettingsCtx;
 use crate::components::state::{ComponentState, OrchestratorExtra, OrchestratorState};
 use crate::host::Runtime;
 use crate::storage::records::Identity;
 use anyhow::{Context, Result};
 use std::sync::Arc;
-use wasmtime::component::ResourceAny;
 use wasmtime::Store;
+use wasmtime::component::ResourceAny;
 
 const SOURCE: &str = "orchestrator";
 /// About a year of 10 ms ticks.
@@ -37,12 +37,23 @@ pub struct OrchestratorSession {
 
 impl OrchestratorSession {
     /// Instantiates the orchestrator and calls the session constructor (the seed's `initialize`).
-    pub async fn start(runtime: &Arc<Runtime>, who: &Identity, steps: &[WorkflowStep], goal: Option<&str>) -> Result<Self> {
+    pub async fn start(
+        runtime: &Arc<Runtime>,
+        who: &Identity,
+        steps: &[WorkflowStep],
+        goal: Option<&str>,
+    ) -> Result<Self> {
         let audit = AuditSink::new(runtime.db.clone(), who.clone());
         let default_model = crate::storage::settings::get(&runtime.db.lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let state = ComponentState::new(
-            LlmCtx::new(runtime.provider.clone(), Pricing::new(runtime.db.clone()), audit.clone(), SOURCE, default_model),
+            LlmCtx::new(
+                runtime.provider.clone(),
+                Pricing::new(runtime.db.clone()),
+                audit.clone(),
+                SOURCE,
+                default_model,
+            ),
             AuditCtx::new(audit, SOURCE),
             DatabaseCtx::new(runtime.databases.clone(), SOURCE, Access::ReadWrite),
             SettingsCtx::new(runtime.db.clone()),
@@ -61,7 +72,9 @@ impl OrchestratorSession {
         store.set_epoch_deadline(ORCHESTRATOR_EPOCH_TICKS);
         let fuel = runtime.limits.defaults.fuel;
         store.set_fuel(fuel)?;
-        let core = runtime.orchestrator.instantiate_async(&mut store)
+        let core = runtime
+            .orchestrator
+            .instantiate_async(&mut store)
             .await
             .map_err(anyhow::Error::from)
             .context("instantiating the orchestrator")?;
@@ -101,6 +114,8 @@ impl OrchestratorSession {
 
     /// `Ok(None)`: the orchestrator declined the step (the caller falls back);
     /// `Err`: the orchestrator itself failed, with the reason.
+    // `&String`: the bindgen call takes it, so no copy is made per step.
+    #[allow(clippy::ptr_arg)]
     pub async fn execute_step(
         &mut self,
         step_id: &String,

@@ -7,17 +7,17 @@
 //! file that fails keeps its previous version serving (if it had one) and is
 //! listed as rejected with the reason; a removed file unregisters its intents.
 
-use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
+use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::components::manifest::{self, Grants, Manifest};
 use crate::components::sandbox;
 use crate::components::state::HandlerState;
 use crate::host::Runtime;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
+use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -233,9 +233,9 @@ async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<L
         .instantiate_pre(&component)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{}: imports something the host does not provide", what()))?;
-    let pre = IntentHandlerPre::new(pre)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: does not export the `handler` interface of the `intent-handler` world", what()))?;
+    let pre = IntentHandlerPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
+        format!("{}: does not export the `handler` interface of the `intent-handler` world", what())
+    })?;
     let info = sandbox::probe_info(runtime, &pre).await.with_context(|| format!("{}: `info()` failed", what()))?;
     if info.name.trim().is_empty() || info.intents.is_empty() || info.intents.iter().any(|i| i.trim().is_empty()) {
         bail!("{}: `info()` must give a name and at least one non-empty intent", what());

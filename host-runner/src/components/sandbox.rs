@@ -3,8 +3,8 @@
 //! capabilities its manifest grants, and the step's token budget. Whatever
 //! the handler does ends that call only, as a typed `step-error`.
 
-use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handler::IntentHandlerPre;
+use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handlers::{DispatchFailure, DispatchResult};
 use crate::bindings::types::{HandlerError, StepError, StepRequest, TokenUsage};
 use crate::capabilities::audit::{AuditCtx, AuditSink};
@@ -17,7 +17,7 @@ use crate::components::limits::{CapHit, HandlerLimits};
 use crate::components::manifest::Grants;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
 use crate::host::Runtime;
-use crate::storage::records::{insert_usage, Identity, UsageRow};
+use crate::storage::records::{Identity, UsageRow, insert_usage};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap};
@@ -36,8 +36,14 @@ struct Purpose<'a> {
 
 fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
-    let mut llm = LlmCtx::new(runtime.provider.clone(), Pricing::new(runtime.db.clone()), audit.clone(), purpose.handler, purpose.routed_model)
-        .with_transcript(runtime.transcript.clone());
+    let mut llm = LlmCtx::new(
+        runtime.provider.clone(),
+        Pricing::new(runtime.db.clone()),
+        audit.clone(),
+        purpose.handler,
+        purpose.routed_model,
+    )
+    .with_transcript(runtime.transcript.clone());
     if let Some((step, budget)) = purpose.step {
         llm = llm.with_step_budget(step, budget);
     }
@@ -84,7 +90,11 @@ pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>)
 }
 
 /// Runs `request` in the handler registered for its intent.
-pub async fn run_handler(runtime: &Arc<Runtime>, who: &Identity, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
+pub async fn run_handler(
+    runtime: &Arc<Runtime>,
+    who: &Identity,
+    request: StepRequest,
+) -> Result<DispatchResult, DispatchFailure> {
     let Some(handler) = runtime.registry.for_intent(&request.intent) else {
         return Err(unspent(StepError::NoHandler(request.intent)));
     };
@@ -159,7 +169,14 @@ fn check_output(name: &str, output: String, limits: &HandlerLimits) -> Result<St
 
 /// A failed dispatch may already have paid for model calls: the spend goes
 /// into `token_usage` (path `failed_attempt`) so that no paid token is lost.
-fn record_failed_attempt(runtime: &Runtime, who: &Identity, step_id: &str, handler: &str, meter: &Meter, error: &StepError) {
+fn record_failed_attempt(
+    runtime: &Runtime,
+    who: &Identity,
+    step_id: &str,
+    handler: &str,
+    meter: &Meter,
+    error: &StepError,
+) {
     if meter.calls == 0 {
         return;
     }

@@ -15,7 +15,7 @@ use crate::runner::workflow::Workflow;
 use crate::storage::settings;
 use anyhow::{Context, Result};
 use orchestration::classify;
-use orchestration::routing::{tier_models_from_settings, Tier};
+use orchestration::routing::{Tier, tier_models_from_settings};
 use orchestration::settings as keys;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -153,11 +153,16 @@ pub struct EvalReport {
     pub plugin_requests: BTreeMap<String, usize>,
 }
 
+/// A split's name and its workflows (file name, workflow).
+pub type Split = (String, Vec<(String, Workflow)>);
+
 /// The splits of a corpus: the directory itself when it holds workflow
 /// files, otherwise each of its subdirectories that does (sorted), each
 /// named by its directory.
-pub fn splits(dir: &std::path::Path) -> Result<Vec<(String, Vec<(String, Workflow)>)>> {
-    let name = |d: &std::path::Path| d.file_name().map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into_owned());
+pub fn splits(dir: &std::path::Path) -> Result<Vec<Split>> {
+    let name = |d: &std::path::Path| {
+        d.file_name().map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into_owned())
+    };
     let own = corpus(dir)?;
     if !own.is_empty() {
         return Ok(vec![(name(dir), own)]);
@@ -275,7 +280,8 @@ pub async fn evaluate(
             let Some(label) = &step.labels else { continue };
             labeled += 1;
             free_correct += usize::from(free_tiers(workflow, step) == label.intent);
-            let ran = report.steps.iter().find(|s| s.id == step.id && s.path == Path::Orchestrated && !s.model.is_empty());
+            let ran =
+                report.steps.iter().find(|s| s.id == step.id && s.path == Path::Orchestrated && !s.model.is_empty());
             if let Some(ran) = ran {
                 routed_steps += 1;
                 let used = models.tier_of(&ran.model);

@@ -5,12 +5,12 @@
 //! report. A POST (a delivery) is acknowledged; a GET (a lookup) answers an
 //! object naming the sink, so lookups succeed without inventing data.
 
-use crate::storage::{settings, Db};
+use crate::storage::{Db, settings};
 use anyhow::{Context, Result};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
-use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -7,7 +7,7 @@
 use super::report::{Path, StepReport};
 use crate::storage::{self, Db};
 use anyhow::{Context, Result};
-use orchestration::routing::{tier_models_from_settings, updated_execution_score, AgentScores, RunOutcome, Tier};
+use orchestration::routing::{AgentScores, RunOutcome, Tier, tier_models_from_settings, updated_execution_score};
 
 /// What the run's orchestrated steps say about the agent: steps run or
 /// tried, those that fell back, the mean tier of the models routing chose,

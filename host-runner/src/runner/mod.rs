@@ -11,17 +11,17 @@ pub mod workflow;
 
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
-use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
-use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::LlmCtx;
+use crate::capabilities::llm::pricing::Pricing;
+use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
-use crate::storage::records::{insert_usage, list_usage, Identity, UsageRow};
+use crate::storage::records::{Identity, UsageRow, insert_usage, list_usage};
 use crate::storage::settings as settings_table;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result, anyhow};
 use orchestration::types::OverheadSpend;
 use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use template::Scope;
@@ -42,13 +42,14 @@ impl Host {
         let default_model = settings_table::get(&self.db().lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let steps: Vec<WorkflowStep> = workflow.steps.iter().map(wit_step).collect();
-        let mut session = match OrchestratorSession::start(&self.runtime, &who, &steps, workflow.description.as_deref()).await {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!("orchestrator unavailable, running every step the normal way: {e:#}");
-                None
-            }
-        };
+        let mut session =
+            match OrchestratorSession::start(&self.runtime, &who, &steps, workflow.description.as_deref()).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!("orchestrator unavailable, running every step the normal way: {e:#}");
+                    None
+                }
+            };
         let mut orchestrated = match session.as_mut() {
             Some(s) => s.is_active().await,
             None => false,
@@ -107,14 +108,11 @@ impl Host {
                         continue;
                     }
                     Ok(None) => {
-                        let plan = session
-                            .metadata()
-                            .await
-                            .and_then(|m| m.steps.into_iter().find(|p| p.step_id == spec.id));
+                        let plan =
+                            session.metadata().await.and_then(|m| m.steps.into_iter().find(|p| p.step_id == spec.id));
                         fallback_intent = plan.as_ref().map(|p| p.classification.intent.clone());
-                        fallback_reason = Some(
-                            plan.and_then(|p| p.failure).unwrap_or_else(|| "declined by the orchestrator".into()),
-                        );
+                        fallback_reason =
+                            Some(plan.and_then(|p| p.failure).unwrap_or_else(|| "declined by the orchestrator".into()));
                     }
                     Err(reason) => {
                         self.audit_orchestrator_failure(&who, &spec.id, &reason);
@@ -124,7 +122,17 @@ impl Host {
                 }
             }
             let report = self
-                .run_normal_path(&who, spec, &prompt, &params, &context, &memory_context, &default_model, fallback_reason, fallback_intent)
+                .run_normal_path(
+                    &who,
+                    spec,
+                    &prompt,
+                    &params,
+                    &context,
+                    &memory_context,
+                    &default_model,
+                    fallback_reason,
+                    fallback_intent,
+                )
                 .await
                 .with_context(|| format!("step `{}` failed on the normal path", spec.id))?;
             outputs.insert(spec.id.clone(), report.output.clone());
@@ -148,7 +156,12 @@ impl Host {
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
-            metrics: RunMetrics::from_steps(&reports, orchestrator_calls, self.failed_attempts(&who)?, started.elapsed()),
+            metrics: RunMetrics::from_steps(
+                &reports,
+                orchestrator_calls,
+                self.failed_attempts(&who)?,
+                started.elapsed(),
+            ),
             execution_id: who.execution_id,
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
@@ -183,9 +196,10 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
-        let mut llm = LlmCtx::new(self.runtime.provider.clone(), Pricing::new(self.db().clone()), audit.clone(), "runner", model)
-            .for_step(&spec.id)
-            .with_transcript(self.runtime.transcript.clone());
+        let mut llm =
+            LlmCtx::new(self.runtime.provider.clone(), Pricing::new(self.db().clone()), audit.clone(), "runner", model)
+                .for_step(&spec.id)
+                .with_transcript(self.runtime.transcript.clone());
         let completion = llm
             .call(ProviderRequest {
                 model: model.to_string(),
@@ -366,11 +380,8 @@ fn params_not_in(params: &Value, prompt: &str, context: &Value) -> Map<String, V
 /// The variables of the normal path: the workflow inputs and the step's
 /// dependencies' outputs.
 fn step_context(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Value {
-    let steps: Map<String, Value> = spec
-        .depends_on
-        .iter()
-        .filter_map(|dep| outputs.get(dep).map(|o| (dep.clone(), o.clone())))
-        .collect();
+    let steps: Map<String, Value> =
+        spec.depends_on.iter().filter_map(|dep| outputs.get(dep).map(|o| (dep.clone(), o.clone()))).collect();
     json!({ "inputs": workflow.inputs, "steps": steps })
 }
 

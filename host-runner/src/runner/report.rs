@@ -66,9 +66,16 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// The steps' totals plus the orchestrator's own model calls and the
     /// calls of failed attempts.
-    pub fn from_steps(steps: &[StepReport], own: OverheadSpend, failed_attempts: OverheadSpend, elapsed: Duration) -> Self {
+    pub fn from_steps(
+        steps: &[StepReport],
+        own: OverheadSpend,
+        failed_attempts: OverheadSpend,
+        elapsed: Duration,
+    ) -> Self {
         RunMetrics {
-            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>() + own.tokens + failed_attempts.tokens,
+            total_tokens: steps.iter().map(|s| u64::from(s.tokens.total)).sum::<u64>()
+                + own.tokens
+                + failed_attempts.tokens,
             tokens_saved: steps.iter().map(|s| u64::from(s.tokens_saved)).sum(),
             total_cost_usd: steps.iter().map(|s| s.cost_usd).sum::<f64>() + own.cost_usd + failed_attempts.cost_usd,
             orchestrator_calls: own,
@@ -81,10 +88,10 @@ impl RunMetrics {
     }
 }
 
+use orchestration::types::OverheadSpend;
 /// The orchestrator's own metrics from `complete()` (orchestrated steps only),
 /// the orchestration library's type.
 pub use orchestration::types::WorkflowMetrics as OrchestrationMetrics;
-use orchestration::types::OverheadSpend;
 
 impl From<WorkflowMetrics> for OrchestrationMetrics {
     fn from(m: WorkflowMetrics) -> Self {

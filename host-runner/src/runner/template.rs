@@ -40,10 +40,9 @@ fn parse(expr: &str) -> Result<Reference, String> {
     }
     match parts.as_slice() {
         ["input", path @ ..] if !path.is_empty() => Ok(Reference::Input(path.iter().map(|s| s.to_string()).collect())),
-        ["steps", step, "output", path @ ..] => Ok(Reference::StepOutput {
-            step: step.to_string(),
-            path: path.iter().map(|s| s.to_string()).collect(),
-        }),
+        ["steps", step, "output", path @ ..] => {
+            Ok(Reference::StepOutput { step: step.to_string(), path: path.iter().map(|s| s.to_string()).collect() })
+        }
         _ => Err(bad()),
     }
 }
@@ -62,7 +61,10 @@ impl Scope<'_> {
                 (value, &path[1..], format!("input `{}`", path[0]))
             }
             Reference::StepOutput { step, path } => {
-                let value = self.outputs.get(step).ok_or_else(|| format!("step `{step}` has no output (skipped or not run)"))?;
+                let value = self
+                    .outputs
+                    .get(step)
+                    .ok_or_else(|| format!("step `{step}` has no output (skipped or not run)"))?;
                 (value, &path[..], format!("step `{step}`'s output"))
             }
         };
@@ -137,7 +139,10 @@ mod tests {
         let inputs = json!({"name": "Ada", "n": 3}).as_object().unwrap().clone();
         let outputs = HashMap::from([("s1".to_string(), json!({"items": [{"id": 7}], "summary": "ok"}))]);
         let scope = Scope { inputs: &inputs, outputs: &outputs };
-        assert_eq!(scope.render("Hi {{input.name}} x{{input.n}}: {{steps.s1.output.summary}}").unwrap(), "Hi Ada x3: ok");
+        assert_eq!(
+            scope.render("Hi {{input.name}} x{{input.n}}: {{steps.s1.output.summary}}").unwrap(),
+            "Hi Ada x3: ok"
+        );
         assert_eq!(scope.render("{{steps.s1.output.items}}").unwrap(), r#"[{"id":7}]"#);
         let params = json!({"input": "{{steps.s1.output.items}}", "label": "for {{input.name}}"});
         assert_eq!(scope.render_value(&params).unwrap(), json!({"input": [{"id": 7}], "label": "for Ada"}));

@@ -115,8 +115,9 @@ impl Workflow {
     /// Parses and validates a workflow; `source_name` (a path) prefixes errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Workflow, WorkflowError> {
         let fail = |message: String| WorkflowError { source_name: source_name.to_string(), message };
-        let workflow: Workflow = serde_json::from_str(text)
-            .map_err(|e| fail(format!("line {} column {}: {}", e.line(), e.column(), strip_position(&e.to_string()))))?;
+        let workflow: Workflow = serde_json::from_str(text).map_err(|e| {
+            fail(format!("line {} column {}: {}", e.line(), e.column(), strip_position(&e.to_string())))
+        })?;
         workflow.validate().map_err(fail)?;
         Ok(workflow)
     }
@@ -148,10 +149,7 @@ impl Workflow {
                 return Err(format!("step `{}`: `params` must be a JSON object", step.id));
             }
             if step.prompt.trim().is_empty() && step.intent.is_none() {
-                return Err(format!(
-                    "step `{}`: `prompt` is required unless the step declares its `intent`",
-                    step.id
-                ));
+                return Err(format!("step `{}`: `prompt` is required unless the step declares its `intent`", step.id));
             }
         }
         for step in &self.steps {
@@ -249,7 +247,9 @@ fn ancestors<'a>(workflow: &'a Workflow, index: &HashMap<&str, usize>, id: &str)
 fn collect_strings<'a>(value: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
     match value {
         Value::String(s) => out.push((at.to_string(), s)),
-        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| collect_strings(v, &format!("{at}[{i}]"), out)),
+        Value::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| collect_strings(v, &format!("{at}[{i}]"), out))
+        }
         Value::Object(fields) => fields.iter().for_each(|(k, v)| collect_strings(v, &format!("{at}.{k}"), out)),
         _ => {}
     }
@@ -303,7 +303,11 @@ mod tests {
         let none = explicit.replace("{{input.t}}", "literal");
         assert_eq!(parse(&none).unwrap().steps[0].referenced_inputs(), None);
         let neither = explicit.replace(r#""intent":"summarize","#, "");
-        assert!(parse(&neither).unwrap_err().contains("step `s`: `prompt` is required unless the step declares its `intent`"));
+        assert!(
+            parse(&neither)
+                .unwrap_err()
+                .contains("step `s`: `prompt` is required unless the step declares its `intent`")
+        );
         let blank = explicit.replace(r#""intent":"summarize","#, r#""prompt":"  ","#);
         assert!(parse(&blank).unwrap_err().contains("`prompt` is required"));
     }

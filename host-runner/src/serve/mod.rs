@@ -25,9 +25,8 @@ pub struct ServeConfig {
 /// Serves until ctrl-c.
 pub async fn serve(host: Host, config: ServeConfig) -> Result<()> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
     axum::serve(listener, router(host, config.token))
         .with_graceful_shutdown(async {

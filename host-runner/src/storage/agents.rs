@@ -4,7 +4,7 @@
 use anyhow::Result;
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
 /// Most recent orchestrated steps per intent the adaptive strategy looks at.
@@ -25,7 +25,10 @@ pub fn list(conn: &Connection) -> Result<Vec<(String, AgentRow)>> {
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get(0)?,
-            AgentRow { scores: AgentScores { creation: r.get(1)?, execution: r.get(2)?, combined: r.get(3)? }, runs: r.get(4)? },
+            AgentRow {
+                scores: AgentScores { creation: r.get(1)?, execution: r.get(2)?, combined: r.get(3)? },
+                runs: r.get(4)?,
+            },
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -115,10 +118,9 @@ pub fn usage_by_intent(conn: &Connection, agent_id: &str) -> Result<Vec<IntentUs
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::records::{insert_usage, Identity, UsageRow};
     use crate::storage::Db;
+    use crate::storage::records::{Identity, UsageRow, insert_usage};
     use serde_json::json;
-
 
     #[test]
     fn scores_round_trip_and_count_runs() {
@@ -137,7 +139,10 @@ mod tests {
         let db = Db::temporary();
         let conn = db.lock();
         set_creation(&conn, "new", 7.0).unwrap();
-        assert_eq!(scores(&conn, "new").unwrap().unwrap().scores, AgentScores { creation: 7.0, execution: 7.0, combined: 7.0 });
+        assert_eq!(
+            scores(&conn, "new").unwrap().unwrap().scores,
+            AgentScores { creation: 7.0, execution: 7.0, combined: 7.0 }
+        );
         record_run(&conn, "ran", &AgentScores { creation: 2.0, execution: 4.0, combined: 3.0 }).unwrap();
         set_creation(&conn, "ran", 8.0).unwrap();
         let row = scores(&conn, "ran").unwrap().unwrap();

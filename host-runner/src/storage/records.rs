@@ -1,7 +1,7 @@
 //! Rows of `token_usage` and `audit_log`.
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
 /// The seed's five orchestration events plus the normal-path step record.
@@ -49,7 +49,16 @@ pub fn insert_audit(
     conn.execute(
         "INSERT INTO audit_log (event_type, severity, execution_id, agent_id, user_id, step_id, source, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![event_type, severity, who.execution_id, who.agent_id, who.user_id, step_id, source, metadata.to_string()],
+        params![
+            event_type,
+            severity,
+            who.execution_id,
+            who.agent_id,
+            who.user_id,
+            step_id,
+            source,
+            metadata.to_string()
+        ],
     )?;
     Ok(())
 }

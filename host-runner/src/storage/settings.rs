@@ -1,14 +1,16 @@
 //! `system_settings_config`: the feature flags and orchestration settings,
 //! with the seed's defaults and typed validation on every write.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use orchestration::classify::INTENTS;
+use orchestration::compress::Policy;
 use orchestration::compress::memory::{DEFAULT_RECENT_RUNS, DEFAULT_TARGET_TOKENS, RECENT_RUNS_KEY, TARGET_TOKENS_KEY};
 use orchestration::compress::policy::POLICY_KEY_PREFIX;
-use orchestration::compress::Policy;
-use orchestration::routing::{ModelConfig, Thresholds, Tier, FAST_THRESHOLD_KEY, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX};
+use orchestration::routing::{
+    FAST_THRESHOLD_KEY, ModelConfig, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX, Thresholds, Tier,
+};
 use orchestration::settings::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// A settings key, its default, its type and what it does.
 pub struct Default {
@@ -19,20 +21,90 @@ pub struct Default {
 }
 
 pub const DEFAULTS: &[Default] = &[
-    Default { key: ORCHESTRATION_ENABLED, value: "false", value_type: "bool", description: "Run workflow steps through the orchestrator and intent handlers" },
-    Default { key: COMPRESSION_ENABLED, value: "false", value_type: "bool", description: "Compress prompts and context before model calls" },
-    Default { key: AIS_ROUTING_ENABLED, value: "false", value_type: "bool", description: "Route each step to the cheapest adequate model tier" },
-    Default { key: MAX_TOKENS_PER_WORKFLOW, value: "50000", value_type: "int", description: "Token budget of one workflow execution" },
-    Default { key: MAX_TOKENS_PER_STEP, value: "8000", value_type: "int", description: "Upper bound of one step's budget" },
-    Default { key: BUDGET_STRATEGY, value: "proportional", value_type: "string", description: "How the workflow budget is split: proportional, equal, priority or adaptive" },
-    Default { key: ADAPTIVE_BUDGET_ENABLED, value: "false", value_type: "bool", description: "Let the adaptive strategy size budgets from the agent's past token use" },
-    Default { key: CRITICAL_MULTIPLIER, value: "1.5", value_type: "float", description: "Budget share and caps of a step marked critical, as a multiple (1.0-5.0)" },
-    Default { key: CLASSIFICATION_THRESHOLD, value: "0.9", value_type: "float", description: "Steps the free classification tiers are less sure of go to the LLM and context tiers" },
-    Default { key: LLM_CLASSIFICATION_ENABLED, value: "true", value_type: "bool", description: "Ask the fast-tier model about steps the free tiers are unsure of (one call per workflow)" },
-    Default { key: MAX_RETRIES, value: "1", value_type: "int", description: "Dispatches repeated one tier up after an unusable model answer (0-2; routing on)" },
-    Default { key: ALLOW_OVERAGE, value: "true", value_type: "bool", description: "Let a step spend past its allocation up to the overage threshold (false: strict)" },
-    Default { key: OVERAGE_THRESHOLD, value: "1.2", value_type: "float", description: "Overage limit as a multiple of a step's allocation (1.0-3.0)" },
-    Default { key: DEFAULT_MODEL, value: "claude-sonnet-4-5", value_type: "string", description: "Model for steps when routing is off, and for normal (fallback) execution" },
+    Default {
+        key: ORCHESTRATION_ENABLED,
+        value: "false",
+        value_type: "bool",
+        description: "Run workflow steps through the orchestrator and intent handlers",
+    },
+    Default {
+        key: COMPRESSION_ENABLED,
+        value: "false",
+        value_type: "bool",
+        description: "Compress prompts and context before model calls",
+    },
+    Default {
+        key: AIS_ROUTING_ENABLED,
+        value: "false",
+        value_type: "bool",
+        description: "Route each step to the cheapest adequate model tier",
+    },
+    Default {
+        key: MAX_TOKENS_PER_WORKFLOW,
+        value: "50000",
+        value_type: "int",
+        description: "Token budget of one workflow execution",
+    },
+    Default {
+        key: MAX_TOKENS_PER_STEP,
+        value: "8000",
+        value_type: "int",
+        description: "Upper bound of one step's budget",
+    },
+    Default {
+        key: BUDGET_STRATEGY,
+        value: "proportional",
+        value_type: "string",
+        description: "How the workflow budget is split: proportional, equal, priority or adaptive",
+    },
+    Default {
+        key: ADAPTIVE_BUDGET_ENABLED,
+        value: "false",
+        value_type: "bool",
+        description: "Let the adaptive strategy size budgets from the agent's past token use",
+    },
+    Default {
+        key: CRITICAL_MULTIPLIER,
+        value: "1.5",
+        value_type: "float",
+        description: "Budget share and caps of a step marked critical, as a multiple (1.0-5.0)",
+    },
+    Default {
+        key: CLASSIFICATION_THRESHOLD,
+        value: "0.9",
+        value_type: "float",
+        description: "Steps the free classification tiers are less sure of go to the LLM and context tiers",
+    },
+    Default {
+        key: LLM_CLASSIFICATION_ENABLED,
+        value: "true",
+        value_type: "bool",
+        description: "Ask the fast-tier model about steps the free tiers are unsure of (one call per workflow)",
+    },
+    Default {
+        key: MAX_RETRIES,
+        value: "1",
+        value_type: "int",
+        description: "Dispatches repeated one tier up after an unusable model answer (0-2; routing on)",
+    },
+    Default {
+        key: ALLOW_OVERAGE,
+        value: "true",
+        value_type: "bool",
+        description: "Let a step spend past its allocation up to the overage threshold (false: strict)",
+    },
+    Default {
+        key: OVERAGE_THRESHOLD,
+        value: "1.2",
+        value_type: "float",
+        description: "Overage limit as a multiple of a step's allocation (1.0-3.0)",
+    },
+    Default {
+        key: DEFAULT_MODEL,
+        value: "claude-sonnet-4-5",
+        value_type: "string",
+        description: "Model for steps when routing is off, and for normal (fallback) execution",
+    },
 ];
 
 /// Every key with its default value: the flags and budgets above, and the
@@ -49,17 +121,62 @@ pub fn all_defaults() -> Vec<(String, String, &'static str, String)> {
     for intent in INTENTS {
         let policy = Policy::default_for(intent);
         let key = |field: &str| format!("{POLICY_KEY_PREFIX}{intent}_{field}");
-        add(key("strategy"), policy.strategy.as_str().into(), "string", format!("Compression strategy of `{intent}` steps: none, structural, template, truncate, semantic"));
-        add(key("target_ratio"), policy.target_ratio.to_string(), "float", format!("Target size after compression of `{intent}` steps (0.2-0.5)"));
-        add(key("min_quality"), policy.min_quality.to_string(), "float", format!("Below this quality `{intent}` steps are sent uncompressed"));
-        add(key("aggressiveness"), policy.aggressiveness.as_str().into(), "string", format!("low, medium or high, for `{intent}` steps"));
-        add(key("preserve_fields"), policy.preserve_fields.join(","), "list", format!("JSON fields compression never drops or shortens in `{intent}` steps (comma-separated)"));
+        add(
+            key("strategy"),
+            policy.strategy.as_str().into(),
+            "string",
+            format!("Compression strategy of `{intent}` steps: none, structural, template, truncate, semantic"),
+        );
+        add(
+            key("target_ratio"),
+            policy.target_ratio.to_string(),
+            "float",
+            format!("Target size after compression of `{intent}` steps (0.2-0.5)"),
+        );
+        add(
+            key("min_quality"),
+            policy.min_quality.to_string(),
+            "float",
+            format!("Below this quality `{intent}` steps are sent uncompressed"),
+        );
+        add(
+            key("aggressiveness"),
+            policy.aggressiveness.as_str().into(),
+            "string",
+            format!("low, medium or high, for `{intent}` steps"),
+        );
+        add(
+            key("preserve_fields"),
+            policy.preserve_fields.join(","),
+            "list",
+            format!("JSON fields compression never drops or shortens in `{intent}` steps (comma-separated)"),
+        );
     }
-    add(RECENT_RUNS_KEY.into(), DEFAULT_RECENT_RUNS.to_string(), "int", "Recent runs of memory context kept in full".into());
-    add(TARGET_TOKENS_KEY.into(), DEFAULT_TARGET_TOKENS.to_string(), "int", "Token target of compressed memory context".into());
+    add(
+        RECENT_RUNS_KEY.into(),
+        DEFAULT_RECENT_RUNS.to_string(),
+        "int",
+        "Recent runs of memory context kept in full".into(),
+    );
+    add(
+        TARGET_TOKENS_KEY.into(),
+        DEFAULT_TARGET_TOKENS.to_string(),
+        "int",
+        "Token target of compressed memory context".into(),
+    );
     let thresholds = Thresholds::default();
-    add(FAST_THRESHOLD_KEY.into(), thresholds.fast_below.to_string(), "float", "AIS scores below this go to the fast tier".into());
-    add(POWERFUL_THRESHOLD_KEY.into(), thresholds.powerful_above.to_string(), "float", "AIS scores above this go to the powerful tier".into());
+    add(
+        FAST_THRESHOLD_KEY.into(),
+        thresholds.fast_below.to_string(),
+        "float",
+        "AIS scores below this go to the fast tier".into(),
+    );
+    add(
+        POWERFUL_THRESHOLD_KEY.into(),
+        thresholds.powerful_above.to_string(),
+        "float",
+        "AIS scores above this go to the powerful tier".into(),
+    );
     for tier in [Tier::Fast, Tier::Balanced, Tier::Powerful] {
         let m = ModelConfig::default_for(tier);
         let key = |field: &str| format!("{TIER_KEY_PREFIX}{}_{field}", tier.as_str());
@@ -67,8 +184,18 @@ pub fn all_defaults() -> Vec<(String, String, &'static str, String)> {
         add(key("model"), m.model.clone(), "string", format!("Model of the {tier} tier"));
         add(key("max_tokens"), m.max_tokens.to_string(), "int", format!("Output allowance of the {tier} tier"));
         add(key("temperature"), m.temperature.to_string(), "float", format!("Temperature of the {tier} tier"));
-        add(key("input_price"), m.input_price_per_mtok.to_string(), "float", format!("US dollars per million input tokens, {tier} tier"));
-        add(key("output_price"), m.output_price_per_mtok.to_string(), "float", format!("US dollars per million output tokens, {tier} tier"));
+        add(
+            key("input_price"),
+            m.input_price_per_mtok.to_string(),
+            "float",
+            format!("US dollars per million input tokens, {tier} tier"),
+        );
+        add(
+            key("output_price"),
+            m.output_price_per_mtok.to_string(),
+            "float",
+            format!("US dollars per million output tokens, {tier} tier"),
+        );
     }
     for intent in INTENTS {
         rows.push((
@@ -103,9 +230,7 @@ pub struct Setting {
 }
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 /// The values of `keys` that are set, by primary-key lookups (cheap enough per model call).
@@ -126,7 +251,13 @@ pub fn list(conn: &Connection, prefix: &str) -> Result<Vec<Setting>> {
          WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
     )?;
     let rows = stmt.query_map([prefix], |r| {
-        Ok(Setting { key: r.get(0)?, value: r.get(1)?, value_type: r.get(2)?, description: r.get(3)?, updated_at: r.get(4)? })
+        Ok(Setting {
+            key: r.get(0)?,
+            value: r.get(1)?,
+            value_type: r.get(2)?,
+            description: r.get(3)?,
+            updated_at: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -160,9 +291,11 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
         "int" => value.parse::<u64>().is_ok(),
         "float" => value.parse::<f64>().is_ok_and(f64::is_finite),
         // Empty is the empty list; items are field names or dotted paths.
-        "list" => value.split(',').map(str::trim).filter(|f| !f.is_empty()).all(|f| {
-            f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        }),
+        "list" => value
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))),
         _ => !value.trim().is_empty(),
     };
     if !valid {
@@ -197,7 +330,8 @@ mod tests {
     #[test]
     fn flags_default_to_off() {
         let conn = db();
-        for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"] {
+        for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"]
+        {
             assert_eq!(get(&conn, flag).unwrap().as_deref(), Some("false"), "{flag}");
         }
     }
@@ -230,7 +364,10 @@ mod tests {
     fn plugin_settings_are_created_on_first_use() {
         let conn = db();
         set(&conn, "plugin_slack_url", "https://hooks.slack.com/services/T0/B0/x").unwrap();
-        assert_eq!(get(&conn, "plugin_slack_url").unwrap().as_deref(), Some("https://hooks.slack.com/services/T0/B0/x"));
+        assert_eq!(
+            get(&conn, "plugin_slack_url").unwrap().as_deref(),
+            Some("https://hooks.slack.com/services/T0/B0/x")
+        );
         assert!(set(&conn, "plugin_bad-name", "x").is_err());
         assert!(set(&conn, "plugin_teams_url", " ").is_err(), "typed as a non-empty string");
         assert_eq!(get(&conn, "plugin_teams_url").unwrap(), None, "a refused value creates nothing");

@@ -4,7 +4,7 @@
 //! step), and the dependency graph: a step that reads several earlier
 //! steps' outputs is combining them.
 
-use super::{from_cues, score_cues, Classification, Evidence, Method, INSTRUCTION_WINDOW, NAME_WEIGHT, PROMPT_WEIGHT};
+use super::{Classification, Evidence, INSTRUCTION_WINDOW, Method, NAME_WEIGHT, PROMPT_WEIGHT, from_cues, score_cues};
 
 /// How much of the prompt this tier reads.
 const CONTEXT_WINDOW: usize = 1_200;
@@ -27,7 +27,8 @@ pub struct StepContext<'a> {
 /// The context tier's answer, `None` when nothing in the context points anywhere.
 pub fn classify(step: &StepContext) -> Option<Classification> {
     let opening: String = step.prompt.chars().take(INSTRUCTION_WINDOW).collect();
-    let further: String = step.prompt.chars().skip(INSTRUCTION_WINDOW).take(CONTEXT_WINDOW - INSTRUCTION_WINDOW).collect();
+    let further: String =
+        step.prompt.chars().skip(INSTRUCTION_WINDOW).take(CONTEXT_WINDOW - INSTRUCTION_WINDOW).collect();
     let mut evidence = vec![
         Evidence::text(step.name, NAME_WEIGHT),
         Evidence::text(&opening, PROMPT_WEIGHT),

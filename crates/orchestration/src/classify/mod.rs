@@ -20,7 +20,16 @@ use serde::Serialize;
 
 /// The seed's ten intents, and `classify` (labelling into given classes).
 pub const INTENTS: [&str; 11] = [
-    "extract", "summarize", "generate", "validate", "send", "transform", "conditional", "aggregate", "filter", "enrich",
+    "extract",
+    "summarize",
+    "generate",
+    "validate",
+    "send",
+    "transform",
+    "conditional",
+    "aggregate",
+    "filter",
+    "enrich",
     "classify",
 ];
 
@@ -44,27 +53,108 @@ const CUES: [(&str, &[&str]); 11] = [
     ("send", &["send", "notify", "email to", "post to", "deliver", "dispatch", "alert the", "slack"]),
     ("transform", &["transform", "convert", "reshape", "map the", "format as", "normalize", "rename", "restructure"]),
     ("conditional", &["if ", "whether to", "decide", "branch", "route to", "escalate if", "otherwise"]),
-    ("aggregate", &["aggregat", "add up", "sum the", "totals by", "combine", "merge", "group by", "roll up", "count the", "tally"]),
+    (
+        "aggregate",
+        &[
+            "aggregat",
+            "add up",
+            "sum the",
+            "totals by",
+            "combine",
+            "merge",
+            "group by",
+            "roll up",
+            "count the",
+            "tally",
+        ],
+    ),
     ("filter", &["filter", "select only", "keep only", "exclude", "remove all", "discard", "shortlist"]),
     ("enrich", &["enrich", "look up", "lookup", "augment", "append data", "add details", "fetch more"]),
-    ("classify", &["classif", "categori", "label the", "tag the", "sentiment", "which category", "risk level", "priority level", "bucket"]),
+    (
+        "classify",
+        &[
+            "classif",
+            "categori",
+            "label the",
+            "tag the",
+            "sentiment",
+            "which category",
+            "risk level",
+            "priority level",
+            "bucket",
+        ],
+    ),
 ];
 
 /// The leading verb of an instruction, the strongest evidence its wording
 /// gives: instructions are imperatives ("Post the digest to #ops", "Count the
 /// alerts per service"). Two-word verbs are matched before one-word verbs.
 const LEADING_VERBS: [(&str, &[&str]); 11] = [
-    ("send", &["post", "email", "send", "notify", "submit", "share", "announce", "tell", "ping", "log", "message", "forward"]),
+    (
+        "send",
+        &[
+            "post", "email", "send", "notify", "submit", "share", "announce", "tell", "ping", "log", "message",
+            "forward",
+        ],
+    ),
     ("extract", &["extract", "pull", "list", "identify", "abstract", "capture", "parse", "find"]),
     ("summarize", &["summarize", "summarise", "sum up", "recap", "condense", "outline", "give a", "give the"]),
     ("generate", &["write", "draft", "compose", "generate", "create", "reply", "prepare", "produce"]),
-    ("validate", &["check", "verify", "validate", "review", "ensure", "make sure", "fact-check", "assess", "audit", "confirm", "go over"]),
-    ("filter", &["keep", "filter", "remove", "drop", "exclude", "select", "pick out", "pick", "leave out", "discard", "shortlist"]),
+    (
+        "validate",
+        &[
+            "check",
+            "verify",
+            "validate",
+            "review",
+            "ensure",
+            "make sure",
+            "fact-check",
+            "assess",
+            "audit",
+            "confirm",
+            "go over",
+        ],
+    ),
+    (
+        "filter",
+        &[
+            "keep",
+            "filter",
+            "remove",
+            "drop",
+            "exclude",
+            "select",
+            "pick out",
+            "pick",
+            "leave out",
+            "discard",
+            "shortlist",
+        ],
+    ),
     ("aggregate", &["count", "total", "sum", "group", "aggregate", "add up", "tally", "merge", "combine", "roll up"]),
     ("enrich", &["add", "look up", "lookup", "enrich", "append", "run", "attach"]),
-    ("transform", &["transform", "convert", "reshape", "turn", "rewrite", "format", "map", "redact", "normalize", "restructure", "rename"]),
+    (
+        "transform",
+        &[
+            "transform",
+            "convert",
+            "reshape",
+            "turn",
+            "rewrite",
+            "format",
+            "map",
+            "redact",
+            "normalize",
+            "restructure",
+            "rename",
+        ],
+    ),
     ("conditional", &["decide", "determine whether", "judge", "if"]),
-    ("classify", &["classify", "categorize", "categorise", "label", "tag", "rate", "grade", "score", "triage", "bucket"]),
+    (
+        "classify",
+        &["classify", "categorize", "categorise", "label", "tag", "rate", "grade", "score", "triage", "bucket"],
+    ),
 ];
 
 /// Words that open a yes/no question, which asks for a decision.
@@ -78,9 +168,8 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     let question_end = opening.find('?');
     let sentence = opening[..question_end.map_or(end, |q| q.min(end))].trim().to_lowercase();
     let sentence = sentence.strip_prefix("please ").unwrap_or(&sentence);
-    let starts = |verb: &str| {
-        sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']))
-    };
+    let starts =
+        |verb: &str| sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']));
     if question_end.is_some_and(|q| q <= end) && YES_NO_OPENERS.iter().any(|w| starts(w)) {
         return Some(("conditional", "a yes/no question".into()));
     }
@@ -286,11 +375,7 @@ pub fn settle_unsure(
 
 /// The free tiers alone (rules, then the context tier where they are
 /// unsure), with no model: how a step fares when no LLM tier runs.
-pub fn without_model(
-    params: &serde_json::Value,
-    step: &context::StepContext,
-    threshold: f32,
-) -> Classification {
+pub fn without_model(params: &serde_json::Value, step: &context::StepContext, threshold: f32) -> Classification {
     let rules = classify(None, params, step.name, step.prompt);
     if is_unsure(&rules, threshold) { settle_unsure(rules, threshold, None, step) } else { rules }
 }
@@ -342,9 +427,7 @@ pub fn settle(tried: Vec<(Classification, f32)>) -> Classification {
 
 /// Whether `cue` occurs in `text` starting at a word boundary.
 fn contains_word_prefix(text: &str, cue: &str) -> bool {
-    text.match_indices(cue).any(|(at, _)| {
-        at == 0 || !text[..at].chars().next_back().is_some_and(char::is_alphanumeric)
-    })
+    text.match_indices(cue).any(|(at, _)| at == 0 || !text[..at].chars().next_back().is_some_and(char::is_alphanumeric))
 }
 
 #[cfg(test)]
@@ -360,7 +443,12 @@ mod tests {
 
     #[test]
     fn name_and_instructions_decide() {
-        let c = classify(None, &json!({}), "Extract invoice fields", "Extract the invoice number and total from the text below.");
+        let c = classify(
+            None,
+            &json!({}),
+            "Extract invoice fields",
+            "Extract the invoice number and total from the text below.",
+        );
         assert_eq!(c.intent, "extract");
         assert_eq!(c.method, Method::Pattern);
         assert!(c.confidence >= 0.9, "clear single-intent step, got {}", c.confidence);
@@ -406,11 +494,17 @@ mod tests {
             alternatives: vec!["filter".into()],
             ambiguous: false,
         };
-        let c = settle(vec![(guess("summarize", 0.6, Method::Pattern), 0.9), (guess("extract", 0.8, Method::Llm), LLM_ACCEPT)]);
+        let c = settle(vec![
+            (guess("summarize", 0.6, Method::Pattern), 0.9),
+            (guess("extract", 0.8, Method::Llm), LLM_ACCEPT),
+        ]);
         assert_eq!((c.intent.as_str(), c.method, c.ambiguous), ("extract", Method::Llm, false));
         assert!(c.reasoning.contains("pattern summarize 0.60"), "{}", c.reasoning);
 
-        let c = settle(vec![(guess("summarize", 0.58, Method::Pattern), 0.9), (guess("extract", 0.56, Method::Context), CONTEXT_ACCEPT)]);
+        let c = settle(vec![
+            (guess("summarize", 0.58, Method::Pattern), 0.9),
+            (guess("extract", 0.56, Method::Context), CONTEXT_ACCEPT),
+        ]);
         assert_eq!((c.intent.as_str(), c.ambiguous), ("summarize", true));
         assert_eq!(c.alternatives, vec!["filter".to_string(), "extract".to_string()]);
 
@@ -423,15 +517,31 @@ mod tests {
     /// `bench/corpus`, never used to tune them: how the free tiers generalize.
     const HELD_OUT: [(&str, &str, &str); 24] = [
         ("Notify finance", "Let the finance team know that the Q3 close is delayed by two days.", "send"),
-        ("Customer details", "From the signup form below, capture the company name, seat count and billing country as JSON.", "extract"),
+        (
+            "Customer details",
+            "From the signup form below, capture the company name, seat count and billing country as JSON.",
+            "extract",
+        ),
         ("Thread summary", "Boil this email thread down to three bullet points for the account manager.", "summarize"),
-        ("Apology", "Compose a short apology to the customer for the late delivery, offering a 10% voucher.", "generate"),
+        (
+            "Apology",
+            "Compose a short apology to the customer for the late delivery, offering a 10% voucher.",
+            "generate",
+        ),
         ("Schema check", "Confirm every record has a non-empty SKU and a positive price.", "validate"),
         ("High value only", "Only keep orders above EUR 500.", "filter"),
         ("Revenue by region", "Compute total revenue by region for October.", "aggregate"),
-        ("Company info", "Look up each lead's company size and industry in Clearbit and attach it to the record.", "enrich"),
+        (
+            "Company info",
+            "Look up each lead's company size and industry in Clearbit and attach it to the record.",
+            "enrich",
+        ),
         ("CSV to JSON", "Convert the CSV rows below into JSON objects keyed by column name.", "transform"),
-        ("Escalate?", "Should this ticket be escalated to tier 2 given the customer's plan and the outage?", "conditional"),
+        (
+            "Escalate?",
+            "Should this ticket be escalated to tier 2 given the customer's plan and the outage?",
+            "conditional",
+        ),
         ("Weekly digest", "Send the weekly metrics digest to ops@example.com.", "send"),
         ("Parse the PO", "Read the purchase order and return the PO number, vendor and line items.", "extract"),
         ("Standup notes", "Summarize yesterday's standup for people who missed it.", "summarize"),
@@ -441,9 +551,17 @@ mod tests {
         ("Geo data", "Enrich each address with latitude and longitude from the geocoding service.", "enrich"),
         ("Dates to ISO", "Normalize all dates in the records to ISO 8601.", "transform"),
         ("Refund eligible?", "Is the order still within the 30-day refund window?", "conditional"),
-        ("Contract check", "Verify that the contract has a signature date, both parties and a governing-law clause.", "validate"),
+        (
+            "Contract check",
+            "Verify that the contract has a signature date, both parties and a governing-law clause.",
+            "validate",
+        ),
         ("Incident brief", "Give the on-call lead a short overview of the incident so far.", "summarize"),
-        ("Route by language", "Decide which regional queue gets this ticket based on the language it is written in.", "conditional"),
+        (
+            "Route by language",
+            "Decide which regional queue gets this ticket based on the language it is written in.",
+            "conditional",
+        ),
         ("Teams alert", "Alert the on-call channel in Teams that the backup job failed.", "send"),
         ("Extract totals", "Extract subtotal, tax and total from the receipt.", "extract"),
     ];

@@ -8,7 +8,7 @@
 //! left out). Over the token target, digests shrink to date and outcome, then
 //! the oldest are dropped. Other shapes are only minified.
 
-use super::json::{self, decode, Node};
+use super::json::{self, Node, decode};
 use super::policy::Policy;
 use super::quality::{node_text, score};
 use super::structural::{clean_tree, compress_json};
@@ -23,8 +23,17 @@ const DATE_FIELDS: [&str; 7] = ["date", "run_date", "run_at", "started_at", "cre
 const OUTCOME_FIELDS: [&str; 5] = ["outcome", "status", "result", "verdict", "decision"];
 const SUMMARY_FIELDS: [&str; 3] = ["summary", "description", "notes"];
 /// Run bookkeeping, left out of digests.
-const BOOKKEEPING_FIELDS: [&str; 9] =
-    ["run_id", "id", "steps_completed", "tokens_used", "model", "duration_ms", "reviewer_notes", "cost_usd", "workflow_id"];
+const BOOKKEEPING_FIELDS: [&str; 9] = [
+    "run_id",
+    "id",
+    "steps_completed",
+    "tokens_used",
+    "model",
+    "duration_ms",
+    "reviewer_notes",
+    "cost_usd",
+    "workflow_id",
+];
 
 /// Settings of memory compression.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,13 +61,17 @@ impl MemoryCompressor {
         if let Some(v) = get(RECENT_RUNS_KEY).filter(|v| !v.trim().is_empty()) {
             match v.trim().parse::<usize>() {
                 Ok(n) if n <= 50 => m.recent_runs = n,
-                _ => m.notes.push(format!("{RECENT_RUNS_KEY}: `{v}` is not a count in 0-50, using {DEFAULT_RECENT_RUNS}")),
+                _ => m
+                    .notes
+                    .push(format!("{RECENT_RUNS_KEY}: `{v}` is not a count in 0-50, using {DEFAULT_RECENT_RUNS}")),
             }
         }
         if let Some(v) = get(TARGET_TOKENS_KEY).filter(|v| !v.trim().is_empty()) {
             match v.trim().parse::<u32>() {
                 Ok(n) if n >= 50 => m.target_tokens = n,
-                _ => m.notes.push(format!("{TARGET_TOKENS_KEY}: `{v}` is not a token count of 50 or more, using {DEFAULT_TARGET_TOKENS}")),
+                _ => m.notes.push(format!(
+                    "{TARGET_TOKENS_KEY}: `{v}` is not a token count of 50 or more, using {DEFAULT_TARGET_TOKENS}"
+                )),
             }
         }
         m
@@ -98,7 +111,10 @@ impl MemoryCompressor {
                 if decode(key) == "recent_runs" {
                     out.push((key.clone(), Node::Arr(recent.clone())));
                     if !digests.is_empty() {
-                        out.push(("\"older_runs\"".to_string(), Node::Arr(digests.iter().map(|d| Node::string(d)).collect())));
+                        out.push((
+                            "\"older_runs\"".to_string(),
+                            Node::Arr(digests.iter().map(|d| Node::string(d)).collect()),
+                        ));
                     }
                 } else {
                     let cleaned = clean_tree(value.clone(), policy);
@@ -128,7 +144,10 @@ impl MemoryCompressor {
                 text = build(&short);
             }
             if dropped > 0 {
-                notes.push(format!("memory: dropped the {dropped} oldest run digest(s) to fit {} tokens", self.target_tokens));
+                notes.push(format!(
+                    "memory: dropped the {dropped} oldest run digest(s) to fit {} tokens",
+                    self.target_tokens
+                ));
             }
         }
         let after = counter.count(&text);
@@ -141,7 +160,13 @@ impl MemoryCompressor {
         // What is meant to survive in full: everything but the older runs.
         let scope_members: Vec<(String, Node)> = members
             .iter()
-            .map(|(k, v)| if decode(k) == "recent_runs" { (k.clone(), Node::Arr(runs[..keep].to_vec())) } else { (k.clone(), v.clone()) })
+            .map(|(k, v)| {
+                if decode(k) == "recent_runs" {
+                    (k.clone(), Node::Arr(runs[..keep].to_vec()))
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
             .collect();
         let scope = node_text(&Node::Obj(scope_members));
         let s = score(&scope, &json::parse(&text).map(|n| node_text(&n)).unwrap_or_default());
@@ -207,7 +232,8 @@ fn digest(run: &Node, full: bool) -> String {
         }
         line.push_str(&summary);
     }
-    let used: Vec<&str> = DATE_FIELDS.iter().chain(&OUTCOME_FIELDS).chain(&SUMMARY_FIELDS).chain(&BOOKKEEPING_FIELDS).copied().collect();
+    let used: Vec<&str> =
+        DATE_FIELDS.iter().chain(&OUTCOME_FIELDS).chain(&SUMMARY_FIELDS).chain(&BOOKKEEPING_FIELDS).copied().collect();
     let mut extras = Vec::new();
     for (key, value) in members {
         let name = decode(key);
@@ -228,7 +254,7 @@ fn digest(run: &Node, full: bool) -> String {
 mod tests {
     use super::super::tests::Words;
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
     use std::collections::HashMap;
 
     fn run(i: u32, date: &str) -> Value {
@@ -249,7 +275,10 @@ mod tests {
     fn keeps_user_context_and_two_recent_runs_and_digests_the_rest() {
         let c = MemoryCompressor::default().compress(&memory(6), &Policy::default_for("generate"), &Words);
         let v: Value = serde_json::from_str(&c.text).unwrap();
-        assert_eq!(v["user_context"], json!({"customer_tier": "growth", "account_id": "ACC-55102", "csm": "Daniel Osei"}));
+        assert_eq!(
+            v["user_context"],
+            json!({"customer_tier": "growth", "account_id": "ACC-55102", "csm": "Daniel Osei"})
+        );
         let recent = v["recent_runs"].as_array().unwrap();
         assert_eq!(recent.len(), 2);
         assert_eq!(recent[0]["date"], "2024-09-20");
@@ -279,7 +308,11 @@ mod tests {
     fn sorts_runs_by_date_when_given_oldest_first() {
         let runs = vec![run(1, "2024-01-01"), run(2, "2024-03-01"), run(3, "2024-02-01")];
         let mem = json!({"user_context": {}, "recent_runs": runs}).to_string();
-        let c = MemoryCompressor { recent_runs: 1, ..Default::default() }.compress(&mem, &Policy::default_for("send"), &Words);
+        let c = MemoryCompressor { recent_runs: 1, ..Default::default() }.compress(
+            &mem,
+            &Policy::default_for("send"),
+            &Words,
+        );
         let v: Value = serde_json::from_str(&c.text).unwrap();
         assert_eq!(v["recent_runs"][0]["date"], "2024-03-01");
         assert!(v["older_runs"][0].as_str().unwrap().starts_with("2024-02-01"));
@@ -288,7 +321,11 @@ mod tests {
 
     #[test]
     fn other_shapes_are_minified_only() {
-        let c = MemoryCompressor::default().compress("{\n  \"facts\": [1, 2],\n  \"x\": null\n}", &Policy::default_for("send"), &Words);
+        let c = MemoryCompressor::default().compress(
+            "{\n  \"facts\": [1, 2],\n  \"x\": null\n}",
+            &Policy::default_for("send"),
+            &Words,
+        );
         assert_eq!(c.text, "{\"facts\":[1,2]}");
         assert!(c.notes[0].contains("no recent_runs"));
         for empty in ["null", "", "{}"] {

@@ -32,7 +32,7 @@ mod tests;
 
 pub use memory::MemoryCompressor;
 pub use policy::{Aggressiveness, Policy, Strategy};
-pub use quality::{score, Score};
+pub use quality::{Score, score};
 pub use semantic::{accept_semantic, semantic_request};
 
 use crate::material::{Format, Piece, Source};
@@ -69,7 +69,14 @@ impl Compressed {
     /// The input, unchanged, at quality 1.
     pub fn unchanged(text: &str, counter: &dyn TokenCounter) -> Compressed {
         let tokens = counter.count(text);
-        Compressed { text: text.to_string(), tokens_before: tokens, tokens_after: tokens, quality: 1.0, applied: false, notes: vec![] }
+        Compressed {
+            text: text.to_string(),
+            tokens_before: tokens,
+            tokens_after: tokens,
+            quality: 1.0,
+            applied: false,
+            notes: vec![],
+        }
     }
 
     pub fn tokens_saved(&self) -> u32 {
@@ -184,7 +191,8 @@ pub fn material(
     }
     let quality = cuts.iter().map(|c| c.quality).fold(1.0, f32::min);
     if quality < policy.min_quality {
-        notes.push(format!("quality {quality:.2} is below the minimum {:.2}: the original is sent", policy.min_quality));
+        notes
+            .push(format!("quality {quality:.2} is below the minimum {:.2}: the original is sent", policy.min_quality));
         return unchanged(notes, quality, true, cuts);
     }
     if cuts.is_empty() {

@@ -141,16 +141,23 @@ impl Policy {
     /// | any other intent | structural | 0.5 | 0.9 | low |
     pub fn default_for(intent: &str) -> Policy {
         let intent = intent.trim().to_ascii_lowercase();
-        let (strategy, target_ratio, min_quality, aggressiveness, preserve): (_, _, _, _, &[&str]) = match intent.as_str() {
-            "extract" | "validate" => (Strategy::Structural, 0.5, LOSSLESS_MIN_QUALITY, Aggressiveness::Low, &[]),
-            "summarize" => (Strategy::Semantic, 0.3, 0.8, Aggressiveness::Medium, &[]),
-            "generate" => (Strategy::Template, 0.5, 0.85, Aggressiveness::Medium, &[]),
-            "send" => (Strategy::Template, 0.5, 0.9, Aggressiveness::Medium, &["to", "cc", "channel", "recipient", "recipients", "subject"]),
-            "transform" | "filter" | "conditional" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &[]),
-            "enrich" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &["key", "source"]),
-            "aggregate" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Low, &[]),
-            _ => (Strategy::Structural, 0.5, 0.9, Aggressiveness::Low, &[]),
-        };
+        let (strategy, target_ratio, min_quality, aggressiveness, preserve): (_, _, _, _, &[&str]) =
+            match intent.as_str() {
+                "extract" | "validate" => (Strategy::Structural, 0.5, LOSSLESS_MIN_QUALITY, Aggressiveness::Low, &[]),
+                "summarize" => (Strategy::Semantic, 0.3, 0.8, Aggressiveness::Medium, &[]),
+                "generate" => (Strategy::Template, 0.5, 0.85, Aggressiveness::Medium, &[]),
+                "send" => (
+                    Strategy::Template,
+                    0.5,
+                    0.9,
+                    Aggressiveness::Medium,
+                    &["to", "cc", "channel", "recipient", "recipients", "subject"],
+                ),
+                "transform" | "filter" | "conditional" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &[]),
+                "enrich" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &["key", "source"]),
+                "aggregate" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Low, &[]),
+                _ => (Strategy::Structural, 0.5, 0.9, Aggressiveness::Low, &[]),
+            };
         Policy {
             strategy,
             target_ratio,
@@ -178,7 +185,11 @@ impl Policy {
         if let Some(v) = read("strategy") {
             match Strategy::parse(&v) {
                 Some(s) => policy.strategy = s,
-                None => notes.push(format!("{}: unknown strategy `{v}`, using {}", key("strategy"), policy.strategy.as_str())),
+                None => notes.push(format!(
+                    "{}: unknown strategy `{v}`, using {}",
+                    key("strategy"),
+                    policy.strategy.as_str()
+                )),
             }
         }
         if let Some(v) = read("target_ratio") {
@@ -232,10 +243,8 @@ impl Policy {
         }
         self.lossless = true;
         if !matches!(self.strategy, Strategy::None | Strategy::Structural) {
-            self.notes.push(format!(
-                "{intent} is never lossy: strategy {} replaced by structural",
-                self.strategy.as_str()
-            ));
+            self.notes
+                .push(format!("{intent} is never lossy: strategy {} replaced by structural", self.strategy.as_str()));
             self.strategy = Strategy::Structural;
         }
         if self.min_quality < LOSSLESS_MIN_QUALITY {
@@ -319,7 +328,10 @@ mod tests {
             ]),
         );
         let d = Policy::default_for("generate");
-        assert_eq!((p.strategy, p.target_ratio, p.min_quality, p.aggressiveness), (d.strategy, d.target_ratio, d.min_quality, d.aggressiveness));
+        assert_eq!(
+            (p.strategy, p.target_ratio, p.min_quality, p.aggressiveness),
+            (d.strategy, d.target_ratio, d.min_quality, d.aggressiveness)
+        );
         assert_eq!(p.preserve_fields, d.preserve_fields);
         assert_eq!(p.notes.len(), 4, "{:?}", p.notes);
         assert!(p.notes[0].contains("orchestration_compression_generate_strategy") && p.notes[0].contains("zip"));
@@ -338,7 +350,8 @@ mod tests {
         assert!(p.lossless);
         assert_eq!(p.min_quality, LOSSLESS_MIN_QUALITY);
         assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
-        let none = Policy::from_settings("validate", settings(&[("orchestration_compression_validate_strategy", "none")]));
+        let none =
+            Policy::from_settings("validate", settings(&[("orchestration_compression_validate_strategy", "none")]));
         assert_eq!(none.strategy, Strategy::None);
     }
 

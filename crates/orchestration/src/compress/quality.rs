@@ -11,7 +11,7 @@
 //! dropped empty field loses no fact.
 
 use super::json::Node;
-use super::text::{segments, squash, Segment};
+use super::text::{Segment, segments, squash};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -111,25 +111,38 @@ pub(crate) fn node_text(node: &Node) -> String {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// Capitalised words that are not names on their own.
 const STOP: [&str; 48] = [
-    "The", "This", "That", "These", "Those", "There", "Then", "Our", "We", "You", "Your", "It", "Its", "If", "And", "But",
-    "Or", "For", "In", "On", "At", "To", "Of", "By", "As", "An", "Please", "Thanks", "Thank", "Hi", "Hello", "Dear", "Best",
-    "Regards", "Kind", "Subject", "From", "Re", "Fwd", "Yes", "No", "Not", "All", "Any", "Also", "He", "She", "They",
+    "The", "This", "That", "These", "Those", "There", "Then", "Our", "We", "You", "Your", "It", "Its", "If", "And",
+    "But", "Or", "For", "In", "On", "At", "To", "Of", "By", "As", "An", "Please", "Thanks", "Thank", "Hi", "Hello",
+    "Dear", "Best", "Regards", "Kind", "Subject", "From", "Re", "Fwd", "Yes", "No", "Not", "All", "Any", "Also", "He",
+    "She", "They",
 ];
 
 /// Words ending in a period that do not end a sentence.
 const ABBREVIATIONS: [&str; 22] = [
-    "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Jr", "Inc", "Ltd", "Co", "Corp", "No", "vs", "etc", "e.g", "i.e", "approx",
-    "Sec", "Sept", "Jan", "Feb",
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Sr", "Jr", "Inc", "Ltd", "Co", "Corp", "No", "vs", "etc", "e.g", "i.e",
+    "approx", "Sec", "Sept", "Jan", "Feb",
 ];
 
 pub(crate) fn is_abbreviation(word: &str) -> bool {
     let w = word.trim_end_matches('.');
-    ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(w)) || (w.chars().count() == 1 && w.chars().all(char::is_uppercase))
+    ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(w))
+        || (w.chars().count() == 1 && w.chars().all(char::is_uppercase))
 }
 
 struct Word<'a> {
@@ -201,7 +214,8 @@ fn scan_line(line: &str, emit: &mut dyn FnMut(String)) {
             if MONTHS.contains(&core)
                 && j == i + 1
                 && !w.breaks
-                && let Some(day) = words.get(j).filter(|d| d.core.len() <= 4 && d.core.starts_with(|c: char| c.is_ascii_digit()))
+                && let Some(day) =
+                    words.get(j).filter(|d| d.core.len() <= 4 && d.core.starts_with(|c: char| c.is_ascii_digit()))
             {
                 emit(format!("{core} {}", day.core));
             }
@@ -259,7 +273,8 @@ mod tests {
 
     #[test]
     fn json_values_are_facts_keys_are_not() {
-        let f = facts(r#"{"custom_field_17": null, "invoice": "INV-1", "total": 7196.50, "note": "Call Dana Whitfield"}"#);
+        let f =
+            facts(r#"{"custom_field_17": null, "invoice": "INV-1", "total": 7196.50, "note": "Call Dana Whitfield"}"#);
         assert!(has(&f, "INV-1") && has(&f, "7196.50") && has(&f, "Dana Whitfield"), "{f:?}");
         assert!(!has(&f, "custom_field_17"), "{f:?}");
     }

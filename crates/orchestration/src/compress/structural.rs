@@ -9,10 +9,10 @@
 //! - exact duplicate records in arrays removed (medium aggressiveness and up,
 //!   never for lossless policies).
 
-use super::json::{self, decode, Node};
+use super::json::{self, Node, decode};
 use super::policy::{Aggressiveness, Policy};
 use super::quality::score;
-use super::text::{normalize_whitespace, segments, Segment};
+use super::text::{Segment, normalize_whitespace, segments};
 use super::{Compressed, TokenCounter};
 use std::collections::HashSet;
 
@@ -156,7 +156,10 @@ mod tests {
     fn minifies_whole_and_embedded_json_and_cleans_whitespace() {
         let text = "Reshape  these rows.   \n\n\n\nRows:\n[\n  {\"id\": \"C-1\", \"phone\": null, \"tags\": []},\n  {\"id\": \"C-2\", \"phone\": \"+1 555\"}\n]\n\n\nThanks.";
         let c = compress_text(text, &policy("transform"), &Words);
-        assert_eq!(c.text, "Reshape these rows.\n\nRows:\n[{\"id\":\"C-1\"},{\"id\":\"C-2\",\"phone\":\"+1 555\"}]\n\nThanks.");
+        assert_eq!(
+            c.text,
+            "Reshape these rows.\n\nRows:\n[{\"id\":\"C-1\"},{\"id\":\"C-2\",\"phone\":\"+1 555\"}]\n\nThanks."
+        );
         assert_eq!(c.quality, 1.0);
         assert!(c.tokens_after < c.tokens_before);
         assert!(c.notes.iter().any(|n| n.contains("2 empty field")), "{:?}", c.notes);

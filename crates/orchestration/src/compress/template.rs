@@ -15,7 +15,7 @@
 use super::json::{self, Node};
 use super::policy::Policy;
 use super::quality::score;
-use super::text::{segments, squash, Segment};
+use super::text::{Segment, segments, squash};
 use super::{Compressed, TokenCounter};
 use std::collections::HashSet;
 
@@ -207,9 +207,20 @@ fn kind_of(block: &str, multi_line: bool) -> &'static str {
     let has = |cues: &[&str]| cues.iter().any(|c| lower.contains(c));
     if has(&["disclaimer", "does not constitute", "not be liable", "no liability", "for informational purposes"]) {
         "disclaimer"
-    } else if has(&["regards", "sincerely", "cheers", "\n--", "best,", "thanks,", "sent from my"]) || (multi_line && has(&["@", "tel", "t:", "phone"])) {
+    } else if has(&["regards", "sincerely", "cheers", "\n--", "best,", "thanks,", "sent from my"])
+        || (multi_line && has(&["@", "tel", "t:", "phone"]))
+    {
         "signature"
-    } else if has(&["confidential", "privileged", "intended only", "intended recipient", "unsubscribe", "notice:", "copyright", "all rights reserved"]) {
+    } else if has(&[
+        "confidential",
+        "privileged",
+        "intended only",
+        "intended recipient",
+        "unsubscribe",
+        "notice:",
+        "copyright",
+        "all rights reserved",
+    ]) {
         "footer"
     } else if multi_line {
         "block"
@@ -248,7 +259,14 @@ mod tests {
         assert_eq!(c.text.matches("[repeated signature omitted: Best, Priya]").count(), 1, "{}", c.text);
         // Short repeated lines (greetings) stay.
         assert_eq!(c.text.matches("Hi Tomasz,").count(), 2);
-        for fact in ["INV-2024-08817", "3,840.00", "ch_3PzK94", "Lena Hofmann", "l.hofmann@brightwater-logistics.de", "Refund started."] {
+        for fact in [
+            "INV-2024-08817",
+            "3,840.00",
+            "ch_3PzK94",
+            "Lena Hofmann",
+            "l.hofmann@brightwater-logistics.de",
+            "Refund started.",
+        ] {
             assert!(c.text.contains(fact), "{fact}");
         }
         assert_eq!(c.quality, 1.0);
@@ -283,7 +301,11 @@ mod tests {
         let c = compress_json(&doc, &Policy::default_for("summarize"), &Words);
         let v: serde_json::Value = serde_json::from_str(&c.text).unwrap();
         let second = v[1]["body"].as_str().unwrap();
-        assert!(second.contains("Invoice shows wrong VAT number.") && second.contains("[repeated signature omitted: Best regards, Lea Fischer]"), "{second}");
+        assert!(
+            second.contains("Invoice shows wrong VAT number.")
+                && second.contains("[repeated signature omitted: Best regards, Lea Fischer]"),
+            "{second}"
+        );
         assert!(v[0]["body"].as_str().unwrap().contains("CONFIDENTIALITY NOTICE"));
         assert_eq!(c.quality, 1.0);
         assert!(c.tokens_after < c.tokens_before);

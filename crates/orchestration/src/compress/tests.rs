@@ -1,7 +1,7 @@
 //! Tests of [`compress`] as a whole, and the corpus check.
 
 use super::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Test counter: one token per word (a run of letters and digits) and one per
 /// punctuation mark, whitespace free, like a tokenizer's pre-split. A
@@ -117,7 +117,8 @@ fn content<'a>(out: &'a MaterialOutcome, name: &str) -> &'a str {
     &out.pieces.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("no piece {name}")).content
 }
 
-const EXTRACT: &str = "Extract the billing facts from the ticket thread: invoice number, amounts, seats, deadlines and who to copy.";
+const EXTRACT: &str =
+    "Extract the billing facts from the ticket thread: invoice number, amounts, seats, deadlines and who to copy.";
 
 #[test]
 fn extract_is_lossless_and_keeps_every_fact_and_every_footer() {
@@ -201,7 +202,12 @@ fn low_quality_falls_back_to_the_original() {
     policy.min_quality = 0.9;
     let step = |text: &str| {
         let params = json!({ "notes": text }).to_string();
-        let data = crate::material::StepData { prompt: "Draft the renewal note.", params: &params, context: "{}", memory: &memory() };
+        let data = crate::material::StepData {
+            prompt: "Draft the renewal note.",
+            params: &params,
+            context: "{}",
+            memory: &memory(),
+        };
         crate::material::assemble(&data, &[], &Words).pieces
     };
     let pieces = step(notes);
@@ -217,7 +223,10 @@ fn low_quality_falls_back_to_the_original() {
     assert!(cut.tokens_after < cut.tokens_before);
 
     // The same truncation passes when the tail holds no facts.
-    let chatty = format!("{notes}\n\n{}", "We really appreciate your continued partnership and look forward to the next year together. ".repeat(6));
+    let chatty = format!(
+        "{notes}\n\n{}",
+        "We really appreciate your continued partnership and look forward to the next year together. ".repeat(6)
+    );
     policy.target_ratio = 0.5;
     let out = run(&step(&chatty), "generate", &policy);
     assert!(out.applied && !out.quality_degraded, "{:?}", out.notes);
@@ -235,7 +244,12 @@ fn strategy_none_and_nothing_to_save_return_the_original() {
     assert_eq!((out.tokens_saved(), out.quality), (0, 1.0));
     assert_eq!(out.pieces, pieces);
 
-    let data = crate::material::StepData { prompt: "Post the digest to #support-leads.", params: "{}", context: "{}", memory: "null" };
+    let data = crate::material::StepData {
+        prompt: "Post the digest to #support-leads.",
+        params: "{}",
+        context: "{}",
+        memory: "null",
+    };
     let out = run(&crate::material::assemble(&data, &[], &Words).pieces, "send", &Policy::default_for("send"));
     assert!(!out.applied && !out.quality_degraded);
     assert!(out.notes.iter().any(|n| n.contains("no token saving")), "{:?}", out.notes);
@@ -315,7 +329,12 @@ fn corpus() -> Vec<CorpusStep> {
                 prompt,
                 context: context.clone(),
                 memory: memory.clone(),
-                key_facts: step["labels"]["key_facts"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect(),
+                key_facts: step["labels"]["key_facts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_string())
+                    .collect(),
             });
         }
     }
@@ -365,7 +384,8 @@ fn corpus_key_facts_survive_default_policies() {
     let mut lost = Vec::new();
     for s in &steps {
         let policy = Policy::default_for(&s.intent);
-        let data = crate::material::StepData { prompt: &s.prompt, params: "{}", context: &s.context, memory: &s.memory };
+        let data =
+            crate::material::StepData { prompt: &s.prompt, params: "{}", context: &s.context, memory: &s.memory };
         let pieces = crate::material::assemble(&data, &[], &Words).pieces;
         let out = run(&pieces, &s.intent, &policy);
         assert_eq!(out.pieces.len(), pieces.len(), "{} {}: a piece was dropped", s.file, s.id);
@@ -379,7 +399,13 @@ fn corpus_key_facts_survive_default_policies() {
             }
         }
         if policy.lossless {
-            assert_eq!(text::squash(content(&out, "prompt")), text::squash(&s.prompt), "{} {}: lossless prompt changed", s.file, s.id);
+            assert_eq!(
+                text::squash(content(&out, "prompt")),
+                text::squash(&s.prompt),
+                "{} {}: lossless prompt changed",
+                s.file,
+                s.id
+            );
         }
         by_intent.entry(s.intent.clone()).or_default().add(&out, kept, s.key_facts.len() as u32);
         total.add(&out, kept, s.key_facts.len() as u32);

@@ -161,7 +161,10 @@ mod tests {
             kinds("Check these:\n[\n  {\"id\": 1},\n  {\"id\": 2}\n]\nThanks."),
             ["T:Check these:\n", "J:[{\"id\":1},{\"id\":2}]", "T:\nThanks."]
         );
-        assert_eq!(kinds("Facts: {\"total\": 12.50}\nRecap: none"), ["T:Facts: ", "J:{\"total\":12.50}", "T:\nRecap: none"]);
+        assert_eq!(
+            kinds("Facts: {\"total\": 12.50}\nRecap: none"),
+            ["T:Facts: ", "J:{\"total\":12.50}", "T:\nRecap: none"]
+        );
     }
 
     #[test]

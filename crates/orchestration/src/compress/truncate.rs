@@ -6,7 +6,7 @@
 
 use super::policy::Policy;
 use super::quality::{is_abbreviation, score_with};
-use super::text::{segments, Segment};
+use super::text::{Segment, segments};
 use super::{Compressed, TokenCounter};
 
 /// Truncates to `target_ratio × tokens_before` (at least one token).
@@ -37,7 +37,11 @@ pub fn to_budget(text: &str, budget: u32, counter: &dyn TokenCounter) -> Compres
     let marker_cost = counter.count(&marker(before));
     let first_paragraph = units.iter().take_while(|u| u.paragraph == 0).count();
     let first_paragraph_tokens: u32 = counts[..first_paragraph].iter().sum();
-    let min_units = if first_paragraph < units.len() && first_paragraph_tokens + marker_cost <= budget { first_paragraph } else { 1 };
+    let min_units = if first_paragraph < units.len() && first_paragraph_tokens + marker_cost <= budget {
+        first_paragraph
+    } else {
+        1
+    };
 
     // The longest prefix of whole units that fits with the marker.
     let mut keep = min_units;
@@ -104,7 +108,9 @@ fn units(text: &str) -> Vec<Unit> {
         if end > start {
             out.push(Unit { start, end, json, paragraph });
             // A blank line after the unit starts a new paragraph.
-            if text[start..end].trim_end_matches([' ', '\t']).ends_with("\n\n") || (json && text[end..].starts_with("\n\n")) {
+            if text[start..end].trim_end_matches([' ', '\t']).ends_with("\n\n")
+                || (json && text[end..].starts_with("\n\n"))
+            {
                 paragraph += 1;
             }
         }
@@ -206,7 +212,11 @@ mod tests {
         let c = to_budget(PROMPT, budget, &Words);
         assert!(c.tokens_after <= budget, "{} > {budget}: {}", c.tokens_after, c.text);
         assert_eq!(c.text.rsplit_once('\n').unwrap().0, head);
-        assert!(c.text.starts_with("Draft a reply to the customer. Keep it short.\n\nThe customer Tomasz wrote"), "{}", c.text);
+        assert!(
+            c.text.starts_with("Draft a reply to the customer. Keep it short.\n\nThe customer Tomasz wrote"),
+            "{}",
+            c.text
+        );
         let (kept, marker) = c.text.rsplit_once('\n').unwrap();
         assert!(PROMPT.starts_with(kept) && kept.ends_with('.'), "cut inside a sentence: {kept:?}");
         let cut = Words.count(&PROMPT[kept.len()..]);

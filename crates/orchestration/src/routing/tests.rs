@@ -246,7 +246,11 @@ fn routing_budget_steps_down_when_the_step_cannot_be_covered() {
     i.budget_remaining = Some(1_500);
     let d = route(&i);
     assert_eq!((d.score_tier, d.tier), (Tier::Powerful, Tier::Fast));
-    assert!(d.reason.contains("stepped down powerful -> fast: 1500 tokens left cannot cover powerful's 2200"), "{}", d.reason);
+    assert!(
+        d.reason.contains("stepped down powerful -> fast: 1500 tokens left cannot cover powerful's 2200"),
+        "{}",
+        d.reason
+    );
     assert!(d.reason.contains("even fast needs 2200 tokens"), "{}", d.reason);
     assert_eq!(d.model.model, "claude-haiku-4-5");
 }
@@ -501,8 +505,11 @@ fn routing_corpus_calibration() {
     // Sensitivity, printed only: the same router under other assumptions.
     let scaled = evaluate(&steps, |s| s.label_intent.clone(), 1.3);
     println!("sensitivity: tokens = 1.3 x words: {}", scaled.one_line());
-    let classified =
-        evaluate(&steps, |s| crate::classify::classify(s.declared_intent.as_deref(), &s.params, &s.name, &s.prompt).intent, 1.0);
+    let classified = evaluate(
+        &steps,
+        |s| crate::classify::classify(s.declared_intent.as_deref(), &s.params, &s.name, &s.prompt).intent,
+        1.0,
+    );
     println!("sensitivity: intent from classify() instead of the label: {}", classified.one_line());
 
     assert!(

@@ -13,7 +13,7 @@ use crate::budget::Basis;
 use crate::classify::Classification;
 use crate::compress::MemoryCompressor;
 use crate::environment::Environment;
-use crate::routing::{thresholds_from_settings, tier_models_from_settings, AgentScores, Thresholds, TierModels};
+use crate::routing::{AgentScores, Thresholds, TierModels, thresholds_from_settings, tier_models_from_settings};
 use crate::settings::Settings;
 use crate::types::*;
 pub use plan::LlmTier;
@@ -95,7 +95,14 @@ impl<E: Environment> Session<E> {
     /// (free tiers, then the LLM and context tiers for unsure steps),
     /// allocates budgets and emits `ORCHESTRATION_INITIALIZED`. `goal` is the
     /// workflow's description, read by the classification tiers.
-    pub fn initialize(env: E, workflow_id: &str, agent_id: &str, user_id: &str, steps: &[Step], goal: Option<&str>) -> Self {
+    pub fn initialize(
+        env: E,
+        workflow_id: &str,
+        agent_id: &str,
+        user_id: &str,
+        steps: &[Step],
+        goal: Option<&str>,
+    ) -> Self {
         let settings = Settings::read(&env);
         let get = |key: &str| env.setting(key);
         let (models, thresholds, memory) =
@@ -107,7 +114,11 @@ impl<E: Environment> Session<E> {
             agent: None,
             workflow_id: workflow_id.to_string(),
             plans: vec![],
-            metrics: WorkflowMetrics { min_compression_quality: 1.0, avg_compression_quality: 1.0, ..Default::default() },
+            metrics: WorkflowMetrics {
+                min_compression_quality: 1.0,
+                avg_compression_quality: 1.0,
+                ..Default::default()
+            },
             quality_sum: 0.0,
             completed: false,
             settings,
@@ -191,7 +202,13 @@ impl<E: Environment> Session<E> {
         }
         let started = Instant::now();
         let Some(index) = self.plans.iter().position(|p| p.step_id == step_id) else {
-            self.emit_failure(step_id, None, "unknown_step", "the step was not part of the workflow at initialization", 0);
+            self.emit_failure(
+                step_id,
+                None,
+                "unknown_step",
+                "the step was not part of the workflow at initialization",
+                0,
+            );
             return None;
         };
         let intent = self.plans[index].classification.intent.clone();

@@ -2,11 +2,11 @@
 //! (through the classification tiers) and its token budget.
 
 use crate::budget::{self, Basis, Need, Rules};
-use crate::classify::{self, context, llm, Classification, INTENTS};
+use crate::classify::{self, Classification, INTENTS, context, llm};
 use crate::environment::Environment;
-use crate::settings::{BudgetStrategy, Settings, INTENT_BUDGET_PREFIX};
+use crate::settings::{BudgetStrategy, INTENT_BUDGET_PREFIX, Settings};
 use crate::types::{ModelCall, OverheadSpend, Step};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 /// What the LLM tier did for a workflow.
@@ -71,7 +71,12 @@ pub fn classify_steps(
             }
             let step_context =
                 context::StepContext { name: &step.name, prompt: &step.prompt, goal, reads: step.depends_on.len() };
-            classify::settle_unsure(rules, settings.classification_threshold, answers.get(&step.id).cloned(), &step_context)
+            classify::settle_unsure(
+                rules,
+                settings.classification_threshold,
+                answers.get(&step.id).cloned(),
+                &step_context,
+            )
         })
         .collect();
     (settled, tier)

@@ -3,10 +3,10 @@
 //! policy.
 
 use super::{Session, StepInput};
-use crate::compress::{accept_semantic, semantic_request, Policy, Strategy};
-use crate::material::{self, Assembly, Piece, Source, StepData};
+use crate::compress::{Policy, Strategy, accept_semantic, semantic_request};
 use crate::environment::Environment;
-use crate::routing::{route, ModelConfig, RouteInput};
+use crate::material::{self, Assembly, Piece, Source, StepData};
+use crate::routing::{ModelConfig, RouteInput, route};
 use crate::types::{ModelCall, OverheadSpend};
 use serde_json::json;
 use std::time::Instant;
@@ -175,8 +175,16 @@ impl<E: Environment> Session<E> {
     /// A fast-tier summary of `text` (`tokens` long), made only when it pays: the call's
     /// expected cost on the fast model must be below what the removed tokens
     /// would cost on the routed model.
-    fn summarize(&self, text: &str, tokens: u32, policy: &Policy, routing: &Routing, spend: &mut OverheadSpend) -> Summarized {
-        let skip = |why: String| Summarized { summary: None, quality: 1.0, record: json!({ "called": false, "why": why }) };
+    fn summarize(
+        &self,
+        text: &str,
+        tokens: u32,
+        policy: &Policy,
+        routing: &Routing,
+        spend: &mut OverheadSpend,
+    ) -> Summarized {
+        let skip =
+            |why: String| Summarized { summary: None, quality: 1.0, record: json!({ "called": false, "why": why }) };
         if tokens < SEMANTIC_MIN_TOKENS {
             return skip(format!("{tokens} tokens is below {SEMANTIC_MIN_TOKENS}"));
         }

@@ -45,7 +45,12 @@ impl Environment for &FakeEnv {
         if let Some((left, e)) = self.fail_first.borrow_mut().get_mut(&request.intent).filter(|(left, _)| *left > 0) {
             *left -= 1;
             // The failed attempt paid for one model call first.
-            return Err(DispatchFailure { error: e.clone(), usage: Usage { input: 20, output: 5, total: 25 }, cost_usd: 0.002, provider_time_us: 3 });
+            return Err(DispatchFailure {
+                error: e.clone(),
+                usage: Usage { input: 20, output: 5, total: 25 },
+                cost_usd: 0.002,
+                provider_time_us: 3,
+            });
         }
         Ok(Dispatched {
             output: format!("\"{} done\"", request.step.id),
@@ -65,7 +70,8 @@ impl Environment for &FakeEnv {
     fn complete(&self, call: &ModelCall) -> Result<ModelAnswer, String> {
         self.calls.borrow_mut().push(call.clone());
         let text = self.answers.borrow_mut().pop_front().unwrap_or_else(|| Err("no answer scripted".into()))?;
-        let (input, output) = (self.count_tokens(&call.system) + self.count_tokens(&call.prompt), self.count_tokens(&text));
+        let (input, output) =
+            (self.count_tokens(&call.system) + self.count_tokens(&call.prompt), self.count_tokens(&text));
         Ok(ModelAnswer { text, usage: Usage { input, output, total: input + output }, cost_usd: 0.0005 })
     }
     fn agent_scores(&self, _agent_id: &str) -> Option<AgentScores> {
@@ -160,7 +166,8 @@ fn a_failed_dispatch_falls_back_with_its_reason() {
     let meta = session.metadata().unwrap();
     assert_eq!(meta.steps[0].status, StepStatus::FellBack);
     assert!(meta.steps[0].failure.as_deref().unwrap().contains("fuel"));
-    let reason = env.events.borrow().iter().find(|e| e.kind == EventKind::StepFailed).unwrap().metadata["reason"].clone();
+    let reason =
+        env.events.borrow().iter().find(|e| e.kind == EventKind::StepFailed).unwrap().metadata["reason"].clone();
     assert_eq!(reason, "fuel");
     assert_eq!(session.complete().unwrap().steps_fell_back, 1);
 }
@@ -206,7 +213,8 @@ fn unknown_steps_fall_back() {
 fn unsure_steps_go_to_one_llm_call_whose_answer_is_taken_and_costed() {
     let env = enabled();
     env.answers.borrow_mut().push_back(Ok(
-        r#"{"steps": [{"id": "b", "intent": "summarize", "confidence": 0.85, "reasoning": "shortens the notes"}]}"#.into(),
+        r#"{"steps": [{"id": "b", "intent": "summarize", "confidence": 0.85, "reasoning": "shortens the notes"}]}"#
+            .into(),
     ));
     let mut vague = step("b", "Step 2", None);
     vague.prompt = "Look over the notes and make them shorter for the lead.".into();
@@ -222,7 +230,10 @@ fn unsure_steps_go_to_one_llm_call_whose_answer_is_taken_and_costed() {
     assert!(calls[0].json && calls[0].prompt.contains("Workflow goal: Prepare a support hand-off"));
     assert!(calls[0].prompt.contains("id=\"b\" name=\"Step 2\" CLASSIFY"), "{}", calls[0].prompt);
     let init = &events_of(&env, EventKind::Initialized)[0].metadata;
-    assert_eq!((init["llm_classification"]["asked"].as_u64(), init["llm_classification"]["answered"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (init["llm_classification"]["asked"].as_u64(), init["llm_classification"]["answered"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(init["intents"][1]["method"], "llm");
     let metrics = session.complete().unwrap();
     assert_eq!(metrics.overhead.calls, 1);
@@ -232,7 +243,9 @@ fn unsure_steps_go_to_one_llm_call_whose_answer_is_taken_and_costed() {
 
 #[test]
 fn without_a_usable_model_answer_the_context_tier_and_the_fallback_decide() {
-    for (llm_on, answer) in [(true, Err("provider down".to_string())), (true, Ok("no idea".to_string())), (false, Ok(String::new()))] {
+    for (llm_on, answer) in
+        [(true, Err("provider down".to_string())), (true, Ok("no idea".to_string())), (false, Ok(String::new()))]
+    {
         let mut env = enabled();
         if !llm_on {
             env.settings.insert("orchestration_llm_classification_enabled".into(), "false".into());
@@ -276,7 +289,11 @@ fn an_invalid_answer_is_retried_one_tier_up_but_sandbox_failures_are_not() {
 
     assert!(session.execute_step("b", input(&steps[1]), "null", &[]).is_none());
     assert_eq!(env.requests.borrow().len(), 3, "fuel exhaustion is not retried");
-    assert_eq!(env.requests.borrow()[1].token_budget, env.requests.borrow()[0].token_budget - 25, "the retry gets what is left");
+    assert_eq!(
+        env.requests.borrow()[1].token_budget,
+        env.requests.borrow()[0].token_budget - 25,
+        "the retry gets what is left"
+    );
     let metrics = session.complete().unwrap();
     assert_eq!((metrics.retries, metrics.steps_executed, metrics.steps_fell_back), (1, 1, 1));
     assert_eq!(metrics.total_tokens_used, 25 + 42, "the failed attempt's spend is counted once");
@@ -300,7 +317,8 @@ fn routing_reads_the_agents_scores_once() {
 }
 
 fn long_ticket() -> String {
-    let filler = "The customer explained again that the situation was frustrating and that they had waited for a long time. ";
+    let filler =
+        "The customer explained again that the situation was frustrating and that they had waited for a long time. ";
     format!(
         "Summarize the ticket for the on-call lead.\nTicket TCK-40211 from Priya Raman: refund of EUR 3,840.00 for ACC-55102. {}",
         filler.repeat(30)
@@ -321,7 +339,7 @@ fn semantic_compression_calls_the_fast_model_when_it_pays_and_counts_its_cost() 
         "Summarize the ticket for the on-call lead.\nTicket TCK-40211 from Priya Raman: refund of EUR 3,840.00 for ACC-55102; the customer waited long and is frustrated.".into(),
     ));
     let s = step("a", "Ticket recap", Some("summarize"));
-    let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
+    let mut session = Session::initialize(&env, "wf", "agent", "user", std::slice::from_ref(&s), None);
     let result = session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
     assert!(result.compression_applied && result.tokens_saved > 400, "saved {}", result.tokens_saved);
     let ticket = sent(&env, 0, "ticket");
@@ -341,7 +359,7 @@ fn semantic_compression_calls_the_fast_model_when_it_pays_and_counts_its_cost() 
 fn semantic_compression_is_skipped_when_the_summary_costs_more_than_it_saves() {
     let env = summarize_env("claude-haiku-4-5");
     let s = step("a", "Ticket recap", Some("summarize"));
-    let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
+    let mut session = Session::initialize(&env, "wf", "agent", "user", std::slice::from_ref(&s), None);
     session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
     assert!(env.calls.borrow().is_empty(), "a haiku summary for a haiku step never pays");
     let record = &events_of(&env, EventKind::StepExecuted)[0].metadata["compression"]["semantic"];
@@ -353,7 +371,7 @@ fn a_refused_summary_sends_the_prompt_and_records_why() {
     let env = summarize_env("claude-opus-4-5");
     env.answers.borrow_mut().push_back(Ok("The customer wants money back.".into()));
     let s = step("a", "Ticket recap", Some("summarize"));
-    let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
+    let mut session = Session::initialize(&env, "wf", "agent", "user", std::slice::from_ref(&s), None);
     session.execute_step("a", input_with_ticket(&s, &long_ticket()), "null", &[]).unwrap();
     assert!(sent(&env, 0, "ticket").contains("ACC-55102"));
     let record = &events_of(&env, EventKind::StepExecuted)[0].metadata["compression"]["semantic"];
@@ -370,7 +388,7 @@ fn quality_below_the_policy_minimum_sends_the_original_and_is_counted() {
     // Truncation to the target ratio would cut the facts at the end.
     let distinct: String = (0..60).map(|i| format!("Paragraph {i} of the customer's history is here. ")).collect();
     let history = format!("{distinct}\nOrder ORD-99812 for Jan Kowalski, EUR 12.50.");
-    let mut session = Session::initialize(&env, "wf", "agent", "user", &[s.clone()], None);
+    let mut session = Session::initialize(&env, "wf", "agent", "user", std::slice::from_ref(&s), None);
     let result = session.execute_step("a", input_with_ticket(&s, &history), "null", &[]).unwrap();
     assert!(!result.compression_applied);
     assert_eq!(sent(&env, 0, "ticket"), history);
@@ -393,8 +411,21 @@ fn completion_reports_the_seeds_three_metric_groups_with_a_baseline() {
     assert!((metrics.baseline_cost - baseline).abs() < 1e-12, "{}", metrics.baseline_cost);
     let completed = &events_of(&env, EventKind::Completed)[0].metadata;
     for (group, fields) in [
-        ("performance", &["classification_time_us", "compression_time_us", "routing_time_us", "orchestration_overhead_us", "steps_completed", "steps_failed"][..]),
-        ("cost", &["tokens_used", "tokens_saved", "total_cost", "baseline_cost", "cost_savings", "budget_utilization"][..]),
+        (
+            "performance",
+            &[
+                "classification_time_us",
+                "compression_time_us",
+                "routing_time_us",
+                "orchestration_overhead_us",
+                "steps_completed",
+                "steps_failed",
+            ][..],
+        ),
+        (
+            "cost",
+            &["tokens_used", "tokens_saved", "total_cost", "baseline_cost", "cost_savings", "budget_utilization"][..],
+        ),
         ("quality", &["avg_compression_quality", "min_compression_quality", "success_rate", "retry_rate"][..]),
     ] {
         for field in fields {
@@ -419,7 +450,12 @@ fn adaptive_budgets_follow_the_agents_history_and_critical_steps_get_more() {
     assert_eq!(meta.settings.strategy, crate::settings::BudgetStrategy::Adaptive);
     let plans = &meta.steps;
     assert_eq!((plans[0].basis, plans[1].basis), (Basis::Estimate, Basis::History));
-    assert!(plans[2].allocated > plans[0].allocated, "critical extract > plain extract: {} vs {}", plans[2].allocated, plans[0].allocated);
+    assert!(
+        plans[2].allocated > plans[0].allocated,
+        "critical extract > plain extract: {} vs {}",
+        plans[2].allocated,
+        plans[0].allocated
+    );
     assert!(plans.iter().map(|p| p.allocated).sum::<u32>() <= 3_000);
 
     // Without its flag, adaptive is proportional and history is not read.

@@ -2,8 +2,8 @@
 //! the execution, agent and user ids the host knows (a guest cannot forge them).
 
 use crate::bindings::audit::{self, EventType, Severity};
-use crate::storage::records::{insert_audit, Identity};
 use crate::storage::Db;
+use crate::storage::records::{Identity, insert_audit};
 use wasmtime::component::{HasData, Linker};
 
 /// Writes events for one execution; shared by the capabilities that audit
@@ -25,7 +25,14 @@ impl AuditSink {
 
     /// Writes one event. A failed write is logged, never propagated: auditing
     /// must not fail the step it describes.
-    pub fn record(&self, event_type: &str, severity: &str, step_id: Option<&str>, source: &str, metadata: &serde_json::Value) {
+    pub fn record(
+        &self,
+        event_type: &str,
+        severity: &str,
+        step_id: Option<&str>,
+        source: &str,
+        metadata: &serde_json::Value,
+    ) {
         if let Err(e) = insert_audit(&self.db.lock(), &self.who, event_type, severity, step_id, source, metadata) {
             tracing::error!(event_type, execution_id = %self.who.execution_id, "audit write failed: {e:#}");
         }

@@ -6,9 +6,9 @@
 //! reach another file either. Access is `none`, `read` or `read-write`.
 
 use crate::bindings::database::{self, DatabaseError, QueryResult, Value};
+use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -39,7 +39,8 @@ impl ComponentDatabases {
         if let Some(conn) = open.get(scope) {
             return Ok(conn.clone());
         }
-        let failed = |e: &dyn std::fmt::Display| DatabaseError::ExecutionFailed(format!("opening the `{scope}` database: {e}"));
+        let failed =
+            |e: &dyn std::fmt::Display| DatabaseError::ExecutionFailed(format!("opening the `{scope}` database: {e}"));
         std::fs::create_dir_all(&self.dir).map_err(|e| failed(&e))?;
         let conn = Connection::open(self.dir.join(format!("{scope}.sqlite"))).map_err(|e| failed(&e))?;
         conn.authorizer(Some(|ctx: AuthContext<'_>| match ctx.action {
@@ -73,7 +74,10 @@ impl DatabaseCtx {
     ) -> Result<R, DatabaseError> {
         let denied = |what: &str| {
             tracing::warn!(scope = %self.scope, access = ?self.access, "database {what} denied");
-            Err(DatabaseError::AccessDenied(format!("component `{}` has {:?} database access; {what} needs more", self.scope, self.access)))
+            Err(DatabaseError::AccessDenied(format!(
+                "component `{}` has {:?} database access; {what} needs more",
+                self.scope, self.access
+            )))
         };
         match (self.access, writes) {
             (Access::None, _) => return denied("access"),
@@ -91,7 +95,9 @@ impl DatabaseCtx {
                 .map_err(|e| DatabaseError::InvalidStatement(format!("parameter {}: {e}", i + 1)))?;
         }
         body(&mut stmt).map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, msg) if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied => {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
+            {
                 DatabaseError::InvalidStatement(msg.unwrap_or_else(|| "statement not authorized".into()))
             }
             other => DatabaseError::ExecutionFailed(other.to_string()),

@@ -162,9 +162,10 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
         .map_err(|e| error(200, "invalid_response", &format!("unexpected Messages API response: {e}")))?;
     let text = match format {
         AnswerFormat::Schema(schema) => {
-            let input = message.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.clone()).ok_or_else(
-                || error(200, "invalid_response", "a schema-constrained answer came without its tool_use block"),
-            )?;
+            let input =
+                message.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.clone()).ok_or_else(
+                    || error(200, "invalid_response", "a schema-constrained answer came without its tool_use block"),
+                )?;
             let value = if is_object_schema(schema) { input } else { input.get(WRAPPED_KEY).cloned().unwrap_or(input) };
             value.to_string()
         }
@@ -174,7 +175,9 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
     Ok(ProviderResponse {
         text,
         model: message.model,
-        input_tokens: u.input_tokens + u.cache_creation_input_tokens.unwrap_or(0) + u.cache_read_input_tokens.unwrap_or(0),
+        input_tokens: u.input_tokens
+            + u.cache_creation_input_tokens.unwrap_or(0)
+            + u.cache_read_input_tokens.unwrap_or(0),
         output_tokens: u.output_tokens,
         stop_reason: message.stop_reason.unwrap_or_else(|| "unknown".into()),
     })
@@ -228,14 +231,18 @@ mod tests {
             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}"#;
         let m = parse_message(ok, &AnswerFormat::Text).unwrap();
         assert_eq!((m.text.as_str(), m.input_tokens, m.output_tokens), ("Hello there", 12, 3));
-        let e = parse_error(400, r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}"#);
+        let e = parse_error(
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}"#,
+        );
         assert_eq!((e.status, e.kind.as_str()), (400, "invalid_request_error"));
         assert_eq!(parse_error(502, "<html>bad gateway</html>").kind, "http_error");
     }
 
     #[test]
     fn a_schema_is_asked_for_through_a_forced_tool_and_read_from_its_input() {
-        let schema = json!({"type": "object", "properties": {"label": {"enum": ["low", "high"]}}, "required": ["label"]});
+        let schema =
+            json!({"type": "object", "properties": {"label": {"enum": ["low", "high"]}}, "required": ["label"]});
         let request = |schema: &serde_json::Value| ProviderRequest {
             model: "claude-haiku-4-5".into(),
             system: None,
@@ -252,7 +259,10 @@ mod tests {
             "content":[{"type":"tool_use","id":"toolu_1","name":"answer","input":{"label":"high"}}],
             "stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":9}}"#;
         assert_eq!(parse_message(answer, &AnswerFormat::Schema(schema.clone())).unwrap().text, r#"{"label":"high"}"#);
-        assert_eq!(parse_message(answer.replace("tool_use", "text").as_str(), &AnswerFormat::Schema(schema)).unwrap_err().kind, "invalid_response");
+        assert_eq!(
+            parse_message(answer.replace("tool_use", "text").as_str(), &AnswerFormat::Schema(schema)).unwrap_err().kind,
+            "invalid_response"
+        );
         // A non-object schema travels wrapped and comes back unwrapped.
         let list = json!({"type": "array", "items": {"type": "string"}});
         assert_eq!(request_body(&request(&list))["tools"][0]["input_schema"]["properties"]["value"], list);

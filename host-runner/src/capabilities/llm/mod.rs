@@ -16,10 +16,10 @@ use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
 use pricing::Pricing;
 use provider::{AnswerFormat, Provider, ProviderRequest};
-use transcript::Transcript;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use transcript::Transcript;
 use wasmtime::component::{HasData, Linker};
 
 /// What one store's model calls added up to.
@@ -132,8 +132,12 @@ impl LlmCtx {
             }
         }
         if let (Some(transcript), Some(step)) = (&self.transcript, &self.step_id) {
-            let text: Vec<&str> =
-                request.system.iter().map(String::as_str).chain(request.messages.iter().map(|(_, t)| t.as_str())).collect();
+            let text: Vec<&str> = request
+                .system
+                .iter()
+                .map(String::as_str)
+                .chain(request.messages.iter().map(|(_, t)| t.as_str()))
+                .collect();
             transcript.record(&self.audit.identity().execution_id, step, &text.join("\n"));
         }
         let started = Instant::now();
@@ -154,7 +158,13 @@ impl LlmCtx {
         };
         // The provider's tokenizer may count more than ours: report the overrun.
         if let Some(allocated) = self.allocated.filter(|a| self.meter.usage().total > *a) {
-            self.budget_event("overrun", allocated, self.meter.usage().total - usage.total, usage.total, &request.model);
+            self.budget_event(
+                "overrun",
+                allocated,
+                self.meter.usage().total - usage.total,
+                usage.total,
+                &request.model,
+            );
         }
         Ok(Completion {
             text: answer.text,

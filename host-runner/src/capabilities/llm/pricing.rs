@@ -5,7 +5,7 @@
 
 use crate::storage::{self, Db};
 use orchestration::pricing::list_price;
-use orchestration::routing::{tier_models_from_settings, Tier, TIER_KEY_PREFIX};
+use orchestration::routing::{TIER_KEY_PREFIX, Tier, tier_models_from_settings};
 use std::collections::HashMap;
 
 /// Prices models from the host database's settings.
@@ -77,7 +77,11 @@ mod tests {
         let sonnet = pricing.terms("claude-sonnet-4-5").unwrap();
         assert_eq!(sonnet.price, (2.5, 15.0), "the setting routing reads is the one billed");
         assert_eq!(sonnet.max_tokens, Some(1_000));
-        assert_eq!(pricing.terms("claude-opus-4-1"), Some(Terms { price: (15.0, 75.0), max_tokens: None }), "not a tier model");
+        assert_eq!(
+            pricing.terms("claude-opus-4-1"),
+            Some(Terms { price: (15.0, 75.0), max_tokens: None }),
+            "not a tier model"
+        );
         assert_eq!(pricing.terms("gpt-4o"), None);
     }
 }

@@ -9,7 +9,7 @@
 use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use crate::tokenizer;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::time::Duration;
 
 pub const TEXT_LABEL: &str = "[simulated] ";
@@ -36,9 +36,10 @@ impl Simulated {
         let input_tokens = tokenizer::count(system) + tokenizer::count(&prompt);
         let (text, stop_reason) = match &request.format {
             AnswerFormat::Schema(schema) => (fill(schema, &prompt, None).to_string(), "tool_use"),
-            AnswerFormat::Json => {
-                (json!({ "simulated": true, "answer": sentences(&prompt).next().unwrap_or("") }).to_string(), "end_turn")
-            }
+            AnswerFormat::Json => (
+                json!({ "simulated": true, "answer": sentences(&prompt).next().unwrap_or("") }).to_string(),
+                "end_turn",
+            ),
             AnswerFormat::Text => {
                 let cap = request.max_tokens.min((input_tokens / TEXT_ANSWER_RATIO).max(MIN_TEXT_ANSWER));
                 text_answer(&prompt, cap)
@@ -205,9 +206,15 @@ mod tests {
             "invoice_number":{"type":"string"},"total":{"type":"number"},"paid":{"type":"boolean"},
             "tags":{"type":"array","items":{"type":"string"}},"status":{"enum":["open","closed"]}}});
         let prompt = "Invoice Number: INV-0042\nTotal due: $1,234.50\nPaid: no\nTags: urgent, q3\n";
-        let r = Simulated::new(Duration::ZERO).complete(&request("Extract.", prompt, AnswerFormat::Schema(schema), 500)).await.unwrap();
+        let r = Simulated::new(Duration::ZERO)
+            .complete(&request("Extract.", prompt, AnswerFormat::Schema(schema), 500))
+            .await
+            .unwrap();
         let v: Value = serde_json::from_str(&r.text).unwrap();
-        assert_eq!(v, json!({"invoice_number": "INV-0042", "total": 1234.5, "paid": false, "tags": ["urgent", "q3"], "status": "open"}));
+        assert_eq!(
+            v,
+            json!({"invoice_number": "INV-0042", "total": 1234.5, "paid": false, "tags": ["urgent", "q3"], "status": "open"})
+        );
         assert_eq!(r.input_tokens, tokenizer::count("Extract.") + tokenizer::count(prompt));
         assert_eq!(r.output_tokens, tokenizer::count(&r.text));
     }
@@ -222,7 +229,10 @@ mod tests {
             "either": {"anyOf": [{"type": "integer", "minimum": 4}, {"type": "string"}]}
         }});
         let v = fill(&schema, "Label: high\nConfidence: 0.2", None);
-        assert_eq!(v, json!({"label": "high", "confidence": 0.5, "reasons": [{"why": "---"}, {"why": "---"}], "kind": "verdict", "either": 4}));
+        assert_eq!(
+            v,
+            json!({"label": "high", "confidence": 0.5, "reasons": [{"why": "---"}, {"why": "---"}], "kind": "verdict", "either": 4})
+        );
         assert_eq!(fill(&schema, "Label: extreme", None)["label"], "low", "a label outside the enum is not taken");
     }
 

@@ -34,7 +34,9 @@ impl AllowedHosts {
                 };
                 let rest = rest.trim_end_matches('/');
                 let (host, port) = match rest.rsplit_once(':') {
-                    Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| format!("allowed host `{raw}`: bad port `{p}`"))?)),
+                    Some((h, p)) => {
+                        (h, Some(p.parse::<u16>().map_err(|_| format!("allowed host `{raw}`: bad port `{p}`"))?))
+                    }
                     None => (rest, None),
                 };
                 if host.is_empty() || host.contains('/') || (host.contains('*') && !host.starts_with("*.")) {
@@ -70,7 +72,8 @@ pub struct SecretHeader {
 impl SecretHeader {
     pub fn new(host: &str, name: &str, value: &str) -> Result<Self, String> {
         let name = http::HeaderName::try_from(name).map_err(|e| format!("outbound header name `{name}`: {e}"))?;
-        let mut value = http::HeaderValue::try_from(value).map_err(|e| format!("outbound header `{name}` value: {e}"))?;
+        let mut value =
+            http::HeaderValue::try_from(value).map_err(|e| format!("outbound header `{name}` value: {e}"))?;
         value.set_sensitive(true);
         Ok(SecretHeader { host: host.to_ascii_lowercase(), name, value })
     }

@@ -4,7 +4,7 @@
 use handler_kit::wasi::http::outgoing_handler;
 use handler_kit::wasi::http::types::{Fields, OutgoingRequest, Scheme};
 use handler_kit::workflowpilot::orchestration::llm::{self, CompletionRequest, Message, ResponseFormat, Role};
-use handler_kit::{params, HandlerError, HandlerInfo, StepRequest};
+use handler_kit::{HandlerError, HandlerInfo, StepRequest, params};
 use std::hint::black_box;
 
 struct Misbehaving;
@@ -15,11 +15,19 @@ impl handler_kit::Handler for Misbehaving {
             name: "misbehaving".into(),
             version: "0.0.1".into(),
             intents: [
-                "explode", "spin", "memory-bomb", "deep-recursion", "huge-output", "forbidden-http", "greedy-llm", "sleep",
+                "explode",
+                "spin",
+                "memory-bomb",
+                "deep-recursion",
+                "huge-output",
+                "forbidden-http",
+                "greedy-llm",
+                "sleep",
             ]
             .map(String::from)
             .to_vec(),
-            description: "Test guest: panics, loops, hoards memory, recurses, floods, phones out, overspends, stalls".into(),
+            description: "Test guest: panics, loops, hoards memory, recurses, floods, phones out, overspends, stalls"
+                .into(),
             control_params: vec![],
         }
     }

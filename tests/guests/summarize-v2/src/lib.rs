@@ -1,7 +1,7 @@
 //! Test guest: a second version of `summarize` (0.2.0) that marks its output,
 //! so hot-swap tests can tell which version served a step.
 
-use handler_kit::model::{ask, Ask};
+use handler_kit::model::{Ask, ask};
 use handler_kit::workflowpilot::orchestration::llm::ResponseFormat;
 use handler_kit::{HandlerError, HandlerInfo, StepRequest};
 
