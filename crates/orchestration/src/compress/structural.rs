@@ -16,10 +16,14 @@ use super::text::{Segment, normalize_whitespace, segments};
 use super::{Compressed, TokenCounter};
 use std::collections::HashSet;
 
-#[derive(Debug, Default, Clone, Copy)]
+/// Dropped fields named in a note, at most; the rest are counted.
+const NAMED_FIELDS: usize = 12;
+
+#[derive(Debug, Default, Clone)]
 struct Cleanup {
     json_blocks: usize,
-    empty_fields: usize,
+    /// Paths of the empty fields dropped (`inputs.cc`, `lines.note`).
+    empty_fields: Vec<String>,
     duplicates: usize,
 }
 
@@ -28,8 +32,18 @@ impl Cleanup {
         if self.json_blocks > 0 {
             out.push(format!("structural: minified {} JSON block(s)", self.json_blocks));
         }
-        if self.empty_fields > 0 {
-            out.push(format!("structural: dropped {} empty field(s)", self.empty_fields));
+        if !self.empty_fields.is_empty() {
+            let mut seen = HashSet::new();
+            let mut named: Vec<&str> =
+                self.empty_fields.iter().map(String::as_str).filter(|f| seen.insert(*f)).collect();
+            let more = named.len().saturating_sub(NAMED_FIELDS);
+            named.truncate(NAMED_FIELDS);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            out.push(format!(
+                "structural: dropped {} empty field(s): {}{more}",
+                self.empty_fields.len(),
+                named.join(", ")
+            ));
         }
         if self.duplicates > 0 {
             out.push(format!("structural: removed {} exact duplicate record(s)", self.duplicates));
@@ -57,7 +71,7 @@ impl Rules<'_> {
                     }
                     let value = self.clean(value, &child_path, stats);
                     if self.drop_empty && value.is_empty_value() {
-                        stats.empty_fields += 1;
+                        stats.empty_fields.push(child_path);
                         continue;
                     }
                     kept.push((key, value));

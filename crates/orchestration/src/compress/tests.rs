@@ -138,6 +138,8 @@ fn extract_is_lossless_and_keeps_every_fact_and_every_footer() {
     // JSON pieces: empty fields dropped, nothing else.
     let survey: Value = serde_json::from_str(content(&out, "survey")).unwrap();
     assert_eq!(survey, json!([{"id": "S-1"}, {"id": "S-2", "tags": ["x"]}]));
+    let cut = out.cuts.iter().find(|c| c.piece == "survey").unwrap();
+    assert!(cut.notes.iter().any(|n| n == "structural: dropped 3 empty field(s): comment, tags"), "{:?}", cut.notes);
     assert_eq!(content(&out, "account_id"), "ACC-55102");
     assert!(out.tokens_saved() > 0 && out.tokens_after + out.tokens_saved() == out.tokens_before);
     assert!(out.cuts.iter().all(|c| c.tokens_after < c.tokens_before));
