@@ -2,8 +2,8 @@
 //! The shared interfaces are generated once, with the handler world, and reused
 //! by the orchestrator world.
 
-/// The `intent-handler` world: imports llm, audit, database, settings and
-/// `wasi:http/outgoing-handler`; exports `handler`.
+/// The `intent-handler` world: imports llm, audit, database, settings,
+/// plugins and `wasi:http/outgoing-handler`; exports `handler`.
 pub mod handler {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -22,8 +22,8 @@ pub mod handler {
     });
 }
 
-/// The `orchestrator-core` world: imports settings, audit, database, llm,
-/// `agents` and `handlers` (dispatch); exports `orchestrator`.
+/// The `orchestrator-core` world: imports settings, audit, llm, `agents` and
+/// `handlers` (dispatch); exports `orchestrator`.
 pub mod orchestrator {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -38,11 +38,10 @@ pub mod orchestrator {
             "workflowpilot:orchestration/types": super::handler::workflowpilot::orchestration::types,
             "workflowpilot:orchestration/llm": super::handler::workflowpilot::orchestration::llm,
             "workflowpilot:orchestration/audit": super::handler::workflowpilot::orchestration::audit,
-            "workflowpilot:orchestration/database": super::handler::workflowpilot::orchestration::database,
             "workflowpilot:orchestration/settings": super::handler::workflowpilot::orchestration::settings,
         },
     });
 }
 
-pub use handler::workflowpilot::orchestration::{audit, database, llm, settings, types};
+pub use handler::workflowpilot::orchestration::{audit, database, llm, plugins, settings, types};
 pub use orchestrator::workflowpilot::orchestration::{agents, handlers};

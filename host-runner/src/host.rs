@@ -8,7 +8,7 @@ use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::provider::Provider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
-use crate::capabilities::{agents, audit, database, handlers, llm, settings};
+use crate::capabilities::{agents, audit, database, handlers, llm, plugins, settings};
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
@@ -189,6 +189,7 @@ fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
     audit::add_to_linker(&mut linker)?;
     database::add_to_linker(&mut linker)?;
     settings::add_to_linker(&mut linker)?;
+    plugins::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -202,7 +203,6 @@ fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     llm::add_to_linker(&mut linker)?;
     audit::add_to_linker(&mut linker)?;
-    database::add_to_linker(&mut linker)?;
     settings::add_to_linker(&mut linker)?;
     handlers::add_to_linker(&mut linker)?;
     agents::add_to_linker(&mut linker)?;

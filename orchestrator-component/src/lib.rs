@@ -37,7 +37,8 @@ impl orchestration::Environment for Imports {
         handlers::dispatch(&convert::step_request(request)).map(convert::dispatched).map_err(convert::dispatch_failure)
     }
     fn emit(&self, event: Event) {
-        audit::emit(&convert::audit_event(event));
+        // A refusal is the host's to log: the orchestrator's events are never reserved to another.
+        let _ = audit::emit(&convert::audit_event(event));
     }
     fn complete(&self, call: &ModelCall) -> Result<ModelAnswer, String> {
         llm::complete(&convert::completion_request(call)).map(convert::model_answer).map_err(convert::llm_failure)

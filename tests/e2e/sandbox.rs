@@ -125,6 +125,12 @@ async fn an_outbound_request_to_a_host_not_allowed_never_connects() {
     );
 }
 
+/// The workflow, its middle step allowed the plugins given.
+fn with_plugins(mut workflow: Workflow, plugins: &[&str]) -> Workflow {
+    workflow.available_plugins = plugins.iter().map(|p| p.to_string()).collect();
+    workflow
+}
+
 #[tokio::test]
 async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -143,12 +149,101 @@ async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
         "[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n\
          [[capabilities.outbound_headers]]\nhost = \"127.0.0.1\"\nname = \"x-webhook-token\"\nenv = \"CARGO_PKG_NAME\"\n"
     );
-    let (_sandbox, host) = host(&manifest).await;
-    let report = host.run(&workflow_with("forbidden-http", json!({"authority": authority}))).await.unwrap();
+    let (sandbox, host) = host(&manifest).await;
+    // The host is the URL of a plugin the step may use.
+    sandbox.set("plugin_webhook_url", &format!("http://{authority}/hook"));
+    let workflow = with_plugins(workflow_with("forbidden-http", json!({"authority": authority})), &["webhook"]);
+    let report = host.run(&workflow).await.unwrap();
     assert_eq!(report.steps[1].path, Path::Orchestrated, "{:?}", report.steps[1].fallback_reason);
     assert_eq!(report.steps[1].output, json!({"status": 204}));
     let request = received.join().unwrap();
     assert!(request.contains("x-webhook-token: integration-tests"), "{request}");
+}
+
+#[tokio::test]
+async fn an_allow_listed_host_of_a_plugin_the_step_may_not_use_never_connects() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let (sandbox, host) = host(&format!("[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n")).await;
+    sandbox.set("plugin_webhook_url", &format!("http://{authority}/hook"));
+    // The manifest allows the host, but the workflow gives the step only slack.
+    let workflow = with_plugins(workflow_with("forbidden-http", json!({"authority": authority})), &["slack"]);
+    let report = host.run(&workflow).await.unwrap();
+    assert_eq!(report.steps[1].path, Path::Fallback);
+    assert!(report.steps[1].fallback_reason.as_deref().unwrap().contains("HttpRequestDenied"));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the denied request must not reach the network"
+    );
+}
+
+#[tokio::test]
+async fn a_model_the_step_was_not_routed_to_is_refused_before_the_provider() {
+    let (sandbox, host) = host("").await;
+    let (report, meta) =
+        misbehave(&sandbox, &host, "other-model", json!({"model": "claude-opus-4-5"}), "handler_error").await;
+    let message = meta["message"].as_str().unwrap();
+    assert!(message.contains("model `claude-opus-4-5` is not the step's routed model"), "{message}");
+    let usage = host_runner::storage::records::list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    assert!(usage.iter().all(|u| u.model_info["model"] != "claude-opus-4-5"), "opus was never called: {usage:?}");
+    assert!(usage.iter().all(|u| u.model_info["path"] != "failed_attempt"), "the refused attempt spent nothing");
+
+    // A model the manifest allows is called.
+    let (_allowed, permitted) = self::host("[capabilities]\nallowed_models = [\"claude-haiku-4-5\"]\n").await;
+    let report = permitted.run(&workflow_with("other-model", json!({"model": "claude-haiku-4-5"}))).await.unwrap();
+    assert_eq!(report.steps[1].output, json!({"model": "claude-haiku-4-5"}));
+}
+
+#[tokio::test]
+async fn a_handler_reads_only_the_settings_it_was_granted() {
+    let (sandbox, host) = host("").await;
+    sandbox.set("plugin_slack_url", "https://hooks.slack.com/services/T000/B000/secret");
+    let report = host.run(&workflow_with("read-setting", json!({"key": "plugin_slack_url"}))).await.unwrap();
+    assert_eq!(report.steps[1].output, json!({"value": null, "readable": 0}));
+
+    let (granted, granted_host) = self::host("[capabilities]\nsettings = [\"orchestration_enabled\"]\n").await;
+    granted.set("plugin_slack_url", "https://hooks.slack.com/services/T000/B000/secret");
+    let report =
+        granted_host.run(&workflow_with("read-setting", json!({"key": "orchestration_enabled"}))).await.unwrap();
+    assert_eq!(report.steps[1].output, json!({"value": "true", "readable": 1}));
+}
+
+#[tokio::test]
+async fn audit_events_need_a_grant_and_lifecycle_events_are_the_orchestrators() {
+    let (sandbox, host) = host("").await;
+    let report = host.run(&workflow_with("emit-event", json!({"event": "MISBEHAVED"}))).await.unwrap();
+    assert_eq!(report.steps[1].output, json!({"emitted": false, "refusal": "AuditError::NotGranted"}));
+
+    let (sandbox2, host2) = self::host("[capabilities]\naudit = true\n").await;
+    let forged = host2.run(&workflow_with("emit-event", json!({"event": "ORCHESTRATION_COMPLETED"}))).await.unwrap();
+    assert_eq!(forged.steps[1].output["emitted"], false);
+    assert!(forged.steps[1].output["refusal"].as_str().unwrap().contains("Reserved"));
+    let own = host2.run(&workflow_with("emit-event", json!({"event": "MISBEHAVED"}))).await.unwrap();
+    assert_eq!(own.steps[1].output["emitted"], true);
+
+    for (db, execution) in [(sandbox.db(), &report.execution_id), (sandbox2.db(), &forged.execution_id)] {
+        let events = list_audit(&db.lock(), Some(execution), 100).unwrap();
+        let completed: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_COMPLETED").collect();
+        assert_eq!(completed.len(), 1, "only the orchestrator's own");
+        assert_eq!(completed[0].source, "orchestrator");
+    }
+    let events = list_audit(&sandbox2.db().lock(), Some(&own.execution_id), 100).unwrap();
+    let mine = events.iter().find(|e| e.event_type == "MISBEHAVED").unwrap();
+    assert_eq!(mine.source, "misbehaving", "the host stamps the handler's file identity");
+}
+
+#[tokio::test]
+async fn a_handler_claiming_a_loaded_handlers_name_or_the_hosts_is_rejected() {
+    let sandbox = Sandbox::new(&["enrich"], &["impostor"]);
+    let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
+    assert!(err.contains("handler name `enrich` is claimed by both"), "{err}");
+
+    let sandbox = Sandbox::new(&["summarize"], &[]);
+    std::fs::copy(components().join("test-guests/misbehaving.wasm"), sandbox.handlers_dir().join("orchestrator.wasm"))
+        .unwrap();
+    let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
+    assert!(err.contains("`orchestrator` is the host's own identity"), "{err}");
 }
 
 #[tokio::test]
@@ -209,7 +304,8 @@ async fn two_handlers_claiming_one_intent_are_refused() {
     std::fs::copy(sandbox.handlers_dir().join("extract.wasm"), sandbox.handlers_dir().join("extract-copy.wasm"))
         .unwrap();
     let err = format!("{:#}", sandbox.builder().build().await.err().unwrap());
-    assert!(err.contains("intent `extract` is served by both"), "{err}");
+    // Both copies claim the name `extract` too; the name is checked first.
+    assert!(err.contains("handler name `extract` is claimed by both"), "{err}");
 }
 
 #[tokio::test]

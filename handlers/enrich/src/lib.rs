@@ -69,7 +69,7 @@ impl handler_kit::Handler for Enrich {
                 })?
             }
             Source::Plugin(name) => {
-                let url = plugin::url(&name, &request.available_plugins)?;
+                let url = plugin::url(&name)?;
                 ops::enrich(records, &key, fields.as_deref(), |k| {
                     let lookup = url.with_query("key", k);
                     ops::answered_object(http::get(&lookup, RESPONSE_CAP)?, &lookup)

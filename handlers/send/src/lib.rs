@@ -51,7 +51,7 @@ impl handler_kit::Handler for Sender {
         let params = params::object(&request.params)?;
         let delivery = Delivery::parse(&params, &request.step.prompt, &request.available_plugins)?;
         // Checked before any drafting, so a step that cannot be delivered spends no tokens.
-        let url = plugin::url(&delivery.plugin, &request.available_plugins)?;
+        let url = plugin::url(&delivery.plugin)?;
         let message = match &delivery.message {
             Some(message) => message.clone(),
             None => draft(&delivery, &request)?,

@@ -8,4 +8,5 @@ pub mod database;
 pub mod handlers;
 pub mod llm;
 pub mod outbound_http;
+pub mod plugins;
 pub mod settings;

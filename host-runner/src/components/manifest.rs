@@ -1,6 +1,7 @@
 //! Handler manifests: `NAME.toml` beside `NAME.wasm`, declaring what the
 //! handler is and what it may do. Without a manifest a handler gets nothing
-//! beyond the model: no outbound hosts, no database, the global limits.
+//! beyond its step's routed model: no outbound hosts, no database, no
+//! settings, no audit events, the global limits.
 //!
 //! ```toml
 //! [handler]
@@ -10,6 +11,9 @@
 //! [capabilities]
 //! allowed_outbound_hosts = ["https://hooks.slack.com", "*.example.org"]
 //! database = "read-write"        # none | read | read-write (its own database only)
+//! allowed_models = ["claude-haiku-4-5"]   # besides the step's routed model
+//! settings = ["my_handler_*"]    # settings it may read (keys, or prefixes with `*`)
+//! audit = true                   # may emit its own audit events
 //!
 //! [[capabilities.outbound_headers]]   # secrets the host attaches; never in guest memory
 //! host = "hooks.slack.com"
@@ -57,11 +61,27 @@ pub struct Capabilities {
     pub database: Access,
     #[serde(default)]
     pub outbound_headers: Vec<HeaderFromEnv>,
+    /// Models the handler may name besides its step's routed model.
+    #[serde(default)]
+    pub allowed_models: Vec<String>,
+    /// Settings it may read: keys, or prefixes ending in `*`.
+    #[serde(default)]
+    pub settings: Vec<String>,
+    /// Whether it may emit its own audit events.
+    #[serde(default)]
+    pub audit: bool,
 }
 
 impl Default for Capabilities {
     fn default() -> Self {
-        Capabilities { allowed_outbound_hosts: vec![], database: Access::None, outbound_headers: vec![] }
+        Capabilities {
+            allowed_outbound_hosts: vec![],
+            database: Access::None,
+            outbound_headers: vec![],
+            allowed_models: vec![],
+            settings: vec![],
+            audit: false,
+        }
     }
 }
 
@@ -85,7 +105,25 @@ pub struct Grants {
     pub allowed_hosts: AllowedHosts,
     pub secret_headers: Vec<SecretHeader>,
     pub database: Access,
+    pub allowed_models: Vec<String>,
+    pub settings: Vec<String>,
+    pub audit: bool,
     pub limits: HandlerLimits,
+}
+
+impl Grants {
+    /// Nothing granted, under `limits`.
+    pub fn none(limits: HandlerLimits) -> Self {
+        Grants {
+            allowed_hosts: AllowedHosts::default(),
+            secret_headers: vec![],
+            database: Access::None,
+            allowed_models: vec![],
+            settings: vec![],
+            audit: false,
+            limits,
+        }
+    }
 }
 
 /// The manifest path of a component file.
@@ -131,7 +169,15 @@ impl Manifest {
                 SecretHeader::new(&h.host, &h.name, &value).map_err(anyhow::Error::msg)
             })
             .collect::<Result<_>>()?;
-        Ok(Grants { allowed_hosts, secret_headers, database: caps.database, limits: defaults.with(&self.limits) })
+        Ok(Grants {
+            allowed_hosts,
+            secret_headers,
+            database: caps.database,
+            allowed_models: caps.allowed_models.clone(),
+            settings: caps.settings.clone(),
+            audit: caps.audit,
+            limits: defaults.with(&self.limits),
+        })
     }
 }
 
@@ -153,6 +199,9 @@ mod tests {
             [capabilities]
             allowed_outbound_hosts = ["https://hooks.slack.com"]
             database = "read"
+            allowed_models = ["claude-haiku-4-5"]
+            settings = ["send_*"]
+            audit = true
             [limits]
             fuel = 1000
             memory_mb = 8
@@ -160,6 +209,10 @@ mod tests {
         );
         let grants = m.grants(HandlerLimits::default(), &["send".into()], "0.1.0").unwrap();
         assert!(grants.allowed_hosts.allows("https", "hooks.slack.com", 443));
+        assert_eq!(
+            (grants.allowed_models, grants.settings, grants.audit),
+            (vec!["claude-haiku-4-5".to_string()], vec!["send_*".to_string()], true)
+        );
         assert_eq!(grants.database, Access::Read);
         assert_eq!((grants.limits.fuel, grants.limits.memory_bytes), (1000, 8 << 20));
     }

@@ -9,8 +9,7 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
 };
 use crate::bindings::types::{StepInput, StepResult, WorkflowStep};
 use crate::capabilities::agents::AgentsCtx;
-use crate::capabilities::audit::{AuditCtx, AuditSink};
-use crate::capabilities::database::{Access, DatabaseCtx};
+use crate::capabilities::audit::{AuditCtx, AuditGrant, AuditSink};
 use crate::capabilities::handlers::DispatchCtx;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::llm::pricing::Pricing;
@@ -54,9 +53,8 @@ impl OrchestratorSession {
                 SOURCE,
                 default_model,
             ),
-            AuditCtx::new(audit, SOURCE),
-            DatabaseCtx::new(runtime.databases.clone(), SOURCE, Access::ReadWrite),
-            SettingsCtx::new(runtime.db.clone()),
+            AuditCtx::new(audit, SOURCE, AuditGrant::Orchestrator),
+            SettingsCtx::all(runtime.db.clone()),
             runtime.limits.defaults,
             runtime.limits.inherit_stderr,
             OrchestratorExtra {

@@ -24,8 +24,15 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use wasmtime::component::Component;
 
+/// Identities the host and the runner use for themselves in audit and usage
+/// rows; no handler may take one, by file name or by `info()` name.
+pub const RESERVED_IDENTITIES: [&str; 3] = ["orchestrator", "host", "runner"];
+
 /// A compiled, validated handler.
 pub struct LoadedHandler {
+    /// Its host-side identity, the stem of its file: its database, audit
+    /// source and usage rows are keyed by it, whatever `info()` claims.
+    pub id: String,
     pub info: HandlerInfo,
     pub path: PathBuf,
     pub loaded_at: SystemTime,
@@ -61,8 +68,16 @@ impl Snapshot {
         &self.rejected
     }
 
-    /// Adds a handler unless another one already serves one of its intents.
+    /// Adds a handler unless another one already has its name or serves one of its intents.
     fn admit(&mut self, handler: Arc<LoadedHandler>) -> Result<(), String> {
+        if let Some(other) = self.handlers.iter().find(|h| h.info.name == handler.info.name) {
+            return Err(format!(
+                "handler name `{}` is claimed by both {} and {}",
+                handler.info.name,
+                other.path.display(),
+                handler.path.display()
+            ));
+        }
         for intent in &handler.info.intents {
             if let Some(other) = self.by_intent.get(intent) {
                 return Err(format!(
@@ -240,10 +255,15 @@ async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<L
     if info.name.trim().is_empty() || info.intents.is_empty() || info.intents.iter().any(|i| i.trim().is_empty()) {
         bail!("{}: `info()` must give a name and at least one non-empty intent", what());
     }
+    let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(reserved) = RESERVED_IDENTITIES.iter().find(|r| **r == id || **r == info.name) {
+        bail!("{}: `{reserved}` is the host's own identity; a handler may not take it", what());
+    }
     let grants = manifest
         .grants(runtime.limits.defaults, &info.intents, &info.version)
         .with_context(|| format!("{}: manifest {}", what(), manifest::path_for(path).display()))?;
     Ok(LoadedHandler {
+        id,
         info,
         path: path.to_path_buf(),
         loaded_at: SystemTime::now(),

@@ -7,11 +7,12 @@ use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handlers::{DispatchFailure, DispatchResult};
 use crate::bindings::types::{HandlerError, StepError, StepRequest, TokenUsage};
-use crate::capabilities::audit::{AuditCtx, AuditSink};
-use crate::capabilities::database::{Access, DatabaseCtx};
+use crate::capabilities::audit::{AuditCtx, AuditGrant, AuditSink};
+use crate::capabilities::database::DatabaseCtx;
 use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::{LlmCtx, Meter};
-use crate::capabilities::outbound_http::{AllowedHosts, OutboundHttp};
+use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::plugins::PluginsCtx;
 use crate::capabilities::settings::SettingsCtx;
 use crate::components::limits::{CapHit, HandlerLimits};
 use crate::components::manifest::Grants;
@@ -27,11 +28,14 @@ const PROBE_DEADLINE_MS: u64 = 5_000;
 
 /// What a handler store is created for.
 struct Purpose<'a> {
+    /// The handler's host-side identity: its file's stem.
     handler: &'a str,
     who: Identity,
     /// The step and its token budget; `None` while probing `info()`.
     step: Option<(&'a str, u32)>,
     routed_model: &'a str,
+    /// The plugins the step may use.
+    plugins: &'a [String],
 }
 
 fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
@@ -43,23 +47,30 @@ fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wa
         purpose.handler,
         purpose.routed_model,
     )
-    .with_transcript(runtime.transcript.clone());
+    .with_transcript(runtime.transcript.clone())
+    .only_models(&grants.allowed_models);
     if let Some((step, budget)) = purpose.step {
         llm = llm.with_step_budget(step, budget);
     }
+    let plugins = PluginsCtx::new(runtime.db.clone(), purpose.plugins.to_vec());
     let outbound = OutboundHttp::new(
         purpose.handler,
         Arc::new(grants.allowed_hosts.clone()),
+        plugins.hosts(),
         grants.secret_headers.clone().into(),
     );
+    let audit_grant = if grants.audit { AuditGrant::Handler } else { AuditGrant::None };
     let state = ComponentState::new(
         llm,
-        AuditCtx::new(audit, purpose.handler),
-        DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database),
-        SettingsCtx::new(runtime.db.clone()),
+        AuditCtx::new(audit, purpose.handler, audit_grant),
+        SettingsCtx::granted(runtime.db.clone(), grants.settings.clone()),
         grants.limits,
         runtime.limits.inherit_stderr,
-        HandlerExtra::new(outbound),
+        HandlerExtra::new(
+            DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database),
+            plugins,
+            outbound,
+        ),
     );
     let mut store = Store::new(&runtime.engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -71,13 +82,9 @@ fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wa
 
 /// Instantiates a freshly compiled handler with no grants and asks for its `info()`.
 pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>) -> anyhow::Result<HandlerInfo> {
-    let grants = Grants {
-        allowed_hosts: AllowedHosts::default(),
-        secret_headers: vec![],
-        database: Access::None,
-        limits: HandlerLimits { deadline_ms: PROBE_DEADLINE_MS, ..runtime.limits.defaults },
-    };
-    let purpose = Purpose { handler: "(loading)", who: Identity::default(), step: None, routed_model: "" };
+    let grants = Grants::none(HandlerLimits { deadline_ms: PROBE_DEADLINE_MS, ..runtime.limits.defaults });
+    let purpose =
+        Purpose { handler: "(loading)", who: Identity::default(), step: None, routed_model: "", plugins: &[] };
     let mut store = handler_store(runtime, &grants, purpose)?;
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
@@ -98,13 +105,14 @@ pub async fn run_handler(
     let Some(handler) = runtime.registry.for_intent(&request.intent) else {
         return Err(unspent(StepError::NoHandler(request.intent)));
     };
-    let name = handler.info.name.as_str();
+    let name = handler.id.as_str();
     let limits = handler.grants.limits;
     let purpose = Purpose {
         handler: name,
         who: who.clone(),
         step: Some((&request.step.id, request.token_budget)),
         routed_model: &request.routed_model,
+        plugins: &request.available_plugins,
     };
     let mut store =
         handler_store(runtime, &handler.grants, purpose).map_err(|e| unspent(StepError::Host(format!("{e:#}"))))?;

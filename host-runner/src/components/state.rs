@@ -1,6 +1,7 @@
 //! The data of every component store: WASI (no files, no environment, no
-//! inherited stdio unless asked), the capabilities' per-store contexts, and
-//! the store's resource limits. `X` holds what only one world needs.
+//! inherited stdio unless asked), the per-store contexts of the capabilities
+//! both worlds import (llm, audit, settings), and the store's resource
+//! limits. `X` holds what only one world imports.
 
 use crate::capabilities::agents::{AgentsCtx, AgentsView};
 use crate::capabilities::audit::{AuditCtx, AuditView};
@@ -8,6 +9,7 @@ use crate::capabilities::database::{DatabaseCtx, DatabaseView};
 use crate::capabilities::handlers::{DispatchCtx, DispatchView};
 use crate::capabilities::llm::{LlmCtx, LlmView};
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::plugins::{PluginsCtx, PluginsView};
 use crate::capabilities::settings::{SettingsCtx, SettingsView};
 use crate::components::limits::{HandlerLimits, Limiter};
 use wasmtime::component::ResourceTable;
@@ -19,21 +21,23 @@ pub struct ComponentState<X> {
     wasi: WasiCtx,
     pub llm: LlmCtx,
     audit: AuditCtx,
-    database: DatabaseCtx,
     settings: SettingsCtx,
     pub limiter: Limiter,
     pub extra: X,
 }
 
-/// What a handler store has beyond the shared capabilities: outbound HTTP.
+/// What a handler store has beyond the shared capabilities: its own
+/// database, the step's plugins and outbound HTTP to them.
 pub struct HandlerExtra {
+    database: DatabaseCtx,
+    plugins: PluginsCtx,
     http: WasiHttpCtx,
     outbound: OutboundHttp,
 }
 
 impl HandlerExtra {
-    pub fn new(outbound: OutboundHttp) -> Self {
-        HandlerExtra { http: WasiHttpCtx::new(), outbound }
+    pub fn new(database: DatabaseCtx, plugins: PluginsCtx, outbound: OutboundHttp) -> Self {
+        HandlerExtra { database, plugins, http: WasiHttpCtx::new(), outbound }
     }
 }
 
@@ -48,11 +52,9 @@ pub type HandlerState = ComponentState<HandlerExtra>;
 pub type OrchestratorState = ComponentState<OrchestratorExtra>;
 
 impl<X> ComponentState<X> {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         llm: LlmCtx,
         audit: AuditCtx,
-        database: DatabaseCtx,
         settings: SettingsCtx,
         limits: HandlerLimits,
         inherit_stderr: bool,
@@ -67,7 +69,6 @@ impl<X> ComponentState<X> {
             wasi: wasi.build(),
             llm,
             audit,
-            database,
             settings,
             limiter: Limiter::new(limits),
             extra,
@@ -99,9 +100,15 @@ impl<X> AuditView for ComponentState<X> {
     }
 }
 
-impl<X> DatabaseView for ComponentState<X> {
+impl DatabaseView for HandlerState {
     fn database(&mut self) -> &mut DatabaseCtx {
-        &mut self.database
+        &mut self.extra.database
+    }
+}
+
+impl PluginsView for HandlerState {
+    fn plugins(&mut self) -> &mut PluginsCtx {
+        &mut self.extra.plugins
     }
 }
 

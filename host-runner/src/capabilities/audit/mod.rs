@@ -1,7 +1,10 @@
 //! `audit`: components' events, written to the host's `audit_log` table with
-//! the execution, agent and user ids the host knows (a guest cannot forge them).
+//! the execution, agent and user ids and the source the host knows (a guest
+//! cannot forge them). The orchestration lifecycle events are the
+//! orchestrator's alone; a handler may emit its own events, and only when its
+//! manifest grants `audit`.
 
-use crate::bindings::audit::{self, EventType, Severity};
+use crate::bindings::audit::{self, AuditError, EventType, Severity};
 use crate::storage::Db;
 use crate::storage::records::{Identity, insert_audit};
 use wasmtime::component::{HasData, Linker};
@@ -39,15 +42,64 @@ impl AuditSink {
     }
 }
 
-/// Per-store context: the sink and the component's name as the event source.
+/// Prefixes of the event types the host and the runner write themselves.
+const RESERVED_PREFIXES: [&str; 3] = ["ORCHESTRATION_", "WORKFLOW_", "HANDLER_"];
+const MAX_EVENT_NAME: usize = 64;
+
+/// Which events a store may emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditGrant {
+    /// The orchestrator: its lifecycle events.
+    Orchestrator,
+    /// A handler whose manifest grants `audit`: its own events only.
+    Handler,
+    /// A handler without the grant: nothing.
+    None,
+}
+
+/// Per-store context: the sink, the component's host-side identity as the
+/// event source, and what it may emit.
 pub struct AuditCtx {
     sink: AuditSink,
     source: String,
+    grant: AuditGrant,
 }
 
 impl AuditCtx {
-    pub fn new(sink: AuditSink, source: impl Into<String>) -> Self {
-        AuditCtx { sink, source: source.into() }
+    pub fn new(sink: AuditSink, source: impl Into<String>, grant: AuditGrant) -> Self {
+        AuditCtx { sink, source: source.into(), grant }
+    }
+
+    /// The stored name of an event this store may emit, or why not.
+    fn admit(&self, event_type: &EventType) -> Result<String, AuditError> {
+        match (self.grant, event_type) {
+            (AuditGrant::None, _) => Err(AuditError::NotGranted),
+            (AuditGrant::Orchestrator, EventType::HandlerEvent(name)) => {
+                Err(AuditError::Reserved(format!("the orchestrator emits lifecycle events, not `{name}`")))
+            }
+            (AuditGrant::Orchestrator, lifecycle) => Ok(event_type_name(lifecycle).to_string()),
+            (AuditGrant::Handler, EventType::HandlerEvent(name)) => handler_event_name(name),
+            (AuditGrant::Handler, lifecycle) => Err(AuditError::Reserved(format!(
+                "{} is the orchestrator's lifecycle event",
+                event_type_name(lifecycle)
+            ))),
+        }
+    }
+}
+
+/// A handler's event name: capitals, digits and `_`, not a reserved prefix.
+fn handler_event_name(name: &str) -> Result<String, AuditError> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_EVENT_NAME
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(AuditError::Reserved(format!(
+            "`{name}` is not an event name: capitals, digits and `_`, at most {MAX_EVENT_NAME}"
+        )));
+    }
+    match RESERVED_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+        Some(prefix) => Err(AuditError::Reserved(format!("`{prefix}` events are written by the host"))),
+        None => Ok(name.to_string()),
     }
 }
 
@@ -65,13 +117,15 @@ pub fn add_to_linker<T: AuditView + Send + 'static>(linker: &mut Linker<T>) -> w
     audit::add_to_linker::<T, HasAudit>(linker, T::audit)
 }
 
-pub fn event_type_name(t: EventType) -> &'static str {
+/// The stored name of a lifecycle event.
+pub fn event_type_name(t: &EventType) -> &str {
     match t {
         EventType::OrchestrationInitialized => "ORCHESTRATION_INITIALIZED",
         EventType::OrchestrationStepExecuted => "ORCHESTRATION_STEP_EXECUTED",
         EventType::OrchestrationStepFailed => "ORCHESTRATION_STEP_FAILED",
         EventType::OrchestrationBudgetExceeded => "ORCHESTRATION_BUDGET_EXCEEDED",
         EventType::OrchestrationCompleted => "ORCHESTRATION_COMPLETED",
+        EventType::HandlerEvent(name) => name,
     }
 }
 
@@ -84,17 +138,15 @@ fn severity_name(s: Severity) -> &'static str {
 }
 
 impl audit::Host for AuditCtx {
-    fn emit(&mut self, event: audit::AuditEvent) {
+    fn emit(&mut self, event: audit::AuditEvent) -> Result<(), AuditError> {
+        let event_type = self.admit(&event.event_type).inspect_err(|e| {
+            tracing::warn!(source = %self.source, event = ?event.event_type, "audit event refused: {e:?}");
+        })?;
         // Metadata that is not JSON is kept, wrapped, rather than dropped.
         let metadata = serde_json::from_str(&event.metadata)
             .unwrap_or_else(|_| serde_json::json!({ "unparsed_metadata": event.metadata }));
-        self.sink.record(
-            event_type_name(event.event_type),
-            severity_name(event.severity),
-            event.step_id.as_deref(),
-            &self.source,
-            &metadata,
-        );
+        self.sink.record(&event_type, severity_name(event.severity), event.step_id.as_deref(), &self.source, &metadata);
+        Ok(())
     }
 }
 
@@ -108,19 +160,47 @@ mod tests {
     fn host_ids_win_and_bad_metadata_is_kept() {
         let db = Db::temporary();
         let who = Identity { execution_id: "exec-1".into(), agent_id: "agent".into(), user_id: "user".into() };
-        let mut ctx = AuditCtx::new(AuditSink::new(db.clone(), who), "orchestrator");
+        let mut ctx = AuditCtx::new(AuditSink::new(db.clone(), who), "orchestrator", AuditGrant::Orchestrator);
         ctx.emit(audit::AuditEvent {
             event_type: EventType::OrchestrationStepFailed,
             severity: Severity::Warning,
             workflow_id: "forged".into(),
             step_id: Some("s1".into()),
             metadata: "not json".into(),
-        });
+        })
+        .unwrap();
         let rows = list_audit(&db.lock(), Some("exec-1"), 10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].event_type, "ORCHESTRATION_STEP_FAILED");
         assert_eq!(rows[0].source, "orchestrator");
         assert_eq!(rows[0].metadata["unparsed_metadata"], "not json");
         assert!(list_audit(&db.lock(), Some("forged"), 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn handlers_emit_only_their_own_events_and_only_with_the_grant() {
+        let db = Db::temporary();
+        let who = Identity { execution_id: "exec-2".into(), agent_id: "a".into(), user_id: "u".into() };
+        let event = |event_type| audit::AuditEvent {
+            event_type,
+            severity: Severity::Critical,
+            workflow_id: "w".into(),
+            step_id: None,
+            metadata: "{}".into(),
+        };
+        let mut granted = AuditCtx::new(AuditSink::new(db.clone(), who.clone()), "enrich", AuditGrant::Handler);
+        granted.emit(event(EventType::HandlerEvent("LOOKUP_MISSED".into()))).unwrap();
+        assert!(matches!(granted.emit(event(EventType::OrchestrationCompleted)), Err(AuditError::Reserved(_))));
+        for forged in ["HANDLER_REJECTED", "WORKFLOW_STEP_EXECUTED", "ORCHESTRATION_COMPLETED", "lower", ""] {
+            assert!(
+                matches!(granted.emit(event(EventType::HandlerEvent(forged.into()))), Err(AuditError::Reserved(_))),
+                "{forged}"
+            );
+        }
+        let mut ungranted = AuditCtx::new(AuditSink::new(db.clone(), who), "impostor", AuditGrant::None);
+        assert!(matches!(ungranted.emit(event(EventType::HandlerEvent("HELLO".into()))), Err(AuditError::NotGranted)));
+        let rows = list_audit(&db.lock(), Some("exec-2"), 10).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].event_type.as_str(), rows[0].source.as_str()), ("LOOKUP_MISSED", "enrich"));
     }
 }

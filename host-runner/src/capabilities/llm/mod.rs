@@ -57,6 +57,9 @@ pub struct LlmCtx {
     meter: Meter,
     /// Where the text sent is kept, when the host keeps it.
     transcript: Option<Arc<Transcript>>,
+    /// The models a guest may name: `None` for any (the orchestrator, which
+    /// routes); for a handler, its step's routed model and its manifest's `allowed_models`.
+    allowed_models: Option<Vec<String>>,
 }
 
 impl LlmCtx {
@@ -77,7 +80,16 @@ impl LlmCtx {
             allocated: None,
             meter: Meter::default(),
             transcript: None,
+            allowed_models: None,
         }
+    }
+
+    /// Limits the models a guest may name to the default (routed) model and `extra`.
+    pub fn only_models(mut self, extra: &[String]) -> Self {
+        let mut allowed = vec![self.default_model.clone()];
+        allowed.extend(extra.iter().cloned());
+        self.allowed_models = Some(allowed);
+        self
     }
 
     /// Calls made for `step_id` are attributed to it.
@@ -216,8 +228,16 @@ impl llm::Host for LlmCtx {
                 }
             },
         };
+        let model = request.model.unwrap_or_else(|| self.default_model.clone());
+        if let Some(allowed) = self.allowed_models.as_ref().filter(|a| !a.contains(&model)) {
+            tracing::warn!(source = %self.source, %model, "model call refused: not the routed model nor allowed");
+            return Err(LlmFailure::InvalidRequest(format!(
+                "model `{model}` is not the step's routed model nor in the handler's allowed_models ({})",
+                allowed.join(", ")
+            )));
+        }
         let request = ProviderRequest {
-            model: request.model.unwrap_or_else(|| self.default_model.clone()),
+            model,
             system: request.system,
             messages: request
                 .messages

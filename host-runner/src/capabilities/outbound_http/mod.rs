@@ -1,6 +1,7 @@
 //! Outbound `wasi:http` for handlers, deny by default: a request goes out only
 //! when its authority matches one of the handler's allowed hosts (`host`,
-//! `host:port`, `*.suffix`, optionally with a scheme). A denied request gets
+//! `host:port`, `*.suffix`, optionally with a scheme) **and** the host of one
+//! of the step's plugins (`plugins`). A denied request gets
 //! `HTTP-request-denied`, never a connection. Secret headers (webhook
 //! tokens) are added by the host on the way out, so they never enter guest memory.
 
@@ -48,6 +49,20 @@ impl AllowedHosts {
         Ok(AllowedHosts { rules })
     }
 
+    /// Exactly the scheme, host and port of each URL (URLs that do not parse are skipped).
+    pub fn of_urls(urls: &[String]) -> Self {
+        let rules = urls
+            .iter()
+            .filter_map(|url| url.trim().parse::<http::Uri>().ok())
+            .filter_map(|uri| {
+                let scheme = uri.scheme_str()?.to_string();
+                let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
+                Some(Rule { host: uri.host()?.to_ascii_lowercase(), scheme: Some(scheme), port: Some(port) })
+            })
+            .collect();
+        AllowedHosts { rules }
+    }
+
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         let host = host.to_ascii_lowercase();
         self.rules.iter().any(|r| {
@@ -83,13 +98,20 @@ impl SecretHeader {
 /// secret headers, then the default sender.
 pub struct OutboundHttp {
     allowed: Arc<AllowedHosts>,
+    /// The hosts of the step's plugins.
+    plugins: AllowedHosts,
     secrets: Arc<[SecretHeader]>,
     component: String,
 }
 
 impl OutboundHttp {
-    pub fn new(component: impl Into<String>, allowed: Arc<AllowedHosts>, secrets: Arc<[SecretHeader]>) -> Self {
-        OutboundHttp { allowed, secrets, component: component.into() }
+    pub fn new(
+        component: impl Into<String>,
+        allowed: Arc<AllowedHosts>,
+        plugins: AllowedHosts,
+        secrets: Arc<[SecretHeader]>,
+    ) -> Self {
+        OutboundHttp { allowed, plugins, secrets, component: component.into() }
     }
 }
 
@@ -111,6 +133,10 @@ impl WasiHttpHooks for OutboundHttp {
         let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
         if !self.allowed.allows(&scheme, &host, port) {
             tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: host not allowed");
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        if !self.plugins.allows(&scheme, &host, port) {
+            tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: not a plugin of the step");
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         for secret in self.secrets.iter().filter(|s| s.host == host.to_ascii_lowercase()) {
@@ -144,6 +170,19 @@ mod tests {
         assert!(!allowed.allows("https", "evilexample.org", 443));
         assert!(allowed.allows("http", "localhost", 8080));
         assert!(!allowed.allows("http", "localhost", 8081));
+    }
+
+    #[test]
+    fn plugin_urls_allow_exactly_their_origin() {
+        let hosts = AllowedHosts::of_urls(&[
+            "https://hooks.slack.com/services/x".into(),
+            "http://127.0.0.1:9300/".into(),
+            "nope".into(),
+        ]);
+        assert!(hosts.allows("https", "hooks.slack.com", 443));
+        assert!(!hosts.allows("http", "hooks.slack.com", 80));
+        assert!(hosts.allows("http", "127.0.0.1", 9300));
+        assert!(!hosts.allows("http", "127.0.0.1", 9301));
     }
 
     #[test]

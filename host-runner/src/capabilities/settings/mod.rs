@@ -1,17 +1,37 @@
-//! `settings`: read-only access to `system_settings_config`.
+//! `settings`: read-only access to `system_settings_config`. The
+//! orchestrator reads every key; a handler only the keys its manifest grants
+//! (exact keys, or prefixes ending in `*`): others read as unset. Plugin URLs
+//! are not settings a handler reads: the `plugins` capability answers them.
 
 use crate::bindings::settings;
 use crate::storage::{self, Db};
 use wasmtime::component::{HasData, Linker};
 
-/// Per-store context: the database to read from.
+/// Per-store context: the database to read from and what may be read.
 pub struct SettingsCtx {
     db: Db,
+    /// `None`: every key (the orchestrator); otherwise the granted keys and `prefix*` patterns.
+    readable: Option<Vec<String>>,
 }
 
 impl SettingsCtx {
-    pub fn new(db: Db) -> Self {
-        SettingsCtx { db }
+    /// Every key readable.
+    pub fn all(db: Db) -> Self {
+        SettingsCtx { db, readable: None }
+    }
+
+    /// Only `granted` keys (`key`, or `prefix*`) readable.
+    pub fn granted(db: Db, granted: Vec<String>) -> Self {
+        SettingsCtx { db, readable: Some(granted) }
+    }
+
+    fn may_read(&self, key: &str) -> bool {
+        self.readable.as_ref().is_none_or(|granted| {
+            granted.iter().any(|g| match g.strip_suffix('*') {
+                Some(prefix) => key.starts_with(prefix),
+                None => g == key,
+            })
+        })
     }
 }
 
@@ -32,6 +52,10 @@ pub fn add_to_linker<T: SettingsView + Send + 'static>(linker: &mut Linker<T>) -
 
 impl settings::Host for SettingsCtx {
     fn get(&mut self, key: String) -> Option<String> {
+        if !self.may_read(&key) {
+            tracing::debug!(%key, "settings read refused: not granted");
+            return None;
+        }
         // A read error is logged and reads as "unset": the guest then uses its default.
         storage::settings::get(&self.db.lock(), &key)
             .inspect_err(|e| tracing::warn!(%key, "settings read failed: {e:#}"))
@@ -44,6 +68,7 @@ impl settings::Host for SettingsCtx {
             .inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"))
             .unwrap_or_default()
             .into_iter()
+            .filter(|s| self.may_read(&s.key))
             .map(|s| (s.key, s.value))
             .collect()
     }
@@ -58,11 +83,25 @@ mod tests {
     fn reads_values_and_prefixes() {
         let db = Db::temporary();
         storage::settings::set(&db.lock(), "orchestration_enabled", "true").unwrap();
-        let mut ctx = SettingsCtx::new(db);
+        let mut ctx = SettingsCtx::all(db);
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
         assert_eq!(ctx.get("no_such_key".into()), None);
         let budgets = ctx.get_prefix("orchestration_token_budget_".into());
         assert_eq!(budgets.len(), orchestration::classify::INTENTS.len());
         assert!(budgets.windows(2).all(|w| w[0].0 < w[1].0), "sorted by key");
+    }
+
+    #[test]
+    fn a_handler_reads_only_what_it_was_granted() {
+        let db = Db::temporary();
+        storage::settings::set(&db.lock(), "plugin_slack_url", "https://hooks.slack.com/services/T/B/secret").unwrap();
+        let mut ctx =
+            SettingsCtx::granted(db, vec!["orchestration_enabled".into(), "orchestration_token_budget_*".into()]);
+        assert_eq!(ctx.get("plugin_slack_url".into()), None, "a webhook URL is a credential");
+        assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("false"));
+        assert!(ctx.get_prefix("plugin_".into()).is_empty());
+        assert_eq!(ctx.get_prefix("orchestration_".into()).len(), 1 + orchestration::classify::INTENTS.len());
+        let mut none = SettingsCtx::granted(Db::temporary(), vec![]);
+        assert!(none.get_prefix(String::new()).is_empty());
     }
 }

@@ -1,9 +1,12 @@
 //! Test guest for the reliability suite: one intent per way a handler can
-//! misbehave. The host must turn each into a typed failure of that step only.
+//! misbehave. The host must turn each into a typed failure of that step only,
+//! or refuse what the handler was not granted.
 
 use handler_kit::wasi::http::outgoing_handler;
 use handler_kit::wasi::http::types::{Fields, OutgoingRequest, Scheme};
+use handler_kit::workflowpilot::orchestration::audit::{self, AuditEvent, EventType, Severity};
 use handler_kit::workflowpilot::orchestration::llm::{self, CompletionRequest, Message, ResponseFormat, Role};
+use handler_kit::workflowpilot::orchestration::settings;
 use handler_kit::{HandlerError, HandlerInfo, StepRequest, params};
 use std::hint::black_box;
 
@@ -23,6 +26,9 @@ impl handler_kit::Handler for Misbehaving {
                 "forbidden-http",
                 "greedy-llm",
                 "sleep",
+                "other-model",
+                "read-setting",
+                "emit-event",
             ]
             .map(String::from)
             .to_vec(),
@@ -66,6 +72,39 @@ impl handler_kit::Handler for Misbehaving {
                 })
                 .map_err(HandlerError::Llm)?;
                 Ok(serde_json::json!({ "text": answer.text }).to_string())
+            }
+            "other-model" => {
+                let model = params::optional_str(&params, "model")?.unwrap_or("claude-opus-4-5");
+                let answer = llm::complete(&CompletionRequest {
+                    model: Some(model.to_string()),
+                    system: None,
+                    messages: vec![Message { role: Role::User, content: "Hello".into() }],
+                    max_tokens: 16,
+                    temperature: 0.0,
+                    response_format: ResponseFormat::Text,
+                })
+                .map_err(HandlerError::Llm)?;
+                Ok(serde_json::json!({ "model": answer.model }).to_string())
+            }
+            "read-setting" => {
+                let key = params::optional_str(&params, "key")?.unwrap_or("plugin_slack_url");
+                let all = settings::get_prefix("").len();
+                Ok(serde_json::json!({ "value": settings::get(key), "readable": all }).to_string())
+            }
+            "emit-event" => {
+                let event_type = match params::optional_str(&params, "event")? {
+                    Some("ORCHESTRATION_COMPLETED") | None => EventType::OrchestrationCompleted,
+                    Some(own) => EventType::HandlerEvent(own.to_string()),
+                };
+                let emitted = audit::emit(&AuditEvent {
+                    event_type,
+                    severity: Severity::Critical,
+                    workflow_id: request.workflow_id.clone(),
+                    step_id: Some(request.step.id.clone()),
+                    metadata: r#"{"tokens_used": 0, "made_up": true}"#.into(),
+                });
+                Ok(serde_json::json!({ "emitted": emitted.is_ok(), "refusal": emitted.err().map(|e| format!("{e:?}")) })
+                    .to_string())
             }
             "sleep" => {
                 let seconds = params::optional_u32(&params, "seconds")?.unwrap_or(3_600);
