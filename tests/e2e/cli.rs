@@ -92,6 +92,14 @@ fn flags_run_json_handlers_and_audit() {
     let out = dir.pilot(&["flags", "set", "orchestration_enabled", "maybe"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("takes `true` or `false`"));
+    // Out of range: refused with the range, nothing written.
+    let out = dir.pilot(&["flags", "set", "orchestration_budget_critical_multiplier", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("takes a number from 1 to 5, got `10`"), "{}", stderr(&out));
+    let listed = String::from_utf8(dir.pilot(&["flags", "list", "--json"]).stdout).unwrap();
+    let flags: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let multiplier = flags.as_array().unwrap().iter().find(|f| f["key"] == "orchestration_budget_critical_multiplier");
+    assert_eq!(multiplier.unwrap()["value"], "1.5");
     assert!(dir.pilot(&["flags", "set", "orchestration_enabled", "true"]).status.success());
     let listed = String::from_utf8(dir.pilot(&["flags", "list"]).stdout).unwrap();
     assert!(listed.lines().any(|l| l.starts_with("orchestration_enabled") && l.contains("true")), "{listed}");

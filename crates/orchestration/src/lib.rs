@@ -8,6 +8,7 @@
 //! `orchestrator-component` behind the WIT imports.
 
 pub mod budget;
+pub mod catalogue;
 pub mod classify;
 pub mod compress;
 pub mod environment;

@@ -1,5 +1,6 @@
-//! The orchestrator's settings from `system_settings_config`, with the seed's
-//! defaults where a key is absent or unreadable.
+//! The orchestrator's settings from `system_settings_config`, read through
+//! the [`crate::catalogue`]: a value outside a key's range reads as its
+//! default (and `pilot flags set` never writes one).
 
 use crate::environment::Environment;
 
@@ -79,43 +80,31 @@ pub struct Settings {
 
 impl Settings {
     pub fn read(env: &impl Environment) -> Settings {
-        let flag = |key| env.setting(key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let number = |key, default| {
-            env.setting(key).and_then(|v| v.trim().parse::<u32>().ok()).filter(|v| *v > 0).unwrap_or(default)
-        };
-        let fraction = |key, range: std::ops::RangeInclusive<f32>, default| {
-            env.setting(key).and_then(|v| v.trim().parse::<f32>().ok()).filter(|v| range.contains(v)).unwrap_or(default)
-        };
+        let catalogue = crate::catalogue::catalogue();
+        let value = |key: &str| catalogue.value(key, |k| env.setting(k)).expect("settings keys are in the catalogue");
+        let flag = |key| value(key) == "true";
+        let number = |key| value(key).parse::<u32>().expect("the catalogue checked the integer");
+        let fraction = |key| value(key).parse::<f32>().expect("the catalogue checked the number");
         Settings {
             orchestration_enabled: flag(ORCHESTRATION_ENABLED),
             compression_enabled: flag(COMPRESSION_ENABLED),
             ais_routing_enabled: flag(AIS_ROUTING_ENABLED),
-            max_tokens_per_workflow: number(MAX_TOKENS_PER_WORKFLOW, DEFAULT_MAX_TOKENS_PER_WORKFLOW),
-            max_tokens_per_step: number(MAX_TOKENS_PER_STEP, DEFAULT_MAX_TOKENS_PER_STEP),
-            strategy: match env.setting(BUDGET_STRATEGY).as_deref().map(str::trim) {
-                Some("equal") => BudgetStrategy::Equal,
-                Some("priority") => BudgetStrategy::Priority,
+            max_tokens_per_workflow: number(MAX_TOKENS_PER_WORKFLOW),
+            max_tokens_per_step: number(MAX_TOKENS_PER_STEP),
+            strategy: match value(BUDGET_STRATEGY).as_str() {
+                "equal" => BudgetStrategy::Equal,
+                "priority" => BudgetStrategy::Priority,
                 // Past usage is read only behind its own flag; without it, proportional.
-                Some("adaptive") if flag(ADAPTIVE_BUDGET_ENABLED) => BudgetStrategy::Adaptive,
+                "adaptive" if flag(ADAPTIVE_BUDGET_ENABLED) => BudgetStrategy::Adaptive,
                 _ => BudgetStrategy::Proportional,
             },
-            default_model: env
-                .setting(DEFAULT_MODEL)
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
-            // Allowed unless set to false, as in the seed.
-            overage: (!env.setting(ALLOW_OVERAGE).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")))
-                .then(|| fraction(OVERAGE_THRESHOLD, 1.0..=3.0, DEFAULT_OVERAGE_THRESHOLD)),
-            critical_multiplier: fraction(CRITICAL_MULTIPLIER, 1.0..=5.0, DEFAULT_CRITICAL_MULTIPLIER),
-            classification_threshold: fraction(CLASSIFICATION_THRESHOLD, 0.0..=1.0, DEFAULT_CLASSIFICATION_THRESHOLD),
-            // On unless set to false: it only runs for steps the free tiers are unsure of.
-            llm_classification: !env
-                .setting(LLM_CLASSIFICATION_ENABLED)
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
-            max_retries: env
-                .setting(MAX_RETRIES)
-                .and_then(|v| v.trim().parse::<u32>().ok())
-                .map_or(DEFAULT_MAX_RETRIES, |r| r.min(2)),
+            default_model: value(DEFAULT_MODEL),
+            overage: flag(ALLOW_OVERAGE).then(|| fraction(OVERAGE_THRESHOLD)),
+            critical_multiplier: fraction(CRITICAL_MULTIPLIER),
+            classification_threshold: fraction(CLASSIFICATION_THRESHOLD),
+            // It only runs for steps the free tiers are unsure of.
+            llm_classification: flag(LLM_CLASSIFICATION_ENABLED),
+            max_retries: number(MAX_RETRIES),
         }
     }
 }
