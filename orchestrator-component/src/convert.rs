@@ -51,6 +51,10 @@ pub fn agent_scores(s: agents::AgentScores) -> AgentScores {
     AgentScores { creation: s.creation, execution: s.execution, combined: s.combined }
 }
 
+pub fn run_scores(s: AgentScores) -> agents::RunScores {
+    agents::RunScores { creation: s.creation, execution: s.execution, combined: s.combined }
+}
+
 pub fn intent_usage(u: agents::IntentUsage) -> IntentUsage {
     IntentUsage { intent: u.intent, steps: u.steps, avg_tokens: u.avg_tokens, p90_tokens: u.p90_tokens }
 }
@@ -134,13 +138,13 @@ fn dispatch_error(e: types::StepError) -> DispatchError {
         types::StepError::Host(msg) => DispatchError::Host(msg),
         types::StepError::Handler(h) => {
             let (kind, message) = match h {
-                types::HandlerError::InvalidInput(m) => ("invalid_input", m),
-                types::HandlerError::InvalidOutput(m) => ("invalid_output", m),
-                types::HandlerError::NotPermitted(m) => ("not_permitted", m),
-                types::HandlerError::Failed(m) => ("failed", m),
-                types::HandlerError::Llm(f) => ("llm", llm_failure(f)),
+                types::HandlerError::InvalidInput(m) => (HandlerErrorKind::InvalidInput, m),
+                types::HandlerError::InvalidOutput(m) => (HandlerErrorKind::InvalidOutput, m),
+                types::HandlerError::NotPermitted(m) => (HandlerErrorKind::NotPermitted, m),
+                types::HandlerError::Failed(m) => (HandlerErrorKind::Failed, m),
+                types::HandlerError::Llm(f) => (HandlerErrorKind::Llm, llm_failure(f)),
             };
-            DispatchError::Handler { kind: kind.into(), message }
+            DispatchError::Handler { kind, message }
         }
     }
 }
@@ -215,6 +219,27 @@ pub fn metrics(m: WorkflowMetrics) -> wit::WorkflowMetrics {
     }
 }
 
+fn step_failure(e: &DispatchError) -> wit::StepFailure {
+    use wit::FailureReason as R;
+    let reason = match e {
+        DispatchError::NoHandler(_) => R::NoHandler,
+        DispatchError::Trapped(_) => R::Trap,
+        DispatchError::FuelExhausted(_) => R::Fuel,
+        DispatchError::DeadlineExceeded(_) => R::Deadline,
+        DispatchError::MemoryExceeded(_) => R::Memory,
+        DispatchError::OutputTooLarge(_) => R::OutputTooLarge,
+        DispatchError::Host(_) => R::Host,
+        DispatchError::Handler { kind, .. } => match kind {
+            HandlerErrorKind::InvalidInput => R::InvalidInput,
+            HandlerErrorKind::Llm => R::Llm,
+            HandlerErrorKind::InvalidOutput => R::InvalidOutput,
+            HandlerErrorKind::NotPermitted => R::NotPermitted,
+            HandlerErrorKind::Failed => R::HandlerFailed,
+        },
+    };
+    wit::StepFailure { reason, message: e.to_string() }
+}
+
 pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
     wit::OrchestrationMetadata {
         workflow_id: m.workflow_id,
@@ -235,7 +260,7 @@ pub fn metadata(m: Metadata) -> wit::OrchestrationMetadata {
                     StepStatus::Executed => wit::StepStatus::Executed,
                     StepStatus::FellBack => wit::StepStatus::FellBack,
                 },
-                failure: p.failure,
+                failure: p.failure.as_ref().map(step_failure),
                 budget_basis: match p.basis {
                     Basis::Estimate => wit::BudgetBasis::Estimate,
                     Basis::History => wit::BudgetBasis::History,

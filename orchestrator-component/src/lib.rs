@@ -46,6 +46,9 @@ impl orchestration::Environment for Imports {
     fn agent_scores(&self, agent_id: &str) -> Option<AgentScores> {
         agents::scores(agent_id).map(convert::agent_scores)
     }
+    fn record_run(&self, agent_id: &str, scores: AgentScores) {
+        agents::record_run(agent_id, convert::run_scores(scores));
+    }
     fn intent_usage(&self, agent_id: &str) -> Vec<IntentUsage> {
         agents::usage_by_intent(agent_id).into_iter().map(convert::intent_usage).collect()
     }

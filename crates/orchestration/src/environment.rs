@@ -23,6 +23,8 @@ pub trait Environment {
     fn complete(&self, call: &ModelCall) -> Result<ModelAnswer, String>;
     /// The agent's row of `agent_intensity_metrics`, if it has one.
     fn agent_scores(&self, agent_id: &str) -> Option<AgentScores>;
+    /// Stores the agent's scores after a routed run.
+    fn record_run(&self, agent_id: &str, scores: AgentScores);
     /// The agent's past token use per intent (from `token_usage`), for adaptive budgets.
     fn intent_usage(&self, agent_id: &str) -> Vec<IntentUsage>;
 }

@@ -117,12 +117,34 @@ pub enum DispatchError {
     DeadlineExceeded(u64),
     MemoryExceeded(u64),
     OutputTooLarge(u64),
-    /// The handler's own error: its kind (`invalid-input`, `llm`...) and message.
+    /// The handler's own error: its kind and message.
     Handler {
-        kind: String,
+        kind: HandlerErrorKind,
         message: String,
     },
     Host(String),
+}
+
+/// The kinds of a handler's own typed error (the WIT `handler-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerErrorKind {
+    InvalidInput,
+    Llm,
+    InvalidOutput,
+    NotPermitted,
+    Failed,
+}
+
+impl HandlerErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandlerErrorKind::InvalidInput => "invalid_input",
+            HandlerErrorKind::Llm => "llm",
+            HandlerErrorKind::InvalidOutput => "invalid_output",
+            HandlerErrorKind::NotPermitted => "not_permitted",
+            HandlerErrorKind::Failed => "failed",
+        }
+    }
 }
 
 impl DispatchError {
@@ -144,7 +166,14 @@ impl DispatchError {
     /// The model's answer was unusable: a stronger model may do the step.
     /// Sandbox limits, missing handlers and bad input fail the same way on any model.
     pub fn retryable_on_stronger_model(&self) -> bool {
-        matches!(self, DispatchError::Handler { kind, .. } if kind == "invalid_output")
+        matches!(self, DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput, .. })
+    }
+
+    /// The model caused it (an unusable answer, a failed or refused call):
+    /// such failures say the agent needs stronger models; a missing plugin or
+    /// handler says nothing about it.
+    pub fn model_caused(&self) -> bool {
+        matches!(self, DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput | HandlerErrorKind::Llm, .. })
     }
 }
 
@@ -157,7 +186,7 @@ impl std::fmt::Display for DispatchError {
             DispatchError::DeadlineExceeded(ms) => write!(f, "handler ran past its deadline of {ms} ms"),
             DispatchError::MemoryExceeded(bytes) => write!(f, "handler exceeded its memory cap of {bytes} bytes"),
             DispatchError::OutputTooLarge(bytes) => write!(f, "handler output exceeds the limit of {bytes} bytes"),
-            DispatchError::Handler { kind, message } => write!(f, "handler error ({kind}): {message}"),
+            DispatchError::Handler { kind, message } => write!(f, "handler error ({}): {message}", kind.as_str()),
             DispatchError::Host(msg) => write!(f, "host could not run the handler: {msg}"),
         }
     }

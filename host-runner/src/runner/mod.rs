@@ -4,7 +4,6 @@
 //! step's full prompt and context on the default model. Both paths write
 //! token usage and audit.
 
-mod intensity;
 pub mod report;
 pub mod template;
 pub mod workflow;
@@ -111,8 +110,10 @@ impl Host {
                         let plan =
                             session.metadata().await.and_then(|m| m.steps.into_iter().find(|p| p.step_id == spec.id));
                         fallback_intent = plan.as_ref().map(|p| p.classification.intent.clone());
-                        fallback_reason =
-                            Some(plan.and_then(|p| p.failure).unwrap_or_else(|| "declined by the orchestrator".into()));
+                        fallback_reason = Some(
+                            plan.and_then(|p| p.failure)
+                                .map_or_else(|| "declined by the orchestrator".into(), |f| f.message),
+                        );
                     }
                     Err(reason) => {
                         self.audit_orchestrator_failure(&who, &spec.id, &reason);
@@ -150,9 +151,6 @@ impl Host {
         let orchestrator_calls = session.as_ref().map(|s| s.own_spend()).unwrap_or_default();
         if orchestrator_calls.calls > 0 {
             self.record_orchestrator_calls(&who, &orchestrator_calls)?;
-        }
-        if let Some(run) = intensity::outcome(self.db(), &reports) {
-            intensity::record(self.db(), &who.agent_id, &run)?;
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {

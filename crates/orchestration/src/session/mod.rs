@@ -39,7 +39,10 @@ pub struct StepPlan {
     pub critical: bool,
     pub used: u32,
     pub status: StepStatus,
-    pub failure: Option<String>,
+    /// Why the step fell back, typed.
+    pub failure: Option<DispatchError>,
+    /// The tier AIS routing sent the executed step to (routing on).
+    pub routed_tier: Option<crate::routing::Tier>,
 }
 
 impl StepPlan {
@@ -75,6 +78,7 @@ pub struct StepInput {
 pub struct Session<E: Environment> {
     env: E,
     workflow_id: String,
+    agent_id: String,
     settings: Settings,
     /// Per-tier models and thresholds, read at initialization (routing).
     models: TierModels,
@@ -113,6 +117,7 @@ impl<E: Environment> Session<E> {
             memory,
             agent: None,
             workflow_id: workflow_id.to_string(),
+            agent_id: agent_id.to_string(),
             plans: vec![],
             metrics: WorkflowMetrics {
                 min_compression_quality: 1.0,
@@ -149,6 +154,7 @@ impl<E: Environment> Session<E> {
                 used: 0,
                 status: StepStatus::Pending,
                 failure: None,
+                routed_tier: None,
             })
             .collect();
         session.env.emit(Event {
@@ -262,9 +268,11 @@ impl<E: Environment> Session<E> {
         match outcome {
             Ok(done) => {
                 let elapsed = started.elapsed().as_micros() as u64;
+                let routed_tier = self.settings.ais_routing_enabled.then(|| self.models.tier_of(&done.model)).flatten();
                 let plan = &mut self.plans[index];
                 plan.used = plan.used.saturating_add(done.usage.total);
                 plan.status = StepStatus::Executed;
+                plan.routed_tier = routed_tier;
                 // Savings count only where a model call actually carried the compressed text.
                 let tokens_saved = if done.llm_calls > 0 { compression.tokens_saved } else { 0 };
                 let baseline = self.baseline_cost(&intent, &done, material_tokens, tokens_saved);
@@ -355,7 +363,7 @@ impl<E: Environment> Session<E> {
             Err(failure) => {
                 let error = failure.error;
                 self.plans[index].status = StepStatus::FellBack;
-                self.plans[index].failure = Some(error.to_string());
+                self.plans[index].failure = Some(error.clone());
                 self.metrics.steps_fell_back += 1;
                 self.emit_failure(step_id, Some(&intent), error.kind(), &error.to_string(), attempts.len());
                 None
@@ -384,6 +392,31 @@ impl<E: Environment> Session<E> {
         self.metrics.total_cost += failure.cost_usd;
     }
 
+    /// What the run says about the agent: the tiers routing chose for the
+    /// steps run, and the steps that failed for a model-caused reason. The
+    /// host stores the updated scores; it computes nothing.
+    fn record_agent_run(&self) {
+        if !self.settings.ais_routing_enabled {
+            return;
+        }
+        let ran: Vec<&StepPlan> = self.plans.iter().filter(|p| p.routed_tier.is_some()).collect();
+        if ran.is_empty() {
+            return;
+        }
+        let failures =
+            self.plans.iter().filter(|p| p.failure.as_ref().is_some_and(DispatchError::model_caused)).count();
+        let run = crate::routing::RunOutcome {
+            steps: (ran.len() + failures) as u32,
+            failures: failures as u32,
+            avg_tier_used: ran.iter().filter_map(|p| p.routed_tier).map(|t| f32::from(t.index())).sum::<f32>()
+                / ran.len() as f32,
+            tokens: ran.iter().map(|p| u64::from(p.used)).sum(),
+        };
+        if let Some(scores) = crate::routing::updated_execution_score(self.agent, &run) {
+            self.env.record_run(&self.agent_id, scores);
+        }
+    }
+
     /// Counts the orchestrator's own model calls as tokens used and cost.
     fn spend(&mut self, spend: OverheadSpend) {
         let o = &mut self.metrics.overhead;
@@ -394,12 +427,14 @@ impl<E: Environment> Session<E> {
         self.metrics.total_cost += spend.cost_usd;
     }
 
-    /// Ends orchestration: emits `ORCHESTRATION_COMPLETED` and returns the metrics.
+    /// Ends orchestration: folds the run into the agent's execution score
+    /// (routing on), emits `ORCHESTRATION_COMPLETED` and returns the metrics.
     pub fn complete(&mut self) -> Option<WorkflowMetrics> {
         if !self.is_active() {
             return None;
         }
         self.completed = true;
+        self.record_agent_run();
         let allocated: u64 = self.plans.iter().map(|p| u64::from(p.allocated)).sum();
         // Steps' use of what they were allocated; the orchestrator's own calls were never allocated.
         let used: u64 = self.plans.iter().map(|p| u64::from(p.used)).sum();

@@ -22,6 +22,7 @@ struct FakeEnv {
     agent: Option<AgentScores>,
     history: Vec<IntentUsage>,
     scores_asked: Cell<u32>,
+    recorded: RefCell<Vec<(String, AgentScores)>>,
 }
 
 impl Environment for &FakeEnv {
@@ -80,6 +81,9 @@ impl Environment for &FakeEnv {
     }
     fn intent_usage(&self, _agent_id: &str) -> Vec<IntentUsage> {
         self.history.clone()
+    }
+    fn record_run(&self, agent_id: &str, scores: AgentScores) {
+        self.recorded.borrow_mut().push((agent_id.to_string(), scores));
     }
 }
 
@@ -165,7 +169,7 @@ fn a_failed_dispatch_falls_back_with_its_reason() {
     assert!(session.execute_step("a", input(&steps[0]), "null", &[]).is_none());
     let meta = session.metadata().unwrap();
     assert_eq!(meta.steps[0].status, StepStatus::FellBack);
-    assert!(meta.steps[0].failure.as_deref().unwrap().contains("fuel"));
+    assert!(matches!(meta.steps[0].failure, Some(DispatchError::FuelExhausted(_))));
     let reason =
         env.events.borrow().iter().find(|e| e.kind == EventKind::StepFailed).unwrap().metadata["reason"].clone();
     assert_eq!(reason, "fuel");
@@ -273,7 +277,7 @@ fn without_a_usable_model_answer_the_context_tier_and_the_fallback_decide() {
 fn an_invalid_answer_is_retried_one_tier_up_but_sandbox_failures_are_not() {
     let mut env = enabled();
     env.settings.insert("orchestration_ais_routing_enabled".into(), "true".into());
-    let invalid = DispatchError::Handler { kind: "invalid_output".into(), message: "not JSON".into() };
+    let invalid = DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput, message: "not JSON".into() };
     env.fail_first.borrow_mut().insert("extract".into(), (1, invalid));
     env.failing.insert("summarize".into(), DispatchError::FuelExhausted(10));
     let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None)];
@@ -462,4 +466,35 @@ fn adaptive_budgets_follow_the_agents_history_and_critical_steps_get_more() {
     env.settings.remove("orchestration_adaptive_budget_enabled");
     let session = Session::initialize(&env, "wf", "agent", "user", &steps, None);
     assert_eq!(session.metadata().unwrap().settings.strategy, crate::settings::BudgetStrategy::Proportional);
+}
+
+#[test]
+fn a_routed_run_updates_the_agents_scores_from_typed_failures_only() {
+    let mut env = enabled();
+    env.settings.insert("orchestration_ais_routing_enabled".into(), "true".into());
+    env.failing.insert(
+        "summarize".into(),
+        DispatchError::Handler { kind: HandlerErrorKind::Llm, message: "provider error 529".into() },
+    );
+    let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None)];
+    let mut session = Session::initialize(&env, "wf", "agent-7", "user", &steps, None);
+    session.execute_step("a", input(&steps[0]), "null", &[]).unwrap();
+    assert!(session.execute_step("b", input(&steps[1]), "null", &[]).is_none());
+    let plans = session.metadata().unwrap().steps;
+    assert!(plans[0].routed_tier.is_some());
+    assert!(matches!(&plans[1].failure, Some(e) if e.model_caused()));
+    session.complete().unwrap();
+    let recorded = env.recorded.borrow();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].0, "agent-7");
+    // A first run: creation and execution both start at the run's intensity.
+    assert!(recorded[0].1.execution > 0.0 && recorded[0].1.combined == recorded[0].1.execution);
+
+    // A sandbox failure says nothing about the agent, and routing off records nothing.
+    let plain = enabled();
+    let mut session = Session::initialize(&plain, "wf", "agent-7", "user", &steps[..1], None);
+    session.execute_step("a", input(&steps[0]), "null", &[]).unwrap();
+    session.complete().unwrap();
+    assert!(plain.recorded.borrow().is_empty());
+    assert!(!DispatchError::FuelExhausted(1).model_caused());
 }

@@ -1,7 +1,8 @@
-//! `agents`: what the host knows about an agent from earlier runs, read-only
-//! for the orchestrator. Its intensity scores feed AIS routing; its past
-//! token use per intent feeds the adaptive budget strategy. Only the
-//! orchestrator links it: handlers never see other runs.
+//! `agents`: what the host knows about an agent from earlier runs. Its
+//! intensity scores feed AIS routing; its past token use per intent feeds
+//! the adaptive budget strategy. After a routed run the orchestrator computes
+//! the new scores and the host stores them as told. Only the orchestrator
+//! links it: handlers never see other runs.
 
 use crate::bindings::agents;
 use crate::storage::{self, Db};
@@ -46,6 +47,18 @@ impl agents::Host for AgentsCtx {
                 combined: row.scores.combined,
                 runs: row.runs,
             })
+    }
+
+    fn record_run(&mut self, agent_id: String, scores: agents::RunScores) {
+        let scores = orchestration::routing::AgentScores {
+            creation: scores.creation.clamp(0.0, 10.0),
+            execution: scores.execution.clamp(0.0, 10.0),
+            combined: scores.combined.clamp(0.0, 10.0),
+        };
+        // A failed write is logged: the run itself succeeded.
+        if let Err(e) = storage::agents::record_run(&self.db.lock(), &agent_id, &scores) {
+            tracing::error!(%agent_id, "agent scores write failed: {e:#}");
+        }
     }
 
     fn usage_by_intent(&mut self, agent_id: String) -> Vec<agents::IntentUsage> {
