@@ -1,57 +1,21 @@
 //! The host: one engine, one database, one provider and the components,
 //! compiled once and instantiated per step. Built with [`Host::builder`].
 
-use crate::bindings::orchestrator::OrchestratorCorePre;
-use crate::capabilities::audit::AuditSink;
 use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
-use crate::capabilities::llm::provider::Provider;
+use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
-use crate::capabilities::{agents, audit, database, handlers, llm, plugins, settings};
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
-use crate::components::state::{HandlerState, OrchestratorState};
+use crate::components::runtime::{Runtime, handler_linker, load_orchestrator};
+use crate::components::shared::{Limits, Shared};
 use crate::storage::Db;
-use crate::storage::records::Identity;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
-
-/// Execution limits: the defaults of every component call (a handler's
-/// manifest may override them for that handler) and stdio inheritance.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub defaults: HandlerLimits,
-    pub inherit_stderr: bool,
-}
-
-impl Runtime {
-    /// Records a host-level event (handler loading), not tied to an execution.
-    pub fn host_audit(&self, event_type: &str, severity: &str, metadata: &serde_json::Value) {
-        let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
-        AuditSink::new(self.db.clone(), who).record(event_type, severity, None, "host", metadata);
-    }
-}
-
-/// Shared state of a host, reachable from every store.
-pub struct Runtime {
-    pub engine: Engine,
-    pub db: Db,
-    pub provider: Arc<Provider>,
-    pub databases: Arc<ComponentDatabases>,
-    pub registry: Registry,
-    pub handler_linker: Linker<HandlerState>,
-    pub orchestrator: OrchestratorCorePre<OrchestratorState>,
-    pub limits: Limits,
-    pub handlers_dir: PathBuf,
-    /// What models were sent per step, when the host keeps it (`pilot eval`).
-    pub transcript: Option<Arc<Transcript>>,
-}
 
 /// Which model provider the host calls.
 #[derive(Debug, Clone)]
@@ -65,18 +29,18 @@ pub enum ProviderChoice {
 }
 
 impl ProviderChoice {
-    fn build(self) -> Result<Provider> {
+    fn build(self) -> Result<Arc<dyn ModelProvider>> {
         Ok(match self {
             ProviderChoice::Auto => match std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
                 Some(api_key) => {
                     let base =
                         std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
-                    Provider::Anthropic(Anthropic::new(&base, api_key)?)
+                    Arc::new(Anthropic::new(&base, api_key)?)
                 }
-                None => Provider::Simulated(Simulated::new(Duration::ZERO)),
+                None => Arc::new(Simulated::new(Duration::ZERO)),
             },
-            ProviderChoice::Simulated(latency) => Provider::Simulated(Simulated::new(latency)),
-            ProviderChoice::Anthropic { base_url, api_key } => Provider::Anthropic(Anthropic::new(&base_url, api_key)?),
+            ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
+            ProviderChoice::Anthropic { base_url, api_key } => Arc::new(Anthropic::new(&base_url, api_key)?),
         })
     }
 }
@@ -158,20 +122,17 @@ impl HostBuilder {
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
         let orchestrator = load_orchestrator(&engine, &orchestrator_path)?;
         let data_dir = self.db_path.with_extension("components");
-        let runtime = Runtime {
+        let shared = Shared {
             handler_linker: handler_linker(&engine)?,
-            orchestrator,
             engine,
             db,
-            provider: Arc::new(self.provider.build()?),
+            provider: self.provider.build()?,
             databases: Arc::new(ComponentDatabases::new(data_dir)),
-            registry: Registry::default(),
             limits: self.limits,
-            handlers_dir: handlers_dir.clone(),
             transcript: self.keep_transcript.then(Arc::default),
         };
-        let runtime = Arc::new(runtime);
-        let report = runtime.registry.reload(&runtime).await?;
+        let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
+        let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
             let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
             bail!("{}", reasons.join("\n"));
@@ -179,37 +140,6 @@ impl HostBuilder {
         crate::tokenizer::warm_up();
         Ok(Host { runtime })
     }
-}
-
-fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    llm::add_to_linker(&mut linker)?;
-    audit::add_to_linker(&mut linker)?;
-    database::add_to_linker(&mut linker)?;
-    settings::add_to_linker(&mut linker)?;
-    plugins::add_to_linker(&mut linker)?;
-    Ok(linker)
-}
-
-fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre<OrchestratorState>> {
-    let what = || format!("orchestrator {}", path.display());
-    if !path.is_file() {
-        bail!("{}: no such file (run `make components` to build it)", what());
-    }
-    let component = Component::from_file(engine, path).map_err(anyhow::Error::from).with_context(what)?;
-    let mut linker: Linker<OrchestratorState> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    llm::add_to_linker(&mut linker)?;
-    audit::add_to_linker(&mut linker)?;
-    settings::add_to_linker(&mut linker)?;
-    handlers::add_to_linker(&mut linker)?;
-    agents::add_to_linker(&mut linker)?;
-    let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
-    OrchestratorCorePre::new(pre)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: does not export the `orchestrator` interface", what()))
 }
 
 /// A running host. Cheap to clone; all clones share one runtime.
@@ -234,16 +164,16 @@ impl Host {
 
     /// What steps sent to models, when the host was built to keep it.
     pub fn transcript(&self) -> Option<&Transcript> {
-        self.runtime.transcript.as_deref()
+        self.runtime.shared.transcript.as_deref()
     }
 
     pub fn db(&self) -> &Db {
-        &self.runtime.db
+        &self.runtime.shared.db
     }
 
     /// `anthropic` or `simulated`.
     pub fn provider_name(&self) -> &'static str {
-        self.runtime.provider.name()
+        self.runtime.shared.provider.name()
     }
 
     /// The handlers serving now.
@@ -255,7 +185,7 @@ impl Host {
     /// validated, then swapped in atomically; steps already running finish on
     /// the version they started with.
     pub async fn reload_handlers(&self) -> Result<ReloadReport> {
-        self.runtime.registry.reload(&self.runtime).await
+        self.runtime.reload_handlers().await
     }
 
     pub fn handlers_dir(&self) -> &Path {

@@ -1,7 +1,7 @@
 //! The Anthropic provider against a loopback server speaking the Messages API.
 
 use host_runner::capabilities::llm::anthropic::Anthropic;
-use host_runner::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
+use host_runner::capabilities::llm::provider::{AnswerFormat, ModelProvider, ProviderRequest};
 use host_runner::runner::report::Path;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
 use integration_tests::{Sandbox, example};

@@ -3,8 +3,11 @@
 
 pub mod engine;
 pub mod limits;
+pub mod loaded;
 pub mod manifest;
 pub mod orchestrator;
 pub mod registry;
+pub mod runtime;
 pub mod sandbox;
+pub mod shared;
 pub mod state;

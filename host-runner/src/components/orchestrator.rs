@@ -14,8 +14,8 @@ use crate::capabilities::handlers::DispatchCtx;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::settings::SettingsCtx;
+use crate::components::runtime::Runtime;
 use crate::components::state::{ComponentState, OrchestratorExtra, OrchestratorState};
-use crate::host::Runtime;
 use crate::storage::records::Identity;
 use anyhow::{Context, Result};
 use std::sync::Arc;
@@ -42,33 +42,34 @@ impl OrchestratorSession {
         steps: &[WorkflowStep],
         goal: Option<&str>,
     ) -> Result<Self> {
-        let audit = AuditSink::new(runtime.db.clone(), who.clone());
-        let default_model = crate::storage::settings::get(&runtime.db.lock(), orchestration::settings::DEFAULT_MODEL)?
-            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+        let audit = AuditSink::new(runtime.shared.db.clone(), who.clone());
+        let default_model =
+            crate::storage::settings::get(&runtime.shared.db.lock(), orchestration::settings::DEFAULT_MODEL)?
+                .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let state = ComponentState::new(
             LlmCtx::new(
-                runtime.provider.clone(),
-                Pricing::new(runtime.db.clone()),
+                runtime.shared.provider.clone(),
+                Pricing::new(runtime.shared.db.clone()),
                 audit.clone(),
                 SOURCE,
                 default_model,
             ),
             AuditCtx::new(audit, SOURCE, AuditGrant::Orchestrator),
-            SettingsCtx::all(runtime.db.clone()),
-            runtime.limits.defaults,
-            runtime.limits.inherit_stderr,
+            SettingsCtx::all(runtime.shared.db.clone()),
+            runtime.shared.limits.defaults,
+            runtime.shared.limits.inherit_stderr,
             OrchestratorExtra {
                 dispatch: DispatchCtx::new(runtime.clone(), who.clone()),
-                agents: AgentsCtx::new(runtime.db.clone()),
+                agents: AgentsCtx::new(runtime.shared.db.clone()),
             },
         );
-        let mut store = Store::new(&runtime.engine, state);
+        let mut store = Store::new(&runtime.shared.engine, state);
         store.limiter(|s| &mut s.limiter);
         // The orchestrator is the host's own component: fuel bounds its work
         // per call; its calls' wall time is mostly handler time, bounded by
         // each handler's own deadline, so its epoch deadline is never reached.
         store.set_epoch_deadline(ORCHESTRATOR_EPOCH_TICKS);
-        let fuel = runtime.limits.defaults.fuel;
+        let fuel = runtime.shared.limits.defaults.fuel;
         store.set_fuel(fuel)?;
         let core = runtime
             .orchestrator

@@ -8,11 +8,10 @@
 //! listed as rejected with the reason; a removed file unregisters its intents.
 
 use crate::bindings::handler::IntentHandlerPre;
-use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
-use crate::components::manifest::{self, Grants, Manifest};
+use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
+use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
-use crate::components::state::HandlerState;
-use crate::host::Runtime;
+use crate::components::shared::Shared;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -23,25 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 use wasmtime::component::Component;
-
-/// Identities the host and the runner use for themselves in audit and usage
-/// rows; no handler may take one, by file name or by `info()` name.
-pub const RESERVED_IDENTITIES: [&str; 3] = ["orchestrator", "host", "runner"];
-
-/// A compiled, validated handler.
-pub struct LoadedHandler {
-    /// Its host-side identity, the stem of its file: its database, audit
-    /// source and usage rows are keyed by it, whatever `info()` claims.
-    pub id: String,
-    pub info: HandlerInfo,
-    pub path: PathBuf,
-    pub loaded_at: SystemTime,
-    /// Hash of the component and manifest bytes: a reload skips unchanged files.
-    pub fingerprint: u64,
-    /// What its manifest grants (the defaults when it has none).
-    pub grants: Arc<Grants>,
-    pub pre: IntentHandlerPre<HandlerState>,
-}
 
 /// A file that failed validation, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -131,43 +111,43 @@ impl Registry {
     }
 
     /// Rescans the handlers directory and swaps in the result atomically.
-    pub async fn reload(&self, runtime: &Arc<Runtime>) -> Result<ReloadReport> {
+    pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;
         let previous = self.snapshot();
-        let (next, report) = scan(runtime, &previous).await?;
+        let (next, report) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
         Ok(report)
     }
 }
 
 /// Builds the next snapshot from the directory, reusing unchanged handlers.
-async fn scan(runtime: &Arc<Runtime>, previous: &Snapshot) -> Result<(Snapshot, ReloadReport)> {
+async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport)> {
     let mut next = Snapshot::default();
     let mut report = ReloadReport::default();
     let old: BTreeMap<&Path, &Arc<LoadedHandler>> = previous.handlers.iter().map(|h| (h.path.as_path(), h)).collect();
-    let files = component_files(&runtime.handlers_dir)?;
+    let files = component_files(dir)?;
     for file in &files {
         let fingerprint = match fingerprint(file) {
             Ok(f) => f,
             Err(e) => {
-                reject(runtime, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied());
+                reject(shared, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied());
                 continue;
             }
         };
         if let Some(same) = old.get(file.as_path()).filter(|h| h.fingerprint == fingerprint) {
             match next.admit(Arc::clone(same)) {
                 Ok(()) => report.unchanged += 1,
-                Err(reason) => reject(runtime, &mut next, &mut report, file, reason, None),
+                Err(reason) => reject(shared, &mut next, &mut report, file, reason, None),
             }
             continue;
         }
-        match load(runtime, file, fingerprint).await {
+        match load(shared, file, fingerprint).await {
             Ok(handler) => match next.admit(Arc::new(handler)) {
                 Ok(()) if old.contains_key(file.as_path()) => report.replaced.push(file.clone()),
                 Ok(()) => report.loaded.push(file.clone()),
-                Err(reason) => reject(runtime, &mut next, &mut report, file, reason, old.get(file.as_path()).copied()),
+                Err(reason) => reject(shared, &mut next, &mut report, file, reason, old.get(file.as_path()).copied()),
             },
-            Err(e) => reject(runtime, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied()),
+            Err(e) => reject(shared, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied()),
         }
     }
     report.removed = old.keys().filter(|p| !files.iter().any(|f| f == *p)).map(|p| p.to_path_buf()).collect();
@@ -185,7 +165,7 @@ async fn scan(runtime: &Arc<Runtime>, previous: &Snapshot) -> Result<(Snapshot, 
 
 /// Records a refused file; its previous version, if any, keeps serving.
 fn reject(
-    runtime: &Runtime,
+    shared: &Shared,
     next: &mut Snapshot,
     report: &mut ReloadReport,
     file: &Path,
@@ -193,7 +173,7 @@ fn reject(
     previous: Option<&Arc<LoadedHandler>>,
 ) {
     tracing::warn!(file = %file.display(), %reason, "handler rejected");
-    runtime.host_audit(
+    shared.host_audit(
         "HANDLER_REJECTED",
         "warning",
         &serde_json::json!({ "file": file.display().to_string(), "reason": reason, "previous_version_kept": previous.is_some() }),
@@ -230,7 +210,7 @@ fn fingerprint(file: &Path) -> Result<u64> {
 /// Compiles (on a blocking thread) and validates one handler: it must be a
 /// component of the `intent-handler` world whose `info()` answers with a name
 /// and intents that agree with its manifest, if it has one.
-async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<LoadedHandler> {
+async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<LoadedHandler> {
     let what = || format!("handler {}", path.display());
     let manifest = Manifest::load(path)?.unwrap_or_default();
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the file", what()))?;
@@ -238,12 +218,12 @@ async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<L
         let kind = if wasmparser::Parser::is_core_wasm(&bytes) { "a core module" } else { "not WebAssembly" };
         bail!("{}: not a component ({kind}); handlers are WASI 0.2 components of the `intent-handler` world", what());
     }
-    let engine = runtime.engine.clone();
+    let engine = shared.engine.clone();
     let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
         .await?
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{}: does not compile", what()))?;
-    let pre = runtime
+    let pre = shared
         .handler_linker
         .instantiate_pre(&component)
         .map_err(anyhow::Error::from)
@@ -251,7 +231,7 @@ async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<L
     let pre = IntentHandlerPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
         format!("{}: does not export the `handler` interface of the `intent-handler` world", what())
     })?;
-    let info = sandbox::probe_info(runtime, &pre).await.with_context(|| format!("{}: `info()` failed", what()))?;
+    let info = sandbox::probe_info(shared, &pre).await.with_context(|| format!("{}: `info()` failed", what()))?;
     if info.name.trim().is_empty() || info.intents.is_empty() || info.intents.iter().any(|i| i.trim().is_empty()) {
         bail!("{}: `info()` must give a name and at least one non-empty intent", what());
     }
@@ -260,7 +240,7 @@ async fn load(runtime: &Arc<Runtime>, path: &Path, fingerprint: u64) -> Result<L
         bail!("{}: `{reserved}` is the host's own identity; a handler may not take it", what());
     }
     let grants = manifest
-        .grants(runtime.limits.defaults, &info.intents, &info.version)
+        .grants(shared.limits.defaults, &info.intents, &info.version)
         .with_context(|| format!("{}: manifest {}", what(), manifest::path_for(path).display()))?;
     Ok(LoadedHandler {
         id,

@@ -15,9 +15,10 @@ use crate::capabilities::outbound_http::OutboundHttp;
 use crate::capabilities::plugins::PluginsCtx;
 use crate::capabilities::settings::SettingsCtx;
 use crate::components::limits::{CapHit, HandlerLimits};
+use crate::components::loaded::LoadedHandler;
 use crate::components::manifest::Grants;
+use crate::components::shared::Shared;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
-use crate::host::Runtime;
 use crate::storage::records::{Identity, UsageRow, insert_usage};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +39,7 @@ struct Purpose<'a> {
     plugins: &'a [String],
 }
 
-fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
+fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
     let mut llm = LlmCtx::new(
         runtime.provider.clone(),
@@ -81,7 +82,7 @@ fn handler_store(runtime: &Runtime, grants: &Grants, purpose: Purpose<'_>) -> wa
 }
 
 /// Instantiates a freshly compiled handler with no grants and asks for its `info()`.
-pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>) -> anyhow::Result<HandlerInfo> {
+pub async fn probe_info(runtime: &Shared, pre: &IntentHandlerPre<HandlerState>) -> anyhow::Result<HandlerInfo> {
     let grants = Grants::none(HandlerLimits { deadline_ms: PROBE_DEADLINE_MS, ..runtime.limits.defaults });
     let purpose =
         Purpose { handler: "(loading)", who: Identity::default(), step: None, routed_model: "", plugins: &[] };
@@ -96,15 +97,13 @@ pub async fn probe_info(runtime: &Runtime, pre: &IntentHandlerPre<HandlerState>)
     }
 }
 
-/// Runs `request` in the handler registered for its intent.
+/// Runs `request` in `handler`.
 pub async fn run_handler(
-    runtime: &Arc<Runtime>,
+    runtime: &Shared,
+    handler: &LoadedHandler,
     who: &Identity,
     request: StepRequest,
 ) -> Result<DispatchResult, DispatchFailure> {
-    let Some(handler) = runtime.registry.for_intent(&request.intent) else {
-        return Err(unspent(StepError::NoHandler(request.intent)));
-    };
     let name = handler.id.as_str();
     let limits = handler.grants.limits;
     let purpose = Purpose {
@@ -158,7 +157,7 @@ pub async fn run_handler(
 }
 
 /// A failure before any model call.
-fn unspent(error: StepError) -> DispatchFailure {
+pub fn unspent(error: StepError) -> DispatchFailure {
     DispatchFailure { error, usage: TokenUsage { input: 0, output: 0, total: 0 }, cost_usd: 0.0, provider_time_us: 0 }
 }
 
@@ -178,7 +177,7 @@ fn check_output(name: &str, output: String, limits: &HandlerLimits) -> Result<St
 /// A failed dispatch may already have paid for model calls: the spend goes
 /// into `token_usage` (path `failed_attempt`) so that no paid token is lost.
 fn record_failed_attempt(
-    runtime: &Runtime,
+    runtime: &Shared,
     who: &Identity,
     step_id: &str,
     handler: &str,

@@ -194,10 +194,15 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
-        let mut llm =
-            LlmCtx::new(self.runtime.provider.clone(), Pricing::new(self.db().clone()), audit.clone(), "runner", model)
-                .for_step(&spec.id)
-                .with_transcript(self.runtime.transcript.clone());
+        let mut llm = LlmCtx::new(
+            self.runtime.shared.provider.clone(),
+            Pricing::new(self.db().clone()),
+            audit.clone(),
+            "runner",
+            model,
+        )
+        .for_step(&spec.id)
+        .with_transcript(self.runtime.shared.transcript.clone());
         let completion = llm
             .call(ProviderRequest {
                 model: model.to_string(),

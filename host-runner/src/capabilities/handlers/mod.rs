@@ -4,22 +4,33 @@
 
 use crate::bindings::handlers::{self, DispatchFailure, DispatchResult};
 use crate::bindings::types::StepRequest;
-use crate::components::sandbox;
-use crate::host::Runtime;
 use crate::storage::records::Identity;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
-/// Per-store context of the orchestrator: the runtime to dispatch into and
-/// the execution the dispatches belong to.
+/// What a dispatch returns.
+pub type Dispatched<'a> = Pin<Box<dyn Future<Output = Result<DispatchResult, DispatchFailure>> + Send + 'a>>;
+
+/// What the orchestrator's dispatch needs from the host: the handlers loaded
+/// now, and a way to run one in a fresh sandbox.
+pub trait Dispatcher: Send + Sync {
+    fn registered_intents(&self) -> Vec<String>;
+    fn control_params(&self, intent: &str) -> Vec<String>;
+    fn dispatch<'a>(&'a self, who: &'a Identity, request: StepRequest) -> Dispatched<'a>;
+}
+
+/// Per-store context of the orchestrator: where to dispatch, and the
+/// execution the dispatches belong to.
 pub struct DispatchCtx {
-    runtime: Arc<Runtime>,
+    dispatcher: Arc<dyn Dispatcher>,
     who: Identity,
 }
 
 impl DispatchCtx {
-    pub fn new(runtime: Arc<Runtime>, who: Identity) -> Self {
-        DispatchCtx { runtime, who }
+    pub fn new(dispatcher: Arc<dyn Dispatcher>, who: Identity) -> Self {
+        DispatchCtx { dispatcher, who }
     }
 }
 
@@ -39,14 +50,14 @@ pub fn add_to_linker<T: DispatchView + Send + 'static>(linker: &mut Linker<T>) -
 
 impl handlers::Host for DispatchCtx {
     fn registered_intents(&mut self) -> Vec<String> {
-        self.runtime.registry.intents()
+        self.dispatcher.registered_intents()
     }
 
     fn control_params(&mut self, intent: String) -> Vec<String> {
-        self.runtime.registry.control_params(&intent)
+        self.dispatcher.control_params(&intent)
     }
 
     async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
-        sandbox::run_handler(&self.runtime, &self.who, request).await
+        self.dispatcher.dispatch(&self.who, request).await
     }
 }

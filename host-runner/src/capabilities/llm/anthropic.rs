@@ -1,7 +1,7 @@
 //! Anthropic's Messages API (`POST /v1/messages`), with retries on 429 and 529
 //! that honor `retry-after`, and usage read from the response.
 
-use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, Completion, ModelProvider, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use serde::Deserialize;
 use serde_json::json;
@@ -31,7 +31,7 @@ impl Anthropic {
         Ok(Anthropic { client, base_url: base_url.trim_end_matches('/').to_string(), api_key })
     }
 
-    pub async fn complete(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+    async fn send(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let body = request_body(request);
         let url = format!("{}/v1/messages", self.base_url);
         let mut attempt = 0;
@@ -202,6 +202,16 @@ fn parse_error(status: u16, body: &str) -> ProviderError {
 
 fn error(status: u16, kind: &str, message: &str) -> ProviderError {
     ProviderError { status, kind: kind.to_string(), message: message.to_string() }
+}
+
+impl ModelProvider for Anthropic {
+    fn name(&self) -> &'static str {
+        "anthropic"
+    }
+
+    fn complete<'a>(&'a self, request: &'a ProviderRequest) -> Completion<'a> {
+        Box::pin(self.send(request))
+    }
 }
 
 #[cfg(test)]

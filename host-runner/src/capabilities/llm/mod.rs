@@ -15,7 +15,7 @@ use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
 use pricing::Pricing;
-use provider::{AnswerFormat, Provider, ProviderRequest};
+use provider::{AnswerFormat, ModelProvider, ProviderRequest};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,7 +46,7 @@ impl Meter {
 
 /// Per-store context: who is calling, on which model, within which budget.
 pub struct LlmCtx {
-    provider: Arc<Provider>,
+    provider: Arc<dyn ModelProvider>,
     pricing: Pricing,
     audit: AuditSink,
     source: String,
@@ -64,7 +64,7 @@ pub struct LlmCtx {
 
 impl LlmCtx {
     pub fn new(
-        provider: Arc<Provider>,
+        provider: Arc<dyn ModelProvider>,
         pricing: Pricing,
         audit: AuditSink,
         source: impl Into<String>,

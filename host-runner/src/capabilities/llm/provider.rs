@@ -1,7 +1,8 @@
 //! The model providers the host can call, behind one request/response shape.
 
-use super::{anthropic::Anthropic, simulated::Simulated};
 use crate::bindings::types::ProviderError;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A provider-neutral completion request.
 #[derive(Debug, Clone)]
@@ -35,26 +36,14 @@ pub struct ProviderResponse {
     pub stop_reason: String,
 }
 
-/// The provider a host calls.
-pub enum Provider {
-    /// Anthropic's Messages API.
-    Anthropic(Anthropic),
-    /// The offline test double (labeled `simulated` everywhere it shows).
-    Simulated(Simulated),
-}
+/// What a provider's `complete` returns.
+pub type Completion<'a> = Pin<Box<dyn Future<Output = Result<ProviderResponse, ProviderError>> + Send + 'a>>;
 
-impl Provider {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Provider::Anthropic(_) => "anthropic",
-            Provider::Simulated(_) => "simulated",
-        }
-    }
-
-    pub async fn complete(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        match self {
-            Provider::Anthropic(p) => p.complete(request).await,
-            Provider::Simulated(p) => p.complete(request).await,
-        }
-    }
+/// A model provider the host calls (Anthropic's Messages API, the simulated
+/// test double, or any other): one request/response shape, the usage it reports.
+pub trait ModelProvider: Send + Sync {
+    /// Its name in reports and usage rows (`anthropic`, `simulated`).
+    fn name(&self) -> &'static str;
+    /// One completion.
+    fn complete<'a>(&'a self, request: &'a ProviderRequest) -> Completion<'a>;
 }

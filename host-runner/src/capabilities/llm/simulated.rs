@@ -6,7 +6,7 @@
 //! `Label: value` lines of the prompt where one names them. Token counts come
 //! from the real BPE tokenizer.
 
-use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, Completion, ModelProvider, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use crate::tokenizer;
 use serde_json::{Map, Value, json};
@@ -27,7 +27,7 @@ impl Simulated {
         Simulated { latency }
     }
 
-    pub async fn complete(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+    async fn send(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
@@ -183,6 +183,16 @@ fn number(text: &str) -> Option<f64> {
         .filter(|c| *c != ',')
         .collect();
     cleaned.parse().ok()
+}
+
+impl ModelProvider for Simulated {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    fn complete<'a>(&'a self, request: &'a ProviderRequest) -> Completion<'a> {
+        Box::pin(self.send(request))
+    }
 }
 
 #[cfg(test)]

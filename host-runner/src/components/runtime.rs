@@ -1,0 +1,86 @@
+//! The host's runtime: the shared state, the handler registry and the
+//! linked orchestrator. Built by `host::HostBuilder`; the orchestrator's
+//! store reaches it only as a `capabilities::handlers::Dispatcher`.
+
+use crate::bindings::orchestrator::OrchestratorCorePre;
+use crate::bindings::types::{StepError, StepRequest};
+use crate::capabilities::handlers::{Dispatched, Dispatcher};
+use crate::capabilities::{agents, audit, database, handlers, llm, plugins, settings};
+use crate::components::registry::Registry;
+use crate::components::sandbox;
+use crate::components::shared::Shared;
+use crate::components::state::{HandlerState, OrchestratorState};
+use crate::storage::records::Identity;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+/// The host's runtime: the app-wide state the capabilities share, the
+/// handler registry, the linked orchestrator, and where handlers are loaded from.
+pub struct Runtime {
+    pub shared: Shared,
+    pub registry: Registry,
+    pub orchestrator: OrchestratorCorePre<OrchestratorState>,
+    pub handlers_dir: PathBuf,
+}
+
+impl Runtime {
+    /// Rescans the handlers directory into the registry.
+    pub async fn reload_handlers(&self) -> Result<crate::components::registry::ReloadReport> {
+        self.registry.reload(&self.shared, &self.handlers_dir).await
+    }
+}
+
+impl Dispatcher for Runtime {
+    fn registered_intents(&self) -> Vec<String> {
+        self.registry.intents()
+    }
+
+    fn control_params(&self, intent: &str) -> Vec<String> {
+        self.registry.control_params(intent)
+    }
+
+    fn dispatch<'a>(&'a self, who: &'a Identity, request: StepRequest) -> Dispatched<'a> {
+        let handler = self.registry.for_intent(&request.intent);
+        Box::pin(async move {
+            match handler {
+                Some(handler) => sandbox::run_handler(&self.shared, &handler, who, request).await,
+                None => Err(sandbox::unspent(StepError::NoHandler(request.intent))),
+            }
+        })
+    }
+}
+
+/// The linker of the `intent-handler` world: WASI, outbound HTTP and the handler capabilities.
+pub fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    llm::add_to_linker(&mut linker)?;
+    audit::add_to_linker(&mut linker)?;
+    database::add_to_linker(&mut linker)?;
+    settings::add_to_linker(&mut linker)?;
+    plugins::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+/// Compiles the orchestrator and links the `orchestrator-core` world.
+pub fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre<OrchestratorState>> {
+    let what = || format!("orchestrator {}", path.display());
+    if !path.is_file() {
+        bail!("{}: no such file (run `make components` to build it)", what());
+    }
+    let component = Component::from_file(engine, path).map_err(anyhow::Error::from).with_context(what)?;
+    let mut linker: Linker<OrchestratorState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    llm::add_to_linker(&mut linker)?;
+    audit::add_to_linker(&mut linker)?;
+    settings::add_to_linker(&mut linker)?;
+    handlers::add_to_linker(&mut linker)?;
+    agents::add_to_linker(&mut linker)?;
+    let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
+    OrchestratorCorePre::new(pre)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{}: does not export the `orchestrator` interface", what()))
+}

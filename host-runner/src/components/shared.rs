@@ -1,0 +1,43 @@
+//! What every component store is built from: the app-wide state of the
+//! capabilities (engine, database, model provider, component databases, the
+//! transcript when kept), the handler linker and the default limits.
+
+use crate::capabilities::audit::AuditSink;
+use crate::capabilities::database::ComponentDatabases;
+use crate::capabilities::llm::provider::ModelProvider;
+use crate::capabilities::llm::transcript::Transcript;
+use crate::components::limits::HandlerLimits;
+use crate::components::state::HandlerState;
+use crate::storage::Db;
+use crate::storage::records::Identity;
+use std::sync::Arc;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+/// Execution limits: the defaults of every component call (a handler's
+/// manifest may override them for that handler) and stdio inheritance.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub defaults: HandlerLimits,
+    pub inherit_stderr: bool,
+}
+
+/// App-wide state, shared by every store.
+pub struct Shared {
+    pub engine: Engine,
+    pub db: Db,
+    pub provider: Arc<dyn ModelProvider>,
+    pub databases: Arc<ComponentDatabases>,
+    pub handler_linker: Linker<HandlerState>,
+    pub limits: Limits,
+    /// What models were sent per step, when the host keeps it (`pilot eval`).
+    pub transcript: Option<Arc<Transcript>>,
+}
+
+impl Shared {
+    /// Records a host-level event (handler loading), not tied to an execution.
+    pub fn host_audit(&self, event_type: &str, severity: &str, metadata: &serde_json::Value) {
+        let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
+        AuditSink::new(self.db.clone(), who).record(event_type, severity, None, "host", metadata);
+    }
+}
