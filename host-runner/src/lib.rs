@@ -8,11 +8,9 @@
 //! - [`runner`]: workflow files, templates and the step-by-step runner;
 //! - [`storage`]: the SQLite database (settings, token usage, audit).
 
-pub mod bench;
 pub mod bindings;
 pub mod capabilities;
 pub mod components;
-pub mod eval;
 pub mod host;
 pub mod runner;
 pub mod serve;

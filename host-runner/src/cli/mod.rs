@@ -1,5 +1,7 @@
 //! The `pilot` command line.
 
+mod bench;
+mod eval;
 mod print;
 
 use anyhow::{Context, Result};
@@ -8,7 +10,6 @@ use host_runner::components::limits::HandlerLimits;
 use host_runner::serve::{ServeConfig, handlers_json, serve};
 use host_runner::storage::{Db, agents, records, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
-use host_runner::{bench, eval};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -187,7 +187,7 @@ pub fn audit(rows: &[AuditRow]) {
     table(&["time", "event", "severity", "execution", "step", "source", "metadata"], &rows);
 }
 
-pub fn eval_report(r: &host_runner::eval::EvalReport) {
+pub fn eval_report(r: &super::eval::EvalReport) {
     println!(
         "split {}: {} workflows, {} steps ({} labeled), provider {}",
         r.split, r.workflows, r.steps, r.labeled_steps, r.provider
@@ -206,7 +206,7 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
         r.baseline.cost_usd,
         r.orchestrated.cost_usd,
         r.cost_reduction_pct,
-        host_runner::eval::BASELINE_MODEL
+        super::eval::BASELINE_MODEL
     );
     println!(
         "steps               {} orchestrated, {} fallback ({:.1}%), {} skipped",
@@ -274,7 +274,7 @@ pub fn eval_report(r: &host_runner::eval::EvalReport) {
     }
 }
 
-pub fn bench(results: &[host_runner::bench::BenchResult]) {
+pub fn bench(results: &[super::bench::BenchResult]) {
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {

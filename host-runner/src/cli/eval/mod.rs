@@ -9,11 +9,11 @@
 
 pub mod sink;
 
-use crate::host::Host;
-use crate::runner::report::{Path, RunReport};
-use crate::runner::workflow::Workflow;
-use crate::storage::settings;
 use anyhow::{Context, Result};
+use host_runner::host::Host;
+use host_runner::runner::report::{Path, RunReport};
+use host_runner::runner::workflow::Workflow;
+use host_runner::storage::settings;
 use orchestration::classify;
 use orchestration::routing::{Tier, tier_models_from_settings};
 use orchestration::settings as keys;
@@ -344,7 +344,7 @@ pub async fn evaluate(
 }
 
 /// The intent the free tiers give a step from its name and prompt alone.
-fn free_tiers(workflow: &Workflow, step: &crate::runner::workflow::StepSpec) -> String {
+fn free_tiers(workflow: &Workflow, step: &host_runner::runner::workflow::StepSpec) -> String {
     let context = classify::context::StepContext {
         name: step.display_name(),
         prompt: &step.prompt,

@@ -3,10 +3,10 @@
 //! the time spent in the provider; runs are repeated with orchestration off
 //! (the normal path) and with every flag on.
 
-use crate::host::Host;
-use crate::runner::workflow::Workflow;
-use crate::storage::settings;
 use anyhow::Result;
+use host_runner::host::Host;
+use host_runner::runner::workflow::Workflow;
+use host_runner::storage::settings;
 use orchestration::settings as keys;
 use serde::Serialize;
 use std::time::Instant;

@@ -5,11 +5,11 @@
 //! report. A POST (a delivery) is acknowledged; a GET (a lookup) answers an
 //! object naming the sink, so lookups succeed without inventing data.
 
-use crate::storage::{Db, settings};
 use anyhow::{Context, Result};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
+use host_runner::storage::{Db, settings};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
