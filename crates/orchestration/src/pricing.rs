@@ -26,6 +26,12 @@ pub fn list_price(model: &str) -> Option<(f64, f64)> {
     LIST_PRICES.iter().find(|(name, _, _)| is_model(model, name)).map(|(_, i, o)| (*i, *o))
 }
 
+/// Cost in US dollars of a call at `(input, output)` prices per million
+/// tokens: the one cost function of routing and billing.
+pub fn cost_usd((input_price, output_price): (f64, f64), input_tokens: u32, output_tokens: u32) -> f64 {
+    (f64::from(input_tokens) * input_price + f64::from(output_tokens) * output_price) / 1_000_000.0
+}
+
 /// The models with list prices.
 pub fn known_models() -> Vec<&'static str> {
     LIST_PRICES.iter().map(|(m, _, _)| *m).collect()

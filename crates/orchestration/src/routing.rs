@@ -121,8 +121,7 @@ impl ModelConfig {
 
 /// Cost in USD of one call.
 pub fn cost_usd(model: &ModelConfig, input_tokens: u32, output_tokens: u32) -> f64 {
-    (f64::from(input_tokens) * model.input_price_per_mtok + f64::from(output_tokens) * model.output_price_per_mtok)
-        / 1_000_000.0
+    crate::pricing::cost_usd((model.input_price_per_mtok, model.output_price_per_mtok), input_tokens, output_tokens)
 }
 
 /// The model of each tier.

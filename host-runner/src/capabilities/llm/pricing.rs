@@ -56,14 +56,10 @@ fn tier_keys() -> Vec<String> {
         .collect()
 }
 
-/// Cost in US dollars of a call at `(input, output)` prices per million tokens.
-pub fn cost((input_price, output_price): (f64, f64), input_tokens: u32, output_tokens: u32) -> f64 {
-    (f64::from(input_tokens) * input_price + f64::from(output_tokens) * output_price) / 1_000_000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use orchestration::pricing::cost_usd as cost;
 
     #[test]
     fn tier_settings_override_list_terms_for_their_model_only() {
