@@ -161,6 +161,9 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
 const YES_NO_OPENERS: [&str; 14] =
     ["is", "are", "does", "do", "can", "should", "would", "will", "has", "have", "was", "were", "given", "based on"];
 
+/// Words that open a question asking which class something belongs to.
+const CHOICE_OPENERS: [&str; 5] = ["which", "what category", "what type", "what kind", "what priority"];
+
 /// The intent the instruction's leading verb (or its yes/no question form) points to.
 fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     let opening = prompt.trim_start();
@@ -172,6 +175,10 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
         |verb: &str| sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']));
     if question_end.is_some_and(|q| q <= end) && YES_NO_OPENERS.iter().any(|w| starts(w)) {
         return Some(("conditional", "a yes/no question".into()));
+    }
+    // "Which team should handle this?", "What category is it?": a choice among classes.
+    if question_end.is_some_and(|q| q <= end) && CHOICE_OPENERS.iter().any(|w| starts(w)) {
+        return Some(("classify", "a which-one question".into()));
     }
     let mut best: Option<(&'static str, &str)> = None;
     for (intent, verbs) in LEADING_VERBS {
