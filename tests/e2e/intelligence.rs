@@ -240,12 +240,18 @@ async fn adaptive_budgets_come_from_the_agents_history_once_there_is_enough() {
 
 #[tokio::test]
 async fn an_unusable_answer_is_retried_one_tier_up_and_every_paid_attempt_is_billed() {
+    // Both tiers answer without the verdict the schema asks for; then the normal path answers.
+    let mock = MockAnthropic::start(vec![
+        Scripted::tool(json!({"verdicts": {}}), 210, 12),
+        Scripted::tool(json!({"verdicts": {}}), 210, 12),
+        Scripted::message("The reply is polite.", 150, 8),
+    ])
+    .await;
     let sandbox = Sandbox::new(&["validate"], &[]);
     sandbox.set("orchestration_enabled", "true");
     sandbox.set("orchestration_ais_routing_enabled", "true");
-    // The simulated double cannot judge a rule: its answer has no verdicts.
     let report = sandbox
-        .host()
+        .host_on(&mock)
         .await
         .run(&workflow(json!({
             "id": "judge",

@@ -3,7 +3,7 @@
 //! and its data as JSON for the handlers' no-model paths.
 
 use crate::StepRequest;
-use crate::workflowpilot::orchestration::types::{MaterialFormat, MaterialPiece, MaterialSource};
+use crate::workflowpilot::orchestration::types::{MaterialPiece, MaterialSource};
 use serde_json::{Map, Value};
 
 /// The material as one user message: the instruction first, then every
@@ -57,36 +57,62 @@ pub fn data_pieces(request: &StepRequest) -> impl Iterator<Item = &MaterialPiece
     request.material.iter().filter(|p| !matches!(p.source, MaterialSource::Prompt | MaterialSource::Memory))
 }
 
-/// The step's data as one JSON value, and the pieces it came from.
+/// The step's data as one JSON value, and the names it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data {
     pub value: Value,
     pub pieces: Vec<String>,
 }
 
-/// The step's data as one JSON value, for handlers that work on it without a
-/// model: the value of its only data piece, or an object of all of them by
-/// name; `None` when the step has no data. Text that holds a JSON object or
-/// array is parsed (earlier outputs arrive as text when a model wrote them).
-pub fn data(request: &StepRequest) -> Option<Data> {
-    let mut pieces: Vec<(String, Value)> = data_pieces(request).map(|p| (p.name.clone(), piece_value(p))).collect();
-    let names = pieces.iter().map(|(name, _)| name.clone()).collect();
-    let value = match pieces.len() {
-        0 => return None,
-        1 => pieces.pop().map(|(_, v)| v)?,
-        _ => Value::Object(pieces.into_iter().collect::<Map<String, Value>>()),
+/// The step's data as one JSON value, for work without a model, read from
+/// the originals (never the compressed material): the params that are not
+/// `control` settings, then the inputs and earlier outputs the step sees.
+/// One value is the data; among several, the only JSON object or array is
+/// (a prior step's record beside workflow texts); otherwise an object of
+/// all of them by name. `None` when the step has no data. Text holding a
+/// JSON object or array is parsed (a model's output arrives as text).
+pub fn data(request: &StepRequest, control: &[&str]) -> Option<Data> {
+    let mut named: Vec<(String, Value)> = vec![];
+    if let Ok(Value::Object(params)) = serde_json::from_str::<Value>(&request.params) {
+        named.extend(params.into_iter().filter(|(k, v)| !control.contains(&k.as_str()) && !v.is_null()));
+    }
+    if let Ok(Value::Object(context)) = serde_json::from_str::<Value>(&request.context) {
+        for (key, value) in context {
+            match (key.as_str(), value) {
+                ("inputs" | "steps", Value::Object(values)) => named.extend(values),
+                (_, value) => named.push((key, value)),
+            }
+        }
+    }
+    let mut named: Vec<(String, Value)> =
+        named.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, parsed(v))).collect();
+    let structured: Vec<usize> =
+        (0..named.len()).filter(|i| named[*i].1.is_object() || named[*i].1.is_array()).collect();
+    let (value, pieces) = match (named.len(), structured.as_slice()) {
+        (0, _) => return None,
+        (1, _) => {
+            let (name, value) = named.remove(0);
+            (value, vec![name])
+        }
+        (_, [only]) => {
+            let (name, value) = named.remove(*only);
+            (value, vec![name])
+        }
+        _ => {
+            let names = named.iter().map(|(n, _)| n.clone()).collect();
+            (Value::Object(named.into_iter().collect::<Map<String, Value>>()), names)
+        }
     };
-    Some(Data { value, pieces: names })
+    Some(Data { value, pieces })
 }
 
-fn piece_value(piece: &MaterialPiece) -> Value {
-    let text = piece.content.trim();
-    let parsed = match piece.format {
-        MaterialFormat::Json => serde_json::from_str(text).ok(),
-        MaterialFormat::Text if text.starts_with(['{', '[']) => serde_json::from_str(text).ok(),
-        MaterialFormat::Text => None,
-    };
-    parsed.unwrap_or_else(|| Value::String(piece.content.clone()))
+fn parsed(value: Value) -> Value {
+    match value {
+        Value::String(text) if text.trim_start().starts_with(['{', '[']) => {
+            serde_json::from_str(text.trim()).unwrap_or(Value::String(text))
+        }
+        other => other,
+    }
 }
 
 /// Whether the step gives its model anything at all to work on.
@@ -98,6 +124,7 @@ pub fn is_empty(request: &StepRequest) -> bool {
 mod tests {
     use super::*;
     use crate::test_support::request_with;
+    use crate::workflowpilot::orchestration::types::MaterialFormat;
 
     #[test]
     fn renders_instruction_data_and_memory_in_tags() {
@@ -119,21 +146,24 @@ mod tests {
     }
 
     #[test]
-    fn data_is_the_only_piece_or_an_object_of_all() {
-        let one = request_with(&[
-            ("prompt", MaterialSource::Prompt, MaterialFormat::Text, "Total it."),
-            ("rows", MaterialSource::Param, MaterialFormat::Json, r#"[{"h":2},{"h":3}]"#),
-        ]);
-        let data_of = |r: &StepRequest| data(r).map(|d| d.value);
-        assert_eq!(data_of(&one), Some(serde_json::json!([{"h": 2}, {"h": 3}])));
-        assert_eq!(data(&one).unwrap().pieces, ["rows"]);
-        let two = request_with(&[
-            ("rows", MaterialSource::Param, MaterialFormat::Text, "[1, 2]"),
-            ("note", MaterialSource::Input, MaterialFormat::Text, "plain words"),
-        ]);
-        assert_eq!(data_of(&two), Some(serde_json::json!({"rows": [1, 2], "note": "plain words"})));
-        let none = request_with(&[("prompt", MaterialSource::Prompt, MaterialFormat::Text, "Go.")]);
-        assert_eq!(data_of(&none), None);
-        assert!(!is_empty(&none) && is_empty(&request_with(&[])));
+    fn data_comes_from_the_originals_preferring_the_one_record() {
+        let mut request = request_with(&[]);
+        request.params = r#"{"rows": "[{\"h\": 2}, {\"h\": 3}]", "mapping": {"a": "/h"}}"#.into();
+        request.context = r#"{"inputs": {}, "steps": {}}"#.into();
+        let data_of = |r: &StepRequest| data(r, &["mapping"]);
+        assert_eq!(
+            data_of(&request).unwrap(),
+            Data { value: serde_json::json!([{"h": 2}, {"h": 3}]), pieces: vec!["rows".into()] }
+        );
+        // A record from an earlier step beside workflow texts: the record.
+        request.params = r#"{"mapping": {"a": "/total"}}"#.into();
+        request.context =
+            r#"{"inputs": {"invoice_text": "INV 42 ..."}, "steps": {"fields": {"total": 716.38}}}"#.into();
+        assert_eq!(data_of(&request).unwrap().value, serde_json::json!({"total": 716.38}));
+        // Several texts: all of them by name.
+        request.context = r#"{"inputs": {"a": "x", "b": "y"}}"#.into();
+        assert_eq!(data_of(&request).unwrap().value, serde_json::json!({"a": "x", "b": "y"}));
+        request.context = "{}".into();
+        assert_eq!(data_of(&request), None);
     }
 }

@@ -104,21 +104,17 @@ pub fn assemble(data: &StepData<'_>, control: &[String], counter: &dyn TokenCoun
             assembly.pieces.push(Piece::new(key, Source::Param, value, counter));
         }
     }
-    // Texts the context must not repeat: the prompt, and every params value and string leaf.
+    // Texts the context must not repeat: the prompt, and every data param's value and string leaf.
     let mut carriers: Vec<(&str, String)> = vec![("prompt", data.prompt.to_string())];
-    for (key, value) in &params {
+    for (key, value) in params.iter().filter(|(k, _)| !control.iter().any(|c| c == *k)) {
         collect_texts(key, value, &mut carriers);
     }
     for (name, source, value) in context_values(data.context) {
         if is_empty(&value) {
             continue;
         }
-        let text = match &value {
-            Value::String(s) => s.trim().to_string(),
-            other => other.to_string(),
-        };
-        match carriers.iter().find(|(_, carrier)| carrier.contains(&text)) {
-            Some((carrier, _)) => {
+        match carrier_of(&value, &carriers) {
+            Some(carrier) => {
                 assembly.omitted.push(Omitted { name, source, carried_by: carrier.to_string() });
             }
             None => assembly.pieces.push(Piece::new(&name, source, &value, counter)),
@@ -130,6 +126,28 @@ pub fn assemble(data: &StepData<'_>, control: &[String], counter: &dyn TokenCoun
         assembly.pieces.push(Piece::new("memory", Source::Memory, &memory, counter));
     }
     assembly
+}
+
+/// Shortest text found inside a longer carrier: a shorter value (`2025`,
+/// `high`) is only carried by a carrier that is exactly it, so a word that
+/// happens to occur in a prompt never hides the variable that holds it.
+pub const MIN_CARRIED_CHARS: usize = 24;
+
+/// The carrier (name) whose text holds `value`'s text (a string as itself,
+/// anything else as compact JSON), by the rule of [`MIN_CARRIED_CHARS`].
+pub fn carrier_of<'a>(value: &Value, carriers: &'a [(&'a str, String)]) -> Option<&'a str> {
+    let text = match value {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    };
+    carriers
+        .iter()
+        .find(
+            |(_, carrier)| {
+                if text.chars().count() >= MIN_CARRIED_CHARS { carrier.contains(&text) } else { carrier.trim() == text }
+            },
+        )
+        .map(|(name, _)| *name)
 }
 
 fn parse_object(json: &str) -> Map<String, Value> {
@@ -167,7 +185,7 @@ fn context_values(context: &str) -> Vec<(String, Source, Value)> {
 
 /// A params value's compact JSON and each of its string leaves, so a context
 /// value inserted into it by a template (whole, or as a string) is found.
-fn collect_texts<'a>(name: &'a str, value: &Value, out: &mut Vec<(&'a str, String)>) {
+pub fn collect_texts<'a>(name: &'a str, value: &Value, out: &mut Vec<(&'a str, String)>) {
     fn leaves<'a>(name: &'a str, value: &Value, out: &mut Vec<(&'a str, String)>) {
         match value {
             Value::String(s) => out.push((name, s.clone())),
@@ -251,8 +269,26 @@ mod tests {
             &[],
         );
         let omitted: Vec<&str> = a.omitted.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(omitted, vec!["account", "recap"]);
+        assert_eq!(omitted, vec!["recap"], "a short id in the prompt does not hide its variable");
         assert!(a.pieces.iter().any(|p| p.name == "call"));
+    }
+
+    #[test]
+    fn short_values_and_control_params_never_hide_a_variable() {
+        let context = r#"{"inputs": {"year": 2025, "priority": "high", "currency": "USD", "ref": "INV-2024-0042"}}"#;
+        let a = assemble_with(
+            "Write the FY2025 report, a high-level view.",
+            r#"{"schema": {"enum": ["USD", "EUR"]}, "ref": "INV-2024-0042"}"#,
+            context,
+            "null",
+            &["schema"],
+        );
+        let sent: Vec<&str> = a.pieces.iter().map(|p| p.name.as_str()).collect();
+        for name in ["year", "priority", "currency"] {
+            assert!(sent.contains(&name), "{name} must be sent: {sent:?}");
+        }
+        // A short value equal to a data param is carried by it.
+        assert_eq!(a.omitted, vec![Omitted { name: "ref".into(), source: Source::Input, carried_by: "ref".into() }]);
     }
 
     #[test]

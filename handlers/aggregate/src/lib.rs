@@ -28,6 +28,9 @@ const MERGE_MAX_TOKENS: u32 = 1024;
 /// Merging should stay close to the sources.
 const MERGE_TEMPERATURE: f32 = 0.3;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 4] = ["input", "operations", "group_by", "instruction"];
+
 struct Aggregate;
 
 impl handler_kit::Handler for Aggregate {
@@ -37,7 +40,7 @@ impl handler_kit::Handler for Aggregate {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["aggregate".into()],
             description: "Groups, counts, sums and merges records; the model only merges text".into(),
-            control_params: ["input", "operations", "group_by", "instruction"].map(String::from).to_vec(),
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -56,7 +59,7 @@ impl handler_kit::Handler for Aggregate {
             return merge(&request, instruction, given.as_ref());
         };
         let operations = ops::parse_operations(specs, group_by.is_some())?;
-        let input = given.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+        let input = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
             HandlerError::InvalidInput("nothing to aggregate: give params.input, or data in the step".into())
         })?;
         let records = params::records(input, "input")?;

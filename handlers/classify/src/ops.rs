@@ -49,18 +49,24 @@ pub fn classes_from_param(spec: &Value) -> Result<Vec<Class>, HandlerError> {
     Ok(classes)
 }
 
-/// The classes an instruction lists: the words after its last ` as `,
-/// ` into `, ` one of `, ` between ` or `:` up to the end of the sentence,
-/// split at commas, `or`, `and` and `/` ("as low, medium or high",
-/// "into billing, technical, or account"). Empty when there is no such list.
+/// The classes an instruction lists in its first line (the data that may
+/// follow is never read as classes): the words after its last ` as `,
+/// ` into `, ` one of `, ` between `, ` either ` or `:` up to the end of a
+/// sentence, split at commas, `or`, `and` and `/` ("as low, medium or high",
+/// "into Billing, Technical, or Account"), as written. Empty when there is no such list.
 pub fn classes_from_prompt(prompt: &str) -> Vec<Class> {
-    let lower = prompt.to_lowercase();
-    for sentence in sentences(&lower).into_iter().rev() {
+    let first_line = prompt.trim_start().lines().next().unwrap_or("");
+    for sentence in sentences(first_line).into_iter().rev() {
+        let lower = sentence.to_lowercase();
         let start = [" as ", " into ", " one of ", " between ", ": ", " either "]
             .iter()
-            .filter_map(|marker| sentence.rfind(marker).map(|at| at + marker.len()))
+            .filter_map(|marker| lower.rfind(marker).map(|at| at + marker.len()))
             .max();
         let Some(start) = start else { continue };
+        // Lower-casing keeps byte offsets for ASCII markers only when the text before is ASCII.
+        if !sentence.is_char_boundary(start) || lower.len() != sentence.len() {
+            continue;
+        }
         let list = sentence[start..].trim().trim_end_matches(['.', '?', '!', ')']);
         let names: Vec<String> = list
             .split([',', '/', '|'])
@@ -92,7 +98,7 @@ fn sentences(text: &str) -> Vec<&str> {
 /// The system prompt, schema and task. With classes, `label` is one of them.
 pub fn request(classes: &[Class]) -> (String, Value, String) {
     let label = if classes.is_empty() {
-        json!({"type": "string"})
+        json!({"type": "string", "minLength": 1})
     } else {
         json!({"type": "string", "enum": classes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>()})
     };
@@ -161,6 +167,11 @@ mod tests {
             ("Decide between approve and reject.", vec!["approve", "reject"]),
             ("Tag the email as one of urgent, normal, low priority.", vec!["urgent", "normal", "low priority"]),
             ("Which department should handle this?", vec![]),
+            ("Sort it into Billing, Technical or Account.", vec!["Billing", "Technical", "Account"]),
+            (
+                "Classify urgency as low, medium or high.\nTicket: server down, customers cannot log in, billing failing",
+                vec!["low", "medium", "high"],
+            ),
         ];
         for (prompt, expected) in cases {
             assert_eq!(names(&classes_from_prompt(prompt)), expected, "{prompt}");

@@ -25,6 +25,9 @@ use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 /// Room for a boolean or a branch name and a one-sentence reason.
 const MAX_OUTPUT_TOKENS: u32 = 200;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 6] = ["input", "condition", "question", "then", "else", "branches"];
+
 struct Conditional;
 
 impl handler_kit::Handler for Conditional {
@@ -34,7 +37,7 @@ impl handler_kit::Handler for Conditional {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["conditional".into()],
             description: "Chooses a workflow branch from a condition, or from a question to the model".into(),
-            control_params: ["input", "condition", "question", "then", "else", "branches"].map(String::from).to_vec(),
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -52,7 +55,7 @@ impl handler_kit::Handler for Conditional {
                 ));
             }
             let condition = Condition::parse(spec, "params.condition")?;
-            let input = input.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+            let input = input.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
                 HandlerError::InvalidInput(
                     "params.condition needs data to read: params.input, or the step's data".into(),
                 )
@@ -71,7 +74,7 @@ impl handler_kit::Handler for Conditional {
         let output = match branches {
             Some(branches) => {
                 let names: Vec<String> = branches.iter().map(|(n, _)| n.clone()).collect();
-                let (system, schema, task) = ops::branch_request(question, &names);
+                let (system, schema, task) = ops::branch_request(question, input.as_ref(), &names);
                 let (chosen, reason) = ops::parse_branch(&ask_model(system, schema, task)?, &names)?;
                 ops::branch_outcome(&chosen, &reason, &branches)
             }

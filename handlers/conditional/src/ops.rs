@@ -65,8 +65,9 @@ pub fn question_request(question: Option<&str>, input: Option<&Value>) -> (Strin
     (system, schema, parts.join("\n\n"))
 }
 
-/// The system prompt, schema and task choosing one of named branches.
-pub fn branch_request(question: Option<&str>, names: &[String]) -> (String, Value, String) {
+/// The system prompt, schema and task choosing one of named branches
+/// (`input`: the data the params hold, which the material does not carry).
+pub fn branch_request(question: Option<&str>, input: Option<&Value>, names: &[String]) -> (String, Value, String) {
     let schema = json!({
         "type": "object",
         "required": ["branch", "reason"],
@@ -78,6 +79,13 @@ pub fn branch_request(question: Option<&str>, names: &[String]) -> (String, Valu
     let mut task = format!("Branches: {}", names.join(", "));
     if let Some(question) = question {
         task = format!("Question: {question}\n\n{task}");
+    }
+    if let Some(input) = input {
+        let data = match input {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        task = format!("{task}\n\nData:\n{data}");
     }
     (system, schema, task)
 }
@@ -220,9 +228,9 @@ mod tests {
         let spec = json!({"approve": ["pay", "notify"], "reject": ["notify", "close"], "escalate": ["legal"]});
         let branches = named_branches(Some(&spec)).unwrap().unwrap();
         let names: Vec<String> = branches.iter().map(|(n, _)| n.clone()).collect();
-        let (_, schema, task) = branch_request(None, &names);
+        let (_, schema, task) = branch_request(None, Some(&json!({"score": 91})), &names);
         assert_eq!(schema["properties"]["branch"]["enum"], json!(names));
-        assert!(task.starts_with("Branches: "));
+        assert!(task.starts_with("Branches: ") && task.ends_with("Data:\n{\"score\":91}"), "{task}");
         let (chosen, reason) = parse_branch(r#"{"branch": "Reject", "reason": "over budget"}"#, &names).unwrap();
         assert_eq!(
             branch_outcome(&chosen, &reason, &branches),

@@ -32,6 +32,9 @@ use ops::Source;
 const RESPONSE_CAP: usize = 256 * 1024;
 const MODEL_MAX_TOKENS: u32 = 2048;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 5] = ["input", "key", "source", "fields", "table"];
+
 struct Enrich;
 
 impl handler_kit::Handler for Enrich {
@@ -42,7 +45,7 @@ impl handler_kit::Handler for Enrich {
             intents: vec!["enrich".into()],
             description: "Adds fields to records from the component's database or a plugin, without a model call"
                 .into(),
-            control_params: ["input", "key", "source", "fields", "table"].map(String::from).to_vec(),
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -53,7 +56,7 @@ impl handler_kit::Handler for Enrich {
             Some(key) => params::pointer(key, "params.key")?,
             None => return enrich_with_model(&request, given.as_ref()),
         };
-        let Some(input) = given.or_else(|| material::data(&request).map(|d| d.value)) else {
+        let Some(input) = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)) else {
             return Err(HandlerError::InvalidInput("nothing to enrich: give params.input, or data in the step".into()));
         };
         let source = Source::parse(params::optional_str(&params, "source")?, params::optional_str(&params, "table")?)?;

@@ -26,6 +26,9 @@ use serde_json::{Value, json};
 const BASE_OUTPUT_TOKENS: u32 = 32;
 const TOKENS_PER_ITEM: u32 = 4;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 4] = ["input", "where", "match", "criteria"];
+
 struct Filter;
 
 impl handler_kit::Handler for Filter {
@@ -35,7 +38,7 @@ impl handler_kit::Handler for Filter {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["filter".into()],
             description: "Keeps the items that meet criteria; the model only judges fuzzy criteria".into(),
-            control_params: ["input", "where", "match", "criteria"].map(String::from).to_vec(),
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -45,9 +48,11 @@ impl handler_kit::Handler for Filter {
         // piece is not sent twice (only when it is the step's one data piece).
         let (items, listed_piece) = match params::data(&params, "input") {
             Some(input) => (ops::items(input)?, vec![]),
-            None => match material::data(&request) {
+            None => match material::data(&request, &CONTROL) {
                 Some(data) => {
-                    let listed = if data.pieces.len() == 1 { data.pieces.clone() } else { vec![] };
+                    // Hidden only when the numbered items are the whole piece.
+                    let listed =
+                        if data.pieces.len() == 1 && data.value.is_array() { data.pieces.clone() } else { vec![] };
                     (ops::items(data.value)?, listed)
                 }
                 None => {

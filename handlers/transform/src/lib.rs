@@ -18,6 +18,8 @@ use handler_kit::{HandlerError, HandlerInfo, StepRequest, material, params};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 7] = ["input", "mapping", "select", "rename", "drop_empty", "sort_by", "limit"];
 /// The params that describe a reshaping without a model.
 const STRUCTURED: [&str; 6] = ["mapping", "select", "rename", "drop_empty", "sort_by", "limit"];
 const MODEL_MAX_TOKENS: u32 = 2048;
@@ -32,9 +34,7 @@ impl handler_kit::Handler for Transform {
             intents: vec!["transform".into()],
             description: "Reshapes JSON (mapping, selection, renaming, sorting) locally, or as asked with the model"
                 .into(),
-            control_params: ["input", "mapping", "select", "rename", "drop_empty", "sort_by", "limit"]
-                .map(String::from)
-                .to_vec(),
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -51,7 +51,7 @@ impl handler_kit::Handler for Transform {
         if !STRUCTURED.iter().any(|key| params.get(*key).is_some_and(|v| !v.is_null())) {
             return reshape_with_model(&request, given.as_ref());
         }
-        let input = given.or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+        let input = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
             HandlerError::InvalidInput("nothing to transform: give params.input, or data in the step".into())
         })?;
         let mapping = match params.get("mapping") {

@@ -31,6 +31,9 @@ const TOKENS_PER_JUDGMENT: u32 = 80;
 /// Room for a verdict on the instruction's rules with a few violations.
 const VERDICT_MAX_TOKENS: u32 = 600;
 
+/// Params that are settings; every other param is data.
+const CONTROL: [&str; 3] = ["data", "rules", "schema"];
+
 struct Validate;
 
 impl handler_kit::Handler for Validate {
@@ -41,7 +44,7 @@ impl handler_kit::Handler for Validate {
             intents: vec!["validate".into()],
             description: "Checks data against rules and a schema; the model only judges rules that need judgment"
                 .into(),
-            control_params: vec!["data".into(), "rules".into(), "schema".into()],
+            control_params: CONTROL.map(String::from).to_vec(),
         }
     }
 
@@ -62,7 +65,7 @@ impl handler_kit::Handler for Validate {
         if rules.is_empty() && schema.is_none() {
             return check_by_instruction(&request, given.as_ref());
         }
-        let data = given.clone().or_else(|| material::data(&request).map(|d| d.value)).ok_or_else(|| {
+        let data = given.clone().or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
             HandlerError::InvalidInput("nothing to validate: give params.data, or data in the step".into())
         })?;
 

@@ -218,18 +218,22 @@ pub fn schema_failures(data: &Value, schema: &Value) -> Vec<Failure> {
 /// judge the `judgments` (rule index and rule). `data` is given when the
 /// params hold it; otherwise the step's material carries it.
 pub fn judgment_request(data: Option<&Value>, judgments: &[(usize, &Rule)]) -> (String, Value, String) {
+    // One required key per rule: the schema itself asks for every verdict.
+    let verdict = json!({
+        "type": "object",
+        "required": ["pass", "reason"],
+        "properties": {"pass": {"type": "boolean"}, "reason": {"type": "string"}}
+    });
+    let keys: Vec<String> = judgments.iter().map(|(i, _)| i.to_string()).collect();
+    let properties: serde_json::Map<String, Value> = keys.iter().map(|k| (k.clone(), verdict.clone())).collect();
     let schema = json!({
         "type": "object",
-        "required": ["results"],
-        "properties": {"results": {"type": "array", "items": {
-            "type": "object",
-            "required": ["rule", "pass", "reason"],
-            "properties": {"rule": {"type": "integer"}, "pass": {"type": "boolean"}, "reason": {"type": "string"}}
-        }}}
+        "required": ["verdicts"],
+        "properties": {"verdicts": {"type": "object", "required": keys, "properties": properties}}
     });
     let system = "You check data for an automated workflow against rules that need judgment. For each numbered \
-         rule, decide whether the data passes it and give a one-sentence reason: one entry in `results` per \
-         rule, with the rule's number in `rule`."
+         rule, decide whether the data passes it and give a one-sentence reason, under the rule's number in \
+         `verdicts`."
         .to_string();
     let rules: Vec<String> = judgments
         .iter()
@@ -318,30 +322,22 @@ fn text_of(data: &Value) -> String {
 pub fn parse_judgments(answer: &str, asked: &[usize]) -> Result<Vec<(bool, String)>, HandlerError> {
     let invalid = |message: String| HandlerError::InvalidOutput(message);
     let value = first_value(answer).map_err(invalid)?;
-    let Some(Value::Array(results)) = value.get("results") else {
-        return Err(invalid(format!("the model's answer has no `results` array: {value}")));
+    let Some(Value::Object(verdicts)) = value.get("verdicts") else {
+        return Err(invalid(format!("the model's answer has no `verdicts` object: {value}")));
     };
-    let mut verdicts: Vec<Option<(bool, String)>> = vec![None; asked.len()];
-    for result in results {
-        let (Some(rule), Some(pass)) =
-            (result.get("rule").and_then(Value::as_u64), result.get("pass").and_then(Value::as_bool))
-        else {
-            return Err(invalid(format!("a result lacks an integer `rule` or a boolean `pass`: {result}")));
-        };
-        let slot = asked
-            .iter()
-            .position(|i| *i as u64 == rule)
-            .ok_or_else(|| invalid(format!("the model judged rule {rule}, which was not asked")))?;
-        if verdicts[slot].is_some() {
-            return Err(invalid(format!("the model judged rule {rule} twice")));
-        }
-        let reason = result.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_string();
-        verdicts[slot] = Some((pass, reason));
-    }
-    verdicts
-        .into_iter()
-        .zip(asked)
-        .map(|(verdict, i)| verdict.ok_or_else(|| invalid(format!("the model gave no result for rule {i}"))))
+    asked
+        .iter()
+        .map(|i| {
+            let verdict = verdicts
+                .get(&i.to_string())
+                .ok_or_else(|| invalid(format!("the model gave no verdict for rule {i}")))?;
+            let pass = verdict
+                .get("pass")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| invalid(format!("the verdict on rule {i} lacks a boolean `pass`: {verdict}")))?;
+            let reason = verdict.get("reason").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+            Ok((pass, reason))
+        })
         .collect()
 }
 
@@ -525,7 +521,7 @@ mod tests {
         .unwrap();
         let judgments = [(1, &rules[1]), (2, &rules[2])];
         let (_, schema, task) = judgment_request(Some(&json!({"days": 12})), &judgments);
-        assert_eq!(schema["required"], json!(["results"]));
+        assert_eq!(schema["properties"]["verdicts"]["required"], json!(["1", "2"]));
         assert_eq!(
             task,
             "Data:\n{\"days\":12}\n\nRules:\n1. Is the refund justified by the policy?\n2. Is the reason polite? (field /reason)"
@@ -551,18 +547,14 @@ mod tests {
     #[test]
     fn verdicts_are_checked_against_the_rules_asked() {
         let answer =
-            "{\"results\": [{\"rule\": 4, \"pass\": false, \"reason\": \"Too late.\"}, {\"rule\": 1, \"pass\": true}]}";
+            r#"{"verdicts": {"4": {"pass": false, "reason": "Too late."}, "1": {"pass": true, "reason": ""}}}"#;
         assert_eq!(parse_judgments(answer, &[1, 4]).unwrap(), vec![(true, String::new()), (false, "Too late.".into())]);
-        assert_eq!(output_error(parse_judgments(answer, &[1, 4, 5])), "the model gave no result for rule 5");
-        assert_eq!(output_error(parse_judgments(answer, &[1])), "the model judged rule 4, which was not asked");
-        let twice = "{\"results\": [{\"rule\": 1, \"pass\": true}, {\"rule\": 1, \"pass\": false}]}";
-        assert_eq!(output_error(parse_judgments(twice, &[1])), "the model judged rule 1 twice");
+        assert_eq!(output_error(parse_judgments(answer, &[1, 4, 5])), "the model gave no verdict for rule 5");
         assert!(
-            output_error(parse_judgments("{\"results\": [{\"rule\": 1, \"pass\": \"yes\"}]}", &[1]))
-                .starts_with("a result lacks")
+            output_error(parse_judgments(r#"{"verdicts": {"1": {"pass": "yes"}}}"#, &[1]))
+                .starts_with("the verdict on rule 1 lacks")
         );
-        assert!(output_error(parse_judgments("{\"results\": [\"a\"]}", &[1])).starts_with("a result lacks"));
-        assert!(output_error(parse_judgments("{\"simulated\": true}", &[1])).contains("no `results` array"));
+        assert!(output_error(parse_judgments("{\"simulated\": true}", &[1])).contains("no `verdicts` object"));
         assert!(output_error(parse_judgments("no", &[1])).contains("no JSON"));
     }
 

@@ -213,19 +213,18 @@ pub fn eval_report(r: &super::eval::EvalReport) {
         r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.fallback_pct, r.orchestrated.steps_skipped
     );
     if let Some(f) = &r.fidelity {
+        let pct = f.pct().map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"));
         println!(
-            "fidelity            {}/{} data facts reached the model ({:.1}%) over {} orchestrated model-calling steps",
-            f.present,
-            f.facts,
-            f.pct(),
-            f.steps_checked
+            "fidelity            {}/{} data facts reached the model ({pct}) over {} orchestrated model-calling steps",
+            f.present, f.facts, f.steps_checked
         );
         for missing in &f.missing {
             println!("  missing: {missing}");
         }
     }
     if let Some(f) = &r.baseline_fidelity {
-        println!("  baseline (normal path) {}/{} ({:.1}%) over {} steps", f.present, f.facts, f.pct(), f.steps_checked);
+        let pct = f.pct().map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"));
+        println!("  baseline (normal path) {}/{} ({pct}) over {} steps", f.present, f.facts, f.steps_checked);
     }
     println!("compression         {} tokens removed from what handlers sent", r.orchestrated.tokens_saved);
     if let Some(k) = &r.key_facts {

@@ -351,31 +351,15 @@ fn wit_step(spec: &StepSpec) -> WorkflowStep {
 }
 
 /// The params whose value is not already in the prompt or the context (a
-/// template copied it there), so the normal path sends each value once.
+/// template copied it there), so the normal path sends each value once; by
+/// the orchestrator's own rule (`orchestration::material::carrier_of`).
 fn params_not_in(params: &Value, prompt: &str, context: &Value) -> Map<String, Value> {
-    fn texts(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
-            Value::Object(fields) => fields.values().for_each(|v| texts(v, out)),
-            _ => {}
-        }
-        if !value.is_string() {
-            out.push(value.to_string());
-        }
-    }
-    let mut known = vec![prompt.to_string()];
-    texts(context, &mut known);
+    let mut carriers: Vec<(&str, String)> = vec![("prompt", prompt.to_string())];
+    orchestration::material::collect_texts("context", context, &mut carriers);
     let Some(params) = params.as_object() else { return Map::new() };
     params
         .iter()
-        .filter(|(_, value)| {
-            let text = match value {
-                Value::String(s) => s.trim().to_string(),
-                other => other.to_string(),
-            };
-            !known.iter().any(|k| k.contains(&text))
-        })
+        .filter(|(_, value)| orchestration::material::carrier_of(value, &carriers).is_none())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -144,10 +144,18 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
             "rewrite",
             "format",
             "map",
+            "reformat",
             "redact",
+            "mask",
+            "anonymize",
+            "anonymise",
+            "pseudonymize",
+            "de-identify",
+            "scrub",
             "normalize",
             "restructure",
             "rename",
+            "translate",
         ],
     ),
     ("conditional", &["decide", "determine whether", "judge", "if"]),
@@ -161,6 +169,27 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
 const YES_NO_OPENERS: [&str; 14] =
     ["is", "are", "does", "do", "can", "should", "would", "will", "has", "have", "was", "were", "given", "based on"];
 
+/// Words that make a yes/no question a conformance check (validate).
+const CONFORMANCE_CUES: [&str; 14] = [
+    "meet",
+    "match",
+    "compl",
+    "conform",
+    "requirement",
+    "standard",
+    "policy",
+    "checklist",
+    "missing",
+    "gap",
+    "in line with",
+    "valid",
+    "criteria",
+    "must-have",
+];
+
+/// What a summary is called when a step asks to "write" one.
+const SUMMARY_NOUNS: [&str; 6] = ["summary", "recap", "digest", "overview", "tl;dr", "handover"];
+
 /// Words that open a question asking which class something belongs to.
 const CHOICE_OPENERS: [&str; 5] = ["which", "what category", "what type", "what kind", "what priority"];
 
@@ -173,12 +202,27 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     let sentence = sentence.strip_prefix("please ").unwrap_or(&sentence);
     let starts =
         |verb: &str| sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']));
-    if question_end.is_some_and(|q| q <= end) && YES_NO_OPENERS.iter().any(|w| starts(w)) {
-        return Some(("conditional", "a yes/no question".into()));
-    }
-    // "Which team should handle this?", "What category is it?": a choice among classes.
-    if question_end.is_some_and(|q| q <= end) && CHOICE_OPENERS.iter().any(|w| starts(w)) {
-        return Some(("classify", "a which-one question".into()));
+    if question_end.is_some_and(|q| q <= end) {
+        // "Is this billing, technical or account access?": a choice among the options it lists.
+        if offers_options(sentence) {
+            return Some(("classify", "a question offering options".into()));
+        }
+        // "Which of them are still open?": picking items out of a list.
+        if starts("which of") || starts("which ones") {
+            return Some(("filter", "a which-of question".into()));
+        }
+        // "Which team should handle this?", "What category is it?": a choice among classes.
+        if CHOICE_OPENERS.iter().any(|w| starts(w)) {
+            return Some(("classify", "a which-one question".into()));
+        }
+        if YES_NO_OPENERS.iter().any(|w| starts(w)) {
+            // "Does it meet the requirements? List what is missing." checks conformance.
+            let lower = opening.to_lowercase();
+            if CONFORMANCE_CUES.iter().any(|cue| contains_word_prefix(&lower, cue)) {
+                return Some(("validate", "a question of conformance".into()));
+            }
+            return Some(("conditional", "a yes/no question".into()));
+        }
     }
     let mut best: Option<(&'static str, &str)> = None;
     for (intent, verbs) in LEADING_VERBS {
@@ -188,7 +232,21 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
             }
         }
     }
+    // "Write a four-line summary for the channel" asks for a summary, whatever the verb.
+    if best.is_some_and(|(intent, _)| intent == "generate")
+        && SUMMARY_NOUNS.iter().any(|noun| contains_word_prefix(sentence, noun))
+    {
+        return Some(("summarize", "asks for a summary".into()));
+    }
     best.map(|(intent, verb)| (intent, format!("leading verb `{verb}`")))
+}
+
+/// Whether a question lists options to choose from: a comma-separated list
+/// ending in `or` ("A, B or C", "A, B, or C"), not "or not".
+fn offers_options(question: &str) -> bool {
+    let Some(or_at) = question.rfind(" or ") else { return false };
+    let after = &question[or_at + 4..];
+    !after.starts_with("not") && question[..or_at].contains(',')
 }
 
 /// Params keys that belong to one handler's contract, checked in order (the

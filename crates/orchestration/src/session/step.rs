@@ -123,14 +123,25 @@ impl<E: Environment> Session<E> {
         let counter = |text: &str| self.env.count_tokens(text);
         let mut outcome = crate::compress::material(&assembly.pieces, intent, &policy, &self.memory, &counter);
         let mut spend = OverheadSpend::default();
-        let semantic = match largest_text_data(&outcome.pieces) {
+        let semantic = match largest_text_data(&outcome.pieces, &policy) {
             Some(at) if policy.strategy == Strategy::Semantic && !policy.lossless && !outcome.quality_degraded => {
                 let piece = &outcome.pieces[at];
                 let summarized = self.summarize(&piece.content, piece.tokens, &policy, routing, &mut spend);
                 if let Some(summary) = &summarized.summary {
                     let after = counter(summary);
-                    outcome.tokens_after = outcome.tokens_after - outcome.pieces[at].tokens + after;
                     let piece = &mut outcome.pieces[at];
+                    outcome.tokens_after = outcome.tokens_after - piece.tokens + after;
+                    outcome.cuts.push(crate::compress::Cut {
+                        piece: piece.name.clone(),
+                        source: piece.source,
+                        tokens_before: piece.tokens,
+                        tokens_after: after,
+                        quality: summarized.quality,
+                        notes: vec![format!(
+                            "semantic: summarized by the fast tier, facts kept {:.0}%",
+                            summarized.quality * 100.0
+                        )],
+                    });
                     piece.content = summary.clone();
                     piece.tokens = after;
                     piece.compressed = true;
@@ -242,12 +253,13 @@ struct Summarized {
 }
 
 /// The piece a semantic summary would shorten most: the largest text piece
-/// of the step's data (never its instruction or memory).
-fn largest_text_data(pieces: &[Piece]) -> Option<usize> {
+/// of the step's data (never its instruction, memory or a preserved piece).
+fn largest_text_data(pieces: &[Piece], policy: &Policy) -> Option<usize> {
     pieces
         .iter()
         .enumerate()
         .filter(|(_, p)| p.format == material::Format::Text && !matches!(p.source, Source::Prompt | Source::Memory))
+        .filter(|(_, p)| !policy.preserves(&p.name, &p.name))
         .max_by_key(|(_, p)| p.tokens)
         .map(|(at, _)| at)
 }

@@ -118,6 +118,11 @@ fn fill(schema: &Value, prompt: &str, field: Option<&str>) -> Value {
                     object.insert(name.clone(), fill(property, prompt, Some(name)));
                 }
             }
+            // A required field the schema does not describe: present, as null.
+            for name in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+            {
+                object.entry(name.to_string()).or_insert(Value::Null);
+            }
             Value::Object(object)
         }
         "array" => {

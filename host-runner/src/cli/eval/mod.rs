@@ -89,8 +89,9 @@ pub struct Fidelity {
 }
 
 impl Fidelity {
-    pub fn pct(&self) -> f64 {
-        if self.facts == 0 { 100.0 } else { 100.0 * self.present as f64 / self.facts as f64 }
+    /// `None` when no fact was checked (no step called a model).
+    pub fn pct(&self) -> Option<f64> {
+        (self.facts > 0).then(|| 100.0 * self.present as f64 / self.facts as f64)
     }
 
     fn check(&mut self, workflow: &str, step: &str, facts: &[String], sent: &str) {
@@ -331,7 +332,7 @@ pub async fn evaluate(
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
-        fidelity_pct: fidelity.as_ref().map(Fidelity::pct),
+        fidelity_pct: fidelity.as_ref().and_then(Fidelity::pct),
         fidelity,
         baseline_fidelity,
         plugin_requests: BTreeMap::new(),
