@@ -478,8 +478,11 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
         "aggregate" => Some(("no operations: free text to merge".into(), FUZZY_PARAMS)),
         "filter" if has("criteria") => fuzzy("criteria"),
         "filter" if has("where") => structured("where"),
+        "filter" => fuzzy("the criteria the prompt states"),
         "conditional" if has("question") => fuzzy("question"),
         "conditional" if has("condition") => structured("condition"),
+        "conditional" => fuzzy("the question the prompt asks"),
+        "enrich" => fuzzy("no lookup: the model enriches"),
         "validate" => {
             let rules = params.get("rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
             let judgments = rules.iter().filter(|r| r.get("check").and_then(Value::as_str) == Some("judgment")).count();
@@ -489,7 +492,7 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
             } else if !rules.is_empty() || has("schema") {
                 structured("rules/schema")
             } else {
-                None
+                fuzzy("the rules the prompt states")
             }
         }
         _ if has("criteria") || has("question") => fuzzy("criteria/question"),

@@ -53,7 +53,7 @@ impl handler_kit::Handler for Filter {
                     // Hidden only when the numbered items are the whole piece.
                     let listed =
                         if data.pieces.len() == 1 && data.value.is_array() { data.pieces.clone() } else { vec![] };
-                    (ops::items(data.value)?, listed)
+                    (ops::items_of_data(data.value), listed)
                 }
                 None => {
                     return Err(HandlerError::InvalidInput(

@@ -27,9 +27,24 @@ impl Match {
 /// non-empty lines (a list a prior step wrote in prose).
 pub fn items(input: Value) -> Result<Vec<Value>, HandlerError> {
     match input {
-        Value::String(text) => Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()),
+        Value::String(text) => Ok(lines(&text)),
         other => params::records(other, "input"),
     }
+}
+
+/// The items of the step's data when no params name them: its records, or,
+/// for data that holds none (several texts), the lines of its texts.
+pub fn items_of_data(data: Value) -> Vec<Value> {
+    match data {
+        Value::Object(fields) if !fields.values().any(|v| v.is_array() || v.is_object()) => {
+            fields.values().filter_map(Value::as_str).flat_map(lines).collect()
+        }
+        other => items(other.clone()).unwrap_or_else(|_| vec![other]),
+    }
+}
+
+fn lines(text: &str) -> Vec<Value> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()
 }
 
 /// The `where` clauses, each checked and named in errors by its index.
@@ -165,5 +180,16 @@ mod tests {
         assert!(invalid_output(parse_keep("{\"keep\": [\"1\"]}", 3)).contains("kept \"1\""));
         assert!(invalid_output(parse_keep("{\"simulated\": true, \"answer\": \"x\"}", 3)).contains("no `keep` array"));
         assert!(invalid_output(parse_keep("no idea", 3)).contains("no JSON"));
+    }
+
+    #[test]
+    fn data_without_records_gives_the_lines_of_its_texts() {
+        let data = json!({"log": "09:14 login failed root\n09:15 login ok dana", "host": "bastion-02"});
+        // Object keys come sorted (serde_json's map).
+        assert_eq!(
+            items_of_data(data),
+            vec![json!("bastion-02"), json!("09:14 login failed root"), json!("09:15 login ok dana")]
+        );
+        assert_eq!(items_of_data(json!({"orders": [{"id": 1}]})), vec![json!({"id": 1})]);
     }
 }

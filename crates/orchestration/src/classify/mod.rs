@@ -173,11 +173,11 @@ const YES_NO_OPENERS: [&str; 14] =
 const CONFORMANCE_CUES: [&str; 14] = [
     "meet",
     "match",
-    "compl",
+    "comply",
+    "compliant",
     "conform",
     "requirement",
     "standard",
-    "policy",
     "checklist",
     "missing",
     "gap",
@@ -186,6 +186,12 @@ const CONFORMANCE_CUES: [&str; 14] = [
     "criteria",
     "must-have",
 ];
+
+/// Words that open a question asking for facts the data holds.
+const FACT_OPENERS: [&str; 6] = ["who", "what", "when", "where", "which dates", "how long"];
+
+/// Quantifiers that make "find"/"list" a selection of items.
+const SELECTORS: [&str; 6] = ["every", "everyone", "all the", "any ", "each ", "those"];
 
 /// What a summary is called when a step asks to "write" one.
 const SUMMARY_NOUNS: [&str; 6] = ["summary", "recap", "digest", "overview", "tl;dr", "handover"];
@@ -197,12 +203,17 @@ const CHOICE_OPENERS: [&str; 5] = ["which", "what category", "what type", "what 
 fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     let opening = prompt.trim_start();
     let end = opening.find(['.', '!', '\n', ':']).unwrap_or(opening.len());
-    let question_end = opening.find('?');
-    let sentence = opening[..question_end.map_or(end, |q| q.min(end))].trim().to_lowercase();
+    // A question runs to its `?`, past a colon that lists options ("asking for: a, b or c?").
+    let question_end = opening.find('?').filter(|q| !opening[..*q].contains(['.', '!', '\n']));
+    let sentence = opening[..question_end.unwrap_or(end)].trim().to_lowercase();
     let sentence = sentence.strip_prefix("please ").unwrap_or(&sentence);
     let starts =
         |verb: &str| sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']));
-    if question_end.is_some_and(|q| q <= end) {
+    // "Push the contacts into the CRM", "Open a ticket through the webhook": a delivery.
+    if names_a_destination(sentence) {
+        return Some(("send", "names a destination service".into()));
+    }
+    if question_end.is_some() {
         // "Is this billing, technical or account access?": a choice among the options it lists.
         if offers_options(sentence) {
             return Some(("classify", "a question offering options".into()));
@@ -214,6 +225,14 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
         // "Which team should handle this?", "What category is it?": a choice among classes.
         if CHOICE_OPENERS.iter().any(|w| starts(w)) {
             return Some(("classify", "a which-one question".into()));
+        }
+        // "How many tickets landed in each band?": counting.
+        if starts("how many") || starts("how much") {
+            return Some(("aggregate", "a how-many question".into()));
+        }
+        // "Who needs access, and by when?", "What dates are requested?": facts to pull out.
+        if FACT_OPENERS.iter().any(|w| starts(w)) {
+            return Some(("extract", "a question asking for facts".into()));
         }
         if YES_NO_OPENERS.iter().any(|w| starts(w)) {
             // "Does it meet the requirements? List what is missing." checks conformance.
@@ -232,6 +251,12 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
             }
         }
     }
+    // "Find everyone who logged more than 10 hours": picking items out.
+    if best.is_some_and(|(intent, _)| intent == "extract")
+        && SELECTORS.iter().any(|w| contains_word_prefix(sentence, w))
+    {
+        return Some(("filter", "asks for the items that meet a condition".into()));
+    }
     // "Write a four-line summary for the channel" asks for a summary, whatever the verb.
     if best.is_some_and(|(intent, _)| intent == "generate")
         && SUMMARY_NOUNS.iter().any(|noun| contains_word_prefix(sentence, noun))
@@ -240,6 +265,20 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     }
     best.map(|(intent, verb)| (intent, format!("leading verb `{verb}`")))
 }
+
+/// Whether an instruction names a service it delivers to: "to/into/in/
+/// through/via (the) <service>".
+fn names_a_destination(sentence: &str) -> bool {
+    let words: Vec<&str> =
+        sentence.split(|c: char| !(c.is_alphanumeric() || c == '#')).filter(|w| !w.is_empty()).collect();
+    words.windows(3).any(|w| {
+        DESTINATION_PREPOSITIONS.contains(&w[0])
+            && (DESTINATIONS.contains(&w[1]) || (w[1] == "the" && DESTINATIONS.contains(&w[2])))
+    }) || words.windows(2).any(|w| DESTINATION_PREPOSITIONS.contains(&w[0]) && w[1].starts_with('#'))
+}
+
+const DESTINATION_PREPOSITIONS: [&str; 5] = ["to", "into", "in", "through", "via"];
+const DESTINATIONS: [&str; 7] = ["crm", "slack", "webhook", "teams", "salesforce", "hubspot", "service-desk"];
 
 /// Whether a question lists options to choose from: a comma-separated list
 /// ending in `or` ("A, B or C", "A, B, or C"), not "or not".
