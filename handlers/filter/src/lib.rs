@@ -50,9 +50,8 @@ impl handler_kit::Handler for Filter {
             Some(input) => (ops::items(input)?, vec![]),
             None => match material::data(&request, &CONTROL) {
                 Some(data) => {
-                    // Hidden only when the numbered items are the whole piece.
-                    let listed =
-                        if data.pieces.len() == 1 && data.value.is_array() { data.pieces.clone() } else { vec![] };
+                    // Pieces are hidden from the material only when the numbered items carry all of them.
+                    let listed = if ops::items_cover(&data.value) { data.pieces.clone() } else { vec![] };
                     (ops::items_of_data(data.value), listed)
                 }
                 None => {

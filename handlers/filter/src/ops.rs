@@ -43,6 +43,16 @@ pub fn items_of_data(data: Value) -> Vec<Value> {
     }
 }
 
+/// Whether [`items_of_data`] carries every part of `data` (a list, a text,
+/// or texts only): then the numbered items can stand for the data.
+pub fn items_cover(data: &Value) -> bool {
+    match data {
+        Value::Array(_) | Value::String(_) => true,
+        Value::Object(fields) => fields.values().all(Value::is_string),
+        _ => false,
+    }
+}
+
 fn lines(text: &str) -> Vec<Value> {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| json!(l)).collect()
 }
@@ -191,5 +201,7 @@ mod tests {
             vec![json!("bastion-02"), json!("09:14 login failed root"), json!("09:15 login ok dana")]
         );
         assert_eq!(items_of_data(json!({"orders": [{"id": 1}]})), vec![json!({"id": 1})]);
+        assert!(items_cover(&json!({"a": "x", "b": "y"})) && items_cover(&json!([1])));
+        assert!(!items_cover(&json!({"region": "EMEA", "orders": [{"id": 1}]})), "the region would be lost");
     }
 }

@@ -243,6 +243,9 @@ pub fn eval_report(r: &super::eval::EvalReport) {
         "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed)",
         r.under_routed, r.routed_steps, r.under_routing_pct
     );
+    for step in &r.under_routed_steps {
+        println!("  under-routed: {step}");
+    }
     println!("budget events       {}", r.budget_events);
     if !r.plugin_requests.is_empty() {
         let answered: Vec<String> = r.plugin_requests.iter().map(|(p, n)| format!("{p} {n}")).collect();

@@ -190,7 +190,10 @@ const CONFORMANCE_CUES: [&str; 14] = [
 /// Words that open a question asking for facts the data holds.
 const FACT_OPENERS: [&str; 6] = ["who", "what", "when", "where", "which dates", "how long"];
 
-/// Quantifiers that make "find"/"list" a selection of items.
+/// A relative clause after the quantifier states the condition ("everyone who logged...").
+const RELATIVES: [&str; 4] = [" who ", " that ", " which ", " whose "];
+
+/// Quantifiers that, with a condition, make "find"/"list" a selection of items.
 const SELECTORS: [&str; 6] = ["every", "everyone", "all the", "any ", "each ", "those"];
 
 /// What a summary is called when a step asks to "write" one.
@@ -254,6 +257,7 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     // "Find everyone who logged more than 10 hours": picking items out.
     if best.is_some_and(|(intent, _)| intent == "extract")
         && SELECTORS.iter().any(|w| contains_word_prefix(sentence, w))
+        && RELATIVES.iter().any(|w| sentence.contains(w))
     {
         return Some(("filter", "asks for the items that meet a condition".into()));
     }

@@ -135,6 +135,8 @@ pub struct EvalReport {
     /// is below the step's labeled tier.
     pub routed_steps: usize,
     pub under_routed: usize,
+    /// `workflow / step (intent): routed tier < labeled tier` for each under-routed step.
+    pub under_routed_steps: Vec<String>,
     pub under_routing_pct: f64,
     /// `None` when the host keeps no transcript.
     pub key_facts: Option<KeyFacts>,
@@ -220,6 +222,7 @@ pub async fn evaluate(
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
     let mut free_correct = 0usize;
     let (mut routed_steps, mut under_routed) = (0usize, 0usize);
+    let mut under_routed_steps = vec![];
     let mut key_facts = host.transcript().map(|_| KeyFacts::default());
     let mut fidelity = host.transcript().map(|_| Fidelity::default());
     let mut baseline_fidelity = host.transcript().map(|_| Fidelity::default());
@@ -287,8 +290,12 @@ pub async fn evaluate(
                 routed_steps += 1;
                 let used = models.tier_of(&ran.model);
                 let wanted = Tier::ALL.into_iter().find(|t| t.as_str() == label.tier);
-                if let (Some(used), Some(wanted)) = (used, wanted) {
-                    under_routed += usize::from(used < wanted);
+                if let (Some(used), Some(wanted)) = (used, wanted)
+                    && used < wanted
+                {
+                    under_routed += 1;
+                    under_routed_steps
+                        .push(format!("{} / {} ({}): {used} < {wanted}", workflow.id, step.id, label.intent));
                 }
             }
             let classified = report.classifications.iter().find(|c| c.step_id == step.id);
@@ -329,6 +336,7 @@ pub async fn evaluate(
         budget_events,
         routed_steps,
         under_routed,
+        under_routed_steps,
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
