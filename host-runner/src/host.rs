@@ -55,6 +55,7 @@ pub struct HostBuilder {
     limits: Limits,
     strict: bool,
     keep_transcript: bool,
+    plugin_headers: std::collections::HashMap<String, (String, String)>,
 }
 
 impl HostBuilder {
@@ -107,6 +108,13 @@ impl HostBuilder {
         self
     }
 
+    /// The credential header the host attaches to requests to `plugin`'s host
+    /// (the CLI reads `PILOT_PLUGIN_<NAME>_HEADER`); it never enters guest memory.
+    pub fn plugin_header(mut self, plugin: &str, name: &str, value: &str) -> Self {
+        self.plugin_headers.insert(plugin.to_string(), (name.to_string(), value.to_string()));
+        self
+    }
+
     /// Lets components write to the host's stderr (off by default).
     pub fn inherit_stderr(mut self, on: bool) -> Self {
         self.limits.inherit_stderr = on;
@@ -130,6 +138,7 @@ impl HostBuilder {
             databases: Arc::new(ComponentDatabases::new(data_dir)),
             limits: self.limits,
             transcript: self.keep_transcript.then(Arc::default),
+            plugin_headers: Arc::new(self.plugin_headers),
         };
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
@@ -159,6 +168,7 @@ impl Host {
             limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
             strict: true,
             keep_transcript: false,
+            plugin_headers: Default::default(),
         }
     }
 

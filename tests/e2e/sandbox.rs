@@ -161,6 +161,30 @@ async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
 }
 
 #[tokio::test]
+async fn a_plugins_credential_from_host_config_goes_out_only_to_its_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    let received = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = conn.read(&mut buf).unwrap();
+        conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_lowercase()
+    });
+    let sandbox = Sandbox::new(&["summarize", "transform"], &["misbehaving"]);
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.manifest("misbehaving", &format!("[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n"));
+    sandbox.set("plugin_crm_url", &format!("http://{authority}/lookup"));
+    let host = sandbox.builder().plugin_header("crm", "x-api-key", "plugin-s3cret").build().await.unwrap();
+    let workflow = with_plugins(workflow_with("forbidden-http", json!({"authority": authority})), &["crm"]);
+    let report = host.run(&workflow).await.unwrap();
+    assert_eq!(report.steps[1].output, json!({"status": 204}), "{:?}", report.steps[1].fallback_reason);
+    let request = received.join().unwrap();
+    assert!(request.contains("x-api-key: plugin-s3cret"), "{request}");
+}
+
+#[tokio::test]
 async fn an_allow_listed_host_of_a_plugin_the_step_may_not_use_never_connects() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();

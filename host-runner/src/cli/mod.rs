@@ -307,6 +307,9 @@ fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBui
         .limits(default_limits(cli))
         .inherit_stderr(cli.component_stderr)
         .strict(strict);
+    for (plugin, (name, value)) in host_runner::capabilities::plugins::headers_from_env().map_err(anyhow::Error::msg)? {
+        builder = builder.plugin_header(&plugin, &name, &value);
+    }
     if let Some(dir) = &cli.handlers {
         builder = builder.handlers_dir(dir);
     }

@@ -63,14 +63,11 @@ impl OrchestratorSession {
                 agents: AgentsCtx::new(runtime.shared.db.clone()),
             },
         );
-        let mut store = Store::new(&runtime.shared.engine, state);
-        store.limiter(|s| &mut s.limiter);
         // The orchestrator is the host's own component: fuel bounds its work
         // per call; its calls' wall time is mostly handler time, bounded by
         // each handler's own deadline, so its epoch deadline is never reached.
-        store.set_epoch_deadline(ORCHESTRATOR_EPOCH_TICKS);
         let fuel = runtime.shared.limits.defaults.fuel;
-        store.set_fuel(fuel)?;
+        let mut store = state.into_store(&runtime.shared.engine, fuel, ORCHESTRATOR_EPOCH_TICKS)?;
         let core = runtime
             .orchestrator
             .instantiate_async(&mut store)

@@ -53,13 +53,10 @@ fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> was
     if let Some((step, budget)) = purpose.step {
         llm = llm.with_step_budget(step, budget);
     }
-    let plugins = PluginsCtx::new(runtime.db.clone(), purpose.plugins.to_vec());
-    let outbound = OutboundHttp::new(
-        purpose.handler,
-        Arc::new(grants.allowed_hosts.clone()),
-        plugins.hosts(),
-        grants.secret_headers.clone().into(),
-    );
+    let plugins = PluginsCtx::new(runtime.db.clone(), purpose.plugins.to_vec(), runtime.plugin_headers.clone());
+    let secrets: Vec<_> = grants.secret_headers.iter().cloned().chain(plugins.secret_headers()).collect();
+    let outbound =
+        OutboundHttp::new(purpose.handler, Arc::new(grants.allowed_hosts.clone()), plugins.hosts(), secrets.into());
     let audit_grant = if grants.audit { AuditGrant::Handler } else { AuditGrant::None };
     let state = ComponentState::new(
         llm,
@@ -73,12 +70,7 @@ fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> was
             outbound,
         ),
     );
-    let mut store = Store::new(&runtime.engine, state);
-    store.limiter(|s| &mut s.limiter);
-    store.set_fuel(grants.limits.fuel)?;
-    store.set_epoch_deadline(grants.limits.deadline_ticks());
-    store.epoch_deadline_trap();
-    Ok(store)
+    state.into_store(&runtime.engine, grants.limits.fuel, grants.limits.deadline_ticks())
 }
 
 /// Instantiates a freshly compiled handler with no grants and asks for its `info()`.

@@ -6,6 +6,7 @@ use crate::capabilities::audit::AuditSink;
 use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::transcript::Transcript;
+use crate::capabilities::plugins::PluginHeaders;
 use crate::components::limits::HandlerLimits;
 use crate::components::state::HandlerState;
 use crate::storage::Db;
@@ -32,6 +33,8 @@ pub struct Shared {
     pub limits: Limits,
     /// What models were sent per step, when the host keeps it (`pilot eval`).
     pub transcript: Option<Arc<Transcript>>,
+    /// Plugin credentials, attached to requests to each plugin's host.
+    pub plugin_headers: PluginHeaders,
 }
 
 impl Shared {

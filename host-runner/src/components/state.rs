@@ -13,6 +13,7 @@ use crate::capabilities::plugins::{PluginsCtx, PluginsView};
 use crate::capabilities::settings::{SettingsCtx, SettingsView};
 use crate::components::limits::{HandlerLimits, Limiter};
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -73,6 +74,19 @@ impl<X> ComponentState<X> {
             limiter: Limiter::new(limits),
             extra,
         }
+    }
+}
+
+impl<X: Send + 'static> ComponentState<X> {
+    /// The store of this state: its limiter caps memory, tables and
+    /// instances; `fuel` bounds one call's work; `epoch_ticks` its wall time.
+    pub fn into_store(self, engine: &Engine, fuel: u64, epoch_ticks: u64) -> wasmtime::Result<Store<Self>> {
+        let mut store = Store::new(engine, self);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(fuel)?;
+        store.set_epoch_deadline(epoch_ticks);
+        store.epoch_deadline_trap();
+        Ok(store)
     }
 }
 
