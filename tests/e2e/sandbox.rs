@@ -125,14 +125,9 @@ async fn an_outbound_request_to_a_host_not_allowed_never_connects() {
     );
 }
 
-/// The workflow, its middle step allowed the plugins given.
-fn with_plugins(mut workflow: Workflow, plugins: &[&str]) -> Workflow {
-    workflow.available_plugins = plugins.iter().map(|p| p.to_string()).collect();
-    workflow
-}
-
-#[tokio::test]
-async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
+/// A loopback server that answers one request with 204 and hands back the
+/// request's text (lower-cased), with its authority.
+fn one_request_server() -> (String, std::thread::JoinHandle<String>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let authority = listener.local_addr().unwrap().to_string();
     let received = std::thread::spawn(move || {
@@ -143,6 +138,18 @@ async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
         conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
         String::from_utf8_lossy(&buf[..n]).to_lowercase()
     });
+    (authority, received)
+}
+
+/// The workflow, its middle step allowed the plugins given.
+fn with_plugins(mut workflow: Workflow, plugins: &[&str]) -> Workflow {
+    workflow.available_plugins = plugins.iter().map(|p| p.to_string()).collect();
+    workflow
+}
+
+#[tokio::test]
+async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
+    let (authority, received) = one_request_server();
     // The secret comes from the host's environment (cargo sets CARGO_PKG_NAME
     // for test processes); the guest never sees it.
     let manifest = format!(
@@ -162,16 +169,7 @@ async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
 
 #[tokio::test]
 async fn a_plugins_credential_from_host_config_goes_out_only_to_its_host() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let authority = listener.local_addr().unwrap().to_string();
-    let received = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let (mut conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        let n = conn.read(&mut buf).unwrap();
-        conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").unwrap();
-        String::from_utf8_lossy(&buf[..n]).to_lowercase()
-    });
+    let (authority, received) = one_request_server();
     let sandbox = Sandbox::new(&["summarize", "transform"], &["misbehaving"]);
     sandbox.set("orchestration_enabled", "true");
     sandbox.manifest("misbehaving", &format!("[capabilities]\nallowed_outbound_hosts = [\"http://{authority}\"]\n"));
