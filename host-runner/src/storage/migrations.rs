@@ -68,17 +68,23 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// Applies the pending migrations under one write lock (`BEGIN IMMEDIATE`):
+/// processes that open a new database together wait for each other instead
+/// of each creating the tables (`table ... already exists`).
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: usize = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > MIGRATIONS.len() {
         anyhow::bail!("database schema version {current} is newer than this pilot knows ({})", MIGRATIONS.len());
     }
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version + 1)?;
-        tx.commit()?;
+    if current == MIGRATIONS.len() {
+        return Ok(());
     }
+    for sql in &MIGRATIONS[current..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -57,3 +57,24 @@ impl Db {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod concurrent_open {
+    use super::Db;
+
+    #[test]
+    fn processes_opening_a_new_database_together_all_succeed() {
+        let dir = std::env::temp_dir().join(format!("pilot-open-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("pilot.db");
+        let openers: Vec<_> = (0..12)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Db::open(&path).map(|_| ()).map_err(|e| format!("{e:#}")))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
