@@ -161,3 +161,64 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("reading corpus directory"), "{}", stderr(&missing));
 }
+
+/// SIGTERM drains `pilot serve`: requests in flight (held up by a slow
+/// loopback Messages API) all complete, then the process exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_requests_in_flight_finish() {
+    use axum::routing::post;
+    let slow = axum::Router::new().route(
+        "/v1/messages",
+        post(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            axum::Json(integration_tests::mock_anthropic::Scripted::message("Done.", 40, 3).body)
+        }),
+    );
+    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(upstream, slow).await.unwrap() });
+
+    let dir = Dir::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(pilot())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--token",
+            "t0k",
+            "--no-watch",
+            "--provider",
+            "anthropic",
+        ])
+        .env("PILOT_DB", dir.0.join("pilot.db"))
+        .env("PILOT_COMPONENTS", components())
+        .env("ANTHROPIC_API_KEY", "sk-ant-test")
+        .env("ANTHROPIC_BASE_URL", &upstream_url)
+        .env_remove("PILOT_HANDLERS")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client.get(format!("{base}/health")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "pilot serve did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let workflow = std::fs::read_to_string(repo().join("examples/support-ticket-triage.json")).unwrap();
+    let requests: Vec<_> = (0..6)
+        .map(|_| {
+            let request = client.post(format!("{base}/v1/workflows")).bearer_auth("t0k").body(workflow.clone()).send();
+            tokio::spawn(request)
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    for request in requests {
+        let response = request.await.unwrap().expect("a request in flight was dropped");
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "pilot serve exits cleanly after draining: {status:?}");
+}

@@ -22,16 +22,40 @@ pub struct ServeConfig {
     pub watch: bool,
 }
 
-/// Serves until ctrl-c.
+/// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
+/// then drains: no new connections, requests in flight run to the end.
 pub async fn serve(host: Host, config: ServeConfig) -> Result<()> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
     axum::serve(listener, router(host, config.token))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(stop_signal())
         .await
         .context("serving the API")
+}
+
+/// The first of SIGINT and SIGTERM.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("SIGTERM cannot be watched: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: draining"),
+        () = terminate => tracing::info!("SIGTERM: draining"),
+    }
 }
