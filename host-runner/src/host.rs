@@ -35,13 +35,27 @@ impl ProviderChoice {
                 Some(api_key) => {
                     let base =
                         std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
-                    Arc::new(Anthropic::new(&base, api_key)?)
+                    Arc::new(Anthropic::new(&base, api_key)?.with_total_timeout(provider_timeout()?))
                 }
                 None => Arc::new(Simulated::new(Duration::ZERO)),
             },
             ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
-            ProviderChoice::Anthropic { base_url, api_key } => Arc::new(Anthropic::new(&base_url, api_key)?),
+            ProviderChoice::Anthropic { base_url, api_key } => {
+                Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+            }
         })
+    }
+}
+
+/// The bound on one provider call's total time: `PILOT_PROVIDER_TIMEOUT_S`
+/// (seconds, 1 to 3600), else 120 s.
+fn provider_timeout() -> Result<Duration> {
+    match std::env::var("PILOT_PROVIDER_TIMEOUT_S") {
+        Err(_) => Ok(anthropic::DEFAULT_TOTAL_TIMEOUT),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(s) if (1..=3600).contains(&s) => Ok(Duration::from_secs(s)),
+            _ => bail!("PILOT_PROVIDER_TIMEOUT_S takes whole seconds from 1 to 3600, got `{v}`"),
+        },
     }
 }
 

@@ -91,3 +91,22 @@ async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     assert!(received[0].body["tools"][0]["input_schema"]["properties"]["total"].is_object());
     assert!(received.iter().all(|r| r.api_key.as_deref() == Some("sk-ant-test")));
 }
+
+#[tokio::test]
+async fn a_hung_provider_is_a_timeout_within_the_bound() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = vec![];
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    let client = Anthropic::new(&base_url, "k".into()).unwrap().with_total_timeout(std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let err = client.complete(&request()).await.unwrap_err();
+    assert_eq!((err.status, err.kind.as_str()), (0, "timeout"), "{err:?}");
+    assert!(err.message.contains("within 1 s"), "{}", err.message);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+}

@@ -1,5 +1,6 @@
 //! Anthropic's Messages API (`POST /v1/messages`), with retries on 429 and 529
-//! that honor `retry-after`, and usage read from the response.
+//! that honor `retry-after`, usage read from the response, and one bound on
+//! a call's total time, retries included (the error then says `timeout`).
 
 use super::provider::{AnswerFormat, Completion, ModelProvider, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
@@ -13,25 +14,44 @@ const MAX_RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// A `retry-after` longer than this is not waited for: the call fails instead.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Default bound on one call's total time, retries and waits included.
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Anthropic {
     client: reqwest::Client,
     base_url: String,
     api_key: String,
+    total_timeout: Duration,
 }
 
 impl Anthropic {
     /// A client for `base_url` (no trailing slash needed) with the given key.
     /// The key stays in the host: guests only ever see completions.
     pub fn new(base_url: &str, api_key: String) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(300))
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
-        Ok(Anthropic { client, base_url: base_url.trim_end_matches('/').to_string(), api_key })
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
+        let base_url = base_url.trim_end_matches('/').to_string();
+        Ok(Anthropic { client, base_url, api_key, total_timeout: DEFAULT_TOTAL_TIMEOUT })
     }
 
+    /// Bounds one call's total time, retries included.
+    pub fn with_total_timeout(mut self, total: Duration) -> Self {
+        self.total_timeout = total;
+        self
+    }
+
+    /// One call within the total timeout; past it, a `timeout` error.
     async fn send(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
+        let total = self.total_timeout;
+        tokio::time::timeout(total, self.send_with_retries(request)).await.unwrap_or_else(|_| {
+            Err(error(
+                0,
+                "timeout",
+                &format!("no answer from the Messages API within {} s, retries included", total.as_secs_f64()),
+            ))
+        })
+    }
+
+    async fn send_with_retries(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let body = request_body(request);
         let url = format!("{}/v1/messages", self.base_url);
         let mut attempt = 0;
