@@ -52,11 +52,6 @@ pub fn instruction(request: &StepRequest) -> Option<&str> {
         .filter(|p| !p.is_empty())
 }
 
-/// The pieces that are data: params, inputs and earlier outputs.
-pub fn data_pieces(request: &StepRequest) -> impl Iterator<Item = &MaterialPiece> {
-    request.material.iter().filter(|p| !matches!(p.source, MaterialSource::Prompt | MaterialSource::Memory))
-}
-
 /// The step's data as one JSON value, and the names it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data {
