@@ -3,7 +3,7 @@
 //! and its data as JSON for the handlers' no-model paths.
 
 use crate::StepRequest;
-use crate::workflowpilot::orchestration::types::{MaterialPiece, MaterialSource};
+use crate::workflowpilot::orchestration::types::MaterialSource;
 use serde_json::{Map, Value};
 
 /// The material as one user message: the instruction first, then every
