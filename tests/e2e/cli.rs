@@ -167,11 +167,18 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_requests_in_flight_finish() {
     use axum::routing::post;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
     let slow = axum::Router::new().route(
         "/v1/messages",
-        post(|| async {
-            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-            axum::Json(integration_tests::mock_anthropic::Scripted::message("Done.", 40, 3).body)
+        post(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+                axum::Json(integration_tests::mock_anthropic::Scripted::message("Done.", 40, 3).body)
+            }
         }),
     );
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -212,7 +219,11 @@ async fn sigterm_lets_requests_in_flight_finish() {
             tokio::spawn(request)
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Every request is in flight (its first model call is waiting upstream) before SIGTERM.
+    while calls.load(Ordering::SeqCst) < 6 {
+        assert!(std::time::Instant::now() < deadline, "the requests never reached the provider");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(killed.success());
     for request in requests {
