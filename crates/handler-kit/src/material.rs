@@ -61,7 +61,8 @@ pub struct Data {
 
 /// The step's data as one JSON value, for work without a model, read from
 /// the originals (never the compressed material): the params that are not
-/// `control` settings, then the inputs and earlier outputs the step sees.
+/// `control` settings, then the inputs and earlier outputs the material
+/// carries as pieces of their own.
 /// One value is the data; among several, the only JSON object or array is
 /// (a prior step's record beside workflow texts); otherwise an object of
 /// all of them by name. `None` when the step has no data. Text holding a
@@ -71,11 +72,22 @@ pub fn data(request: &StepRequest, control: &[&str]) -> Option<Data> {
     if let Ok(Value::Object(params)) = serde_json::from_str::<Value>(&request.params) {
         named.extend(params.into_iter().filter(|(k, v)| !control.contains(&k.as_str()) && !v.is_null()));
     }
+    // A context value is data only when the material carries it as a piece
+    // of its own: one a param already holds (a template's value) is not data twice.
+    let in_material = |name: &str| {
+        request
+            .material
+            .iter()
+            .any(|p| p.name == name && matches!(p.source, MaterialSource::Input | MaterialSource::StepOutput))
+    };
     if let Ok(Value::Object(context)) = serde_json::from_str::<Value>(&request.context) {
         for (key, value) in context {
             match (key.as_str(), value) {
-                ("inputs" | "steps", Value::Object(values)) => named.extend(values),
-                (_, value) => named.push((key, value)),
+                ("inputs" | "steps", Value::Object(values)) => {
+                    named.extend(values.into_iter().filter(|(name, _)| in_material(name)))
+                }
+                (_, value) if in_material(&key) => named.push((key, value)),
+                _ => {}
             }
         }
     }
@@ -154,11 +166,32 @@ mod tests {
         request.params = r#"{"mapping": {"a": "/total"}}"#.into();
         request.context =
             r#"{"inputs": {"invoice_text": "INV 42 ..."}, "steps": {"fields": {"total": 716.38}}}"#.into();
+        request.material = request_with(&[
+            ("invoice_text", MaterialSource::Input, MaterialFormat::Text, "INV 42 ..."),
+            ("fields", MaterialSource::StepOutput, MaterialFormat::Json, r#"{"total":716.38}"#),
+        ])
+        .material;
         assert_eq!(data_of(&request).unwrap().value, serde_json::json!({"total": 716.38}));
         // Several texts: all of them by name.
         request.context = r#"{"inputs": {"a": "x", "b": "y"}}"#.into();
+        request.material = request_with(&[
+            ("a", MaterialSource::Input, MaterialFormat::Text, "x"),
+            ("b", MaterialSource::Input, MaterialFormat::Text, "y"),
+        ])
+        .material;
         assert_eq!(data_of(&request).unwrap().value, serde_json::json!({"a": "x", "b": "y"}));
         request.context = "{}".into();
         assert_eq!(data_of(&request), None);
+    }
+
+    #[test]
+    fn a_context_value_a_param_carries_is_not_data_twice() {
+        let mut request = request_with(&[("entries", MaterialSource::Param, MaterialFormat::Json, "[1,2]")]);
+        request.params = r#"{"entries": [1, 2]}"#.into();
+        request.context = r#"{"inputs": {"timesheets": [1, 2]}}"#.into();
+        assert_eq!(
+            data(&request, &[]).unwrap(),
+            Data { value: serde_json::json!([1, 2]), pieces: vec!["entries".into()] }
+        );
     }
 }

@@ -4,6 +4,7 @@
 use handler_kit::compare::Condition;
 use handler_kit::json::first_value;
 use handler_kit::{HandlerError, params};
+use orchestration::compress::table;
 use serde_json::{Value, json};
 
 /// How `where` clauses combine.
@@ -85,8 +86,14 @@ pub fn criteria_request(criteria: Option<&str>, items: &[&Value]) -> (String, Va
     let system = "You filter items for an automated workflow. Decide for each numbered item whether it meets the \
          criteria the instruction states: `keep` lists the numbers of the items that meet them."
         .to_string();
-    let listed: Vec<String> = items.iter().enumerate().map(|(i, item)| format!("[{i}] {item}")).collect();
-    let mut task = format!("Items:\n{}", listed.join("\n"));
+    // Records that share their keys are listed as rows under one header.
+    let texts: Vec<String> = items.iter().map(|item| item.to_string()).collect();
+    let (header, lines) = match table::numbered_rows(&texts) {
+        Some((columns, rows)) => (format!("Items ({columns}):"), rows),
+        None => ("Items:".to_string(), texts),
+    };
+    let listed: Vec<String> = lines.iter().enumerate().map(|(i, line)| format!("[{i}] {line}")).collect();
+    let mut task = format!("{header}\n{}", listed.join("\n"));
     if let Some(criteria) = criteria {
         task = format!("Criteria: {criteria}\n\n{task}");
     }
@@ -176,6 +183,13 @@ mod tests {
         assert_eq!(schema["required"], json!(["keep"]));
         assert_eq!(task, "Criteria: mentions money\n\nItems:\n[0] {\"t\":\"refund\"}\n[1] \"plain\"");
         assert!(criteria_request(None, &[&a]).2.starts_with("Items:\n[0]"));
+    }
+
+    #[test]
+    fn records_are_numbered_rows_under_one_header() {
+        let rows: Vec<Value> = (0..3).map(|i| json!({"who": format!("E-{i}"), "hours": 9 + i})).collect();
+        let (_, _, task) = criteria_request(None, &rows.iter().collect::<Vec<_>>());
+        assert_eq!(task, "Items (columns hours,who):\n[0] 9,E-0\n[1] 10,E-1\n[2] 11,E-2");
     }
 
     #[test]

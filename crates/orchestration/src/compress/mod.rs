@@ -6,6 +6,7 @@
 //! - [`structural`]: whitespace, JSON minification, empty fields, duplicate
 //!   records;
 //! - [`template`]: repeated signatures, footers and disclaimers kept once;
+//! - [`table`]: arrays of records written as a header and rows (lossless);
 //! - [`truncate`]: the beginning kept to a budget, in whole sentences;
 //! - [`semantic`]: a model summary, requested by [`semantic_request`] and
 //!   checked by [`accept_semantic`] (the call itself is the caller's).
@@ -21,6 +22,7 @@ pub mod policy;
 pub mod quality;
 pub mod semantic;
 pub mod structural;
+pub mod table;
 pub mod template;
 pub mod truncate;
 
@@ -173,7 +175,7 @@ pub fn material(
             out.push(piece.clone());
             continue;
         }
-        let (text, quality, piece_notes) = compress_piece(piece, &policy, memory, counter);
+        let PieceResult { text, quality, notes: piece_notes, format } = compress_piece(piece, &policy, memory, counter);
         let after = counter.count(&text);
         if after >= piece.tokens {
             out.push(piece.clone());
@@ -187,7 +189,7 @@ pub fn material(
             quality,
             notes: piece_notes,
         });
-        out.push(Piece { content: text, tokens: after, compressed: true, ..piece.clone() });
+        out.push(Piece { content: text, tokens: after, compressed: true, format, ..piece.clone() });
     }
     let quality = cuts.iter().map(|c| c.quality).fold(1.0, f32::min);
     if quality < policy.min_quality {
@@ -212,8 +214,38 @@ pub fn material(
     }
 }
 
-/// One piece through the policy's pipeline: its new text, quality and notes.
+/// One piece after the policy's pipeline.
+struct PieceResult {
+    text: String,
+    quality: f32,
+    notes: Vec<String>,
+    /// JSON written as tables is text.
+    format: Format,
+}
+
+/// One piece through the policy's pipeline, then its records as tables
+/// when that is shorter (lossless, so under every policy; not the prompt,
+/// whose wording is the author's).
 fn compress_piece(
+    piece: &Piece,
+    policy: &Policy,
+    memory: &MemoryCompressor,
+    counter: &dyn TokenCounter,
+) -> PieceResult {
+    let (text, quality, mut notes) = pipeline(piece, policy, memory, counter);
+    if piece.source != Source::Prompt
+        && let Some(tabled) = table::encode(&text)
+        && counter.count(&tabled) < counter.count(&text)
+    {
+        notes.push("table: records written as rows under one header".into());
+        let quality = quality.min(score(&piece.content, &tabled).retention);
+        return PieceResult { text: tabled, quality, notes, format: Format::Text };
+    }
+    PieceResult { text, quality, notes, format: piece.format }
+}
+
+/// The policy's strategies on one piece: its new text, quality and notes.
+fn pipeline(
     piece: &Piece,
     policy: &Policy,
     memory: &MemoryCompressor,
