@@ -295,6 +295,11 @@ const EXTRA_JUDGMENT_MAX: f32 = 0.75;
 pub const GENERATE_TYPES: [(&str, f32); 5] =
     [("code", 2.5), ("report", 1.0), ("text", 0.5), ("email", 0.0), ("creative", 0.0)];
 
+/// Words of a classification that labels every item of a batch, not one
+/// item: a judgment per item, each of which must be right.
+const BATCH_CUES: [(&str, f32); 3] = [("each", 0.0), ("every", 0.0), ("all the", 0.0)];
+const BATCH_LABELS: f32 = 1.0;
+
 /// Prompt tokens at or above each bound add the points (the last bound reached wins).
 pub const INPUT_SIZE: [(u32, f32); 4] = [(250, 0.5), (600, 1.0), (1_000, 1.5), (2_000, 2.0)];
 
@@ -302,7 +307,7 @@ pub const INPUT_SIZE: [(u32, f32); 4] = [(250, 0.5), (600, 1.0), (1_000, 1.5), (
 /// instructions. A cue matches at a word start and, unless it ends with `*`,
 /// at a word end too (`analyz*` matches `analyze` and `analyzing`; `spec` does
 /// not match `specific`). Their sum is capped at [`REASONING_CAP`].
-pub const REASONING_CUES: [(&str, f32); 52] = [
+pub const REASONING_CUES: [(&str, f32); 56] = [
     // legal, contract, regulatory and HR reasoning
     ("legal", 1.0),
     ("contract clause*", 1.0),
@@ -357,16 +362,22 @@ pub const REASONING_CUES: [(&str, f32); 52] = [
     ("impersonat*", 0.75),
     ("defect*", 0.5),
     ("exposure*", 0.5),
+    // predictions
+    ("how likely", 0.75),
+    ("forecast*", 0.75),
+    ("probabilit*", 0.75),
+    ("reasons", 0.5),
 ];
 /// Stakes raised by the audience or the subject, counted with [`REASONING_CUES`].
 pub const STAKES_CUES: [(&str, f32); 4] = [("ceo", 0.5), ("board", 0.5), ("executive*", 0.5), ("risk*", 0.5)];
 /// Cues of code, counted with [`REASONING_CUES`].
-pub const CODE_CUES: [(&str, f32); 7] = [
+pub const CODE_CUES: [(&str, f32); 8] = [
     ("code", 1.0),
     ("function*", 0.75),
-    ("sql", 1.5),
-    ("script*", 1.5),
-    ("terraform", 1.5),
+    ("sql", 2.0),
+    ("postgres*", 2.0),
+    ("script*", 2.0),
+    ("terraform", 2.0),
     ("spec", 0.5),
     ("specification*", 0.5),
 ];
@@ -392,6 +403,49 @@ pub const SIMPLICITY_CUES: [(&str, f32); 15] = [
 ];
 pub const SIMPLICITY_CAP: f32 = -1.5;
 
+/// Domains where a wrong judgment is costly (legal, medical, financial crime
+/// and insurance, security), read in the workflow's goal (the step's own
+/// words are [`REASONING_CUES`]): a step of such a workflow that needs model
+/// judgment is harder than the same words elsewhere. Their sum is capped at [`DOMAIN_CAP`].
+pub const DOMAIN_CUES: [(&str, f32); 32] = [
+    ("legal", 1.0),
+    ("contract*", 1.0),
+    ("agreement*", 1.0),
+    ("nda*", 1.0),
+    ("litigation", 1.0),
+    ("lawsuit*", 1.0),
+    ("medical", 1.5),
+    ("clinical", 1.5),
+    ("patient*", 1.0),
+    ("diagnos*", 1.0),
+    ("physician*", 1.0),
+    ("prior-auth*", 1.0),
+    ("prior authori*", 1.0),
+    ("prescription*", 1.0),
+    ("fraud*", 1.5),
+    ("suspicious", 1.0),
+    ("structuring", 1.0),
+    ("money laundering", 1.5),
+    ("aml", 1.5),
+    ("sanction*", 1.0),
+    ("insurance", 1.0),
+    ("underwrit*", 1.0),
+    ("claim form*", 0.5),
+    ("compliance", 1.0),
+    ("regulator*", 1.0),
+    ("audit*", 0.5),
+    ("security", 1.0),
+    ("breach*", 1.0),
+    ("intrusion*", 1.5),
+    ("attack*", 1.0),
+    ("credential*", 1.0),
+    ("malware", 1.5),
+];
+pub const DOMAIN_CAP: f32 = 2.5;
+/// Intents whose work is the model's judgment: the ones a costly domain weighs on.
+const JUDGMENT_INTENTS: [&str; 8] =
+    ["classify", "conditional", "validate", "generate", "summarize", "extract", "filter", "aggregate"];
+
 /// Only the prompt's instructions are read for cues: its first paragraph, at
 /// most this many characters (data pasted below must not vote).
 const INSTRUCTION_WINDOW: usize = 600;
@@ -405,6 +459,7 @@ pub enum Factor {
     Output,
     InputSize,
     Cues,
+    Domain,
 }
 
 /// One line of the complexity sum.
@@ -442,7 +497,7 @@ pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Val
         add(Factor::Params, detail, points);
     }
 
-    for (detail, points) in output_shape(&intent, params) {
+    for (detail, points) in output_shape(&intent, params, prompt) {
         add(Factor::Output, detail, points);
     }
 
@@ -462,6 +517,31 @@ pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Val
 
     let total: f32 = out.iter().map(|c| c.points).sum();
     Complexity { score: total.clamp(0.0, 10.0), contributions: out }
+}
+
+impl Complexity {
+    /// Adds the stakes of the workflow's domain ([`DOMAIN_CUES`] in its goal)
+    /// to a step of judgment; a step its params make mechanical, or a
+    /// delivery, is not harder for its domain.
+    pub fn add_domain_stakes(&mut self, intent: &str, goal: Option<&str>, params: &Value) {
+        let intent = intent.trim().to_ascii_lowercase();
+        let mechanical = params_work(&intent, params).is_some_and(|(_, points)| points < 0.0);
+        if mechanical || !JUDGMENT_INTENTS.contains(&intent.as_str()) {
+            return;
+        }
+        let Some(goal) = goal else { return };
+        let (hits, sum) = match_cues(&goal.to_lowercase(), DOMAIN_CUES.iter());
+        if hits.is_empty() {
+            return;
+        }
+        let points = sum.min(DOMAIN_CAP);
+        self.contributions.push(Contribution {
+            factor: Factor::Domain,
+            detail: format!("domain stakes {}", hits.join(", ")),
+            points,
+        });
+        self.score = self.contributions.iter().map(|c| c.points).sum::<f32>().clamp(0.0, 10.0);
+    }
 }
 
 /// Whether the params make the step mechanical or a matter of judgment.
@@ -501,8 +581,14 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
 }
 
 /// Points for the size and structure of what the step must produce.
-fn output_shape(intent: &str, params: &Value) -> Vec<(String, f32)> {
+fn output_shape(intent: &str, params: &Value, prompt: &str) -> Vec<(String, f32)> {
     let mut out = Vec::new();
+    if intent == "classify" {
+        let (hits, _) = match_cues(&cue_text("", prompt), BATCH_CUES.iter());
+        if !hits.is_empty() {
+            out.push((format!("a label per item ({})", hits.join(", ")), BATCH_LABELS));
+        }
+    }
     if intent == "generate"
         && let Some(kind) = params.get("type").and_then(Value::as_str)
         && let Some((_, points)) = GENERATE_TYPES.iter().find(|(t, _)| t.eq_ignore_ascii_case(kind))
@@ -617,6 +703,8 @@ pub struct RouteInput<'a> {
     pub step_name: &'a str,
     /// The step's prompt; only its first paragraph is read for cues.
     pub prompt: &'a str,
+    /// The workflow's description, read for its domain.
+    pub goal: Option<&'a str>,
     pub params: &'a Value,
     pub prompt_tokens: u32,
     /// The agent's `agent_intensity_metrics` row, `None` when it has none.
@@ -656,7 +744,9 @@ pub fn reserve_tokens(model: &ModelConfig, intent: &str, prompt_tokens: u32) -> 
 
 /// Routes one step to a tier and its model.
 pub fn route(input: &RouteInput) -> RouteDecision {
-    let complexity = step_complexity(input.intent, input.step_name, input.prompt, input.params, input.prompt_tokens);
+    let mut complexity =
+        step_complexity(input.intent, input.step_name, input.prompt, input.params, input.prompt_tokens);
+    complexity.add_domain_stakes(input.intent, input.goal, input.params);
     let agent_execution = input.agent.map(|a| a.execution.clamp(0.0, 10.0));
     let score = match agent_execution {
         Some(e) => (1.0 - AGENT_WEIGHT) * complexity.score + AGENT_WEIGHT * e,

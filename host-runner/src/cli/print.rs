@@ -240,8 +240,8 @@ pub fn eval_report(r: &super::eval::EvalReport) {
         }
     }
     println!(
-        "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed)",
-        r.under_routed, r.routed_steps, r.under_routing_pct
+        "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed), {} above it",
+        r.under_routed, r.routed_steps, r.under_routing_pct, r.over_routed
     );
     for step in &r.under_routed_steps {
         println!("  under-routed: {step}");

@@ -13,6 +13,7 @@ fn input<'a>(
         intent,
         step_name: name,
         prompt,
+        goal: None,
         params,
         prompt_tokens: 100,
         agent: None,
@@ -528,4 +529,33 @@ fn routing_resolve_inputs_is_naive_but_complete() {
         resolve_inputs("x {{input.a}} {{input.n}} {{input.list}} {{input.zz}} {{steps.s.output}}", &inputs),
         "x text 5 [1,{\"k\":null}] {{input.zz}} {{steps.s.output}}"
     );
+}
+
+#[test]
+fn a_costly_domain_raises_judgment_but_not_mechanical_work() {
+    let models = TierModels::default();
+    let none = json!({});
+    let prompt = "Rate the risk of this claim as low, medium or high.";
+    let plain = route(&input("classify", "risk", prompt, &none, &models));
+    let goal = Some("Read a home-insurance claim form and score the fraud risk.");
+    let insured = route(&RouteInput { goal, ..input("classify", "risk", prompt, &none, &models) });
+    assert!(insured.score > plain.score, "{} vs {}", insured.score, plain.score);
+    assert!(
+        insured.reason.contains("domain stakes") || insured.contributions.iter().any(|c| c.factor == Factor::Domain)
+    );
+    // Delivery and structured work are not harder in a costly domain.
+    let send = route(&RouteInput { goal, ..input("send", "post", "Post it to #claims.", &none, &models) });
+    assert!(send.contributions.iter().all(|c| c.factor != Factor::Domain));
+    let structured = json!({"where": [{"field": "/amount", "op": "gt", "value": 100}]});
+    let filter = route(&RouteInput { goal, ..input("filter", "big", "Keep large items.", &structured, &models) });
+    assert!(filter.contributions.iter().all(|c| c.factor != Factor::Domain));
+}
+
+#[test]
+fn labelling_every_item_of_a_batch_is_harder_than_one_label() {
+    let models = TierModels::default();
+    let none = json!({});
+    let one = route(&input("classify", "tag", "Tag this comment with one theme.", &none, &models));
+    let batch = route(&input("classify", "tag", "Tag each comment with one theme.", &none, &models));
+    assert_eq!(batch.score - one.score, BATCH_LABELS);
 }

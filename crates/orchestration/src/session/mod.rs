@@ -79,6 +79,8 @@ pub struct Session<E: Environment> {
     env: E,
     workflow_id: String,
     agent_id: String,
+    /// The workflow's description: routing reads its domain.
+    goal: Option<String>,
     settings: Settings,
     /// Per-tier models and thresholds, read at initialization (routing).
     models: TierModels,
@@ -98,7 +100,7 @@ impl<E: Environment> Session<E> {
     /// Reads the flags; when orchestration is enabled, classifies every step
     /// (free tiers, then the LLM and context tiers for unsure steps),
     /// allocates budgets and emits `ORCHESTRATION_INITIALIZED`. `goal` is the
-    /// workflow's description, read by the classification tiers.
+    /// workflow's description, read by the classification tiers and routing.
     pub fn initialize(
         env: E,
         workflow_id: &str,
@@ -118,6 +120,7 @@ impl<E: Environment> Session<E> {
             agent: None,
             workflow_id: workflow_id.to_string(),
             agent_id: agent_id.to_string(),
+            goal: goal.map(str::to_string),
             plans: vec![],
             metrics: WorkflowMetrics {
                 min_compression_quality: 1.0,

@@ -74,6 +74,7 @@ impl<E: Environment> Session<E> {
             intent,
             step_name: &input.step.name,
             prompt: &input.step.prompt,
+            goal: self.goal.as_deref(),
             params: &params,
             prompt_tokens: material_tokens,
             agent: self.agent,

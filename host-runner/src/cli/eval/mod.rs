@@ -138,6 +138,8 @@ pub struct EvalReport {
     /// `workflow / step (intent): routed tier < labeled tier` for each under-routed step.
     pub under_routed_steps: Vec<String>,
     pub under_routing_pct: f64,
+    /// Steps routed above their labeled tier (cost, not quality).
+    pub over_routed: usize,
     /// `None` when the host keeps no transcript.
     pub key_facts: Option<KeyFacts>,
     pub key_fact_retention_pct: Option<f64>,
@@ -221,7 +223,7 @@ pub async fn evaluate(
     let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
     let mut free_correct = 0usize;
-    let (mut routed_steps, mut under_routed) = (0usize, 0usize);
+    let (mut routed_steps, mut under_routed, mut over_routed) = (0usize, 0usize, 0usize);
     let mut under_routed_steps = vec![];
     let mut key_facts = host.transcript().map(|_| KeyFacts::default());
     let mut fidelity = host.transcript().map(|_| Fidelity::default());
@@ -290,12 +292,13 @@ pub async fn evaluate(
                 routed_steps += 1;
                 let used = models.tier_of(&ran.model);
                 let wanted = Tier::ALL.into_iter().find(|t| t.as_str() == label.tier);
-                if let (Some(used), Some(wanted)) = (used, wanted)
-                    && used < wanted
-                {
-                    under_routed += 1;
-                    under_routed_steps
-                        .push(format!("{} / {} ({}): {used} < {wanted}", workflow.id, step.id, label.intent));
+                if let (Some(used), Some(wanted)) = (used, wanted) {
+                    if used < wanted {
+                        under_routed += 1;
+                        under_routed_steps
+                            .push(format!("{} / {} ({}): {used} < {wanted}", workflow.id, step.id, label.intent));
+                    }
+                    over_routed += usize::from(used > wanted);
                 }
             }
             let classified = report.classifications.iter().find(|c| c.step_id == step.id);
@@ -338,6 +341,7 @@ pub async fn evaluate(
         under_routed,
         under_routed_steps,
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
+        over_routed,
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
         fidelity_pct: fidelity.as_ref().and_then(Fidelity::pct),
