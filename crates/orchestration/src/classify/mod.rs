@@ -99,7 +99,24 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
     ),
     ("extract", &["extract", "pull", "list", "identify", "abstract", "capture", "parse", "find"]),
     ("summarize", &["summarize", "summarise", "sum up", "recap", "condense", "outline", "give a", "give the"]),
-    ("generate", &["write", "draft", "compose", "generate", "create", "reply", "prepare", "produce"]),
+    (
+        "generate",
+        &[
+            "write",
+            "draft",
+            "compose",
+            "generate",
+            "create",
+            "reply",
+            "prepare",
+            "produce",
+            "explain",
+            "recommend",
+            "suggest",
+            "propose",
+            "advise",
+        ],
+    ),
     (
         "validate",
         &[
@@ -130,6 +147,7 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
             "leave out",
             "discard",
             "shortlist",
+            "flag",
         ],
     ),
     ("aggregate", &["count", "total", "sum", "group", "aggregate", "add up", "tally", "merge", "combine", "roll up"]),
@@ -141,6 +159,7 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
             "convert",
             "reshape",
             "turn",
+            "put",
             "rewrite",
             "format",
             "map",
@@ -225,6 +244,10 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
         if starts("which of") || starts("which ones") {
             return Some(("filter", "a which-of question".into()));
         }
+        // "Which SKUs are below their reorder point?": the items of a list that meet a condition.
+        if asks_which_items(sentence) {
+            return Some(("filter", "asks which items meet a condition".into()));
+        }
         // "Which team should handle this?", "What category is it?": a choice among classes.
         if CHOICE_OPENERS.iter().any(|w| starts(w)) {
             return Some(("classify", "a which-one question".into()));
@@ -255,10 +278,7 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
         }
     }
     // "Find everyone who logged more than 10 hours": picking items out.
-    if best.is_some_and(|(intent, _)| intent == "extract")
-        && SELECTORS.iter().any(|w| contains_word_prefix(sentence, w))
-        && RELATIVES.iter().any(|w| sentence.contains(w))
-    {
+    if best.is_some_and(|(intent, _)| intent == "extract") && selects_by_condition(sentence) {
         return Some(("filter", "asks for the items that meet a condition".into()));
     }
     // "Write a four-line summary for the channel" asks for a summary, whatever the verb.
@@ -275,10 +295,43 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
 fn names_a_destination(sentence: &str) -> bool {
     let words: Vec<&str> =
         sentence.split(|c: char| !(c.is_alphanumeric() || c == '#')).filter(|w| !w.is_empty()).collect();
-    words.windows(3).any(|w| {
-        DESTINATION_PREPOSITIONS.contains(&w[0])
-            && (DESTINATIONS.contains(&w[1]) || (w[1] == "the" && DESTINATIONS.contains(&w[2])))
-    }) || words.windows(2).any(|w| DESTINATION_PREPOSITIONS.contains(&w[0]) && w[1].starts_with('#'))
+    // The service may follow the preposition after an article and up to two
+    // qualifying words: "through the service-desk webhook", "to our sales CRM".
+    let names = |i: usize| {
+        let after = &words[i + 1..words.len().min(i + 5)];
+        let skip = usize::from(after.first().is_some_and(|w| ARTICLES.contains(w)));
+        after.iter().skip(skip).take(3).any(|w| DESTINATIONS.contains(w))
+    };
+    (0..words.len()).any(|i| DESTINATION_PREPOSITIONS.contains(&words[i]) && names(i))
+        || words.windows(2).any(|w| DESTINATION_PREPOSITIONS.contains(&w[0]) && w[1].starts_with('#'))
+}
+
+const ARTICLES: [&str; 5] = ["the", "a", "an", "our", "their"];
+
+/// "Find everyone who logged...", "List all the invoices that are overdue":
+/// a quantifier over the items, then the condition as a relative clause
+/// ("...and who raised each one" lists facts instead).
+fn selects_by_condition(sentence: &str) -> bool {
+    let selector = SELECTORS.iter().filter_map(|n| find_word_prefix(sentence, n)).min();
+    let relative = RELATIVES.iter().filter_map(|n| sentence.find(n)).min();
+    matches!((selector, relative), (Some(selector), Some(relative)) if selector < relative)
+}
+
+/// "Which SKUs are at or below...", "Which invoices have...": a plural noun
+/// right after `which`, then a verb of state: items picked from a list.
+fn asks_which_items(sentence: &str) -> bool {
+    let mut words = sentence.split_whitespace();
+    if words.next() != Some("which") {
+        return false;
+    }
+    let rest: Vec<&str> = words.take(4).collect();
+    rest.windows(2).any(|w| {
+        let noun = w[0].trim_matches(|c: char| !c.is_alphanumeric());
+        noun.len() > 3
+            && noun.ends_with('s')
+            && !noun.ends_with("ss")
+            && ["are", "have", "were", "meet"].contains(&w[1])
+    })
 }
 
 const DESTINATION_PREPOSITIONS: [&str; 5] = ["to", "into", "in", "through", "via"];
@@ -535,7 +588,14 @@ pub fn settle(tried: Vec<(Classification, f32)>) -> Classification {
 
 /// Whether `cue` occurs in `text` starting at a word boundary.
 fn contains_word_prefix(text: &str, cue: &str) -> bool {
-    text.match_indices(cue).any(|(at, _)| at == 0 || !text[..at].chars().next_back().is_some_and(char::is_alphanumeric))
+    find_word_prefix(text, cue).is_some()
+}
+
+/// Where `cue` first occurs at a word start.
+fn find_word_prefix(text: &str, cue: &str) -> Option<usize> {
+    text.match_indices(cue)
+        .map(|(at, _)| at)
+        .find(|at| *at == 0 || !text[..*at].chars().next_back().is_some_and(char::is_alphanumeric))
 }
 
 #[cfg(test)]
@@ -686,6 +746,20 @@ mod tests {
         let correct = HELD_OUT.len() - misses.len();
         println!("held-out free-tier accuracy {correct}/{}; misses: {misses:#?}", HELD_OUT.len());
         assert!(correct * 4 >= HELD_OUT.len() * 3, "below 75%: {misses:#?}");
+    }
+
+    #[test]
+    fn grammar_of_selection_delivery_and_advice() {
+        let intent = |prompt: &str| {
+            without_model(&json!({}), &context::StepContext { name: "s", prompt, goal: None, reads: 0 }, 0.9).intent
+        };
+        assert_eq!(intent("Which SKUs are at or below their reorder point?"), "filter");
+        assert_eq!(intent("Which team should handle this?"), "classify");
+        assert_eq!(intent("List the objections raised and who raised each one."), "extract");
+        assert_eq!(intent("List every invoice that is overdue."), "filter");
+        assert_eq!(intent("Open a ticket through the service-desk webhook with the details."), "send");
+        assert_eq!(intent("Explain in plain words what the query counts."), "generate");
+        assert_eq!(intent("Recommend one vendor with a short justification."), "generate");
     }
 
     #[test]
