@@ -133,6 +133,32 @@ fn flags_run_json_handlers_and_audit() {
 }
 
 #[test]
+fn an_empty_bearer_token_refuses_to_start() {
+    let dir = Dir::new();
+    let out = dir.pilot(&["serve", "--token", "", "--listen", "127.0.0.1:0", "--no-watch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("bearer token (--token or PILOT_TOKEN) is empty"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_workflow_budget_holds_on_the_fallback_path() {
+    let dir = Dir::new();
+    for (key, value) in [("orchestration_enabled", "true"), ("orchestration_max_tokens_per_workflow", "1")] {
+        assert!(dir.pilot(&["flags", "set", key, value]).status.success());
+    }
+    let example = repo().join("examples/support-ticket-triage.json").display().to_string();
+    let out = dir.pilot(&["run", &example, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "a budget of 1 token cannot run the example: {}", stderr(&out));
+    assert!(stderr(&out).contains("orchestration_max_tokens_per_workflow = 1"), "{}", stderr(&out));
+    // Nothing was spent past the budget: no usage row holds more than it allows.
+    let usage = String::from_utf8(dir.pilot(&["audit", "--json"]).stdout).unwrap();
+    let events: serde_json::Value = serde_json::from_str(&usage).unwrap();
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"WORKFLOW_BUDGET_EXHAUSTED"), "{kinds:?}");
+    assert!(!kinds.contains(&"WORKFLOW_STEP_EXECUTED"), "no step ran the normal way unbudgeted: {kinds:?}");
+}
+
+#[test]
 fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     let dir = Dir::new();
     let corpus = dir.0.join("corpus");

@@ -239,6 +239,12 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Serve { listen, token, no_watch } => {
+            if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+                anyhow::bail!(
+                    "the bearer token (--token or PILOT_TOKEN) is empty: every request would be refused; \
+                     unset it to have one generated"
+                );
+            }
             let token = token.clone().unwrap_or_else(|| {
                 let generated = uuid::Uuid::new_v4().simple().to_string();
                 eprintln!("bearer token (set PILOT_TOKEN to choose one): {generated}");

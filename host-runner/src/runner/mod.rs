@@ -29,6 +29,30 @@ use workflow::{StepSpec, Workflow};
 /// Output tokens allowed to a step on the normal path.
 const NORMAL_PATH_MAX_TOKENS: u32 = 2_048;
 
+/// Why a step runs the normal way, and the budget it runs under.
+struct NormalPath<'a> {
+    fallback_reason: Option<String>,
+    intent: Option<String>,
+    /// `None` with orchestration off: the normal path as the seed has it.
+    budget: Option<&'a WorkflowBudget>,
+}
+
+/// Tokens a workflow may still spend, on whichever path its steps run.
+struct WorkflowBudget {
+    limit: u64,
+    used: u64,
+}
+
+impl WorkflowBudget {
+    fn spend(&mut self, tokens: u32) {
+        self.used = self.used.saturating_add(u64::from(tokens));
+    }
+
+    fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
 impl Host {
     /// Runs a validated workflow to the end and returns its report.
     pub async fn run(&self, workflow: &Workflow) -> Result<RunReport> {
@@ -53,6 +77,9 @@ impl Host {
             Some(s) => s.is_active().await,
             None => false,
         };
+        // With orchestration on, its workflow budget holds on every path:
+        // a step the orchestrator declines runs the normal way on what is left.
+        let mut budget = orchestrated.then(|| self.workflow_budget());
         let memory_context = workflow.memory_context.to_string();
         let mut outputs: HashMap<String, Value> = HashMap::new();
         let mut reports = Vec::new();
@@ -99,6 +126,9 @@ impl Host {
                             output: output.clone(),
                         };
                         self.record_usage(&who, &report, true)?;
+                        if let Some(budget) = budget.as_mut() {
+                            budget.spend(report.tokens.total);
+                        }
                         if report.intent.as_deref() == Some("conditional") {
                             skipped.extend(branch_not_taken(&output));
                         }
@@ -131,11 +161,13 @@ impl Host {
                     &context,
                     &memory_context,
                     &default_model,
-                    fallback_reason,
-                    fallback_intent,
+                    NormalPath { fallback_reason, intent: fallback_intent, budget: budget.as_ref() },
                 )
                 .await
                 .with_context(|| format!("step `{}` failed on the normal path", spec.id))?;
+            if let Some(budget) = budget.as_mut() {
+                budget.spend(report.tokens.total);
+            }
             outputs.insert(spec.id.clone(), report.output.clone());
             reports.push(report);
         }
@@ -169,6 +201,17 @@ impl Host {
         })
     }
 
+    /// The orchestration workflow budget (`orchestration_max_tokens_per_workflow`).
+    fn workflow_budget(&self) -> WorkflowBudget {
+        let key = orchestration::settings::MAX_TOKENS_PER_WORKFLOW;
+        let db = self.db().lock();
+        let value = orchestration::catalogue::catalogue()
+            .value(key, |k| settings_table::get(&db, k).ok().flatten())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(u64::from(orchestration::settings::DEFAULT_MAX_TOKENS_PER_WORKFLOW));
+        WorkflowBudget { limit: value, used: 0 }
+    }
+
     /// The normal path: the full prompt, params and context, one call, default model.
     #[allow(clippy::too_many_arguments)]
     async fn run_normal_path(
@@ -180,9 +223,9 @@ impl Host {
         context: &Value,
         memory_context: &str,
         model: &str,
-        fallback_reason: Option<String>,
-        intent: Option<String>,
+        how: NormalPath<'_>,
     ) -> Result<StepReport> {
+        let NormalPath { fallback_reason, intent, budget } = how;
         let started = Instant::now();
         let mut content = prompt.to_string();
         let params = params_not_in(params, prompt, context);
@@ -194,6 +237,28 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
+        let max_tokens = match budget {
+            None => NORMAL_PATH_MAX_TOKENS,
+            Some(budget) => {
+                let input = u64::from(crate::tokenizer::count(&content));
+                let left = budget.left();
+                if input >= left {
+                    audit.record(
+                        "WORKFLOW_BUDGET_EXHAUSTED",
+                        "warning",
+                        Some(&spec.id),
+                        "runner",
+                        &json!({ "limit": budget.limit, "used": budget.used, "prompt_tokens": input, "reason": fallback_reason }),
+                    );
+                    anyhow::bail!(
+                        "the workflow token budget (orchestration_max_tokens_per_workflow = {}) has {left} tokens left \
+                         and the normal-path call needs {input} for its prompt alone: not sent",
+                        budget.limit
+                    );
+                }
+                NORMAL_PATH_MAX_TOKENS.min(u32::try_from(left - input).unwrap_or(u32::MAX))
+            }
+        };
         let mut llm = LlmCtx::new(
             self.runtime.shared.provider.clone(),
             Pricing::new(self.db().clone()),
@@ -208,7 +273,7 @@ impl Host {
                 model: model.to_string(),
                 system: None,
                 messages: vec![("user", content)],
-                max_tokens: NORMAL_PATH_MAX_TOKENS,
+                max_tokens,
                 temperature: 0.7,
                 format: AnswerFormat::Text,
             })

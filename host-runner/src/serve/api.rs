@@ -43,15 +43,18 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
         _ => error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token"),
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme name is
+/// case-insensitive (RFC 9110 section 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -118,5 +121,19 @@ async fn reload(State(state): State<AppState>) -> Response {
     match state.host.reload_handlers().await {
         Ok(report) => Json(report).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer t0k", "bearer t0k", "BEARER  t0k", " Bearer t0k "] {
+            assert_eq!(bearer_token(value), Some("t0k"), "{value}");
+        }
+        assert_eq!(bearer_token("Basic t0k"), None);
+        assert_eq!(bearer_token("Bearer"), None);
     }
 }

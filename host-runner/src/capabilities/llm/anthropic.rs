@@ -42,13 +42,16 @@ impl Anthropic {
     /// One call within the total timeout; past it, a `timeout` error.
     async fn send(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
         let total = self.total_timeout;
-        tokio::time::timeout(total, self.send_with_retries(request)).await.unwrap_or_else(|_| {
+        let answer = tokio::time::timeout(total, self.send_with_retries(request)).await.unwrap_or_else(|_| {
             Err(error(
                 0,
                 "timeout",
                 &format!("no answer from the Messages API within {} s, retries included", total.as_secs_f64()),
             ))
-        })
+        });
+        // Error text goes to audit rows, logs and API answers: an upstream
+        // (or proxy) that echoes the request must not leak the key there.
+        answer.map_err(|e| ProviderError { message: redact(&e.message, &self.api_key), ..e })
     }
 
     async fn send_with_retries(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
@@ -195,9 +198,11 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
     Ok(ProviderResponse {
         text,
         model: message.model,
-        input_tokens: u.input_tokens
-            + u.cache_creation_input_tokens.unwrap_or(0)
-            + u.cache_read_input_tokens.unwrap_or(0),
+        // Saturating: a hostile or broken upstream's counts must not wrap to small numbers.
+        input_tokens: u
+            .input_tokens
+            .saturating_add(u.cache_creation_input_tokens.unwrap_or(0))
+            .saturating_add(u.cache_read_input_tokens.unwrap_or(0)),
         output_tokens: u.output_tokens,
         stop_reason: message.stop_reason.unwrap_or_else(|| "unknown".into()),
     })
@@ -220,6 +225,13 @@ fn parse_error(status: u16, body: &str) -> ProviderError {
     }
 }
 
+/// `text` with every occurrence of `secret` replaced (keys shorter than 8
+/// characters are test values, and replacing them would mangle the text).
+fn redact(text: &str, secret: &str) -> String {
+    let secret = secret.trim();
+    if secret.len() < 8 { text.to_string() } else { text.replace(secret, "[redacted]") }
+}
+
 fn error(status: u16, kind: &str, message: &str) -> ProviderError {
     ProviderError { status, kind: kind.to_string(), message: message.to_string() }
 }
@@ -237,6 +249,14 @@ impl ModelProvider for Anthropic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_never_carry_the_key() {
+        let key = "sk-ant-api03-SECRETSECRET";
+        let echoed = format!("invalid request: header x-api-key: {key} rejected");
+        assert_eq!(redact(&echoed, key), "invalid request: header x-api-key: [redacted] rejected");
+        assert_eq!(redact("short key x", "x"), "short key x");
+    }
 
     #[test]
     fn body_follows_the_messages_api() {

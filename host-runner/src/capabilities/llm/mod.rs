@@ -166,7 +166,7 @@ impl LlmCtx {
         let usage = TokenUsage {
             input: answer.input_tokens,
             output: answer.output_tokens,
-            total: answer.input_tokens + answer.output_tokens,
+            total: answer.input_tokens.saturating_add(answer.output_tokens),
         };
         // The provider's tokenizer may count more than ours: report the overrun.
         if let Some(allocated) = self.allocated.filter(|a| self.meter.usage().total > *a) {
