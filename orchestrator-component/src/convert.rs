@@ -142,6 +142,9 @@ fn dispatch_error(e: types::StepError) -> DispatchError {
                 types::HandlerError::InvalidOutput(m) => (HandlerErrorKind::InvalidOutput, m),
                 types::HandlerError::NotPermitted(m) => (HandlerErrorKind::NotPermitted, m),
                 types::HandlerError::Failed(m) => (HandlerErrorKind::Failed, m),
+                types::HandlerError::Llm(f @ types::LlmFailure::Provider(_)) => {
+                    (HandlerErrorKind::Provider, llm_failure(f))
+                }
                 types::HandlerError::Llm(f) => (HandlerErrorKind::Llm, llm_failure(f)),
             };
             DispatchError::Handler { kind, message }
@@ -232,6 +235,7 @@ fn step_failure(e: &DispatchError) -> wit::StepFailure {
         DispatchError::Handler { kind, .. } => match kind {
             HandlerErrorKind::InvalidInput => R::InvalidInput,
             HandlerErrorKind::Llm => R::Llm,
+            HandlerErrorKind::Provider => R::Provider,
             HandlerErrorKind::InvalidOutput => R::InvalidOutput,
             HandlerErrorKind::NotPermitted => R::NotPermitted,
             HandlerErrorKind::Failed => R::HandlerFailed,

@@ -110,3 +110,38 @@ async fn a_hung_provider_is_a_timeout_within_the_bound() {
     assert!(err.message.contains("within 1 s"), "{}", err.message);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }
+
+/// Two independent steps and one that depends on the first, all explicit (no classification call).
+fn three_steps() -> host_runner::Workflow {
+    let text = r#"{"id": "w", "agent_id": "a", "user_id": "u", "steps": [
+        {"id": "first", "intent": "summarize", "prompt": "Summarize: the pump failed twice on Monday."},
+        {"id": "second", "intent": "summarize", "prompt": "Summarize: the valve was replaced on Tuesday."},
+        {"id": "third", "intent": "summarize", "prompt": "Summarize the first step.", "depends_on": ["first"]}
+    ]}"#;
+    host_runner::Workflow::parse(text, "three_steps").unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_provider_fails_its_steps_once_and_the_independent_ones_still_run() {
+    // An empty script answers every call with a 500 (not retried).
+    for orchestration in ["true", "false"] {
+        let mock = MockAnthropic::start(vec![]).await;
+        let sandbox = Sandbox::standard();
+        sandbox.set("orchestration_enabled", orchestration);
+        let host = sandbox.host_on(&mock).await;
+        let report = host.run(&three_steps()).await.expect("a run with failed steps still reports");
+        let paths: Vec<Path> = report.steps.iter().map(|s| s.path).collect();
+        assert_eq!(paths, [Path::Failed, Path::Failed, Path::Skipped], "orchestration {orchestration}");
+        assert!(report.steps[0].error.as_deref().unwrap().contains("api_error"), "{:?}", report.steps[0].error);
+        assert_eq!(report.steps[2].error.as_deref(), Some("depends on failed step `first`"));
+        assert_eq!(report.metrics.steps_failed, 2);
+        // Each failed step called the provider once: no second try on the normal path.
+        assert_eq!(mock.received().len(), 2, "orchestration {orchestration}");
+        let audit =
+            host_runner::storage::records::list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let failed = audit.iter().filter(|e| e.event_type == "WORKFLOW_STEP_FAILED").count();
+        assert_eq!(failed, 2, "every failure is recorded with the execution id");
+        let orchestrated = audit.iter().any(|e| e.event_type == "ORCHESTRATION_INITIALIZED");
+        assert_eq!(orchestrated, orchestration == "true", "the orchestrator ran the steps when it was on");
+    }
+}

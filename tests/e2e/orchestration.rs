@@ -80,14 +80,17 @@ async fn flags_on_steps_run_through_their_handlers() {
 }
 
 #[tokio::test]
-async fn a_budget_too_small_is_refused_by_the_host_and_the_step_falls_back() {
+async fn a_budget_too_small_is_refused_by_the_host_on_both_paths() {
     let sandbox = Sandbox::standard();
     sandbox.set("orchestration_enabled", "true");
     sandbox.set("orchestration_max_tokens_per_workflow", "120");
     let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
     let paths: Vec<_> = report.steps.iter().map(|s| s.path).collect();
-    assert_eq!(paths, [Path::Fallback, Path::Fallback, Path::Orchestrated], "transform needs no tokens");
-    assert!(report.steps[0].fallback_reason.as_deref().unwrap().contains("budget exceeded"));
+    // Refused by the handler's budget, then by what the workflow budget leaves the normal path.
+    assert_eq!(paths, [Path::Failed, Path::Failed, Path::Orchestrated], "transform needs no tokens");
+    let error = report.steps[0].error.as_deref().unwrap();
+    assert!(error.contains("orchestration_max_tokens_per_workflow = 120"), "{error}");
+    assert!(report.metrics.total_tokens <= 120, "nothing spent past the budget: {}", report.metrics.total_tokens);
 
     let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
     let refusals: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").collect();
@@ -98,6 +101,7 @@ async fn a_budget_too_small_is_refused_by_the_host_and_the_step_falls_back() {
         assert!(m["requested"].as_u64().unwrap() > m["allocated"].as_u64().unwrap() - m["used"].as_u64().unwrap());
     }
     assert_eq!(count(&events, "ORCHESTRATION_STEP_FAILED"), 2);
+    assert_eq!(count(&events, "WORKFLOW_BUDGET_EXHAUSTED"), 2);
 }
 
 #[tokio::test]

@@ -129,7 +129,10 @@ pub enum DispatchError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandlerErrorKind {
     InvalidInput,
+    /// A model call the host refused (budget, malformed request).
     Llm,
+    /// The model provider failed the call (error status, timeout, no connection).
+    Provider,
     InvalidOutput,
     NotPermitted,
     Failed,
@@ -140,6 +143,7 @@ impl HandlerErrorKind {
         match self {
             HandlerErrorKind::InvalidInput => "invalid_input",
             HandlerErrorKind::Llm => "llm",
+            HandlerErrorKind::Provider => "provider",
             HandlerErrorKind::InvalidOutput => "invalid_output",
             HandlerErrorKind::NotPermitted => "not_permitted",
             HandlerErrorKind::Failed => "failed",
@@ -169,9 +173,9 @@ impl DispatchError {
         matches!(self, DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput, .. })
     }
 
-    /// The model caused it (an unusable answer, a failed or refused call):
-    /// such failures say the agent needs stronger models; a missing plugin or
-    /// handler says nothing about it.
+    /// The model caused it (an unusable answer, a refused call): such
+    /// failures say the agent needs stronger models; a missing plugin or
+    /// handler, or a provider outage, says nothing about it.
     pub fn model_caused(&self) -> bool {
         matches!(self, DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput | HandlerErrorKind::Llm, .. })
     }

@@ -7,6 +7,7 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
+use host_runner::runner::report::Path;
 use host_runner::serve::{ServeConfig, handlers_json, serve};
 use host_runner::storage::{Db, agents, records, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
@@ -168,6 +169,19 @@ pub async fn main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print::run_report(&report);
+            }
+            let failed: Vec<_> = report.steps.iter().filter(|s| s.path == Path::Failed).collect();
+            if !failed.is_empty() {
+                for step in &failed {
+                    eprintln!("step `{}` failed: {}", step.id, step.error.as_deref().unwrap_or("-"));
+                }
+                anyhow::bail!(
+                    "{} of {} steps failed (execution {}; `pilot audit --execution {}`)",
+                    failed.len(),
+                    report.steps.len(),
+                    report.execution_id,
+                    report.execution_id
+                );
             }
         }
         Command::Flags { action: FlagsAction::List { json } } => {

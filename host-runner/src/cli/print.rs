@@ -58,6 +58,7 @@ pub fn run_report(report: &RunReport) {
                     Path::Orchestrated => "orchestrated".into(),
                     Path::Fallback => "fallback".into(),
                     Path::Skipped => "skipped".into(),
+                    Path::Failed => "failed".into(),
                 },
             ]
         })
@@ -68,13 +69,14 @@ pub fn run_report(report: &RunReport) {
     }
     let m = &report.metrics;
     println!(
-        "\ntotal: {} tokens, {} saved, ${:.5}, {} orchestrated / {} fallback / {} skipped, {:.1} ms",
+        "\ntotal: {} tokens, {} saved, ${:.5}, {} orchestrated / {} fallback / {} skipped / {} failed, {:.1} ms",
         m.total_tokens,
         m.tokens_saved,
         m.total_cost_usd,
         m.steps_orchestrated,
         m.steps_fallback,
         m.steps_skipped,
+        m.steps_failed,
         m.total_time_ms
     );
     if m.failed_attempts.calls > 0 {
@@ -209,8 +211,12 @@ pub fn eval_report(r: &super::eval::EvalReport) {
         super::eval::BASELINE_MODEL
     );
     println!(
-        "steps               {} orchestrated, {} fallback ({:.1}%), {} skipped",
-        r.orchestrated.steps_orchestrated, r.orchestrated.steps_fallback, r.fallback_pct, r.orchestrated.steps_skipped
+        "steps               {} orchestrated, {} fallback ({:.1}%), {} skipped, {} failed",
+        r.orchestrated.steps_orchestrated,
+        r.orchestrated.steps_fallback,
+        r.fallback_pct,
+        r.orchestrated.steps_skipped,
+        r.orchestrated.steps_failed
     );
     if let Some(f) = &r.fidelity {
         let pct = f.pct().map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"));

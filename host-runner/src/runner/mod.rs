@@ -8,6 +8,7 @@ pub mod report;
 pub mod template;
 pub mod workflow;
 
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::FailureReason;
 use crate::bindings::types::{StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::llm::LlmCtx;
@@ -84,11 +85,18 @@ impl Host {
         let mut outputs: HashMap<String, Value> = HashMap::new();
         let mut reports = Vec::new();
         let mut skipped: HashSet<String> = HashSet::new();
+        let mut failed: HashSet<String> = HashSet::new();
         for index in workflow.execution_order() {
             let spec = &workflow.steps[index];
+            if let Some(failure) = spec.depends_on.iter().find(|d| failed.contains(*d)) {
+                skipped.insert(spec.id.clone());
+                reports.push(self.skip(&who, spec, &format!("depends on failed step `{failure}`")));
+                failed.insert(spec.id.clone());
+                continue;
+            }
             if skipped.contains(&spec.id) || spec.depends_on.iter().any(|d| skipped.contains(d)) {
                 skipped.insert(spec.id.clone());
-                reports.push(self.skip(&who, spec));
+                reports.push(self.skip(&who, spec, "branch not taken"));
                 continue;
             }
             let scope = Scope { inputs: &workflow.inputs, outputs: &outputs };
@@ -115,6 +123,7 @@ impl Host {
                             handler: Some(result.handler),
                             path: Path::Orchestrated,
                             fallback_reason: None,
+                            error: None,
                             model: result.routed_model,
                             provider: self.provider_name().to_string(),
                             tokens: Tokens::from(result.tokens_used),
@@ -140,10 +149,16 @@ impl Host {
                         let plan =
                             session.metadata().await.and_then(|m| m.steps.into_iter().find(|p| p.step_id == spec.id));
                         fallback_intent = plan.as_ref().map(|p| p.classification.intent.clone());
-                        fallback_reason = Some(
-                            plan.and_then(|p| p.failure)
-                                .map_or_else(|| "declined by the orchestrator".into(), |f| f.message),
-                        );
+                        let failure = plan.and_then(|p| p.failure);
+                        // The normal path would call the provider that just failed, and fail alike.
+                        if let Some(f) = failure.as_ref().filter(|f| f.reason == FailureReason::Provider) {
+                            let message = format!("the model provider failed: {}", f.message);
+                            reports.push(self.fail(&who, spec, fallback_intent, message));
+                            failed.insert(spec.id.clone());
+                            continue;
+                        }
+                        fallback_reason =
+                            Some(failure.map_or_else(|| "declined by the orchestrator".into(), |f| f.message));
                     }
                     Err(reason) => {
                         self.audit_orchestrator_failure(&who, &spec.id, &reason);
@@ -152,19 +167,18 @@ impl Host {
                     }
                 }
             }
-            let report = self
-                .run_normal_path(
-                    &who,
-                    spec,
-                    &prompt,
-                    &params,
-                    &context,
-                    &memory_context,
-                    &default_model,
-                    NormalPath { fallback_reason, intent: fallback_intent, budget: budget.as_ref() },
-                )
-                .await
-                .with_context(|| format!("step `{}` failed on the normal path", spec.id))?;
+            let how = NormalPath { fallback_reason, intent: fallback_intent.clone(), budget: budget.as_ref() };
+            let outcome = self
+                .run_normal_path(&who, spec, &prompt, &params, &context, &memory_context, &default_model, how)
+                .await;
+            let report = match outcome {
+                Ok(report) => report,
+                Err(e) => {
+                    reports.push(self.fail(&who, spec, fallback_intent, format!("{e:#}")));
+                    failed.insert(spec.id.clone());
+                    continue;
+                }
+            };
             if let Some(budget) = budget.as_mut() {
                 budget.spend(report.tokens.total);
             }
@@ -287,6 +301,7 @@ impl Host {
             handler: None,
             path: Path::Fallback,
             fallback_reason,
+            error: None,
             model: completion.model,
             provider: completion.provider,
             tokens: Tokens::from(completion.usage),
@@ -315,22 +330,41 @@ impl Host {
         Ok(report)
     }
 
-    /// A step on a branch a `conditional` step did not take (or depending on one).
-    fn skip(&self, who: &Identity, spec: &StepSpec) -> StepReport {
+    /// A step on a branch a `conditional` step did not take, or after a failed step.
+    fn skip(&self, who: &Identity, spec: &StepSpec, reason: &str) -> StepReport {
         AuditSink::new(self.db().clone(), who.clone()).record(
             "WORKFLOW_STEP_SKIPPED",
             "info",
             Some(&spec.id),
             "runner",
-            &json!({ "reason": "branch not taken" }),
+            &json!({ "reason": reason }),
         );
+        StepReport { path: Path::Skipped, error: Some(reason.to_string()), ..self.not_run(spec, None) }
+    }
+
+    /// A step neither path could run: recorded, and the run goes on.
+    fn fail(&self, who: &Identity, spec: &StepSpec, intent: Option<String>, error: String) -> StepReport {
+        tracing::warn!(step = %spec.id, %error, "step failed");
+        AuditSink::new(self.db().clone(), who.clone()).record(
+            "WORKFLOW_STEP_FAILED",
+            "critical",
+            Some(&spec.id),
+            "runner",
+            &json!({ "error": error }),
+        );
+        StepReport { path: Path::Failed, error: Some(error), ..self.not_run(spec, intent) }
+    }
+
+    /// The report of a step that produced nothing.
+    fn not_run(&self, spec: &StepSpec, intent: Option<String>) -> StepReport {
         StepReport {
             id: spec.id.clone(),
             name: spec.display_name().to_string(),
-            intent: None,
+            intent,
             handler: None,
             path: Path::Skipped,
             fallback_reason: None,
+            error: None,
             model: String::new(),
             provider: self.provider_name().to_string(),
             tokens: Tokens::default(),

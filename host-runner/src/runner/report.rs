@@ -13,8 +13,11 @@ use std::time::Duration;
 pub enum Path {
     Orchestrated,
     Fallback,
-    /// On a branch a `conditional` step did not take.
+    /// On a branch a `conditional` step did not take, or after a failed step it depends on.
     Skipped,
+    /// Neither path could run it (provider failure, budget exhausted); the
+    /// steps that depend on it are skipped, the others run.
+    Failed,
 }
 
 /// Token counts, the orchestration library's type.
@@ -34,6 +37,9 @@ pub struct StepReport {
     pub handler: Option<String>,
     pub path: Path,
     pub fallback_reason: Option<String>,
+    /// Why a step failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub model: String,
     pub provider: String,
     pub tokens: Tokens,
@@ -55,6 +61,7 @@ pub struct RunMetrics {
     pub steps_orchestrated: u32,
     pub steps_fallback: u32,
     pub steps_skipped: u32,
+    pub steps_failed: u32,
     pub total_time_ms: f64,
     /// The orchestrator's own model calls (LLM classification, semantic compression).
     pub orchestrator_calls: OverheadSpend,
@@ -83,6 +90,7 @@ impl RunMetrics {
             steps_orchestrated: steps.iter().filter(|s| s.path == Path::Orchestrated).count() as u32,
             steps_fallback: steps.iter().filter(|s| s.path == Path::Fallback).count() as u32,
             steps_skipped: steps.iter().filter(|s| s.path == Path::Skipped).count() as u32,
+            steps_failed: steps.iter().filter(|s| s.path == Path::Failed).count() as u32,
             total_time_ms: elapsed.as_secs_f64() * 1e3,
         }
     }

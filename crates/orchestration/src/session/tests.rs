@@ -474,7 +474,7 @@ fn a_routed_run_updates_the_agents_scores_from_typed_failures_only() {
     env.settings.insert("orchestration_ais_routing_enabled".into(), "true".into());
     env.failing.insert(
         "summarize".into(),
-        DispatchError::Handler { kind: HandlerErrorKind::Llm, message: "provider error 529".into() },
+        DispatchError::Handler { kind: HandlerErrorKind::Llm, message: "budget exceeded".into() },
     );
     let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None)];
     let mut session = Session::initialize(&env, "wf", "agent-7", "user", &steps, None);
@@ -497,4 +497,6 @@ fn a_routed_run_updates_the_agents_scores_from_typed_failures_only() {
     session.complete().unwrap();
     assert!(plain.recorded.borrow().is_empty());
     assert!(!DispatchError::FuelExhausted(1).model_caused());
+    let outage = DispatchError::Handler { kind: HandlerErrorKind::Provider, message: "529 overloaded".into() };
+    assert!(!outage.model_caused() && !outage.retryable_on_stronger_model());
 }

@@ -43,6 +43,7 @@ pub struct Pass {
     pub steps_orchestrated: u32,
     pub steps_fallback: u32,
     pub steps_skipped: u32,
+    pub steps_failed: u32,
 }
 
 impl Pass {
@@ -53,6 +54,7 @@ impl Pass {
         self.steps_orchestrated += report.metrics.steps_orchestrated;
         self.steps_fallback += report.metrics.steps_fallback;
         self.steps_skipped += report.metrics.steps_skipped;
+        self.steps_failed += report.metrics.steps_failed;
     }
 }
 
