@@ -9,7 +9,7 @@ pub mod template;
 pub mod workflow;
 
 use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::FailureReason;
-use crate::bindings::types::{StepInput, WorkflowStep};
+use crate::bindings::types::{LlmFailure, StepInput, WorkflowStep};
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::llm::LlmCtx;
 use crate::capabilities::llm::pricing::Pricing;
@@ -251,28 +251,6 @@ impl Host {
             content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
         }
         let audit = AuditSink::new(self.db().clone(), who.clone());
-        let max_tokens = match budget {
-            None => NORMAL_PATH_MAX_TOKENS,
-            Some(budget) => {
-                let input = u64::from(crate::tokenizer::count(&content));
-                let left = budget.left();
-                if input >= left {
-                    audit.record(
-                        "WORKFLOW_BUDGET_EXHAUSTED",
-                        "warning",
-                        Some(&spec.id),
-                        "runner",
-                        &json!({ "limit": budget.limit, "used": budget.used, "prompt_tokens": input, "reason": fallback_reason }),
-                    );
-                    anyhow::bail!(
-                        "the workflow token budget (orchestration_max_tokens_per_workflow = {}) has {left} tokens left \
-                         and the normal-path call needs {input} for its prompt alone: not sent",
-                        budget.limit
-                    );
-                }
-                NORMAL_PATH_MAX_TOKENS.min(u32::try_from(left - input).unwrap_or(u32::MAX))
-            }
-        };
         let mut llm = LlmCtx::new(
             self.runtime.shared.provider.clone(),
             Pricing::new(self.db().clone()),
@@ -282,17 +260,29 @@ impl Host {
         )
         .for_step(&spec.id)
         .with_transcript(self.runtime.shared.transcript.clone());
-        let completion = llm
-            .call(ProviderRequest {
-                model: model.to_string(),
-                system: None,
-                messages: vec![("user", content)],
-                max_tokens,
-                temperature: 0.7,
-                format: AnswerFormat::Text,
-            })
-            .await
-            .map_err(|e| anyhow!("model call failed: {e:?}"))?;
+        // The host admits the call against what the workflow budget leaves,
+        // as it admits a handler's against its step's allocation.
+        if let Some(budget) = budget {
+            llm = llm.with_step_budget(&spec.id, u32::try_from(budget.left()).unwrap_or(u32::MAX));
+        }
+        let request = ProviderRequest {
+            model: model.to_string(),
+            system: None,
+            messages: vec![("user", content)],
+            max_tokens: NORMAL_PATH_MAX_TOKENS,
+            temperature: 0.7,
+            format: AnswerFormat::Text,
+        };
+        let completion = llm.call(request).await.map_err(|e| match (e, budget) {
+            (LlmFailure::BudgetExceeded(r), Some(budget)) => anyhow!(
+                "the workflow token budget (orchestration_max_tokens_per_workflow = {}) has {} tokens left and \
+                 the normal-path call asks for {} (prompt and answer): not sent",
+                budget.limit,
+                budget.left(),
+                r.requested
+            ),
+            (e, _) => anyhow!("model call failed: {e:?}"),
+        })?;
         let output = serde_json::from_str(completion.text.trim()).unwrap_or(Value::String(completion.text));
         let report = StepReport {
             id: spec.id.clone(),

@@ -131,8 +131,7 @@ impl LlmCtx {
         if let Some(cap) = terms.max_tokens {
             request.max_tokens = request.max_tokens.min(cap);
         }
-        let input_tokens = request.system.as_deref().map_or(0, tokenizer::count)
-            + request.messages.iter().map(|(_, text)| tokenizer::count(text)).sum::<u32>();
+        let input_tokens = prompt_tokens(&request)?;
         if let Some(allocated) = self.allocated {
             let used = self.meter.usage().total;
             match budget::admit(allocated, used, input_tokens, request.max_tokens) {
@@ -200,6 +199,32 @@ impl LlmCtx {
     }
 }
 
+/// The most tokens a prompt may carry: the context window of the models the
+/// tiers name. A longer prompt is refused before it is uploaded and billed.
+pub const MAX_PROMPT_TOKENS: u32 = 200_000;
+/// No token of the BPE spans more bytes than this, so a text longer than
+/// `MAX_PROMPT_TOKENS * MAX_TOKEN_BYTES` is refused without being tokenized.
+const MAX_TOKEN_BYTES: usize = 128;
+
+/// The prompt's tokens (system and messages), or the refusal of a prompt too long for any model.
+fn prompt_tokens(request: &ProviderRequest) -> Result<u32, LlmFailure> {
+    let texts = || request.system.iter().map(String::as_str).chain(request.messages.iter().map(|(_, t)| t.as_str()));
+    let too_long = |what: String| {
+        LlmFailure::InvalidRequest(format!(
+            "the prompt has {what}, more than the {MAX_PROMPT_TOKENS} tokens a model call may carry: not sent"
+        ))
+    };
+    let bytes: usize = texts().map(str::len).sum();
+    if bytes > MAX_PROMPT_TOKENS as usize * MAX_TOKEN_BYTES {
+        return Err(too_long(format!("{bytes} bytes")));
+    }
+    let tokens = texts().map(tokenizer::count).fold(0u32, u32::saturating_add);
+    if tokens > MAX_PROMPT_TOKENS {
+        return Err(too_long(format!("{tokens} tokens")));
+    }
+    Ok(tokens)
+}
+
 pub trait LlmView {
     fn llm(&mut self) -> &mut LlmCtx;
 }
@@ -253,5 +278,33 @@ impl llm::Host for LlmCtx {
 
     fn count_tokens(&mut self, text: String) -> u32 {
         tokenizer::count(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(text: String) -> ProviderRequest {
+        ProviderRequest {
+            model: "m".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![("user", text)],
+            max_tokens: 10,
+            temperature: 0.0,
+            format: AnswerFormat::Text,
+        }
+    }
+
+    #[test]
+    fn a_prompt_longer_than_a_context_window_is_refused_before_it_is_sent() {
+        assert!(prompt_tokens(&request("hello there".into())).unwrap() > 0);
+        let long = "word ".repeat(MAX_PROMPT_TOKENS as usize + 10);
+        let Err(LlmFailure::InvalidRequest(message)) = prompt_tokens(&request(long)) else { panic!("admitted") };
+        assert!(message.contains("tokens, more than the 200000"), "{message}");
+        // Far too long to be worth tokenizing: refused by its size.
+        let huge = "x".repeat(MAX_PROMPT_TOKENS as usize * MAX_TOKEN_BYTES + 1);
+        let Err(LlmFailure::InvalidRequest(message)) = prompt_tokens(&request(huge)) else { panic!("admitted") };
+        assert!(message.contains("bytes, more than"), "{message}");
     }
 }
