@@ -54,7 +54,7 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn lookup(&self, reference: &Reference) -> Result<Value, String> {
+    pub fn lookup(&self, reference: &Reference) -> Result<Value, String> {
         let (root, path, name) = match reference {
             Reference::Input(path) => {
                 let value = self.inputs.get(&path[0]).ok_or_else(|| format!("no input `{}`", path[0]))?;

@@ -1,7 +1,7 @@
 //! Workflow files: parsing with locations, and validation of ids,
 //! dependencies (unknown, cycles) and template references before anything runs.
 
-use super::template::{self, Reference};
+use super::template::{self, Reference, Scope};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -132,6 +132,9 @@ impl Workflow {
         if self.steps.is_empty() {
             return Err("the workflow has no steps".into());
         }
+        if self.steps.len() > MAX_STEPS {
+            return Err(format!("the workflow has {} steps; at most {MAX_STEPS} are accepted", self.steps.len()));
+        }
         for (field, value) in [("id", &self.id), ("agent_id", &self.agent_id), ("user_id", &self.user_id)] {
             if value.trim().is_empty() {
                 return Err(format!("`{field}` is empty"));
@@ -160,14 +163,17 @@ impl Workflow {
             }
         }
         topological_order(self)?;
+        let no_outputs = HashMap::new();
+        let inputs = Scope { inputs: &self.inputs, outputs: &no_outputs };
         for step in &self.steps {
-            let ancestors = ancestors(self, &index, &step.id);
+            // Computed only for a step reading an output it does not depend on directly.
+            let mut ancestors: Option<BTreeSet<&str>> = None;
             let mut texts = vec![("prompt".to_string(), step.prompt.as_str())];
             collect_strings(&step.params, "params", &mut texts);
             for (field, text) in texts {
                 for reference in template::references(text).map_err(|e| format!("step `{}` {field}: {e}", step.id))? {
                     match reference {
-                        Reference::Input(path) => {
+                        Reference::Input(ref path) => {
                             let key = path.first().map(String::as_str).unwrap_or("");
                             if !self.inputs.contains_key(key) {
                                 return Err(format!(
@@ -177,12 +183,25 @@ impl Workflow {
                                     self.inputs.keys().cloned().collect::<Vec<_>>().join(", ")
                                 ));
                             }
+                            // Inputs are known now: a path into one must resolve before anything runs.
+                            if let Err(e) = inputs.lookup(&reference) {
+                                return Err(format!(
+                                    "step `{}` {field}: `{{{{input.{}}}}}`: {e}",
+                                    step.id,
+                                    path.join(".")
+                                ));
+                            }
                         }
                         Reference::StepOutput { step: dep, .. } => {
                             if !index.contains_key(dep.as_str()) {
                                 return Err(format!("step `{}` {field}: references unknown step `{dep}`", step.id));
                             }
-                            if !ancestors.contains(dep.as_str()) {
+                            let direct = step.depends_on.iter().any(|d| *d == dep);
+                            if !direct
+                                && !ancestors
+                                    .get_or_insert_with(|| self::ancestors(self, &index, &step.id))
+                                    .contains(dep.as_str())
+                            {
                                 return Err(format!(
                                     "step `{}` {field}: reads the output of `{dep}` but does not depend on it (add it to depends_on)",
                                     step.id
@@ -196,6 +215,10 @@ impl Workflow {
         Ok(())
     }
 }
+
+/// Steps a workflow may have: real workflows have tens; the bound keeps
+/// validation and the per-step records of one request small.
+pub const MAX_STEPS: usize = 1_000;
 
 /// serde_json appends " at line L column C"; the location is given up front instead.
 fn strip_position(message: &str) -> &str {
@@ -320,5 +343,29 @@ mod tests {
         assert!(parse(&not_dep).unwrap_err().contains("reads the output of `s1` but does not depend on it"));
         let unknown_root = BASE.replace("{{input.ticket}}", "{{env.HOME}}");
         assert!(parse(&unknown_root).unwrap_err().contains("step `s1` prompt"));
+        // A path into an input is resolved before anything runs.
+        let nested = BASE.replace("{{input.ticket}}", "{{input.ticket.body}}");
+        let err = parse(&nested).unwrap_err();
+        assert!(err.contains("`{{input.ticket.body}}`: input `ticket` has no `body`"), "{err}");
+    }
+
+    #[test]
+    fn step_count_is_bounded_and_a_full_chain_validates() {
+        let chain = |n: usize| {
+            let steps: Vec<String> = (0..n)
+                .map(|i| match i {
+                    0 => r#"{"id":"s0","prompt":"start"}"#.to_string(),
+                    _ => format!(
+                        r#"{{"id":"s{i}","prompt":"go on from {{{{steps.s{}.output}}}}","depends_on":["s{}"]}}"#,
+                        i - 1,
+                        i - 1
+                    ),
+                })
+                .collect();
+            format!(r#"{{"id":"w","agent_id":"a","user_id":"u","steps":[{}]}}"#, steps.join(","))
+        };
+        assert_eq!(parse(&chain(MAX_STEPS)).unwrap().steps.len(), MAX_STEPS);
+        let err = parse(&chain(MAX_STEPS + 1)).unwrap_err();
+        assert!(err.contains("1001 steps; at most 1000"), "{err}");
     }
 }
