@@ -196,7 +196,7 @@ impl Workflow {
                             if !index.contains_key(dep.as_str()) {
                                 return Err(format!("step `{}` {field}: references unknown step `{dep}`", step.id));
                             }
-                            let direct = step.depends_on.iter().any(|d| *d == dep);
+                            let direct = step.depends_on.contains(&dep);
                             if !direct
                                 && !ancestors
                                     .get_or_insert_with(|| self::ancestors(self, &index, &step.id))
