@@ -2,7 +2,7 @@
 //! while handlers are replaced.
 
 use host_runner::Host;
-use host_runner::serve::{router, watch};
+use host_runner::serve::{Limits, router, serve_listener, watch};
 use host_runner::storage::records::list_audit;
 use integration_tests::{Sandbox, components, repo};
 use serde_json::Value;
@@ -18,9 +18,14 @@ struct Server {
 
 impl Server {
     async fn start(host: Host) -> Server {
+        Server::start_with(host, Limits::default()).await
+    }
+
+    /// The server `pilot serve` runs (its accept loop and limits), on a free port.
+    async fn start_with(host: Host, limits: Limits) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router(host, TOKEN.into())).await.unwrap() });
+        tokio::spawn(serve_listener(listener, router(host, TOKEN.into(), limits), limits, std::future::pending()));
         Server { base, client: reqwest::Client::new() }
     }
 
@@ -95,6 +100,13 @@ async fn the_api_needs_its_token_and_answers_errors_in_json() {
     assert_eq!((status, body["error"].as_str().unwrap()), (400, "request body: the workflow has no steps"));
     let (status, _) = server.get("/v1/nothing-here").await;
     assert_eq!(status, 404);
+    // Every error is JSON, the framework's own included.
+    let wrong_method = server.client.delete(format!("{}/health", server.base)).send().await.unwrap();
+    assert_eq!(wrong_method.status().as_u16(), 405);
+    assert_eq!(wrong_method.json::<Value>().await.unwrap()["error"], "method not allowed here");
+    let (status, body) = server.post("/v1/workflows", "x".repeat(5 << 20)).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().starts_with("request body:"), "{body}");
 
     let report = server.run(&example("invoice-extraction.json")).await;
     assert_eq!(report["steps"].as_array().unwrap().len(), 3);
@@ -195,4 +207,65 @@ async fn a_hundred_concurrent_workflows_while_handlers_are_replaced() {
     assert_eq!(events("ORCHESTRATION_STEP_EXECUTED"), (RUNS * 3) as i64);
     assert_eq!(events("ORCHESTRATION_COMPLETED"), RUNS as i64);
     assert_eq!(events("ORCHESTRATION_STEP_FAILED"), 0);
+}
+
+#[tokio::test]
+async fn silent_clients_are_cut_off_and_connections_beyond_the_limit_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sandbox = Sandbox::standard();
+    let limits = Limits { max_connections: 2, header_timeout: Duration::from_millis(300), ..Limits::default() };
+    let server = Server::start_with(lenient_host(&sandbox).await, limits).await;
+    let address = server.base.trim_start_matches("http://").to_string();
+    // Two connections that never finish their headers hold both slots...
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(&address).await.unwrap();
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...so a third is answered 503 with Retry-After and closed.
+    let mut third = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1") && answer.contains("too many open connections"), "{answer}");
+    // The header timeout closes both; the slots are free again.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a silent connection stays open past the header timeout");
+    let closed = tokio::time::timeout(Duration::from_secs(5), half.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a half-sent request stays open past the header timeout");
+    let health: Value = reqwest::get(format!("{}/health", server.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn busy_slots_answer_503_and_a_request_past_its_deadline_504() {
+    let sandbox = Sandbox::standard();
+    let slow = host_runner::ProviderChoice::Simulated(Duration::from_secs(5));
+    let host = sandbox.builder().strict(false).provider(slow).build().await.unwrap();
+    let limits = Limits {
+        max_runs: 1,
+        queue_wait: Duration::from_millis(100),
+        request_deadline: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let server = std::sync::Arc::new(Server::start_with(host, limits).await);
+    // Two at once: one takes the only slot and runs past the deadline, the other finds no slot.
+    let send = || {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let url = format!("{}/v1/workflows", server.base);
+            let r = server.client.post(url).bearer_auth(TOKEN).body(example("invoice-extraction.json")).send();
+            let r = r.await.unwrap();
+            let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            (r.status().as_u16(), retry_after, r.json::<Value>().await.unwrap())
+        })
+    };
+    let (a, b) = (send(), send());
+    let mut answers = [a.await.unwrap(), b.await.unwrap()];
+    answers.sort_by_key(|(status, ..)| *status);
+    let [(busy, retry_after, busy_body), (late, _, late_body)] = &answers[..] else { unreachable!() };
+    assert_eq!((*busy, retry_after.as_deref()), (503, Some("1")), "{busy_body}");
+    assert!(busy_body["error"].as_str().unwrap().contains("retry shortly"));
+    assert_eq!(*late, 504, "{late_body}");
+    assert!(late_body["error"].as_str().unwrap().contains("deadline of 2 s"), "{late_body}");
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
 use host_runner::runner::report::Path;
-use host_runner::serve::{ServeConfig, handlers_json, serve};
+use host_runner::serve::{Limits, ServeConfig, handlers_json, serve};
 use host_runner::storage::{Db, agents, records, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
@@ -270,7 +270,7 @@ pub async fn main() -> Result<()> {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
             }
             eprintln!("listening on http://{listen} (handlers: {})", host.handlers_dir().display());
-            serve(host, ServeConfig { listen: *listen, token, watch: !no_watch }).await?;
+            serve(host, ServeConfig { listen: *listen, token, watch: !no_watch, limits: Limits::default() }).await?;
         }
         Command::Audit { execution, limit, json } => {
             let rows = records::list_audit(&Db::open(&cli.db)?.lock(), execution.as_deref(), *limit)?;

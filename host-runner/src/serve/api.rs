@@ -1,6 +1,7 @@
 //! The HTTP API. `/health` is open; everything under `/v1` needs the bearer
 //! token. Errors are JSON (`{"error": "..."}`) with a 4xx or 5xx status.
 
+use super::connections::Limits;
 use crate::host::Host;
 use crate::runner::workflow::Workflow;
 use axum::body::Bytes;
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::SystemTime;
+use tokio::sync::Semaphore;
 
 /// Workflow documents larger than this are refused (413).
 const MAX_BODY_BYTES: usize = 4 << 20;
@@ -21,10 +23,12 @@ const MAX_BODY_BYTES: usize = 4 << 20;
 struct AppState {
     host: Host,
     token: Arc<str>,
+    runs: Arc<Semaphore>,
+    limits: Limits,
 }
 
-pub fn router(host: Host, token: String) -> Router {
-    let state = AppState { host, token: token.into() };
+pub fn router(host: Host, token: String, limits: Limits) -> Router {
+    let state = AppState { host, token: token.into(), runs: Arc::new(Semaphore::new(limits.max_runs)), limits };
     let v1 = Router::new()
         .route("/workflows", post(run_workflow))
         .route("/handlers", get(list_handlers))
@@ -34,6 +38,7 @@ pub fn router(host: Host, token: String) -> Router {
         .route("/health", get(health))
         .nest("/v1", v1)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -69,7 +74,37 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn run_workflow(State(state): State<AppState>, body: Bytes) -> Response {
+/// A workflow request within the server's limits: a run slot (503 with
+/// `Retry-After` when none frees up in time) and the request deadline (504).
+async fn run_workflow(State(state): State<AppState>, request: Request) -> Response {
+    let Ok(Ok(_slot)) = tokio::time::timeout(state.limits.queue_wait, state.runs.clone().acquire_owned()).await else {
+        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "every workflow slot is busy; retry shortly");
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
+    let deadline = state.limits.request_deadline;
+    let run = async {
+        let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await;
+        run_body(&state, body).await
+    };
+    tokio::time::timeout(deadline, run).await.unwrap_or_else(|_| {
+        tracing::warn!(deadline_s = deadline.as_secs_f64(), "workflow request past its deadline: cancelled");
+        error(StatusCode::GATEWAY_TIMEOUT, format!("the request ran past its deadline of {} s", deadline.as_secs_f64()))
+    })
+}
+
+async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let status = if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return error(status, format!("request body: {e}"));
+        }
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "request body: not UTF-8");
     };
@@ -80,8 +115,13 @@ async fn run_workflow(State(state): State<AppState>, body: Bytes) -> Response {
     match state.host.run(&workflow).await {
         Ok(report) => Json(report).into_response(),
         Err(e) => {
-            tracing::error!(workflow = %workflow.id, "run failed: {e:#}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+            // The detail (paths, database text) is for the operator's log, not the client.
+            let incident = uuid::Uuid::new_v4();
+            tracing::error!(workflow = %workflow.id, %incident, "run failed: {e:#}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the host could not run the workflow (incident {incident} in the server log)"),
+            )
         }
     }
 }

@@ -3,9 +3,11 @@
 //! handlers directory.
 
 mod api;
+mod connections;
 mod watcher;
 
 pub use api::{handlers_json, router};
+pub use connections::{Limits, serve as serve_listener};
 pub use watcher::watch;
 
 use crate::host::Host;
@@ -20,6 +22,8 @@ pub struct ServeConfig {
     pub token: String,
     /// Watch the handlers directory and reload on change.
     pub watch: bool,
+    /// What one client may hold open.
+    pub limits: Limits,
 }
 
 /// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
@@ -29,10 +33,8 @@ pub async fn serve(host: Host, config: ServeConfig) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
-    axum::serve(listener, router(host, config.token))
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("serving the API")
+    connections::serve(listener, router(host, config.token, config.limits), config.limits, stop_signal()).await;
+    Ok(())
 }
 
 /// The first of SIGINT and SIGTERM.

@@ -1,0 +1,105 @@
+//! The accept loop: bounds what one client can hold open. A connection must
+//! send its request headers within [`Limits::header_timeout`] (slowloris), at
+//! most [`Limits::max_connections`] are open at once (extra ones get a 503
+//! with `Retry-After` and are closed, so file descriptors are never
+//! exhausted), and on shutdown the loop stops accepting and waits for the
+//! requests in flight.
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// What one server lets its clients hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open connections at once; keep it under the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// Time a connection has to send a request's headers (also between keep-alive requests).
+    pub header_timeout: Duration,
+    /// Workflows run at once; a request that finds no slot within
+    /// [`Limits::queue_wait`] is answered 503 with `Retry-After`.
+    pub max_runs: usize,
+    pub queue_wait: Duration,
+    /// Wall-clock bound of one workflow request, body included; past it, 504.
+    pub request_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            max_runs: 64,
+            queue_wait: Duration::from_secs(2),
+            request_deadline: Duration::from_secs(900),
+        }
+    }
+}
+
+/// The answer to a connection over the limit, written before it is closed.
+const OVERLOADED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+connection: close\r\ncontent-length: 56\r\n\r\n{\"error\":\"too many open connections; retry in a second\"}";
+/// Time allowed to write [`OVERLOADED`].
+const OVERLOADED_WRITE: Duration = Duration::from_secs(1);
+
+/// Serves `app` on `listener` until `stop` resolves, then drains.
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: impl std::future::Future<Output = ()>) {
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max = limits.max_connections, "connection refused: too many open");
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ = tokio::time::timeout(OVERLOADED_WRITE, stream.write_all(OVERLOADED)).await;
+            });
+            continue;
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "connection closed: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overload_answer_is_well_formed() {
+        let text = std::str::from_utf8(OVERLOADED).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length: ")).unwrap().parse().unwrap();
+        assert_eq!(length, body.len());
+        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+    }
+}
