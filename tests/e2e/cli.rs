@@ -259,3 +259,20 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
     assert!(status.success(), "pilot serve exits cleanly after draining: {status:?}");
 }
+
+#[test]
+fn rows_that_cannot_be_written_fail_the_run_and_name_the_database() {
+    let dir = Dir::new();
+    assert!(dir.pilot(&["flags", "set", "orchestration_enabled", "true"]).status.success());
+    // The disk "fills up" for the audit trail only.
+    let db = host_runner::storage::Db::open(&dir.0.join("pilot.db")).unwrap();
+    db.lock()
+        .execute_batch("CREATE TRIGGER full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
+        .unwrap();
+    drop(db);
+    let example = repo().join("examples/support-ticket-triage.json").display().to_string();
+    let out = dir.pilot(&["run", &example]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("could not be written to") && err.contains("pilot.db") && err.contains("disk full"), "{err}");
+}

@@ -222,3 +222,21 @@ async fn the_seed_flag_matrix() {
     }
     assert!(runs[3].metrics.total_cost_usd < runs[0].metrics.total_cost_usd);
 }
+
+#[tokio::test]
+async fn an_orchestrator_that_cannot_start_is_reported_and_audited_not_taken_for_off() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let starved = host_runner::components::limits::HandlerLimits {
+        fuel: 10_000,
+        ..host_runner::components::limits::HandlerLimits::default()
+    };
+    let host = sandbox.builder().limits(starved).build().await.unwrap();
+    let report = host.run(&example("invoice-extraction.json")).await.unwrap();
+    let reason = report.orchestrator_unavailable.as_deref().expect("the report says why");
+    assert!(reason.contains("fuel") || reason.contains("orchestrat"), "{reason}");
+    assert!(report.steps.iter().all(|s| s.path == Path::Fallback));
+    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let unavailable = events.iter().find(|e| e.event_type == "ORCHESTRATOR_UNAVAILABLE").expect("audited");
+    assert_eq!(unavailable.severity, "critical");
+}

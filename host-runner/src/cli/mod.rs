@@ -170,6 +170,15 @@ pub async fn main() -> Result<()> {
             } else {
                 print::run_report(&report);
             }
+            if let Some(lost) = &report.writes_lost {
+                anyhow::bail!(
+                    "{} audit/usage row(s) of execution {} could not be written to {} (last: {})",
+                    lost.rows,
+                    report.execution_id,
+                    lost.database,
+                    lost.last_error
+                );
+            }
             let failed: Vec<_> = report.steps.iter().filter(|s| s.path == Path::Failed).collect();
             if !failed.is_empty() {
                 for step in &failed {

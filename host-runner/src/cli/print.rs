@@ -121,7 +121,10 @@ pub fn run_report(report: &RunReport) {
                 o.retries
             );
         }
-        None => println!("orchestration: off (orchestration_enabled is false); every step ran the normal way"),
+        None => match &report.orchestrator_unavailable {
+            Some(reason) => println!("orchestration: UNAVAILABLE ({reason}); every step ran the normal way"),
+            None => println!("orchestration: off (orchestration_enabled is false); every step ran the normal way"),
+        },
     }
 }
 

@@ -194,7 +194,7 @@ fn record_failed_attempt(
         }),
     };
     if let Err(e) = insert_usage(&runtime.db.lock(), who, &row) {
-        tracing::error!(step_id, handler, "writing a failed attempt's usage failed: {e:#}");
+        runtime.db.note_lost_write(&format!("token_usage of {handler}'s failed attempt at step {step_id}"), &e);
     }
 }
 

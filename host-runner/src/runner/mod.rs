@@ -20,7 +20,7 @@ use crate::storage::records::{Identity, UsageRow, insert_usage, list_usage};
 use crate::storage::settings as settings_table;
 use anyhow::{Context, Result, anyhow};
 use orchestration::types::OverheadSpend;
-use report::{Path, RunMetrics, RunReport, StepReport, Tokens};
+use report::{Path, RunMetrics, RunReport, StepReport, Tokens, WritesLost};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -58,6 +58,7 @@ impl Host {
     /// Runs a validated workflow to the end and returns its report.
     pub async fn run(&self, workflow: &Workflow) -> Result<RunReport> {
         let started = Instant::now();
+        let (lost_before, _) = self.db().lost_writes();
         let who = Identity {
             execution_id: uuid::Uuid::new_v4().to_string(),
             agent_id: workflow.agent_id.clone(),
@@ -66,11 +67,12 @@ impl Host {
         let default_model = settings_table::get(&self.db().lock(), orchestration::settings::DEFAULT_MODEL)?
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let steps: Vec<WorkflowStep> = workflow.steps.iter().map(wit_step).collect();
+        let mut unavailable = None;
         let mut session =
             match OrchestratorSession::start(&self.runtime, &who, &steps, workflow.description.as_deref()).await {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    tracing::error!("orchestrator unavailable, running every step the normal way: {e:#}");
+                    unavailable = Some(format!("{e:#}"));
                     None
                 }
             };
@@ -78,6 +80,20 @@ impl Host {
             Some(s) => s.is_active().await,
             None => false,
         };
+        if let Some(broken) = session.as_ref().and_then(|s| s.broken()) {
+            unavailable = Some(broken.to_string());
+        }
+        if let Some(reason) = &unavailable {
+            // Said in the report and the audit, not taken for "orchestration off".
+            tracing::error!("orchestrator unavailable, running every step the normal way: {reason}");
+            AuditSink::new(self.db().clone(), who.clone()).record(
+                "ORCHESTRATOR_UNAVAILABLE",
+                "critical",
+                None,
+                "host",
+                &json!({ "message": reason, "fallback": "normal_execution" }),
+            );
+        }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
         let mut budget = orchestrated.then(|| self.workflow_budget());
@@ -134,7 +150,7 @@ impl Host {
                             provider_ms: result.provider_time_us as f64 / 1e3,
                             output: output.clone(),
                         };
-                        self.record_usage(&who, &report, true)?;
+                        self.record_usage(&who, &report, true);
                         if let Some(budget) = budget.as_mut() {
                             budget.spend(report.tokens.total);
                         }
@@ -196,7 +212,7 @@ impl Host {
         // when the session broke before `complete()`.
         let orchestrator_calls = session.as_ref().map(|s| s.own_spend()).unwrap_or_default();
         if orchestrator_calls.calls > 0 {
-            self.record_orchestrator_calls(&who, &orchestrator_calls)?;
+            self.record_orchestrator_calls(&who, &orchestrator_calls);
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
         Ok(RunReport {
@@ -210,6 +226,15 @@ impl Host {
             workflow_id: workflow.id.clone(),
             provider: self.provider_name().to_string(),
             orchestration,
+            orchestrator_unavailable: unavailable,
+            writes_lost: {
+                let (lost, last) = self.db().lost_writes();
+                (lost > lost_before).then(|| WritesLost {
+                    rows: lost - lost_before,
+                    database: self.db().path().display().to_string(),
+                    last_error: last.unwrap_or_default(),
+                })
+            },
             classifications,
             steps: reports,
         })
@@ -302,7 +327,7 @@ impl Host {
             provider_ms: llm.meter().provider_time.as_secs_f64() * 1e3,
             output,
         };
-        self.record_usage(who, &report, false)?;
+        self.record_usage(who, &report, false);
         audit.record(
             "WORKFLOW_STEP_EXECUTED",
             "info",
@@ -367,7 +392,9 @@ impl Host {
         }
     }
 
-    fn record_usage(&self, who: &Identity, step: &StepReport, orchestrated: bool) -> Result<()> {
+    /// Writes a step's usage row; a failed write is counted (the run reports it), not fatal:
+    /// the model was paid and the output exists.
+    fn record_usage(&self, who: &Identity, step: &StepReport, orchestrated: bool) {
         let row = UsageRow {
             step_id: Some(step.id.clone()),
             tokens_used: u64::from(step.tokens.total),
@@ -383,7 +410,9 @@ impl Host {
                 "compression_applied": step.compression_applied,
             }),
         };
-        insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
+        if let Err(e) = insert_usage(&self.db().lock(), who, &row) {
+            self.db().note_lost_write(&format!("token_usage of step {}", step.id), &e);
+        }
     }
 
     /// What handler attempts that failed had already spent on models.
@@ -400,7 +429,7 @@ impl Host {
 
     /// The orchestrator's own model calls (LLM classification, semantic
     /// compression) as a usage row of the run, outside any step.
-    fn record_orchestrator_calls(&self, who: &Identity, spend: &OverheadSpend) -> Result<()> {
+    fn record_orchestrator_calls(&self, who: &Identity, spend: &OverheadSpend) {
         let row = UsageRow {
             step_id: None,
             tokens_used: spend.tokens,
@@ -408,7 +437,9 @@ impl Host {
             cost: spend.cost_usd,
             model_info: json!({ "orchestration": true, "path": "orchestrator", "calls": spend.calls }),
         };
-        insert_usage(&self.db().lock(), who, &row).context("writing token_usage")
+        if let Err(e) = insert_usage(&self.db().lock(), who, &row) {
+            self.db().note_lost_write("token_usage of the orchestrator's own calls", &e);
+        }
     }
 
     fn audit_orchestrator_failure(&self, who: &Identity, step_id: &str, reason: &str) {

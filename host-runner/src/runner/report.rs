@@ -52,6 +52,15 @@ pub struct StepReport {
     pub output: serde_json::Value,
 }
 
+/// Rows a run could not write (a full disk, a read-only database). Under
+/// `pilot serve` a concurrent run's losses may be counted here too.
+#[derive(Debug, Clone, Serialize)]
+pub struct WritesLost {
+    pub rows: u64,
+    pub database: String,
+    pub last_error: String,
+}
+
 /// Totals over every step of the run, both paths.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunMetrics {
@@ -177,6 +186,13 @@ pub struct RunReport {
     pub metrics: RunMetrics,
     /// `None` when orchestration was off for the run.
     pub orchestration: Option<OrchestrationMetrics>,
+    /// Why the orchestrator could not run the workflow (it trapped or ran
+    /// out of fuel starting, say); every step then ran the normal way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orchestrator_unavailable: Option<String>,
+    /// Audit and usage rows of the run that could not be written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writes_lost: Option<WritesLost>,
     /// Every step's classification and budget; empty when orchestration was off.
     pub classifications: Vec<StepClassification>,
 }

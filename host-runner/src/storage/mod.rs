@@ -9,13 +9,34 @@ pub mod settings;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Connection settings. With WAL, NORMAL syncs at checkpoints instead of on
+/// every commit: the database stays consistent; a power loss (not a process
+/// crash) may drop the last commits. Every step writes audit and usage rows,
+/// and a sync per row was the tail of the per-step overhead.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+}
 
 /// A handle to the host database, cheap to clone and shared by every store.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
+    lost: Arc<LostWrites>,
+}
+
+/// Audit and usage rows that could not be written (a full disk, a database
+/// made read-only): counted so a run can say so instead of passing silently.
+#[derive(Default)]
+struct LostWrites {
+    count: AtomicU64,
+    last: Mutex<Option<String>>,
 }
 
 impl Db {
@@ -25,18 +46,23 @@ impl Db {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // With WAL, NORMAL syncs at checkpoints instead of on every commit:
-        // the database stays consistent; a power loss (not a process crash)
-        // may drop the last commits. Every step writes audit and usage rows,
-        // and a sync per row was the tail of the per-step overhead.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let db = Db { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()) };
+        configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
+        let db = Db { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()), lost: Arc::default() };
         migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
-        settings::seed_defaults(&db.lock())?;
+        settings::seed_defaults(&db.lock()).with_context(|| format!("seeding settings in {}", path.display()))?;
         Ok(db)
+    }
+
+    /// Counts a row that could not be written, and logs why.
+    pub fn note_lost_write(&self, what: &str, error: &anyhow::Error) {
+        tracing::error!(database = %self.path.display(), "{what} write failed: {error:#}");
+        self.lost.count.fetch_add(1, Ordering::Relaxed);
+        *self.lost.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{what}: {error:#}"));
+    }
+
+    /// Rows lost since the database was opened, and the last error.
+    pub fn lost_writes(&self) -> (u64, Option<String>) {
+        (self.lost.count.load(Ordering::Relaxed), self.lost.last.lock().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
     /// A fresh database in its own temporary directory, for tests.

@@ -36,8 +36,9 @@ impl AuditSink {
         source: &str,
         metadata: &serde_json::Value,
     ) {
-        if let Err(e) = insert_audit(&self.db.lock(), &self.who, event_type, severity, step_id, source, metadata) {
-            tracing::error!(event_type, execution_id = %self.who.execution_id, "audit write failed: {e:#}");
+        let written = insert_audit(&self.db.lock(), &self.who, event_type, severity, step_id, source, metadata);
+        if let Err(e) = written {
+            self.db.note_lost_write(&format!("audit {event_type} of execution {}", self.who.execution_id), &e);
         }
     }
 }
