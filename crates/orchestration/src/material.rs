@@ -57,12 +57,13 @@ impl Piece {
     }
 }
 
-/// A context value left out because another piece already carries its text.
+/// A context value left out because another piece already carries its
+/// text, or memory an intent does not read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Omitted {
     pub name: String,
     pub source: Source,
-    /// The piece whose content holds it.
+    /// The piece whose content holds it (or, in parentheses, why it is not sent).
     pub carried_by: String,
 }
 

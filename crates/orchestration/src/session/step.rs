@@ -5,7 +5,7 @@
 use super::{Session, StepInput};
 use crate::compress::{Policy, Strategy, accept_semantic, semantic_request};
 use crate::environment::Environment;
-use crate::material::{self, Assembly, Piece, Source, StepData};
+use crate::material::{self, Assembly, Omitted, Piece, Source, StepData};
 use crate::routing::{ModelConfig, RouteInput, route};
 use crate::types::{ModelCall, OverheadSpend};
 use serde_json::json;
@@ -39,13 +39,34 @@ pub(super) struct Compression {
     pub record: serde_json::Value,
 }
 
+/// Intents whose work is the step's data alone (fields out of a text,
+/// items kept, records reshaped, totalled, checked or looked up): the
+/// agent's memory of earlier runs and of its user does not change their
+/// answer, so it is not sent to them. Writing and deciding intents, and any
+/// intent a hot-loaded handler brings, get it.
+pub const DATA_ONLY_INTENTS: [&str; 6] = ["extract", "transform", "filter", "aggregate", "validate", "enrich"];
+
 impl<E: Environment> Session<E> {
     /// What the step's model must see: its prompt, data params, the context
-    /// it reads and memory, none of it dropped.
+    /// it reads and, for an intent that reads it, memory; none of it dropped.
     pub(super) fn assemble(&self, intent: &str, input: &StepInput, memory: &str) -> Assembly {
-        let data = StepData { prompt: &input.step.prompt, params: &input.params, context: &input.context, memory };
+        let reads_memory = !DATA_ONLY_INTENTS.contains(&intent);
+        let data = StepData {
+            prompt: &input.step.prompt,
+            params: &input.params,
+            context: &input.context,
+            memory: if reads_memory { memory } else { "null" },
+        };
         let counter = |text: &str| self.env.count_tokens(text);
-        material::assemble(&data, &self.env.control_params(intent), &counter)
+        let mut assembly = material::assemble(&data, &self.env.control_params(intent), &counter);
+        if !reads_memory && !matches!(memory.trim(), "" | "null") {
+            assembly.omitted.push(Omitted {
+                name: "memory".into(),
+                source: Source::Memory,
+                carried_by: format!("(not read by {intent}: it works on the step's data)"),
+            });
+        }
+        assembly
     }
 
     /// The step's model: routed by AIS when routing is on (one tier up per

@@ -500,3 +500,18 @@ fn a_routed_run_updates_the_agents_scores_from_typed_failures_only() {
     let outage = DispatchError::Handler { kind: HandlerErrorKind::Provider, message: "529 overloaded".into() };
     assert!(!outage.model_caused() && !outage.retryable_on_stronger_model());
 }
+
+#[test]
+fn memory_goes_to_intents_that_write_or_decide_not_to_those_that_work_on_data() {
+    let env = enabled();
+    let memory = r#"{"user_context": {"tone": "formal, Dutch"}, "recent_runs": []}"#;
+    let steps = [step("a", "Pull the invoice fields", Some("extract")), step("b", "Draft the reply", Some("generate"))];
+    let mut session = Session::initialize(&env, "wf", "agent", "user", &steps, None);
+    session.execute_step("a", input(&steps[0]), memory, &[]).unwrap();
+    session.execute_step("b", input(&steps[1]), memory, &[]).unwrap();
+    assert_eq!(sent(&env, 0, "memory"), "", "extract works on its data");
+    assert!(sent(&env, 1, "memory").contains("formal, Dutch"), "generate writes for the user");
+    let executed = events_of(&env, EventKind::StepExecuted);
+    let omitted = &executed[0].metadata["material"]["omitted"][0];
+    assert_eq!((omitted["name"].as_str(), omitted["source"].as_str()), (Some("memory"), Some("memory")));
+}

@@ -17,6 +17,8 @@ use crate::tokenizer;
 use pricing::Pricing;
 use provider::{AnswerFormat, ModelProvider, ProviderRequest};
 use serde_json::json;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use transcript::Transcript;
@@ -60,7 +62,16 @@ pub struct LlmCtx {
     /// The models a guest may name: `None` for any (the orchestrator, which
     /// routes); for a handler, its step's routed model and its manifest's `allowed_models`.
     allowed_models: Option<Vec<String>>,
+    /// Counts already made in this store, by the text's hash: the
+    /// orchestrator counts a piece when it assembles it, when compression
+    /// tries a strategy and when routing sizes the step; the BPE runs once.
+    counted: HashMap<u64, u32>,
 }
+
+/// Texts shorter than this are counted directly: hashing would cost as much.
+const MEMO_MIN_BYTES: usize = 256;
+/// Entries kept per store before the memo starts over (bounds its memory).
+const MEMO_MAX_ENTRIES: usize = 4_096;
 
 impl LlmCtx {
     pub fn new(
@@ -81,6 +92,7 @@ impl LlmCtx {
             meter: Meter::default(),
             transcript: None,
             allowed_models: None,
+            counted: HashMap::new(),
         }
     }
 
@@ -277,7 +289,19 @@ impl llm::Host for LlmCtx {
     }
 
     fn count_tokens(&mut self, text: String) -> u32 {
-        tokenizer::count(&text)
+        if text.len() < MEMO_MIN_BYTES {
+            return tokenizer::count(&text);
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        text.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(count) = self.counted.get(&key) {
+            return *count;
+        }
+        if self.counted.len() >= MEMO_MAX_ENTRIES {
+            self.counted.clear();
+        }
+        *self.counted.entry(key).or_insert_with(|| tokenizer::count(&text))
     }
 }
 
