@@ -205,9 +205,10 @@ async fn the_seed_flag_matrix() {
     // Compression off saves nothing; on, what handlers send shrinks.
     assert_eq!((saved(&runs[0]), saved(&runs[2])), (0, 0));
     assert!(saved(&runs[1]) > 0 && saved(&runs[3]) > 0, "{} {}", saved(&runs[1]), saved(&runs[3]));
-    let facts = |r: &host_runner::RunReport| r.steps.iter().find(|s| s.id == "facts").unwrap().clone();
-    assert!(facts(&runs[1]).compression_applied);
-    assert!(facts(&runs[1]).tokens.input < facts(&runs[0]).tokens.input, "compressed input is smaller");
+    let step = |r: &host_runner::RunReport, id: &str| r.steps.iter().find(|s| s.id == id).unwrap().clone();
+    let facts = |r: &host_runner::RunReport| step(r, "facts");
+    assert!(step(&runs[1], "gist").compression_applied);
+    assert!(step(&runs[1], "gist").tokens.input < step(&runs[0], "gist").tokens.input, "compressed input is smaller");
     // Extraction reads its text losslessly: the same fields either way.
     assert_eq!(facts(&runs[0]).output, facts(&runs[1]).output);
     // Routing off: the default model everywhere; on: each call goes to the

@@ -38,6 +38,10 @@ impl Default for HandlerLimits {
     }
 }
 
+/// The largest linear memory a handler may have (a manifest's `memory_mb`
+/// above it is refused): the size of one slot of the instance pool.
+pub const MAX_MEMORY_MB: u64 = 1_024;
+
 /// Per-handler overrides, from the `[limits]` table of a manifest.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -29,7 +29,7 @@
 
 use crate::capabilities::database::Access;
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
-use crate::components::limits::{HandlerLimits, LimitOverrides};
+use crate::components::limits::{HandlerLimits, LimitOverrides, MAX_MEMORY_MB};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -144,6 +144,9 @@ impl Manifest {
 
     /// Checks the manifest against what the component declares and resolves its grants.
     pub fn grants(&self, defaults: HandlerLimits, intents: &[String], version: &str) -> Result<Grants> {
+        if let Some(mb) = self.limits.memory_mb.filter(|mb| *mb > MAX_MEMORY_MB) {
+            bail!("[limits] memory_mb = {mb} is above the host's {MAX_MEMORY_MB} MiB per memory");
+        }
         if let Some(declared) = &self.handler.intents {
             let (mut a, mut b) = (declared.clone(), intents.to_vec());
             a.sort();
