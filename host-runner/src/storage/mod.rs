@@ -29,6 +29,7 @@ pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
     lost: Arc<LostWrites>,
+    settings: Arc<settings::SnapshotCache>,
 }
 
 /// Audit and usage rows that could not be written (a full disk, a database
@@ -47,10 +48,21 @@ impl Db {
         }
         let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
         configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
-        let db = Db { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()), lost: Arc::default() };
+        let db = Db {
+            conn: Arc::new(Mutex::new(conn)),
+            path: Arc::new(path.to_path_buf()),
+            lost: Arc::default(),
+            settings: Arc::default(),
+        };
         migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
         settings::seed_defaults(&db.lock()).with_context(|| format!("seeding settings in {}", path.display()))?;
         Ok(db)
+    }
+
+    /// Every setting, read at most once per [`settings::SNAPSHOT_TTL`] and
+    /// again at once after a change made through this process.
+    pub fn settings(&self) -> Result<Arc<settings::Snapshot>> {
+        self.settings.get(|| settings::snapshot(&self.lock()))
     }
 
     /// Counts a row that could not be written, and logs why.

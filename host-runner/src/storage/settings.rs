@@ -6,6 +6,10 @@
 use anyhow::{Context, Result, bail};
 use orchestration::catalogue::catalogue;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Inserts the catalogue's keys that are missing and refreshes every key's
 /// type and description; never overwrites an operator's value.
@@ -33,18 +37,6 @@ pub struct Setting {
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0)).optional()?)
-}
-
-/// The values of `keys` that are set, by primary-key lookups (cheap enough per model call).
-pub fn get_many(conn: &Connection, keys: &[String]) -> Result<std::collections::HashMap<String, String>> {
-    let mut stmt = conn.prepare_cached("SELECT value FROM system_settings_config WHERE key = ?1")?;
-    let mut found = std::collections::HashMap::new();
-    for key in keys {
-        if let Some(value) = stmt.query_row([key], |r| r.get::<_, String>(0)).optional()? {
-            found.insert(key.clone(), value);
-        }
-    }
-    Ok(found)
 }
 
 pub fn list(conn: &Connection, prefix: &str) -> Result<Vec<Setting>> {
@@ -94,7 +86,50 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
         params![key, value],
     )
     .with_context(|| format!("writing setting `{key}`"))?;
+    GENERATION.fetch_add(1, Ordering::Release);
     Ok(())
+}
+
+/// Bumped by every [`set`] in this process: a cached snapshot older than
+/// the last change is read again at once.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// How long a snapshot serves before the table is read again, so changes
+/// made by another process (`pilot flags set` beside `pilot serve`) show
+/// within this time.
+pub const SNAPSHOT_TTL: Duration = Duration::from_secs(1);
+
+/// Every setting, by key: what components and pricing read per call.
+pub type Snapshot = HashMap<String, String>;
+
+/// A snapshot and when, at which generation, it was read.
+#[derive(Default)]
+pub struct SnapshotCache {
+    current: Mutex<Option<(Instant, u64, Arc<Snapshot>)>>,
+}
+
+impl SnapshotCache {
+    /// The cached snapshot, or a fresh one when it is stale.
+    pub fn get(&self, conn: impl FnOnce() -> Result<Snapshot>) -> Result<Arc<Snapshot>> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((read_at, read_generation, snapshot)) = current.as_ref()
+            && *read_generation == generation
+            && read_at.elapsed() < SNAPSHOT_TTL
+        {
+            return Ok(snapshot.clone());
+        }
+        let snapshot = Arc::new(conn()?);
+        *current = Some((Instant::now(), generation, snapshot.clone()));
+        Ok(snapshot)
+    }
+}
+
+/// Reads every setting.
+pub fn snapshot(conn: &Connection) -> Result<Snapshot> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM system_settings_config")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]
@@ -164,5 +199,22 @@ mod tests {
         set(&conn, "orchestration_enabled", "true").unwrap();
         seed_defaults(&conn).unwrap();
         assert_eq!(get(&conn, "orchestration_enabled").unwrap().as_deref(), Some("true"));
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn a_change_made_through_set_is_read_at_once() {
+        let db = crate::storage::Db::temporary();
+        let first = db.settings().unwrap();
+        assert_eq!(first.get("orchestration_enabled").map(String::as_str), Some("false"));
+        // A change through `set` is read at once (another process's within SNAPSHOT_TTL).
+        set(&db.lock(), "orchestration_compression_enabled", "true").unwrap();
+        let fresh = db.settings().unwrap();
+        assert_eq!(fresh.get("orchestration_compression_enabled").map(String::as_str), Some("true"));
+        assert!(!Arc::ptr_eq(&first, &fresh));
     }
 }

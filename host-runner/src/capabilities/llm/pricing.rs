@@ -3,10 +3,9 @@
 //! same ones routing weighs), any other model's list prices from
 //! `orchestration::pricing`. One source for routing and billing.
 
-use crate::storage::{self, Db};
+use crate::storage::Db;
 use orchestration::pricing::list_price;
-use orchestration::routing::{TIER_KEY_PREFIX, Tier, tier_models_from_settings};
-use std::collections::HashMap;
+use orchestration::routing::tier_models_from_settings;
 
 /// Prices models from the host database's settings.
 #[derive(Clone)]
@@ -22,13 +21,10 @@ impl Pricing {
     /// `(input, output)` US dollars per million tokens of `model`, and the
     /// output allowance of its tier when it is a tier model.
     pub fn terms(&self, model: &str) -> Option<Terms> {
-        let tiers = match storage::settings::get_many(&self.db.lock(), &tier_keys()) {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!("reading tier prices failed, using list prices: {e:#}");
-                HashMap::new()
-            }
-        };
+        let tiers = self.db.settings().unwrap_or_else(|e| {
+            tracing::warn!("reading tier prices failed, using list prices: {e:#}");
+            Default::default()
+        });
         let models = tier_models_from_settings(|key| tiers.get(key).cloned());
         models
             .by_model(model)
@@ -46,16 +42,6 @@ pub struct Terms {
     pub max_tokens: Option<u32>,
 }
 
-/// The settings keys of the tiers' models and prices.
-fn tier_keys() -> Vec<String> {
-    Tier::ALL
-        .into_iter()
-        .flat_map(|t| {
-            ["model", "input_price", "output_price", "max_tokens"].map(|field| format!("{TIER_KEY_PREFIX}{t}_{field}"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,8 +54,8 @@ mod tests {
         let price = |model: &str| pricing.terms(model).map(|t| t.price);
         assert_eq!(price("claude-sonnet-4-5").map(|p| cost(p, 1_000_000, 0)), Some(3.0));
         assert_eq!(price("claude-sonnet-4-5-20250929").map(|p| cost(p, 0, 1_000_000)), Some(15.0));
-        storage::settings::set(&db.lock(), "orchestration_tier_balanced_input_price", "2.5").unwrap();
-        storage::settings::set(&db.lock(), "orchestration_tier_balanced_max_tokens", "1000").unwrap();
+        crate::storage::settings::set(&db.lock(), "orchestration_tier_balanced_input_price", "2.5").unwrap();
+        crate::storage::settings::set(&db.lock(), "orchestration_tier_balanced_max_tokens", "1000").unwrap();
         let sonnet = pricing.terms("claude-sonnet-4-5").unwrap();
         assert_eq!(sonnet.price, (2.5, 15.0), "the setting routing reads is the one billed");
         assert_eq!(sonnet.max_tokens, Some(1_000));

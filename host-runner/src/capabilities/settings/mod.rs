@@ -4,7 +4,7 @@
 //! are not settings a handler reads: the `plugins` capability answers them.
 
 use crate::bindings::settings;
-use crate::storage::{self, Db};
+use crate::storage::Db;
 use wasmtime::component::{HasData, Linker};
 
 /// Per-store context: the database to read from and what may be read.
@@ -57,20 +57,25 @@ impl settings::Host for SettingsCtx {
             return None;
         }
         // A read error is logged and reads as "unset": the guest then uses its default.
-        storage::settings::get(&self.db.lock(), &key)
+        self.db
+            .settings()
             .inspect_err(|e| tracing::warn!(%key, "settings read failed: {e:#}"))
             .ok()
-            .flatten()
+            .and_then(|all| all.get(&key).cloned())
     }
 
     fn get_prefix(&mut self, prefix: String) -> Vec<(String, String)> {
-        storage::settings::list(&self.db.lock(), &prefix)
-            .inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|s| self.may_read(&s.key))
-            .map(|s| (s.key, s.value))
-            .collect()
+        let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"));
+        let mut found: Vec<(String, String)> = all
+            .map(|all| {
+                all.iter()
+                    .filter(|(k, _)| k.starts_with(&prefix) && self.may_read(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
     }
 }
 
@@ -82,7 +87,7 @@ mod tests {
     #[test]
     fn reads_values_and_prefixes() {
         let db = Db::temporary();
-        storage::settings::set(&db.lock(), "orchestration_enabled", "true").unwrap();
+        crate::storage::settings::set(&db.lock(), "orchestration_enabled", "true").unwrap();
         let mut ctx = SettingsCtx::all(db);
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
         assert_eq!(ctx.get("no_such_key".into()), None);
@@ -94,7 +99,8 @@ mod tests {
     #[test]
     fn a_handler_reads_only_what_it_was_granted() {
         let db = Db::temporary();
-        storage::settings::set(&db.lock(), "plugin_slack_url", "https://hooks.slack.com/services/T/B/secret").unwrap();
+        crate::storage::settings::set(&db.lock(), "plugin_slack_url", "https://hooks.slack.com/services/T/B/secret")
+            .unwrap();
         let mut ctx =
             SettingsCtx::granted(db, vec!["orchestration_enabled".into(), "orchestration_token_budget_*".into()]);
         assert_eq!(ctx.get("plugin_slack_url".into()), None, "a webhook URL is a credential");
