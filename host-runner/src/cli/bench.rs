@@ -84,6 +84,96 @@ pub async fn bench(host: &Host, workflow: &Workflow, runs: usize, warmup: usize)
     Ok(results)
 }
 
+/// What `--concurrency` measures: the serve path, over loopback HTTP.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServeResult {
+    pub mode: &'static str,
+    pub concurrency: usize,
+    pub workflows: usize,
+    pub steps: usize,
+    pub steps_per_second: f64,
+    pub workflow_p50_ms: f64,
+    pub workflow_p99_ms: f64,
+    /// Steps the database holds a `token_usage` row for: every one, or the run is not counted as served.
+    pub usage_rows: u64,
+}
+
+/// Serves `host` the way `pilot serve` does (same accept loop, limits and
+/// router) on a loopback port, and posts `runs` workflows from `concurrency`
+/// clients at once, per mode.
+pub async fn bench_serve(
+    host: &Host,
+    workflow_text: &str,
+    runs: usize,
+    concurrency: usize,
+) -> Result<Vec<ServeResult>> {
+    use host_runner::serve::{Limits, router, serve_listener};
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let limits = Limits { max_runs: concurrency.max(1), ..Limits::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/v1/workflows", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_listener(listener, router(host.clone(), token.clone(), limits), limits, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let mut results = Vec::new();
+    for mode in MODES {
+        for (key, value) in mode.flags {
+            settings::set(&host.db().lock(), key, value)?;
+        }
+        let rows_before = usage_rows(host)?;
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let clients: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (client, url, token, body, next) =
+                    (client.clone(), url.clone(), token.clone(), workflow_text.to_string(), next.clone());
+                tokio::spawn(async move {
+                    let mut timings = Vec::new();
+                    let mut steps = 0usize;
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < runs {
+                        let sent = Instant::now();
+                        let response = client.post(&url).bearer_auth(&token).body(body.clone()).send().await?;
+                        let status = response.status();
+                        let report: serde_json::Value = response.json().await?;
+                        anyhow::ensure!(status.is_success(), "the server answered {status}: {report}");
+                        timings.push(sent.elapsed().as_secs_f64() * 1e3);
+                        steps += report["steps"].as_array().map_or(0, Vec::len);
+                    }
+                    anyhow::Ok((timings, steps))
+                })
+            })
+            .collect();
+        let (mut timings, mut steps) = (Vec::new(), 0);
+        for client in clients {
+            let (t, s) = client.await??;
+            timings.extend(t);
+            steps += s;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        results.push(ServeResult {
+            mode: mode.name,
+            concurrency,
+            workflows: timings.len(),
+            steps,
+            steps_per_second: steps as f64 / elapsed,
+            workflow_p50_ms: percentile(&mut timings, 0.50),
+            workflow_p99_ms: percentile(&mut timings, 0.99),
+            usage_rows: usage_rows(host)? - rows_before,
+        });
+    }
+    let _ = stop.send(());
+    server.await?;
+    Ok(results)
+}
+
+fn usage_rows(host: &Host) -> Result<u64> {
+    let rows: i64 =
+        host.db().lock().query_row("SELECT count(*) FROM token_usage WHERE step_id IS NOT NULL", [], |r| r.get(0))?;
+    Ok(rows as u64)
+}
+
 /// The nearest-rank percentile (`q` in 0..=1) of `values`.
 fn percentile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {

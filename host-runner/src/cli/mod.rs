@@ -86,6 +86,10 @@ enum Command {
         /// Unmeasured runs per mode first (compile caches, tokenizer).
         #[arg(long, default_value_t = 10)]
         warmup: usize,
+        /// Measure the serve path instead: `pilot serve`'s accept loop and API
+        /// on a loopback port, this many clients posting at once.
+        #[arg(long)]
+        concurrency: Option<usize>,
         #[arg(long)]
         json: bool,
     },
@@ -245,7 +249,27 @@ pub async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Bench { file, runs, warmup, json } => {
+        Command::Bench { file, runs, warmup, concurrency: Some(concurrency), json } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
+            Workflow::parse(&text, &file.display().to_string())?;
+            let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
+            let host =
+                host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
+            eprintln!("provider: simulated with zero latency; serve path over loopback HTTP, {concurrency} clients");
+            let warm = bench::bench_serve(&host, &text, *warmup, *concurrency).await;
+            let results = match warm {
+                Ok(_) => bench::bench_serve(&host, &text, *runs, *concurrency).await,
+                Err(e) => Err(e),
+            };
+            let _ = std::fs::remove_file(&scratch);
+            let results = results?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print::bench_serve(&results);
+            }
+        }
+        Command::Bench { file, runs, warmup, concurrency: None, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
