@@ -249,40 +249,30 @@ pub async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Bench { file, runs, warmup, concurrency: Some(concurrency), json } => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
-            Workflow::parse(&text, &file.display().to_string())?;
-            let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
-            let host =
-                host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
-            eprintln!("provider: simulated with zero latency; serve path over loopback HTTP, {concurrency} clients");
-            let warm = bench::bench_serve(&host, &text, *warmup, *concurrency).await;
-            let results = match warm {
-                Ok(_) => bench::bench_serve(&host, &text, *runs, *concurrency).await,
-                Err(e) => Err(e),
-            };
-            let _ = std::fs::remove_file(&scratch);
-            let results = results?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&results)?);
-            } else {
-                print::bench_serve(&results);
-            }
-        }
-        Command::Bench { file, runs, warmup, concurrency: None, json } => {
+        Command::Bench { file, runs, warmup, concurrency, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
             let host =
                 host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
-            let results = bench::bench(&host, &workflow, *runs, *warmup).await;
+            let measured = match concurrency {
+                Some(clients) => {
+                    eprintln!("serve path: pilot serve's loop and API over loopback HTTP, {clients} clients at once");
+                    let warm = bench::bench_serve(&host, &text, *warmup, *clients).await;
+                    match warm {
+                        Ok(_) => bench::bench_serve(&host, &text, *runs, *clients).await.map(Measured::Serve),
+                        Err(e) => Err(e),
+                    }
+                }
+                None => bench::bench(&host, &workflow, *runs, *warmup).await.map(Measured::Steps),
+            };
             let _ = std::fs::remove_file(&scratch);
-            let results = results?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&results)?);
-            } else {
-                print::bench(&results);
+            match (measured?, *json) {
+                (Measured::Steps(r), true) => println!("{}", serde_json::to_string_pretty(&r)?),
+                (Measured::Serve(r), true) => println!("{}", serde_json::to_string_pretty(&r)?),
+                (Measured::Steps(r), false) => print::bench(&r),
+                (Measured::Serve(r), false) => print::bench_serve(&r),
             }
         }
         Command::Serve { listen, token, no_watch } => {
@@ -367,6 +357,12 @@ fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBui
         builder = builder.handlers_dir(dir);
     }
     Ok(builder)
+}
+
+/// What `pilot bench` measured: steps one at a time, or the serve path.
+enum Measured {
+    Steps(Vec<bench::BenchResult>),
+    Serve(Vec<bench::ServeResult>),
 }
 
 /// One split of a corpus on a scratch host of its own, plugins answered by
