@@ -276,3 +276,23 @@ fn rows_that_cannot_be_written_fail_the_run_and_name_the_database() {
     let err = stderr(&out);
     assert!(err.contains("could not be written to") && err.contains("pilot.db") && err.contains("disk full"), "{err}");
 }
+
+#[test]
+fn bench_measures_both_paths_and_the_serve_path_writes_every_row() {
+    let dir = Dir::new();
+    let example = repo().join("examples/support-ticket-triage.json").display().to_string();
+    let out = dir.pilot(&["bench", &example, "--runs", "3", "--warmup", "1", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let steps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modes: Vec<&str> = steps.as_array().unwrap().iter().map(|r| r["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["orchestration off", "all flags on"]);
+    assert!(steps[1]["overhead_p50_ms"].as_f64().unwrap() > 0.0);
+
+    let out = dir.pilot(&["bench", &example, "--runs", "6", "--warmup", "1", "--concurrency", "3", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let serve: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for mode in serve.as_array().unwrap() {
+        assert_eq!(mode["workflows"], 6, "{mode}");
+        assert_eq!(mode["usage_rows"], mode["steps"], "every step's token_usage row is written: {mode}");
+    }
+}
