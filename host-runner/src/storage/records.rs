@@ -46,20 +46,21 @@ pub fn insert_audit(
     source: &str,
     metadata: &serde_json::Value,
 ) -> Result<()> {
-    conn.execute(
+    // Cached: every step writes several rows, and parsing the statement each time showed in profiles.
+    conn.prepare_cached(
         "INSERT INTO audit_log (event_type, severity, execution_id, agent_id, user_id, step_id, source, metadata)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            event_type,
-            severity,
-            who.execution_id,
-            who.agent_id,
-            who.user_id,
-            step_id,
-            source,
-            metadata.to_string()
-        ],
-    )?;
+    )?
+    .execute(params![
+        event_type,
+        severity,
+        who.execution_id,
+        who.agent_id,
+        who.user_id,
+        step_id,
+        source,
+        metadata.to_string()
+    ])?;
     Ok(())
 }
 
@@ -101,10 +102,11 @@ pub struct UsageRow {
 }
 
 pub fn insert_usage(conn: &Connection, who: &Identity, row: &UsageRow) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO token_usage (agent_id, user_id, execution_id, step_id, tokens_used, tokens_saved, cost, model_info)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    )?
+    .execute(params![
             who.agent_id,
             who.user_id,
             who.execution_id,
