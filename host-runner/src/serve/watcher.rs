@@ -5,8 +5,11 @@ use anyhow::{Context, Result};
 use notify::{RecursiveMode, Watcher};
 use std::time::Duration;
 
-/// Events closer together than this are one change (a copy writes many times).
-const DEBOUNCE: Duration = Duration::from_millis(250);
+/// Events closer together than this are one change (a copy writes many
+/// times). Short: an atomic rename (the documented way to deploy) is one
+/// event, and a file caught half-copied is rejected, then loaded whole on
+/// the next event, while the previous version keeps serving.
+const DEBOUNCE: Duration = Duration::from_millis(60);
 
 /// Starts watching; the returned watcher stops when dropped.
 pub fn watch(host: Host) -> Result<notify::RecommendedWatcher> {
