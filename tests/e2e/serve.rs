@@ -269,3 +269,25 @@ async fn busy_slots_answer_503_and_a_request_past_its_deadline_504() {
     assert_eq!(*late, 504, "{late_body}");
     assert!(late_body["error"].as_str().unwrap().contains("deadline of 2 s"), "{late_body}");
 }
+
+#[tokio::test]
+async fn a_body_sent_too_slowly_is_answered_408_without_holding_a_run_slot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sandbox = Sandbox::standard();
+    let limits = Limits { body_timeout: Duration::from_millis(300), max_runs: 1, ..Limits::default() };
+    let server = std::sync::Arc::new(Server::start_with(lenient_host(&sandbox).await, limits).await);
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1/workflows HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: 100\r\n\r\n{{\"id\""
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    // While it dawdles, the only run slot is free for others.
+    let report = server.run(&example("invoice-extraction.json")).await;
+    assert_eq!(report["steps"].as_array().unwrap().len(), 3);
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("not received within 0.3 s"), "{answer}");
+}

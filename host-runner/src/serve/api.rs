@@ -74,19 +74,23 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// A workflow request within the server's limits: a run slot (503 with
-/// `Retry-After` when none frees up in time) and the request deadline (504).
+/// A workflow request within the server's limits: its body within
+/// [`Limits::body_timeout`] (408; read before a run slot is taken, so a slow
+/// sender holds none), a run slot (503 with `Retry-After` when none frees up
+/// in time) and the request deadline (504).
 async fn run_workflow(State(state): State<AppState>, request: Request) -> Response {
+    let reading = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES);
+    let Ok(body) = tokio::time::timeout(state.limits.body_timeout, reading).await else {
+        let seconds = state.limits.body_timeout.as_secs_f64();
+        return error(StatusCode::REQUEST_TIMEOUT, format!("request body: not received within {seconds} s"));
+    };
     let Ok(Ok(_slot)) = tokio::time::timeout(state.limits.queue_wait, state.runs.clone().acquire_owned()).await else {
         let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "every workflow slot is busy; retry shortly");
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         return response;
     };
     let deadline = state.limits.request_deadline;
-    let run = async {
-        let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await;
-        run_body(&state, body).await
-    };
+    let run = run_body(&state, body);
     tokio::time::timeout(deadline, run).await.unwrap_or_else(|_| {
         tracing::warn!(deadline_s = deadline.as_secs_f64(), "workflow request past its deadline: cancelled");
         error(StatusCode::GATEWAY_TIMEOUT, format!("the request ran past its deadline of {} s", deadline.as_secs_f64()))

@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Time a connection has to send a request's headers (also between keep-alive requests).
     pub header_timeout: Duration,
+    /// Time a workflow request has to send its body.
+    pub body_timeout: Duration,
     /// Workflows run at once; a request that finds no slot within
     /// [`Limits::queue_wait`] is answered 503 with `Retry-After`.
     pub max_runs: usize,
@@ -36,6 +38,7 @@ impl Default for Limits {
         Limits {
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
             max_runs: 64,
             queue_wait: Duration::from_secs(2),
             request_deadline: Duration::from_secs(900),
