@@ -33,7 +33,14 @@ impl Simulated {
         }
         let prompt = request.messages.iter().map(|(_, text)| text.as_str()).collect::<Vec<_>>().join("\n");
         let system = request.system.as_deref().unwrap_or("");
-        let input_tokens = tokenizer::count(system) + tokenizer::count(&prompt);
+        // A schema travels with the request (as the forced tool's input
+        // schema): the provider bills it as input. (Its fixed tool-use system
+        // prompt is not modelled.)
+        let schema_tokens = match &request.format {
+            AnswerFormat::Schema(schema) => tokenizer::count(&schema.to_string()),
+            _ => 0,
+        };
+        let input_tokens = tokenizer::count(system) + tokenizer::count(&prompt) + schema_tokens;
         let (text, stop_reason) = match &request.format {
             AnswerFormat::Schema(schema) => (fill(schema, &prompt, None).to_string(), "tool_use"),
             AnswerFormat::Json => (
@@ -222,7 +229,7 @@ mod tests {
             "tags":{"type":"array","items":{"type":"string"}},"status":{"enum":["open","closed"]}}});
         let prompt = "Invoice Number: INV-0042\nTotal due: $1,234.50\nPaid: no\nTags: urgent, q3\n";
         let r = Simulated::new(Duration::ZERO)
-            .complete(&request("Extract.", prompt, AnswerFormat::Schema(schema), 500))
+            .complete(&request("Extract.", prompt, AnswerFormat::Schema(schema.clone()), 500))
             .await
             .unwrap();
         let v: Value = serde_json::from_str(&r.text).unwrap();
@@ -230,7 +237,9 @@ mod tests {
             v,
             json!({"invoice_number": "INV-0042", "total": 1234.5, "paid": false, "tags": ["urgent", "q3"], "status": "open"})
         );
-        assert_eq!(r.input_tokens, tokenizer::count("Extract.") + tokenizer::count(prompt));
+        // The schema is sent, so it is billed as input.
+        let schema_tokens = tokenizer::count(&schema.to_string());
+        assert_eq!(r.input_tokens, tokenizer::count("Extract.") + tokenizer::count(prompt) + schema_tokens);
         assert_eq!(r.output_tokens, tokenizer::count(&r.text));
     }
 
