@@ -297,7 +297,7 @@ pub const GENERATE_TYPES: [(&str, f32); 5] =
 
 /// Words of a classification that labels every item of a batch, not one
 /// item: a judgment per item, each of which must be right.
-const BATCH_CUES: [(&str, f32); 3] = [("each", 0.0), ("every", 0.0), ("all the", 0.0)];
+const BATCH_CUES: [&str; 3] = ["each", "every", "all the"];
 const BATCH_LABELS: f32 = 1.0;
 
 /// Prompt tokens at or above each bound add the points (the last bound reached wins).
@@ -478,8 +478,16 @@ pub struct Complexity {
     pub contributions: Vec<Contribution>,
 }
 
-/// Scores a step from its intent, name, prompt (resolved or not), params and prompt size.
-pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Value, prompt_tokens: u32) -> Complexity {
+/// Scores a step from its intent, name, prompt (resolved or not), params and
+/// prompt size, and the domain of its workflow's goal.
+pub fn step_complexity(
+    intent: &str,
+    step_name: &str,
+    prompt: &str,
+    goal: Option<&str>,
+    params: &Value,
+    prompt_tokens: u32,
+) -> Complexity {
     let intent = intent.trim().to_ascii_lowercase();
     let mut out: Vec<Contribution> = Vec::new();
     let mut add = |factor, detail: String, points: f32| {
@@ -493,7 +501,10 @@ pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Val
         None => add(Factor::Intent, format!("intent {intent} (unknown: a plain model call)"), UNKNOWN_INTENT_BASE),
     }
 
-    if let Some((detail, points)) = params_work(&intent, params) {
+    let work = params_work(&intent, params);
+    // Structured params make the step mechanical: its domain does not make it harder.
+    let mechanical = work.as_ref().is_some_and(|(_, points)| *points < 0.0);
+    if let Some((detail, points)) = work {
         add(Factor::Params, detail, points);
     }
 
@@ -515,33 +526,15 @@ pub fn step_complexity(intent: &str, step_name: &str, prompt: &str, params: &Val
         add(Factor::Cues, format!("simple-work cues {}", hits.join(", ")), sum.max(SIMPLICITY_CAP));
     }
 
+    if let Some(goal) = goal.filter(|_| !mechanical && JUDGMENT_INTENTS.contains(&intent.as_str())) {
+        let (hits, sum) = match_cues(&goal.to_lowercase(), DOMAIN_CUES.iter());
+        if !hits.is_empty() {
+            add(Factor::Domain, format!("domain stakes {}", hits.join(", ")), sum.min(DOMAIN_CAP));
+        }
+    }
+
     let total: f32 = out.iter().map(|c| c.points).sum();
     Complexity { score: total.clamp(0.0, 10.0), contributions: out }
-}
-
-impl Complexity {
-    /// Adds the stakes of the workflow's domain ([`DOMAIN_CUES`] in its goal)
-    /// to a step of judgment; a step its params make mechanical, or a
-    /// delivery, is not harder for its domain.
-    pub fn add_domain_stakes(&mut self, intent: &str, goal: Option<&str>, params: &Value) {
-        let intent = intent.trim().to_ascii_lowercase();
-        let mechanical = params_work(&intent, params).is_some_and(|(_, points)| points < 0.0);
-        if mechanical || !JUDGMENT_INTENTS.contains(&intent.as_str()) {
-            return;
-        }
-        let Some(goal) = goal else { return };
-        let (hits, sum) = match_cues(&goal.to_lowercase(), DOMAIN_CUES.iter());
-        if hits.is_empty() {
-            return;
-        }
-        let points = sum.min(DOMAIN_CAP);
-        self.contributions.push(Contribution {
-            factor: Factor::Domain,
-            detail: format!("domain stakes {}", hits.join(", ")),
-            points,
-        });
-        self.score = self.contributions.iter().map(|c| c.points).sum::<f32>().clamp(0.0, 10.0);
-    }
 }
 
 /// Whether the params make the step mechanical or a matter of judgment.
@@ -584,7 +577,9 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
 fn output_shape(intent: &str, params: &Value, prompt: &str) -> Vec<(String, f32)> {
     let mut out = Vec::new();
     if intent == "classify" {
-        let (hits, _) = match_cues(&cue_text("", prompt), BATCH_CUES.iter());
+        let text = cue_text("", prompt);
+        let hits: Vec<String> =
+            BATCH_CUES.iter().filter(|cue| contains_cue(&text, cue)).map(|c| format!("`{c}`")).collect();
         if !hits.is_empty() {
             out.push((format!("a label per item ({})", hits.join(", ")), BATCH_LABELS));
         }
@@ -744,9 +739,8 @@ pub fn reserve_tokens(model: &ModelConfig, intent: &str, prompt_tokens: u32) -> 
 
 /// Routes one step to a tier and its model.
 pub fn route(input: &RouteInput) -> RouteDecision {
-    let mut complexity =
-        step_complexity(input.intent, input.step_name, input.prompt, input.params, input.prompt_tokens);
-    complexity.add_domain_stakes(input.intent, input.goal, input.params);
+    let complexity =
+        step_complexity(input.intent, input.step_name, input.prompt, input.goal, input.params, input.prompt_tokens);
     let agent_execution = input.agent.map(|a| a.execution.clamp(0.0, 10.0));
     let score = match agent_execution {
         Some(e) => (1.0 - AGENT_WEIGHT) * complexity.score + AGENT_WEIGHT * e,

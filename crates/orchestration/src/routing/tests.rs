@@ -150,11 +150,11 @@ fn routing_hard_steps_go_powerful() {
 #[test]
 fn routing_cues_come_from_the_instructions_only() {
     let params = json!({"target_length": 100});
-    let plain = step_complexity("summarize", "Recap", "Recap the thread.", &params, 100);
+    let plain = step_complexity("summarize", "Recap", "Recap the thread.", None, &params, 100);
     let data = "indemnification liability governing law clause NDA ".repeat(20);
-    let with_data = step_complexity("summarize", "Recap", &format!("Recap the thread.\n\n{data}"), &params, 100);
+    let with_data = step_complexity("summarize", "Recap", &format!("Recap the thread.\n\n{data}"), None, &params, 100);
     assert_eq!(plain.score, with_data.score, "{:?}", with_data.contributions);
-    let with_cue = step_complexity("summarize", "Recap", "Recap the root cause analysis.", &params, 100);
+    let with_cue = step_complexity("summarize", "Recap", "Recap the root cause analysis.", None, &params, 100);
     assert!(with_cue.score > plain.score);
 }
 
@@ -166,6 +166,7 @@ fn routing_contributions_add_up_to_the_score() {
         "extract",
         "Clause extraction",
         "Pull the indemnity terms, compare them, list them.",
+        None,
         &params,
         700,
     );
@@ -177,10 +178,10 @@ fn routing_contributions_add_up_to_the_score() {
     }
     // Scores stay within 0-10 whatever piles up.
     let send =
-        step_complexity("send", "Notify", "Notify, copy, list, forward, format.", &json!({"plugin": "slack"}), 0);
+        step_complexity("send", "Notify", "Notify, copy, list, forward, format.", None, &json!({"plugin": "slack"}), 0);
     assert_eq!(send.score, 0.0);
     let many = "legal clause indemnity liability nda lease gdpr assess reconcile weigh judge sql script terraform";
-    let huge = step_complexity("generate", many, many, &json!({"type": "code", "max_words": 5000}), 50_000);
+    let huge = step_complexity("generate", many, many, None, &json!({"type": "code", "max_words": 5000}), 50_000);
     assert_eq!(huge.score, 10.0);
 }
 
