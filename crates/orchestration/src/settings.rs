@@ -80,8 +80,15 @@ pub struct Settings {
 
 impl Settings {
     pub fn read(env: &impl Environment) -> Settings {
+        Settings::from_values(|k| env.setting(k))
+    }
+
+    /// The settings from stored values (`get` answers a key's value, if
+    /// set), each checked by the catalogue, which supplies the default:
+    /// the same reading for the orchestrator and the host.
+    pub fn from_values(get: impl Fn(&str) -> Option<String>) -> Settings {
         let catalogue = crate::catalogue::catalogue();
-        let value = |key: &str| catalogue.value(key, |k| env.setting(k)).expect("settings keys are in the catalogue");
+        let value = |key: &str| catalogue.value(key, &get).expect("settings keys are in the catalogue");
         let flag = |key| value(key) == "true";
         let number = |key| value(key).parse::<u32>().expect("the catalogue checked the integer");
         let fraction = |key| value(key).parse::<f32>().expect("the catalogue checked the number");

@@ -17,8 +17,8 @@ use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
 use crate::storage::records::{Identity, UsageRow, insert_usage, list_usage};
-use crate::storage::settings as settings_table;
 use anyhow::{Context, Result, anyhow};
+use orchestration::settings::Settings;
 use orchestration::types::OverheadSpend;
 use report::{Path, RunMetrics, RunReport, StepReport, Tokens, WritesLost};
 use serde_json::{Map, Value, json};
@@ -64,8 +64,9 @@ impl Host {
             agent_id: workflow.agent_id.clone(),
             user_id: workflow.user_id.clone(),
         };
-        let default_model = settings_table::get(&self.db().lock(), orchestration::settings::DEFAULT_MODEL)?
-            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+        // Read as the orchestrator reads them (the catalogue's checks and defaults).
+        let stored = self.db().settings()?;
+        let settings = Settings::from_values(|key| stored.get(key).cloned());
         let steps: Vec<WorkflowStep> = workflow.steps.iter().map(wit_step).collect();
         let mut unavailable = None;
         let mut session =
@@ -96,7 +97,8 @@ impl Host {
         }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
-        let mut budget = orchestrated.then(|| self.workflow_budget());
+        let mut budget =
+            orchestrated.then(|| WorkflowBudget { limit: u64::from(settings.max_tokens_per_workflow), used: 0 });
         let memory_context = workflow.memory_context.to_string();
         let mut outputs: HashMap<String, Value> = HashMap::new();
         let mut reports = Vec::new();
@@ -185,7 +187,7 @@ impl Host {
             }
             let how = NormalPath { fallback_reason, intent: fallback_intent.clone(), budget: budget.as_ref() };
             let outcome = self
-                .run_normal_path(&who, spec, &prompt, &params, &context, &memory_context, &default_model, how)
+                .run_normal_path(&who, spec, &prompt, &params, &context, &memory_context, &settings.default_model, how)
                 .await;
             let report = match outcome {
                 Ok(report) => report,
@@ -238,17 +240,6 @@ impl Host {
             classifications,
             steps: reports,
         })
-    }
-
-    /// The orchestration workflow budget (`orchestration_max_tokens_per_workflow`).
-    fn workflow_budget(&self) -> WorkflowBudget {
-        let key = orchestration::settings::MAX_TOKENS_PER_WORKFLOW;
-        let db = self.db().lock();
-        let value = orchestration::catalogue::catalogue()
-            .value(key, |k| settings_table::get(&db, k).ok().flatten())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(u64::from(orchestration::settings::DEFAULT_MAX_TOKENS_PER_WORKFLOW));
-        WorkflowBudget { limit: value, used: 0 }
     }
 
     /// The normal path: the full prompt, params and context, one call, default model.
