@@ -67,16 +67,21 @@ def parse_ref(expr):
     return None, "unknown template `{{%s}}`: use {{input.KEY}} or {{steps.ID.output}}" % expr
 
 
-def strings_in(value):
-    """Every string leaf of a JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
+def leaves(value):
+    """Every scalar leaf of a JSON value."""
+    if isinstance(value, list):
         for v in value:
-            yield from strings_in(v)
+            yield from leaves(v)
     elif isinstance(value, dict):
         for v in value.values():
-            yield from strings_in(v)
+            yield from leaves(v)
+    else:
+        yield value
+
+
+def strings_in(value):
+    """Every string leaf of a JSON value."""
+    return (v for v in leaves(value) if isinstance(v, str))
 
 
 def dumps_variants(value):
@@ -307,14 +312,8 @@ def check_file(path, problems, stats):
 
 
 def _scalars(value):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        yield value
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _scalars(v)
+    """Every number leaf of a JSON value."""
+    return (v for v in leaves(value) if isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
 def main():

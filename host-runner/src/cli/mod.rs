@@ -259,11 +259,11 @@ pub async fn main() -> Result<()> {
             let measured = match concurrency {
                 Some(clients) => {
                     eprintln!("serve path: pilot serve's loop and API over loopback HTTP, {clients} clients at once");
-                    let warm = bench::bench_serve(&host, &text, *warmup, *clients).await;
-                    match warm {
-                        Ok(_) => bench::bench_serve(&host, &text, *runs, *clients).await.map(Measured::Serve),
-                        Err(e) => Err(e),
-                    }
+                    let warmed_then_measured = async {
+                        bench::bench_serve(&host, &text, *warmup, *clients).await?;
+                        bench::bench_serve(&host, &text, *runs, *clients).await
+                    };
+                    warmed_then_measured.await.map(Measured::Serve)
                 }
                 None => bench::bench(&host, &workflow, *runs, *warmup).await.map(Measured::Steps),
             };
