@@ -6,38 +6,66 @@ use crate::StepRequest;
 use crate::workflowpilot::orchestration::types::MaterialSource;
 use serde_json::{Map, Value};
 
+/// A piece this short, on one line, is a `name: value` line of its source's
+/// group rather than a tagged block of its own: identifiers, dates and names
+/// would otherwise cost more in tags than in content.
+const LINE_PIECE_CHARS: usize = 160;
+
 /// The material as one user message: the instruction first, then every
-/// piece of data and the memory, each in its own tag, in the order given.
+/// piece of data and the memory in the order given, each long piece in a
+/// tag named by its source (`<param name="call">`, `<input name="…">`,
+/// `<step_output name="…">`, `<memory>`), and the short one-line pieces of
+/// each source together in one block (`<inputs>` with `name: value` lines).
 /// Pieces named in `shown_elsewhere` are left out: the caller renders them
 /// itself (as numbered items, say).
 pub fn render(request: &StepRequest, shown_elsewhere: &[String]) -> String {
-    let mut out = String::new();
-    for piece in request.material.iter().filter(|p| !shown_elsewhere.contains(&p.name)) {
-        if !out.is_empty() {
-            out.push_str("\n\n");
-        }
+    let pieces: Vec<_> = request.material.iter().filter(|p| !shown_elsewhere.contains(&p.name)).collect();
+    let is_line = |content: &str| content.len() <= LINE_PIECE_CHARS && !content.contains('\n');
+    let mut blocks: Vec<String> = vec![];
+    let mut grouped: Vec<MaterialSource> = vec![];
+    for piece in &pieces {
+        let content = piece.content.trim();
         match piece.source {
-            MaterialSource::Prompt => out.push_str(&format!("<instruction>\n{}\n</instruction>", piece.content.trim())),
-            MaterialSource::Memory => {
-                out.push_str(&format!("<memory of earlier runs>\n{}\n</memory of earlier runs>", piece.content.trim()))
+            MaterialSource::Prompt => blocks.push(format!("<instruction>\n{content}\n</instruction>")),
+            MaterialSource::Memory => blocks.push(format!("<memory>\n{content}\n</memory>")),
+            source if is_line(content) => {
+                if grouped.contains(&source) {
+                    continue;
+                }
+                grouped.push(source);
+                let lines: Vec<String> = pieces
+                    .iter()
+                    .filter(|p| p.source == source && is_line(p.content.trim()))
+                    .map(|p| format!("{}: {}", p.name, p.content.trim()))
+                    .collect();
+                let tag = group_tag(source);
+                blocks.push(format!("<{tag}>\n{}\n</{tag}>", lines.join("\n")));
             }
-            source => out.push_str(&format!(
-                "<data name=\"{}\" from=\"{}\">\n{}\n</data>",
-                piece.name,
-                source_name(source),
-                piece.content.trim()
-            )),
+            source => {
+                let tag = piece_tag(source);
+                blocks.push(format!("<{tag} name=\"{}\">\n{content}\n</{tag}>", piece.name));
+            }
         }
     }
-    out
+    blocks.join("\n\n")
 }
 
-fn source_name(source: MaterialSource) -> &'static str {
+fn piece_tag(source: MaterialSource) -> &'static str {
     match source {
-        MaterialSource::Prompt => "prompt",
+        MaterialSource::Prompt => "instruction",
+        MaterialSource::Param => "param",
+        MaterialSource::Input => "input",
+        MaterialSource::StepOutput => "step_output",
+        MaterialSource::Memory => "memory",
+    }
+}
+
+fn group_tag(source: MaterialSource) -> &'static str {
+    match source {
+        MaterialSource::Prompt => "instruction",
         MaterialSource::Param => "params",
-        MaterialSource::Input => "workflow input",
-        MaterialSource::StepOutput => "earlier step",
+        MaterialSource::Input => "inputs",
+        MaterialSource::StepOutput => "step_outputs",
         MaterialSource::Memory => "memory",
     }
 }
@@ -135,19 +163,26 @@ mod tests {
 
     #[test]
     fn renders_instruction_data_and_memory_in_tags() {
+        let transcript = "Angela: $612,000 grant.\nDana: agreed.";
         let request = request_with(&[
             ("prompt", MaterialSource::Prompt, MaterialFormat::Text, "Summarize the call."),
-            ("transcript", MaterialSource::Param, MaterialFormat::Text, "Angela: $612,000 grant."),
+            ("transcript", MaterialSource::Param, MaterialFormat::Text, transcript),
+            ("account", MaterialSource::Input, MaterialFormat::Text, "ACC-55102"),
             ("recap", MaterialSource::StepOutput, MaterialFormat::Json, r#"{"owner":"Dana"}"#),
+            ("region", MaterialSource::Input, MaterialFormat::Text, "EMEA"),
             ("memory", MaterialSource::Memory, MaterialFormat::Json, r#"{"tz":"UTC"}"#),
         ]);
         assert_eq!(
             render(&request, &[]),
             "<instruction>\nSummarize the call.\n</instruction>\n\n\
-             <data name=\"transcript\" from=\"params\">\nAngela: $612,000 grant.\n</data>\n\n\
-             <data name=\"recap\" from=\"earlier step\">\n{\"owner\":\"Dana\"}\n</data>\n\n\
-             <memory of earlier runs>\n{\"tz\":\"UTC\"}\n</memory of earlier runs>"
+             <param name=\"transcript\">\nAngela: $612,000 grant.\nDana: agreed.\n</param>\n\n\
+             <inputs>\naccount: ACC-55102\nregion: EMEA\n</inputs>\n\n\
+             <step_outputs>\nrecap: {\"owner\":\"Dana\"}\n</step_outputs>\n\n\
+             <memory>\n{\"tz\":\"UTC\"}\n</memory>"
         );
+        let long = "x".repeat(LINE_PIECE_CHARS + 1);
+        let long_piece = request_with(&[("notes", MaterialSource::Input, MaterialFormat::Text, &long)]);
+        assert_eq!(render(&long_piece, &[]), format!("<input name=\"notes\">\n{long}\n</input>"));
         assert_eq!(instruction(&request), Some("Summarize the call."));
         assert!(!render(&request, &["transcript".into()]).contains("$612,000"));
     }

@@ -107,7 +107,7 @@ mod tests {
         let message = user_message(&request, "Answer yes or no.", &[]);
         assert!(message.starts_with("<instruction>\nIs it urgent?"));
         assert!(message.contains("INC-7731"));
-        assert!(message.ends_with("</data>\n\nAnswer yes or no."));
+        assert!(message.ends_with("</params>\n\nAnswer yes or no."));
         assert_eq!(user_message(&request, " ", &[]), material::render(&request, &[]));
         assert_eq!(user_message(&request_with(&[]), "Only this.", &[]), "Only this.");
     }

@@ -74,6 +74,10 @@ enum Command {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+        /// Write what each step's model calls were sent, on both passes, under
+        /// this directory (`<split>/<workflow>/<step>.{baseline,orchestrated}.txt`).
+        #[arg(long, value_name = "DIR")]
+        transcripts: Option<PathBuf>,
     },
     /// Measure per-step orchestration overhead with a zero-latency provider, flags off and on.
     Bench {
@@ -233,10 +237,11 @@ pub async fn main() -> Result<()> {
                 print::handlers(&host.handlers(), host.handlers_dir());
             }
         }
-        Command::Eval { dir, json } => {
+        Command::Eval { dir, json, transcripts } => {
             let mut reports = vec![];
             for (split, workflows) in eval::splits(dir)? {
-                reports.push(eval_split(&cli, &split, &workflows).await?);
+                let dump = transcripts.as_ref().map(|d| d.join(&split));
+                reports.push(eval_split(&cli, &split, &workflows, dump.as_deref()).await?);
             }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -367,7 +372,12 @@ enum Measured {
 
 /// One split of a corpus on a scratch host of its own, plugins answered by
 /// a loopback test double.
-async fn eval_split(cli: &Cli, split: &str, workflows: &[(String, Workflow)]) -> Result<eval::EvalReport> {
+async fn eval_split(
+    cli: &Cli,
+    split: &str,
+    workflows: &[(String, Workflow)],
+    transcripts: Option<&std::path::Path>,
+) -> Result<eval::EvalReport> {
     let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
     // Plugins answer from a loopback test double, allowed by copies of the manifests.
     let sink = eval::sink::PluginSink::start().await?;
@@ -387,7 +397,7 @@ async fn eval_split(cli: &Cli, split: &str, workflows: &[(String, Workflow)]) ->
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
     );
-    let report = eval::evaluate(&host, split, workflows, |name| {
+    let report = eval::evaluate(&host, split, workflows, transcripts, |name| {
         bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
         bar.inc(1);
     })

@@ -12,6 +12,11 @@
 //! "Quintero, Rafael",2025-03-05,9.0
 //! ```
 //!
+//! Records need not all carry every key (an optional `delivered` date, a
+//! `notes` field only some rows have): the columns are the union of their
+//! keys, and an empty cell means the record has no such key. An empty string
+//! is written `""`, so the two never read alike.
+//!
 //! An object whose fields hold such arrays keeps its other fields first, one
 //! `key: value` line each, then one table per array field.
 
@@ -19,6 +24,11 @@ use super::json::{self, Node, decode};
 
 /// Fewest records worth a header.
 pub const MIN_RECORDS: usize = 3;
+
+/// Most columns a table gets: records wider than this, or so varied that
+/// their keys add up to more, stay JSON (a row of mostly empty cells reads
+/// worse than the records themselves).
+pub const MAX_COLUMNS: usize = 32;
 
 /// The text of a JSON document whose records are written as tables, or
 /// `None` when it holds no array of at least [`MIN_RECORDS`] records with
@@ -65,27 +75,34 @@ pub fn encode(text: &str) -> Option<String> {
 pub fn numbered_rows(items: &[String]) -> Option<(String, Vec<String>)> {
     let nodes: Vec<Node> = items.iter().map(|item| json::parse(item)).collect::<Option<_>>()?;
     let keys = record_keys(&nodes)?;
-    let header = format!("columns {}", keys.iter().map(|k| label(k)).collect::<Vec<_>>().join(","));
+    let header = columns(&keys, &nodes);
     let rows = nodes.iter().map(|node| row(&keys, node)).collect();
     Some((header, rows))
 }
 
-/// The key lexemes of the first record, when every item is an object with
-/// exactly those keys (in any order) and there are enough of them.
+/// The key lexemes of the records in first-seen order, when every item is a
+/// non-empty object, there are enough of them, and their keys together make
+/// at most [`MAX_COLUMNS`] columns.
 fn record_keys(items: &[Node]) -> Option<Vec<&str>> {
     if items.len() < MIN_RECORDS {
         return None;
     }
-    let Node::Obj(first) = &items[0] else { return None };
-    if first.is_empty() {
-        return None;
+    let mut keys: Vec<&str> = vec![];
+    for item in items {
+        let Node::Obj(members) = item else { return None };
+        if members.is_empty() {
+            return None;
+        }
+        for (key, _) in members {
+            if !keys.contains(&key.as_str()) {
+                if keys.len() == MAX_COLUMNS {
+                    return None;
+                }
+                keys.push(key);
+            }
+        }
     }
-    let keys: Vec<&str> = first.iter().map(|(k, _)| k.as_str()).collect();
-    let same = |item: &Node| match item {
-        Node::Obj(members) => members.len() == keys.len() && members.iter().all(|(k, _)| keys.contains(&k.as_str())),
-        _ => false,
-    };
-    items.iter().all(same).then_some(keys)
+    Some(keys)
 }
 
 fn table(name: Option<&str>, keys: &[&str], items: &[Node], out: &mut String) {
@@ -93,12 +110,19 @@ fn table(name: Option<&str>, keys: &[&str], items: &[Node], out: &mut String) {
         out.push_str(&label(name));
         out.push_str(": ");
     }
-    let columns: Vec<String> = keys.iter().map(|k| label(k)).collect();
-    out.push_str(&format!("{} records, columns {}:\n", items.len(), columns.join(",")));
+    out.push_str(&format!("{} records, {}:\n", items.len(), columns(keys, items)));
     for item in items {
         out.push_str(&row(keys, item));
         out.push('\n');
     }
+}
+
+/// `columns a,b,c`, saying what an empty cell means when some record lacks a key.
+fn columns(keys: &[&str], items: &[Node]) -> String {
+    let names: Vec<String> = keys.iter().map(|k| label(k)).collect();
+    let sparse = items.iter().any(|item| matches!(item, Node::Obj(m) if m.len() < keys.len()));
+    let absent = if sparse { " (empty cell: no such key)" } else { "" };
+    format!("columns {}{absent}", names.join(","))
 }
 
 fn row(keys: &[&str], record: &Node) -> String {
@@ -154,13 +178,15 @@ mod tests {
     fn decode_table(text: &str) -> Value {
         let mut lines = text.lines();
         let header = lines.next().unwrap();
-        let columns: Vec<String> =
-            split(header.split_once("columns ").unwrap().1.trim_end_matches(':')).iter().map(|c| read_key(c)).collect();
+        let names = header.split_once("columns ").unwrap().1.trim_end_matches(':');
+        let names = names.trim_end_matches(" (empty cell: no such key)");
+        let columns: Vec<String> = split(names).iter().map(|c| read_key(c)).collect();
         Value::Array(
             lines
                 .map(|line| {
                     let cells = split(line);
-                    Value::Object(columns.iter().cloned().zip(cells.iter().map(|c| read_cell(c))).collect())
+                    let present = columns.iter().zip(&cells).filter(|(_, cell)| !cell.is_empty());
+                    Value::Object(present.map(|(name, cell)| (name.clone(), read_cell(cell))).collect())
                 })
                 .collect(),
         )
@@ -211,9 +237,30 @@ mod tests {
     }
 
     #[test]
-    fn only_uniform_arrays_of_enough_records_become_tables() {
+    fn records_with_optional_keys_round_trip_with_empty_cells() {
+        let records = json!([
+            {"shipment": "SHP-1", "status": "delivered", "delivered": "2025-03-12"},
+            {"shipment": "SHP-2", "status": "in_transit"},
+            {"status": "exception", "shipment": "SHP-3", "note": ""},
+            {"shipment": "SHP-4", "status": "booked", "note": "call first"}
+        ]);
+        let table = encode(&records.to_string()).expect("optional keys still make a table");
+        // `json!` sorts keys: the columns are first seen in that order.
+        assert!(table.starts_with("4 records, columns delivered,shipment,status,note (empty cell: no such key):\n"));
+        assert!(table.contains("\n,SHP-2,in_transit,\n"), "absent keys are empty cells: {table}");
+        assert!(table.contains("\n,SHP-3,exception,\"\"\n"), "an empty string is not an absent key: {table}");
+        assert_eq!(decode_table(&table), records);
+    }
+
+    #[test]
+    fn only_arrays_of_enough_objects_within_the_column_cap_become_tables() {
         assert_eq!(encode(r#"[{"a":1},{"a":2}]"#), None, "two records are not worth a header");
-        assert_eq!(encode(r#"[{"a":1},{"a":2},{"b":3}]"#), None, "keys differ");
+        assert_eq!(encode(r#"[{"a":1},{"a":2},3]"#), None, "not every item is a record");
+        assert_eq!(encode(r#"[{"a":1},{},{"a":3}]"#), None, "an empty record");
+        let wide: Vec<Value> = (0..3).map(|i| json!({ format!("k{i}"): (0..12).collect::<Vec<_>>() })).collect();
+        assert!(encode(&Value::Array(wide).to_string()).is_some(), "3 columns");
+        let varied: Vec<Value> = (0..40).map(|i| json!({ format!("k{i}"): i })).collect();
+        assert_eq!(encode(&Value::Array(varied).to_string()), None, "40 columns");
         assert_eq!(encode(r#"[1,2,3]"#), None);
         assert_eq!(encode(r#"{"a":1}"#), None);
         assert_eq!(encode("not json"), None);

@@ -216,6 +216,7 @@ pub async fn evaluate(
     host: &Host,
     split: &str,
     workflows: &[(String, Workflow)],
+    transcripts: Option<&std::path::Path>,
     progress: impl Fn(&str),
 ) -> Result<EvalReport> {
     let set = |key: &str, value: &str| settings::set(&host.db().lock(), key, value);
@@ -253,6 +254,11 @@ pub async fn evaluate(
             for step in &workflow.steps {
                 let baseline_text = transcript.take(&base.execution_id, &step.id);
                 let orchestrated_text = transcript.take(&report.execution_id, &step.id);
+                if let Some(dir) = transcripts {
+                    let dir = dir.join(&workflow.id);
+                    write_sent(&dir, &step.id, "baseline", baseline_text.as_deref())?;
+                    write_sent(&dir, &step.id, "orchestrated", orchestrated_text.as_deref())?;
+                }
                 let Some(label) = &step.labels else { continue };
                 let ran = report.steps.iter().any(|s| s.id == step.id && s.path == Path::Orchestrated);
                 if !label.data_facts.is_empty() {
@@ -356,6 +362,14 @@ pub async fn evaluate(
             reasons
         },
     })
+}
+
+/// Writes what one pass's model calls of a step were sent (nothing when it called none).
+fn write_sent(dir: &std::path::Path, step: &str, pass: &str, sent: Option<&str>) -> Result<()> {
+    let Some(sent) = sent else { return Ok(()) };
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(format!("{step}.{pass}.txt"));
+    std::fs::write(&file, sent).with_context(|| format!("writing {}", file.display()))
 }
 
 /// The intent the free tiers give a step from its name and prompt alone.
