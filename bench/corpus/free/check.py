@@ -4,7 +4,7 @@
 Usage: python3 bench/corpus/free/check.py [DIR] [--minimums FILES,STEPS,STEPS_WITH_DATA_FACTS]
 
 The minimums (default 26,104,90) are the free split's size; a smaller
-split (bench/corpus/heldout) passes its own, e.g. `--minimums 12,50,45`.
+split (bench/corpus/heldout2) passes its own, e.g. `--minimums 12,50,45`.
 
 Exits non-zero and prints `file: step: problem` lines on any violation.
 Standard library only.

@@ -94,7 +94,7 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
         "send",
         &[
             "post", "email", "send", "notify", "submit", "share", "announce", "tell", "ping", "log", "message",
-            "forward",
+            "forward", "push", "upload",
         ],
     ),
     ("extract", &["extract", "pull", "list", "identify", "abstract", "capture", "parse", "find"]),
@@ -175,6 +175,7 @@ const LEADING_VERBS: [(&str, &[&str]); 11] = [
             "restructure",
             "rename",
             "translate",
+            "tidy",
         ],
     ),
     ("conditional", &["decide", "determine whether", "judge", "if"]),
@@ -189,7 +190,7 @@ const YES_NO_OPENERS: [&str; 14] =
     ["is", "are", "does", "do", "can", "should", "would", "will", "has", "have", "was", "were", "given", "based on"];
 
 /// Words that make a yes/no question a conformance check (validate).
-const CONFORMANCE_CUES: [&str; 14] = [
+const CONFORMANCE_CUES: [&str; 18] = [
     "meet",
     "match",
     "comply",
@@ -204,6 +205,10 @@ const CONFORMANCE_CUES: [&str; 14] = [
     "valid",
     "criteria",
     "must-have",
+    "criterion",
+    "eligib",
+    "pass",
+    "against",
 ];
 
 /// Words that open a question asking for facts the data holds.
@@ -221,24 +226,67 @@ const SUMMARY_NOUNS: [&str; 6] = ["summary", "recap", "digest", "overview", "tl;
 /// Words that open a question asking which class something belongs to.
 const CHOICE_OPENERS: [&str; 5] = ["which", "what category", "what type", "what kind", "what priority"];
 
-/// The intent the instruction's leading verb (or its yes/no question form) points to.
+/// The intent the instruction's main verb (or its question form, or the
+/// shape of a verbless note) points to. A sentence that only sets the scene
+/// ("It's 24 January.") has none: the instruction may start in the next one,
+/// within the first [`INSTRUCTION_SENTENCES`] sentences of the opening.
 fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
-    let opening = prompt.trim_start();
+    let opening: String = prompt.trim_start().chars().take(INSTRUCTION_WINDOW).collect();
+    let mut rest = opening.as_str();
+    for _ in 0..INSTRUCTION_SENTENCES {
+        if let Some(found) = sentence_intent(rest) {
+            return Some(found);
+        }
+        let next = rest.find(['.', '!', '?', '\n']).map(|i| i + 1)?;
+        rest = rest[next..].trim_start();
+        if rest.is_empty() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Sentences of the opening read for the instruction's verb.
+const INSTRUCTION_SENTENCES: usize = 3;
+
+/// The intent of the sentence `opening` starts with (the text after it is
+/// read for a list of fields that a question or a verbless note asks for).
+fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
+    let opening = opening.trim_start();
     let end = opening.find(['.', '!', '\n', ':']).unwrap_or(opening.len());
     // A question runs to its `?`, past a colon that lists options ("asking for: a, b or c?").
     let question_end = opening.find('?').filter(|q| !opening[..*q].contains(['.', '!', '\n']));
     let sentence = opening[..question_end.unwrap_or(end)].trim().to_lowercase();
-    let sentence = sentence.strip_prefix("please ").unwrap_or(&sentence);
+    let sentence = main_clause(&sentence);
     let starts =
         |verb: &str| sentence.strip_prefix(verb).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']));
     // "Push the contacts into the CRM", "Open a ticket through the webhook": a delivery.
     if names_a_destination(sentence) {
         return Some(("send", "names a destination service".into()));
     }
+    // "For each site: address, year built, sprinklers and TIV": the fields to pull out.
+    let asks_for_fields = lists_fields(&opening.to_lowercase());
+    // "Say whether the application passes each guideline": a question put as an instruction.
+    let reported_question = WHETHER_OPENERS.iter().any(|w| sentence.starts_with(w));
+    if reported_question {
+        let lower = opening.to_lowercase();
+        if CONFORMANCE_CUES.iter().any(|cue| contains_word_prefix(&lower, cue)) {
+            return Some(("validate", "asks whether the data conforms".into()));
+        }
+        return Some(("conditional", "asks whether".into()));
+    }
     if question_end.is_some() {
+        // "..., or do we have to hold it?": a choice between courses of action.
+        if weighs_actions(sentence) {
+            return Some(("conditional", "a question weighing courses of action".into()));
+        }
         // "Is this billing, technical or account access?": a choice among the options it lists.
         if offers_options(sentence) {
             return Some(("classify", "a question offering options".into()));
+        }
+        // "Which RFIs are open? For each: number, owner, age": fields of the items asked about.
+        if asks_for_fields && (starts("which") || starts("what")) {
+            return Some(("extract", "a question, then the fields to give for each item".into()));
         }
         // "Which of them are still open?": picking items out of a list.
         if starts("which of") || starts("which ones") {
@@ -287,14 +335,110 @@ fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
     {
         return Some(("summarize", "asks for a summary".into()));
     }
-    best.map(|(intent, verb)| (intent, format!("leading verb `{verb}`")))
+    if let Some((intent, verb)) = best {
+        return Some((intent, format!("leading verb `{verb}`")));
+    }
+    verbless_note(sentence, &opening.to_lowercase(), asks_for_fields)
 }
+
+/// The clause that carries the instruction: past a polite opener and past a
+/// lead-in that only says what to read ("Go through the report and list...").
+fn main_clause(sentence: &str) -> &str {
+    let sentence = sentence.strip_prefix("please ").unwrap_or(sentence);
+    match sentence.find(" and ") {
+        Some(and) if LEAD_INS.iter().any(|lead| sentence.starts_with(lead)) => sentence[and + 5..].trim_start(),
+        _ => sentence,
+    }
+}
+
+/// Instructions that put a yes/no question.
+const WHETHER_OPENERS: [&str; 5] = ["say whether", "say if", "tell me whether", "tell me if", "find out whether"];
+
+/// Openers that name what to read before the verb that says what to do.
+const LEAD_INS: [&str; 6] = ["go through ", "look through ", "look at ", "read through ", "read ", "take "];
+
+/// The intent of a note with no verb: "Bates, date and author for every
+/// document", "Only the open reports, please", "Three lines for the owner",
+/// "Daily kWh per meter".
+fn verbless_note(sentence: &str, opening: &str, asks_for_fields: bool) -> Option<(&'static str, String)> {
+    // "Half a page for the panel: the need, the budget, the risks" is a summary, not fields.
+    if LENGTH_NOUNS.iter().any(|noun| contains_word_prefix(sentence, noun)) {
+        return Some(("summarize", "asks for a few lines".into()));
+    }
+    if asks_for_fields {
+        return Some(("extract", "lists the fields to give".into()));
+    }
+    // "A call on each document: privileged, partly privileged, or not privileged".
+    let sentence_end = opening.find(['.', '?', '\n']).unwrap_or(opening.len());
+    if opening[..sentence_end].split_once(':').is_some_and(|(_, list)| offers_options(list)) {
+        return Some(("classify", "lists the classes to choose from".into()));
+    }
+    if ["only ", "just the ", "nothing but "].iter().any(|w| sentence.starts_with(w)) {
+        return Some(("filter", "asks for only some of the items".into()));
+    }
+    if contains_word_prefix(sentence, "per") || contains_word_prefix(sentence, "by each") {
+        return Some(("aggregate", "a figure per group".into()));
+    }
+    None
+}
+
+/// Lengths a short account is asked in ("a couple of sentences", "three lines", "half a page").
+const LENGTH_NOUNS: [&str; 5] = ["sentences", "lines", "half a page", "a paragraph", "bullet points"];
+
+/// Whether the text lists at least three fields to give, comma-separated
+/// after a colon or after "give me" ("For each: number, subject, owner and
+/// age"). A list ending in `or` offers options instead.
+fn lists_fields(text: &str) -> bool {
+    let sentence_end = text.find(['.', '?', '\n']).unwrap_or(text.len());
+    let head = &text[..sentence_end];
+    match head.find(':').map(|i| i + 1).or_else(|| head.find("give me ").map(|i| i + 8)) {
+        Some(start) => is_field_list(&head[start..]),
+        // A question first ("Which RFIs are still open?"), its fields in the next sentence.
+        None if text[sentence_end..].starts_with('?') => lists_fields(text[sentence_end + 1..].trim_start()),
+        None => false,
+    }
+}
+
+fn is_field_list(list: &str) -> bool {
+    if list.contains(" or ") {
+        return false;
+    }
+    let items: Vec<&str> =
+        list.split([',', ';']).flat_map(|i| i.split(" and ")).map(str::trim).filter(|i| !i.is_empty()).collect();
+    items.len() >= 3 && items.iter().all(|i| i.split_whitespace().count() <= 6)
+}
+
+/// Whether a question's alternatives are courses of action ("can we write
+/// it, or does it have to go to the senior underwriter?"): the last `or`
+/// opens a clause with its own auxiliary and subject.
+fn weighs_actions(question: &str) -> bool {
+    let Some(or_at) = question.rfind(" or ") else { return false };
+    let after = question[or_at + 4..].trim_start();
+    ACTION_CLAUSES.iter().any(|clause| after.starts_with(clause))
+}
+
+const ACTION_CLAUSES: [&str; 12] = [
+    "do we",
+    "does it",
+    "does this",
+    "should we",
+    "should it",
+    "must we",
+    "must it",
+    "is it",
+    "will it",
+    "will we",
+    "can we",
+    "has it",
+];
 
 /// Whether an instruction names a service it delivers to: "to/into/in/
 /// through/via (the) <service>".
 fn names_a_destination(sentence: &str) -> bool {
-    let words: Vec<&str> =
-        sentence.split(|c: char| !(c.is_alphanumeric() || c == '#')).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = sentence
+        .split(|c: char| !(c.is_alphanumeric() || matches!(c, '#' | '\'' | '-')))
+        .filter(|w| !w.is_empty())
+        .collect();
     // The service may follow the preposition after an article and up to two
     // qualifying words: "through the service-desk webhook", "to our sales CRM".
     let names = |i: usize| {
@@ -306,7 +450,7 @@ fn names_a_destination(sentence: &str) -> bool {
         || words.windows(2).any(|w| DESTINATION_PREPOSITIONS.contains(&w[0]) && w[1].starts_with('#'))
 }
 
-const ARTICLES: [&str; 5] = ["the", "a", "an", "our", "their"];
+const ARTICLES: [&str; 8] = ["the", "a", "an", "our", "their", "this", "that", "its"];
 
 /// "Find everyone who logged...", "List all the invoices that are overdue":
 /// a quantifier over the items, then the condition as a relative clause
@@ -342,7 +486,8 @@ const DESTINATIONS: [&str; 7] = ["crm", "slack", "webhook", "teams", "salesforce
 fn offers_options(question: &str) -> bool {
     let Some(or_at) = question.rfind(" or ") else { return false };
     let after = &question[or_at + 4..];
-    !after.starts_with("not") && question[..or_at].contains(',')
+    // "..., or not?" asks yes or no; "or not privileged" is an option.
+    after.trim_end_matches(['?', '.']).trim() != "not" && question[..or_at].contains(',')
 }
 
 /// Params keys that belong to one handler's contract, checked in order (the
@@ -748,11 +893,13 @@ mod tests {
         assert!(correct * 4 >= HELD_OUT.len() * 3, "below 75%: {misses:#?}");
     }
 
+    /// The free tiers' intent for an instruction alone (no name, goal or params).
+    fn intent(prompt: &str) -> String {
+        without_model(&json!({}), &context::StepContext { name: "s", prompt, goal: None, reads: 0 }, 0.9).intent
+    }
+
     #[test]
     fn grammar_of_selection_delivery_and_advice() {
-        let intent = |prompt: &str| {
-            without_model(&json!({}), &context::StepContext { name: "s", prompt, goal: None, reads: 0 }, 0.9).intent
-        };
         assert_eq!(intent("Which SKUs are at or below their reorder point?"), "filter");
         assert_eq!(intent("Which team should handle this?"), "classify");
         assert_eq!(intent("List the objections raised and who raised each one."), "extract");
@@ -760,6 +907,34 @@ mod tests {
         assert_eq!(intent("Open a ticket through the service-desk webhook with the details."), "send");
         assert_eq!(intent("Explain in plain words what the query counts."), "generate");
         assert_eq!(intent("Recommend one vendor with a short justification."), "generate");
+    }
+
+    #[test]
+    fn grammar_of_lead_ins_notes_and_reported_questions() {
+        // The verb after a lead-in that only says what to read.
+        assert_eq!(intent("Read through the incident log and count the outages per region."), "aggregate");
+        // A scene-setting sentence, then the instruction.
+        assert_eq!(intent("Payroll closes on Friday. Verify each timesheet against the rota."), "validate");
+        // Verbless notes: fields, a selection, a length, a figure per group, classes to choose from.
+        assert_eq!(intent("For every parcel: tracking id, weight, sender and depot."), "extract");
+        assert_eq!(intent("Give me the owner, plan, renewal date and seat count for each account."), "extract");
+        assert_eq!(intent("Only the unpaid orders from March."), "filter");
+        assert_eq!(intent("Two sentences for the duty manager on what broke overnight."), "summarize");
+        assert_eq!(intent("Average wait time per clinic."), "aggregate");
+        assert_eq!(intent("A call on each claim: covered, partly covered, or excluded."), "classify");
+        // A question about items, then the fields wanted for each.
+        assert_eq!(intent("Which permits expire this month? For each: site, holder, expiry date."), "extract");
+        // Questions weighing courses of action decide a branch.
+        assert_eq!(intent("Can the order ship from stock, or do we have to backorder it?"), "conditional");
+        // A question put as an instruction.
+        assert_eq!(intent("Say whether the supplier passes each audit clause."), "validate");
+        assert_eq!(intent("Tell me if the refund went through."), "conditional");
+        // Destinations named with a possessive or a determiner.
+        assert_eq!(intent("Upload the batch to the lab's webhook."), "send");
+        assert_eq!(intent("Attach the quote to this customer's CRM record."), "send");
+        // "or not <class>" is an option; "or not?" is a yes/no question.
+        assert_eq!(intent("Is this ticket billing, technical, or not support at all?"), "classify");
+        assert_eq!(intent("Is the invoice complete or not?"), "conditional");
     }
 
     #[test]
