@@ -19,7 +19,8 @@ use crate::components::loaded::LoadedHandler;
 use crate::components::manifest::Grants;
 use crate::components::shared::Shared;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
-use crate::storage::records::{Identity, UsageRow, insert_usage};
+use crate::storage::records::{Identity, UsageRow};
+use crate::storage::writer::Record;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap};
@@ -193,9 +194,8 @@ fn record_failed_attempt(
             "error": format!("{error:?}"),
         }),
     };
-    if let Err(e) = insert_usage(&runtime.db.lock(), who, &row) {
-        runtime.db.note_lost_write(&format!("token_usage of {handler}'s failed attempt at step {step_id}"), &e);
-    }
+    let what = format!("token_usage of {handler}'s failed attempt at step {step_id}");
+    runtime.db.records().send(Record::Usage { who: who.clone(), row, what });
 }
 
 /// The typed reason of a failed call: which limit, or which trap.

@@ -16,7 +16,8 @@ use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
-use crate::storage::records::{Identity, UsageRow, insert_usage, list_usage};
+use crate::storage::records::{Identity, UsageRow, list_usage};
+use crate::storage::writer::Record;
 use anyhow::{Context, Result, anyhow};
 use orchestration::settings::Settings;
 use orchestration::types::OverheadSpend;
@@ -217,6 +218,8 @@ impl Host {
             self.record_orchestrator_calls(&who, &orchestrator_calls);
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
+        // Every row of the run is committed before its report says what it cost or lost.
+        self.db().records().flush().await;
         Ok(RunReport {
             metrics: RunMetrics::from_steps(
                 &reports,
@@ -383,7 +386,7 @@ impl Host {
         }
     }
 
-    /// Writes a step's usage row; a failed write is counted (the run reports it), not fatal:
+    /// Queues a step's usage row; a failed write is counted (the run reports it), not fatal:
     /// the model was paid and the output exists.
     fn record_usage(&self, who: &Identity, step: &StepReport, orchestrated: bool) {
         let row = UsageRow {
@@ -401,9 +404,8 @@ impl Host {
                 "compression_applied": step.compression_applied,
             }),
         };
-        if let Err(e) = insert_usage(&self.db().lock(), who, &row) {
-            self.db().note_lost_write(&format!("token_usage of step {}", step.id), &e);
-        }
+        let what = format!("token_usage of step {}", step.id);
+        self.db().records().send(Record::Usage { who: who.clone(), row, what });
     }
 
     /// What handler attempts that failed had already spent on models.
@@ -428,9 +430,8 @@ impl Host {
             cost: spend.cost_usd,
             model_info: json!({ "orchestration": true, "path": "orchestrator", "calls": spend.calls }),
         };
-        if let Err(e) = insert_usage(&self.db().lock(), who, &row) {
-            self.db().note_lost_write("token_usage of the orchestrator's own calls", &e);
-        }
+        let what = "token_usage of the orchestrator's own calls".to_string();
+        self.db().records().send(Record::Usage { who: who.clone(), row, what });
     }
 
     fn audit_orchestrator_failure(&self, who: &Identity, step_id: &str, reason: &str) {

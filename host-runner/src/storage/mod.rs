@@ -5,12 +5,13 @@ pub mod agents;
 mod migrations;
 pub mod records;
 pub mod settings;
+pub mod writer;
 
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use writer::RecordWriter;
 
 /// Connection settings. With WAL, NORMAL syncs at checkpoints instead of on
 /// every commit: the database stays consistent; a power loss (not a process
@@ -28,16 +29,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Arc<PathBuf>,
-    lost: Arc<LostWrites>,
+    /// Audit and usage rows go through it, committed in batches off the caller's thread.
+    records: Arc<RecordWriter>,
     settings: Arc<settings::SnapshotCache>,
-}
-
-/// Audit and usage rows that could not be written (a full disk, a database
-/// made read-only): counted so a run can say so instead of passing silently.
-#[derive(Default)]
-struct LostWrites {
-    count: AtomicU64,
-    last: Mutex<Option<String>>,
 }
 
 impl Db {
@@ -46,17 +40,16 @@ impl Db {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+        let mut conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
         configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
-        let db = Db {
+        migrations::migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
+        settings::seed_defaults(&conn).with_context(|| format!("seeding settings in {}", path.display()))?;
+        Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             path: Arc::new(path.to_path_buf()),
-            lost: Arc::default(),
+            records: Arc::new(RecordWriter::start(path, configure)?),
             settings: Arc::default(),
-        };
-        migrations::migrate(&mut db.lock()).with_context(|| format!("migrating database {}", path.display()))?;
-        settings::seed_defaults(&db.lock()).with_context(|| format!("seeding settings in {}", path.display()))?;
-        Ok(db)
+        })
     }
 
     /// Every setting, read at most once per [`settings::SNAPSHOT_TTL`] and
@@ -65,16 +58,14 @@ impl Db {
         self.settings.get(|| settings::snapshot(&self.lock()))
     }
 
-    /// Counts a row that could not be written, and logs why.
-    pub fn note_lost_write(&self, what: &str, error: &anyhow::Error) {
-        tracing::error!(database = %self.path.display(), "{what} write failed: {error:#}");
-        self.lost.count.fetch_add(1, Ordering::Relaxed);
-        *self.lost.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{what}: {error:#}"));
+    /// The writer of audit and usage rows.
+    pub fn records(&self) -> &RecordWriter {
+        &self.records
     }
 
-    /// Rows lost since the database was opened, and the last error.
+    /// Audit and usage rows lost since the database was opened, and the last error.
     pub fn lost_writes(&self) -> (u64, Option<String>) {
-        (self.lost.count.load(Ordering::Relaxed), self.lost.last.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        self.records.lost().get()
     }
 
     /// A fresh database in its own temporary directory, for tests.

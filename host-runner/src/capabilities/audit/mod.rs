@@ -6,7 +6,8 @@
 
 use crate::bindings::audit::{self, AuditError, EventType, Severity};
 use crate::storage::Db;
-use crate::storage::records::{Identity, insert_audit};
+use crate::storage::records::Identity;
+use crate::storage::writer::{AuditRecord, Record};
 use wasmtime::component::{HasData, Linker};
 
 /// Writes events for one execution; shared by the capabilities that audit
@@ -26,8 +27,9 @@ impl AuditSink {
         &self.who
     }
 
-    /// Writes one event. A failed write is logged, never propagated: auditing
-    /// must not fail the step it describes.
+    /// Queues one event for the database's record writer. A failed write is
+    /// counted and logged, never propagated: auditing must not fail the step
+    /// it describes.
     pub fn record(
         &self,
         event_type: &str,
@@ -36,10 +38,14 @@ impl AuditSink {
         source: &str,
         metadata: &serde_json::Value,
     ) {
-        let written = insert_audit(&self.db.lock(), &self.who, event_type, severity, step_id, source, metadata);
-        if let Err(e) = written {
-            self.db.note_lost_write(&format!("audit {event_type} of execution {}", self.who.execution_id), &e);
-        }
+        self.db.records().send(Record::Audit(AuditRecord {
+            who: self.who.clone(),
+            event_type: event_type.to_string(),
+            severity: severity.to_string(),
+            step_id: step_id.map(str::to_string),
+            source: source.to_string(),
+            metadata: metadata.clone(),
+        }));
     }
 }
 
@@ -170,6 +176,7 @@ mod tests {
             metadata: "not json".into(),
         })
         .unwrap();
+        db.records().flush_blocking();
         let rows = list_audit(&db.lock(), Some("exec-1"), 10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].event_type, "ORCHESTRATION_STEP_FAILED");
@@ -200,6 +207,7 @@ mod tests {
         }
         let mut ungranted = AuditCtx::new(AuditSink::new(db.clone(), who), "impostor", AuditGrant::None);
         assert!(matches!(ungranted.emit(event(EventType::HandlerEvent("HELLO".into()))), Err(AuditError::NotGranted)));
+        db.records().flush_blocking();
         let rows = list_audit(&db.lock(), Some("exec-2"), 10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].event_type.as_str(), rows[0].source.as_str()), ("LOOKUP_MISSED", "enrich"));

@@ -1,0 +1,292 @@
+//! The record writer: audit events and token usage rows go to one thread
+//! that owns its own connection and commits them in batches, one transaction
+//! per batch. Steps never wait on SQLite (nor block an async worker) to say
+//! what they did: a row is pushed onto a queue, without waking the thread. A
+//! run waits once, at its end, with [`RecordWriter::flush`], so its report
+//! and everything read after it see every row: one wake-up and one
+//! transaction per run, not per row. Rows nobody flushes are committed
+//! within [`LINGER`]. Dropping the writer (the last handle of the database)
+//! commits what is queued first.
+
+use super::records::{Identity, UsageRow, insert_audit, insert_usage};
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A queue this long wakes the writer without waiting for a flush.
+const MAX_BATCH: usize = 512;
+/// Rows no flush asks for are committed at least this often.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// One audit event, with the identity the host knows for it.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub who: Identity,
+    pub event_type: String,
+    pub severity: String,
+    pub step_id: Option<String>,
+    pub source: String,
+    pub metadata: serde_json::Value,
+}
+
+/// A row for the writer.
+#[derive(Debug, Clone)]
+pub enum Record {
+    Audit(AuditRecord),
+    Usage { who: Identity, row: UsageRow, what: String },
+}
+
+impl Record {
+    /// What the row is, for the log line of a row that could not be written.
+    fn describe(&self) -> String {
+        match self {
+            Record::Audit(a) => format!("audit {} of execution {}", a.event_type, a.who.execution_id),
+            Record::Usage { what, .. } => what.clone(),
+        }
+    }
+
+    fn insert(&self, conn: &Connection) -> Result<()> {
+        match self {
+            Record::Audit(a) => {
+                insert_audit(conn, &a.who, &a.event_type, &a.severity, a.step_id.as_deref(), &a.source, &a.metadata)
+            }
+            Record::Usage { who, row, .. } => insert_usage(conn, who, row),
+        }
+    }
+}
+
+/// What the writer thread has to do, under one lock.
+#[derive(Default)]
+struct Pending {
+    records: Vec<Record>,
+    /// Each answered once every record queued before it is committed (or counted lost).
+    flushes: Vec<tokio::sync::oneshot::Sender<()>>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Rows that could not be written (a full disk, a database made read-only):
+/// counted so a run can say so instead of passing silently.
+#[derive(Default)]
+pub struct LostWrites {
+    count: AtomicU64,
+    last: Mutex<Option<String>>,
+}
+
+impl LostWrites {
+    fn note(&self, database: &Path, what: &str, error: &anyhow::Error) {
+        tracing::error!(database = %database.display(), "{what} write failed: {error:#}");
+        self.count.fetch_add(1, Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{what}: {error:#}"));
+    }
+
+    /// Rows lost so far, and the last error.
+    pub fn get(&self) -> (u64, Option<String>) {
+        (self.count.load(Ordering::Relaxed), self.last.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+}
+
+/// The handle the host keeps: the queue, and the thread that empties it.
+pub struct RecordWriter {
+    queue: Arc<Queue>,
+    thread: Option<JoinHandle<()>>,
+    lost: Arc<LostWrites>,
+    path: PathBuf,
+}
+
+impl RecordWriter {
+    /// Starts the writer on its own connection to the database at `path`
+    /// (already migrated by the caller).
+    pub fn start(path: &Path, configure: fn(&Connection) -> rusqlite::Result<()>) -> Result<RecordWriter> {
+        let conn =
+            Connection::open(path).with_context(|| format!("opening database {} for writing", path.display()))?;
+        configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
+        let queue = Arc::new(Queue::default());
+        let lost = Arc::new(LostWrites::default());
+        let thread = std::thread::Builder::new()
+            .name("pilot-record-writer".into())
+            .spawn({
+                let (queue, lost, path) = (queue.clone(), lost.clone(), path.to_path_buf());
+                move || write_loop(conn, &queue, &lost, &path)
+            })
+            .context("starting the record writer thread")?;
+        Ok(RecordWriter { queue, thread: Some(thread), lost, path: path.to_path_buf() })
+    }
+
+    /// Queues a row; never waits on the database.
+    pub fn send(&self, record: Record) {
+        let mut pending = self.queue.lock();
+        if pending.closed {
+            drop(pending);
+            self.lost.note(&self.path, &record.describe(), &anyhow::anyhow!("the record writer has stopped"));
+            return;
+        }
+        pending.records.push(record);
+        if pending.records.len() >= MAX_BATCH {
+            self.queue.wake.notify_one();
+        }
+    }
+
+    /// Waits until every row queued before the call is committed (or counted lost).
+    pub async fn flush(&self) {
+        // An error means the thread is gone, and with it nothing left to wait for.
+        let _ = self.request_flush().await;
+    }
+
+    /// [`RecordWriter::flush`] for synchronous tests (panics inside an async runtime).
+    #[cfg(test)]
+    pub fn flush_blocking(&self) {
+        let _ = self.request_flush().blocking_recv();
+    }
+
+    fn request_flush(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.queue.lock().flushes.push(done);
+        self.queue.wake.notify_one();
+        wait
+    }
+
+    pub fn lost(&self) -> &LostWrites {
+        &self.lost
+    }
+}
+
+impl Drop for RecordWriter {
+    /// Closes the queue and waits for the thread to commit what is in it.
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_loop(mut conn: Connection, queue: &Queue, lost: &LostWrites, path: &Path) {
+    loop {
+        let mut pending = queue.lock();
+        if pending.records.is_empty() && pending.flushes.is_empty() && !pending.closed {
+            pending = queue.wake.wait_timeout(pending, LINGER).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        let records = std::mem::take(&mut pending.records);
+        let flushes = std::mem::take(&mut pending.flushes);
+        let closed = pending.closed;
+        drop(pending);
+        write_batch(&mut conn, &records, lost, path);
+        for done in flushes {
+            let _ = done.send(());
+        }
+        if closed && queue.lock().records.is_empty() {
+            return;
+        }
+    }
+}
+
+/// One transaction for the batch; if it fails, each row on its own, so one
+/// bad row (or a brief lock) costs only what truly cannot be written.
+fn write_batch(conn: &mut Connection, batch: &[Record], lost: &LostWrites, path: &Path) {
+    if batch.is_empty() {
+        return;
+    }
+    let together = conn.transaction().map_err(anyhow::Error::from).and_then(|tx| {
+        batch.iter().try_for_each(|record| record.insert(&tx))?;
+        tx.commit().map_err(anyhow::Error::from)
+    });
+    if together.is_ok() {
+        return;
+    }
+    for record in batch {
+        if let Err(e) = record.insert(conn) {
+            lost.note(path, &record.describe(), &e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Db;
+    use crate::storage::records::{list_audit, list_usage};
+
+    fn audit(execution: &str, n: usize) -> Record {
+        Record::Audit(AuditRecord {
+            who: Identity { execution_id: execution.into(), agent_id: "a".into(), user_id: "u".into() },
+            event_type: "ORCHESTRATION_STEP_EXECUTED".into(),
+            severity: "info".into(),
+            step_id: Some(format!("s{n}")),
+            source: "test".into(),
+            metadata: serde_json::json!({ "n": n }),
+        })
+    }
+
+    #[tokio::test]
+    async fn rows_are_readable_in_order_after_a_flush() {
+        let db = Db::temporary();
+        for n in 0..1_200 {
+            db.records().send(audit("e1", n));
+        }
+        db.records().send(Record::Usage {
+            who: Identity { execution_id: "e1".into(), ..Identity::default() },
+            row: UsageRow {
+                step_id: Some("s1".into()),
+                tokens_used: 42,
+                tokens_saved: 0,
+                cost: 0.1,
+                model_info: serde_json::json!({}),
+            },
+            what: "usage".into(),
+        });
+        db.records().flush().await;
+        let rows = list_audit(&db.lock(), Some("e1"), 5_000).unwrap();
+        assert_eq!(rows.len(), 1_200);
+        assert!(rows.iter().enumerate().all(|(n, r)| r.metadata["n"] == n), "kept in the order sent");
+        assert_eq!(list_usage(&db.lock(), "e1").unwrap()[0].tokens_used, 42);
+        assert_eq!(db.lost_writes().0, 0);
+    }
+
+    #[test]
+    fn dropping_the_last_handle_commits_what_is_queued() {
+        let db = Db::temporary();
+        let path = db.path().to_path_buf();
+        for n in 0..300 {
+            db.records().send(audit("e2", n));
+        }
+        drop(db);
+        let reopened = Db::open(&path).unwrap();
+        assert_eq!(list_audit(&reopened.lock(), Some("e2"), 1_000).unwrap().len(), 300);
+    }
+
+    #[tokio::test]
+    async fn a_row_that_cannot_be_written_is_counted_and_the_rest_of_its_batch_lands() {
+        let db = Db::temporary();
+        db.lock()
+            .execute_batch(
+                "CREATE TRIGGER refuse_s3 BEFORE INSERT ON audit_log WHEN NEW.step_id = 's3'
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+            )
+            .unwrap();
+        for n in 0..6 {
+            db.records().send(audit("e3", n));
+        }
+        db.records().flush().await;
+        assert_eq!(list_audit(&db.lock(), Some("e3"), 100).unwrap().len(), 5);
+        let (lost, last) = db.lost_writes();
+        assert_eq!(lost, 1);
+        assert!(last.unwrap().contains("disk full"));
+    }
+}
