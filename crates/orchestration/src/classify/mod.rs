@@ -253,6 +253,7 @@ const INSTRUCTION_SENTENCES: usize = 3;
 /// read for a list of fields that a question or a verbless note asks for).
 fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
     let opening = opening.trim_start();
+    let lower = opening.to_lowercase();
     let end = opening.find(['.', '!', '\n', ':']).unwrap_or(opening.len());
     // A question runs to its `?`, past a colon that lists options ("asking for: a, b or c?").
     let question_end = opening.find('?').filter(|q| !opening[..*q].contains(['.', '!', '\n']));
@@ -265,11 +266,10 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
         return Some(("send", "names a destination service".into()));
     }
     // "For each site: address, year built, sprinklers and TIV": the fields to pull out.
-    let asks_for_fields = lists_fields(&opening.to_lowercase());
+    let asks_for_fields = lists_fields(&lower);
     // "Say whether the application passes each guideline": a question put as an instruction.
     let reported_question = WHETHER_OPENERS.iter().any(|w| sentence.starts_with(w));
     if reported_question {
-        let lower = opening.to_lowercase();
         if CONFORMANCE_CUES.iter().any(|cue| contains_word_prefix(&lower, cue)) {
             return Some(("validate", "asks whether the data conforms".into()));
         }
@@ -310,7 +310,6 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
         }
         if YES_NO_OPENERS.iter().any(|w| starts(w)) {
             // "Does it meet the requirements? List what is missing." checks conformance.
-            let lower = opening.to_lowercase();
             if CONFORMANCE_CUES.iter().any(|cue| contains_word_prefix(&lower, cue)) {
                 return Some(("validate", "a question of conformance".into()));
             }
@@ -338,7 +337,7 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
     if let Some((intent, verb)) = best {
         return Some((intent, format!("leading verb `{verb}`")));
     }
-    verbless_note(sentence, &opening.to_lowercase(), asks_for_fields)
+    verbless_note(sentence, &lower, asks_for_fields)
 }
 
 /// The clause that carries the instruction: past a polite opener and past a
