@@ -141,6 +141,18 @@ fn an_empty_bearer_token_refuses_to_start() {
 }
 
 #[test]
+fn a_taken_port_is_an_error_before_anything_says_it_listens() {
+    let dir = Dir::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let out = dir.pilot(&["serve", "--listen", &address, "--token", "t", "--no-watch"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("binding {address}")), "{err}");
+    assert!(!err.contains("listening on"), "{err}");
+}
+
+#[test]
 fn the_workflow_budget_holds_on_the_fallback_path() {
     let dir = Dir::new();
     for (key, value) in [("orchestration_enabled", "true"), ("orchestration_max_tokens_per_workflow", "1")] {

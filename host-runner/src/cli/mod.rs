@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
 use host_runner::runner::report::Path;
-use host_runner::serve::{Limits, ServeConfig, handlers_json, serve};
+use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
 use host_runner::storage::{Db, agents, records, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
@@ -292,13 +292,15 @@ pub async fn main() -> Result<()> {
                 eprintln!("bearer token (set PILOT_TOKEN to choose one): {generated}");
                 generated
             });
+            // Bound first: a taken port fails at once, before components are compiled.
+            let listener = bind(*listen).await?;
             let host = build_host_with(&cli, false).await?;
             print::provider_note(&host);
             for rejected in host.handlers().rejected() {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
             }
-            eprintln!("listening on http://{listen} (handlers: {})", host.handlers_dir().display());
-            serve(host, ServeConfig { listen: *listen, token, watch: !no_watch, limits: Limits::default() }).await?;
+            eprintln!("listening on http://{} (handlers: {})", listener.local_addr()?, host.handlers_dir().display());
+            serve(host, listener, ServeConfig { token, watch: !no_watch, limits: Limits::default() }).await?;
         }
         Command::Audit { execution, limit, json } => {
             let rows = records::list_audit(&Db::open(&cli.db)?.lock(), execution.as_deref(), *limit)?;

@@ -13,11 +13,10 @@ pub use watcher::watch;
 use crate::host::Host;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
+use tokio::net::TcpListener;
 
-/// How the server listens.
+/// How the server answers.
 pub struct ServeConfig {
-    /// Loopback by default; anything else exposes the API beyond this machine.
-    pub listen: SocketAddr,
     /// The bearer token every `/v1` request must carry.
     pub token: String,
     /// Watch the handlers directory and reload on change.
@@ -28,13 +27,17 @@ pub struct ServeConfig {
 
 /// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
 /// then drains: no new connections, requests in flight run to the end.
-pub async fn serve(host: Host, config: ServeConfig) -> Result<()> {
+pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Result<()> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
     connections::serve(listener, router(host, config.token, config.limits), config.limits, stop_signal()).await;
     Ok(())
+}
+
+/// The listening socket, bound before anything says it listens: a taken
+/// port or a foreign address is an error that names it.
+pub async fn bind(address: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| format!("binding {address}"))
 }
 
 /// The first of SIGINT and SIGTERM.
