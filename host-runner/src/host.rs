@@ -3,6 +3,8 @@
 
 use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
+use crate::capabilities::llm::http_api::DEFAULT_TOTAL_TIMEOUT;
+use crate::capabilities::llm::openai::{self, OpenAi};
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
@@ -20,28 +22,40 @@ use std::time::Duration;
 /// Which model provider the host calls.
 #[derive(Debug, Clone)]
 pub enum ProviderChoice {
-    /// Anthropic when `ANTHROPIC_API_KEY` is set, else simulated.
+    /// Anthropic when `ANTHROPIC_API_KEY` is set, else an OpenAI-compatible
+    /// API when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is, else simulated.
     Auto,
     /// The offline test double, answering after the given latency.
     Simulated(Duration),
     /// Anthropic's Messages API at a base URL with a key.
     Anthropic { base_url: String, api_key: String },
+    /// An OpenAI-compatible Chat Completions API at a base URL (with its
+    /// version, e.g. `http://localhost:11434/v1`); the key may be empty.
+    OpenAi { base_url: String, api_key: String },
 }
 
 impl ProviderChoice {
     fn build(self) -> Result<Arc<dyn ModelProvider>> {
         Ok(match self {
-            ProviderChoice::Auto => match std::env::var("ANTHROPIC_API_KEY").ok().filter(|k| !k.trim().is_empty()) {
-                Some(api_key) => {
-                    let base =
-                        std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| anthropic::DEFAULT_BASE_URL.into());
-                    Arc::new(Anthropic::new(&base, api_key)?.with_total_timeout(provider_timeout()?))
+            ProviderChoice::Auto => {
+                let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+                if let Some(api_key) = set("ANTHROPIC_API_KEY") {
+                    let base_url = set("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into());
+                    return ProviderChoice::Anthropic { base_url, api_key }.build();
                 }
-                None => Arc::new(Simulated::new(Duration::ZERO)),
-            },
+                if set("OPENAI_API_KEY").is_some() || set("OPENAI_BASE_URL").is_some() {
+                    let base_url = set("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into());
+                    let api_key = set("OPENAI_API_KEY").unwrap_or_default();
+                    return ProviderChoice::OpenAi { base_url, api_key }.build();
+                }
+                Arc::new(Simulated::new(Duration::ZERO))
+            }
             ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
             ProviderChoice::Anthropic { base_url, api_key } => {
                 Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+            }
+            ProviderChoice::OpenAi { base_url, api_key } => {
+                Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
             }
         })
     }
@@ -51,7 +65,7 @@ impl ProviderChoice {
 /// (seconds, 1 to 3600), else 120 s.
 fn provider_timeout() -> Result<Duration> {
     match std::env::var("PILOT_PROVIDER_TIMEOUT_S") {
-        Err(_) => Ok(anthropic::DEFAULT_TOTAL_TIMEOUT),
+        Err(_) => Ok(DEFAULT_TOTAL_TIMEOUT),
         Ok(v) => match v.trim().parse::<u64>() {
             Ok(s) if (1..=3600).contains(&s) => Ok(Duration::from_secs(s)),
             _ => bail!("PILOT_PROVIDER_TIMEOUT_S takes whole seconds from 1 to 3600, got `{v}`"),
@@ -195,7 +209,7 @@ impl Host {
         &self.runtime.shared.db
     }
 
-    /// `anthropic` or `simulated`.
+    /// `anthropic`, `openai` or `simulated`.
     pub fn provider_name(&self) -> &'static str {
         self.runtime.shared.provider.name()
     }

@@ -34,8 +34,8 @@ async fn retries_after_429_and_reads_usage() {
     let received = mock.received();
     assert_eq!(received.len(), 2, "one retry after the 429");
     let first = &received[0];
-    assert_eq!(first.api_key.as_deref(), Some("sk-ant-test"));
-    assert_eq!(first.version.as_deref(), Some("2023-06-01"));
+    assert_eq!(first.header("x-api-key"), Some("sk-ant-test"));
+    assert_eq!(first.header("anthropic-version"), Some("2023-06-01"));
     assert_eq!(first.body["model"], "claude-haiku-4-5");
     assert_eq!(first.body["max_tokens"], 32);
     assert_eq!(first.body["system"], "Answer briefly.");
@@ -89,7 +89,7 @@ async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     // The schema travels as a forced tool, the Messages API's schema-constrained output.
     assert_eq!(received[0].body["tool_choice"]["name"], "answer");
     assert!(received[0].body["tools"][0]["input_schema"]["properties"]["total"].is_object());
-    assert!(received.iter().all(|r| r.api_key.as_deref() == Some("sk-ant-test")));
+    assert!(received.iter().all(|r| r.header("x-api-key") == Some("sk-ant-test")));
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod components;
 mod fidelity;
 mod fuzz;
 mod intelligence;
+mod openai;
 mod orchestration;
 mod sandbox;
 mod serve;

@@ -1,8 +1,11 @@
 //! Test harness: builds the components once per run (through the project's
 //! own build script), lays out a private handlers directory and database per
-//! test, and serves a loopback mock of Anthropic's Messages API.
+//! test, and serves loopback mocks of Anthropic's Messages API and of
+//! OpenAI-compatible Chat Completions.
 
 pub mod mock_anthropic;
+pub mod mock_api;
+pub mod mock_openai;
 
 use host_runner::storage::{Db, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
@@ -90,8 +93,15 @@ impl Sandbox {
     }
 
     /// A host for this sandbox whose provider is a loopback Messages API server.
-    pub async fn host_on(&self, mock: &mock_anthropic::MockAnthropic) -> Host {
+    /// A host calling a mock of Anthropic's Messages API.
+    pub async fn host_on(&self, mock: &mock_api::MockApi) -> Host {
         let provider = ProviderChoice::Anthropic { base_url: mock.base_url.clone(), api_key: "sk-ant-test".into() };
+        self.builder().provider(provider).build().await.unwrap()
+    }
+
+    /// A host calling a mock of an OpenAI-compatible Chat Completions API.
+    pub async fn host_on_openai(&self, mock: &mock_api::MockApi) -> Host {
+        let provider = ProviderChoice::OpenAi { base_url: format!("{}/v1", mock.base_url), api_key: "sk-test".into() };
         self.builder().provider(provider).build().await.unwrap()
     }
 }

@@ -1,22 +1,8 @@
-//! A loopback server speaking Anthropic's Messages API wire format: scripted
-//! responses (status, headers, body) served in order, requests recorded.
+//! A loopback mock of Anthropic's Messages API (`POST /v1/messages`): its
+//! answers in the API's wire format.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+pub use crate::mock_api::{MockApi, Received, Scripted};
 use serde_json::{Value, json};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
-/// One scripted answer.
-#[derive(Clone)]
-pub struct Scripted {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Value,
-}
 
 impl Scripted {
     /// A successful message with the given text and usage.
@@ -54,59 +40,13 @@ impl Scripted {
             body: json!({"type": "error", "error": {"type": kind, "message": message}}),
         }
     }
-
-    pub fn with_header(mut self, name: &'static str, value: &str) -> Scripted {
-        self.headers.push((name, value.to_string()));
-        self
-    }
 }
 
-/// A request the mock received: headers of interest and the JSON body.
-#[derive(Clone, Debug)]
-pub struct Received {
-    pub api_key: Option<String>,
-    pub version: Option<String>,
-    pub body: Value,
-}
-
-#[derive(Default)]
-struct Script {
-    answers: VecDeque<Scripted>,
-    received: Vec<Received>,
-}
-
-pub struct MockAnthropic {
-    pub base_url: String,
-    script: Arc<Mutex<Script>>,
-}
+pub struct MockAnthropic;
 
 impl MockAnthropic {
-    /// Starts the server on a free loopback port; it lives as long as the runtime.
-    pub async fn start(answers: Vec<Scripted>) -> MockAnthropic {
-        let script = Arc::new(Mutex::new(Script { answers: answers.into(), received: vec![] }));
-        let app = Router::new().route("/v1/messages", post(messages)).with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        MockAnthropic { base_url, script }
+    /// Serves the Messages API route on a free loopback port.
+    pub async fn start(answers: Vec<Scripted>) -> MockApi {
+        MockApi::start("/v1/messages", answers).await
     }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.script.lock().unwrap().received.clone()
-    }
-}
-
-async fn messages(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
-    let mut script = script.lock().unwrap();
-    script.received.push(Received { api_key: header("x-api-key"), version: header("anthropic-version"), body });
-    let answer = script
-        .answers
-        .pop_front()
-        .unwrap_or_else(|| Scripted::error(500, "api_error", "the mock's script is exhausted"));
-    let mut response = (StatusCode::from_u16(answer.status).unwrap(), Json(answer.body)).into_response();
-    for (name, value) in answer.headers {
-        response.headers_mut().insert(name, value.parse().unwrap());
-    }
-    response
 }

@@ -26,7 +26,8 @@ struct Cli {
     /// Directory the handler components are loaded from [default: <components>/handlers].
     #[arg(long, global = true, env = "PILOT_HANDLERS")]
     handlers: Option<PathBuf>,
-    /// Model provider: `auto` is anthropic when ANTHROPIC_API_KEY is set, else simulated.
+    /// Model provider: `auto` is anthropic when ANTHROPIC_API_KEY is set, else openai when
+    /// OPENAI_API_KEY or OPENAI_BASE_URL is (any OpenAI-compatible server), else simulated.
     #[arg(long, global = true, env = "PILOT_PROVIDER", value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
     /// Fuel allowance of one call into a component (handler manifests may override it).
@@ -47,6 +48,8 @@ enum ProviderArg {
     Auto,
     Simulated,
     Anthropic,
+    /// OpenAI-compatible Chat Completions: OpenAI, Ollama, vLLM, llama.cpp, LiteLLM.
+    Openai,
 }
 
 #[derive(Subcommand)]
@@ -348,6 +351,14 @@ fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBui
                 .ok()
                 .filter(|k| !k.trim().is_empty())
                 .context("--provider anthropic needs ANTHROPIC_API_KEY")?,
+        },
+        // A local server takes no key: only the base URL is needed then.
+        ProviderArg::Openai => ProviderChoice::OpenAi {
+            base_url: std::env::var("OPENAI_BASE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| host_runner::capabilities::llm::openai::DEFAULT_BASE_URL.into()),
+            api_key: std::env::var("OPENAI_API_KEY").unwrap_or_default(),
         },
     };
     let mut builder = Host::builder()

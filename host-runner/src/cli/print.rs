@@ -19,7 +19,8 @@ fn age(t: std::time::SystemTime) -> String {
 pub fn provider_note(host: &Host) {
     match host.provider_name() {
         "simulated" => eprintln!(
-            "provider: simulated (offline, deterministic test double; not a model. Set ANTHROPIC_API_KEY to call Anthropic)"
+            "provider: simulated (offline, deterministic test double; not a model. Set ANTHROPIC_API_KEY to call \
+             Anthropic, or OPENAI_API_KEY / OPENAI_BASE_URL for an OpenAI-compatible server)"
         ),
         name => eprintln!("provider: {name}"),
     }

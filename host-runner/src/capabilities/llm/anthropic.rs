@@ -1,117 +1,61 @@
-//! Anthropic's Messages API (`POST /v1/messages`), with retries on 429 and 529
-//! that honor `retry-after`, usage read from the response, and one bound on
-//! a call's total time, retries included (the error then says `timeout`).
+//! Anthropic's Messages API (`POST /v1/messages`): its wire format, usage
+//! read from the response; retries on 429 and 529, the bound on a call's
+//! total time and key redaction come from [`http_api`](super::http_api).
 
-use super::provider::{AnswerFormat, Completion, ModelProvider, ProviderRequest, ProviderResponse};
+use super::http_api::{
+    Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unparsed_error, unwrap_answer,
+};
+use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use serde::Deserialize;
 use serde_json::json;
-use std::time::Duration;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 const API_VERSION: &str = "2023-06-01";
-const MAX_RETRIES: u32 = 3;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// A `retry-after` longer than this is not waited for: the call fails instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-/// Default bound on one call's total time, retries and waits included.
-pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Rate limited, and overloaded.
+const TRANSIENT: &[u16] = &[429, 529];
 
-pub struct Anthropic {
-    client: reqwest::Client,
-    base_url: String,
-    api_key: String,
-    total_timeout: Duration,
-}
+/// The Messages API's wire format.
+pub struct MessagesApi;
+
+pub type Anthropic = HttpProvider<MessagesApi>;
 
 impl Anthropic {
     /// A client for `base_url` (no trailing slash needed) with the given key.
     /// The key stays in the host: guests only ever see completions.
     pub fn new(base_url: &str, api_key: String) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
-        let base_url = base_url.trim_end_matches('/').to_string();
-        Ok(Anthropic { client, base_url, api_key, total_timeout: DEFAULT_TOTAL_TIMEOUT })
+        let url = format!("{}/v1/messages", base_url.trim_end_matches('/'));
+        let headers = vec![("x-api-key", api_key.clone()), ("anthropic-version", API_VERSION.to_string())];
+        Ok(HttpProvider::from_endpoint(Endpoint::new("the Messages API", url, headers, TRANSIENT, api_key)?))
+    }
+}
+
+impl WireFormat for MessagesApi {
+    const PROVIDER: &'static str = "anthropic";
+
+    fn body(request: &ProviderRequest) -> serde_json::Value {
+        request_body(request)
     }
 
-    /// Bounds one call's total time, retries included.
-    pub fn with_total_timeout(mut self, total: Duration) -> Self {
-        self.total_timeout = total;
-        self
+    fn parse(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
+        parse_message(body, format)
     }
 
-    /// One call within the total timeout; past it, a `timeout` error.
-    async fn send(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let total = self.total_timeout;
-        let answer = tokio::time::timeout(total, self.send_with_retries(request)).await.unwrap_or_else(|_| {
-            Err(error(
-                0,
-                "timeout",
-                &format!("no answer from the Messages API within {} s, retries included", total.as_secs_f64()),
-            ))
-        });
-        // Error text goes to audit rows, logs and API answers: an upstream
-        // (or proxy) that echoes the request must not leak the key there.
-        answer.map_err(|e| ProviderError { message: redact(&e.message, &self.api_key), ..e })
-    }
-
-    async fn send_with_retries(&self, request: &ProviderRequest) -> Result<ProviderResponse, ProviderError> {
-        let body = request_body(request);
-        let url = format!("{}/v1/messages", self.base_url);
-        let mut attempt = 0;
-        loop {
-            let sent = self
-                .client
-                .post(&url)
-                .header("x-api-key", &self.api_key)
-                .header("anthropic-version", API_VERSION)
-                .json(&body)
-                .send()
-                .await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) if attempt < MAX_RETRIES && (e.is_connect() || e.is_timeout()) => {
-                    attempt += 1;
-                    tokio::time::sleep(backoff(attempt)).await;
-                    continue;
-                }
-                Err(e) => return Err(error(0, "connection_error", &e.to_string())),
-            };
-            let status = response.status().as_u16();
-            let retry_after = retry_after(response.headers());
-            let text = response.text().await.map_err(|e| error(status, "read_error", &e.to_string()))?;
-            if status == 200 {
-                return parse_message(&text, &request.format);
-            }
-            if matches!(status, 429 | 529) && attempt < MAX_RETRIES {
-                let wait = retry_after.unwrap_or_else(|| backoff(attempt + 1));
-                if wait <= MAX_RETRY_AFTER {
-                    attempt += 1;
-                    tracing::warn!(status, attempt, wait_ms = wait.as_millis() as u64, "anthropic asked to retry");
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-            }
-            return Err(parse_error(status, &text));
-        }
+    fn parse_error(status: u16, body: &str) -> ProviderError {
+        parse_error(status, body)
     }
 }
 
 /// The tool a schema-constrained answer is forced through: the Messages API's
 /// way to get JSON that follows a schema (`tool_choice` names it).
 const ANSWER_TOOL: &str = "answer";
-/// A schema whose root is not an object is wrapped in one under this key
-/// (tool inputs are objects) and unwrapped from the answer.
-const WRAPPED_KEY: &str = "value";
 
 fn request_body(r: &ProviderRequest) -> serde_json::Value {
-    let mut system = r.system.clone().unwrap_or_default();
-    if r.format == AnswerFormat::Json {
-        // The Messages API has no JSON mode: ask for it in the system prompt.
-        if !system.is_empty() {
-            system.push_str("\n\n");
-        }
-        system.push_str("Respond with a single JSON value and nothing else: no prose, no code fences.");
-    }
+    // The Messages API has no JSON mode: JSON is asked for in the system prompt.
+    let system = match r.format {
+        AnswerFormat::Json => Some(system_asking_for_json(r.system.as_deref())),
+        _ => r.system.clone().filter(|s| !s.is_empty()),
+    };
     let messages: Vec<_> = r.messages.iter().map(|(role, text)| json!({ "role": role, "content": text })).collect();
     let mut body = json!({
         "model": r.model,
@@ -119,36 +63,18 @@ fn request_body(r: &ProviderRequest) -> serde_json::Value {
         "temperature": r.temperature,
         "messages": messages,
     });
-    if !system.is_empty() {
+    if let Some(system) = system {
         body["system"] = json!(system);
     }
     if let AnswerFormat::Schema(schema) = &r.format {
-        let input_schema = if is_object_schema(schema) {
-            schema.clone()
-        } else {
-            json!({ "type": "object", "properties": { WRAPPED_KEY: schema }, "required": [WRAPPED_KEY] })
-        };
         body["tools"] = json!([{
             "name": ANSWER_TOOL,
             "description": "Give the answer as a value of this schema.",
-            "input_schema": input_schema,
+            "input_schema": object_schema(schema),
         }]);
         body["tool_choice"] = json!({ "type": "tool", "name": ANSWER_TOOL });
     }
     body
-}
-
-fn is_object_schema(schema: &serde_json::Value) -> bool {
-    schema.get("type").and_then(|t| t.as_str()) == Some("object")
-}
-
-fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1))
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?;
-    value.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
 }
 
 #[derive(Deserialize)]
@@ -189,8 +115,7 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
                 message.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.clone()).ok_or_else(
                     || error(200, "invalid_response", "a schema-constrained answer came without its tool_use block"),
                 )?;
-            let value = if is_object_schema(schema) { input } else { input.get(WRAPPED_KEY).cloned().unwrap_or(input) };
-            value.to_string()
+            unwrap_answer(schema, input).to_string()
         }
         _ => message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>(),
     };
@@ -221,42 +146,13 @@ fn parse_error(status: u16, body: &str) -> ProviderError {
     }
     match serde_json::from_str::<Envelope>(body) {
         Ok(e) => error(status, &e.error.kind, &e.error.message),
-        Err(_) => error(status, "http_error", body.chars().take(500).collect::<String>().as_str()),
-    }
-}
-
-/// `text` with every occurrence of `secret` replaced (keys shorter than 8
-/// characters are test values, and replacing them would mangle the text).
-fn redact(text: &str, secret: &str) -> String {
-    let secret = secret.trim();
-    if secret.len() < 8 { text.to_string() } else { text.replace(secret, "[redacted]") }
-}
-
-fn error(status: u16, kind: &str, message: &str) -> ProviderError {
-    ProviderError { status, kind: kind.to_string(), message: message.to_string() }
-}
-
-impl ModelProvider for Anthropic {
-    fn name(&self) -> &'static str {
-        "anthropic"
-    }
-
-    fn complete<'a>(&'a self, request: &'a ProviderRequest) -> Completion<'a> {
-        Box::pin(self.send(request))
+        Err(_) => unparsed_error(status, body),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_never_carry_the_key() {
-        let key = "sk-ant-api03-SECRETSECRET";
-        let echoed = format!("invalid request: header x-api-key: {key} rejected");
-        assert_eq!(redact(&echoed, key), "invalid request: header x-api-key: [redacted] rejected");
-        assert_eq!(redact("short key x", "x"), "short key x");
-    }
 
     #[test]
     fn body_follows_the_messages_api() {

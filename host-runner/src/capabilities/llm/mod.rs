@@ -5,6 +5,8 @@
 
 pub mod anthropic;
 pub mod budget;
+pub mod http_api;
+pub mod openai;
 pub mod pricing;
 pub mod provider;
 pub mod simulated;
