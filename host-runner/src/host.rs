@@ -1,7 +1,6 @@
 //! The host: one engine, one database, one provider and the components,
 //! compiled once and instantiated per step. Built with [`Host::builder`].
 
-use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::http_api::DEFAULT_TOTAL_TIMEOUT;
 use crate::capabilities::llm::openai::{self, OpenAi};
@@ -11,7 +10,7 @@ use crate::capabilities::llm::transcript::Transcript;
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
-use crate::components::runtime::{Runtime, handler_linker, load_orchestrator};
+use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
 use crate::storage::Db;
 use anyhow::{Result, bail};
@@ -20,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Which model provider the host calls.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum ProviderChoice {
     /// Anthropic when `ANTHROPIC_API_KEY` is set, else an OpenAI-compatible
     /// API when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is, else simulated.
@@ -32,6 +31,8 @@ pub enum ProviderChoice {
     /// An OpenAI-compatible Chat Completions API at a base URL (with its
     /// version, e.g. `http://localhost:11434/v1`); the key may be empty.
     OpenAi { base_url: String, api_key: String },
+    /// Any other provider, built by the embedder (a scripted test double, say).
+    Custom(Arc<dyn ModelProvider>),
 }
 
 impl ProviderChoice {
@@ -57,6 +58,7 @@ impl ProviderChoice {
             ProviderChoice::OpenAi { base_url, api_key } => {
                 Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
             }
+            ProviderChoice::Custom(provider) => provider,
         })
     }
 }
@@ -157,17 +159,15 @@ impl HostBuilder {
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
         let orchestrator = load_orchestrator(&engine, &orchestrator_path)?;
-        let data_dir = self.db_path.with_extension("components");
-        let shared = Shared {
-            handler_linker: handler_linker(&engine)?,
+        let shared = Shared::new(
             engine,
             db,
-            provider: self.provider.build()?,
-            databases: Arc::new(ComponentDatabases::new(data_dir)),
-            limits: self.limits,
-            transcript: self.keep_transcript.then(Arc::default),
-            plugin_headers: Arc::new(self.plugin_headers),
-        };
+            self.provider.build()?,
+            self.db_path.with_extension("components"),
+            self.limits,
+            self.keep_transcript.then(Arc::default),
+            Arc::new(self.plugin_headers),
+        )?;
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {

@@ -5,12 +5,14 @@
 //!   `settings`, `handlers`, outbound `wasi:http`), one folder each;
 //! - [`components`]: the engine, per-store state, the handler registry,
 //!   handler sandboxes and the orchestrator session;
+//! - [`harness`]: one handler component on one request, its model calls scripted;
 //! - [`runner`]: workflow files, templates and the step-by-step runner;
 //! - [`storage`]: the SQLite database (settings, token usage, audit).
 
 pub mod bindings;
 pub mod capabilities;
 pub mod components;
+pub mod harness;
 pub mod host;
 pub mod runner;
 pub mod serve;

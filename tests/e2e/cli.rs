@@ -1,45 +1,7 @@
 //! The `pilot` binary: clear errors, non-zero exits, nothing written on bad input.
 
-use integration_tests::{components, pilot, repo};
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new() -> Dir {
-        let dir = std::env::temp_dir().join(format!("pilot-cli-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn pilot(&self, args: &[&str]) -> Output {
-        Command::new(pilot())
-            .args(args)
-            .env("PILOT_DB", self.0.join("pilot.db"))
-            .env("PILOT_COMPONENTS", components())
-            .env_remove("ANTHROPIC_API_KEY")
-            .env_remove("PILOT_HANDLERS")
-            .output()
-            .unwrap()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use integration_tests::{Dir, components, pilot, repo, stderr};
+use std::process::Command;
 
 #[test]
 fn bad_workflows_fail_clearly_and_write_nothing() {

@@ -6,6 +6,7 @@ mod cli;
 mod components;
 mod fidelity;
 mod fuzz;
+mod harness;
 mod intelligence;
 mod openai;
 mod orchestration;

@@ -10,7 +10,7 @@ pub mod mock_openai;
 use host_runner::storage::{Db, settings};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -124,4 +124,50 @@ pub fn pilot() -> PathBuf {
     let bin = exe.parent().unwrap().parent().unwrap().join("pilot");
     assert!(bin.is_file(), "{} is missing: build it first (`make test` does)", bin.display());
     bin
+}
+
+/// A scratch directory with its own database, removed when dropped; runs
+/// the `pilot` binary against it and the built components.
+pub struct Dir(pub PathBuf);
+
+impl Default for Dir {
+    fn default() -> Self {
+        Dir::new()
+    }
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        let dir = std::env::temp_dir().join(format!("pilot-cli-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    pub fn pilot(&self, args: &[&str]) -> Output {
+        Command::new(pilot())
+            .args(args)
+            .env("PILOT_DB", self.0.join("pilot.db"))
+            .env("PILOT_COMPONENTS", components())
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("PILOT_HANDLERS")
+            .output()
+            .unwrap()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A command's stderr, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }

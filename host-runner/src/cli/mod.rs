@@ -2,6 +2,7 @@
 
 mod bench;
 mod eval;
+mod handler_test;
 mod print;
 
 use anyhow::{Context, Result};
@@ -66,7 +67,8 @@ enum Command {
         #[command(subcommand)]
         action: FlagsAction,
     },
-    /// Inspect the handler components.
+    /// Inspect the handler components, or test one in isolation.
+    #[command(alias = "handler")]
     Handlers {
         #[command(subcommand)]
         action: HandlersAction,
@@ -159,7 +161,38 @@ enum HandlersAction {
         #[arg(long)]
         json: bool,
     },
+    /// Run one component on one request, its model calls answered from a
+    /// script; exit 0 when it answered, 1 when it failed the step, 2 when
+    /// the test could not run (bad file, rejected component, unscripted call).
+    Test {
+        /// The component (`.wasm`); its manifest is the `.toml` beside it unless --manifest says.
+        component: PathBuf,
+        /// The step as JSON: prompt, params, context, memory, intent, available_plugins,
+        /// routed_model, token_budget (all optional).
+        #[arg(long)]
+        request: PathBuf,
+        /// The model's answers as a JSON array: each a value (answers the next call) or
+        /// {"match": "substring", "answer": value} (answers a call containing it).
+        #[arg(long)]
+        answers: Option<PathBuf>,
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+/// Ends the process with this exit code (what it means was already printed).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 pub async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -231,6 +264,15 @@ pub async fn main() -> Result<()> {
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
             agents::set_creation(&Db::open(&cli.db)?.lock(), agent, *score)?;
             println!("{agent}: creation score {score}");
+        }
+        Command::Handlers { action: HandlersAction::Test { component, request, answers, manifest, json } } => {
+            let files =
+                handler_test::Files { component, request, answers: answers.as_deref(), manifest: manifest.as_deref() };
+            let limits = host_runner::components::shared::Limits {
+                defaults: default_limits(&cli),
+                inherit_stderr: cli.component_stderr,
+            };
+            handler_test::run(files, limits, *json).await?;
         }
         Command::Handlers { action: HandlersAction::List { json } } => {
             let host = build_host(&cli).await?;

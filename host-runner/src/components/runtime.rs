@@ -5,11 +5,11 @@
 use crate::bindings::orchestrator::OrchestratorCorePre;
 use crate::bindings::types::{StepError, StepRequest};
 use crate::capabilities::handlers::{Dispatched, Dispatcher};
-use crate::capabilities::{agents, audit, database, handlers, llm, plugins, settings};
+use crate::capabilities::{agents, audit, handlers, llm, settings};
 use crate::components::registry::Registry;
 use crate::components::sandbox;
 use crate::components::shared::Shared;
-use crate::components::state::{HandlerState, OrchestratorState};
+use crate::components::state::OrchestratorState;
 use crate::storage::records::Identity;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -50,19 +50,6 @@ impl Dispatcher for Runtime {
             }
         })
     }
-}
-
-/// The linker of the `intent-handler` world: WASI, outbound HTTP and the handler capabilities.
-pub fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    llm::add_to_linker(&mut linker)?;
-    audit::add_to_linker(&mut linker)?;
-    database::add_to_linker(&mut linker)?;
-    settings::add_to_linker(&mut linker)?;
-    plugins::add_to_linker(&mut linker)?;
-    Ok(linker)
 }
 
 /// Compiles the orchestrator and links the `orchestrator-core` world.

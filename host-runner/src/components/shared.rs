@@ -7,10 +7,13 @@ use crate::capabilities::database::ComponentDatabases;
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::transcript::Transcript;
 use crate::capabilities::plugins::PluginHeaders;
+use crate::capabilities::{audit, database, llm, plugins, settings};
 use crate::components::limits::HandlerLimits;
 use crate::components::state::HandlerState;
 use crate::storage::Db;
 use crate::storage::records::Identity;
+use anyhow::Result;
+use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
@@ -38,9 +41,45 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The app-wide state on `engine`: handler stores get `provider`, the
+    /// database `db`, and their own SQLite files under `data_dir`.
+    pub fn new(
+        engine: Engine,
+        db: Db,
+        provider: Arc<dyn ModelProvider>,
+        data_dir: PathBuf,
+        limits: Limits,
+        transcript: Option<Arc<Transcript>>,
+        plugin_headers: PluginHeaders,
+    ) -> anyhow::Result<Shared> {
+        Ok(Shared {
+            handler_linker: handler_linker(&engine)?,
+            engine,
+            db,
+            provider,
+            databases: Arc::new(ComponentDatabases::new(data_dir)),
+            limits,
+            transcript,
+            plugin_headers,
+        })
+    }
+
     /// Records a host-level event (handler loading), not tied to an execution.
     pub fn host_audit(&self, event_type: &str, severity: &str, metadata: &serde_json::Value) {
         let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
         AuditSink::new(self.db.clone(), who).record(event_type, severity, None, "host", metadata);
     }
+}
+
+/// The linker of the `intent-handler` world: WASI, outbound HTTP and the handler capabilities.
+pub fn handler_linker(engine: &Engine) -> Result<Linker<HandlerState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    llm::add_to_linker(&mut linker)?;
+    audit::add_to_linker(&mut linker)?;
+    database::add_to_linker(&mut linker)?;
+    settings::add_to_linker(&mut linker)?;
+    plugins::add_to_linker(&mut linker)?;
+    Ok(linker)
 }

@@ -9,6 +9,7 @@ pub mod http_api;
 pub mod openai;
 pub mod pricing;
 pub mod provider;
+pub mod scripted;
 pub mod simulated;
 pub mod transcript;
 

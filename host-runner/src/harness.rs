@@ -1,0 +1,253 @@
+//! One handler component on one request, outside any workflow: the test
+//! harness behind `pilot handlers test` (and usable from a Rust test). The
+//! component runs exactly as in a workflow: validated and loaded under its
+//! manifest (grants, fuel, deadline, memory and output caps), in a fresh
+//! sandbox with the step's token budget, on material assembled by the
+//! orchestrator's own code. Its model calls are answered by the
+//! [`ScriptedProvider`] (a test double) and recorded, with the audit events
+//! it wrote, in the [`Outcome`].
+
+use crate::bindings::types::{
+    MaterialFormat, MaterialPiece, MaterialSource, StepError, StepRequest, TokenUsage, WorkflowStep,
+};
+use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
+use crate::components::engine::new_engine;
+use crate::components::loaded::LoadedHandler;
+use crate::components::registry::Registry;
+use crate::components::sandbox::run_handler;
+use crate::components::shared::{Limits, Shared};
+use crate::storage::Db;
+use crate::storage::records::{AuditRow, Identity, list_audit};
+use anyhow::{Context, Result, bail};
+use orchestration::material::{Format, Source, StepData, assemble};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a step gives the handler, as a test writes it (`--request`): the
+/// orchestrator assembles the material from it as it would in a workflow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    /// The intent to run as; the handler's first intent by default.
+    #[serde(default)]
+    pub intent: Option<String>,
+    #[serde(default)]
+    pub prompt: String,
+    /// A JSON object.
+    #[serde(default = "empty_object")]
+    pub params: Value,
+    /// `{"inputs": {...}, "steps": {...}}`, what the step reads of the workflow.
+    #[serde(default = "empty_object")]
+    pub context: Value,
+    #[serde(default)]
+    pub memory: Value,
+    #[serde(default)]
+    pub available_plugins: Vec<String>,
+    #[serde(default = "default_model")]
+    pub routed_model: String,
+    #[serde(default = "default_budget")]
+    pub token_budget: u32,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn default_model() -> String {
+    orchestration::settings::DEFAULT_MODEL_ID.to_string()
+}
+
+/// Enough for any one step of the shipped handlers.
+fn default_budget() -> u32 {
+    8_000
+}
+
+/// What one execution did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub handler: String,
+    pub intent: String,
+    /// The handler's output (JSON), or its typed error.
+    pub result: Result<Value, String>,
+    /// Whether the error is the handler's own (`handler-error`) rather than
+    /// the sandbox's (trap, fuel, deadline, output cap).
+    pub handler_error: bool,
+    /// Tokens the provider reported: `[input, output]`.
+    pub tokens: [u32; 2],
+    /// Model calls in order, with what each was sent and which script entry answered.
+    pub llm_calls: Vec<RecordedCall>,
+    /// Audit events the execution wrote.
+    pub audit: Vec<AuditRow>,
+}
+
+impl Outcome {
+    /// A model call nothing in the script answered: the test is incomplete,
+    /// whatever the handler then did.
+    pub fn unscripted_call(&self) -> Option<&RecordedCall> {
+        self.llm_calls.iter().find(|c| c.answered_by.is_none())
+    }
+}
+
+/// A loaded handler and its scripted provider, on a scratch database.
+pub struct Harness {
+    shared: Shared,
+    handler: Arc<LoadedHandler>,
+    provider: Arc<ScriptedProvider>,
+    scratch: PathBuf,
+}
+
+impl Harness {
+    /// Validates and loads `component` under `manifest` (by default the
+    /// `.toml` beside it, as the host would), answering model calls from `answers`.
+    pub async fn load(
+        component: &Path,
+        manifest: Option<&Path>,
+        answers: Vec<Answer>,
+        limits: Limits,
+    ) -> Result<Harness> {
+        let stem = component
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .with_context(|| format!("{}: not a component file name", component.display()))?;
+        let scratch = std::env::temp_dir().join(format!("pilot-handler-test-{}", uuid::Uuid::new_v4()));
+        let handlers = scratch.join("handlers");
+        std::fs::create_dir_all(&handlers).with_context(|| format!("creating {}", handlers.display()))?;
+        std::fs::copy(component, handlers.join(format!("{stem}.wasm")))
+            .with_context(|| format!("reading {}", component.display()))?;
+        let beside = component.with_extension("toml");
+        if let Some(manifest) = manifest.or(beside.is_file().then_some(beside.as_path())) {
+            std::fs::copy(manifest, handlers.join(format!("{stem}.toml")))
+                .with_context(|| format!("reading {}", manifest.display()))?;
+        }
+        let provider = Arc::new(ScriptedProvider::new(answers));
+        let db = Db::open(&scratch.join("pilot.db"))?;
+        let shared = Shared::new(
+            new_engine()?,
+            db,
+            provider.clone(),
+            scratch.join("pilot.components"),
+            limits,
+            None,
+            Arc::default(),
+        )?;
+        let registry = Registry::default();
+        let report = registry.reload(&shared, &handlers).await?;
+        if let Some(rejected) = report.rejected.first() {
+            bail!("{}", rejected.reason);
+        }
+        let handler = registry.snapshot().handlers().first().cloned().context("the component did not load")?;
+        Ok(Harness { shared, handler, provider, scratch })
+    }
+
+    /// The loaded handler's `info()`.
+    pub fn handler(&self) -> &LoadedHandler {
+        &self.handler
+    }
+
+    /// Runs one request through the handler.
+    pub async fn execute(&self, request: &TestRequest) -> Result<Outcome> {
+        if !request.params.is_object() {
+            bail!("params must be a JSON object, got {}", request.params);
+        }
+        let info = &self.handler.info;
+        let intent = match &request.intent {
+            Some(intent) if info.intents.contains(intent) => intent.clone(),
+            Some(intent) => bail!("handler `{}` serves {:?}, not `{intent}`", info.name, info.intents),
+            None => info.intents.first().cloned().context("the handler declares no intent")?,
+        };
+        let who = Identity {
+            execution_id: uuid::Uuid::new_v4().to_string(),
+            agent_id: "handler-test".into(),
+            user_id: "handler-test".into(),
+        };
+        let step_request = step_request(request, &intent, &info.control_params);
+        let calls_before = self.provider.calls().len();
+        let dispatched = run_handler(&self.shared, &self.handler, &who, step_request).await;
+        self.shared.db.records().flush().await;
+        let audit = list_audit(&self.shared.db.lock(), Some(&who.execution_id), 1_000)?;
+        let (result, handler_error, tokens) = match dispatched {
+            Ok(done) => {
+                let output = serde_json::from_str(&done.output).unwrap_or(Value::String(done.output));
+                (Ok(output), false, tokens(&done.usage))
+            }
+            Err(failure) => {
+                let own = matches!(failure.error, StepError::Handler(_));
+                (Err(format!("{:?}", failure.error)), own, tokens(&failure.usage))
+            }
+        };
+        Ok(Outcome {
+            handler: self.handler.id.clone(),
+            intent,
+            result,
+            handler_error,
+            tokens,
+            llm_calls: self.provider.calls().split_off(calls_before),
+            audit,
+        })
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+fn tokens(usage: &TokenUsage) -> [u32; 2] {
+    [usage.input, usage.output]
+}
+
+/// The step request a workflow would hand the handler: material assembled
+/// by the orchestrator's code (uncompressed), the handler's control params
+/// left out of it.
+fn step_request(request: &TestRequest, intent: &str, control: &[String]) -> StepRequest {
+    let params = request.params.to_string();
+    let context = request.context.to_string();
+    let memory = request.memory.to_string();
+    let data = StepData { prompt: &request.prompt, params: &params, context: &context, memory: &memory };
+    let assembly = assemble(&data, control, &|text: &str| crate::tokenizer::count(text));
+    let material = assembly
+        .pieces
+        .into_iter()
+        .map(|p| MaterialPiece {
+            name: p.name,
+            source: match p.source {
+                Source::Prompt => MaterialSource::Prompt,
+                Source::Param => MaterialSource::Param,
+                Source::Input => MaterialSource::Input,
+                Source::StepOutput => MaterialSource::StepOutput,
+                Source::Memory => MaterialSource::Memory,
+            },
+            format: match p.format {
+                Format::Text => MaterialFormat::Text,
+                Format::Json => MaterialFormat::Json,
+            },
+            content: p.content,
+            tokens: p.tokens,
+            original_tokens: p.original_tokens,
+            compressed: p.compressed,
+        })
+        .collect();
+    StepRequest {
+        workflow_id: "handler-test".into(),
+        step: WorkflowStep {
+            id: "step".into(),
+            name: "step".into(),
+            prompt: request.prompt.clone(),
+            intent: Some(intent.to_string()),
+            params: params.clone(),
+            depends_on: vec![],
+            critical: false,
+        },
+        intent: intent.to_string(),
+        params,
+        context,
+        memory_context: memory,
+        material,
+        available_plugins: request.available_plugins.clone(),
+        routed_model: request.routed_model.clone(),
+        token_budget: request.token_budget,
+    }
+}
