@@ -52,4 +52,5 @@ for manifest in "${manifests[@]}"; do
     if ! cmp -s "$manifest_src" "$manifest_dest"; then cp "$manifest_src" "$manifest_dest.tmp" && mv -f "$manifest_dest.tmp" "$manifest_dest"; fi
   fi
 done
+"$root/scripts/build-python-handlers.sh"
 echo "components in $out"

@@ -5,7 +5,7 @@ use host_runner::capabilities::llm::scripted::Answer;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
 use host_runner::harness::{Harness, TestRequest};
-use integration_tests::{Dir, components, stderr};
+use integration_tests::{Dir, components, python_handler, stderr};
 use serde_json::{Value, json};
 
 fn limits() -> Limits {
@@ -159,4 +159,36 @@ fn the_cli_exit_code_tells_a_handler_failure_from_a_test_that_could_not_run() {
     let refused = dir.pilot(&["handler", "test", &classify, "--request", &bad]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(stderr(&refused).contains("bad.json"), "{}", stderr(&refused));
+}
+
+#[tokio::test]
+async fn the_python_handler_runs_alone_like_any_other() {
+    let Some(sentiment) = python_handler("sentiment") else { return };
+    let answers: Vec<Answer> = serde_json::from_value(json!([
+        {"match": "REF-PY-7", "answer": {"label": "negative", "score": -0.7, "evidence": "nobody called back"}}
+    ]))
+    .unwrap();
+    let harness = Harness::load(&sentiment, None, answers, limits()).await.unwrap();
+    assert_eq!(harness.handler().info.intents, ["sentiment"]);
+    let request: TestRequest = serde_json::from_value(json!({
+        "prompt": "How does the customer feel about the repair?",
+        "params": {"review": "Third visit and the boiler still cuts out. Nobody called back (REF-PY-7)."}
+    }))
+    .unwrap();
+    let outcome = harness.execute(&request).await.unwrap();
+    assert_eq!(
+        outcome.result.as_ref().unwrap(),
+        &json!({"label": "negative", "score": -0.7, "evidence": "nobody called back"})
+    );
+    let call = &outcome.llm_calls[0];
+    assert!(call.messages[0].contains("REF-PY-7"), "the Python handler sends the step's material");
+    assert_eq!(call.format["schema"]["properties"]["label"]["enum"], json!(["positive", "neutral", "negative"]));
+
+    // Its own checks hold: a label outside the schema's is an invalid output, the handler's error.
+    let wrong: Vec<Answer> =
+        serde_json::from_value(json!([{"answer": {"label": "furious", "score": -1, "evidence": "x"}}])).unwrap();
+    let harness = Harness::load(&sentiment, None, wrong, limits()).await.unwrap();
+    let outcome = harness.execute(&request).await.unwrap();
+    assert!(outcome.handler_error);
+    assert!(outcome.result.unwrap_err().contains("furious"));
 }

@@ -4,7 +4,7 @@
 use host_runner::Host;
 use host_runner::serve::{Limits, router, serve_listener, watch};
 use host_runner::storage::records::list_audit;
-use integration_tests::{Sandbox, components, repo};
+use integration_tests::{Sandbox, components, python_handler, repo};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -157,6 +157,38 @@ async fn handlers_dropped_changed_broken_and_removed_while_serving() {
     std::fs::remove_file(&target).unwrap();
     server.wait_for("removal", |l| active(l, "summarize").is_none()).await;
     assert_eq!(path_of(&server.run(&workflow).await, 0), "fallback");
+}
+
+#[tokio::test]
+async fn a_python_handler_dropped_into_a_running_server_serves_its_new_intent() {
+    let Some(sentiment) = python_handler("sentiment") else { return };
+    let sandbox = Sandbox::new(&[], &[]);
+    sandbox.set("orchestration_enabled", "true");
+    let host = lenient_host(&sandbox).await;
+    let _watcher = watch(host.clone()).unwrap();
+    let server = Server::start(host).await;
+    let workflow = serde_json::json!({
+        "id": "review-mood",
+        "agent_id": "agent-support-1",
+        "user_id": "user-1",
+        "inputs": {"review": "The boiler still cuts out at night and nobody called back."},
+        "steps": [{"id": "mood", "intent": "sentiment", "prompt": "How does the customer feel?",
+                   "params": {"text": "{{input.review}}"}}]
+    })
+    .to_string();
+    assert_eq!(server.run(&workflow).await["steps"][0]["path"], "fallback", "no handler for the intent yet");
+
+    install(&sentiment, &sandbox.handlers_dir().join("sentiment.wasm"));
+    server.wait_for("sentiment", |l| active(l, "sentiment").is_some()).await;
+    let report = server.run(&workflow).await;
+    let step = &report["steps"][0];
+    assert_eq!(
+        (step["path"].as_str(), step["handler"].as_str()),
+        (Some("orchestrated"), Some("sentiment")),
+        "{report}"
+    );
+    // The simulated provider answers the handler's schema; the handler checked it.
+    assert!(["positive", "neutral", "negative"].contains(&step["output"]["label"].as_str().unwrap()), "{step}");
 }
 
 #[tokio::test]

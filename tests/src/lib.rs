@@ -31,6 +31,20 @@ pub fn components() -> &'static Path {
     })
 }
 
+/// A Python handler built by `scripts/build-python-handlers.sh`
+/// (`target/components/python/NAME.wasm`); `None`, with a note on stderr,
+/// only when componentize-py could not be installed (no PyPI).
+pub fn python_handler(name: &str) -> Option<PathBuf> {
+    let path = components().join("python").join(format!("{name}.wasm"));
+    if path.is_file() {
+        return Some(path);
+    }
+    let installed = repo().join("target/python-venv/bin/componentize-py").is_file();
+    assert!(!installed, "componentize-py is installed but {} was not built", path.display());
+    eprintln!("skipped: componentize-py could not be installed from PyPI, so {name}.wasm is not built");
+    None
+}
+
 /// A private directory with its own database and handlers.
 pub struct Sandbox {
     pub dir: PathBuf,
