@@ -45,9 +45,11 @@ impl Server {
         report
     }
 
-    /// Polls the handler list until `ready` holds (the watcher works in the background).
+    /// Polls the handler list until `ready` holds (the watcher works in the
+    /// background). Generous: an 18 MB Python component's first compilation
+    /// takes seconds, more on a busy CI machine.
     async fn wait_for(&self, what: &str, ready: impl Fn(&[Value]) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let (_, list) = self.get("/v1/handlers").await;
             if ready(list.as_array().unwrap()) {
