@@ -33,6 +33,9 @@ impl orchestration::Environment for Imports {
     fn control_params(&self, intent: &str) -> Vec<String> {
         handlers::control_params(intent)
     }
+    fn intent_description(&self, intent: &str) -> Option<String> {
+        handlers::intent_description(intent)
+    }
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         handlers::dispatch(&convert::step_request(request)).map(convert::dispatched).map_err(convert::dispatch_failure)
     }

@@ -15,6 +15,8 @@ pub trait Environment {
     fn registered_intents(&self) -> Vec<String>;
     /// The params keys the handler of `intent` reads as settings, not data.
     fn control_params(&self, intent: &str) -> Vec<String>;
+    /// What the handler of `intent` says it does; `None` when none serves it.
+    fn intent_description(&self, intent: &str) -> Option<String>;
     /// Runs a step in the handler for its intent.
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure>;
     /// Records an audit event.

@@ -41,6 +41,10 @@ impl Dispatcher for Runtime {
         self.registry.control_params(intent)
     }
 
+    fn intent_description(&self, intent: &str) -> Option<String> {
+        self.registry.for_intent(intent).map(|h| h.info.description.clone()).filter(|d| !d.trim().is_empty())
+    }
+
     fn dispatch<'a>(&'a self, who: &'a Identity, request: StepRequest) -> Dispatched<'a> {
         let handler = self.registry.for_intent(&request.intent);
         Box::pin(async move {

@@ -45,14 +45,27 @@ pub struct Candidate<'a> {
     pub unsure: bool,
 }
 
+/// An intent the model may answer, and what its handler says it does (a
+/// hot-loaded intent's only meaning; the seed's intents have their own).
+pub struct Offered {
+    pub intent: String,
+    pub description: Option<String>,
+}
+
 /// `(system, user)` prompts asking the intents of the unsure `steps`.
-pub fn request(steps: &[Candidate], goal: Option<&str>, intents: &[String]) -> (String, String) {
+pub fn request(steps: &[Candidate], goal: Option<&str>, intents: &[Offered]) -> (String, String) {
     let mut system = String::from(
         "You classify the steps of an AI-agent workflow by intent. Each intent is served by a specialised \
          handler, so pick the one whose work the step asks for, not words it happens to contain.\nIntents:\n",
     );
-    for intent in intents {
-        let meaning = MEANINGS.iter().find(|(i, _)| i == intent).map_or("served by a loaded handler", |(_, m)| m);
+    for offered in intents {
+        let intent = offered.intent.as_str();
+        let meaning = MEANINGS
+            .iter()
+            .find(|(i, _)| *i == intent)
+            .map(|(_, m)| *m)
+            .or(offered.description.as_deref().map(str::trim).filter(|d| !d.is_empty()))
+            .unwrap_or("served by a loaded handler");
         system.push_str(&format!("- {intent}: {meaning}\n"));
     }
     system.push_str(
@@ -147,10 +160,20 @@ mod tests {
             Candidate { id: "a", name: "Extract fields", prompt: "secret-a", depends_on: &[], unsure: false },
             Candidate { id: "b", name: "Step 2", prompt: "Look over the fields.", depends_on: &deps, unsure: true },
         ];
-        let mut loaded = intents();
-        loaded.push("translate".into());
+        let offered = |intent: &str, description: Option<&str>| Offered {
+            intent: intent.into(),
+            description: description.map(String::from),
+        };
+        let mut loaded: Vec<Offered> = intents().iter().map(|i| offered(i, Some("its handler's own words"))).collect();
+        loaded.push(offered("translate", None));
+        loaded.push(offered("sentiment", Some("Rates the sentiment of the step's text")));
         let (system, user) = request(&steps, Some("Audit expenses"), &loaded);
         assert!(system.contains("- translate: served by a loaded handler"));
+        assert!(
+            system.contains("- sentiment: Rates the sentiment of the step's text"),
+            "a hot-loaded intent's meaning"
+        );
+        assert!(system.contains("- extract: pull structured fields out of text into JSON"), "the seed's own meanings");
         assert!(user.contains("Workflow goal: Audit expenses"));
         assert!(user.contains("name=\"Extract fields\"") && !user.contains("secret-a"));
         assert!(user.contains("id=\"b\" name=\"Step 2\" reads=[\"a\"] CLASSIFY"));

@@ -106,7 +106,11 @@ fn ask_model(
             unsure: *unsure,
         })
         .collect();
-    let (system, prompt) = llm::request(&candidates, goal, &intents);
+    let offered: Vec<llm::Offered> = intents
+        .iter()
+        .map(|intent| llm::Offered { intent: intent.clone(), description: env.intent_description(intent) })
+        .collect();
+    let (system, prompt) = llm::request(&candidates, goal, &offered);
     let asked: Vec<&str> = steps.iter().zip(unsure).filter(|(_, u)| **u).map(|(s, _)| s.id.as_str()).collect();
     let call = ModelCall {
         model: model.to_string(),

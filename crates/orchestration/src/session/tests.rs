@@ -38,6 +38,9 @@ impl Environment for &FakeEnv {
     fn control_params(&self, intent: &str) -> Vec<String> {
         if intent == "summarize" { vec!["target_length".into()] } else { vec![] }
     }
+    fn intent_description(&self, intent: &str) -> Option<String> {
+        self.registered_intents().contains(&intent.to_string()).then(|| format!("the fake {intent} handler"))
+    }
     fn dispatch(&self, request: &HandlerRequest) -> Result<Dispatched, DispatchFailure> {
         self.requests.borrow_mut().push(request.clone());
         if let Some(e) = self.failing.get(&request.intent) {

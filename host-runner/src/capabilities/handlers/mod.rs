@@ -18,6 +18,7 @@ pub type Dispatched<'a> = Pin<Box<dyn Future<Output = Result<DispatchResult, Dis
 pub trait Dispatcher: Send + Sync {
     fn registered_intents(&self) -> Vec<String>;
     fn control_params(&self, intent: &str) -> Vec<String>;
+    fn intent_description(&self, intent: &str) -> Option<String>;
     fn dispatch<'a>(&'a self, who: &'a Identity, request: StepRequest) -> Dispatched<'a>;
 }
 
@@ -55,6 +56,10 @@ impl handlers::Host for DispatchCtx {
 
     fn control_params(&mut self, intent: String) -> Vec<String> {
         self.dispatcher.control_params(&intent)
+    }
+
+    fn intent_description(&mut self, intent: String) -> Option<String> {
+        self.dispatcher.intent_description(&intent)
     }
 
     async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
