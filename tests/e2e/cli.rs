@@ -141,7 +141,8 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     for name in ["14-daily-urgent-ticket-digest.json", "09-churn-review-enterprise.json"] {
         std::fs::copy(repo().join("bench/corpus/contract").join(name), corpus.join(name)).unwrap();
     }
-    let out = dir.pilot(&["eval", corpus.to_str().unwrap(), "--json"]);
+    let page = dir.0.join("report.html");
+    let out = dir.pilot(&["eval", corpus.to_str().unwrap(), "--json", "--report", page.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("loopback sink (test double)"), "the sink is labeled: {}", stderr(&out));
     let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -156,6 +157,15 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     assert!(requests.get("slack").is_some_and(|n| n.as_u64() > Some(0)), "{requests:?}");
     assert!(requests.get("crm").is_some_and(|n| n.as_u64() > Some(0)), "{requests:?}");
     assert!(report["orchestrated"]["tokens"].as_u64() < report["baseline"]["tokens"].as_u64());
+    let confusion = report["confusion"].as_array().unwrap();
+    let labeled: u64 = confusion.iter().map(|c| c["steps"].as_u64().unwrap()).sum();
+    assert_eq!(labeled, report["labeled_steps"].as_u64().unwrap(), "every labeled step is in the matrix once");
+    // The HTML report: self-contained, one section per split, the matrix's diagonal marked.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("<h2>corpus: 2 workflows"), "{html}");
+    assert!(html.contains("class=\"hit\"") && html.contains("<svg"));
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing is fetched when it is viewed");
 
     let missing = dir.pilot(&["eval", dir.0.join("no-such-dir").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(1));

@@ -83,6 +83,9 @@ enum Command {
         /// this directory (`<split>/<workflow>/<step>.{baseline,orchestrated}.txt`).
         #[arg(long, value_name = "DIR")]
         transcripts: Option<PathBuf>,
+        /// Also write the evaluation as one self-contained HTML page (bars, confusion matrix, lists).
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Measure per-step orchestration overhead with a zero-latency provider, flags off and on.
     Bench {
@@ -282,11 +285,16 @@ pub async fn main() -> Result<()> {
                 print::handlers(&host.handlers(), host.handlers_dir());
             }
         }
-        Command::Eval { dir, json, transcripts } => {
+        Command::Eval { dir, json, transcripts, report } => {
             let mut reports = vec![];
             for (split, workflows) in eval::splits(dir)? {
                 let dump = transcripts.as_ref().map(|d| d.join(&split));
                 reports.push(eval_split(&cli, &split, &workflows, dump.as_deref()).await?);
+            }
+            if let Some(path) = report {
+                std::fs::write(path, eval::html::render(&reports))
+                    .with_context(|| format!("writing the report {}", path.display()))?;
+                eprintln!("report written to {}", path.display());
             }
             if *json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);

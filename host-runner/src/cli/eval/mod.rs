@@ -7,6 +7,7 @@
 //! only in its data, never in its prompt) reached its model at all (when the
 //! host keeps a transcript).
 
+pub mod html;
 pub mod sink;
 
 use anyhow::{Context, Result};
@@ -31,6 +32,14 @@ pub struct Misclassified {
     pub label: String,
     pub classified: String,
     pub confidence: f32,
+}
+
+/// How many labeled steps of one intent were classified as another (or the same).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfusionCell {
+    pub label: String,
+    pub classified: String,
+    pub steps: usize,
 }
 
 /// Totals of one pass over the corpus.
@@ -125,6 +134,8 @@ pub struct EvalReport {
     /// Accuracy per classification method: `method -> [correct, total]`.
     pub accuracy_by_method: BTreeMap<String, [usize; 2]>,
     pub misclassified: Vec<Misclassified>,
+    /// Steps per `(labeled intent, classified intent)`, `-` when unclassified.
+    pub confusion: Vec<ConfusionCell>,
     pub baseline: Pass,
     pub orchestrated: Pass,
     /// Tokens the orchestrated pass did not spend, relative to the baseline.
@@ -224,6 +235,7 @@ pub async fn evaluate(
     let mut orchestrated = Pass::default();
     let mut misclassified = Vec::new();
     let mut by_method: BTreeMap<String, [usize; 2]> = BTreeMap::new();
+    let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
     let (mut labeled, mut correct, mut budget_events) = (0usize, 0usize, 0u64);
     let mut free_correct = 0usize;
     let (mut routed_steps, mut under_routed, mut over_routed) = (0usize, 0usize, 0usize);
@@ -315,6 +327,8 @@ pub async fn evaluate(
             if classified.is_some_and(|c| c.intent == label.intent) {
                 tally[0] += 1;
             }
+            let as_classified = classified.map_or_else(|| "-".to_string(), |c| c.intent.clone());
+            *confusion.entry((label.intent.clone(), as_classified)).or_default() += 1;
             match classified {
                 Some(c) if c.intent == label.intent => correct += 1,
                 other => misclassified.push(Misclassified {
@@ -340,6 +354,10 @@ pub async fn evaluate(
         free_tier_accuracy: pct(free_correct as f64, labeled as f64),
         accuracy_by_method: by_method,
         misclassified,
+        confusion: confusion
+            .into_iter()
+            .map(|((label, classified), steps)| ConfusionCell { label, classified, steps })
+            .collect(),
         token_savings_pct: pct(baseline.tokens as f64 - orchestrated.tokens as f64, baseline.tokens as f64),
         cost_reduction_pct: pct(baseline.cost_usd - orchestrated.cost_usd, baseline.cost_usd),
         baseline,
