@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Python handlers (handlers-python/NAME/app.py) into
 # target/components/python/NAME.wasm with componentize-py, installed from PyPI
-# into a project-local virtualenv (target/python-venv/) on first use.
+# into a project-local virtualenv (target/python-venv/) on first use, with
+# wasmtime-py, the second host examples/embed-python/ runs on.
 #
 # They are kept out of target/components/handlers/ on purpose: a Python
 # component carries the interpreter (about 18 MB) and its first compilation
@@ -12,12 +13,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 version=0.25.1
+wasmtime_py=50.0.1
 venv="$root/target/python-venv"
 cpy="$venv/bin/componentize-py"
 out="$root/target/components/python"
 
-if ! "$cpy" --version 2>/dev/null | grep -q "$version"; then
-  echo "installing componentize-py $version into $venv (Python handlers)" >&2
+installed() { "$venv/bin/pip" freeze 2>/dev/null | grep -qx "$1"; }
+if ! installed "componentize-py==$version" || ! installed "wasmtime==$wasmtime_py"; then
+  echo "installing componentize-py $version and wasmtime-py $wasmtime_py into $venv (Python handlers)" >&2
   if ! python3 -m venv "$venv" 2>/dev/null; then
     sudo_cmd=()
     [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
@@ -25,7 +28,7 @@ if ! "$cpy" --version 2>/dev/null | grep -q "$version"; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/pip" install -q "componentize-py==$version"; then
+  if ! "$venv/bin/pip" install -q "componentize-py==$version" "wasmtime==$wasmtime_py"; then
     echo "PyPI unreachable: Python handlers not built (componentize-py==$version is needed)" >&2
     exit 0
   fi

@@ -4,6 +4,7 @@
 mod anthropic;
 mod cli;
 mod components;
+mod embedding;
 mod fidelity;
 mod fuzz;
 mod harness;

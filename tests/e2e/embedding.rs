@@ -1,0 +1,38 @@
+//! Other hosts: the shipped components run outside `pilot`. The Rust path is
+//! `host-runner/examples/embed.rs` (compiled by `cargo test`); the Python
+//! one, `examples/embed-python/run_handler.py`, runs here on wasmtime-py.
+
+use integration_tests::{components, repo};
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn wasmtime_py_runs_a_shipped_handler_with_its_imports_in_python() {
+    let python = repo().join("target/python-venv/bin/python");
+    let summarize = components().join("handlers/summarize.wasm");
+    let has_wasmtime_py = python.is_file()
+        && Command::new(&python).args(["-c", "import wasmtime.component"]).status().is_ok_and(|s| s.success());
+    if !has_wasmtime_py {
+        assert!(
+            !python.is_file(),
+            "target/python-venv exists without wasmtime-py: run scripts/build-python-handlers.sh"
+        );
+        eprintln!("skipped: wasmtime-py could not be installed from PyPI");
+        return;
+    }
+    let out = Command::new(&python)
+        .arg(repo().join("examples/embed-python/run_handler.py"))
+        .arg(&summarize)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["name"], "summarize", "info() through the Python host");
+    assert!(lines[1]["output"]["summary"].as_str().unwrap().contains("ORD-4411"), "execute() through it");
+    let sent = lines[1]["llm_calls"][0]["messages"][0].as_str().unwrap();
+    assert!(
+        sent.contains("<instruction>") && sent.contains("transcript: Dana"),
+        "the handler rendered its material: {sent}"
+    );
+}
