@@ -104,7 +104,7 @@ fn cases() -> Vec<Case> {
 async fn every_model_calling_handler_runs_alone_on_a_scripted_answer_and_sends_its_data() {
     for (handler, request, answer, fact, check) in cases() {
         let path = components().join(format!("handlers/{handler}.wasm"));
-        let answers = vec![Answer::InOrder { answer }];
+        let answers = vec![Answer::Bare(answer)];
         let harness = Harness::load(&path, None, answers, limits()).await.unwrap();
         let request: TestRequest = serde_json::from_value(request).unwrap();
         let outcome = harness.execute(&request).await.unwrap();

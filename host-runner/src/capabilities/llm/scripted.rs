@@ -18,21 +18,31 @@ use std::sync::Mutex;
 #[serde(untagged)]
 pub enum Answer {
     /// `{"match": "substring", "answer": ...}`: answers a call that contains the substring.
-    Matching {
-        r#match: String,
-        answer: serde_json::Value,
-    },
-    /// `{"answer": ...}`, or the value itself: answers the next call, in order.
-    InOrder {
-        answer: serde_json::Value,
-    },
+    Matching(Matching),
+    /// `{"answer": ...}`: answers the next call, in order.
+    InOrder(InOrder),
+    /// Any other value, itself the answer, in order: an object with more keys
+    /// than `answer` (a conditional's `{"answer": true, "reason": ...}`) is one.
     Bare(serde_json::Value),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matching {
+    r#match: String,
+    answer: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InOrder {
+    answer: serde_json::Value,
 }
 
 impl Answer {
     fn matcher(&self) -> Option<&str> {
         match self {
-            Answer::Matching { r#match, .. } => Some(r#match),
+            Answer::Matching(m) => Some(&m.r#match),
             _ => None,
         }
     }
@@ -40,7 +50,9 @@ impl Answer {
     /// The answer's text: a string as itself, any other JSON value as JSON.
     fn text(&self) -> String {
         let value = match self {
-            Answer::Matching { answer, .. } | Answer::InOrder { answer } | Answer::Bare(answer) => answer,
+            Answer::Matching(Matching { answer, .. }) | Answer::InOrder(InOrder { answer }) | Answer::Bare(answer) => {
+                answer
+            }
         };
         match value {
             serde_json::Value::String(text) => text.clone(),
@@ -162,18 +174,24 @@ mod tests {
     #[tokio::test]
     async fn matching_answers_first_then_in_order_and_unscripted_calls_fail_recorded() {
         let answers: Vec<Answer> = serde_json::from_str(
-            r#"[{"match": "invoice", "answer": {"label": "billing"}}, "plain first", {"answer": "plain second"}]"#,
+            r#"[{"match": "invoice", "answer": {"label": "billing"}}, "plain first", {"answer": "plain second"},
+                {"answer": true, "reason": "a conditional's answer is a value, not a wrapper"}]"#,
         )
         .unwrap();
         let provider = ScriptedProvider::new(answers);
         assert_eq!(provider.complete(&request("hello")).await.unwrap().text, "plain first");
         assert_eq!(provider.complete(&request("the invoice is wrong")).await.unwrap().text, r#"{"label":"billing"}"#);
         assert_eq!(provider.complete(&request("another invoice")).await.unwrap().text, "plain second");
+        let whole = provider.complete(&request("branch?")).await.unwrap().text;
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&whole).unwrap()["reason"],
+            "a conditional's answer is a value, not a wrapper"
+        );
         let err = provider.complete(&request("one more")).await.unwrap_err();
         assert_eq!(err.kind, "unscripted");
         let calls = provider.calls();
-        assert_eq!(calls.iter().map(|c| c.answered_by).collect::<Vec<_>>(), [Some(1), Some(0), Some(2), None]);
-        assert_eq!(calls[3].messages, ["one more"]);
+        assert_eq!(calls.iter().map(|c| c.answered_by).collect::<Vec<_>>(), [Some(1), Some(0), Some(2), Some(3), None]);
+        assert_eq!(calls[4].messages, ["one more"]);
         assert!(calls[0].input_tokens > 0);
     }
 }
