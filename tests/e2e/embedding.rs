@@ -1,6 +1,7 @@
 //! Other hosts: the shipped components run outside `pilot`. The Rust path is
 //! `host-runner/examples/embed.rs` (compiled by `cargo test`); the Python
-//! one, `examples/embed-python/run_handler.py`, runs here on wasmtime-py.
+//! one, `examples/embed-python/run_handler.py`, runs here on wasmtime-py, and
+//! the JavaScript one, `examples/embed-js/`, on Node through jco.
 
 use integration_tests::{components, repo};
 use serde_json::Value;
@@ -35,4 +36,33 @@ fn wasmtime_py_runs_a_shipped_handler_with_its_imports_in_python() {
         sent.contains("<instruction>") && sent.contains("transcript: Dana"),
         "the handler rendered its material: {sent}"
     );
+}
+
+/// The two lines both example hosts print: `info()`, then `execute()`'s output and the model calls.
+fn check_host_output(stdout: &[u8]) {
+    let lines: Vec<Value> = String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["name"], "summarize", "info() through the host");
+    assert!(lines[1]["output"]["summary"].as_str().unwrap().contains("ORD-4411"), "execute() through it");
+    let sent = lines[1]["llm_calls"][0]["messages"][0].as_str().unwrap();
+    assert!(
+        sent.contains("<instruction>") && sent.contains("transcript: Dana"),
+        "the handler rendered its material: {sent}"
+    );
+}
+
+#[test]
+fn jco_runs_a_shipped_handler_on_node_with_its_imports_in_javascript() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped: node is not installed (.ci/run installs it)");
+        return;
+    }
+    let summarize = components().join("handlers/summarize.wasm");
+    let out = Command::new(repo().join("examples/embed-js/run.sh")).arg(&summarize).output().unwrap();
+    let jco = repo().join("examples/embed-js/node_modules/.bin/jco");
+    if !out.status.success() && !jco.exists() {
+        eprintln!("skipped: jco could not be installed from npm: {}", String::from_utf8_lossy(&out.stderr));
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    check_host_output(&out.stdout);
 }
