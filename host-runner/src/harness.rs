@@ -5,11 +5,13 @@
 //! sandbox with the step's token budget, on material assembled by the
 //! orchestrator's own code. Its model calls are answered by the
 //! [`ScriptedProvider`] (a test double) and recorded, with the audit events
-//! it wrote, in the [`Outcome`].
+//! it wrote and its other import calls (outbound requests, database
+//! statements, settings reads), in the [`Outcome`].
 
 use crate::bindings::types::{
     MaterialFormat, MaterialPiece, MaterialSource, StepError, StepRequest, TokenUsage, WorkflowStep,
 };
+use crate::capabilities::import_log::ImportCall;
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
 use crate::components::engine::new_engine;
 use crate::components::loaded::LoadedHandler;
@@ -80,6 +82,8 @@ pub struct Outcome {
     pub llm_calls: Vec<RecordedCall>,
     /// Audit events the execution wrote.
     pub audit: Vec<AuditRow>,
+    /// Outbound requests (allowed or denied), database statements and settings reads, in order.
+    pub imports: Vec<ImportCall>,
 }
 
 impl Outcome {
@@ -123,7 +127,7 @@ impl Harness {
         }
         let provider = Arc::new(ScriptedProvider::new(answers));
         let db = Db::open(&scratch.join("pilot.db"))?;
-        let shared = Shared::new(
+        let mut shared = Shared::new(
             new_engine()?,
             db,
             provider.clone(),
@@ -132,6 +136,7 @@ impl Harness {
             None,
             Arc::default(),
         )?;
+        shared.import_log = Some(Arc::default());
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;
         if let Some(rejected) = report.rejected.first() {
@@ -164,6 +169,8 @@ impl Harness {
         };
         let step_request = step_request(request, &intent, &info.control_params);
         let calls_before = self.provider.calls().len();
+        let log = self.shared.import_log.as_ref().context("the harness records imports")?;
+        log.take();
         let dispatched = run_handler(&self.shared, &self.handler, &who, step_request).await;
         self.shared.db.records().flush().await;
         let audit = list_audit(&self.shared.db.lock(), Some(&who.execution_id), 1_000)?;
@@ -185,6 +192,7 @@ impl Harness {
             tokens,
             llm_calls: self.provider.calls().split_off(calls_before),
             audit,
+            imports: log.take(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `pilot handlers test` and the harness behind it: every shipped handler on
 //! one request, its model calls answered from a script, in isolation.
 
+use host_runner::capabilities::import_log::ImportCall;
 use host_runner::capabilities::llm::scripted::Answer;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
@@ -191,4 +192,26 @@ async fn the_python_handler_runs_alone_like_any_other() {
     let outcome = harness.execute(&request).await.unwrap();
     assert!(outcome.handler_error);
     assert!(outcome.result.unwrap_err().contains("furious"));
+}
+
+#[tokio::test]
+async fn outbound_requests_and_settings_reads_are_recorded_with_what_was_refused() {
+    let guest = components().join("test-guests/misbehaving.wasm");
+    let harness = Harness::load(&guest, None, vec![], limits()).await.unwrap();
+    let step = |intent: &str| -> TestRequest { serde_json::from_value(json!({"intent": intent})).unwrap() };
+
+    let outcome = harness.execute(&step("forbidden-http")).await.unwrap();
+    assert!(outcome.result.is_err(), "no manifest, no outbound host");
+    assert_eq!(
+        outcome.imports,
+        [ImportCall::Http {
+            method: "GET".into(),
+            url: "http://example.com/".into(),
+            denied: Some("host not allowed".into())
+        }]
+    );
+
+    let outcome = harness.execute(&step("read-setting")).await.unwrap();
+    assert_eq!(outcome.result.as_ref().unwrap()["value"], Value::Null, "not granted: reads as unset");
+    assert!(outcome.imports.contains(&ImportCall::Setting { key: "plugin_slack_url".into(), granted: false }));
 }

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod audit;
 pub mod database;
 pub mod handlers;
+pub mod import_log;
 pub mod llm;
 pub mod outbound_http;
 pub mod plugins;

@@ -78,6 +78,9 @@ fn print(outcome: &Outcome) {
             call.max_tokens
         );
     }
+    for call in &outcome.imports {
+        println!("  {}", serde_json::to_string(call).unwrap_or_default());
+    }
     for event in &outcome.audit {
         println!("  audit {} ({}) from {}", event.event_type, event.severity, event.source);
     }

@@ -57,16 +57,18 @@ fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> was
     let plugins = PluginsCtx::new(runtime.db.clone(), purpose.plugins.to_vec(), runtime.plugin_headers.clone());
     let secrets: Vec<_> = grants.secret_headers.iter().cloned().chain(plugins.secret_headers()).collect();
     let outbound =
-        OutboundHttp::new(purpose.handler, Arc::new(grants.allowed_hosts.clone()), plugins.hosts(), secrets.into());
+        OutboundHttp::new(purpose.handler, Arc::new(grants.allowed_hosts.clone()), plugins.hosts(), secrets.into())
+            .recording(runtime.import_log.clone());
     let audit_grant = if grants.audit { AuditGrant::Handler } else { AuditGrant::None };
     let state = ComponentState::new(
         llm,
         AuditCtx::new(audit, purpose.handler, audit_grant),
-        SettingsCtx::granted(runtime.db.clone(), grants.settings.clone()),
+        SettingsCtx::granted(runtime.db.clone(), grants.settings.clone()).recording(runtime.import_log.clone()),
         grants.limits,
         runtime.limits.inherit_stderr,
         HandlerExtra::new(
-            DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database),
+            DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database)
+                .recording(runtime.import_log.clone()),
             plugins,
             outbound,
         ),

@@ -4,6 +4,7 @@
 
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::database::ComponentDatabases;
+use crate::capabilities::import_log::ImportLog;
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::transcript::Transcript;
 use crate::capabilities::plugins::PluginHeaders;
@@ -38,6 +39,9 @@ pub struct Shared {
     pub transcript: Option<Arc<Transcript>>,
     /// Plugin credentials, attached to requests to each plugin's host.
     pub plugin_headers: PluginHeaders,
+    /// Where handler stores record their outbound requests, database
+    /// statements and settings reads; `None` (the default) records nothing.
+    pub import_log: Option<Arc<ImportLog>>,
 }
 
 impl Shared {
@@ -61,6 +65,7 @@ impl Shared {
             limits,
             transcript,
             plugin_headers,
+            import_log: None,
         })
     }
 

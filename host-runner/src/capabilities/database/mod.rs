@@ -6,6 +6,7 @@
 //! reach another file either. Access is `none`, `read` or `read-write`.
 
 use crate::bindings::database::{self, DatabaseError, QueryResult, Value};
+use crate::capabilities::import_log::{ImportCall, ImportLog};
 use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -58,11 +59,23 @@ pub struct DatabaseCtx {
     databases: Arc<ComponentDatabases>,
     scope: String,
     access: Access,
+    log: Option<Arc<ImportLog>>,
 }
 
 impl DatabaseCtx {
     pub fn new(databases: Arc<ComponentDatabases>, scope: impl Into<String>, access: Access) -> Self {
-        DatabaseCtx { databases, scope: scope.into(), access }
+        DatabaseCtx { databases, scope: scope.into(), access, log: None }
+    }
+
+    /// Records every statement (see [`ImportLog`]).
+    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
+        self.log = log;
+        self
+    }
+
+    fn log_statement<R>(&self, statement: String, write: bool, ran: &Result<R, DatabaseError>) {
+        let error = ran.as_ref().err().map(|e| format!("{e:?}"));
+        ImportLog::record(&self.log, || ImportCall::Database { statement, write, error });
     }
 
     fn run<R>(
@@ -145,7 +158,7 @@ pub fn add_to_linker<T: DatabaseView + Send + 'static>(linker: &mut Linker<T>) -
 
 impl database::Host for DatabaseCtx {
     fn query(&mut self, statement: String, params: Vec<Value>) -> Result<QueryResult, DatabaseError> {
-        self.run(&statement, &params, false, |stmt| {
+        let ran = self.run(&statement, &params, false, |stmt| {
             let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
             let width = columns.len();
             let mut rows = Vec::new();
@@ -154,11 +167,15 @@ impl database::Host for DatabaseCtx {
                 rows.push((0..width).map(|i| row.get_ref(i).map(to_value)).collect::<rusqlite::Result<_>>()?);
             }
             Ok(QueryResult { columns, rows })
-        })
+        });
+        self.log_statement(statement, false, &ran);
+        ran
     }
 
     fn execute(&mut self, statement: String, params: Vec<Value>) -> Result<u64, DatabaseError> {
-        self.run(&statement, &params, true, |stmt| stmt.raw_execute().map(|n| n as u64))
+        let ran = self.run(&statement, &params, true, |stmt| stmt.raw_execute().map(|n| n as u64));
+        self.log_statement(statement, true, &ran);
+        ran
     }
 }
 

@@ -5,6 +5,7 @@
 //! `HTTP-request-denied`, never a connection. Secret headers (webhook
 //! tokens) are added by the host on the way out, so they never enter guest memory.
 
+use crate::capabilities::import_log::{ImportCall, ImportLog};
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -102,6 +103,7 @@ pub struct OutboundHttp {
     plugins: AllowedHosts,
     secrets: Arc<[SecretHeader]>,
     component: String,
+    log: Option<Arc<ImportLog>>,
 }
 
 impl OutboundHttp {
@@ -111,7 +113,13 @@ impl OutboundHttp {
         plugins: AllowedHosts,
         secrets: Arc<[SecretHeader]>,
     ) -> Self {
-        OutboundHttp { allowed, plugins, secrets, component: component.into() }
+        OutboundHttp { allowed, plugins, secrets, component: component.into(), log: None }
+    }
+
+    /// Records every request attempted (see [`ImportLog`]).
+    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
+        self.log = log;
+        self
     }
 }
 
@@ -131,12 +139,17 @@ impl WasiHttpHooks for OutboundHttp {
         let scheme = uri.scheme_str().unwrap_or("https").to_string();
         let host = uri.host().unwrap_or("").to_string();
         let port = uri.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
-        if !self.allowed.allows(&scheme, &host, port) {
-            tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: host not allowed");
-            return Box::new(async { Err(Error::HttpRequestDenied) });
-        }
-        if !self.plugins.allows(&scheme, &host, port) {
-            tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: not a plugin of the step");
+        let denied = if !self.allowed.allows(&scheme, &host, port) {
+            Some("host not allowed")
+        } else if !self.plugins.allows(&scheme, &host, port) {
+            Some("not a plugin of the step")
+        } else {
+            None
+        };
+        let (method, url) = (request.method().to_string(), uri.to_string());
+        ImportLog::record(&self.log, || ImportCall::Http { method, url, denied: denied.map(String::from) });
+        if let Some(reason) = denied {
+            tracing::warn!(component = %self.component, %scheme, %host, port, "outbound request denied: {reason}");
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         for secret in self.secrets.iter().filter(|s| s.host == host.to_ascii_lowercase()) {

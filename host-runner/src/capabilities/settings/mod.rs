@@ -4,7 +4,9 @@
 //! are not settings a handler reads: the `plugins` capability answers them.
 
 use crate::bindings::settings;
+use crate::capabilities::import_log::{ImportCall, ImportLog};
 use crate::storage::Db;
+use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
 /// Per-store context: the database to read from and what may be read.
@@ -12,17 +14,24 @@ pub struct SettingsCtx {
     db: Db,
     /// `None`: every key (the orchestrator); otherwise the granted keys and `prefix*` patterns.
     readable: Option<Vec<String>>,
+    log: Option<Arc<ImportLog>>,
 }
 
 impl SettingsCtx {
     /// Every key readable.
     pub fn all(db: Db) -> Self {
-        SettingsCtx { db, readable: None }
+        SettingsCtx { db, readable: None, log: None }
     }
 
     /// Only `granted` keys (`key`, or `prefix*`) readable.
     pub fn granted(db: Db, granted: Vec<String>) -> Self {
-        SettingsCtx { db, readable: Some(granted) }
+        SettingsCtx { db, readable: Some(granted), log: None }
+    }
+
+    /// Records every read (see [`ImportLog`]).
+    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
+        self.log = log;
+        self
     }
 
     fn may_read(&self, key: &str) -> bool {
@@ -52,7 +61,9 @@ pub fn add_to_linker<T: SettingsView + Send + 'static>(linker: &mut Linker<T>) -
 
 impl settings::Host for SettingsCtx {
     fn get(&mut self, key: String) -> Option<String> {
-        if !self.may_read(&key) {
+        let granted = self.may_read(&key);
+        ImportLog::record(&self.log, || ImportCall::Setting { key: key.clone(), granted });
+        if !granted {
             tracing::debug!(%key, "settings read refused: not granted");
             return None;
         }
@@ -65,6 +76,8 @@ impl settings::Host for SettingsCtx {
     }
 
     fn get_prefix(&mut self, prefix: String) -> Vec<(String, String)> {
+        // Granted as far as the grant reaches: the keys it covers.
+        ImportLog::record(&self.log, || ImportCall::Setting { key: format!("{prefix}*"), granted: true });
         let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"));
         let mut found: Vec<(String, String)> = all
             .map(|all| {
