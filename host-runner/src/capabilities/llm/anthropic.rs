@@ -3,7 +3,7 @@
 //! total time and key redaction come from [`http_api`](super::http_api).
 
 use super::http_api::{
-    Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unparsed_error, unwrap_answer,
+    Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unwrap_answer,
 };
 use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
@@ -39,10 +39,6 @@ impl WireFormat for MessagesApi {
 
     fn parse(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
         parse_message(body, format)
-    }
-
-    fn parse_error(status: u16, body: &str) -> ProviderError {
-        parse_error(status, body)
     }
 }
 
@@ -133,23 +129,6 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
     })
 }
 
-fn parse_error(status: u16, body: &str) -> ProviderError {
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: Detail,
-    }
-    #[derive(Deserialize)]
-    struct Detail {
-        #[serde(rename = "type")]
-        kind: String,
-        message: String,
-    }
-    match serde_json::from_str::<Envelope>(body) {
-        Ok(e) => error(status, &e.error.kind, &e.error.message),
-        Err(_) => unparsed_error(status, body),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,12 +156,12 @@ mod tests {
             "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":3}}"#;
         let m = parse_message(ok, &AnswerFormat::Text).unwrap();
         assert_eq!((m.text.as_str(), m.input_tokens, m.output_tokens), ("Hello there", 12, 3));
-        let e = parse_error(
+        let e = MessagesApi::parse_error(
             400,
             r#"{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too large"}}"#,
         );
         assert_eq!((e.status, e.kind.as_str()), (400, "invalid_request_error"));
-        assert_eq!(parse_error(502, "<html>bad gateway</html>").kind, "http_error");
+        assert_eq!(MessagesApi::parse_error(502, "<html>bad gateway</html>").kind, "http_error");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use super::provider::{AnswerFormat, Completion, ModelProvider, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
+use serde::Deserialize;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -117,8 +118,10 @@ pub trait WireFormat: Send + Sync + 'static {
     fn body(request: &ProviderRequest) -> serde_json::Value;
     /// A 200's body.
     fn parse(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError>;
-    /// Any other answer's body.
-    fn parse_error(status: u16, body: &str) -> ProviderError;
+    /// Any other answer's body: the error envelope both APIs share, by default.
+    fn parse_error(status: u16, body: &str) -> ProviderError {
+        parse_error_envelope(status, body)
+    }
 }
 
 /// A model provider over HTTP: an endpoint speaking wire format `W`.
@@ -151,10 +154,31 @@ impl<W: WireFormat> ModelProvider for HttpProvider<W> {
     }
 }
 
-/// An error whose body is not the API's error envelope (a proxy's HTML page):
-/// its start, as the message.
-pub fn unparsed_error(status: u16, body: &str) -> ProviderError {
-    error(status, "http_error", &body.chars().take(500).collect::<String>())
+/// An error answer: the `{"error": {"type", "message"}}` envelope both the
+/// Messages API and Chat Completions use (Chat Completions may give a `code`
+/// instead of a `type`); any other body (a proxy's HTML page) is quoted from
+/// its start.
+pub fn parse_error_envelope(status: u16, body: &str) -> ProviderError {
+    #[derive(Deserialize)]
+    struct Envelope {
+        error: Detail,
+    }
+    #[derive(Deserialize)]
+    struct Detail {
+        message: String,
+        #[serde(rename = "type", default)]
+        kind: Option<String>,
+        #[serde(default)]
+        code: Option<serde_json::Value>,
+    }
+    match serde_json::from_str::<Envelope>(body) {
+        Ok(e) => {
+            let code = e.error.code.as_ref().and_then(|c| c.as_str().map(str::to_string));
+            let kind = e.error.kind.filter(|k| !k.is_empty()).or(code).unwrap_or_else(|| "api_error".into());
+            error(status, &kind, &e.error.message)
+        }
+        Err(_) => error(status, "http_error", &body.chars().take(500).collect::<String>()),
+    }
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -6,7 +6,7 @@
 //! key redaction come from [`http_api`](super::http_api).
 
 use super::http_api::{
-    Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unparsed_error, unwrap_answer,
+    Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unwrap_answer,
 };
 use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
@@ -45,10 +45,6 @@ impl WireFormat for ChatCompletions {
 
     fn parse(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
         parse_completion(body, format)
-    }
-
-    fn parse_error(status: u16, body: &str) -> ProviderError {
-        parse_error(status, body)
     }
 }
 
@@ -143,29 +139,6 @@ fn parse_completion(body: &str, format: &AnswerFormat) -> Result<ProviderRespons
     })
 }
 
-fn parse_error(status: u16, body: &str) -> ProviderError {
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: Detail,
-    }
-    #[derive(Deserialize)]
-    struct Detail {
-        message: String,
-        #[serde(rename = "type", default)]
-        kind: Option<String>,
-        #[serde(default)]
-        code: Option<serde_json::Value>,
-    }
-    match serde_json::from_str::<Envelope>(body) {
-        Ok(e) => {
-            let code = e.error.code.as_ref().and_then(|c| c.as_str().map(str::to_string));
-            let kind = e.error.kind.filter(|k| !k.is_empty()).or(code).unwrap_or_else(|| "api_error".into());
-            error(status, &kind, &e.error.message)
-        }
-        Err(_) => unparsed_error(status, body),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,13 +186,15 @@ mod tests {
         assert_eq!(parse_completion(ok, &AnswerFormat::Schema(list)).unwrap_err().kind, "invalid_response");
         let refused = ok.replace(r#""content":"Hello""#, r#""content":null,"refusal":"I can't help with that""#);
         assert_eq!(parse_completion(&refused, &AnswerFormat::Json).unwrap_err().kind, "refusal");
-        let e =
-            parse_error(400, r#"{"error":{"message":"bad max_tokens","type":"invalid_request_error","code":null}}"#);
+        let e = ChatCompletions::parse_error(
+            400,
+            r#"{"error":{"message":"bad max_tokens","type":"invalid_request_error","code":null}}"#,
+        );
         assert_eq!((e.status, e.kind.as_str(), e.message.as_str()), (400, "invalid_request_error", "bad max_tokens"));
         assert_eq!(
-            parse_error(404, r#"{"error":{"message":"no model","code":"model_not_found"}}"#).kind,
+            ChatCompletions::parse_error(404, r#"{"error":{"message":"no model","code":"model_not_found"}}"#).kind,
             "model_not_found"
         );
-        assert_eq!(parse_error(502, "<html>bad gateway</html>").kind, "http_error");
+        assert_eq!(ChatCompletions::parse_error(502, "<html>bad gateway</html>").kind, "http_error");
     }
 }
