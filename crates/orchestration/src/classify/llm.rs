@@ -45,6 +45,11 @@ pub struct Candidate<'a> {
     pub unsure: bool,
 }
 
+/// The seed's own meaning of `intent`, if it is one of its intents.
+pub fn seed_meaning(intent: &str) -> Option<&'static str> {
+    MEANINGS.iter().find(|(i, _)| *i == intent).map(|(_, m)| *m)
+}
+
 /// An intent the model may answer, and what its handler says it does (a
 /// hot-loaded intent's only meaning; the seed's intents have their own).
 pub struct Offered {
@@ -60,10 +65,7 @@ pub fn request(steps: &[Candidate], goal: Option<&str>, intents: &[Offered]) -> 
     );
     for offered in intents {
         let intent = offered.intent.as_str();
-        let meaning = MEANINGS
-            .iter()
-            .find(|(i, _)| *i == intent)
-            .map(|(_, m)| *m)
+        let meaning = seed_meaning(intent)
             .or(offered.description.as_deref().map(str::trim).filter(|d| !d.is_empty()))
             .unwrap_or("served by a loaded handler");
         system.push_str(&format!("- {intent}: {meaning}\n"));

@@ -108,7 +108,11 @@ fn ask_model(
         .collect();
     let offered: Vec<llm::Offered> = intents
         .iter()
-        .map(|intent| llm::Offered { intent: intent.clone(), description: env.intent_description(intent) })
+        .map(|intent| llm::Offered {
+            intent: intent.clone(),
+            // Only an intent the seed does not define needs its handler's words.
+            description: llm::seed_meaning(intent).is_none().then(|| env.intent_description(intent)).flatten(),
+        })
         .collect();
     let (system, prompt) = llm::request(&candidates, goal, &offered);
     let asked: Vec<&str> = steps.iter().zip(unsure).filter(|(_, u)| **u).map(|(s, _)| s.id.as_str()).collect();
