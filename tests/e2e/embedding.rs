@@ -33,7 +33,7 @@ fn wasmtime_py_runs_a_shipped_handler_with_its_imports_in_python() {
     assert!(lines[1]["output"]["summary"].as_str().unwrap().contains("ORD-4411"), "execute() through it");
     let sent = lines[1]["llm_calls"][0]["messages"][0].as_str().unwrap();
     assert!(
-        sent.contains("<instruction>") && sent.contains("transcript: Dana"),
+        sent.starts_with("Summarize the call for the account team.") && sent.contains("transcript: Dana"),
         "the handler rendered its material: {sent}"
     );
 }
@@ -45,7 +45,7 @@ fn check_host_output(stdout: &[u8]) {
     assert!(lines[1]["output"]["summary"].as_str().unwrap().contains("ORD-4411"), "execute() through it");
     let sent = lines[1]["llm_calls"][0]["messages"][0].as_str().unwrap();
     assert!(
-        sent.contains("<instruction>") && sent.contains("transcript: Dana"),
+        sent.starts_with("Summarize the call for the account team.") && sent.contains("transcript: Dana"),
         "the handler rendered its material: {sent}"
     );
 }

@@ -61,10 +61,14 @@ async fn an_unsure_step_is_classified_by_the_fast_model_over_the_wire() {
     assert_eq!(received.len(), 3, "one classification call, then one call per step");
     let ask = &received[0].body;
     assert_eq!(ask["model"], "claude-haiku-4-5", "the fast tier classifies");
-    assert!(ask["system"].as_str().unwrap().contains("classify the steps"));
-    assert!(ask["system"].as_str().unwrap().contains("- extract: pull structured fields out of text into JSON"));
+    let system = ask["system"].as_str().unwrap();
+    assert!(system.contains("intent of each AI-agent workflow step marked CLASSIFY"), "{system}");
+    assert!(
+        system.contains("\nIntents: extract, summarize\ntransform: reshape or convert data, no judgment\n"),
+        "{system}"
+    );
     let question = ask["messages"][0]["content"].as_str().unwrap();
-    assert!(question.contains("Workflow goal: Prepare a support hand-off for the lead"));
+    assert!(question.contains("Goal: Prepare a support hand-off for the lead"));
     assert!(question.contains("id=\"brief\" name=\"Step 2\" reads=[\"who\"] CLASSIFY"), "{question}");
     assert!(!question.contains("id=\"who\" name=\"Extract the customer\" CLASSIFY"), "sure steps are context only");
 

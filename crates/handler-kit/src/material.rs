@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 /// would otherwise cost more in tags than in content.
 const LINE_PIECE_CHARS: usize = 160;
 
-/// The material as one user message: the instruction first, then every
+/// The material as one user message: the instruction first (untagged), then every
 /// piece of data and the memory in the order given, each long piece in a
 /// tag named by its source (`<param name="call">`, `<input name="…">`,
 /// `<step_output name="…">`, `<memory>`), and the short one-line pieces of
@@ -26,7 +26,9 @@ pub fn render(request: &StepRequest, shown_elsewhere: &[String]) -> String {
     for piece in &pieces {
         let content = piece.content.trim();
         match piece.source {
-            MaterialSource::Prompt => blocks.push(format!("<instruction>\n{content}\n</instruction>")),
+            // The instruction is trusted text, first and untagged; data sits in tags.
+            MaterialSource::Prompt if !content.is_empty() => blocks.push(content.to_string()),
+            MaterialSource::Prompt => {}
             MaterialSource::Memory => blocks.push(format!("<memory>\n{content}\n</memory>")),
             source if is_line(content) => {
                 if grouped.contains(&source) {
@@ -174,7 +176,7 @@ mod tests {
         ]);
         assert_eq!(
             render(&request, &[]),
-            "<instruction>\nSummarize the call.\n</instruction>\n\n\
+            "Summarize the call.\n\n\
              <param name=\"transcript\">\nAngela: $612,000 grant.\nDana: agreed.\n</param>\n\n\
              <inputs>\naccount: ACC-55102\nregion: EMEA\n</inputs>\n\n\
              <step_outputs>\nrecap: {\"owner\":\"Dana\"}\n</step_outputs>\n\n\

@@ -105,7 +105,7 @@ mod tests {
             ("ticket", MaterialSource::Param, MaterialFormat::Text, "Site down since 09:14 (INC-7731)."),
         ]);
         let message = user_message(&request, "Answer yes or no.", &[]);
-        assert!(message.starts_with("<instruction>\nIs it urgent?"));
+        assert!(message.starts_with("Is it urgent?\n\n<params>"));
         assert!(message.contains("INC-7731"));
         assert!(message.ends_with("</params>\n\nAnswer yes or no."));
         assert_eq!(user_message(&request, " ", &[]), material::render(&request, &[]));

@@ -237,9 +237,9 @@ fn to_number(x: f64) -> Value {
 /// model. The material (instruction and data) opens the message; the task
 /// adds `params.instruction` and `params.input` when the params hold them.
 pub fn merge_request(instruction: Option<&str>, input: Option<&Value>) -> (String, String) {
-    let system = "You aggregate material for an automated workflow: merge, combine, count or total it as the \
-                  instruction asks, into one coherent result. Remove repetition, keep every distinct fact, \
-                  figure and name, show totals you compute, and never invent data. No preamble."
+    let system = "Merge, combine, count or total the material as the instruction asks, into one result. Drop \
+                  repetition; keep every distinct fact, figure and name; show computed totals; invent \
+                  nothing. No preamble."
         .to_string();
     let mut parts = Vec::new();
     if let Some(instruction) = instruction {

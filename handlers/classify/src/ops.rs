@@ -111,8 +111,8 @@ pub fn request(classes: &[Class]) -> (String, Value, String) {
             "rationale": {"type": "string"}
         }
     });
-    let system = "You classify for an automated workflow: give the data the one label the instruction asks for, \
-                  your confidence from 0 to 1, and a rationale of one or two sentences citing the data."
+    let system = "Give the data the one label the instruction asks for, your confidence (0-1) and a one- or \
+                  two-sentence rationale citing the data."
         .to_string();
     let task = if classes.is_empty() {
         "Answer with a short label of your own (one to three words).".to_string()

@@ -48,8 +48,8 @@ pub fn question_request(question: Option<&str>, input: Option<&Value>) -> (Strin
         "required": ["answer", "reason"],
         "properties": {"answer": {"type": "boolean"}, "reason": {"type": "string"}}
     });
-    let system = "You decide a branch of an automated workflow. Answer the yes/no question about the data: \
-         `answer` is true for yes, false for no; `reason` is one sentence."
+    let system = "Answer the yes/no question about the data: `answer` true for yes, false for no; `reason` \
+         one sentence."
         .to_string();
     let mut parts = Vec::new();
     if let Some(question) = question {
@@ -73,8 +73,8 @@ pub fn branch_request(question: Option<&str>, input: Option<&Value>, names: &[St
         "required": ["branch", "reason"],
         "properties": {"branch": {"type": "string", "enum": names}, "reason": {"type": "string"}}
     });
-    let system = "You decide which branch of an automated workflow runs next. Choose the one branch the \
-         instruction and the data call for; `reason` is one sentence."
+    let system = "Choose the one workflow branch the instruction and the data call for; `reason` is one \
+         sentence."
         .to_string();
     let mut task = format!("Branches: {}", names.join(", "));
     if let Some(question) = question {

@@ -90,9 +90,9 @@ fn enrich_with_model(request: &StepRequest, input: Option<&serde_json::Value>) -
             "enrich needs a lookup (params.key and params.source) or a prompt that says what to add".into(),
         ));
     }
-    let system = "You enrich records for an automated workflow: add the fields the instruction asks for, derived \
-                 from the data given (categories, normalized values, what the text states). Use null where \
-                 the data does not say; never invent facts. Answer with the enriched data as JSON and nothing else.";
+    let system = "Return the data as JSON with the fields the instruction asks for added, derived from the \
+                 data (categories, normalized values, what the text states); null where the data does not \
+                 say. Invent nothing.";
     let enriched = ask_json(Ask::json(request, system, data_task(input), MODEL_MAX_TOKENS))?;
     Ok(enriched.to_string())
 }

@@ -12,8 +12,8 @@ use serde_json::Value;
 const MAX_OUTPUT_TOKENS: u32 = 1024;
 /// Extraction wants the most likely reading, not variety.
 const TEMPERATURE: f32 = 0.2;
-const SYSTEM: &str = "You extract data for an automated workflow. Answer with one JSON object and nothing else. \
-     Use null for a value the data does not give; never invent one.";
+const SYSTEM: &str = "Extract the values the instruction asks for into one JSON object; null for a value the data \
+     does not give. Invent nothing.";
 
 struct Extract;
 
@@ -45,10 +45,7 @@ impl handler_kit::Handler for Extract {
         }
         let (system, format) = match &schema {
             Some(schema) => (SYSTEM.to_string(), ResponseFormat::JsonSchema(schema.to_string())),
-            None => (
-                format!("{SYSTEM} Give each value the instruction asks for a descriptive snake_case key."),
-                ResponseFormat::Json,
-            ),
+            None => (format!("{SYSTEM} Name each value with a descriptive snake_case key."), ResponseFormat::Json),
         };
         let mut task = String::new();
         let mut last_errors = Vec::new();

@@ -83,9 +83,7 @@ pub fn criteria_request(criteria: Option<&str>, items: &[&Value]) -> (String, Va
         "required": ["keep"],
         "properties": {"keep": {"type": "array", "items": {"type": "integer"}}}
     });
-    let system = "You filter items for an automated workflow. Decide for each numbered item whether it meets the \
-         criteria the instruction states: `keep` lists the numbers of the items that meet them."
-        .to_string();
+    let system = "List in `keep` the numbers of the items that meet the instruction's criteria.".to_string();
     // Records that share their keys are listed as rows under one header.
     let texts: Vec<String> = items.iter().map(|item| item.to_string()).collect();
     let (header, lines) = match table::numbered_rows(&texts) {

@@ -6,7 +6,8 @@
 //!   detected from the step's name and the opening of its prompt;
 //! - `max_words`: an upper bound on the length (output tokens follow it).
 //!
-//! Output: `{"type": ..., "content": text, "detected": bool}`.
+//! Output: `{"type": ..., "content": text}` (only what later steps read: the
+//! output travels into their model calls).
 
 mod ops;
 
@@ -32,16 +33,13 @@ impl handler_kit::Handler for Generate {
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
         let max_words = params::optional_u32(&params, "max_words")?;
-        let (content_type, detected) = match params::optional_str(&params, "type")? {
-            Some(name) => {
-                let content_type = ContentType::parse(name).ok_or_else(|| {
-                    HandlerError::InvalidInput(format!(
-                        "params.type must be `email`, `report`, `code`, `creative` or `text`, got `{name}`"
-                    ))
-                })?;
-                (content_type, false)
-            }
-            None => (ContentType::detect(&request.step.name, &request.step.prompt), true),
+        let content_type = match params::optional_str(&params, "type")? {
+            Some(name) => ContentType::parse(name).ok_or_else(|| {
+                HandlerError::InvalidInput(format!(
+                    "params.type must be `email`, `report`, `code`, `creative` or `text`, got `{name}`"
+                ))
+            })?,
+            None => ContentType::detect(&request.step.name, &request.step.prompt),
         };
         if material::is_empty(&request) {
             return Err(HandlerError::InvalidInput(
@@ -61,7 +59,7 @@ impl handler_kit::Handler for Generate {
         if content.is_empty() {
             return Err(HandlerError::InvalidOutput("the model answered with no content".into()));
         }
-        Ok(json!({ "type": content_type.name(), "content": content, "detected": detected }).to_string())
+        Ok(json!({ "type": content_type.name(), "content": content }).to_string())
     }
 }
 

@@ -65,25 +65,19 @@ impl ContentType {
     pub fn system_prompt(self, max_words: Option<u32>) -> String {
         let task = match self {
             Email => {
-                "You write emails for an automated workflow. Write the complete email: a `Subject:` line, \
-                 greeting, body and sign-off, in the tone the request asks for (clear and courteous by default). \
-                 Never invent names, amounts, dates or commitments the request does not give."
+                "Write the complete email: a `Subject:` line, greeting, body and sign-off, in the tone asked \
+                 for (clear and courteous by default). Never invent names, amounts, dates or commitments."
             }
             Report => {
-                "You write reports for an automated workflow. Lead with the key findings, then support them \
-                 under short headings. Use only the facts and figures given, and say where data is missing."
+                "Write the report: key findings first, then support under short headings. Use only the \
+                 facts and figures given; say where data is missing."
             }
             Code => {
-                "You write code for an automated workflow. Answer with the code only: no Markdown fences and \
-                 no explanation before or after; put comments in the code where a reader needs them."
+                "Answer with the code only: no Markdown fences, no explanation around it; comments in the \
+                 code where a reader needs them."
             }
-            Creative => {
-                "You write creative copy for an automated workflow. Be original and vivid, and keep to the \
-                 form the request asks for (story, poem, slogan, tagline)."
-            }
-            Text => {
-                "You write text for an automated workflow. Do exactly what the request asks, clearly and concisely."
-            }
+            Creative => "Write original, vivid copy in the form asked for (story, poem, slogan, tagline).",
+            Text => "Do exactly what the request asks, clearly and concisely.",
         };
         match max_words {
             Some(words) => format!("{task} Write at most {words} words. No preamble."),

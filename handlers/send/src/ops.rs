@@ -85,9 +85,9 @@ impl Delivery {
     /// material, with the recipient details the body will carry.
     pub fn draft_request(&self) -> (String, String) {
         let system = format!(
-            "You write the message an automated workflow sends through `{}`, as the instruction asks and \
-             from the data given. Answer with the message text only: no preamble, no quotes, no subject \
-             line. Keep it short: at most {DRAFT_WORDS} words, with every figure, id and name it needs.",
+            "Write the message to send through `{}` as the instruction asks, from the data: the text \
+             only (no preamble, quotes or subject line), at most {DRAFT_WORDS} words, with every figure, \
+             id and name it needs.",
             self.plugin
         );
         let details: Vec<String> = [("Channel", &self.channel), ("To", &self.to), ("Subject", &self.subject)]

@@ -42,9 +42,8 @@ impl handler_kit::Handler for Summarize {
         }
         let summary = ask(Ask {
             system: format!(
-                "You summarize for an automated workflow. Follow the instruction; summarize the data given. \
-                 Write at most {target} words as {style}. Keep every name, number, date and identifier that \
-                 matters. No preamble."
+                "Summarize the data as the instruction asks, in at most {target} words as {style}, keeping \
+                 every name, number, date and identifier that matters. No preamble."
             ),
             task: String::new(),
             shown_in_task: vec![],
@@ -54,12 +53,8 @@ impl handler_kit::Handler for Summarize {
             request: &request,
         })?;
         let summary = summary.trim();
-        Ok(json!({
-            "summary": summary,
-            "word_count": summary.split_whitespace().count(),
-            "target_length": target,
-        })
-        .to_string())
+        // Only the summary: the output travels into later steps' model calls.
+        Ok(json!({ "summary": summary }).to_string())
     }
 }
 

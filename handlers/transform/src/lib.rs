@@ -103,9 +103,8 @@ fn reshape_with_model(request: &StepRequest, input: Option<&Value>) -> Result<St
                 .into(),
         ));
     }
-    let system = "You reshape data for an automated workflow exactly as the instruction says: select, rename, \
-                 reformat, convert or restructure it. Keep every value the result needs unchanged; never \
-                 invent one. Answer with the reshaped data as JSON and nothing else.";
+    let system = "Reshape the data as JSON exactly as the instruction says (select, rename, reformat, convert, \
+                 restructure), keeping every value the result needs unchanged. Invent nothing.";
     let reshaped = ask_json(Ask::json(request, system, data_task(input), MODEL_MAX_TOKENS))?;
     Ok(reshaped.to_string())
 }

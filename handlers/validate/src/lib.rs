@@ -15,8 +15,8 @@
 //!   chosen to keep the component small (423 KB instead of 923 KB with `regex`);
 //! - `schema`: a JSON Schema subset (`type`, `properties`, `required`, `items`, `enum`).
 //!
-//! Output: `{"valid": bool, "errors": [{"field", "check", "message"}],
-//! "checked": rules + schema, "judged_by_model": judgment rules}`.
+//! Output: `{"valid": bool, "errors": [{"field", "check", "message"}]}` (only
+//! what later steps read: the output travels into their model calls).
 
 mod ops;
 
@@ -93,8 +93,6 @@ impl handler_kit::Handler for Validate {
         Ok(json!({
             "valid": errors.is_empty(),
             "errors": errors,
-            "checked": rules.len() + usize::from(schema.is_some()),
-            "judged_by_model": judgments.len(),
         })
         .to_string())
     }
@@ -111,7 +109,7 @@ fn check_by_instruction(request: &StepRequest, data: Option<&Value>) -> Result<S
     let (system, schema, task) = ops::instruction_request(data);
     let answer = ask(Ask::structured(request, system, &schema, task, VERDICT_MAX_TOKENS))?;
     let errors = ops::parse_verdict(&answer)?;
-    Ok(json!({ "valid": errors.is_empty(), "errors": errors, "checked": 0, "judged_by_model": 1 }).to_string())
+    Ok(json!({ "valid": errors.is_empty(), "errors": errors }).to_string())
 }
 
 handler_kit::export_handler!(Validate);

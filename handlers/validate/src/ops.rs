@@ -231,9 +231,8 @@ pub fn judgment_request(data: Option<&Value>, judgments: &[(usize, &Rule)]) -> (
         "required": ["verdicts"],
         "properties": {"verdicts": {"type": "object", "required": keys, "properties": properties}}
     });
-    let system = "You check data for an automated workflow against rules that need judgment. For each numbered \
-         rule, decide whether the data passes it and give a one-sentence reason, under the rule's number in \
-         `verdicts`."
+    let system = "For each numbered rule, judge whether the data passes it; give a one-sentence reason under \
+         the rule's number in `verdicts`."
         .to_string();
     let rules: Vec<String> = judgments
         .iter()
@@ -271,9 +270,9 @@ pub fn instruction_request(data: Option<&Value>) -> (String, Value, String) {
             }}
         }
     });
-    let system = "You check data for an automated workflow against the rules, policy or criteria the \
-         instruction states. `valid` is true only when every rule holds; list each violation in `errors` with \
-         the field or item it concerns and a one-sentence message. Judge only by the rules stated."
+    let system = "Check the data against the rules, policy or criteria the instruction states, and only those. \
+         `valid` is true only when every rule holds; list each violation in `errors` with the field or \
+         item it concerns and a one-sentence message."
         .to_string();
     let task = data.map(|d| format!("Data:\n{}", text_of(d))).unwrap_or_default();
     (system, schema, task)

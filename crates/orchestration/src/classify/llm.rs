@@ -8,31 +8,35 @@ use super::{Classification, Method};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// The instructions of an unsure step are cut here: the opening says what to do.
-const INSTRUCTION_CHARS: usize = 600;
+/// The instructions of an unsure step are cut here: the opening says what to
+/// do (a lead-in sentence and the instruction fit; the data that follows does
+/// not decide the intent).
+const INSTRUCTION_CHARS: usize = 400;
 /// Output tokens allowed per classified step (plus its id), and a fixed allowance.
-const TOKENS_PER_STEP: u32 = 80;
-const TOKENS_BASE: u32 = 40;
+const TOKENS_PER_STEP: u32 = 30;
+const TOKENS_BASE: u32 = 20;
 
 /// The output allowance of an answer about the steps with these ids: each
-/// entry's fields and reasoning, plus its id (about one token per 2 characters).
+/// entry's fields, plus its id (about one token per 2 characters).
 pub fn max_tokens(asked: &[&str]) -> u32 {
     TOKENS_BASE + asked.iter().map(|id| TOKENS_PER_STEP + id.len() as u32 / 2 + 1).sum::<u32>()
 }
 
-/// What each of the seed's intents means, for the model.
+/// What each of the seed's intents means, for the model; empty where the name
+/// says it (a model knows what "summarize" asks). Short on purpose: the list is
+/// paid for on every workflow with an unsure step.
 const MEANINGS: [(&str, &str); 11] = [
-    ("extract", "pull structured fields out of text into JSON"),
-    ("summarize", "shorten text to its key points"),
-    ("generate", "write new text: a reply, report, email, code"),
-    ("validate", "check data against rules or a schema"),
-    ("send", "deliver a message to an external service or person"),
-    ("transform", "reshape or convert data without judgment"),
-    ("conditional", "decide which branch of the workflow runs"),
-    ("aggregate", "group, total or merge records or earlier outputs"),
-    ("filter", "keep only the items that meet criteria"),
-    ("enrich", "add data from an external source or database"),
-    ("classify", "label an item with one of given classes: a category, priority, sentiment, risk level"),
+    ("extract", ""),
+    ("summarize", ""),
+    ("generate", ""),
+    ("validate", ""),
+    ("send", ""),
+    ("filter", ""),
+    ("transform", "reshape or convert data, no judgment"),
+    ("conditional", "decide which branch runs"),
+    ("aggregate", "group, total or merge records or outputs"),
+    ("enrich", "add data from an external source"),
+    ("classify", "label with given classes (category, priority, sentiment, risk)"),
 ];
 
 /// A workflow step as the model sees it.
@@ -60,34 +64,39 @@ pub struct Offered {
 /// `(system, user)` prompts asking the intents of the unsure `steps`.
 pub fn request(steps: &[Candidate], goal: Option<&str>, intents: &[Offered]) -> (String, String) {
     let mut system = String::from(
-        "You classify the steps of an AI-agent workflow by intent. Each intent is served by a specialised \
-         handler, so pick the one whose work the step asks for, not words it happens to contain.\nIntents:\n",
+        "Give the intent of each AI-agent workflow step marked CLASSIFY: the work it asks for, \
+         not words it contains.\n",
     );
-    for offered in intents {
+    let (plain, explained): (Vec<&Offered>, Vec<&Offered>) =
+        intents.iter().partition(|o| seed_meaning(&o.intent) == Some(""));
+    if !plain.is_empty() {
+        let names: Vec<&str> = plain.iter().map(|o| o.intent.as_str()).collect();
+        system.push_str(&format!("Intents: {}\n", names.join(", ")));
+    }
+    for offered in explained {
         let intent = offered.intent.as_str();
         let meaning = seed_meaning(intent)
             .or(offered.description.as_deref().map(str::trim).filter(|d| !d.is_empty()))
             .unwrap_or("served by a loaded handler");
-        system.push_str(&format!("- {intent}: {meaning}\n"));
+        system.push_str(&format!("{intent}: {meaning}\n"));
     }
-    system.push_str(
-        "Answer with one JSON object only: {\"steps\": [{\"id\": string, \"intent\": string, \
-         \"confidence\": number between 0 and 1, \"reasoning\": string of at most 12 words}]}, \
-         one entry per step marked CLASSIFY.",
-    );
+    // No reasoning asked: output tokens cost several times input tokens.
+    system.push_str("Answer JSON only: {\"steps\":[{\"id\":\"…\",\"intent\":\"…\",\"confidence\":0-1}]}");
     let mut user = String::new();
     if let Some(goal) = goal.filter(|g| !g.trim().is_empty()) {
-        user.push_str(&format!("Workflow goal: {}\n", goal.trim()));
+        user.push_str(&format!("Goal: {}\n", goal.trim()));
     }
-    user.push_str("Steps in order:\n");
     for (n, step) in steps.iter().enumerate() {
-        user.push_str(&format!("{}. id={:?} name={:?}", n + 1, step.id, step.name));
+        user.push_str(&format!("{}. id={:?}", n + 1, step.id));
+        if step.name != step.id {
+            user.push_str(&format!(" name={:?}", step.name));
+        }
         if !step.depends_on.is_empty() {
             user.push_str(&format!(" reads={:?}", step.depends_on));
         }
         if step.unsure {
             let opening: String = step.prompt.chars().take(INSTRUCTION_CHARS).collect();
-            user.push_str(&format!(" CLASSIFY\n   instructions: {:?}", opening));
+            user.push_str(&format!(" CLASSIFY {:?}", opening));
         }
         user.push('\n');
     }
@@ -137,7 +146,10 @@ pub fn parse(answer: &str, asked: &[&str], intents: &[String]) -> Result<HashMap
                     intent,
                     confidence,
                     method: Method::Llm,
-                    reasoning: format!("model: {}", s.reasoning.chars().take(200).collect::<String>()),
+                    reasoning: match s.reasoning.trim() {
+                        "" => "model".to_string(),
+                        why => format!("model: {}", why.chars().take(200).collect::<String>()),
+                    },
                     alternatives: vec![],
                     ambiguous: false,
                 };
@@ -170,15 +182,19 @@ mod tests {
         loaded.push(offered("translate", None));
         loaded.push(offered("sentiment", Some("Rates the sentiment of the step's text")));
         let (system, user) = request(&steps, Some("Audit expenses"), &loaded);
-        assert!(system.contains("- translate: served by a loaded handler"));
+        assert!(system.contains("\ntranslate: served by a loaded handler\n"));
         assert!(
-            system.contains("- sentiment: Rates the sentiment of the step's text"),
+            system.contains("\nsentiment: Rates the sentiment of the step's text\n"),
             "a hot-loaded intent's meaning"
         );
-        assert!(system.contains("- extract: pull structured fields out of text into JSON"), "the seed's own meanings");
-        assert!(user.contains("Workflow goal: Audit expenses"));
+        assert!(
+            system.contains("\nIntents: extract, summarize, generate, validate, send, filter\n"),
+            "intents named for their work, without a meaning"
+        );
+        assert!(system.contains("\ntransform: reshape or convert data, no judgment\n"), "the seed's own meanings");
+        assert!(user.contains("Goal: Audit expenses"));
         assert!(user.contains("name=\"Extract fields\"") && !user.contains("secret-a"));
-        assert!(user.contains("id=\"b\" name=\"Step 2\" reads=[\"a\"] CLASSIFY"));
+        assert!(user.contains("id=\"b\" name=\"Step 2\" reads=[\"a\"] CLASSIFY \"Look over the fields.\""));
     }
 
     #[test]

@@ -234,7 +234,7 @@ fn unsure_steps_go_to_one_llm_call_whose_answer_is_taken_and_costed() {
     let calls = env.calls.borrow();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].model, "claude-haiku-4-5", "the fast tier classifies");
-    assert!(calls[0].json && calls[0].prompt.contains("Workflow goal: Prepare a support hand-off"));
+    assert!(calls[0].json && calls[0].prompt.contains("Goal: Prepare a support hand-off"));
     assert!(calls[0].prompt.contains("id=\"b\" name=\"Step 2\" CLASSIFY"), "{}", calls[0].prompt);
     let init = &events_of(&env, EventKind::Initialized)[0].metadata;
     assert_eq!(
