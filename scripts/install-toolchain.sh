@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Installs what building the guest components needs when rustup has no
-# wasm32-wasip2 target: Debian's rustc-web toolchain (rustc/cargo 1.96 with the
-# std source), lld and the wasi libc. Idempotent: does nothing when present.
+# Installs what the build and the tests need from Debian: the guest toolchain
+# for when rustup has no wasm32-wasip2 target (rustc-web: rustc/cargo 1.96 with
+# the std source, lld, the wasi libc), and the Postgres server binaries the
+# tests start throwaway clusters from (postgresql; setpriv from util-linux).
+# Idempotent: does nothing when present.
 set -euo pipefail
-packages=(rustc-web cargo-web rust-web-src lld-22 wasi-libc)
+packages=(rustc-web cargo-web rust-web-src lld-22 wasi-libc postgresql util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing ${missing[*]} (guest toolchain)" >&2
+echo "installing ${missing[*]}" >&2
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 "${sudo_cmd[@]}" apt-get update -qq

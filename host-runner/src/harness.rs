@@ -19,7 +19,7 @@ use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
 use crate::components::shared::{Limits, Shared};
 use crate::storage::Db;
-use crate::storage::records::{AuditRow, Identity, list_audit};
+use crate::storage::records::{AuditRow, Identity};
 use anyhow::{Context, Result, bail};
 use orchestration::material::{Format, Source, StepData, assemble};
 use serde::{Deserialize, Serialize};
@@ -126,7 +126,7 @@ impl Harness {
                 .with_context(|| format!("reading {}", manifest.display()))?;
         }
         let provider = Arc::new(ScriptedProvider::new(answers));
-        let db = Db::open(&scratch.join("pilot.db"))?;
+        let db = Db::open(&scratch.join("pilot.db").display().to_string())?;
         let mut shared = Shared::new(
             new_engine()?,
             db,
@@ -173,7 +173,7 @@ impl Harness {
         log.take();
         let dispatched = run_handler(&self.shared, &self.handler, &who, step_request).await;
         self.shared.db.records().flush().await;
-        let audit = list_audit(&self.shared.db.lock(), Some(&who.execution_id), 1_000)?;
+        let audit = self.shared.db.audit(Some(&who.execution_id), 1_000)?;
         let (result, handler_error, tokens) = match dispatched {
             Ok(done) => {
                 let output = serde_json::from_str(&done.output).unwrap_or(Value::String(done.output));

@@ -75,9 +75,19 @@ fn provider_timeout() -> Result<Duration> {
     }
 }
 
+/// Where the components' own databases live: beside a SQLite host database
+/// (`pilot.db` -> `pilot.components/`), or `./pilot.components/` with Postgres.
+pub fn component_data_dir(database: &str) -> PathBuf {
+    if crate::storage::is_postgres(database) {
+        PathBuf::from("pilot.components")
+    } else {
+        Path::new(database).with_extension("components")
+    }
+}
+
 /// Builds a [`Host`].
 pub struct HostBuilder {
-    db_path: PathBuf,
+    database: String,
     components_dir: PathBuf,
     handlers_dir: Option<PathBuf>,
     orchestrator: Option<PathBuf>,
@@ -96,9 +106,10 @@ impl HostBuilder {
         self
     }
 
-    /// The SQLite database file (default `./pilot.db`).
-    pub fn database(mut self, path: impl Into<PathBuf>) -> Self {
-        self.db_path = path.into();
+    /// The host database: a SQLite file (default `./pilot.db`) or a
+    /// `postgres://` URL shared by replicas.
+    pub fn database(mut self, location: impl Into<String>) -> Self {
+        self.database = location.into();
         self
     }
 
@@ -154,7 +165,7 @@ impl HostBuilder {
     /// Opens the database, compiles the orchestrator and every handler, and
     /// checks each handler's `info()`. Any bad file fails the build, naming it.
     pub async fn build(self) -> Result<Host> {
-        let db = Db::open(&self.db_path)?;
+        let db = Db::open(&self.database)?;
         let engine = new_engine()?;
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
@@ -163,7 +174,7 @@ impl HostBuilder {
             engine,
             db,
             self.provider.build()?,
-            self.db_path.with_extension("components"),
+            component_data_dir(&self.database),
             self.limits,
             self.keep_transcript.then(Arc::default),
             Arc::new(self.plugin_headers),
@@ -188,7 +199,7 @@ pub struct Host {
 impl Host {
     pub fn builder() -> HostBuilder {
         HostBuilder {
-            db_path: PathBuf::from("pilot.db"),
+            database: "pilot.db".into(),
             components_dir: PathBuf::from("target/components"),
             handlers_dir: None,
             orchestrator: None,

@@ -14,6 +14,7 @@ pub mod capabilities;
 pub mod components;
 pub mod harness;
 pub mod host;
+pub mod metrics;
 pub mod runner;
 pub mod serve;
 pub mod storage;

@@ -137,8 +137,7 @@ async fn a_failing_provider_fails_its_steps_once_and_the_independent_ones_still_
         assert_eq!(report.metrics.steps_failed, 2);
         // Each failed step called the provider once: no second try on the normal path.
         assert_eq!(mock.received().len(), 2, "orchestration {orchestration}");
-        let audit =
-            host_runner::storage::records::list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let audit = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
         let failed = audit.iter().filter(|e| e.event_type == "WORKFLOW_STEP_FAILED").count();
         assert_eq!(failed, 2, "every failure is recorded with the execution id");
         let orchestrated = audit.iter().any(|e| e.event_type == "ORCHESTRATION_INITIALIZED");

@@ -88,8 +88,10 @@ fn flags_run_json_handlers_and_audit() {
     }
 
     let out = dir.pilot(&["audit", "--execution", execution, "--json"]);
-    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let kinds: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(audit["execution"]["state"], "completed", "{audit}");
+    let kinds: Vec<&str> =
+        audit["events"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"ORCHESTRATION_INITIALIZED"));
     assert_eq!(kinds.last(), Some(&"ORCHESTRATION_COMPLETED"));
 }
@@ -249,11 +251,11 @@ fn rows_that_cannot_be_written_fail_the_run_and_name_the_database() {
     let dir = Dir::new();
     assert!(dir.pilot(&["flags", "set", "orchestration_enabled", "true"]).status.success());
     // The disk "fills up" for the audit trail only.
-    let db = host_runner::storage::Db::open(&dir.0.join("pilot.db")).unwrap();
-    db.lock()
+    drop(host_runner::storage::Db::open(&dir.0.join("pilot.db").display().to_string()).unwrap());
+    rusqlite::Connection::open(dir.0.join("pilot.db"))
+        .unwrap()
         .execute_batch("CREATE TRIGGER full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(FAIL, 'disk full'); END;")
         .unwrap();
-    drop(db);
     let example = repo().join("examples/support-ticket-triage.json").display().to_string();
     let out = dir.pilot(&["run", &example]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -3,7 +3,7 @@
 
 use host_runner::Workflow;
 use host_runner::runner::report::Path;
-use host_runner::storage::records::{AuditRow, list_audit, list_usage};
+use host_runner::storage::records::AuditRow;
 use integration_tests::mock_anthropic::{MockAnthropic, Scripted};
 use integration_tests::{Sandbox, example};
 use serde_json::{Value, json};
@@ -82,7 +82,7 @@ async fn an_unsure_step_is_classified_by_the_fast_model_over_the_wire() {
     assert_eq!((metrics.overhead.calls, metrics.overhead.tokens), (1, 450));
     let steps_tokens: u64 = report.steps.iter().map(|s| u64::from(s.tokens.total)).sum();
     assert_eq!(report.metrics.total_tokens, steps_tokens + 450);
-    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let usage = sandbox.db().usage(&report.execution_id).unwrap();
     let own = usage.iter().find(|u| u.step_id.is_none()).expect("a usage row for the orchestrator's call");
     assert_eq!((own.tokens_used, own.model_info["path"].as_str()), (450, Some("orchestrator")));
     assert!((own.cost - (420.0 * 1.0 + 30.0 * 5.0) / 1e6).abs() < 1e-12, "priced on haiku: {}", own.cost);
@@ -98,7 +98,7 @@ async fn without_the_llm_tier_an_unsure_step_is_settled_for_free() {
     // "shorten it to two sentences": the context tier reads the length asked for.
     assert_eq!((brief.method.as_str(), brief.intent.as_str(), brief.ambiguous), ("context", "summarize", false));
     assert_eq!(report.orchestration.as_ref().unwrap().overhead.calls, 0);
-    let init = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let init = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let init = &events(&init, "ORCHESTRATION_INITIALIZED")[0].metadata;
     assert!(init["llm_classification"]["note"].as_str().unwrap().contains("orchestration_llm_classification_enabled"));
 }
@@ -112,7 +112,7 @@ async fn all_five_events_carry_their_metadata() {
     // The summary step's budget is too small: refused before the provider, then it falls back.
     sandbox.set("orchestration_token_budget_summarize", "40");
     let report = sandbox.host().await.run(&example("invoice-extraction.json")).await.unwrap();
-    let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 200).unwrap();
+    let rows = sandbox.db().audit(Some(&report.execution_id), 200).unwrap();
     let required: [(&str, &[&str]); 5] = [
         (
             "ORCHESTRATION_INITIALIZED",
@@ -207,19 +207,18 @@ async fn routed_runs_update_the_agents_execution_score_which_routing_then_reads(
     let host = sandbox.host().await;
     let agent = "agent-ap-02";
     let first = host.run(&example("invoice-extraction.json")).await.unwrap();
-    let row =
-        host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().expect("a row after a routed run");
+    let row = sandbox.db().agent(agent).unwrap().expect("a row after a routed run");
     assert_eq!(row.runs, 1);
     assert!((0.0..=10.0).contains(&row.scores.execution));
     let routing = |report: &host_runner::RunReport| {
-        let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let rows = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
         events(&rows, "ORCHESTRATION_STEP_EXECUTED")[0].metadata["routing"].clone()
     };
     assert!(routing(&first)["agent_execution_score"].is_null(), "no row yet when the first run was routed");
     let second = host.run(&example("invoice-extraction.json")).await.unwrap();
     let read = routing(&second)["agent_execution_score"].as_f64().expect("the second run reads the score");
     assert!((read - f64::from(row.scores.execution)).abs() < 1e-4);
-    assert_eq!(host_runner::storage::agents::scores(&sandbox.db().lock(), agent).unwrap().unwrap().runs, 2);
+    assert_eq!(sandbox.db().agent(agent).unwrap().unwrap().runs, 2);
 }
 
 #[tokio::test]
@@ -230,7 +229,7 @@ async fn adaptive_budgets_come_from_the_agents_history_once_there_is_enough() {
     sandbox.set("orchestration_adaptive_budget_enabled", "true");
     let host = sandbox.host().await;
     let basis = |report: &host_runner::RunReport| {
-        let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let rows = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
         events(&rows, "ORCHESTRATION_INITIALIZED")[0].metadata["intents"][0]["budget_basis"].clone()
     };
     for _ in 0..3 {
@@ -281,12 +280,12 @@ async fn an_unusable_answer_is_retried_one_tier_up_and_every_paid_attempt_is_bil
     let metrics = report.orchestration.as_ref().unwrap();
     assert_eq!(metrics.retries, 1, "one more dispatch a tier up");
 
-    let rows = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let rows = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let failed = &events(&rows, "ORCHESTRATION_STEP_FAILED")[0].metadata;
     assert_eq!((failed["reason"].as_str(), failed["retries"].as_u64()), (Some("handler_error"), Some(1)));
 
     // Both attempts called a model before failing: both are in token_usage and in the run's totals.
-    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let usage = sandbox.db().usage(&report.execution_id).unwrap();
     let attempts: Vec<_> = usage.iter().filter(|u| u.model_info["path"] == "failed_attempt").collect();
     assert_eq!(attempts.len(), 2);
     assert_ne!(attempts[0].model_info["model"], attempts[1].model_info["model"], "the retry ran on another tier");

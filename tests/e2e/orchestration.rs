@@ -1,7 +1,6 @@
 //! The seed's flag behaviour through the real orchestrator and handlers.
 
 use host_runner::runner::report::Path;
-use host_runner::storage::records::{list_audit, list_usage};
 use integration_tests::{Sandbox, example};
 use serde_json::json;
 
@@ -18,10 +17,10 @@ async fn flags_off_every_step_runs_the_normal_way() {
     assert!(report.steps.iter().all(|s| s.tokens.total > 0 && s.cost_usd > 0.0));
 
     let db = sandbox.db();
-    let usage = list_usage(&db.lock(), &report.execution_id).unwrap();
+    let usage = db.usage(&report.execution_id).unwrap();
     assert_eq!(usage.len(), 3);
     assert!(usage.iter().all(|u| u.model_info["orchestration"] == json!(false)));
-    let events = list_audit(&db.lock(), Some(&report.execution_id), 100).unwrap();
+    let events = db.audit(Some(&report.execution_id), 100).unwrap();
     assert_eq!(count(&events, "WORKFLOW_STEP_EXECUTED"), 3);
     assert!(events.iter().all(|e| !e.event_type.starts_with("ORCHESTRATION_")), "no orchestration events when off");
 }
@@ -61,12 +60,12 @@ async fn flags_on_steps_run_through_their_handlers() {
     assert!(metrics.budget_utilization > 0.0 && metrics.budget_utilization <= 1.0);
 
     let db = sandbox.db();
-    let usage = list_usage(&db.lock(), &report.execution_id).unwrap();
+    let usage = db.usage(&report.execution_id).unwrap();
     assert_eq!(usage.len(), 3);
     assert_eq!(usage.iter().map(|u| u.tokens_used).sum::<u64>(), report.metrics.total_tokens);
     assert!(usage.iter().all(|u| u.model_info["orchestration"] == json!(true)));
 
-    let events = list_audit(&db.lock(), Some(&report.execution_id), 100).unwrap();
+    let events = db.audit(Some(&report.execution_id), 100).unwrap();
     assert_eq!(count(&events, "ORCHESTRATION_INITIALIZED"), 1);
     assert_eq!(count(&events, "ORCHESTRATION_STEP_EXECUTED"), 3);
     assert_eq!(count(&events, "ORCHESTRATION_COMPLETED"), 1);
@@ -92,7 +91,7 @@ async fn a_budget_too_small_is_refused_by_the_host_on_both_paths() {
     assert!(error.contains("orchestration_max_tokens_per_workflow = 120"), "{error}");
     assert!(report.metrics.total_tokens <= 120, "nothing spent past the budget: {}", report.metrics.total_tokens);
 
-    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let events = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let refusals: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").collect();
     assert_eq!(refusals.len(), 4, "two by the handlers' allocations, two by what the workflow budget left");
     for r in refusals {
@@ -152,7 +151,7 @@ async fn the_runner_skips_the_branch_a_conditional_step_did_not_take() {
     assert_eq!(report.steps[0].output["branch"], "then");
     assert_eq!(report.steps[1].output, json!({"needs_approval": true, "vendor": "ACME"}));
     assert_eq!(report.metrics.steps_skipped, 2);
-    let usage = list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let usage = sandbox.db().usage(&report.execution_id).unwrap();
     assert_eq!(usage.len(), 2, "skipped steps spend nothing and write no usage");
 }
 
@@ -184,7 +183,7 @@ async fn the_seed_flag_matrix() {
         sandbox.set("orchestration_compression_enabled", compression);
         sandbox.set("orchestration_ais_routing_enabled", routing);
         let report = host.run(&workflow).await.unwrap();
-        let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+        let events = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
         let executed: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED").collect();
         assert!(executed.len() >= 3, "{compression}/{routing}: {:?}", report.steps);
         for e in &executed {
@@ -214,7 +213,7 @@ async fn the_seed_flag_matrix() {
     // Routing off: the default model everywhere; on: each call goes to the
     // model of the tier the router chose and recorded.
     assert!(models(&runs[0]).iter().all(|m| m == "claude-sonnet-4-5"), "{:?}", models(&runs[0]));
-    let events = list_audit(&sandbox.db().lock(), Some(&runs[2].execution_id), 100).unwrap();
+    let events = sandbox.db().audit(Some(&runs[2].execution_id), 100).unwrap();
     for e in events.iter().filter(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED") {
         let routing = &e.metadata["routing"];
         assert!(["fast", "balanced", "powerful"].contains(&routing["tier"].as_str().unwrap()), "{routing}");
@@ -237,7 +236,7 @@ async fn an_orchestrator_that_cannot_start_is_reported_and_audited_not_taken_for
     let reason = report.orchestrator_unavailable.as_deref().expect("the report says why");
     assert!(reason.contains("fuel") || reason.contains("orchestrat"), "{reason}");
     assert!(report.steps.iter().all(|s| s.path == Path::Fallback));
-    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let events = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let unavailable = events.iter().find(|e| e.event_type == "ORCHESTRATOR_UNAVAILABLE").expect("audited");
     assert_eq!(unavailable.severity, "critical");
 }

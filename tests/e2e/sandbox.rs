@@ -2,7 +2,6 @@
 //! step with a typed reason, the workflow falls back, and the host lives on.
 
 use host_runner::runner::report::{Path, RunReport};
-use host_runner::storage::records::list_audit;
 use host_runner::{Host, Workflow};
 use integration_tests::{Sandbox, components, example};
 use serde_json::{Value, json};
@@ -45,7 +44,7 @@ async fn misbehave(sandbox: &Sandbox, host: &Host, intent: &str, params: Value, 
         report.steps[1].fallback_reason
     );
     assert_eq!(report.steps[2].output, json!({"a": 1}));
-    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let events = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let failed = events.iter().find(|e| e.event_type == "ORCHESTRATION_STEP_FAILED").expect("a STEP_FAILED event");
     assert_eq!(failed.step_id.as_deref(), Some("bad"));
     assert_eq!(failed.metadata["reason"], reason, "{intent}: {}", failed.metadata);
@@ -207,7 +206,7 @@ async fn a_model_the_step_was_not_routed_to_is_refused_before_the_provider() {
         misbehave(&sandbox, &host, "other-model", json!({"model": "claude-opus-4-5"}), "handler_error").await;
     let message = meta["message"].as_str().unwrap();
     assert!(message.contains("model `claude-opus-4-5` is not the step's routed model"), "{message}");
-    let usage = host_runner::storage::records::list_usage(&sandbox.db().lock(), &report.execution_id).unwrap();
+    let usage = sandbox.db().usage(&report.execution_id).unwrap();
     assert!(usage.iter().all(|u| u.model_info["model"] != "claude-opus-4-5"), "opus was never called: {usage:?}");
     assert!(usage.iter().all(|u| u.model_info["path"] != "failed_attempt"), "the refused attempt spent nothing");
 
@@ -245,12 +244,12 @@ async fn audit_events_need_a_grant_and_lifecycle_events_are_the_orchestrators() 
     assert_eq!(own.steps[1].output["emitted"], true);
 
     for (db, execution) in [(sandbox.db(), &report.execution_id), (sandbox2.db(), &forged.execution_id)] {
-        let events = list_audit(&db.lock(), Some(execution), 100).unwrap();
+        let events = db.audit(Some(execution), 100).unwrap();
         let completed: Vec<_> = events.iter().filter(|e| e.event_type == "ORCHESTRATION_COMPLETED").collect();
         assert_eq!(completed.len(), 1, "only the orchestrator's own");
         assert_eq!(completed[0].source, "orchestrator");
     }
-    let events = list_audit(&sandbox2.db().lock(), Some(&own.execution_id), 100).unwrap();
+    let events = sandbox2.db().audit(Some(&own.execution_id), 100).unwrap();
     let mine = events.iter().find(|e| e.event_type == "MISBEHAVED").unwrap();
     assert_eq!(mine.source, "misbehaving", "the host stamps the handler's file identity");
 }
@@ -275,7 +274,7 @@ async fn a_handler_asking_beyond_its_budget_is_refused_before_the_provider() {
     let (report, meta) = misbehave(&sandbox, &host, "greedy-llm", json!({}), "handler_error").await;
     assert!(meta["message"].as_str().unwrap().contains("budget exceeded"), "{meta}");
     assert_eq!(report.steps[1].tokens_saved, 0);
-    let events = list_audit(&sandbox.db().lock(), Some(&report.execution_id), 100).unwrap();
+    let events = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
     let refusal = events.iter().find(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").unwrap();
     assert_eq!(refusal.metadata["kind"], "refused");
     // The step's cap of 500 tokens, with the default 1.2 overage allowance.

@@ -3,7 +3,6 @@
 
 use host_runner::Host;
 use host_runner::serve::{Limits, router, serve_listener, watch};
-use host_runner::storage::records::list_audit;
 use integration_tests::{Sandbox, components, python_handler, repo};
 use serde_json::Value;
 use std::path::Path;
@@ -152,7 +151,7 @@ async fn handlers_dropped_changed_broken_and_removed_while_serving() {
     let (_, list) = server.get("/v1/handlers").await;
     assert_eq!(active(list.as_array().unwrap(), "summarize").unwrap()["version"], "0.2.0");
     assert_eq!(path_of(&server.run(&workflow).await, 0), "orchestrated");
-    let events = list_audit(&sandbox.db().lock(), Some("host"), 100).unwrap();
+    let events = sandbox.db().audit(Some("host"), 100).unwrap();
     assert!(events.iter().any(|e| e.event_type == "HANDLER_REJECTED" && e.metadata["previous_version_kept"] == true));
 
     // Removed: its intent unregisters and the step falls back.
@@ -231,16 +230,14 @@ async fn a_hundred_concurrent_workflows_while_handlers_are_replaced() {
     assert_eq!(executions.len(), RUNS, "every request ran once");
 
     // Rows are exact: one usage row per step, the seed's events once each.
-    let db = sandbox.db();
-    let conn = db.lock();
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(count("SELECT COUNT(*) FROM token_usage"), (RUNS * 3) as i64);
-    assert_eq!(count("SELECT COUNT(DISTINCT execution_id || step_id) FROM token_usage"), (RUNS * 3) as i64);
-    let events = |kind: &str| count(&format!("SELECT COUNT(*) FROM audit_log WHERE event_type = '{kind}'"));
-    assert_eq!(events("ORCHESTRATION_INITIALIZED"), RUNS as i64);
-    assert_eq!(events("ORCHESTRATION_STEP_EXECUTED"), (RUNS * 3) as i64);
-    assert_eq!(events("ORCHESTRATION_COMPLETED"), RUNS as i64);
+    let tally = sandbox.db().tally().unwrap();
+    assert_eq!((tally.step_usage_rows, tally.distinct_steps), ((RUNS * 3) as u64, (RUNS * 3) as u64));
+    let events = |kind: &str| tally.events.get(kind).copied().unwrap_or(0);
+    assert_eq!(events("ORCHESTRATION_INITIALIZED"), RUNS as u64);
+    assert_eq!(events("ORCHESTRATION_STEP_EXECUTED"), (RUNS * 3) as u64);
+    assert_eq!(events("ORCHESTRATION_COMPLETED"), RUNS as u64);
     assert_eq!(events("ORCHESTRATION_STEP_FAILED"), 0);
+    assert_eq!(tally.executions.get("completed").copied(), Some(RUNS as u64), "every run ended and says so");
 }
 
 #[tokio::test]

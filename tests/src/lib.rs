@@ -7,7 +7,7 @@ pub mod mock_anthropic;
 pub mod mock_api;
 pub mod mock_openai;
 
-use host_runner::storage::{Db, settings};
+use host_runner::storage::Db;
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -48,6 +48,8 @@ pub fn python_handler(name: &str) -> Option<PathBuf> {
 /// A private directory with its own database and handlers.
 pub struct Sandbox {
     pub dir: PathBuf,
+    /// The host database: `pilot.db` in the directory, or a Postgres URL.
+    database: String,
 }
 
 impl Sandbox {
@@ -64,7 +66,17 @@ impl Sandbox {
             std::fs::copy(built.join(format!("test-guests/{name}.wasm")), dir.join(format!("handlers/{name}.wasm")))
                 .unwrap();
         }
-        Sandbox { dir }
+        let database = dir.join("pilot.db").display().to_string();
+        Sandbox { dir, database }
+    }
+
+    /// The same, on a fresh database of the throwaway Postgres server the
+    /// tests of this process share.
+    pub fn on_postgres(handlers: &[&str]) -> Sandbox {
+        let mut sandbox = Sandbox::new(handlers, &[]);
+        let server = host_runner::storage::throwaway::ThrowawayPostgres::shared().unwrap();
+        sandbox.database = server.create_database().unwrap();
+        sandbox
     }
 
     /// The three production handlers of the vertical slice.
@@ -72,8 +84,9 @@ impl Sandbox {
         Sandbox::new(&["summarize", "extract", "transform"], &[])
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.join("pilot.db")
+    /// The host database's location (a file path or a Postgres URL).
+    pub fn database(&self) -> &str {
+        &self.database
     }
 
     pub fn handlers_dir(&self) -> PathBuf {
@@ -86,17 +99,17 @@ impl Sandbox {
     }
 
     pub fn db(&self) -> Db {
-        Db::open(&self.db_path()).unwrap()
+        Db::open(&self.database).unwrap()
     }
 
     pub fn set(&self, key: &str, value: &str) {
-        settings::set(&self.db().lock(), key, value).unwrap();
+        self.db().set_setting(key, value).unwrap();
     }
 
     /// A builder for this sandbox with the simulated provider.
     pub fn builder(&self) -> HostBuilder {
         Host::builder()
-            .database(self.db_path())
+            .database(self.database.clone())
             .components_dir(components())
             .handlers_dir(self.handlers_dir())
             .provider(ProviderChoice::Simulated(Duration::ZERO))

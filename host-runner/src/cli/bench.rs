@@ -6,7 +6,6 @@
 use anyhow::Result;
 use host_runner::host::Host;
 use host_runner::runner::workflow::Workflow;
-use host_runner::storage::settings;
 use orchestration::settings as keys;
 use serde::Serialize;
 use std::time::Instant;
@@ -54,7 +53,7 @@ pub async fn bench(host: &Host, workflow: &Workflow, runs: usize, warmup: usize)
     let mut results = Vec::new();
     for mode in MODES {
         for (key, value) in mode.flags {
-            settings::set(&host.db().lock(), key, value)?;
+            host.db().set_setting(key, value)?;
         }
         for _ in 0..warmup {
             host.run(workflow).await?;
@@ -120,7 +119,7 @@ pub async fn bench_serve(
     let mut results = Vec::new();
     for mode in MODES {
         for (key, value) in mode.flags {
-            settings::set(&host.db().lock(), key, value)?;
+            host.db().set_setting(key, value)?;
         }
         let rows_before = usage_rows(host)?;
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -169,9 +168,7 @@ pub async fn bench_serve(
 }
 
 fn usage_rows(host: &Host) -> Result<u64> {
-    let rows: i64 =
-        host.db().lock().query_row("SELECT count(*) FROM token_usage WHERE step_id IS NOT NULL", [], |r| r.get(0))?;
-    Ok(rows as u64)
+    Ok(host.db().tally()?.step_usage_rows)
 }
 
 /// The nearest-rank percentile (`q` in 0..=1) of `values`.

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
 use host_runner::runner::report::Path;
 use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
-use host_runner::storage::{Db, agents, records, settings};
+use host_runner::storage::Db;
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,9 +18,10 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "pilot", version, about = "Run AI-agent workflows through WorkflowPilot's orchestration components")]
 struct Cli {
-    /// SQLite database (settings, token usage, audit); created and migrated on first use.
+    /// Host database (settings, token usage, audit, executions): a SQLite file, or a
+    /// `postgres://user@host/db` URL shared by replicas; created and migrated on first use.
     #[arg(long, global = true, env = "PILOT_DB", default_value = "pilot.db")]
-    db: PathBuf,
+    db: String,
     /// Directory holding `orchestrator.wasm` and `handlers/`.
     #[arg(long, global = true, env = "PILOT_COMPONENTS", default_value = "target/components")]
     components: PathBuf,
@@ -241,7 +242,7 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Flags { action: FlagsAction::List { json } } => {
-            let rows = settings::list(&Db::open(&cli.db)?.lock(), "")?;
+            let rows = Db::open(&cli.db)?.list_settings("")?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -249,11 +250,11 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Flags { action: FlagsAction::Set { key, value } } => {
-            settings::set(&Db::open(&cli.db)?.lock(), key, value)?;
+            Db::open(&cli.db)?.set_setting(key, value)?;
             println!("{key} = {value}");
         }
         Command::Agents { action: AgentsAction::List { json } } => {
-            let rows = agents::list(&Db::open(&cli.db)?.lock())?;
+            let rows = Db::open(&cli.db)?.agents()?;
             if *json {
                 let rows: Vec<_> = rows
                     .iter()
@@ -265,7 +266,7 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
-            agents::set_creation(&Db::open(&cli.db)?.lock(), agent, *score)?;
+            Db::open(&cli.db)?.set_creation(agent, *score)?;
             println!("{agent}: creation score {score}");
         }
         Command::Handlers { action: HandlersAction::Test { component, request, answers, manifest, json } } => {
@@ -311,8 +312,10 @@ pub async fn main() -> Result<()> {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
-            let host =
-                host_builder(&cli, &scratch, true)?.provider(ProviderChoice::Simulated(Duration::ZERO)).build().await?;
+            let host = host_builder(&cli, &scratch.display().to_string(), true)?
+                .provider(ProviderChoice::Simulated(Duration::ZERO))
+                .build()
+                .await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
             let measured = match concurrency {
                 Some(clients) => {
@@ -356,11 +359,29 @@ pub async fn main() -> Result<()> {
             serve(host, listener, ServeConfig { token, watch: !no_watch, limits: Limits::default() }).await?;
         }
         Command::Audit { execution, limit, json } => {
-            let rows = records::list_audit(&Db::open(&cli.db)?.lock(), execution.as_deref(), *limit)?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                print::audit(&rows);
+            let db = Db::open(&cli.db)?;
+            let rows = db.audit(execution.as_deref(), *limit)?;
+            // One execution: how it ended comes first (it may have left no events at all).
+            let run = match execution {
+                Some(id) => {
+                    Some(db.execution(id)?.with_context(|| format!("no execution `{id}` in {}", db.location()))?)
+                }
+                None => None,
+            };
+            match (run, *json) {
+                (Some(run), true) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "execution": run, "events": rows }))?
+                    )
+                }
+                (None, true) => println!("{}", serde_json::to_string_pretty(&rows)?),
+                (run, false) => {
+                    if let Some(run) = run {
+                        print::execution(&run);
+                    }
+                    print::audit(&rows);
+                }
             }
         }
     }
@@ -390,7 +411,7 @@ fn handlers_dir(cli: &Cli) -> std::path::PathBuf {
     cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers"))
 }
 
-fn host_builder(cli: &Cli, db: &std::path::Path, strict: bool) -> Result<HostBuilder> {
+fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
         ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
@@ -445,7 +466,7 @@ async fn eval_split(
     // Plugins answer from a loopback test double, allowed by copies of the manifests.
     let sink = eval::sink::PluginSink::start().await?;
     let handlers = sink.handlers_copy(&handlers_dir(cli), &scratch.join("handlers"))?;
-    let host = host_builder(cli, &scratch.join("pilot.db"), true)?
+    let host = host_builder(cli, &scratch.join("pilot.db").display().to_string(), true)?
         .handlers_dir(handlers)
         .keep_transcript(true)
         .build()

@@ -2,6 +2,7 @@
 
 use host_runner::components::registry::Snapshot;
 use host_runner::runner::report::Path;
+use host_runner::storage::executions::Execution;
 use host_runner::storage::records::AuditRow;
 use host_runner::storage::settings::Setting;
 use host_runner::{Host, RunReport};
@@ -173,6 +174,22 @@ pub fn handlers(snapshot: &Snapshot, dir: &std::path::Path) {
         })
         .collect();
     table(&["name", "version", "intents", "file", "loaded", "state"], &rows);
+}
+
+pub fn execution(run: &Execution) {
+    println!(
+        "execution {} ({}): {} on replica {}, started {}, ended {}",
+        run.id,
+        run.workflow_id,
+        run.state,
+        run.replica,
+        run.started_at,
+        run.ended_at.as_deref().unwrap_or("-")
+    );
+    if let Some(error) = &run.error {
+        println!("error: {error}");
+    }
+    println!();
 }
 
 pub fn audit(rows: &[AuditRow]) {

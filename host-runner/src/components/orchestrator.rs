@@ -43,9 +43,11 @@ impl OrchestratorSession {
         goal: Option<&str>,
     ) -> Result<Self> {
         let audit = AuditSink::new(runtime.shared.db.clone(), who.clone());
-        let default_model =
-            crate::storage::settings::get(&runtime.shared.db.lock(), orchestration::settings::DEFAULT_MODEL)?
-                .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+        let default_model = runtime
+            .shared
+            .db
+            .setting(orchestration::settings::DEFAULT_MODEL)?
+            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let state = ComponentState::new(
             LlmCtx::new(
                 runtime.shared.provider.clone(),

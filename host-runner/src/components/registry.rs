@@ -116,6 +116,14 @@ impl Registry {
         let previous = self.snapshot();
         let (next, report) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
+        let loads = &crate::metrics::global().handler_loads;
+        let count = |outcome: &str, n: usize| {
+            loads.get_or_create(&crate::metrics::OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64)
+        };
+        count("loaded", report.loaded.len());
+        count("replaced", report.replaced.len());
+        count("removed", report.removed.len());
+        count("rejected", report.rejected.len());
         Ok(report)
     }
 }

@@ -16,7 +16,8 @@ use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
-use crate::storage::records::{Identity, UsageRow, list_usage};
+use crate::storage::executions::{ExecutionStart, Finish, State};
+use crate::storage::records::{Identity, UsageRow};
 use crate::storage::writer::Record;
 use anyhow::{Context, Result, anyhow};
 use orchestration::settings::Settings;
@@ -27,6 +28,54 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use template::Scope;
 use workflow::{StepSpec, Workflow};
+
+/// A run's `executions` row until it is closed: with the run's outcome, or,
+/// when the run's future is dropped first (a request past its deadline, a
+/// draining server), as `interrupted`.
+struct OpenExecution<'a> {
+    db: &'a crate::storage::Db,
+    id: &'a str,
+    finish: Option<Finish>,
+}
+
+impl Drop for OpenExecution<'_> {
+    fn drop(&mut self) {
+        let finish = self.finish.take().unwrap_or_else(|| Finish {
+            state: State::Interrupted,
+            error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
+        });
+        if let Err(e) = self.db.finish_execution(self.id, &finish) {
+            tracing::error!(execution_id = %self.id, "recording the execution's end failed: {e:#}");
+        }
+        let metrics = crate::metrics::global();
+        metrics.in_flight.dec();
+        metrics.workflows.get_or_create(&crate::metrics::StateLabel { state: finish.state.as_str().into() }).inc();
+    }
+}
+
+/// Counts a finished run's steps in the process's metrics.
+fn observe_steps(steps: &[StepReport]) {
+    use crate::metrics::{ModelLabel, PathLabel, ReasonLabel, StepLabels, reason_kind};
+    let metrics = crate::metrics::global();
+    for step in steps {
+        let path =
+            serde_json::to_value(step.path).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let intent = step.intent.clone().unwrap_or_else(|| "-".into());
+        metrics.steps.get_or_create(&StepLabels { path: path.clone(), intent }).inc();
+        if let Some(reason) = &step.fallback_reason {
+            metrics.fallbacks.get_or_create(&ReasonLabel { reason: reason_kind(reason) }).inc();
+        }
+        if !step.model.is_empty() {
+            let model = ModelLabel { model: step.model.clone() };
+            metrics.tokens.get_or_create(&model).inc_by(u64::from(step.tokens.total));
+            metrics.cost_usd.get_or_create(&model).inc_by(step.cost_usd);
+        }
+        metrics.step_seconds.get_or_create(&PathLabel { path }).observe(step.time_ms / 1e3);
+        if step.provider_ms > 0.0 {
+            metrics.provider_seconds.observe(step.provider_ms / 1e3);
+        }
+    }
+}
 
 /// Output tokens allowed to a step on the normal path.
 const NORMAL_PATH_MAX_TOKENS: u32 = 2_048;
@@ -56,15 +105,44 @@ impl WorkflowBudget {
 }
 
 impl Host {
-    /// Runs a validated workflow to the end and returns its report.
+    /// Runs a validated workflow to the end and returns its report. The run
+    /// is recorded in `executions` from its start, and ends `completed`, or
+    /// `failed` with the first error (a failed step, or the run's own error).
     pub async fn run(&self, workflow: &Workflow) -> Result<RunReport> {
-        let started = Instant::now();
-        let (lost_before, _) = self.db().lost_writes();
         let who = Identity {
             execution_id: uuid::Uuid::new_v4().to_string(),
             agent_id: workflow.agent_id.clone(),
             user_id: workflow.user_id.clone(),
         };
+        let start = ExecutionStart {
+            id: who.execution_id.clone(),
+            workflow_id: workflow.id.clone(),
+            agent_id: who.agent_id.clone(),
+            user_id: who.user_id.clone(),
+            replica: self.db().replica().to_string(),
+        };
+        self.db().start_execution(&start).context("recording the execution's start")?;
+        let mut open = OpenExecution { db: self.db(), id: &who.execution_id, finish: None };
+        crate::metrics::global().in_flight.inc();
+        let result = self.run_steps(workflow, who.clone()).await;
+        if let Ok(report) = &result {
+            observe_steps(&report.steps);
+        }
+        let error = match &result {
+            Ok(report) => report
+                .steps
+                .iter()
+                .find(|s| s.path == Path::Failed)
+                .map(|s| format!("step `{}` failed: {}", s.id, s.error.as_deref().unwrap_or("unknown error"))),
+            Err(e) => Some(format!("{e:#}")),
+        };
+        open.finish = Some(Finish { state: if error.is_some() { State::Failed } else { State::Completed }, error });
+        result
+    }
+
+    async fn run_steps(&self, workflow: &Workflow, who: Identity) -> Result<RunReport> {
+        let started = Instant::now();
+        let (lost_before, _) = self.db().lost_writes();
         // Read as the orchestrator reads them (the catalogue's checks and defaults).
         let stored = self.db().settings()?;
         let settings = Settings::from_values(|key| stored.get(key).cloned());
@@ -236,7 +314,7 @@ impl Host {
                 let (lost, last) = self.db().lost_writes();
                 (lost > lost_before).then(|| WritesLost {
                     rows: lost - lost_before,
-                    database: self.db().path().display().to_string(),
+                    database: self.db().location().to_string(),
                     last_error: last.unwrap_or_default(),
                 })
             },
@@ -410,7 +488,7 @@ impl Host {
 
     /// What handler attempts that failed had already spent on models.
     fn failed_attempts(&self, who: &Identity) -> Result<OverheadSpend> {
-        let rows = list_usage(&self.db().lock(), &who.execution_id).context("reading token_usage")?;
+        let rows = self.db().usage(&who.execution_id).context("reading token_usage")?;
         let mut spend = OverheadSpend::default();
         for row in rows.iter().filter(|r| r.model_info["path"] == "failed_attempt") {
             spend.calls += row.model_info["llm_calls"].as_u64().unwrap_or(1) as u32;

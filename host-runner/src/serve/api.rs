@@ -33,6 +33,7 @@ pub fn router(host: Host, token: String, limits: Limits) -> Router {
         .route("/workflows", post(run_workflow))
         .route("/handlers", get(list_handlers))
         .route("/handlers/reload", post(reload))
+        .route("/executions/{id}", get(execution))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
@@ -127,6 +128,27 @@ async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Respons
                 format!("the host could not run the workflow (incident {incident} in the server log)"),
             )
         }
+    }
+}
+
+/// How a run ended (or that it is still running), with its audit events.
+async fn execution(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let db = state.host.db().clone();
+    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        Ok(match db.execution(&id)? {
+            Some(run) => Some((run, db.audit(Some(&id), 10_000)?)),
+            None => None,
+        })
+    })
+    .await;
+    match found {
+        Ok(Ok(Some((run, events)))) => Json(json!({ "execution": run, "events": events })).into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no such execution"),
+        Ok(Err(e)) => {
+            tracing::error!("reading an execution failed: {e:#}");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the execution could not be read (see the server log)")
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
     }
 }
 

@@ -1,61 +1,113 @@
-//! The host's embedded database (SQLite): settings, token usage, the audit
-//! trail and agent intensity scores. The schema is created and migrated on open.
+//! What the host keeps: settings, token usage, the audit trail, agent
+//! intensity scores and how each run ended. [`Db`] is the one handle the
+//! host uses; behind it a [`store::Store`] backend: SQLite (a file, the
+//! embedded default) or Postgres (`postgres://...`, shared by replicas). The
+//! schema is created and migrated on open.
 
 pub mod agents;
-mod migrations;
+pub mod executions;
+mod postgres;
 pub mod records;
 pub mod settings;
+mod sqlite;
+pub mod store;
+#[cfg(test)]
+mod tests;
 pub mod writer;
 
-use anyhow::{Context, Result};
-use rusqlite::Connection;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+pub use postgres::throwaway;
+
+use anyhow::{Context, Result, bail};
+use executions::{Execution, ExecutionStart, Finish};
+use orchestration::budget::IntentUsage;
+use orchestration::routing::AgentScores;
+use records::{AuditRow, UsageRow};
+use std::sync::{Arc, OnceLock, Weak};
+use store::{Store, Tally};
 use writer::RecordWriter;
 
-/// Connection settings. With WAL, NORMAL syncs at checkpoints instead of on
-/// every commit: the database stays consistent; a power loss (not a process
-/// crash) may drop the last commits. Every step writes audit and usage rows,
-/// and a sync per row was the tail of the per-step overhead.
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")
+/// Whether `location` names a Postgres database rather than a SQLite file.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
 /// A handle to the host database, cheap to clone and shared by every store.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
-    path: Arc<PathBuf>,
+    store: Arc<dyn Store>,
     /// Audit and usage rows go through it, committed in batches off the caller's thread.
     records: Arc<RecordWriter>,
     settings: Arc<settings::SnapshotCache>,
+    /// This process among the replicas sharing the database.
+    replica: Arc<str>,
+    heartbeat: Arc<OnceLock<()>>,
 }
 
 impl Db {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Db> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    /// Opens (creating if needed) and migrates the database: a `postgres://`
+    /// URL, or else the path of a SQLite file. Runs left `running` by a host
+    /// that stopped are marked `interrupted`.
+    pub fn open(location: &str) -> Result<Db> {
+        let store: Arc<dyn Store> = if is_postgres(location) {
+            Arc::new(postgres::PgStore::open(location)?)
+        } else {
+            Arc::new(sqlite::SqliteStore::open(std::path::Path::new(location))?)
+        };
+        store.seed_settings(&settings::seeds()).with_context(|| format!("seeding settings in {}", store.location()))?;
+        let interrupted = store.interrupt_stale(executions::stale_after()?)?;
+        if !interrupted.is_empty() {
+            tracing::warn!(runs = ?interrupted, "marked runs whose host stopped as interrupted");
         }
-        let mut conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
-        configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
-        migrations::migrate(&mut conn).with_context(|| format!("migrating database {}", path.display()))?;
-        settings::seed_defaults(&conn).with_context(|| format!("seeding settings in {}", path.display()))?;
+        let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-            path: Arc::new(path.to_path_buf()),
-            records: Arc::new(RecordWriter::start(path, configure)?),
+            records: Arc::new(RecordWriter::start(store.clone())?),
+            store,
             settings: Arc::default(),
+            replica: replica.into(),
+            heartbeat: Arc::default(),
         })
+    }
+
+    /// A fresh SQLite database in its own temporary directory, for tests.
+    #[cfg(test)]
+    pub fn temporary() -> Db {
+        let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
+        Db::open(&dir.join("pilot.db").display().to_string()).expect("opening a temporary database")
+    }
+
+    /// Where the data lives: the SQLite file, or the Postgres URL without its password.
+    pub fn location(&self) -> &str {
+        self.store.location()
+    }
+
+    /// This process's name in `executions.replica`.
+    pub fn replica(&self) -> &str {
+        &self.replica
     }
 
     /// Every setting, read at most once per [`settings::SNAPSHOT_TTL`] and
     /// again at once after a change made through this process.
     pub fn settings(&self) -> Result<Arc<settings::Snapshot>> {
-        self.settings.get(|| settings::snapshot(&self.lock()))
+        self.settings.get(|| self.store.settings_snapshot())
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.store.setting(key)
+    }
+
+    /// Settings whose key starts with `prefix`, by key.
+    pub fn list_settings(&self, prefix: &str) -> Result<Vec<settings::Setting>> {
+        self.store.settings(prefix)
+    }
+
+    /// Sets a known key (or a `plugin_*` key, created on first use) to a value of its type.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let create = settings::check(key, value)?;
+        if !self.store.put_setting(key, value, create).with_context(|| format!("writing setting `{key}`"))? {
+            bail!("setting `{key}` is missing from {}", self.location());
+        }
+        settings::changed();
+        Ok(())
     }
 
     /// The writer of audit and usage rows.
@@ -68,42 +120,93 @@ impl Db {
         self.records.lost().get()
     }
 
-    /// A fresh database in its own temporary directory, for tests.
+    /// Audit rows, oldest first: the last `limit` of all executions, or of one.
+    pub fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>> {
+        self.store.audit(execution_id, limit)
+    }
+
+    pub fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>> {
+        self.store.usage(execution_id)
+    }
+
+    /// Row counts over the whole database.
+    pub fn tally(&self) -> Result<Tally> {
+        self.store.tally()
+    }
+
+    pub fn agents(&self) -> Result<Vec<(String, agents::AgentRow)>> {
+        self.store.agents()
+    }
+
+    pub fn agent(&self, agent_id: &str) -> Result<Option<agents::AgentRow>> {
+        self.store.agent(agent_id)
+    }
+
+    /// Sets an agent's creation score (how demanding its definition is, 0-10);
+    /// an agent without runs starts its execution score there too.
+    pub fn set_creation(&self, agent_id: &str, creation: f32) -> Result<()> {
+        if !(0.0..=10.0).contains(&creation) {
+            bail!("creation score of `{agent_id}` must be between 0 and 10, got {creation}");
+        }
+        self.store.set_creation(agent_id, creation)
+    }
+
+    /// Stores a run's scores (clamped to 0-10) and counts the run; `read` is
+    /// the row they were computed from.
+    pub fn record_agent_run(&self, agent_id: &str, scores: &AgentScores, read: Option<&AgentScores>) -> Result<()> {
+        self.store.record_agent_run(agent_id, &agents::clamped(scores), read)
+    }
+
+    /// The agent's orchestrated steps per intent: count, mean and 90th
+    /// percentile of tokens over the most recent steps of each intent.
+    pub fn usage_by_intent(&self, agent_id: &str) -> Result<Vec<IntentUsage>> {
+        Ok(agents::usage_by_intent(self.store.orchestrated_tokens(agent_id)?))
+    }
+
+    /// Records a run as `running` under this replica, whose heartbeat keeps it so.
+    pub fn start_execution(&self, start: &ExecutionStart) -> Result<()> {
+        self.store.start_execution(start)?;
+        self.heartbeat.get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone()));
+        Ok(())
+    }
+
+    pub fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()> {
+        self.store.finish_execution(execution_id, finish)
+    }
+
+    pub fn execution(&self, execution_id: &str) -> Result<Option<Execution>> {
+        self.store.execution(execution_id)
+    }
+
+    /// The backend, for the storage conformance suite.
     #[cfg(test)]
-    pub fn temporary() -> Db {
-        let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
-        Db::open(&dir.join("pilot.db")).expect("opening a temporary database")
-    }
-
-    /// The file the database lives in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The connection, for one short operation. A poisoned lock is recovered:
-    /// SQLite's own transactions keep the data consistent.
-    pub fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 }
 
-#[cfg(test)]
-mod concurrent_open {
-    use super::Db;
-
-    #[test]
-    fn processes_opening_a_new_database_together_all_succeed() {
-        let dir = std::env::temp_dir().join(format!("pilot-open-{}", uuid::Uuid::new_v4()));
-        let path = dir.join("pilot.db");
-        let openers: Vec<_> = (0..12)
-            .map(|_| {
-                let path = path.clone();
-                std::thread::spawn(move || Db::open(&path).map(|_| ()).map_err(|e| format!("{e:#}")))
-            })
-            .collect();
-        for opener in openers {
-            opener.join().unwrap().unwrap();
+/// Refreshes this replica's running executions every
+/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' stale runs
+/// interrupted, until the store is dropped.
+fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>) {
+    let spawned = std::thread::Builder::new().name("pilot-heartbeat".into()).spawn(move || {
+        let stale = executions::stale_after().unwrap_or(executions::DEFAULT_STALE_AFTER);
+        loop {
+            std::thread::sleep(executions::HEARTBEAT_EVERY);
+            let Some(store) = store.upgrade() else { return };
+            if let Err(e) = store.heartbeat(&replica) {
+                tracing::warn!("execution heartbeat failed: {e:#}");
+            }
+            match store.interrupt_stale(stale) {
+                Ok(ids) if !ids.is_empty() => {
+                    tracing::warn!(runs = ?ids, "marked runs whose host stopped as interrupted")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("looking for interrupted runs failed: {e:#}"),
+            }
         }
-        let _ = std::fs::remove_dir_all(dir);
+    });
+    if let Err(e) = spawned {
+        tracing::error!("starting the execution heartbeat failed: {e}");
     }
 }

@@ -1,6 +1,7 @@
 //! The record writer: audit events and token usage rows go to one thread
-//! that owns its own connection and commits them in batches, one transaction
-//! per batch. Steps never wait on SQLite (nor block an async worker) to say
+//! that commits them in batches, one transaction per batch, through the
+//! store's own writing connection. Steps never wait on the database (nor
+//! block an async worker) to say
 //! what they did: a row is pushed onto a queue, without waking the thread. A
 //! run waits once, at its end, with [`RecordWriter::flush`], so its report
 //! and everything read after it see every row: one wake-up and one
@@ -8,10 +9,9 @@
 //! within [`LINGER`]. Dropping the writer (the last handle of the database)
 //! commits what is queued first.
 
-use super::records::{Identity, UsageRow, insert_audit, insert_usage};
+use super::records::{Identity, UsageRow};
+use super::store::Store;
 use anyhow::{Context, Result};
-use rusqlite::Connection;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -48,15 +48,6 @@ impl Record {
             Record::Usage { what, .. } => what.clone(),
         }
     }
-
-    fn insert(&self, conn: &Connection) -> Result<()> {
-        match self {
-            Record::Audit(a) => {
-                insert_audit(conn, &a.who, &a.event_type, &a.severity, a.step_id.as_deref(), &a.source, &a.metadata)
-            }
-            Record::Usage { who, row, .. } => insert_usage(conn, who, row),
-        }
-    }
 }
 
 /// What the writer thread has to do, under one lock.
@@ -89,8 +80,8 @@ pub struct LostWrites {
 }
 
 impl LostWrites {
-    fn note(&self, database: &Path, what: &str, error: &anyhow::Error) {
-        tracing::error!(database = %database.display(), "{what} write failed: {error:#}");
+    fn note(&self, database: &str, what: &str, error: &anyhow::Error) {
+        tracing::error!(database, "{what} write failed: {error:#}");
         self.count.fetch_add(1, Ordering::Relaxed);
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(format!("{what}: {error:#}"));
     }
@@ -106,26 +97,23 @@ pub struct RecordWriter {
     queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
     lost: Arc<LostWrites>,
-    path: PathBuf,
+    location: String,
 }
 
 impl RecordWriter {
-    /// Starts the writer on its own connection to the database at `path`
-    /// (already migrated by the caller).
-    pub fn start(path: &Path, configure: fn(&Connection) -> rusqlite::Result<()>) -> Result<RecordWriter> {
-        let conn =
-            Connection::open(path).with_context(|| format!("opening database {} for writing", path.display()))?;
-        configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
+    /// Starts the writer thread over `store` (already migrated).
+    pub fn start(store: Arc<dyn Store>) -> Result<RecordWriter> {
         let queue = Arc::new(Queue::default());
         let lost = Arc::new(LostWrites::default());
+        let location = store.location().to_string();
         let thread = std::thread::Builder::new()
             .name("pilot-record-writer".into())
             .spawn({
-                let (queue, lost, path) = (queue.clone(), lost.clone(), path.to_path_buf());
-                move || write_loop(conn, &queue, &lost, &path)
+                let (queue, lost) = (queue.clone(), lost.clone());
+                move || write_loop(store.as_ref(), &queue, &lost)
             })
             .context("starting the record writer thread")?;
-        Ok(RecordWriter { queue, thread: Some(thread), lost, path: path.to_path_buf() })
+        Ok(RecordWriter { queue, thread: Some(thread), lost, location })
     }
 
     /// Queues a row; never waits on the database.
@@ -133,7 +121,7 @@ impl RecordWriter {
         let mut pending = self.queue.lock();
         if pending.closed {
             drop(pending);
-            self.lost.note(&self.path, &record.describe(), &anyhow::anyhow!("the record writer has stopped"));
+            self.lost.note(&self.location, &record.describe(), &anyhow::anyhow!("the record writer has stopped"));
             return;
         }
         pending.records.push(record);
@@ -177,7 +165,7 @@ impl Drop for RecordWriter {
     }
 }
 
-fn write_loop(mut conn: Connection, queue: &Queue, lost: &LostWrites, path: &Path) {
+fn write_loop(store: &dyn Store, queue: &Queue, lost: &LostWrites) {
     loop {
         let mut pending = queue.lock();
         if pending.records.is_empty() && pending.flushes.is_empty() && !pending.closed {
@@ -187,7 +175,13 @@ fn write_loop(mut conn: Connection, queue: &Queue, lost: &LostWrites, path: &Pat
         let flushes = std::mem::take(&mut pending.flushes);
         let closed = pending.closed;
         drop(pending);
-        write_batch(&mut conn, &records, lost, path);
+        if !records.is_empty() {
+            let failed = store.write_records(&records);
+            for (index, error) in &failed {
+                lost.note(store.location(), &records[*index].describe(), error);
+            }
+            count_committed(&records, &failed);
+        }
         for done in flushes {
             let _ = done.send(());
         }
@@ -197,22 +191,22 @@ fn write_loop(mut conn: Connection, queue: &Queue, lost: &LostWrites, path: &Pat
     }
 }
 
-/// One transaction for the batch; if it fails, each row on its own, so one
-/// bad row (or a brief lock) costs only what truly cannot be written.
-fn write_batch(conn: &mut Connection, batch: &[Record], lost: &LostWrites, path: &Path) {
-    if batch.is_empty() {
-        return;
-    }
-    let together = conn.transaction().map_err(anyhow::Error::from).and_then(|tx| {
-        batch.iter().try_for_each(|record| record.insert(&tx))?;
-        tx.commit().map_err(anyhow::Error::from)
-    });
-    if together.is_ok() {
-        return;
-    }
-    for record in batch {
-        if let Err(e) = record.insert(conn) {
-            lost.note(path, &record.describe(), &e);
+/// Counts the rows that landed, so `/metrics` agrees with the database.
+fn count_committed(records: &[Record], failed: &[(usize, anyhow::Error)]) {
+    let metrics = crate::metrics::global();
+    metrics.lost_writes.inc_by(failed.len() as u64);
+    for (index, record) in records.iter().enumerate() {
+        if failed.iter().any(|(i, _)| *i == index) {
+            continue;
+        }
+        match record {
+            Record::Audit(a) => {
+                let label = crate::metrics::EventLabel { event_type: a.event_type.clone() };
+                metrics.audit_events.get_or_create(&label).inc();
+            }
+            Record::Usage { .. } => {
+                metrics.usage_rows.inc();
+            }
         }
     }
 }
@@ -221,7 +215,6 @@ fn write_batch(conn: &mut Connection, batch: &[Record], lost: &LostWrites, path:
 mod tests {
     use super::*;
     use crate::storage::Db;
-    use crate::storage::records::{list_audit, list_usage};
 
     fn audit(execution: &str, n: usize) -> Record {
         Record::Audit(AuditRecord {
@@ -252,29 +245,30 @@ mod tests {
             what: "usage".into(),
         });
         db.records().flush().await;
-        let rows = list_audit(&db.lock(), Some("e1"), 5_000).unwrap();
+        let rows = db.audit(Some("e1"), 5_000).unwrap();
         assert_eq!(rows.len(), 1_200);
         assert!(rows.iter().enumerate().all(|(n, r)| r.metadata["n"] == n), "kept in the order sent");
-        assert_eq!(list_usage(&db.lock(), "e1").unwrap()[0].tokens_used, 42);
+        assert_eq!(db.usage("e1").unwrap()[0].tokens_used, 42);
         assert_eq!(db.lost_writes().0, 0);
     }
 
     #[test]
     fn dropping_the_last_handle_commits_what_is_queued() {
         let db = Db::temporary();
-        let path = db.path().to_path_buf();
+        let location = db.location().to_string();
         for n in 0..300 {
             db.records().send(audit("e2", n));
         }
         drop(db);
-        let reopened = Db::open(&path).unwrap();
-        assert_eq!(list_audit(&reopened.lock(), Some("e2"), 1_000).unwrap().len(), 300);
+        let reopened = Db::open(&location).unwrap();
+        assert_eq!(reopened.audit(Some("e2"), 1_000).unwrap().len(), 300);
     }
 
     #[tokio::test]
     async fn a_row_that_cannot_be_written_is_counted_and_the_rest_of_its_batch_lands() {
         let db = Db::temporary();
-        db.lock()
+        rusqlite::Connection::open(db.location())
+            .unwrap()
             .execute_batch(
                 "CREATE TRIGGER refuse_s3 BEFORE INSERT ON audit_log WHEN NEW.step_id = 's3'
                  BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
@@ -284,7 +278,7 @@ mod tests {
             db.records().send(audit("e3", n));
         }
         db.records().flush().await;
-        assert_eq!(list_audit(&db.lock(), Some("e3"), 100).unwrap().len(), 5);
+        assert_eq!(db.audit(Some("e3"), 100).unwrap().len(), 5);
         let (lost, last) = db.lost_writes();
         assert_eq!(lost, 1);
         assert!(last.unwrap().contains("disk full"));

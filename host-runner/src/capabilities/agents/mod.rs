@@ -5,17 +5,22 @@
 //! links it: handlers never see other runs.
 
 use crate::bindings::agents;
-use crate::storage::{self, Db};
+use crate::storage::Db;
+use orchestration::routing::AgentScores;
+use std::collections::HashMap;
 use wasmtime::component::{HasData, Linker};
 
-/// Per-store context: the database to read from.
+/// Per-store context: the database, and the scores this store's run read
+/// (its new scores are stored as a change from them, so racing runs of one
+/// agent all count).
 pub struct AgentsCtx {
     db: Db,
+    read: HashMap<String, AgentScores>,
 }
 
 impl AgentsCtx {
     pub fn new(db: Db) -> Self {
-        AgentsCtx { db }
+        AgentsCtx { db, read: HashMap::new() }
     }
 }
 
@@ -37,32 +42,32 @@ pub fn add_to_linker<T: AgentsView + Send + 'static>(linker: &mut Linker<T>) -> 
 impl agents::Host for AgentsCtx {
     fn scores(&mut self, agent_id: String) -> Option<agents::AgentScores> {
         // A read error is logged and reads as "no scores": routing then uses the step alone.
-        storage::agents::scores(&self.db.lock(), &agent_id)
+        let row = self
+            .db
+            .agent(&agent_id)
             .inspect_err(|e| tracing::warn!(%agent_id, "agent scores read failed: {e:#}"))
             .ok()
-            .flatten()
-            .map(|row| agents::AgentScores {
-                creation: row.scores.creation,
-                execution: row.scores.execution,
-                combined: row.scores.combined,
-                runs: row.runs,
-            })
+            .flatten()?;
+        self.read.insert(agent_id, row.scores);
+        Some(agents::AgentScores {
+            creation: row.scores.creation,
+            execution: row.scores.execution,
+            combined: row.scores.combined,
+            runs: row.runs,
+        })
     }
 
     fn record_run(&mut self, agent_id: String, scores: agents::RunScores) {
-        let scores = orchestration::routing::AgentScores {
-            creation: scores.creation.clamp(0.0, 10.0),
-            execution: scores.execution.clamp(0.0, 10.0),
-            combined: scores.combined.clamp(0.0, 10.0),
-        };
+        let scores = AgentScores { creation: scores.creation, execution: scores.execution, combined: scores.combined };
         // A failed write is logged: the run itself succeeded.
-        if let Err(e) = storage::agents::record_run(&self.db.lock(), &agent_id, &scores) {
+        if let Err(e) = self.db.record_agent_run(&agent_id, &scores, self.read.get(&agent_id)) {
             tracing::error!(%agent_id, "agent scores write failed: {e:#}");
         }
     }
 
     fn usage_by_intent(&mut self, agent_id: String) -> Vec<agents::IntentUsage> {
-        storage::agents::usage_by_intent(&self.db.lock(), &agent_id)
+        self.db
+            .usage_by_intent(&agent_id)
             .inspect_err(|e| tracing::warn!(%agent_id, "usage history read failed: {e:#}"))
             .unwrap_or_default()
             .into_iter()
@@ -80,17 +85,20 @@ impl agents::Host for AgentsCtx {
 mod tests {
     use super::*;
     use agents::Host;
-    use orchestration::routing::AgentScores;
 
     #[test]
     fn reads_scores_and_answers_none_for_strangers() {
         let db = Db::temporary();
         let scores = AgentScores { creation: 2.0, execution: 6.0, combined: 4.0 };
-        storage::agents::record_run(&db.lock(), "known", &scores).unwrap();
-        let mut ctx = AgentsCtx::new(db);
+        db.record_agent_run("known", &scores, None).unwrap();
+        let mut ctx = AgentsCtx::new(db.clone());
         let got = ctx.scores("known".into()).unwrap();
         assert_eq!((got.execution, got.runs), (6.0, 1));
         assert!(ctx.scores("stranger".into()).is_none());
         assert!(ctx.usage_by_intent("stranger".into()).is_empty());
+        // Another run of the agent lands meanwhile; this run's +1.0 is added to it.
+        db.record_agent_run("known", &AgentScores { execution: 8.0, ..scores }, Some(&scores)).unwrap();
+        ctx.record_run("known".into(), agents::RunScores { creation: 2.0, execution: 7.0, combined: 4.5 });
+        assert_eq!(db.agent("known").unwrap().unwrap().scores.execution, 9.0);
     }
 }

@@ -160,7 +160,6 @@ impl audit::Host for AuditCtx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::records::list_audit;
     use audit::Host;
 
     #[test]
@@ -177,12 +176,12 @@ mod tests {
         })
         .unwrap();
         db.records().flush_blocking();
-        let rows = list_audit(&db.lock(), Some("exec-1"), 10).unwrap();
+        let rows = db.audit(Some("exec-1"), 10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].event_type, "ORCHESTRATION_STEP_FAILED");
         assert_eq!(rows[0].source, "orchestrator");
         assert_eq!(rows[0].metadata["unparsed_metadata"], "not json");
-        assert!(list_audit(&db.lock(), Some("forged"), 10).unwrap().is_empty());
+        assert!(db.audit(Some("forged"), 10).unwrap().is_empty());
     }
 
     #[test]
@@ -208,7 +207,7 @@ mod tests {
         let mut ungranted = AuditCtx::new(AuditSink::new(db.clone(), who), "impostor", AuditGrant::None);
         assert!(matches!(ungranted.emit(event(EventType::HandlerEvent("HELLO".into()))), Err(AuditError::NotGranted)));
         db.records().flush_blocking();
-        let rows = list_audit(&db.lock(), Some("exec-2"), 10).unwrap();
+        let rows = db.audit(Some("exec-2"), 10).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!((rows[0].event_type.as_str(), rows[0].source.as_str()), ("LOOKUP_MISSED", "enrich"));
     }

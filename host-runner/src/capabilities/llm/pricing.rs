@@ -54,8 +54,8 @@ mod tests {
         let price = |model: &str| pricing.terms(model).map(|t| t.price);
         assert_eq!(price("claude-sonnet-4-5").map(|p| cost(p, 1_000_000, 0)), Some(3.0));
         assert_eq!(price("claude-sonnet-4-5-20250929").map(|p| cost(p, 0, 1_000_000)), Some(15.0));
-        crate::storage::settings::set(&db.lock(), "orchestration_tier_balanced_input_price", "2.5").unwrap();
-        crate::storage::settings::set(&db.lock(), "orchestration_tier_balanced_max_tokens", "1000").unwrap();
+        db.set_setting("orchestration_tier_balanced_input_price", "2.5").unwrap();
+        db.set_setting("orchestration_tier_balanced_max_tokens", "1000").unwrap();
         let sonnet = pricing.terms("claude-sonnet-4-5").unwrap();
         assert_eq!(sonnet.price, (2.5, 15.0), "the setting routing reads is the one billed");
         assert_eq!(sonnet.max_tokens, Some(1_000));

@@ -8,7 +8,7 @@
 
 use crate::bindings::plugins::{self, PluginError};
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
-use crate::storage::{self, Db};
+use crate::storage::Db;
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
@@ -58,7 +58,8 @@ impl PluginsCtx {
     }
 
     fn configured(&self, plugin: &str) -> Option<String> {
-        storage::settings::get(&self.db.lock(), &url_setting(plugin))
+        self.db
+            .setting(&url_setting(plugin))
             .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {e:#}"))
             .ok()
             .flatten()
@@ -104,8 +105,8 @@ mod tests {
     #[test]
     fn only_the_steps_configured_plugins_answer() {
         let db = Db::temporary();
-        storage::settings::set(&db.lock(), "plugin_slack_url", "https://hooks.slack.com/services/T0/B0").unwrap();
-        storage::settings::set(&db.lock(), "plugin_crm_url", "http://127.0.0.1:9300/lookup").unwrap();
+        db.set_setting("plugin_slack_url", "https://hooks.slack.com/services/T0/B0").unwrap();
+        db.set_setting("plugin_crm_url", "http://127.0.0.1:9300/lookup").unwrap();
         let headers: PluginHeaders = Arc::new(HashMap::from([
             ("slack".to_string(), ("Authorization".to_string(), "Bearer s3cret".to_string())),
             ("crm".to_string(), ("x-api-key".to_string(), "k".to_string())),

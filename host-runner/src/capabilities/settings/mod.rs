@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn reads_values_and_prefixes() {
         let db = Db::temporary();
-        crate::storage::settings::set(&db.lock(), "orchestration_enabled", "true").unwrap();
+        db.set_setting("orchestration_enabled", "true").unwrap();
         let mut ctx = SettingsCtx::all(db);
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
         assert_eq!(ctx.get("no_such_key".into()), None);
@@ -112,8 +112,7 @@ mod tests {
     #[test]
     fn a_handler_reads_only_what_it_was_granted() {
         let db = Db::temporary();
-        crate::storage::settings::set(&db.lock(), "plugin_slack_url", "https://hooks.slack.com/services/T/B/secret")
-            .unwrap();
+        db.set_setting("plugin_slack_url", "https://hooks.slack.com/services/T/B/secret").unwrap();
         let mut ctx =
             SettingsCtx::granted(db, vec!["orchestration_enabled".into(), "orchestration_token_budget_*".into()]);
         assert_eq!(ctx.get("plugin_slack_url".into()), None, "a webhook URL is a credential");

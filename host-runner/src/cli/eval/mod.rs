@@ -14,7 +14,6 @@ use anyhow::{Context, Result};
 use host_runner::host::Host;
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::runner::workflow::Workflow;
-use host_runner::storage::settings;
 use orchestration::classify;
 use orchestration::routing::{Tier, tier_models_from_settings};
 use orchestration::settings as keys;
@@ -230,7 +229,7 @@ pub async fn evaluate(
     transcripts: Option<&std::path::Path>,
     progress: impl Fn(&str),
 ) -> Result<EvalReport> {
-    let set = |key: &str, value: &str| settings::set(&host.db().lock(), key, value);
+    let set = |key: &str, value: &str| host.db().set_setting(key, value);
     let mut baseline = Pass::default();
     let mut orchestrated = Pass::default();
     let mut misclassified = Vec::new();
@@ -301,7 +300,7 @@ pub async fn evaluate(
                 }
             }
         }
-        let models = tier_models_from_settings(|key| settings::get(&host.db().lock(), key).ok().flatten());
+        let models = tier_models_from_settings(|key| host.db().setting(key).ok().flatten());
         for step in &workflow.steps {
             let Some(label) = &step.labels else { continue };
             labeled += 1;
@@ -421,10 +420,6 @@ fn elide_numbers(reason: &str) -> String {
 }
 
 fn count_budget_events(host: &Host, execution_id: &str) -> Result<u64> {
-    let n: i64 = host.db().lock().query_row(
-        "SELECT COUNT(*) FROM audit_log WHERE execution_id = ?1 AND event_type = 'ORCHESTRATION_BUDGET_EXCEEDED'",
-        [execution_id],
-        |r| r.get(0),
-    )?;
-    Ok(n as u64)
+    let events = host.db().audit(Some(execution_id), u32::MAX)?;
+    Ok(events.iter().filter(|e| e.event_type == "ORCHESTRATION_BUDGET_EXCEEDED").count() as u64)
 }

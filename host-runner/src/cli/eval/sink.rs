@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::Method;
-use host_runner::storage::{Db, settings};
+use host_runner::storage::Db;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
@@ -74,9 +74,9 @@ impl PluginSink {
     /// Points every plugin's URL at the sink and creates `enrich`'s empty table.
     pub fn configure(&self, db: &Db) -> Result<()> {
         for plugin in PLUGINS {
-            settings::set(&db.lock(), &format!("plugin_{plugin}_url"), &format!("http://{}/{plugin}", self.authority))?;
+            db.set_setting(&format!("plugin_{plugin}_url"), &format!("http://{}/{plugin}", self.authority))?;
         }
-        let enrich_db = db.path().with_extension("components").join("enrich.sqlite");
+        let enrich_db = host_runner::host::component_data_dir(db.location()).join("enrich.sqlite");
         if let Some(dir) = enrich_db.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -1,4 +1,4 @@
-//! Schema migrations, applied in order and tracked by `PRAGMA user_version`.
+//! SQLite schema migrations, applied in order and tracked by `PRAGMA user_version`.
 
 use rusqlite::Connection;
 
@@ -65,6 +65,22 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO system_settings_config_v3 SELECT key, value, value_type, description, updated_at FROM system_settings_config;
     DROP TABLE system_settings_config;
     ALTER TABLE system_settings_config_v3 RENAME TO system_settings_config;
+    "#,
+    // 4: how each run ended (see `storage::executions`).
+    r#"
+    CREATE TABLE executions (
+        id           TEXT PRIMARY KEY,
+        workflow_id  TEXT NOT NULL,
+        agent_id     TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        replica      TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed', 'interrupted')),
+        error        TEXT,
+        started_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        ended_at     TEXT,
+        heartbeat_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX executions_running ON executions (state, heartbeat_at);
     "#,
 ];
 

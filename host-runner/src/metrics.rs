@@ -1,0 +1,159 @@
+//! What operators scrape (`GET /metrics`, Prometheus text format): one
+//! registry per process, fed where things happen: the runner (workflows,
+//! steps, tokens, cost, latency), the record writer (audit rows as
+//! committed, so the counts agree with the database) and the handler
+//! registry (loads and rejections).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepLabels {
+    pub path: String,
+    pub intent: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelLabel {
+    pub model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabel {
+    pub event_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PathLabel {
+    pub path: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub workflows: Family<StateLabel, Counter>,
+    pub in_flight: Gauge,
+    pub steps: Family<StepLabels, Counter>,
+    pub fallbacks: Family<ReasonLabel, Counter>,
+    pub tokens: Family<ModelLabel, Counter>,
+    pub cost_usd: Family<ModelLabel, Counter<f64, AtomicU64>>,
+    pub audit_events: Family<EventLabel, Counter>,
+    pub usage_rows: Counter,
+    pub lost_writes: Counter,
+    pub handler_loads: Family<OutcomeLabel, Counter>,
+    pub step_seconds: Family<PathLabel, Histogram>,
+    pub provider_seconds: Histogram,
+}
+
+/// Seconds from 1 ms to about 65 s: step and provider latencies.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 17)
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("pilot");
+        let m = Metrics {
+            workflows: Family::default(),
+            in_flight: Gauge::default(),
+            steps: Family::default(),
+            fallbacks: Family::default(),
+            tokens: Family::default(),
+            cost_usd: Family::default(),
+            audit_events: Family::default(),
+            usage_rows: Counter::default(),
+            lost_writes: Counter::default(),
+            handler_loads: Family::default(),
+            step_seconds: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
+            provider_seconds: Histogram::new(latency_buckets()),
+            registry: Registry::default(),
+        };
+        registry.register("workflows", "Workflow runs ended, by state", m.workflows.clone());
+        registry.register("workflows_in_flight", "Workflow runs in progress", m.in_flight.clone());
+        registry.register("steps", "Steps run, by path and intent", m.steps.clone());
+        registry.register("fallbacks", "Steps that fell back to the normal path, by reason", m.fallbacks.clone());
+        registry.register("tokens", "Tokens used by steps, by model", m.tokens.clone());
+        registry.register("cost_usd", "Cost of steps in US dollars, by model", m.cost_usd.clone());
+        registry.register("audit_events", "Audit rows committed, by event type", m.audit_events.clone());
+        registry.register("token_usage_rows", "token_usage rows committed", m.usage_rows.clone());
+        registry.register("lost_writes", "Audit and usage rows that could not be written", m.lost_writes.clone());
+        registry.register("handler_loads", "Handler files loaded or rejected", m.handler_loads.clone());
+        registry.register("step_duration_seconds", "Wall time of a step, by path", m.step_seconds.clone());
+        registry.register(
+            "provider_duration_seconds",
+            "Time a step spent waiting for the model provider",
+            m.provider_seconds.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// This process's metrics.
+pub fn global() -> &'static Metrics {
+    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+    &METRICS
+}
+
+/// A bounded label for a fallback reason: its kind, not its text
+/// (`handler error (invalid_input): params.to ...` -> `handler_error:invalid_input`).
+pub fn reason_kind(reason: &str) -> String {
+    if let Some(rest) = reason.strip_prefix("handler error (")
+        && let Some((kind, _)) = rest.split_once(')')
+    {
+        return format!("handler_error:{kind}");
+    }
+    let head = reason.split(':').next().unwrap_or(reason);
+    let words: Vec<&str> = head.split_whitespace().take(4).collect();
+    words.join("_").chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(48).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_become_kinds() {
+        assert_eq!(reason_kind("handler error (invalid_input): params.to is required"), "handler_error:invalid_input");
+        assert_eq!(reason_kind("declined by the orchestrator"), "declined_by_the_orchestrator");
+        assert_eq!(reason_kind("no handler serves intent `x`: nothing"), "no_handler_serves_intent");
+    }
+
+    #[test]
+    fn the_registry_encodes_as_prometheus_text() {
+        let m = Metrics::new();
+        m.steps.get_or_create(&StepLabels { path: "orchestrated".into(), intent: "summarize".into() }).inc();
+        m.step_seconds.get_or_create(&PathLabel { path: "orchestrated".into() }).observe(0.004);
+        let text = m.encode();
+        assert!(text.contains("pilot_steps_total{path=\"orchestrated\",intent=\"summarize\"} 1"), "{text}");
+        assert!(text.contains("pilot_step_duration_seconds_bucket{le=\"0.004\",path=\"orchestrated\"} 1"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,78 @@
+//! How each run ended: a row per execution, written when it starts, kept
+//! alive by its replica's heartbeat and closed with its state. A run whose
+//! host died (`kill -9`, a lost machine) is found by its stale heartbeat and
+//! marked `interrupted` instead of looking forever in progress.
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// How often a replica refreshes the heartbeat of its running executions.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+/// A running execution whose heartbeat is older than this is interrupted
+/// (override with `PILOT_STALE_AFTER_S`, whole seconds).
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(15);
+
+/// The staleness limit: `PILOT_STALE_AFTER_S` or the default.
+pub fn stale_after() -> anyhow::Result<Duration> {
+    match std::env::var("PILOT_STALE_AFTER_S") {
+        Err(_) => Ok(DEFAULT_STALE_AFTER),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(s) if s >= 1 => Ok(Duration::from_secs(s)),
+            _ => anyhow::bail!("PILOT_STALE_AFTER_S takes whole seconds from 1, got `{v}`"),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Running,
+    Completed,
+    Failed,
+    Interrupted,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Completed => "completed",
+            State::Failed => "failed",
+            State::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What is known when a run starts.
+#[derive(Debug, Clone)]
+pub struct ExecutionStart {
+    pub id: String,
+    pub workflow_id: String,
+    pub agent_id: String,
+    pub user_id: String,
+    /// The process running it (see [`super::Db::replica`]).
+    pub replica: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    pub state: State,
+    pub error: Option<String>,
+}
+
+/// One row of `executions`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Execution {
+    pub id: String,
+    pub workflow_id: String,
+    pub agent_id: String,
+    pub user_id: String,
+    pub replica: String,
+    /// `running`, `completed`, `failed` or `interrupted`.
+    pub state: String,
+    pub error: Option<String>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub heartbeat_at: String,
+}

@@ -1,0 +1,400 @@
+//! The embedded backend: one SQLite file in WAL mode. Reads share one
+//! connection; the record writer has its own, so batches of audit and usage
+//! rows never queue behind a read.
+
+mod migrations;
+
+use super::agents::AgentRow;
+use super::executions::{Execution, ExecutionStart, Finish};
+use super::records::{AuditRow, UsageRow};
+use super::settings::{Setting, Snapshot};
+use super::store::{SettingSeed, Store, Tally};
+use super::writer::Record;
+use anyhow::{Context, Result};
+use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// Connection settings. With WAL, NORMAL syncs at checkpoints instead of on
+/// every commit: the database stays consistent; a power loss (not a process
+/// crash) may drop the last commits. Every step writes audit and usage rows,
+/// and a sync per row was the tail of the per-step overhead.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+}
+
+pub struct SqliteStore {
+    read: Mutex<Connection>,
+    write: Mutex<Connection>,
+    location: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let open = || -> Result<Connection> {
+            let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+            configure(&conn).with_context(|| format!("configuring database {}", path.display()))?;
+            Ok(conn)
+        };
+        let mut read = open()?;
+        migrations::migrate(&mut read).with_context(|| format!("migrating database {}", path.display()))?;
+        Ok(SqliteStore { read: Mutex::new(read), write: Mutex::new(open()?), location: path.display().to_string() })
+    }
+
+    /// The reading connection, for one short operation. A poisoned lock is
+    /// recovered: SQLite's own transactions keep the data consistent.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.read.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn insert(conn: &Connection, record: &Record) -> Result<()> {
+    match record {
+        // Cached: every step writes several rows, and parsing each showed in profiles.
+        Record::Audit(a) => {
+            conn.prepare_cached(
+                "INSERT INTO audit_log (event_type, severity, execution_id, agent_id, user_id, step_id, source, metadata)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                a.event_type,
+                a.severity,
+                a.who.execution_id,
+                a.who.agent_id,
+                a.who.user_id,
+                a.step_id,
+                a.source,
+                a.metadata.to_string()
+            ])?;
+        }
+        Record::Usage { who, row, .. } => {
+            conn.prepare_cached(
+                "INSERT INTO token_usage (agent_id, user_id, execution_id, step_id, tokens_used, tokens_saved, cost, model_info)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                who.agent_id,
+                who.user_id,
+                who.execution_id,
+                row.step_id,
+                row.tokens_used,
+                row.tokens_saved,
+                row.cost,
+                row.model_info.to_string()
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn agent_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
+    Ok(AgentRow {
+        scores: AgentScores { creation: r.get(0)?, execution: r.get(1)?, combined: r.get(2)? },
+        runs: r.get(3)?,
+    })
+}
+
+fn json_or_text(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn seed_settings(&self, seeds: &[SettingSeed]) -> Result<()> {
+        let conn = self.conn();
+        let mut upsert = conn.prepare(
+            "INSERT INTO system_settings_config (key, value, value_type, description) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(key) DO UPDATE SET value_type = excluded.value_type, description = excluded.description",
+        )?;
+        for s in seeds {
+            upsert.execute(params![s.key, s.default, s.value_type, s.description])?;
+        }
+        Ok(())
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM system_settings_config WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn settings(&self, prefix: &str) -> Result<Vec<Setting>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT key, value, value_type, description, updated_at FROM system_settings_config
+             WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+        )?;
+        let rows = stmt.query_map([prefix], |r| {
+            Ok(Setting {
+                key: r.get(0)?,
+                value: r.get(1)?,
+                value_type: r.get(2)?,
+                description: r.get(3)?,
+                updated_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn settings_snapshot(&self) -> Result<Snapshot> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT key, value FROM system_settings_config")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool> {
+        let conn = self.conn();
+        if create {
+            conn.execute(
+                "INSERT OR IGNORE INTO system_settings_config (key, value, value_type, description)
+                 VALUES (?1, '', 'string', 'Plugin configuration')",
+                [key],
+            )?;
+        }
+        let changed = conn.execute(
+            &format!("UPDATE system_settings_config SET value = ?2, updated_at = {NOW} WHERE key = ?1"),
+            params![key, value],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn write_records(&self, batch: &[Record]) -> Vec<(usize, anyhow::Error)> {
+        let mut conn = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let together = conn.transaction().map_err(anyhow::Error::from).and_then(|tx| {
+            batch.iter().try_for_each(|record| insert(&tx, record))?;
+            tx.commit().map_err(anyhow::Error::from)
+        });
+        if together.is_ok() {
+            return vec![];
+        }
+        batch.iter().enumerate().filter_map(|(i, record)| insert(&conn, record).err().map(|e| (i, e))).collect()
+    }
+
+    fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, created_at, event_type, severity, execution_id, agent_id, user_id, step_id, source, metadata
+             FROM audit_log WHERE ?1 IS NULL OR execution_id = ?1
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![execution_id, limit], |r| {
+            Ok(AuditRow {
+                id: r.get(0)?,
+                created_at: r.get(1)?,
+                event_type: r.get(2)?,
+                severity: r.get(3)?,
+                execution_id: r.get(4)?,
+                agent_id: r.get(5)?,
+                user_id: r.get(6)?,
+                step_id: r.get(7)?,
+                source: r.get(8)?,
+                metadata: json_or_text(r.get(9)?),
+            })
+        })?;
+        let mut rows: Vec<AuditRow> = rows.collect::<rusqlite::Result<_>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT step_id, tokens_used, tokens_saved, cost, model_info FROM token_usage
+             WHERE execution_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([execution_id], |r| {
+            Ok(UsageRow {
+                step_id: r.get(0)?,
+                tokens_used: r.get(1)?,
+                tokens_saved: r.get(2)?,
+                cost: r.get(3)?,
+                model_info: json_or_text(r.get(4)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn tally(&self) -> Result<Tally> {
+        let conn = self.conn();
+        let (step_usage_rows, distinct_steps) = conn.query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT execution_id || char(31) || step_id) FROM token_usage WHERE step_id IS NOT NULL",
+            [],
+            |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?)),
+        )?;
+        let grouped = |sql: &str| -> Result<_> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(Tally {
+            step_usage_rows,
+            distinct_steps,
+            events: grouped("SELECT event_type, COUNT(*) FROM audit_log GROUP BY event_type")?,
+            executions: grouped("SELECT state, COUNT(*) FROM executions GROUP BY state")?,
+        })
+    }
+
+    fn agents(&self) -> Result<Vec<(String, AgentRow)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT creation_score, execution_score, combined_score, runs, agent_id
+             FROM agent_intensity_metrics ORDER BY agent_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(4)?, agent_row(r)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn agent(&self, agent_id: &str) -> Result<Option<AgentRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT creation_score, execution_score, combined_score, runs FROM agent_intensity_metrics
+                 WHERE agent_id = ?1",
+                [agent_id],
+                agent_row,
+            )
+            .optional()?)
+    }
+
+    fn set_creation(&self, agent_id: &str, creation: f32) -> Result<()> {
+        self.conn().execute(
+            &format!(
+                "INSERT INTO agent_intensity_metrics (agent_id, creation_score, execution_score, combined_score, runs)
+                 VALUES (?1, ?2, ?2, ?2, 0)
+                 ON CONFLICT (agent_id) DO UPDATE SET
+                     creation_score = excluded.creation_score,
+                     combined_score = (excluded.creation_score + execution_score) / 2,
+                     updated_at = {NOW}"
+            ),
+            params![agent_id, f64::from(creation)],
+        )?;
+        Ok(())
+    }
+
+    fn record_agent_run(&self, agent_id: &str, scores: &AgentScores, read: Option<&AgentScores>) -> Result<()> {
+        // The run moved the execution score by `change` from the row it read;
+        // a first run (nothing read) that meets a row another run just wrote
+        // takes one moving-average step towards its own score.
+        let (change, first) = match read {
+            Some(r) => (f64::from(scores.execution - r.execution), 0),
+            None => (0.0, 1),
+        };
+        self.conn().execute(
+            &format!(
+                "INSERT INTO agent_intensity_metrics (agent_id, creation_score, execution_score, combined_score, runs)
+                 VALUES (?1, ?2, ?3, (?2 + ?3) / 2, 1)
+                 ON CONFLICT (agent_id) DO UPDATE SET
+                     execution_score = min(10, max(0, CASE WHEN ?5 = 1
+                         THEN execution_score + ?6 * (excluded.execution_score - execution_score)
+                         ELSE execution_score + ?4 END)),
+                     combined_score = (creation_score + min(10, max(0, CASE WHEN ?5 = 1
+                         THEN execution_score + ?6 * (excluded.execution_score - execution_score)
+                         ELSE execution_score + ?4 END))) / 2,
+                     runs = runs + 1,
+                     updated_at = {NOW}"
+            ),
+            params![
+                agent_id,
+                f64::from(scores.creation),
+                f64::from(scores.execution),
+                change,
+                first,
+                f64::from(EXECUTION_EMA_ALPHA)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn orchestrated_tokens(&self, agent_id: &str) -> Result<Vec<(String, u64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT json_extract(model_info, '$.intent'), tokens_used FROM token_usage
+             WHERE agent_id = ?1 AND step_id IS NOT NULL AND json_extract(model_info, '$.path') = 'orchestrated'
+               AND json_extract(model_info, '$.intent') IS NOT NULL
+             ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn start_execution(&self, s: &ExecutionStart) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO executions (id, workflow_id, agent_id, user_id, replica, state) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
+            params![s.id, s.workflow_id, s.agent_id, s.user_id, s.replica],
+        )?;
+        Ok(())
+    }
+
+    fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()> {
+        self.conn().execute(
+            &format!(
+                "UPDATE executions SET state = ?2, error = ?3, ended_at = {NOW}, heartbeat_at = {NOW}
+                 WHERE id = ?1 AND state = 'running'"
+            ),
+            params![execution_id, finish.state.as_str(), finish.error],
+        )?;
+        Ok(())
+    }
+
+    fn heartbeat(&self, replica: &str) -> Result<u64> {
+        let n = self.conn().execute(
+            &format!("UPDATE executions SET heartbeat_at = {NOW} WHERE replica = ?1 AND state = 'running'"),
+            [replica],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let cutoff = format!("-{:.3} seconds", stale.as_secs_f64());
+        let mut stmt = conn.prepare(&format!(
+            "UPDATE executions SET state = 'interrupted', ended_at = {NOW},
+                 error = 'the host running it stopped (no heartbeat since ' || heartbeat_at || ')'
+             WHERE state = 'running' AND heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+             RETURNING id"
+        ))?;
+        let ids = stmt.query_map([cutoff], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn execution(&self, execution_id: &str) -> Result<Option<Execution>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at
+                 FROM executions WHERE id = ?1",
+                [execution_id],
+                |r| {
+                    Ok(Execution {
+                        id: r.get(0)?,
+                        workflow_id: r.get(1)?,
+                        agent_id: r.get(2)?,
+                        user_id: r.get(3)?,
+                        replica: r.get(4)?,
+                        state: r.get(5)?,
+                        error: r.get(6)?,
+                        started_at: r.get(7)?,
+                        ended_at: r.get(8)?,
+                        heartbeat_at: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,83 @@
+//! What the host keeps, as operations: one trait, two backends (SQLite, the
+//! embedded default, and Postgres, shared by replicas). Callers go through
+//! [`super::Db`]; the backends only run statements. Validation (setting
+//! types, score ranges) happens above the trait, once for both.
+
+use super::agents::AgentRow;
+use super::executions::{Execution, ExecutionStart, Finish};
+use super::records::{AuditRow, UsageRow};
+use super::settings::{Setting, Snapshot};
+use super::writer::Record;
+use anyhow::Result;
+use orchestration::routing::AgentScores;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Row counts over the whole database, for operators and exactness checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Tally {
+    /// `token_usage` rows of steps (`step_id` set).
+    pub step_usage_rows: u64,
+    /// Distinct `(execution_id, step_id)` pairs among them: equal to the rows
+    /// when no step was counted twice.
+    pub distinct_steps: u64,
+    /// `audit_log` rows per event type.
+    pub events: BTreeMap<String, u64>,
+    /// Executions per state.
+    pub executions: BTreeMap<String, u64>,
+}
+
+/// A seeded setting: the catalogue's default, type and description.
+pub struct SettingSeed<'a> {
+    pub key: &'a str,
+    pub default: &'a str,
+    pub value_type: &'a str,
+    pub description: String,
+}
+
+pub trait Store: Send + Sync {
+    /// Where the data lives, for messages (a Postgres password is never shown).
+    fn location(&self) -> &str;
+
+    /// Inserts missing keys and refreshes every key's type and description;
+    /// never overwrites an operator's value.
+    fn seed_settings(&self, seeds: &[SettingSeed]) -> Result<()>;
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Settings whose key starts with `prefix`, by key.
+    fn settings(&self, prefix: &str) -> Result<Vec<Setting>>;
+    fn settings_snapshot(&self) -> Result<Snapshot>;
+    /// Writes a value already checked against its type; a `plugin_*` key is
+    /// created on first use when `create` is set. False when the key is unknown.
+    fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool>;
+
+    /// Writes a batch of audit and usage rows: all in one transaction, or,
+    /// when that fails, each on its own; the rows that could not be written
+    /// come back with their errors, by index.
+    fn write_records(&self, batch: &[Record]) -> Vec<(usize, anyhow::Error)>;
+    /// Audit rows, oldest first: the last `limit` of all executions, or of one.
+    fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>>;
+    fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>>;
+    fn tally(&self) -> Result<Tally>;
+
+    fn agents(&self) -> Result<Vec<(String, AgentRow)>>;
+    fn agent(&self, agent_id: &str) -> Result<Option<AgentRow>>;
+    /// Sets the creation score (an agent without runs starts its execution
+    /// score there) and folds it into the combined score.
+    fn set_creation(&self, agent_id: &str, creation: f32) -> Result<()>;
+    /// Stores a run's scores and counts the run in one statement. `read` is
+    /// the row the run's scores were computed from: the change from it is
+    /// applied to the row as it is now, so two runs of one agent that race
+    /// (on one host or two) both count.
+    fn record_agent_run(&self, agent_id: &str, scores: &AgentScores, read: Option<&AgentScores>) -> Result<()>;
+    /// Tokens of the agent's orchestrated steps, newest first, per intent.
+    fn orchestrated_tokens(&self, agent_id: &str) -> Result<Vec<(String, u64)>>;
+
+    fn start_execution(&self, start: &ExecutionStart) -> Result<()>;
+    fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()>;
+    /// Refreshes the heartbeat of the replica's running executions.
+    fn heartbeat(&self, replica: &str) -> Result<u64>;
+    /// Marks running executions whose heartbeat is older than `stale` as
+    /// interrupted; their ids.
+    fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>>;
+    fn execution(&self, execution_id: &str) -> Result<Option<Execution>>;
+}

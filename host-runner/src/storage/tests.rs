@@ -1,0 +1,243 @@
+//! One suite for both backends: every test here runs on a fresh SQLite file
+//! and on a fresh database of a throwaway Postgres server.
+
+use super::Db;
+use super::executions::{ExecutionStart, Finish, State};
+use super::records::{Identity, UsageRow};
+use super::throwaway::ThrowawayPostgres;
+use super::writer::{AuditRecord, Record};
+use orchestration::budget::IntentUsage;
+use orchestration::routing::AgentScores;
+use serde_json::json;
+use std::time::Duration;
+
+fn sqlite() -> Db {
+    Db::temporary()
+}
+
+fn postgres() -> Db {
+    let server = ThrowawayPostgres::shared().unwrap();
+    Db::open(&server.create_database().unwrap()).unwrap()
+}
+
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[test] fn $test() { super::$test(super::sqlite()) } )*
+        }
+        mod on_postgres {
+            $( #[test] fn $test() { super::$test(super::postgres()) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    flags_default_to_off_and_writes_are_typed,
+    plugin_settings_are_created_on_first_use,
+    reopening_keeps_operator_values,
+    a_change_is_read_at_once,
+    records_land_in_order_and_are_counted,
+    agent_scores_round_trip_and_clamp,
+    racing_runs_of_one_agent_all_count,
+    usage_by_intent_counts_orchestrated_steps_only,
+    executions_end_in_a_state,
+    stale_runs_are_interrupted,
+);
+
+fn flags_default_to_off_and_writes_are_typed(db: Db) {
+    for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"] {
+        assert_eq!(db.setting(flag).unwrap().as_deref(), Some("false"), "{flag}");
+    }
+    db.set_setting("orchestration_enabled", "true").unwrap();
+    assert_eq!(db.setting("orchestration_enabled").unwrap().as_deref(), Some("true"));
+    let err = db.set_setting("orchestration_enabled", "yes").unwrap_err().to_string();
+    assert!(err.contains("`true` or `false`"), "{err}");
+    let err = db.set_setting("orchestration_max_tokens_per_step", "-4").unwrap_err().to_string();
+    assert!(err.contains("an integer from 1 to 100000000"), "{err}");
+    let err = db.set_setting("orchestration_budget_critical_multiplier", "10").unwrap_err().to_string();
+    assert_eq!(err, "setting `orchestration_budget_critical_multiplier` takes a number from 1 to 5, got `10`");
+    assert_eq!(db.setting("orchestration_budget_critical_multiplier").unwrap().as_deref(), Some("1.5"));
+    let err = db.set_setting("orchestration_enabeld", "true").unwrap_err().to_string();
+    assert!(err.contains("unknown setting `orchestration_enabeld`"), "{err}");
+    let key = "orchestration_compression_summarize_preserve_fields";
+    db.set_setting(key, "account_id, ticket.id").unwrap();
+    assert_eq!(db.setting(key).unwrap().as_deref(), Some("account_id, ticket.id"));
+    assert!(db.set_setting(key, "a b; drop").unwrap_err().to_string().contains("comma-separated field names"));
+    let listed = db.list_settings("orchestration_enabled").unwrap();
+    assert_eq!((listed.len(), listed[0].value.as_str(), listed[0].value_type.as_str()), (1, "true", "bool"));
+    assert!(listed[0].updated_at.ends_with('Z') && listed[0].updated_at.contains('T'), "{}", listed[0].updated_at);
+}
+
+fn plugin_settings_are_created_on_first_use(db: Db) {
+    db.set_setting("plugin_slack_url", "https://hooks.slack.com/services/T0/B0/x").unwrap();
+    assert_eq!(db.setting("plugin_slack_url").unwrap().as_deref(), Some("https://hooks.slack.com/services/T0/B0/x"));
+    assert!(db.set_setting("plugin_bad-name", "x").is_err());
+    assert!(db.set_setting("plugin_teams_url", " ").is_err(), "typed as a non-empty string");
+    assert_eq!(db.setting("plugin_teams_url").unwrap(), None, "a refused value creates nothing");
+}
+
+fn reopening_keeps_operator_values(db: Db) {
+    db.set_setting("orchestration_enabled", "true").unwrap();
+    let again = Db::open(db.location()).unwrap();
+    assert_eq!(again.setting("orchestration_enabled").unwrap().as_deref(), Some("true"));
+}
+
+fn a_change_is_read_at_once(db: Db) {
+    let first = db.settings().unwrap();
+    assert_eq!(first.get("orchestration_compression_enabled").map(String::as_str), Some("false"));
+    db.set_setting("orchestration_compression_enabled", "true").unwrap();
+    let fresh = db.settings().unwrap();
+    assert_eq!(fresh.get("orchestration_compression_enabled").map(String::as_str), Some("true"));
+}
+
+fn who(execution: &str, agent: &str) -> Identity {
+    Identity { execution_id: execution.into(), agent_id: agent.into(), user_id: "u".into() }
+}
+
+fn usage(step: &str, tokens: u64, intent: &str, path: &str) -> UsageRow {
+    UsageRow {
+        step_id: Some(step.into()),
+        tokens_used: tokens,
+        tokens_saved: 0,
+        cost: 0.25,
+        model_info: json!({ "intent": intent, "path": path }),
+    }
+}
+
+fn records_land_in_order_and_are_counted(db: Db) {
+    for n in 0..1_200 {
+        db.records().send(Record::Audit(AuditRecord {
+            who: who("e1", "a"),
+            event_type: "ORCHESTRATION_STEP_EXECUTED".into(),
+            severity: "info".into(),
+            step_id: Some(format!("s{n}")),
+            source: "test".into(),
+            metadata: json!({ "n": n }),
+        }));
+    }
+    for step in ["s1", "s2"] {
+        db.records().send(Record::Usage {
+            who: who("e1", "a"),
+            row: usage(step, 42, "x", "orchestrated"),
+            what: step.into(),
+        });
+    }
+    db.records().flush_blocking();
+    let rows = db.audit(Some("e1"), 5_000).unwrap();
+    assert_eq!(rows.len(), 1_200);
+    assert!(rows.iter().enumerate().all(|(n, r)| r.metadata["n"] == n), "kept in the order sent");
+    assert!(rows[0].created_at.ends_with('Z'));
+    assert_eq!(db.audit(None, 10).unwrap().len(), 10, "the last rows of all executions");
+    let used = db.usage("e1").unwrap();
+    assert_eq!((used.len(), used[0].tokens_used, used[0].model_info["path"].as_str()), (2, 42, Some("orchestrated")));
+    let tally = db.tally().unwrap();
+    assert_eq!((tally.step_usage_rows, tally.distinct_steps), (2, 2));
+    assert_eq!(tally.events["ORCHESTRATION_STEP_EXECUTED"], 1_200);
+    assert_eq!(db.lost_writes().0, 0);
+}
+
+fn agent_scores_round_trip_and_clamp(db: Db) {
+    assert_eq!(db.agent("a").unwrap(), None);
+    let s = AgentScores { creation: 4.0, execution: 12.0, combined: 8.0 };
+    db.record_agent_run("a", &s, None).unwrap();
+    db.record_agent_run("a", &AgentScores { execution: 10.0, ..s }, Some(&AgentScores { execution: 10.0, ..s }))
+        .unwrap();
+    let row = db.agent("a").unwrap().unwrap();
+    assert_eq!((row.runs, row.scores.execution, row.scores.combined), (2, 10.0, 7.0), "clamped to 10");
+    db.set_creation("new", 7.0).unwrap();
+    assert_eq!(db.agent("new").unwrap().unwrap().scores, AgentScores { creation: 7.0, execution: 7.0, combined: 7.0 });
+    db.set_creation("a", 2.0).unwrap();
+    assert_eq!(db.agent("a").unwrap().unwrap().scores.combined, 6.0);
+    assert!(db.set_creation("x", 11.0).unwrap_err().to_string().contains("between 0 and 10"));
+    assert_eq!(db.agents().unwrap().iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["a", "new"]);
+}
+
+/// Runs of one agent that read the same row and finish together (on one
+/// host or on two) each move the score: none is lost to the other's write.
+fn racing_runs_of_one_agent_all_count(db: Db) {
+    let start = AgentScores { creation: 5.0, execution: 5.0, combined: 5.0 };
+    db.record_agent_run("racer", &start, None).unwrap();
+    let other_host = Db::open(db.location()).unwrap();
+    std::thread::scope(|scope| {
+        for handle in [&db, &other_host] {
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    let read = start;
+                    let after = AgentScores { execution: read.execution + 0.1, ..read };
+                    handle.record_agent_run("racer", &after, Some(&read)).unwrap();
+                }
+            });
+        }
+    });
+    let row = db.agent("racer").unwrap().unwrap();
+    assert_eq!(row.runs, 41);
+    assert!((row.scores.execution - 9.0).abs() < 1e-3, "every run's +0.1 counted: {}", row.scores.execution);
+}
+
+fn usage_by_intent_counts_orchestrated_steps_only(db: Db) {
+    for tokens in 1..=10 {
+        db.records().send(Record::Usage {
+            who: who("e", "a"),
+            row: usage("s", tokens * 100, "summarize", "orchestrated"),
+            what: "u".into(),
+        });
+    }
+    db.records().send(Record::Usage {
+        who: who("e", "a"),
+        row: usage("s", 99_999, "summarize", "fallback"),
+        what: "u".into(),
+    });
+    db.records().send(Record::Usage {
+        who: who("e", "a"),
+        row: usage("s", 50, "extract", "orchestrated"),
+        what: "u".into(),
+    });
+    db.records().flush_blocking();
+    let by_intent = db.usage_by_intent("a").unwrap();
+    assert_eq!(by_intent[0], IntentUsage { intent: "extract".into(), steps: 1, avg_tokens: 50, p90_tokens: 50 });
+    assert_eq!(by_intent[1], IntentUsage { intent: "summarize".into(), steps: 10, avg_tokens: 550, p90_tokens: 900 });
+    assert!(db.usage_by_intent("other").unwrap().is_empty());
+}
+
+fn start(db: &Db, id: &str) {
+    db.start_execution(&ExecutionStart {
+        id: id.into(),
+        workflow_id: "wf".into(),
+        agent_id: "a".into(),
+        user_id: "u".into(),
+        replica: db.replica().into(),
+    })
+    .unwrap();
+}
+
+fn executions_end_in_a_state(db: Db) {
+    start(&db, "ok");
+    start(&db, "bad");
+    assert_eq!(db.execution("ok").unwrap().unwrap().state, "running");
+    db.finish_execution("ok", &Finish { state: State::Completed, error: None }).unwrap();
+    db.finish_execution("bad", &Finish { state: State::Failed, error: Some("provider error 529".into()) }).unwrap();
+    // A late second finish changes nothing.
+    db.finish_execution("ok", &Finish { state: State::Failed, error: Some("late".into()) }).unwrap();
+    let ok = db.execution("ok").unwrap().unwrap();
+    assert_eq!((ok.state.as_str(), ok.error, ok.replica.as_str()), ("completed", None, db.replica()));
+    assert!(ok.ended_at.is_some());
+    let bad = db.execution("bad").unwrap().unwrap();
+    assert_eq!((bad.state.as_str(), bad.error.as_deref()), ("failed", Some("provider error 529")));
+    assert_eq!(db.execution("never").unwrap(), None);
+    assert_eq!(db.tally().unwrap().executions.get("completed"), Some(&1));
+}
+
+fn stale_runs_are_interrupted(db: Db) {
+    start(&db, "alive");
+    start(&db, "done");
+    db.finish_execution("done", &Finish { state: State::Completed, error: None }).unwrap();
+    assert!(db.store().interrupt_stale(Duration::from_secs(60)).unwrap().is_empty(), "a fresh heartbeat");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(db.store().heartbeat(db.replica()).unwrap(), 1, "only running executions beat");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(db.store().interrupt_stale(Duration::from_millis(10)).unwrap(), ["alive"]);
+    let run = db.execution("alive").unwrap().unwrap();
+    assert_eq!(run.state, "interrupted");
+    assert!(run.error.unwrap().contains("no heartbeat since"));
+    assert_eq!(db.execution("done").unwrap().unwrap().state, "completed");
+}
