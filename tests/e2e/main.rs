@@ -11,5 +11,6 @@ mod harness;
 mod intelligence;
 mod openai;
 mod orchestration;
+mod replicas;
 mod sandbox;
 mod serve;

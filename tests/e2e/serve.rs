@@ -24,7 +24,12 @@ impl Server {
     async fn start_with(host: Host, limits: Limits) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(serve_listener(listener, router(host, TOKEN.into(), limits), limits, std::future::pending()));
+        tokio::spawn(serve_listener(
+            listener,
+            router(host, TOKEN.into(), limits, Default::default()),
+            limits,
+            std::future::pending(),
+        ));
         Server { base, client: reqwest::Client::new() }
     }
 

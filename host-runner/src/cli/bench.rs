@@ -112,9 +112,14 @@ pub async fn bench_serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/v1/workflows", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_listener(listener, router(host.clone(), token.clone(), limits), limits, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(serve_listener(
+        listener,
+        router(host.clone(), token.clone(), limits, Default::default()),
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let mut results = Vec::new();
     for mode in MODES {

@@ -22,6 +22,10 @@ struct Cli {
     /// `postgres://user@host/db` URL shared by replicas; created and migrated on first use.
     #[arg(long, global = true, env = "PILOT_DB", default_value = "pilot.db")]
     db: String,
+    /// Log lines on stderr: `text`, or `json` (one object per line, with
+    /// the execution id of the run it concerns). `RUST_LOG` sets the level.
+    #[arg(long, global = true, value_enum, env = "PILOT_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     /// Directory holding `orchestrator.wasm` and `handlers/`.
     #[arg(long, global = true, env = "PILOT_COMPONENTS", default_value = "target/components")]
     components: PathBuf,
@@ -32,6 +36,10 @@ struct Cli {
     /// OPENAI_API_KEY or OPENAI_BASE_URL is (any OpenAI-compatible server), else simulated.
     #[arg(long, global = true, env = "PILOT_PROVIDER", value_enum, default_value_t = ProviderArg::Auto)]
     provider: ProviderArg,
+    /// With `--provider simulated`: how long each simulated model call takes
+    /// (milliseconds), to load a server as real calls would.
+    #[arg(long, global = true, env = "PILOT_SIMULATED_LATENCY_MS", default_value_t = 0)]
+    simulated_latency_ms: u64,
     /// Fuel allowance of one call into a component (handler manifests may override it).
     #[arg(long, global = true, env = "PILOT_FUEL")]
     fuel: Option<u64>,
@@ -117,6 +125,11 @@ enum Command {
         /// Do not watch the handlers directory (reload only via the API).
         #[arg(long)]
         no_watch: bool,
+        /// On SIGTERM, how long runs in flight may take to finish (seconds)
+        /// while `/ready` answers 503; runs still going are then cancelled
+        /// and recorded `interrupted`.
+        #[arg(long, default_value_t = 30)]
+        drain_timeout: u64,
     },
     /// Agents' intensity scores (`agent_intensity_metrics`), which AIS routing reads.
     Agents {
@@ -134,6 +147,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -200,12 +219,13 @@ impl std::error::Error for Exit {}
 
 pub async fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,wasmtime=error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,wasmtime=error".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        // One JSON object per line, with the fields of the spans around it (execution and workflow ids).
+        LogFormat::Json => logs.json().with_current_span(false).with_span_list(true).init(),
+        LogFormat::Text => logs.init(),
+    }
     match &cli.command {
         Command::Run { file, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
@@ -336,7 +356,7 @@ pub async fn main() -> Result<()> {
                 (Measured::Serve(r), false) => print::bench_serve(&r),
             }
         }
-        Command::Serve { listen, token, no_watch } => {
+        Command::Serve { listen, token, no_watch, drain_timeout } => {
             if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
                 anyhow::bail!(
                     "the bearer token (--token or PILOT_TOKEN) is empty: every request would be refused; \
@@ -356,7 +376,9 @@ pub async fn main() -> Result<()> {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
             }
             eprintln!("listening on http://{} (handlers: {})", listener.local_addr()?, host.handlers_dir().display());
-            serve(host, listener, ServeConfig { token, watch: !no_watch, limits: Limits::default() }).await?;
+            let drain_deadline = Duration::from_secs(*drain_timeout);
+            serve(host, listener, ServeConfig { token, watch: !no_watch, limits: Limits::default(), drain_deadline })
+                .await?;
         }
         Command::Audit { execution, limit, json } => {
             let db = Db::open(&cli.db)?;
@@ -414,7 +436,7 @@ fn handlers_dir(cli: &Cli) -> std::path::PathBuf {
 fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,
-        ProviderArg::Simulated => ProviderChoice::Simulated(Duration::ZERO),
+        ProviderArg::Simulated => ProviderChoice::Simulated(Duration::from_millis(cli.simulated_latency_ms)),
         ProviderArg::Anthropic => ProviderChoice::Anthropic {
             base_url: std::env::var("ANTHROPIC_BASE_URL")
                 .unwrap_or_else(|_| host_runner::capabilities::llm::anthropic::DEFAULT_BASE_URL.into()),

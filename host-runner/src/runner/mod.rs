@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 use template::Scope;
+use tracing::Instrument;
 use workflow::{StepSpec, Workflow};
 
 /// A run's `executions` row until it is closed: with the run's outcome, or,
@@ -53,7 +54,7 @@ impl Drop for OpenExecution<'_> {
     }
 }
 
-/// Counts a finished run's steps in the process's metrics.
+/// Logs a finished run's steps (inside its span) and counts them in the process's metrics.
 fn observe_steps(steps: &[StepReport]) {
     use crate::metrics::{ModelLabel, PathLabel, ReasonLabel, StepLabels, reason_kind};
     let metrics = crate::metrics::global();
@@ -61,6 +62,8 @@ fn observe_steps(steps: &[StepReport]) {
         let path =
             serde_json::to_value(step.path).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let intent = step.intent.clone().unwrap_or_else(|| "-".into());
+        tracing::info!(step_id = %step.id, %path, %intent, tokens = step.tokens.total, model = %step.model,
+            ms = step.time_ms, fallback = step.fallback_reason.as_deref(), "step ended");
         metrics.steps.get_or_create(&StepLabels { path: path.clone(), intent }).inc();
         if let Some(reason) = &step.fallback_reason {
             metrics.fallbacks.get_or_create(&ReasonLabel { reason: reason_kind(reason) }).inc();
@@ -124,10 +127,15 @@ impl Host {
         self.db().start_execution(&start).context("recording the execution's start")?;
         let mut open = OpenExecution { db: self.db(), id: &who.execution_id, finish: None };
         crate::metrics::global().in_flight.inc();
-        let result = self.run_steps(workflow, who.clone()).await;
-        if let Ok(report) = &result {
-            observe_steps(&report.steps);
-        }
+        let span = tracing::info_span!("run", execution_id = %who.execution_id, workflow_id = %workflow.id);
+        let result = self.run_steps(workflow, who.clone()).instrument(span.clone()).await;
+        span.in_scope(|| match &result {
+            Ok(report) => {
+                observe_steps(&report.steps);
+                tracing::info!(steps = report.steps.len(), tokens = report.metrics.total_tokens, "run ended");
+            }
+            Err(e) => tracing::warn!("run failed: {e:#}"),
+        });
         let error = match &result {
             Ok(report) => report
                 .steps

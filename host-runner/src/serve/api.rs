@@ -2,6 +2,7 @@
 //! token. Errors are JSON (`{"error": "..."}`) with a 4xx or 5xx status.
 
 use super::connections::Limits;
+use super::drain::Drain;
 use crate::host::Host;
 use crate::runner::workflow::Workflow;
 use axum::body::Bytes;
@@ -25,10 +26,12 @@ struct AppState {
     token: Arc<str>,
     runs: Arc<Semaphore>,
     limits: Limits,
+    drain: Arc<Drain>,
 }
 
-pub fn router(host: Host, token: String, limits: Limits) -> Router {
-    let state = AppState { host, token: token.into(), runs: Arc::new(Semaphore::new(limits.max_runs)), limits };
+pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> Router {
+    let runs = Arc::new(Semaphore::new(limits.max_runs));
+    let state = AppState { host, token: token.into(), runs, limits, drain };
     let v1 = Router::new()
         .route("/workflows", post(run_workflow))
         .route("/handlers", get(list_handlers))
@@ -37,6 +40,8 @@ pub fn router(host: Host, token: String, limits: Limits) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .nest("/v1", v1)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here") })
@@ -75,11 +80,43 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// Whether this replica should get traffic: not draining, and its database
+/// answers. (`/health` says only that the process is up.)
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining", "in_flight": state.drain.in_flight() })),
+        )
+            .into_response();
+    }
+    let db = state.host.db().clone();
+    match tokio::task::spawn_blocking(move || db.setting(orchestration::settings::ORCHESTRATION_ENABLED)).await {
+        Ok(Ok(_)) => Json(json!({ "status": "ready", "in_flight": state.drain.in_flight() })).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!("readiness: the database does not answer: {e:#}");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" }))).into_response()
+        }
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("{e}")),
+    }
+}
+
+/// The process's metrics, Prometheus text format.
+async fn metrics() -> Response {
+    let text = crate::metrics::global().encode();
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
+}
+
 /// A workflow request within the server's limits: its body within
 /// [`Limits::body_timeout`] (408; read before a run slot is taken, so a slow
 /// sender holds none), a run slot (503 with `Retry-After` when none frees up
 /// in time) and the request deadline (504).
 async fn run_workflow(State(state): State<AppState>, request: Request) -> Response {
+    let Some(_in_flight) = state.drain.admit() else {
+        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "this replica is draining; retry on another");
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    };
     let reading = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES);
     let Ok(body) = tokio::time::timeout(state.limits.body_timeout, reading).await else {
         let seconds = state.limits.body_timeout.as_secs_f64();

@@ -51,8 +51,12 @@ const OVERLOADED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: ap
 connection: close\r\ncontent-length: 56\r\n\r\n{\"error\":\"too many open connections; retry in a second\"}";
 /// Time allowed to write [`OVERLOADED`].
 const OVERLOADED_WRITE: Duration = Duration::from_secs(1);
+/// Time connections get to close once `stop` resolved; past it the loop
+/// returns, and requests still running are dropped with the runtime.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves `app` on `listener` until `stop` resolves, then drains.
+/// Serves `app` on `listener` until `stop` resolves (the caller's drain
+/// happens inside it), then stops accepting and closes the connections.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: impl std::future::Future<Output = ()>) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -90,7 +94,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: imp
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(CLOSE_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the drain: closing them");
+    }
 }
 
 #[cfg(test)]

@@ -4,15 +4,19 @@
 
 mod api;
 mod connections;
+pub mod drain;
 mod watcher;
 
 pub use api::{handlers_json, router};
 pub use connections::{Limits, serve as serve_listener};
+pub use drain::Drain;
 pub use watcher::watch;
 
 use crate::host::Host;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// How the server answers.
@@ -23,14 +27,29 @@ pub struct ServeConfig {
     pub watch: bool,
     /// What one client may hold open.
     pub limits: Limits,
+    /// How long runs in flight may take to finish once a drain begins.
+    pub drain_deadline: Duration,
 }
 
 /// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
-/// then drains: no new connections, requests in flight run to the end.
+/// then drains (see [`drain`]): `/ready` says 503, runs in flight get until
+/// the drain deadline, queued rows are committed.
 pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Result<()> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
-    tracing::info!(address = %listener.local_addr()?, "pilot serve listening");
-    connections::serve(listener, router(host, config.token, config.limits), config.limits, stop_signal()).await;
+    tracing::info!(address = %listener.local_addr()?, replica = host.db().replica(), "pilot serve listening");
+    let drain = Arc::new(Drain::default());
+    let app = router(host.clone(), config.token, config.limits, drain.clone());
+    let stop = async {
+        stop_signal().await;
+        tracing::info!(in_flight = drain.in_flight(), "draining: /ready answers 503, no new runs");
+        let left = drain.drain(config.drain_deadline).await;
+        if left > 0 {
+            tracing::warn!(runs = left, "drain deadline passed: cancelling the runs left (recorded interrupted)");
+        }
+    };
+    connections::serve(listener, app, config.limits, stop).await;
+    host.db().records().flush().await;
+    tracing::info!("drained");
     Ok(())
 }
 

@@ -178,6 +178,11 @@ impl Db {
         self.store.execution(execution_id)
     }
 
+    /// Problems in the database's own structures; none when sound.
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        self.store.check_integrity()
+    }
+
     /// The backend, for the storage conformance suite.
     #[cfg(test)]
     fn store(&self) -> &dyn Store {

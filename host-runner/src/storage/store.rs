@@ -80,4 +80,9 @@ pub trait Store: Send + Sync {
     /// interrupted; their ids.
     fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>>;
     fn execution(&self, execution_id: &str) -> Result<Option<Execution>>;
+
+    /// Checks the database's own structures (SQLite's `integrity_check`,
+    /// Postgres's `amcheck` over every index with its table's rows): the
+    /// problems found, none when sound.
+    fn check_integrity(&self) -> Result<Vec<String>>;
 }

@@ -225,6 +225,7 @@ fn executions_end_in_a_state(db: Db) {
     assert_eq!((bad.state.as_str(), bad.error.as_deref()), ("failed", Some("provider error 529")));
     assert_eq!(db.execution("never").unwrap(), None);
     assert_eq!(db.tally().unwrap().executions.get("completed"), Some(&1));
+    assert_eq!(db.check_integrity().unwrap(), Vec::<String>::new());
 }
 
 fn stale_runs_are_interrupted(db: Db) {

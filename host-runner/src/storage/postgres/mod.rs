@@ -499,6 +499,30 @@ impl Store for PgStore {
             Ok(client.query_opt(&sql, &[&id])?.map(|r| execution_row(&r)))
         })
     }
+
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        self.run(|client| {
+            client.batch_execute("CREATE EXTENSION IF NOT EXISTS amcheck")?;
+            let indexes: Vec<String> = client
+                .query(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                     JOIN pg_am a ON a.oid = c.relam
+                     WHERE a.amname = 'btree' AND c.relnamespace = 'public'::regnamespace ORDER BY 1",
+                    &[],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut problems = vec![];
+            for index in indexes {
+                // heapallindexed: every row of the table is found through the index too.
+                if let Err(e) = client.execute("SELECT bt_index_check($1::text::regclass, true)", &[&index]) {
+                    problems.push(format!("index {index}: {e}"));
+                }
+            }
+            Ok(problems)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -397,4 +397,11 @@ impl Store for SqliteStore {
             )
             .optional()?)
     }
+
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.into_iter().filter(|r| r != "ok").collect())
+    }
 }
