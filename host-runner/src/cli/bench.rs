@@ -3,12 +3,13 @@
 //! the time spent in the provider; runs are repeated with orchestration off
 //! (the normal path) and with every flag on.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use host_runner::host::Host;
 use host_runner::runner::workflow::Workflow;
 use orchestration::settings as keys;
 use serde::Serialize;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// One configuration of the flags.
 #[derive(Debug, Clone, Copy)]
@@ -105,12 +106,15 @@ pub async fn bench_serve(
     workflow_text: &str,
     runs: usize,
     concurrency: usize,
+    token: &str,
+    other_replicas: &[String],
 ) -> Result<Vec<ServeResult>> {
     use host_runner::serve::{Limits, router, serve_listener};
-    let token = uuid::Uuid::new_v4().simple().to_string();
+    let token = token.to_string();
     let limits = Limits { max_runs: concurrency.max(1), ..Limits::default() };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/v1/workflows", listener.local_addr()?);
+    let mut urls = vec![format!("http://{}/v1/workflows", listener.local_addr()?)];
+    urls.extend(other_replicas.iter().map(|base| format!("{base}/v1/workflows")));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve_listener(
         listener,
@@ -126,13 +130,18 @@ pub async fn bench_serve(
         for (key, value) in mode.flags {
             host.db().set_setting(key, value)?;
         }
+        if !other_replicas.is_empty() {
+            // Other processes see a change within their settings snapshot's lifetime.
+            tokio::time::sleep(host_runner::storage::settings::SNAPSHOT_TTL + Duration::from_millis(200)).await;
+        }
         let rows_before = usage_rows(host)?;
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
         let clients: Vec<_> = (0..concurrency)
-            .map(|_| {
-                let (client, url, token, body, next) =
-                    (client.clone(), url.clone(), token.clone(), workflow_text.to_string(), next.clone());
+            .map(|n| {
+                let url = urls[n % urls.len()].clone();
+                let (client, token, body, next) =
+                    (client.clone(), token.clone(), workflow_text.to_string(), next.clone());
                 tokio::spawn(async move {
                     let mut timings = Vec::new();
                     let mut steps = 0usize;
@@ -170,6 +179,54 @@ pub async fn bench_serve(
     let _ = stop.send(());
     server.await?;
     Ok(results)
+}
+
+/// `pilot serve` processes beside this one on the same database, stopped on drop.
+pub struct Replicas {
+    children: Vec<std::process::Child>,
+    /// Their base URLs.
+    pub urls: Vec<String>,
+}
+
+impl Replicas {
+    pub fn start(components: &Path, handlers: &Path, database: &str, token: &str, count: usize) -> Result<Replicas> {
+        use std::io::BufRead;
+        let mut replicas = Replicas { children: vec![], urls: vec![] };
+        for _ in 0..count {
+            let mut child = std::process::Command::new(std::env::current_exe()?)
+                .args(["--provider", "simulated", "serve", "--listen", "127.0.0.1:0", "--no-watch", "--token", token])
+                .env("PILOT_DB", database)
+                .env("PILOT_COMPONENTS", components)
+                .env("PILOT_HANDLERS", handlers)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .context("starting a pilot serve replica")?;
+            let stderr = child.stderr.take().context("the replica's stderr")?;
+            replicas.children.push(child);
+            let mut lines = std::io::BufReader::new(stderr).lines();
+            let address = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .find_map(|l| {
+                    l.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()).map(String::from)
+                })
+                .context("a replica exited before listening")?;
+            // Keep reading its stderr, so a full pipe never blocks it.
+            std::thread::spawn(move || lines.for_each(drop));
+            replicas.urls.push(format!("http://{address}"));
+        }
+        Ok(replicas)
+    }
+}
+
+impl Drop for Replicas {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn usage_rows(host: &Host) -> Result<u64> {

@@ -111,6 +111,15 @@ enum Command {
         /// on a loopback port, this many clients posting at once.
         #[arg(long)]
         concurrency: Option<usize>,
+        /// With --concurrency: serve from this many replicas on one database
+        /// (this process and N-1 `pilot serve` processes), clients spread
+        /// over them in turn. More than one needs --postgres.
+        #[arg(long, default_value_t = 1, requires = "concurrency")]
+        replicas: usize,
+        /// Run on this Postgres database instead of a scratch SQLite file;
+        /// `local` starts a throwaway cluster from Debian's postgresql binaries.
+        #[arg(long)]
+        postgres: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -328,21 +337,39 @@ pub async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Bench { file, runs, warmup, concurrency, json } => {
+        Command::Bench { file, runs, warmup, concurrency, replicas, postgres, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
-            let host = host_builder(&cli, &scratch.display().to_string(), true)?
+            let throwaway = match postgres.as_deref() {
+                Some("local") => Some(host_runner::storage::throwaway::ThrowawayPostgres::start()?),
+                _ => None,
+            };
+            let database = match (&throwaway, postgres) {
+                (Some(server), _) => server.create_database()?,
+                (None, Some(url)) => url.clone(),
+                (None, None) if *replicas > 1 => {
+                    anyhow::bail!("--replicas above 1 needs a shared database: --postgres")
+                }
+                (None, None) => scratch.display().to_string(),
+            };
+            let host = host_builder(&cli, &database, true)?
                 .provider(ProviderChoice::Simulated(Duration::ZERO))
                 .build()
                 .await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
+            eprintln!("database: {}", host.db().location());
             let measured = match concurrency {
                 Some(clients) => {
-                    eprintln!("serve path: pilot serve's loop and API over loopback HTTP, {clients} clients at once");
+                    let token = uuid::Uuid::new_v4().simple().to_string();
+                    let others =
+                        bench::Replicas::start(&cli.components, &handlers_dir(&cli), &database, &token, replicas - 1)?;
+                    eprintln!(
+                        "serve path: pilot serve's loop and API over loopback HTTP, {clients} clients at once, {replicas} replica(s)"
+                    );
                     let warmed_then_measured = async {
-                        bench::bench_serve(&host, &text, *warmup, *clients).await?;
-                        bench::bench_serve(&host, &text, *runs, *clients).await
+                        bench::bench_serve(&host, &text, *warmup, *clients, &token, &others.urls).await?;
+                        bench::bench_serve(&host, &text, *runs, *clients, &token, &others.urls).await
                     };
                     warmed_then_measured.await.map(Measured::Serve)
                 }

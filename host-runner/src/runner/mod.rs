@@ -36,21 +36,39 @@ use workflow::{StepSpec, Workflow};
 struct OpenExecution<'a> {
     db: &'a crate::storage::Db,
     id: &'a str,
-    finish: Option<Finish>,
+    ended: bool,
 }
 
-impl Drop for OpenExecution<'_> {
-    fn drop(&mut self) {
-        let finish = self.finish.take().unwrap_or_else(|| Finish {
-            state: State::Interrupted,
-            error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
-        });
-        if let Err(e) = self.db.finish_execution(self.id, &finish) {
-            tracing::error!(execution_id = %self.id, "recording the execution's end failed: {e:#}");
+impl OpenExecution<'_> {
+    /// Queues the run's end (once); the run's flush commits it with its other rows.
+    fn end(&mut self, finish: Finish) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
         }
         let metrics = crate::metrics::global();
         metrics.in_flight.dec();
         metrics.workflows.get_or_create(&crate::metrics::StateLabel { state: finish.state.as_str().into() }).inc();
+        self.db.finish_execution(self.id, finish);
+    }
+}
+
+impl Drop for OpenExecution<'_> {
+    fn drop(&mut self) {
+        self.end(Finish {
+            state: State::Interrupted,
+            error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
+        });
+    }
+}
+
+/// How a run that returned a report ended: `failed` with the first failed step's error, else `completed`.
+fn outcome(steps: &[StepReport]) -> Finish {
+    match steps.iter().find(|s| s.path == Path::Failed) {
+        Some(s) => Finish {
+            state: State::Failed,
+            error: Some(format!("step `{}` failed: {}", s.id, s.error.as_deref().unwrap_or("unknown error"))),
+        },
+        None => Finish { state: State::Completed, error: None },
     }
 }
 
@@ -124,11 +142,11 @@ impl Host {
             user_id: who.user_id.clone(),
             replica: self.db().replica().to_string(),
         };
-        self.db().start_execution(&start).context("recording the execution's start")?;
-        let mut open = OpenExecution { db: self.db(), id: &who.execution_id, finish: None };
+        self.db().start_execution(start);
         crate::metrics::global().in_flight.inc();
+        let mut open = OpenExecution { db: self.db(), id: &who.execution_id, ended: false };
         let span = tracing::info_span!("run", execution_id = %who.execution_id, workflow_id = %workflow.id);
-        let result = self.run_steps(workflow, who.clone()).instrument(span.clone()).await;
+        let result = self.run_steps(workflow, who.clone(), &mut open).instrument(span.clone()).await;
         span.in_scope(|| match &result {
             Ok(report) => {
                 observe_steps(&report.steps);
@@ -136,19 +154,14 @@ impl Host {
             }
             Err(e) => tracing::warn!("run failed: {e:#}"),
         });
-        let error = match &result {
-            Ok(report) => report
-                .steps
-                .iter()
-                .find(|s| s.path == Path::Failed)
-                .map(|s| format!("step `{}` failed: {}", s.id, s.error.as_deref().unwrap_or("unknown error"))),
-            Err(e) => Some(format!("{e:#}")),
-        };
-        open.finish = Some(Finish { state: if error.is_some() { State::Failed } else { State::Completed }, error });
+        if let Err(e) = &result {
+            open.end(Finish { state: State::Failed, error: Some(format!("{e:#}")) });
+            self.db().records().flush().await;
+        }
         result
     }
 
-    async fn run_steps(&self, workflow: &Workflow, who: Identity) -> Result<RunReport> {
+    async fn run_steps(&self, workflow: &Workflow, who: Identity, open: &mut OpenExecution<'_>) -> Result<RunReport> {
         let started = Instant::now();
         let (lost_before, _) = self.db().lost_writes();
         // Read as the orchestrator reads them (the catalogue's checks and defaults).
@@ -304,7 +317,8 @@ impl Host {
             self.record_orchestrator_calls(&who, &orchestrator_calls);
         }
         let orchestration: Option<report::OrchestrationMetrics> = orchestration.map(Into::into);
-        // Every row of the run is committed before its report says what it cost or lost.
+        // Every row of the run, its end included, is committed before its report says what it cost or lost.
+        open.end(outcome(&reports));
         self.db().records().flush().await;
         Ok(RunReport {
             metrics: RunMetrics::from_steps(

@@ -163,15 +163,16 @@ impl Db {
         Ok(agents::usage_by_intent(self.store.orchestrated_tokens(agent_id)?))
     }
 
-    /// Records a run as `running` under this replica, whose heartbeat keeps it so.
-    pub fn start_execution(&self, start: &ExecutionStart) -> Result<()> {
-        self.store.start_execution(start)?;
+    /// Records a run as `running` under this replica, whose heartbeat keeps
+    /// it so. Queued like audit rows: it lands with the run's first batch.
+    pub fn start_execution(&self, start: ExecutionStart) {
+        self.records.send(writer::Record::ExecutionStarted(start));
         self.heartbeat.get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone()));
-        Ok(())
     }
 
-    pub fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()> {
-        self.store.finish_execution(execution_id, finish)
+    /// Records how a run ended; committed by the run's flush (or within the writer's linger).
+    pub fn finish_execution(&self, execution_id: &str, finish: Finish) {
+        self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish });
     }
 
     pub fn execution(&self, execution_id: &str) -> Result<Option<Execution>> {

@@ -4,7 +4,7 @@
 //! types, score ranges) happens above the trait, once for both.
 
 use super::agents::AgentRow;
-use super::executions::{Execution, ExecutionStart, Finish};
+use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::settings::{Setting, Snapshot};
 use super::writer::Record;
@@ -50,7 +50,7 @@ pub trait Store: Send + Sync {
     /// created on first use when `create` is set. False when the key is unknown.
     fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool>;
 
-    /// Writes a batch of audit and usage rows: all in one transaction, or,
+    /// Writes a batch of audit, usage and execution rows: all in one transaction, or,
     /// when that fails, each on its own; the rows that could not be written
     /// come back with their errors, by index.
     fn write_records(&self, batch: &[Record]) -> Vec<(usize, anyhow::Error)>;
@@ -72,8 +72,6 @@ pub trait Store: Send + Sync {
     /// Tokens of the agent's orchestrated steps, newest first, per intent.
     fn orchestrated_tokens(&self, agent_id: &str) -> Result<Vec<(String, u64)>>;
 
-    fn start_execution(&self, start: &ExecutionStart) -> Result<()>;
-    fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()>;
     /// Refreshes the heartbeat of the replica's running executions.
     fn heartbeat(&self, replica: &str) -> Result<u64>;
     /// Marks running executions whose heartbeat is older than `stale` as

@@ -200,24 +200,29 @@ fn usage_by_intent_counts_orchestrated_steps_only(db: Db) {
 }
 
 fn start(db: &Db, id: &str) {
-    db.start_execution(&ExecutionStart {
+    db.start_execution(ExecutionStart {
         id: id.into(),
         workflow_id: "wf".into(),
         agent_id: "a".into(),
         user_id: "u".into(),
         replica: db.replica().into(),
-    })
-    .unwrap();
+    });
+    db.records().flush_blocking();
+}
+
+fn finish(db: &Db, id: &str, state: State, error: Option<&str>) {
+    db.finish_execution(id, Finish { state, error: error.map(String::from) });
+    db.records().flush_blocking();
 }
 
 fn executions_end_in_a_state(db: Db) {
     start(&db, "ok");
     start(&db, "bad");
     assert_eq!(db.execution("ok").unwrap().unwrap().state, "running");
-    db.finish_execution("ok", &Finish { state: State::Completed, error: None }).unwrap();
-    db.finish_execution("bad", &Finish { state: State::Failed, error: Some("provider error 529".into()) }).unwrap();
+    finish(&db, "ok", State::Completed, None);
+    finish(&db, "bad", State::Failed, Some("provider error 529"));
     // A late second finish changes nothing.
-    db.finish_execution("ok", &Finish { state: State::Failed, error: Some("late".into()) }).unwrap();
+    finish(&db, "ok", State::Failed, Some("late"));
     let ok = db.execution("ok").unwrap().unwrap();
     assert_eq!((ok.state.as_str(), ok.error, ok.replica.as_str()), ("completed", None, db.replica()));
     assert!(ok.ended_at.is_some());
@@ -231,7 +236,7 @@ fn executions_end_in_a_state(db: Db) {
 fn stale_runs_are_interrupted(db: Db) {
     start(&db, "alive");
     start(&db, "done");
-    db.finish_execution("done", &Finish { state: State::Completed, error: None }).unwrap();
+    finish(&db, "done", State::Completed, None);
     assert!(db.store().interrupt_stale(Duration::from_secs(60)).unwrap().is_empty(), "a fresh heartbeat");
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(db.store().heartbeat(db.replica()).unwrap(), 1, "only running executions beat");

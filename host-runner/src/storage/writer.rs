@@ -9,6 +9,7 @@
 //! within [`LINGER`]. Dropping the writer (the last handle of the database)
 //! commits what is queued first.
 
+use super::executions::{ExecutionStart, Finish};
 use super::records::{Identity, UsageRow};
 use super::store::Store;
 use anyhow::{Context, Result};
@@ -37,7 +38,18 @@ pub struct AuditRecord {
 #[derive(Debug, Clone)]
 pub enum Record {
     Audit(AuditRecord),
-    Usage { who: Identity, row: UsageRow, what: String },
+    Usage {
+        who: Identity,
+        row: UsageRow,
+        what: String,
+    },
+    /// A run's `executions` row: in the same batches as its other rows, so
+    /// its end lands in the transaction its report waits for.
+    ExecutionStarted(ExecutionStart),
+    ExecutionEnded {
+        id: String,
+        finish: Finish,
+    },
 }
 
 impl Record {
@@ -46,6 +58,8 @@ impl Record {
         match self {
             Record::Audit(a) => format!("audit {} of execution {}", a.event_type, a.who.execution_id),
             Record::Usage { what, .. } => what.clone(),
+            Record::ExecutionStarted(start) => format!("start of execution {}", start.id),
+            Record::ExecutionEnded { id, .. } => format!("end of execution {id}"),
         }
     }
 }
@@ -207,6 +221,7 @@ fn count_committed(records: &[Record], failed: &[(usize, anyhow::Error)]) {
             Record::Usage { .. } => {
                 metrics.usage_rows.inc();
             }
+            Record::ExecutionStarted(_) | Record::ExecutionEnded { .. } => {}
         }
     }
 }

@@ -9,7 +9,7 @@ mod migrations;
 pub mod throwaway;
 
 use super::agents::AgentRow;
-use super::executions::{Execution, ExecutionStart, Finish};
+use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::settings::{Setting, Snapshot};
 use super::store::{SettingSeed, Store, Tally};
@@ -92,7 +92,11 @@ impl PgStore {
             let _ = answer.send(job(client));
         });
         self.jobs.send(job).map_err(|_| anyhow!("the database pool of {} has stopped", self.location))?;
-        wait.recv().map_err(|_| anyhow!("a database connection thread of {} stopped", self.location))?
+        let answer = || wait.recv().map_err(|_| anyhow!("a database connection thread of {} stopped", self.location));
+        // On an async worker, say so before waiting on the network: its other tasks move to another worker.
+        let on_multi_thread_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_multi_thread_worker { tokio::task::block_in_place(answer)? } else { answer()? }
     }
 }
 
@@ -129,6 +133,21 @@ fn insert(client: &mut impl GenericClient, record: &Record) -> Result<()> {
                     &a.source,
                     &a.metadata.to_string(),
                 ],
+            )?;
+        }
+        Record::ExecutionStarted(s) => {
+            client.execute(
+                "INSERT INTO executions (id, workflow_id, agent_id, user_id, replica, state)
+                 VALUES ($1, $2, $3, $4, $5, 'running')",
+                &[&s.id, &s.workflow_id, &s.agent_id, &s.user_id, &s.replica],
+            )?;
+        }
+        // A second end (or one after the run was found interrupted) changes nothing.
+        Record::ExecutionEnded { id, finish } => {
+            client.execute(
+                "UPDATE executions SET state = $2, error = $3, ended_at = now(), heartbeat_at = now()
+                 WHERE id = $1 AND state = 'running'",
+                &[id, &finish.state.as_str(), &finish.error],
             )?;
         }
         Record::Usage { who, row, .. } => {
@@ -435,30 +454,6 @@ impl Store for PgStore {
                 .iter()
                 .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
                 .collect())
-        })
-    }
-
-    fn start_execution(&self, s: &ExecutionStart) -> Result<()> {
-        let s = s.clone();
-        self.run(move |client| {
-            client.execute(
-                "INSERT INTO executions (id, workflow_id, agent_id, user_id, replica, state)
-                 VALUES ($1, $2, $3, $4, $5, 'running')",
-                &[&s.id, &s.workflow_id, &s.agent_id, &s.user_id, &s.replica],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()> {
-        let (id, state, error) = (execution_id.to_string(), finish.state.as_str(), finish.error.clone());
-        self.run(move |client| {
-            client.execute(
-                "UPDATE executions SET state = $2, error = $3, ended_at = now(), heartbeat_at = now()
-                 WHERE id = $1 AND state = 'running'",
-                &[&id, &state, &error],
-            )?;
-            Ok(())
         })
     }
 

@@ -72,6 +72,14 @@ fn remove_dead_clusters() {
     }
 }
 
+/// Whether the server takes a connection (from a thread of its own: the
+/// synchronous client may not run inside a caller's async runtime).
+fn accepts(url: &str) -> bool {
+    std::thread::scope(|scope| {
+        scope.spawn(|| postgres::Client::connect(url, postgres::NoTls).is_ok()).join().unwrap_or(false)
+    })
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -116,7 +124,7 @@ impl ThrowawayPostgres {
             .context("starting postgres")?;
         let mut started = ThrowawayPostgres { dir, port, server };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while postgres::Client::connect(&started.url("postgres"), postgres::NoTls).is_err() {
+        while !accepts(&started.url("postgres")) {
             if let Ok(Some(status)) = started.server.try_wait() {
                 let log = std::fs::read_to_string(started.dir.join("server.log")).unwrap_or_default();
                 bail!("postgres exited ({status}): {log}");

@@ -5,7 +5,7 @@
 mod migrations;
 
 use super::agents::AgentRow;
-use super::executions::{Execution, ExecutionStart, Finish};
+use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::settings::{Setting, Snapshot};
 use super::store::{SettingSeed, Store, Tally};
@@ -77,6 +77,21 @@ fn insert(conn: &Connection, record: &Record) -> Result<()> {
                 a.source,
                 a.metadata.to_string()
             ])?;
+        }
+        Record::ExecutionStarted(s) => {
+            conn.prepare_cached(
+                "INSERT INTO executions (id, workflow_id, agent_id, user_id, replica, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
+            )?
+            .execute(params![s.id, s.workflow_id, s.agent_id, s.user_id, s.replica])?;
+        }
+        // A second end (or one after the run was found interrupted) changes nothing.
+        Record::ExecutionEnded { id, finish } => {
+            conn.prepare_cached(&format!(
+                "UPDATE executions SET state = ?2, error = ?3, ended_at = {NOW}, heartbeat_at = {NOW}
+                 WHERE id = ?1 AND state = 'running'"
+            ))?
+            .execute(params![id, finish.state.as_str(), finish.error])?;
         }
         Record::Usage { who, row, .. } => {
             conn.prepare_cached(
@@ -331,25 +346,6 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn start_execution(&self, s: &ExecutionStart) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO executions (id, workflow_id, agent_id, user_id, replica, state) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
-            params![s.id, s.workflow_id, s.agent_id, s.user_id, s.replica],
-        )?;
-        Ok(())
-    }
-
-    fn finish_execution(&self, execution_id: &str, finish: &Finish) -> Result<()> {
-        self.conn().execute(
-            &format!(
-                "UPDATE executions SET state = ?2, error = ?3, ended_at = {NOW}, heartbeat_at = {NOW}
-                 WHERE id = ?1 AND state = 'running'"
-            ),
-            params![execution_id, finish.state.as_str(), finish.error],
-        )?;
-        Ok(())
     }
 
     fn heartbeat(&self, replica: &str) -> Result<u64> {
