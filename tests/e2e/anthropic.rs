@@ -142,5 +142,9 @@ async fn a_failing_provider_fails_its_steps_once_and_the_independent_ones_still_
         assert_eq!(failed, 2, "every failure is recorded with the execution id");
         let orchestrated = audit.iter().any(|e| e.event_type == "ORCHESTRATION_INITIALIZED");
         assert_eq!(orchestrated, orchestration == "true", "the orchestrator ran the steps when it was on");
+        // The run says how it ended, with the first error.
+        let run = sandbox.db().execution(&report.execution_id).unwrap().expect("an executions row");
+        assert_eq!(run.state, "failed");
+        assert!(run.error.as_deref().unwrap().starts_with("step `first` failed:"), "{:?}", run.error);
     }
 }

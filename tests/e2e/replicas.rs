@@ -119,14 +119,20 @@ async fn two_replicas_on_one_postgres_count_every_step_once() {
     let b = Replica::start(&database, handlers_dir(), &[], &[]);
     let client = reqwest::Client::new();
     let workflow = example_workflow();
-    let limit = Arc::new(tokio::sync::Semaphore::new(50));
+    // All at once: a replica with every run slot busy answers 503 with
+    // Retry-After before running anything, and the client tries again.
     let runs: Vec<_> = (0..RUNS)
         .map(|n| {
-            let (client, workflow, limit) = (client.clone(), workflow.clone(), limit.clone());
+            let (client, workflow) = (client.clone(), workflow.clone());
             let base = if n % 2 == 0 { a.base.clone() } else { b.base.clone() };
             tokio::spawn(async move {
-                let _slot = limit.acquire_owned().await.unwrap();
-                post(&client, &base, workflow).await.unwrap()
+                loop {
+                    let (status, report) = post(&client, &base, workflow.clone()).await.unwrap();
+                    if status != 503 {
+                        return (status, report);
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             })
         })
         .collect();
