@@ -53,6 +53,21 @@ pub struct TestRequest {
     pub token_budget: u32,
 }
 
+impl Default for TestRequest {
+    fn default() -> Self {
+        TestRequest {
+            intent: None,
+            prompt: String::new(),
+            params: empty_object(),
+            context: empty_object(),
+            memory: Value::Null,
+            available_plugins: vec![],
+            routed_model: default_model(),
+            token_budget: default_budget(),
+        }
+    }
+}
+
 fn empty_object() -> Value {
     Value::Object(Default::default())
 }
@@ -91,6 +106,17 @@ impl Outcome {
     /// whatever the handler then did.
     pub fn unscripted_call(&self) -> Option<&RecordedCall> {
         self.llm_calls.iter().find(|c| c.answered_by.is_none())
+    }
+
+    /// The handler's output, or its error as an `Err`.
+    pub fn output(&self) -> Result<&Value> {
+        self.result.as_ref().map_err(|e| anyhow::anyhow!("handler `{}` failed: {e}", self.handler))
+    }
+
+    /// Everything the model calls were sent (system prompts and messages), one text.
+    pub fn sent(&self) -> String {
+        let texts = self.llm_calls.iter().flat_map(|c| c.system.iter().chain(&c.messages));
+        texts.map(String::as_str).collect::<Vec<_>>().join("\n")
     }
 }
 

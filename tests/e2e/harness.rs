@@ -1,8 +1,8 @@
 //! `pilot handlers test` and the harness behind it: every shipped handler on
 //! one request, its model calls answered from a script, in isolation.
 
+use handler_testkit::{HandlerTest, Step};
 use host_runner::capabilities::import_log::ImportCall;
-use host_runner::capabilities::llm::scripted::Answer;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
 use host_runner::harness::{Harness, TestRequest};
@@ -104,20 +104,14 @@ fn cases() -> Vec<Case> {
 #[tokio::test]
 async fn every_model_calling_handler_runs_alone_on_a_scripted_answer_and_sends_its_data() {
     for (handler, request, answer, fact, check) in cases() {
-        let path = components().join(format!("handlers/{handler}.wasm"));
-        let answers = vec![Answer::Bare(answer)];
-        let harness = Harness::load(&path, None, answers, limits()).await.unwrap();
-        let request: TestRequest = serde_json::from_value(request).unwrap();
-        let outcome = harness.execute(&request).await.unwrap();
-        let output = outcome.result.as_ref().unwrap_or_else(|e| panic!("{handler}: {e}"));
+        let test = HandlerTest::new(components().join(format!("handlers/{handler}.wasm"))).answer(answer);
+        let outcome = test.run(Step(serde_json::from_value(request).unwrap())).await.unwrap();
+        let output = outcome.output().unwrap_or_else(|e| panic!("{e}"));
         assert!(check(output), "{handler}: unexpected output {output}");
         assert_eq!(outcome.llm_calls.len(), 1, "{handler}: one model call");
         let call = &outcome.llm_calls[0];
         assert_eq!(call.answered_by, Some(0), "{handler}");
-        assert!(
-            call.messages.join("\n").contains(fact),
-            "{handler}: the data under an unknown param key reached the model"
-        );
+        assert!(outcome.sent().contains(fact), "{handler}: the data under an unknown param key reached the model");
         assert_eq!(
             outcome.tokens,
             [call.input_tokens, call.output_tokens],
@@ -165,18 +159,12 @@ fn the_cli_exit_code_tells_a_handler_failure_from_a_test_that_could_not_run() {
 #[tokio::test]
 async fn the_python_handler_runs_alone_like_any_other() {
     let Some(sentiment) = python_handler("sentiment") else { return };
-    let answers: Vec<Answer> = serde_json::from_value(json!([
-        {"match": "REF-PY-7", "answer": {"label": "negative", "score": -0.7, "evidence": "nobody called back"}}
-    ]))
-    .unwrap();
-    let harness = Harness::load(&sentiment, None, answers, limits()).await.unwrap();
+    let answer = json!({"label": "negative", "score": -0.7, "evidence": "nobody called back"});
+    let harness = HandlerTest::new(&sentiment).answer_when("REF-PY-7", answer).load().await.unwrap();
     assert_eq!(harness.handler().info.intents, ["sentiment"]);
-    let request: TestRequest = serde_json::from_value(json!({
-        "prompt": "How does the customer feel about the repair?",
-        "params": {"review": "Third visit and the boiler still cuts out. Nobody called back (REF-PY-7)."}
-    }))
-    .unwrap();
-    let outcome = harness.execute(&request).await.unwrap();
+    let step = Step::prompt("How does the customer feel about the repair?")
+        .param("review", "Third visit and the boiler still cuts out. Nobody called back (REF-PY-7).");
+    let outcome = harness.execute(&step.0).await.unwrap();
     assert_eq!(
         outcome.result.as_ref().unwrap(),
         &json!({"label": "negative", "score": -0.7, "evidence": "nobody called back"})
@@ -186,10 +174,8 @@ async fn the_python_handler_runs_alone_like_any_other() {
     assert_eq!(call.format["schema"]["properties"]["label"]["enum"], json!(["positive", "neutral", "negative"]));
 
     // Its own checks hold: a label outside the schema's is an invalid output, the handler's error.
-    let wrong: Vec<Answer> =
-        serde_json::from_value(json!([{"answer": {"label": "furious", "score": -1, "evidence": "x"}}])).unwrap();
-    let harness = Harness::load(&sentiment, None, wrong, limits()).await.unwrap();
-    let outcome = harness.execute(&request).await.unwrap();
+    let wrong = json!({"label": "furious", "score": -1, "evidence": "x"});
+    let outcome = HandlerTest::new(&sentiment).answer(wrong).run(step).await.unwrap();
     assert!(outcome.handler_error);
     assert!(outcome.result.unwrap_err().contains("furious"));
 }

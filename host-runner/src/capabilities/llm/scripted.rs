@@ -40,6 +40,16 @@ pub struct InOrder {
 }
 
 impl Answer {
+    /// Answers the first unanswered call whose prompt contains `substring`.
+    pub fn when(substring: &str, answer: serde_json::Value) -> Answer {
+        Answer::Matching(Matching { r#match: substring.to_string(), answer })
+    }
+
+    /// Answers the next call, in order.
+    pub fn next(answer: serde_json::Value) -> Answer {
+        Answer::InOrder(InOrder { answer })
+    }
+
     fn matcher(&self) -> Option<&str> {
         match self {
             Answer::Matching(m) => Some(&m.r#match),
