@@ -3,7 +3,8 @@
 //! by the orchestrator world.
 
 /// The `intent-handler` world: imports llm, audit, database, settings,
-/// plugins and `wasi:http/outgoing-handler`; exports `handler`.
+/// plugins, `wasi:http/outgoing-handler` and the guest runtime's WASI
+/// (linked from wasmtime-wasi); exports `handler`.
 pub mod handler {
     wasmtime::component::bindgen!({
         path: "../wit",
@@ -18,6 +19,9 @@ pub mod handler {
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
             "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+            "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
         },
     });
 }
@@ -39,6 +43,11 @@ pub mod orchestrator {
             "workflowpilot:orchestration/llm": super::handler::workflowpilot::orchestration::llm,
             "workflowpilot:orchestration/audit": super::handler::workflowpilot::orchestration::audit,
             "workflowpilot:orchestration/settings": super::handler::workflowpilot::orchestration::settings,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+            "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
         },
     });
 }

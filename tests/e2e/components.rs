@@ -1,6 +1,6 @@
 //! Every built component is a valid WASI 0.2 component of its world.
 
-use integration_tests::components;
+use integration_tests::{components, python_handler, repo};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine};
 
@@ -37,4 +37,32 @@ fn handlers_export_the_handler_interface() {
 fn the_orchestrator_exports_the_orchestrator_interface() {
     let exports = validate(&components().join("orchestrator.wasm"));
     assert_eq!(exports, ["workflowpilot:orchestration/orchestrator@0.1.0"]);
+}
+
+/// Every shipped component imports no more than its world declares (with
+/// semver-compatible WASI versions matched), so a host that links exactly
+/// the world runs it: `wasm-tools component targets wit/ --world W X.wasm`.
+#[test]
+fn every_component_targets_exactly_its_world() {
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(repo().join("wit")).unwrap();
+    let world = |name: &str| resolve.select_world(&[package], Some(name)).unwrap();
+    let mut checked = vec![(components().join("orchestrator.wasm"), "orchestrator-core")];
+    for entry in std::fs::read_dir(components().join("handlers")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            checked.push((path, "intent-handler"));
+        }
+    }
+    checked.extend(python_handler("sentiment").map(|path| (path, "intent-handler-full-wasi")));
+    let failures: Vec<String> = checked
+        .iter()
+        .filter_map(|(path, name)| {
+            let bytes = std::fs::read(path).unwrap();
+            wit_component::targets(&resolve, world(name), &bytes, true)
+                .err()
+                .map(|e| format!("{} does not target {name}: {e:#}", path.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

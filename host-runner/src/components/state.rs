@@ -62,6 +62,9 @@ impl<X> ComponentState<X> {
         extra: X,
     ) -> Self {
         let mut wasi = WasiCtx::builder();
+        // Sockets are linked (language runtimes import them) but reach nothing:
+        // outbound traffic goes through wasi:http and the manifest's allow-list.
+        wasi.socket_addr_check(|_, _| Box::pin(async { false })).allow_ip_name_lookup(false);
         if inherit_stderr {
             wasi.inherit_stderr();
         }
