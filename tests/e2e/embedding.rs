@@ -66,3 +66,21 @@ fn jco_runs_a_shipped_handler_on_node_with_its_imports_in_javascript() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     check_host_output(&out.stdout);
 }
+
+/// A Rust host of one's own, linking `host-runner`'s capabilities one by one
+/// (`host-runner/examples/own_host.rs`, built by `cargo test`).
+#[test]
+fn a_host_built_from_the_capabilities_one_by_one_runs_a_shipped_handler() {
+    let example = integration_tests::pilot().parent().unwrap().join("examples/own_host");
+    let dir = integration_tests::Dir::new();
+    let out = std::process::Command::new(&example)
+        .arg(components().join("handlers/summarize.wasm"))
+        .current_dir(&dir.0)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", example.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("info: summarize"), "{stdout}");
+    assert!(stdout.contains("output: {\"summary\""), "{stdout}");
+    assert!(stdout.contains("under a budget of 2000"), "{stdout}");
+}
