@@ -19,6 +19,8 @@ struct Replica {
     child: Child,
     base: String,
     handlers: PathBuf,
+    /// Its working directory (the components' own databases land there).
+    cwd: PathBuf,
     stderr: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -39,6 +41,7 @@ fn handlers_dir() -> PathBuf {
 
 impl Replica {
     fn start(database: &str, handlers: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Replica {
+        let cwd = scratch("cwd");
         let mut child = Command::new(pilot())
             .args(["--provider", "simulated", "serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
             .args(extra)
@@ -46,7 +49,7 @@ impl Replica {
             .env("PILOT_COMPONENTS", components())
             .env("PILOT_HANDLERS", &handlers)
             .envs(env.iter().copied())
-            .current_dir(scratch("cwd"))
+            .current_dir(&cwd)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -64,7 +67,7 @@ impl Replica {
             }
         });
         let address = address.recv_timeout(Duration::from_secs(60)).expect("the replica said where it listens");
-        Replica { child, base: format!("http://{address}"), handlers, stderr }
+        Replica { child, base: format!("http://{address}"), handlers, cwd, stderr }
     }
 
     fn pid(&self) -> String {
@@ -80,6 +83,8 @@ impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.handlers);
+        let _ = std::fs::remove_dir_all(&self.cwd);
     }
 }
 
@@ -232,8 +237,8 @@ fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_agree_with_the_database_and_a_drained_replica_finishes_its_runs() {
-    let dir = scratch("sqlite");
-    let database = dir.join("pilot.db").display().to_string();
+    let dir = integration_tests::Dir::new();
+    let database = dir.0.join("pilot.db").display().to_string();
     set_flag(&database, "orchestration_enabled", "true");
     let env = [("PILOT_SIMULATED_LATENCY_MS", "150"), ("RUST_LOG", "info")];
     let mut server =
