@@ -39,7 +39,14 @@ struct OpenExecution<'a> {
     ended: bool,
 }
 
-impl OpenExecution<'_> {
+impl<'a> OpenExecution<'a> {
+    /// Records the run as started (queued with its first rows) and counts it in flight.
+    fn start(db: &'a crate::storage::Db, start: ExecutionStart, id: &'a str) -> OpenExecution<'a> {
+        db.start_execution(start);
+        crate::metrics::global().in_flight.inc();
+        OpenExecution { db, id, ended: false }
+    }
+
     /// Queues the run's end (once); the run's flush commits it with its other rows.
     fn end(&mut self, finish: Finish) {
         if std::mem::replace(&mut self.ended, true) {
@@ -142,9 +149,7 @@ impl Host {
             user_id: who.user_id.clone(),
             replica: self.db().replica().to_string(),
         };
-        self.db().start_execution(start);
-        crate::metrics::global().in_flight.inc();
-        let mut open = OpenExecution { db: self.db(), id: &who.execution_id, ended: false };
+        let mut open = OpenExecution::start(self.db(), start, &who.execution_id);
         let span = tracing::info_span!("run", execution_id = %who.execution_id, workflow_id = %workflow.id);
         let result = self.run_steps(workflow, who.clone(), &mut open).instrument(span.clone()).await;
         span.in_scope(|| match &result {
