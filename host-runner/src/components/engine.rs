@@ -8,7 +8,9 @@
 use super::limits::{EPOCH_TICK_MS, MAX_MEMORY_MB};
 use anyhow::{Context, Result};
 use std::time::Duration;
-use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
+};
 
 /// Component instances alive at once (a run holds its orchestrator and one
 /// handler; `pilot serve` runs at most 64 workflows together).
@@ -29,6 +31,11 @@ pub fn new_engine() -> Result<Engine> {
 fn engine(pooling: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
+    // `PILOT_PROFILER=perfmap` names guest functions in `perf` profiles
+    // (wasmtime writes /tmp/perf-PID.map); guest code is otherwise anonymous JIT.
+    if std::env::var("PILOT_PROFILER").is_ok_and(|v| v == "perfmap") {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(POOLED_INSTANCES)
