@@ -13,11 +13,13 @@ use crate::bindings::types::{
 };
 use crate::capabilities::import_log::ImportCall;
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
+use crate::components::compiled::CompiledStore;
 use crate::components::engine::new_engine;
 use crate::components::loaded::LoadedHandler;
 use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
 use crate::components::shared::{Limits, Shared};
+use crate::components::tiers::HandlerCompilers;
 use crate::storage::Db;
 use crate::storage::records::{AuditRow, Identity};
 use anyhow::{Context, Result, bail};
@@ -154,14 +156,14 @@ impl Harness {
         let provider = Arc::new(ScriptedProvider::new(answers));
         let db = Db::open(&scratch.join("pilot.db").display().to_string())?;
         let mut shared = Shared::new(
-            new_engine()?,
+            HandlerCompilers::new(new_engine()?, CompiledStore::user_default())?,
             db,
             provider.clone(),
             scratch.join("pilot.components"),
             limits,
             None,
             Arc::default(),
-        )?;
+        );
         shared.import_log = Some(Arc::default());
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;

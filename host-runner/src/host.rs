@@ -7,11 +7,13 @@ use crate::capabilities::llm::openai::{self, OpenAi};
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
+use crate::components::compiled::CompiledStore;
 use crate::components::engine::new_engine;
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
+use crate::components::tiers::HandlerCompilers;
 use crate::storage::Db;
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
@@ -95,6 +97,8 @@ pub struct HostBuilder {
     limits: Limits,
     strict: bool,
     keep_transcript: bool,
+    baseline_compiler: bool,
+    compiled_code_dir: Option<PathBuf>,
     plugin_headers: std::collections::HashMap<String, (String, String)>,
 }
 
@@ -103,6 +107,22 @@ impl HostBuilder {
     /// default, for one-shot runs) or is only listed as rejected (for servers).
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// Whether a handler with no kept optimized code is made active on
+    /// Winch's baseline code while Cranelift compiles in the background (for
+    /// servers: a hot-loaded handler serves sooner), or waits for Cranelift
+    /// (the default, for one-shot runs: the code is kept for the next run).
+    pub fn baseline_compiler(mut self, on: bool) -> Self {
+        self.baseline_compiler = on;
+        self
+    }
+
+    /// Where compiled code is kept (default: `$XDG_CACHE_HOME/pilot/compiled`
+    /// or `~/.cache/pilot/compiled`).
+    pub fn compiled_code_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.compiled_code_dir = Some(dir.into());
         self
     }
 
@@ -167,18 +187,26 @@ impl HostBuilder {
     pub async fn build(self) -> Result<Host> {
         let db = Db::open(&self.database)?;
         let engine = new_engine()?;
+        let compiled = match self.compiled_code_dir {
+            Some(dir) => CompiledStore::at(dir)?,
+            None => CompiledStore::user_default(),
+        };
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
-        let orchestrator = load_orchestrator(&engine, &orchestrator_path)?;
+        let orchestrator = load_orchestrator(&engine, &compiled, &orchestrator_path)?;
+        let mut compilers = HandlerCompilers::new(engine, compiled)?;
+        if self.baseline_compiler {
+            compilers = compilers.with_baseline()?;
+        }
         let shared = Shared::new(
-            engine,
+            compilers,
             db,
             self.provider.build()?,
             component_data_dir(&self.database),
             self.limits,
             self.keep_transcript.then(Arc::default),
             Arc::new(self.plugin_headers),
-        )?;
+        );
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
@@ -207,6 +235,8 @@ impl Host {
             limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
             strict: true,
             keep_transcript: false,
+            baseline_compiler: false,
+            compiled_code_dir: None,
             plugin_headers: Default::default(),
         }
     }

@@ -4,8 +4,24 @@ mod cli;
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Output piped into `head` and closed early ends the process quietly, as
+    // for other Unix tools, instead of a panic on the next print.
+    // SAFETY: called first, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run())
+}
+
+async fn run() -> ExitCode {
     match cli::main().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast_ref::<cli::Exit>() {

@@ -97,7 +97,11 @@ impl Metrics {
         registry.register("audit_events", "Audit rows committed, by event type", m.audit_events.clone());
         registry.register("token_usage_rows", "token_usage rows committed", m.usage_rows.clone());
         registry.register("lost_writes", "Audit and usage rows that could not be written", m.lost_writes.clone());
-        registry.register("handler_loads", "Handler files loaded or rejected", m.handler_loads.clone());
+        registry.register(
+            "handler_loads",
+            "Handler files loaded, replaced, removed or rejected, and baseline code replaced by optimized code",
+            m.handler_loads.clone(),
+        );
         registry.register("step_duration_seconds", "Wall time of a step, by path", m.step_seconds.clone());
         registry.register(
             "provider_duration_seconds",

@@ -1,8 +1,10 @@
 //! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
 //! while handlers are replaced.
 
-use host_runner::Host;
+use host_runner::components::tiers::CodeTier;
+use host_runner::runner::report::{Path as StepPath, RunReport};
 use host_runner::serve::{Limits, router, serve_listener, watch};
+use host_runner::{Host, Workflow};
 use integration_tests::{Sandbox, components, python_handler, repo};
 use serde_json::Value;
 use std::path::Path;
@@ -80,8 +82,9 @@ fn active(list: &[Value], name: &str) -> Option<Value> {
     list.iter().find(|h| h["name"] == name && h["state"] == "active").cloned()
 }
 
+/// A host configured as `pilot serve` configures it.
 async fn lenient_host(sandbox: &Sandbox) -> Host {
-    sandbox.builder().strict(false).build().await.unwrap()
+    sandbox.builder().strict(false).baseline_compiler(true).build().await.unwrap()
 }
 
 #[tokio::test]
@@ -170,7 +173,15 @@ async fn a_python_handler_dropped_into_a_running_server_serves_its_new_intent() 
     let Some(sentiment) = python_handler("sentiment") else { return };
     let sandbox = Sandbox::new(&[], &[]);
     sandbox.set("orchestration_enabled", "true");
-    let host = lenient_host(&sandbox).await;
+    // No kept code: the handler goes active on Winch's code, Cranelift's follows.
+    let host = sandbox
+        .builder()
+        .strict(false)
+        .baseline_compiler(true)
+        .compiled_code_dir(sandbox.dir.join("compiled"))
+        .build()
+        .await
+        .unwrap();
     let _watcher = watch(host.clone()).unwrap();
     let server = Server::start(host).await;
     let workflow = serde_json::json!({
@@ -186,15 +197,53 @@ async fn a_python_handler_dropped_into_a_running_server_serves_its_new_intent() 
 
     install(&sentiment, &sandbox.handlers_dir().join("sentiment.wasm"));
     server.wait_for("sentiment", |l| active(l, "sentiment").is_some()).await;
-    let report = server.run(&workflow).await;
-    let step = &report["steps"][0];
-    assert_eq!(
-        (step["path"].as_str(), step["handler"].as_str()),
-        (Some("orchestrated"), Some("sentiment")),
-        "{report}"
-    );
-    // The simulated provider answers the handler's schema; the handler checked it.
-    assert!(["positive", "neutral", "negative"].contains(&step["output"]["label"].as_str().unwrap()), "{step}");
+    let (_, listed) = server.get("/v1/handlers").await;
+    let code = active(listed.as_array().unwrap(), "sentiment").unwrap()["code"].clone();
+    let on_first_code = server.run(&workflow).await;
+    server
+        .wait_for("sentiment on optimized code", |l| active(l, "sentiment").is_some_and(|h| h["code"] == "optimized"))
+        .await;
+    let on_optimized_code = server.run(&workflow).await;
+    assert_eq!(code, "baseline", "Cranelift takes seconds for 18 MB: the first code is Winch's");
+    for report in [on_first_code, on_optimized_code] {
+        let step = &report["steps"][0];
+        assert_eq!(
+            (step["path"].as_str(), step["handler"].as_str()),
+            (Some("orchestrated"), Some("sentiment")),
+            "{report}"
+        );
+        // The simulated provider answers the handler's schema; the handler checked it.
+        assert!(["positive", "neutral", "negative"].contains(&step["output"]["label"].as_str().unwrap()), "{step}");
+    }
+}
+
+#[tokio::test]
+async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_kept() {
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let compiled = sandbox.dir.join("compiled");
+    let build = || sandbox.builder().strict(false).baseline_compiler(true).compiled_code_dir(&compiled).build();
+    let host = build().await.unwrap();
+    let tiers = |host: &Host| host.handlers().handlers().iter().map(|h| h.tier).collect::<Vec<_>>();
+    let workflow = Workflow::parse(&example("support-ticket-triage.json"), "support-ticket-triage.json").unwrap();
+    let first = host.run(&workflow).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while tiers(&host).contains(&CodeTier::Baseline) {
+        assert!(std::time::Instant::now() < deadline, "still baseline after 120 s: {:?}", tiers(&host));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = host.run(&workflow).await.unwrap();
+    // Both compilers' code gives the same answers.
+    let outputs = |r: &RunReport| r.steps.iter().map(|s| (s.path, s.output.clone())).collect::<Vec<_>>();
+    assert_eq!(outputs(&first), outputs(&second));
+    assert!(first.steps.iter().all(|s| s.path == StepPath::Orchestrated), "{:?}", outputs(&first));
+    // The optimized code was kept: the orchestrator's and each handler's.
+    let kept =
+        std::fs::read_dir(&compiled).unwrap().filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "cwasm");
+    assert_eq!(kept.count(), 4);
+    // So a restart serves optimized code from the start.
+    let restarted = build().await.unwrap();
+    assert_eq!(tiers(&restarted), vec![CodeTier::Optimized; 3]);
 }
 
 #[tokio::test]

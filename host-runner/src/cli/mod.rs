@@ -397,7 +397,7 @@ pub async fn main() -> Result<()> {
             });
             // Bound first: a taken port fails at once, before components are compiled.
             let listener = bind(*listen).await?;
-            let host = build_host_with(&cli, false).await?;
+            let host = host_builder(&cli, &cli.db, false)?.baseline_compiler(true).build().await?;
             print::provider_note(&host);
             for rejected in host.handlers().rejected() {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
@@ -447,12 +447,7 @@ fn default_limits(cli: &Cli) -> HandlerLimits {
 }
 
 async fn build_host(cli: &Cli) -> Result<Host> {
-    build_host_with(cli, true).await
-}
-
-/// `strict`: a bad handler file fails the command instead of being listed as rejected.
-async fn build_host_with(cli: &Cli, strict: bool) -> Result<Host> {
-    host_builder(cli, &cli.db, strict)?.build().await
+    host_builder(cli, &cli.db, true)?.build().await
 }
 
 /// The handlers directory the CLI's options name.
@@ -460,6 +455,7 @@ fn handlers_dir(cli: &Cli) -> std::path::PathBuf {
     cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers"))
 }
 
+/// `strict`: a bad handler file fails the command instead of being listed as rejected.
 fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
     let provider = match cli.provider {
         ProviderArg::Auto => ProviderChoice::Auto,

@@ -170,10 +170,11 @@ pub fn handlers(snapshot: &Snapshot, dir: &std::path::Path) {
                 h.path.display().to_string(),
                 age(h.loaded_at),
                 "active".into(),
+                h.tier.as_str().into(),
             ]
         })
         .collect();
-    table(&["name", "version", "intents", "file", "loaded", "state"], &rows);
+    table(&["name", "version", "intents", "file", "loaded", "state", "code"], &rows);
 }
 
 pub fn execution(run: &Execution) {

@@ -1,36 +1,47 @@
-//! The one wasmtime `Engine` of a host: fuel metering and epoch interruption
-//! on (a ticker thread advances the epoch), compiled code cached on disk so a
-//! restart does not recompile unchanged components, and instances taken
-//! from a pre-reserved pool (the pooling allocator): every step still gets a
-//! fresh instance, but its memory is a recycled slot initialized
-//! copy-on-write from the module's image instead of new mappings.
+//! The wasmtime engines of a host. Both meter fuel and take epoch
+//! interruptions (a ticker thread per engine advances its epoch).
+//!
+//! - The optimized engine (Cranelift) runs the orchestrator and every handler
+//!   once its code is ready. Its instances come from a pre-reserved pool (the
+//!   pooling allocator): every step still gets a fresh instance, but its
+//!   memory is a recycled slot initialized copy-on-write from the module's
+//!   image instead of new mappings.
+//! - The baseline engine (Winch) compiles about 5x faster and runs slower
+//!   code; `pilot serve` uses it for a handler it has no optimized code for
+//!   yet, until Cranelift's code is swapped in (see `tiers`). Its instances
+//!   are allocated on demand: it serves for seconds, so reserving a second
+//!   pool is not worth the address space.
 
 use super::limits::{EPOCH_TICK_MS, MAX_MEMORY_MB};
 use anyhow::{Context, Result};
 use std::time::Duration;
-use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Strategy};
 
 /// Component instances alive at once (a run holds its orchestrator and one
 /// handler; `pilot serve` runs at most 64 workflows together).
 const POOLED_INSTANCES: u32 = 1_000;
 
+/// The Cranelift engine, pooled unless `PILOT_POOLING=0`.
 pub fn new_engine() -> Result<Engine> {
     if std::env::var("PILOT_POOLING").is_ok_and(|v| v == "0") {
-        return engine(false);
+        return engine(Strategy::Cranelift, false);
     }
     // The pool reserves address space up front; where that is refused
     // (a ulimit on virtual memory), instances are allocated on demand.
-    engine(true).or_else(|e| {
+    engine(Strategy::Cranelift, true).or_else(|e| {
         tracing::warn!("pooling allocator unavailable, allocating instances on demand: {e:#}");
-        engine(false)
+        engine(Strategy::Cranelift, false)
     })
 }
 
-fn engine(pooling: bool) -> Result<Engine> {
+/// The Winch engine, for code that must run soon rather than fast.
+pub fn new_baseline_engine() -> Result<Engine> {
+    engine(Strategy::Winch, false)
+}
+
+fn engine(compiler: Strategy, pooling: bool) -> Result<Engine> {
     let mut config = Config::new();
-    config.wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
+    config.strategy(compiler).wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
     // `PILOT_PROFILER=perfmap` names guest functions in `perf` profiles
     // (wasmtime writes /tmp/perf-PID.map); guest code is otherwise anonymous JIT.
     if std::env::var("PILOT_PROFILER").is_ok_and(|v| v == "perfmap") {
@@ -48,13 +59,6 @@ fn engine(pooling: bool) -> Result<Engine> {
             .max_tables_per_component(8)
             .max_memory_size((MAX_MEMORY_MB << 20) as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    }
-    // The cache is an optimization: a machine without a writable cache dir still runs.
-    match Cache::new(CacheConfig::new()) {
-        Ok(cache) => {
-            config.cache(Some(cache));
-        }
-        Err(e) => tracing::warn!("compiled-code cache disabled: {e:#}"),
     }
     let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
     start_epoch_ticker(&engine);

@@ -5,6 +5,7 @@ use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::components::manifest::Grants;
 use crate::components::state::HandlerState;
+use crate::components::tiers::CodeTier;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -26,4 +27,22 @@ pub struct LoadedHandler {
     /// What its manifest grants (the defaults when it has none).
     pub grants: Arc<Grants>,
     pub pre: IntentHandlerPre<HandlerState>,
+    /// The compiler `pre`'s code came from.
+    pub tier: CodeTier,
+}
+
+impl LoadedHandler {
+    /// The same handler on Cranelift's code for the same bytes.
+    pub fn optimized(&self, pre: IntentHandlerPre<HandlerState>) -> LoadedHandler {
+        LoadedHandler {
+            id: self.id.clone(),
+            info: self.info.clone(),
+            path: self.path.clone(),
+            loaded_at: self.loaded_at,
+            fingerprint: self.fingerprint,
+            grants: Arc::clone(&self.grants),
+            pre,
+            tier: CodeTier::Optimized,
+        }
+    }
 }

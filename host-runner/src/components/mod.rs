@@ -1,6 +1,8 @@
-//! Running components: the engine, per-store state, the handler registry,
-//! handler sandboxes and the orchestrator session.
+//! Running components: the engines, compiled code kept on disk and the
+//! compiler tiers, per-store state, the handler registry, handler sandboxes
+//! and the orchestrator session.
 
+pub mod compiled;
 pub mod engine;
 pub mod limits;
 pub mod loaded;
@@ -11,3 +13,4 @@ pub mod runtime;
 pub mod sandbox;
 pub mod shared;
 pub mod state;
+pub mod tiers;

@@ -69,7 +69,7 @@ impl OrchestratorSession {
         // per call; its calls' wall time is mostly handler time, bounded by
         // each handler's own deadline, so its epoch deadline is never reached.
         let fuel = runtime.shared.limits.defaults.fuel;
-        let mut store = state.into_store(&runtime.shared.engine, fuel, ORCHESTRATOR_EPOCH_TICKS)?;
+        let mut store = state.into_store(runtime.orchestrator.engine(), fuel, ORCHESTRATOR_EPOCH_TICKS)?;
         let core = runtime
             .orchestrator
             .instantiate_async(&mut store)

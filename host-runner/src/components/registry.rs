@@ -6,12 +6,16 @@
 //! A reload compiles and validates new or changed files off the hot path; a
 //! file that fails keeps its previous version serving (if it had one) and is
 //! listed as rejected with the reason; a removed file unregisters its intents.
+//! A handler made active on baseline code is swapped for its optimized code
+//! when that is ready, unless its file changed meanwhile.
 
 use crate::bindings::handler::IntentHandlerPre;
 use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
 use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
+use crate::components::state::HandlerState;
+use crate::components::tiers::CodeTier;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -21,7 +25,6 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
-use wasmtime::component::Component;
 
 /// A file that failed validation, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +76,19 @@ impl Snapshot {
         self.handlers.push(handler);
         Ok(())
     }
+
+    /// This snapshot with the handler of `path` at `fingerprint` on `pre`'s
+    /// optimized code; `None` when that version no longer serves.
+    fn with_optimized(&self, path: &Path, fingerprint: u64, pre: IntentHandlerPre<HandlerState>) -> Option<Snapshot> {
+        let old = self.handlers.iter().find(|h| h.path == path && h.fingerprint == fingerprint)?;
+        let new = Arc::new(old.optimized(pre));
+        let swap = |h: &Arc<LoadedHandler>| if Arc::ptr_eq(h, old) { Arc::clone(&new) } else { Arc::clone(h) };
+        Some(Snapshot {
+            by_intent: self.by_intent.iter().map(|(i, h)| (i.clone(), swap(h))).collect(),
+            handlers: self.handlers.iter().map(swap).collect(),
+            rejected: self.rejected.clone(),
+        })
+    }
 }
 
 /// What a reload did.
@@ -85,11 +101,12 @@ pub struct ReloadReport {
     pub rejected: Vec<Rejected>,
 }
 
-#[derive(Default)]
+/// Cheap to clone: clones share the snapshot (background optimizations swap it too).
+#[derive(Default, Clone)]
 pub struct Registry {
-    current: ArcSwap<Snapshot>,
-    /// Reloads run one at a time; readers never wait for them.
-    reloading: tokio::sync::Mutex<()>,
+    current: Arc<ArcSwap<Snapshot>>,
+    /// Reloads and swaps run one at a time; readers never wait for them.
+    reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Registry {
@@ -114,24 +131,49 @@ impl Registry {
     pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport> {
         let _one_at_a_time = self.reloading.lock().await;
         let previous = self.snapshot();
-        let (next, report) = scan(shared, dir, &previous).await?;
+        let (next, report, baseline) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
-        let loads = &crate::metrics::global().handler_loads;
-        let count = |outcome: &str, n: usize| {
-            loads.get_or_create(&crate::metrics::OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64)
-        };
-        count("loaded", report.loaded.len());
-        count("replaced", report.replaced.len());
-        count("removed", report.removed.len());
-        count("rejected", report.rejected.len());
+        for (handler, bytes) in baseline {
+            let registry = self.clone();
+            shared.compilers.optimize_in_background(handler.id.clone(), bytes, move |pre| {
+                registry.swap_in_optimized(&handler, pre)
+            });
+        }
+        count_loads("loaded", report.loaded.len());
+        count_loads("replaced", report.replaced.len());
+        count_loads("removed", report.removed.len());
+        count_loads("rejected", report.rejected.len());
         Ok(report)
+    }
+
+    /// Serves `handler`'s optimized code from now on, if its version still serves.
+    /// Called from the optimizing thread, never from async code.
+    fn swap_in_optimized(&self, handler: &LoadedHandler, pre: IntentHandlerPre<HandlerState>) {
+        let _one_at_a_time = self.reloading.blocking_lock();
+        match self.current.load().with_optimized(&handler.path, handler.fingerprint, pre) {
+            Some(next) => {
+                self.current.store(Arc::new(next));
+                count_loads("optimized", 1);
+                tracing::info!(file = %handler.path.display(), "handler now runs optimized code");
+            }
+            None => tracing::debug!(file = %handler.path.display(), "optimized code discarded: the file changed"),
+        }
     }
 }
 
+fn count_loads(outcome: &str, n: usize) {
+    let loads = &crate::metrics::global().handler_loads;
+    loads.get_or_create(&crate::metrics::OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64);
+}
+
+/// Handlers loaded on baseline code, with the bytes to optimize.
+type ToOptimize = Vec<(Arc<LoadedHandler>, Arc<Vec<u8>>)>;
+
 /// Builds the next snapshot from the directory, reusing unchanged handlers.
-async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport)> {
+async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize)> {
     let mut next = Snapshot::default();
     let mut report = ReloadReport::default();
+    let mut to_optimize = ToOptimize::new();
     let old: BTreeMap<&Path, &Arc<LoadedHandler>> = previous.handlers.iter().map(|h| (h.path.as_path(), h)).collect();
     let files = component_files(dir)?;
     for file in &files {
@@ -150,11 +192,24 @@ async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snaps
             continue;
         }
         match load(shared, file, fingerprint).await {
-            Ok(handler) => match next.admit(Arc::new(handler)) {
-                Ok(()) if old.contains_key(file.as_path()) => report.replaced.push(file.clone()),
-                Ok(()) => report.loaded.push(file.clone()),
-                Err(reason) => reject(shared, &mut next, &mut report, file, reason, old.get(file.as_path()).copied()),
-            },
+            Ok((handler, bytes)) => {
+                let handler = Arc::new(handler);
+                match next.admit(Arc::clone(&handler)) {
+                    Ok(()) => {
+                        if handler.tier == CodeTier::Baseline {
+                            to_optimize.push((handler, bytes));
+                        }
+                        if old.contains_key(file.as_path()) {
+                            report.replaced.push(file.clone());
+                        } else {
+                            report.loaded.push(file.clone());
+                        }
+                    }
+                    Err(reason) => {
+                        reject(shared, &mut next, &mut report, file, reason, old.get(file.as_path()).copied())
+                    }
+                }
+            }
             Err(e) => reject(shared, &mut next, &mut report, file, format!("{e:#}"), old.get(file.as_path()).copied()),
         }
     }
@@ -168,7 +223,7 @@ async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snaps
     for file in &report.removed {
         tracing::info!(file = %file.display(), "handler removed; its intents fall back");
     }
-    Ok((next, report))
+    Ok((next, report, to_optimize))
 }
 
 /// Records a refused file; its previous version, if any, keeps serving.
@@ -217,8 +272,9 @@ fn fingerprint(file: &Path) -> Result<u64> {
 
 /// Compiles (on a blocking thread) and validates one handler: it must be a
 /// component of the `intent-handler` world whose `info()` answers with a name
-/// and intents that agree with its manifest, if it has one.
-async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<LoadedHandler> {
+/// and intents that agree with its manifest, if it has one. Returns its bytes
+/// too, for optimizing later when it was compiled by the baseline compiler.
+async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedHandler, Arc<Vec<u8>>)> {
     let what = || format!("handler {}", path.display());
     let manifest = Manifest::load(path)?.unwrap_or_default();
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the file", what()))?;
@@ -226,19 +282,12 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<LoadedHa
         let kind = if wasmparser::Parser::is_core_wasm(&bytes) { "a core module" } else { "not WebAssembly" };
         bail!("{}: not a component ({kind}); handlers are WASI 0.2 components of the `intent-handler` world", what());
     }
-    let engine = shared.engine.clone();
-    let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-        .await?
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: does not compile", what()))?;
-    let pre = shared
-        .handler_linker
-        .instantiate_pre(&component)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: imports something the host does not provide", what()))?;
-    let pre = IntentHandlerPre::new(pre).map_err(anyhow::Error::from).with_context(|| {
-        format!("{}: does not export the `handler` interface of the `intent-handler` world", what())
-    })?;
+    let (compilers, bytes) = (shared.compilers.clone(), Arc::new(bytes));
+    let linked = {
+        let bytes = Arc::clone(&bytes);
+        tokio::task::spawn_blocking(move || compilers.compile(&bytes)).await?.with_context(what)?
+    };
+    let pre = linked.pre;
     let info = sandbox::probe_info(shared, &pre).await.with_context(|| format!("{}: `info()` failed", what()))?;
     if info.name.trim().is_empty() || info.intents.is_empty() || info.intents.iter().any(|i| i.trim().is_empty()) {
         bail!("{}: `info()` must give a name and at least one non-empty intent", what());
@@ -250,7 +299,7 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<LoadedHa
     let grants = manifest
         .grants(shared.limits.defaults, &info.intents, &info.version)
         .with_context(|| format!("{}: manifest {}", what(), manifest::path_for(path).display()))?;
-    Ok(LoadedHandler {
+    let handler = LoadedHandler {
         id,
         info,
         path: path.to_path_buf(),
@@ -258,5 +307,7 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<LoadedHa
         fingerprint,
         grants: Arc::new(grants),
         pre,
-    })
+        tier: linked.tier,
+    };
+    Ok((handler, bytes))
 }

@@ -6,6 +6,7 @@ use crate::bindings::orchestrator::OrchestratorCorePre;
 use crate::bindings::types::{StepError, StepRequest};
 use crate::capabilities::handlers::{Dispatched, Dispatcher};
 use crate::capabilities::{agents, audit, handlers, llm, settings};
+use crate::components::compiled::CompiledStore;
 use crate::components::registry::Registry;
 use crate::components::sandbox;
 use crate::components::shared::Shared;
@@ -14,7 +15,7 @@ use crate::storage::records::Identity;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 
 /// The host's runtime: the app-wide state the capabilities share, the
 /// handler registry, the linked orchestrator, and where handlers are loaded from.
@@ -56,13 +57,18 @@ impl Dispatcher for Runtime {
     }
 }
 
-/// Compiles the orchestrator and links the `orchestrator-core` world.
-pub fn load_orchestrator(engine: &Engine, path: &Path) -> Result<OrchestratorCorePre<OrchestratorState>> {
+/// Compiles the orchestrator (or finds its code in `compiled`) and links the `orchestrator-core` world.
+pub fn load_orchestrator(
+    engine: &Engine,
+    compiled: &CompiledStore,
+    path: &Path,
+) -> Result<OrchestratorCorePre<OrchestratorState>> {
     let what = || format!("orchestrator {}", path.display());
     if !path.is_file() {
         bail!("{}: no such file (run `make components` to build it)", what());
     }
-    let component = Component::from_file(engine, path).map_err(anyhow::Error::from).with_context(what)?;
+    let bytes = std::fs::read(path).with_context(what)?;
+    let component = compiled.load(engine, &bytes).with_context(what)?;
     let mut linker: Linker<OrchestratorState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     llm::add_to_linker(&mut linker)?;

@@ -40,7 +40,13 @@ struct Purpose<'a> {
     plugins: &'a [String],
 }
 
-fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> wasmtime::Result<Store<HandlerState>> {
+/// A store on `pre`'s engine: baseline and optimized code live on different ones.
+fn handler_store(
+    runtime: &Shared,
+    pre: &IntentHandlerPre<HandlerState>,
+    grants: &Grants,
+    purpose: Purpose<'_>,
+) -> wasmtime::Result<Store<HandlerState>> {
     let audit = AuditSink::new(runtime.db.clone(), purpose.who);
     let mut llm = LlmCtx::new(
         runtime.provider.clone(),
@@ -73,7 +79,7 @@ fn handler_store(runtime: &Shared, grants: &Grants, purpose: Purpose<'_>) -> was
             outbound,
         ),
     );
-    state.into_store(&runtime.engine, grants.limits.fuel, grants.limits.deadline_ticks())
+    state.into_store(pre.engine(), grants.limits.fuel, grants.limits.deadline_ticks())
 }
 
 /// Instantiates a freshly compiled handler with no grants and asks for its `info()`.
@@ -81,7 +87,7 @@ pub async fn probe_info(runtime: &Shared, pre: &IntentHandlerPre<HandlerState>) 
     let grants = Grants::none(HandlerLimits { deadline_ms: PROBE_DEADLINE_MS, ..runtime.limits.defaults });
     let purpose =
         Purpose { handler: "(loading)", who: Identity::default(), step: None, routed_model: "", plugins: &[] };
-    let mut store = handler_store(runtime, &grants, purpose)?;
+    let mut store = handler_store(runtime, pre, &grants, purpose)?;
     let call = async {
         let instance = pre.instantiate_async(&mut store).await?;
         instance.workflowpilot_orchestration_handler().call_info(&mut store).await
@@ -108,8 +114,8 @@ pub async fn run_handler(
         routed_model: &request.routed_model,
         plugins: &request.available_plugins,
     };
-    let mut store =
-        handler_store(runtime, &handler.grants, purpose).map_err(|e| unspent(StepError::Host(format!("{e:#}"))))?;
+    let mut store = handler_store(runtime, &handler.pre, &handler.grants, purpose)
+        .map_err(|e| unspent(StepError::Host(format!("{e:#}"))))?;
     let call = async {
         let instance = handler.pre.instantiate_async(&mut store).await?;
         instance.workflowpilot_orchestration_handler().call_execute(&mut store, &request).await

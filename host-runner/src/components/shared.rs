@@ -1,6 +1,6 @@
 //! What every component store is built from: the app-wide state of the
-//! capabilities (engine, database, model provider, component databases, the
-//! transcript when kept), the handler linker and the default limits.
+//! capabilities (database, model provider, component databases, the
+//! transcript when kept), the handler compilers and the default limits.
 
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::database::ComponentDatabases;
@@ -11,6 +11,7 @@ use crate::capabilities::plugins::PluginHeaders;
 use crate::capabilities::{audit, database, llm, plugins, settings};
 use crate::components::limits::HandlerLimits;
 use crate::components::state::HandlerState;
+use crate::components::tiers::HandlerCompilers;
 use crate::storage::Db;
 use crate::storage::records::Identity;
 use anyhow::Result;
@@ -29,11 +30,10 @@ pub struct Limits {
 
 /// App-wide state, shared by every store.
 pub struct Shared {
-    pub engine: Engine,
     pub db: Db,
     pub provider: Arc<dyn ModelProvider>,
     pub databases: Arc<ComponentDatabases>,
-    pub handler_linker: Linker<HandlerState>,
+    pub compilers: HandlerCompilers,
     pub limits: Limits,
     /// What models were sent per step, when the host keeps it (`pilot eval`).
     pub transcript: Option<Arc<Transcript>>,
@@ -45,20 +45,19 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The app-wide state on `engine`: handler stores get `provider`, the
-    /// database `db`, and their own SQLite files under `data_dir`.
+    /// The app-wide state: handlers compiled by `compilers`, their stores
+    /// get `provider`, the database `db`, and their own SQLite files under `data_dir`.
     pub fn new(
-        engine: Engine,
+        compilers: HandlerCompilers,
         db: Db,
         provider: Arc<dyn ModelProvider>,
         data_dir: PathBuf,
         limits: Limits,
         transcript: Option<Arc<Transcript>>,
         plugin_headers: PluginHeaders,
-    ) -> anyhow::Result<Shared> {
-        Ok(Shared {
-            handler_linker: handler_linker(&engine)?,
-            engine,
+    ) -> Shared {
+        Shared {
+            compilers,
             db,
             provider,
             databases: Arc::new(ComponentDatabases::new(data_dir)),
@@ -66,7 +65,7 @@ impl Shared {
             transcript,
             plugin_headers,
             import_log: None,
-        })
+        }
     }
 
     /// Records a host-level event (handler loading), not tied to an execution.

@@ -193,7 +193,9 @@ async fn list_handlers(State(state): State<AppState>) -> Json<Value> {
     Json(handlers_json(&state.host))
 }
 
-/// Every handler with version, file, load time and state; rejected files too.
+/// Every handler with version, file, load time, state and the compiler of
+/// the code it runs (`baseline` until its optimized code is swapped in);
+/// rejected files too.
 pub fn handlers_json(host: &Host) -> Value {
     let snapshot = host.handlers();
     let mut rows: Vec<Value> = snapshot
@@ -207,6 +209,7 @@ pub fn handlers_json(host: &Host) -> Value {
                 "file": h.path.display().to_string(),
                 "loaded_at": unix_seconds(h.loaded_at),
                 "state": "active",
+                "code": h.tier.as_str(),
             })
         })
         .collect();

@@ -1,0 +1,194 @@
+//! Machine code kept on disk, so a restart or a file seen before is not
+//! compiled again: each component's code, serialized by wasmtime, under
+//! `$XDG_CACHE_HOME/pilot/compiled` (or `~/.cache/pilot/compiled`), named by
+//! the SHA-256 of the component's bytes and a hash of the engine's settings.
+//!
+//! The host keeps these files itself, rather than through wasmtime's own
+//! cache, because it must know before compiling whether optimized code
+//! exists: a miss is served first by the baseline compiler (see `tiers`).
+//!
+//! Loading a file maps its code and runs it unchecked
+//! (`Component::deserialize_file`), so the directory is as trusted as the
+//! binary: it is created private to the user, files enter it only by an
+//! atomic rename, and none is ever rewritten in place (a mapped file stays
+//! valid when a newer one replaces its name).
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Past this many bytes of code on disk, the least recently used files go.
+const MAX_BYTES: u64 = 2 << 30;
+
+/// Where compiled components are kept; `None` keeps nothing.
+#[derive(Debug, Clone)]
+pub struct CompiledStore {
+    dir: Option<PathBuf>,
+}
+
+impl CompiledStore {
+    /// The user's cache directory; without one (no `HOME`, or not writable), nothing is kept.
+    pub fn user_default() -> CompiledStore {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
+        match base.map(|b| b.join("pilot").join("compiled")) {
+            Some(dir) => match create_private_dir(&dir) {
+                Ok(()) => CompiledStore { dir: Some(dir) },
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "compiled-code store disabled: {e:#}");
+                    CompiledStore { dir: None }
+                }
+            },
+            None => CompiledStore { dir: None },
+        }
+    }
+
+    pub fn at(dir: PathBuf) -> Result<CompiledStore> {
+        create_private_dir(&dir)?;
+        Ok(CompiledStore { dir: Some(dir) })
+    }
+
+    /// The code of `bytes` for `engine`, when it was compiled before.
+    pub fn lookup(&self, engine: &Engine, bytes: &[u8]) -> Option<Component> {
+        let path = self.path_for(engine, bytes)?;
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: files in this directory are written only by `compile` below,
+        // from wasmtime's own serialization, and renamed in whole (module docs).
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => {
+                // Recently used files survive eviction.
+                let _ =
+                    std::fs::File::options().append(true).open(&path).and_then(|f| f.set_modified(SystemTime::now()));
+                Some(component)
+            }
+            Err(e) => {
+                // Another wasmtime version or settings: compile anew, and replace it.
+                tracing::debug!(file = %path.display(), "compiled code not usable: {e:#}");
+                let _ = std::fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Compiles `bytes` with `engine` and keeps the code for next time.
+    /// Keeping it is best effort: a full disk still returns the component.
+    pub fn compile(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
+        let code = engine.precompile_component(bytes).map_err(anyhow::Error::from)?;
+        if let Some(path) = self.path_for(engine, bytes) {
+            match keep(&path, &code) {
+                // SAFETY: the file was just written from `precompile_component`'s output.
+                Ok(()) => {
+                    if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
+                        self.evict();
+                        return Ok(component);
+                    }
+                }
+                Err(e) => tracing::warn!(file = %path.display(), "compiled code not kept: {e:#}"),
+            }
+        }
+        // SAFETY: `code` is `precompile_component`'s output for this engine.
+        unsafe { Component::deserialize(engine, &code) }.map_err(anyhow::Error::from)
+    }
+
+    /// The code of `bytes` for `engine`: kept, or compiled now and kept.
+    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
+        match self.lookup(engine, bytes) {
+            Some(component) => Ok(component),
+            None => self.compile(engine, bytes),
+        }
+    }
+
+    fn path_for(&self, engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        let mut settings = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut settings);
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Some(dir.join(format!("{hex}-{:016x}.cwasm", settings.finish())))
+    }
+
+    /// Removes the least recently used files while the store holds more than [`MAX_BYTES`].
+    fn evict(&self) {
+        let Some(dir) = &self.dir else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = files.iter().map(|f| f.1).sum();
+        files.sort();
+        for (_, len, path) in files {
+            if total <= MAX_BYTES {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
+    }
+}
+
+/// Writes `code` beside `path` and renames it in: readers see all of it or nothing.
+fn keep(path: &Path, code: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    std::fs::write(&tmp, code).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMPONENT: &str = r#"(component (core module (func (export "f"))))"#;
+
+    fn engine() -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        Engine::new(&config).unwrap()
+    }
+
+    #[test]
+    fn code_compiled_once_is_found_again_and_a_bad_file_is_replaced() {
+        let dir = std::env::temp_dir().join(format!("pilot-compiled-{}", uuid::Uuid::new_v4()));
+        let store = CompiledStore::at(dir.clone()).unwrap();
+        let (engine, bytes) = (engine(), COMPONENT.as_bytes());
+        assert!(store.lookup(&engine, bytes).is_none());
+        store.compile(&engine, bytes).unwrap();
+        assert!(store.lookup(&engine, bytes).is_some());
+        // Another engine's settings name another file.
+        let mut other = wasmtime::Config::new();
+        other.wasm_component_model(true).consume_fuel(true);
+        assert!(store.lookup(&Engine::new(&other).unwrap(), bytes).is_none());
+        // A file that is not code is refused and removed, never run.
+        let path = store.path_for(&engine, bytes).unwrap();
+        std::fs::write(&path, b"not code").unwrap();
+        assert!(store.lookup(&engine, bytes).is_none());
+        assert!(!path.exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
