@@ -46,7 +46,9 @@ impl OrchestratorSession {
         let default_model = runtime
             .shared
             .db
-            .setting(orchestration::settings::DEFAULT_MODEL)?
+            .settings()?
+            .get(orchestration::settings::DEFAULT_MODEL)
+            .cloned()
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
         let state = ComponentState::new(
             LlmCtx::new(

@@ -146,14 +146,22 @@ impl LlmCtx {
         if let Some(cap) = terms.max_tokens {
             request.max_tokens = request.max_tokens.min(cap);
         }
-        let input_tokens = prompt_tokens(&request)?;
-        if let Some(allocated) = self.allocated {
-            let used = self.meter.usage().total;
-            match budget::admit(allocated, used, input_tokens, request.max_tokens) {
-                Ok(granted) => request.max_tokens = granted,
-                Err(refusal) => {
-                    self.budget_event("refused", refusal.allocated, refusal.used, refusal.requested, &request.model);
-                    return Err(LlmFailure::BudgetExceeded(refusal));
+        let budget = self.allocated.map(|allocated| (allocated, self.meter.usage().total));
+        if !fits_uncounted(prompt_bytes(&request), request.max_tokens, budget) {
+            let input_tokens = prompt_tokens(&request)?;
+            if let Some((allocated, used)) = budget {
+                match budget::admit(allocated, used, input_tokens, request.max_tokens) {
+                    Ok(granted) => request.max_tokens = granted,
+                    Err(refusal) => {
+                        self.budget_event(
+                            "refused",
+                            refusal.allocated,
+                            refusal.used,
+                            refusal.requested,
+                            &request.model,
+                        );
+                        return Err(LlmFailure::BudgetExceeded(refusal));
+                    }
                 }
             }
         }
@@ -221,9 +229,28 @@ pub const MAX_PROMPT_TOKENS: u32 = 200_000;
 /// `MAX_PROMPT_TOKENS * MAX_TOKEN_BYTES` is refused without being tokenized.
 const MAX_TOKEN_BYTES: usize = 128;
 
+fn prompt_texts(request: &ProviderRequest) -> impl Iterator<Item = &str> {
+    request.system.iter().map(String::as_str).chain(request.messages.iter().map(|(_, t)| t.as_str()))
+}
+
+fn prompt_bytes(request: &ProviderRequest) -> usize {
+    prompt_texts(request).map(str::len).sum()
+}
+
+/// Whether a prompt of `bytes` is admitted as it is, `max_tokens` and all,
+/// whatever its token count: a BPE token spans at least one byte, so when the
+/// bytes already fit the context window and leave the budget (`allocated`,
+/// `used`) room for the whole answer, counting could change nothing.
+fn fits_uncounted(bytes: usize, max_tokens: u32, budget: Option<(u32, u32)>) -> bool {
+    bytes <= MAX_PROMPT_TOKENS as usize
+        && budget.is_none_or(|(allocated, used)| {
+            bytes as u64 + u64::from(max_tokens.max(1)) <= u64::from(allocated.saturating_sub(used))
+        })
+}
+
 /// The prompt's tokens (system and messages), or the refusal of a prompt too long for any model.
 fn prompt_tokens(request: &ProviderRequest) -> Result<u32, LlmFailure> {
-    let texts = || request.system.iter().map(String::as_str).chain(request.messages.iter().map(|(_, t)| t.as_str()));
+    let texts = || prompt_texts(request);
     let too_long = |what: String| {
         LlmFailure::InvalidRequest(format!(
             "the prompt has {what}, more than the {MAX_PROMPT_TOKENS} tokens a model call may carry: not sent"
@@ -333,5 +360,29 @@ mod tests {
         let huge = "x".repeat(MAX_PROMPT_TOKENS as usize * MAX_TOKEN_BYTES + 1);
         let Err(LlmFailure::InvalidRequest(message)) = prompt_tokens(&request(huge)) else { panic!("admitted") };
         assert!(message.contains("bytes, more than"), "{message}");
+    }
+
+    #[test]
+    fn a_prompt_admitted_uncounted_is_one_counting_would_admit_unchanged() {
+        for allocated in [0u32, 1, 20, 64, 100] {
+            for used in [0u32, 10, 50, 120] {
+                for max_tokens in [0u32, 1, 16, 40] {
+                    for bytes in 0usize..=110 {
+                        if !fits_uncounted(bytes, max_tokens, Some((allocated, used))) {
+                            continue;
+                        }
+                        for tokens in 0..=bytes as u32 {
+                            assert_eq!(
+                                budget::admit(allocated, used, tokens, max_tokens).ok(),
+                                Some(max_tokens),
+                                "{allocated} {used} {max_tokens} {bytes} {tokens}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(fits_uncounted(MAX_PROMPT_TOKENS as usize, 100, None));
+        assert!(!fits_uncounted(MAX_PROMPT_TOKENS as usize + 1, 100, None));
     }
 }

@@ -57,13 +57,15 @@ impl PluginsCtx {
             .collect()
     }
 
+    /// From the settings snapshot: read for every handler store, so not a query each time.
     fn configured(&self, plugin: &str) -> Option<String> {
         self.db
-            .setting(&url_setting(plugin))
+            .settings()
             .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {e:#}"))
-            .ok()
-            .flatten()
+            .ok()?
+            .get(&url_setting(plugin))
             .filter(|url| !url.trim().is_empty())
+            .cloned()
     }
 
     /// The hosts (scheme, host, port) of the step's configured plugins.
