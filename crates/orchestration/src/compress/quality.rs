@@ -13,7 +13,32 @@
 use super::json::Node;
 use super::text::{Segment, segments, squash};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::rc::Rc;
+
+/// Originals whose facts are remembered: every strategy tried on a piece,
+/// and the pipeline after them, score against the same original.
+const REMEMBERED_ORIGINALS: usize = 4;
+
+thread_local! {
+    static FACTS_OF_ORIGINALS: RefCell<Vec<(String, Rc<Vec<String>>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// [`facts`] of `original`, scanned once for the strategies that score against it.
+fn facts_of_original(original: &str) -> Rc<Vec<String>> {
+    FACTS_OF_ORIGINALS.with_borrow_mut(|remembered| {
+        if let Some((_, found)) = remembered.iter().find(|(text, _)| text == original) {
+            return Rc::clone(found);
+        }
+        let found = Rc::new(facts(original));
+        if remembered.len() == REMEMBERED_ORIGINALS {
+            remembered.remove(0);
+        }
+        remembered.push((original.to_string(), Rc::clone(&found)));
+        found
+    })
+}
 
 /// The score of one compression.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,7 +63,7 @@ pub fn score(original: &str, compressed: &str) -> Score {
 /// As [`score`], allowing `dropped_json_blocks` embedded JSON blocks to be
 /// gone (a truncation that cut them whole).
 pub fn score_with(original: &str, compressed: &str, dropped_json_blocks: usize) -> Score {
-    let facts = facts(original);
+    let facts = facts_of_original(original);
     let haystack = plain_view(compressed);
     let missing: Vec<String> = facts.iter().filter(|f| !haystack.contains(f.as_str())).cloned().collect();
     let retention = if facts.is_empty() { 1.0 } else { (facts.len() - missing.len()) as f32 / facts.len() as f32 };
