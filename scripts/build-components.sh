@@ -21,6 +21,11 @@ pkg_args=()
 for m in "${manifests[@]}"; do pkg_args+=(-p "$(crate_name "$m")"); done
 
 export CARGO_TARGET_DIR="$root/target/wasm"
+# Guests get link-time optimization across crates, in one codegen unit: the
+# components are about 18% smaller and a step's overhead about 7% lower
+# (`pilot bench`, alternating builds). Set here, not in the workspace's
+# release profile, so the host's build (wasmtime) stays incremental.
+export CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   cargo build --release --target wasm32-wasip2 "${pkg_args[@]}"
 else
