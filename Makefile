@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint components pilot toolchain check-components clean-demo
+.PHONY: demo test lint bench components pilot toolchain check-components clean-demo
 
 ## Build everything and run an example workflow on the embedded defaults.
 demo: components pilot
@@ -23,6 +23,13 @@ test: lint components pilot
 lint:
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --all --check; else echo "rustfmt not installed: format check skipped" >&2; fi
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then $(CARGO) clippy --release --workspace --all-targets -- -D warnings; else echo "clippy not installed: lints skipped" >&2; fi
+
+## The figures of the README's performance section: through the components
+## (one workflow at a time, then the serve path) and the orchestrator natively.
+bench: components pilot
+	target/release/pilot bench --runs 300
+	target/release/pilot bench --runs 300 --concurrency 50
+	$(CARGO) bench -p orchestration --bench session
 
 ## Guest components (orchestrator, handlers, test guests) into target/components/.
 components:

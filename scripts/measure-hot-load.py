@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Time from a handler file landing (atomic rename) in a running `pilot serve`'s
-handlers directory to its `active` state in /v1/handlers.
+handlers directory to its `active` state in /v1/handlers, and to its running
+optimized (Cranelift) code.
 
 Usage: python3 scripts/measure-hot-load.py REPO FILE.wasm NAME cold|warm
   cold: a fresh compiled-code cache (the first load of this build);
@@ -33,6 +34,12 @@ while True:
         p.terminate(); p.wait(); shutil.rmtree(work)
         sys.exit(f"{name}: not active: {rejected or 'timed out after 60 s'}")
     time.sleep(0.005)
-print(f"{name}: active {1000*(time.monotonic()-t0):.0f} ms after the file landed ({'cold' if cache_cold else 'warm'} compile cache)")
+active_ms = 1000*(time.monotonic()-t0)
+code = next(h for h in listed if h.get("state") == "active").get("code")
+while code != "optimized" and time.monotonic() - t0 < 120:
+    time.sleep(0.02)
+    code = next((h.get("code") for h in handlers_list() if h.get("name") == name or name in h.get("file", "")), code)
+optimized = f", on optimized code {1000*(time.monotonic()-t0):.0f} ms" if code == "optimized" else ", not optimized after 120 s"
+print(f"{name}: active {active_ms:.0f} ms after the file landed on {listed[0].get('code', '?')} code{optimized} ({'cold' if cache_cold else 'warm'} compile cache)")
 p.terminate(); p.wait()
 shutil.rmtree(work)

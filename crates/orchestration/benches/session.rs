@@ -15,9 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use orchestration::session::StepInput;
-use orchestration::types::{
-    DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall, Step, Usage,
-};
+use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall, Step, Usage};
 use orchestration::{Environment, Session, settings as keys};
 use serde_json::{Value, json};
 use std::cell::RefCell;
