@@ -13,7 +13,7 @@ use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
-use crate::components::tiers::HandlerCompilers;
+use crate::components::tiers::{CodePolicy, HandlerCompilers};
 use crate::storage::Db;
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ pub struct HostBuilder {
     limits: Limits,
     strict: bool,
     keep_transcript: bool,
-    baseline_compiler: bool,
+    code_policy: CodePolicy,
     compiled_code_dir: Option<PathBuf>,
     plugin_headers: std::collections::HashMap<String, (String, String)>,
 }
@@ -110,12 +110,11 @@ impl HostBuilder {
         self
     }
 
-    /// Whether a handler with no kept optimized code is made active on
-    /// Winch's baseline code while Cranelift compiles in the background (for
-    /// servers: a hot-loaded handler serves sooner), or waits for Cranelift
-    /// (the default, for one-shot runs: the code is kept for the next run).
-    pub fn baseline_compiler(mut self, on: bool) -> Self {
-        self.baseline_compiler = on;
+    /// Which code handlers are given: optimized at once (the default, for
+    /// one-shot runs: the code is kept for the next run), baseline first for
+    /// servers (a hot-loaded handler serves sooner), or baseline only.
+    pub fn code_policy(mut self, policy: CodePolicy) -> Self {
+        self.code_policy = policy;
         self
     }
 
@@ -194,12 +193,8 @@ impl HostBuilder {
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
         let orchestrator = load_orchestrator(&engine, &compiled, &orchestrator_path)?;
-        let mut compilers = HandlerCompilers::new(engine, compiled)?;
-        if self.baseline_compiler {
-            compilers = compilers.with_baseline()?;
-        }
         let shared = Shared::new(
-            compilers,
+            HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy)?,
             db,
             self.provider.build()?,
             component_data_dir(&self.database),
@@ -235,7 +230,7 @@ impl Host {
             limits: Limits { defaults: HandlerLimits::default(), inherit_stderr: false },
             strict: true,
             keep_transcript: false,
-            baseline_compiler: false,
+            code_policy: CodePolicy::Optimized,
             compiled_code_dir: None,
             plugin_headers: Default::default(),
         }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // Output piped into `head` and closed early ends the process quietly, as
-    // for other Unix tools, instead of a panic on the next print.
+    // for other Unix tools, instead of a panic on the next print (`pilot
+    // serve` ignores the signal again: see `keep_serving_on_closed_pipes`).
     // SAFETY: called first, before any thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

@@ -1,5 +1,6 @@
 //! Token counting with a real BPE tokenizer (OpenAI's `cl100k_base`), the one
-//! source of token counts for budgets, the simulated provider and the guests
+//! tokenizer of the host: budget admission (when a prompt's size in bytes
+//! does not already settle it), the simulated provider and the guests
 //! (through `llm.count-tokens`). Anthropic's own tokenizer is not published;
 //! cl100k is a close, deterministic stand-in, and real calls are billed on the
 //! usage the provider returns.

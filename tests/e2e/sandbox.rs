@@ -1,6 +1,7 @@
 //! Reliability: every way an untrusted handler can misbehave fails its own
 //! step with a typed reason, the workflow falls back, and the host lives on.
 
+use host_runner::components::tiers::{CodePolicy, CodeTier};
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::{Host, Workflow};
 use integration_tests::{Sandbox, components, example};
@@ -23,12 +24,17 @@ fn workflow_with(intent: &str, params: Value) -> Workflow {
 
 /// A sandbox with summarize, transform and the misbehaving guest under `manifest`.
 async fn host(manifest: &str) -> (Sandbox, Host) {
+    host_with(manifest, CodePolicy::Optimized).await
+}
+
+/// The same, handlers given code as `policy` says.
+async fn host_with(manifest: &str, policy: CodePolicy) -> (Sandbox, Host) {
     let sandbox = Sandbox::new(&["summarize", "transform"], &["misbehaving"]);
     sandbox.set("orchestration_enabled", "true");
     if !manifest.is_empty() {
         sandbox.manifest("misbehaving", manifest);
     }
-    let host = sandbox.host().await;
+    let host = sandbox.builder().code_policy(policy).build().await.unwrap();
     (sandbox, host)
 }
 
@@ -83,6 +89,23 @@ async fn waiting_inside_a_host_call_hits_the_deadline() {
     let started = std::time::Instant::now();
     misbehave(&sandbox, &host, "sleep", json!({"seconds": 3600}), "deadline").await;
     assert!(started.elapsed().as_secs() < 60, "the sleeping guest was cut off");
+}
+
+#[tokio::test]
+async fn every_limit_holds_on_baseline_code() {
+    // Winch's code, as a hot-loaded handler runs before Cranelift's is ready.
+    let limits = "[limits]\nfuel = 20000000\nmemory_mb = 32\n";
+    let (sandbox, host) = host_with(limits, CodePolicy::BaselineOnly).await;
+    assert!(host.handlers().handlers().iter().all(|h| h.tier == CodeTier::Baseline));
+    misbehave(&sandbox, &host, "explode", json!({}), "trap").await;
+    let (report, _) = misbehave(&sandbox, &host, "spin", json!({}), "fuel").await;
+    assert!(report.steps[1].fallback_reason.as_deref().unwrap().contains("ran out of fuel (limit 20000000)"));
+    misbehave(&sandbox, &host, "memory-bomb", json!({}), "memory").await;
+    misbehave(&sandbox, &host, "deep-recursion", json!({}), "trap").await;
+    let (sandbox, host) =
+        host_with("[limits]\nfuel = 1000000000000000\ndeadline_ms = 300\n", CodePolicy::BaselineOnly).await;
+    let (_, meta) = misbehave(&sandbox, &host, "spin", json!({}), "deadline").await;
+    assert!(meta["message"].as_str().unwrap().contains("deadline of 300 ms"));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
 //! while handlers are replaced.
 
-use host_runner::components::tiers::CodeTier;
+use host_runner::components::tiers::{CodePolicy, CodeTier};
 use host_runner::runner::report::{Path as StepPath, RunReport};
 use host_runner::serve::{Limits, router, serve_listener, watch};
 use host_runner::{Host, Workflow};
@@ -84,7 +84,7 @@ fn active(list: &[Value], name: &str) -> Option<Value> {
 
 /// A host configured as `pilot serve` configures it.
 async fn lenient_host(sandbox: &Sandbox) -> Host {
-    sandbox.builder().strict(false).baseline_compiler(true).build().await.unwrap()
+    sandbox.builder().strict(false).code_policy(CodePolicy::BaselineFirst).build().await.unwrap()
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn a_python_handler_dropped_into_a_running_server_serves_its_new_intent() 
     let host = sandbox
         .builder()
         .strict(false)
-        .baseline_compiler(true)
+        .code_policy(CodePolicy::BaselineFirst)
         .compiled_code_dir(sandbox.dir.join("compiled"))
         .build()
         .await
@@ -222,7 +222,8 @@ async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_
     let sandbox = Sandbox::standard();
     sandbox.set("orchestration_enabled", "true");
     let compiled = sandbox.dir.join("compiled");
-    let build = || sandbox.builder().strict(false).baseline_compiler(true).compiled_code_dir(&compiled).build();
+    let build =
+        || sandbox.builder().strict(false).code_policy(CodePolicy::BaselineFirst).compiled_code_dir(&compiled).build();
     let host = build().await.unwrap();
     let tiers = |host: &Host| host.handlers().handlers().iter().map(|h| h.tier).collect::<Vec<_>>();
     let workflow = Workflow::parse(&example("support-ticket-triage.json"), "support-ticket-triage.json").unwrap();

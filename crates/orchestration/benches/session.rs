@@ -136,6 +136,8 @@ fn one_workflow(c: &mut Criterion) {
     let plugins = vec!["helpdesk".to_string()];
     c.bench_function("support-ticket-triage, 3 steps, all flags on", |b| {
         b.iter(|| {
+            // As a fresh orchestrator instance per workflow: nothing counted or scanned yet.
+            orchestration::compress::quality::forget_originals();
             let env = BenchEnv { counted: RefCell::default() };
             let mut session = Session::initialize(&env, "bench", "agent-1", "user-1", &steps, Some(&goal));
             for input in &inputs {

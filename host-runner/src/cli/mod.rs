@@ -8,6 +8,7 @@ mod print;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use host_runner::components::limits::HandlerLimits;
+use host_runner::components::tiers::CodePolicy;
 use host_runner::runner::report::Path;
 use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
 use host_runner::storage::Db;
@@ -120,6 +121,10 @@ enum Command {
         /// `local` starts a throwaway cluster from Debian's postgresql binaries.
         #[arg(long)]
         postgres: Option<String>,
+        /// Give handlers Winch's baseline code only (never optimized): what a
+        /// step costs while a hot-loaded handler waits for Cranelift's code.
+        #[arg(long, conflicts_with = "replicas")]
+        baseline_code: bool,
         #[arg(long)]
         json: bool,
     },
@@ -337,7 +342,7 @@ pub async fn main() -> Result<()> {
                 }
             }
         }
-        Command::Bench { file, runs, warmup, concurrency, replicas, postgres, json } => {
+        Command::Bench { file, runs, warmup, concurrency, replicas, postgres, baseline_code, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
             let workflow = Workflow::parse(&text, &file.display().to_string())?;
             let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
@@ -353,8 +358,10 @@ pub async fn main() -> Result<()> {
                 }
                 (None, None) => scratch.display().to_string(),
             };
+            let code = if *baseline_code { CodePolicy::BaselineOnly } else { CodePolicy::Optimized };
             let host = host_builder(&cli, &database, true)?
                 .provider(ProviderChoice::Simulated(Duration::ZERO))
+                .code_policy(code)
                 .build()
                 .await?;
             eprintln!("provider: simulated with zero latency (measures the host and components, not a model)");
@@ -384,6 +391,7 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Serve { listen, token, no_watch, drain_timeout } => {
+            keep_serving_on_closed_pipes();
             if token.as_deref().is_some_and(|t| t.trim().is_empty()) {
                 anyhow::bail!(
                     "the bearer token (--token or PILOT_TOKEN) is empty: every request would be refused; \
@@ -397,7 +405,7 @@ pub async fn main() -> Result<()> {
             });
             // Bound first: a taken port fails at once, before components are compiled.
             let listener = bind(*listen).await?;
-            let host = host_builder(&cli, &cli.db, false)?.baseline_compiler(true).build().await?;
+            let host = host_builder(&cli, &cli.db, false)?.code_policy(CodePolicy::BaselineFirst).build().await?;
             print::provider_note(&host);
             for rejected in host.handlers().rejected() {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
@@ -453,6 +461,15 @@ async fn build_host(cli: &Cli) -> Result<Host> {
 /// The handlers directory the CLI's options name.
 fn handlers_dir(cli: &Cli) -> std::path::PathBuf {
     cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers"))
+}
+
+/// `main` lets a closed stdout pipe end one-shot commands quietly; a server
+/// whose log reader goes away keeps serving (its writes fail and are dropped).
+fn keep_serving_on_closed_pipes() {
+    // SAFETY: setting a signal's disposition to ignored has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
 /// `strict`: a bad handler file fails the command instead of being listed as rejected.

@@ -9,21 +9,26 @@
 //!
 //! Loading a file maps its code and runs it unchecked
 //! (`Component::deserialize_file`), so the directory is as trusted as the
-//! binary: it is created private to the user, files enter it only by an
-//! atomic rename, and none is ever rewritten in place (a mapped file stays
-//! valid when a newer one replaces its name).
+//! binary: it is created private to the user, and refused (nothing kept) when
+//! it exists owned by someone else or writable by others; only regular files
+//! owned by the user are loaded; files enter it only by an atomic rename, and
+//! none is ever rewritten in place (a mapped file stays valid when a newer
+//! one replaces its name).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// Past this many bytes of code on disk, the least recently used files go.
 const MAX_BYTES: u64 = 2 << 30;
+
+/// A temporary file this old was left by a process that stopped mid-write.
+const ABANDONED_AFTER: Duration = Duration::from_secs(600);
 
 /// Where compiled components are kept; `None` keeps nothing.
 #[derive(Debug, Clone)]
@@ -32,15 +37,16 @@ pub struct CompiledStore {
 }
 
 impl CompiledStore {
-    /// The user's cache directory; without one (no `HOME`, or not writable), nothing is kept.
+    /// The user's cache directory; without one (no `HOME`, not creatable, or
+    /// not private to the user), nothing is kept.
     pub fn user_default() -> CompiledStore {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")));
         match base.map(|b| b.join("pilot").join("compiled")) {
-            Some(dir) => match create_private_dir(&dir) {
-                Ok(()) => CompiledStore { dir: Some(dir) },
+            Some(dir) => match CompiledStore::at(dir.clone()) {
+                Ok(store) => store,
                 Err(e) => {
                     tracing::warn!(dir = %dir.display(), "compiled-code store disabled: {e:#}");
                     CompiledStore { dir: None }
@@ -50,15 +56,30 @@ impl CompiledStore {
         }
     }
 
+    /// Keeps code in `dir`, created if missing; refused unless private to the user.
     pub fn at(dir: PathBuf) -> Result<CompiledStore> {
         create_private_dir(&dir)?;
-        Ok(CompiledStore { dir: Some(dir) })
+        let meta = std::fs::metadata(&dir).with_context(|| format!("reading {}", dir.display()))?;
+        if meta.uid() != effective_uid() || meta.mode() & 0o022 != 0 {
+            bail!(
+                "{}: compiled code there would run unchecked, but the directory is owned by uid {} with mode {:o}; \
+                 it must be owned by this user and writable by no one else",
+                dir.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            );
+        }
+        let store = CompiledStore { dir: Some(dir) };
+        store.evict();
+        Ok(store)
     }
 
     /// The code of `bytes` for `engine`, when it was compiled before.
     pub fn lookup(&self, engine: &Engine, bytes: &[u8]) -> Option<Component> {
         let path = self.path_for(engine, bytes)?;
-        if !path.is_file() {
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_file() || meta.uid() != effective_uid() {
+            tracing::warn!(file = %path.display(), "compiled code not loaded: not a regular file of this user");
             return None;
         }
         // SAFETY: files in this directory are written only by `compile` below,
@@ -71,9 +92,13 @@ impl CompiledStore {
                 Some(component)
             }
             Err(e) => {
-                // Another wasmtime version or settings: compile anew, and replace it.
+                let e = anyhow::Error::from(e);
+                // Not code for this engine (another wasmtime build): compile
+                // anew, and replace it. A failure to read leaves it be.
+                if !e.chain().any(|cause| cause.is::<std::io::Error>()) {
+                    let _ = std::fs::remove_file(&path);
+                }
                 tracing::debug!(file = %path.display(), "compiled code not usable: {e:#}");
-                let _ = std::fs::remove_file(&path);
                 None
             }
         }
@@ -109,25 +134,29 @@ impl CompiledStore {
 
     fn path_for(&self, engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
-        let mut settings = DefaultHasher::new();
+        let mut settings = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut settings);
-        let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        Some(dir.join(format!("{hex}-{:016x}.cwasm", settings.finish())))
+        let hex = |digest: &[u8]| digest.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let settings = hex(&settings.0.finalize()[..8]);
+        Some(dir.join(format!("{}-{settings}.cwasm", hex(&Sha256::digest(bytes)))))
     }
 
-    /// Removes the least recently used files while the store holds more than [`MAX_BYTES`].
+    /// Removes the least recently used files while the store holds more than
+    /// [`MAX_BYTES`], and temporary files abandoned by a stopped process.
     fn evict(&self) {
         let Some(dir) = &self.dir else { return };
         let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-            .filter_map(|e| {
-                let meta = e.metadata().ok()?;
-                Some((meta.modified().ok()?, meta.len(), e.path()))
-            })
-            .collect();
+        let mut files: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let (path, Ok(meta)) = (entry.path(), entry.metadata()) else { continue };
+            let Ok(modified) = meta.modified() else { continue };
+            let extension = path.extension().and_then(|x| x.to_str()).unwrap_or_default();
+            if extension == "cwasm" {
+                files.push((modified, meta.len(), path));
+            } else if extension.starts_with("tmp-") && modified.elapsed().is_ok_and(|age| age > ABANDONED_AFTER) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
         let mut total: u64 = files.iter().map(|f| f.1).sum();
         files.sort();
         for (_, len, path) in files {
@@ -144,11 +173,31 @@ impl CompiledStore {
 /// Writes `code` beside `path` and renames it in: readers see all of it or nothing.
 fn keep(path: &Path, code: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
-    std::fs::write(&tmp, code).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let written = std::fs::write(&tmp, code)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|()| std::fs::rename(&tmp, path).with_context(|| format!("renaming it to {}", path.display())));
+    if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
-    })?;
-    Ok(())
+    }
+    written
+}
+
+/// Feeds a `Hash` value to SHA-256: stable across Rust releases, unlike `DefaultHasher`.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("read through `finalize`")
+    }
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -189,6 +238,24 @@ mod tests {
         std::fs::write(&path, b"not code").unwrap();
         assert!(store.lookup(&engine, bytes).is_none());
         assert!(!path.exists());
+        // Nor is a link to a file elsewhere.
+        store.compile(&engine, bytes).unwrap();
+        let elsewhere = dir.with_extension("elsewhere");
+        std::fs::rename(&path, &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert!(store.lookup(&engine, bytes).is_none());
+        std::fs::remove_file(elsewhere).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("pilot-compiled-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = CompiledStore::at(dir.clone()).unwrap_err().to_string();
+        assert!(refused.contains("writable by no one else"), "{refused}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 pub const RESERVED_IDENTITIES: [&str; 3] = ["orchestrator", "host", "runner"];
 
 /// A compiled, validated handler.
+#[derive(Clone)]
 pub struct LoadedHandler {
     /// Its host-side identity, the stem of its file: its database, audit
     /// source and usage rows are keyed by it, whatever `info()` claims.
@@ -34,15 +35,6 @@ pub struct LoadedHandler {
 impl LoadedHandler {
     /// The same handler on Cranelift's code for the same bytes.
     pub fn optimized(&self, pre: IntentHandlerPre<HandlerState>) -> LoadedHandler {
-        LoadedHandler {
-            id: self.id.clone(),
-            info: self.info.clone(),
-            path: self.path.clone(),
-            loaded_at: self.loaded_at,
-            fingerprint: self.fingerprint,
-            grants: Arc::clone(&self.grants),
-            pre,
-            tier: CodeTier::Optimized,
-        }
+        LoadedHandler { pre, tier: CodeTier::Optimized, ..self.clone() }
     }
 }

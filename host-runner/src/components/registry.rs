@@ -134,16 +134,25 @@ impl Registry {
         let (next, report, baseline) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
         for (handler, bytes) in baseline {
-            let registry = self.clone();
-            shared.compilers.optimize_in_background(handler.id.clone(), bytes, move |pre| {
-                registry.swap_in_optimized(&handler, pre)
-            });
+            let (registry, still) = (self.clone(), self.clone());
+            let (path, fingerprint) = (handler.path.clone(), handler.fingerprint);
+            shared.compilers.optimize_in_background(
+                handler.id.clone(),
+                bytes,
+                move || still.serves(&path, fingerprint),
+                move |pre| registry.swap_in_optimized(&handler, pre),
+            );
         }
         count_loads("loaded", report.loaded.len());
         count_loads("replaced", report.replaced.len());
         count_loads("removed", report.removed.len());
         count_loads("rejected", report.rejected.len());
         Ok(report)
+    }
+
+    /// Whether the version of `path` at `fingerprint` serves now.
+    fn serves(&self, path: &Path, fingerprint: u64) -> bool {
+        self.current.load().handlers.iter().any(|h| h.path == path && h.fingerprint == fingerprint)
     }
 
     /// Serves `handler`'s optimized code from now on, if its version still serves.
@@ -196,7 +205,7 @@ async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snaps
                 let handler = Arc::new(handler);
                 match next.admit(Arc::clone(&handler)) {
                     Ok(()) => {
-                        if handler.tier == CodeTier::Baseline {
+                        if handler.tier == CodeTier::Baseline && shared.compilers.optimizes_later() {
                             to_optimize.push((handler, bytes));
                         }
                         if old.contains_key(file.as_path()) {

@@ -12,15 +12,13 @@ use crate::components::engine::new_baseline_engine;
 use crate::components::shared::handler_linker;
 use crate::components::state::HandlerState;
 use anyhow::{Context, Result};
-use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 /// The compiler a handler's running code came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeTier {
     /// Winch: compiled fast, runs slower; replaced once Cranelift's code is ready.
     Baseline,
@@ -35,6 +33,22 @@ impl CodeTier {
             CodeTier::Optimized => "optimized",
         }
     }
+}
+
+/// Which code handlers are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodePolicy {
+    /// Cranelift's, compiled before a handler is active (one-shot commands:
+    /// the code is kept for the next run).
+    #[default]
+    Optimized,
+    /// Kept optimized code when there is some, else Winch's at once and
+    /// Cranelift's swapped in when ready (`pilot serve`).
+    BaselineFirst,
+    /// Winch's only, never optimized: to measure what a step costs on
+    /// baseline code (`pilot bench --baseline-code`), and to test that every
+    /// limit holds on it.
+    BaselineOnly,
 }
 
 /// An engine and the `intent-handler` linker on it.
@@ -66,9 +80,10 @@ impl Tier {
 #[derive(Clone)]
 pub struct HandlerCompilers {
     pub optimized: Tier,
-    /// Present when the host serves baseline code while optimizing.
+    /// Present unless the policy is [`CodePolicy::Optimized`].
     pub baseline: Option<Tier>,
     pub compiled: CompiledStore,
+    policy: CodePolicy,
 }
 
 /// A handler's linked code and what compiled it.
@@ -78,46 +93,92 @@ pub struct Linked {
 }
 
 impl HandlerCompilers {
+    /// Compilers giving handlers optimized code ([`CodePolicy::Optimized`]).
     pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers> {
-        Ok(HandlerCompilers { optimized: Tier::new(optimized)?, baseline: None, compiled })
+        Ok(HandlerCompilers {
+            optimized: Tier::new(optimized)?,
+            baseline: None,
+            compiled,
+            policy: CodePolicy::Optimized,
+        })
     }
 
-    /// Adds the Winch tier (`PILOT_BASELINE=0` leaves it out, to compare).
-    pub fn with_baseline(mut self) -> Result<HandlerCompilers> {
-        if std::env::var("PILOT_BASELINE").is_ok_and(|v| v == "0") {
-            return Ok(self);
-        }
-        self.baseline = Some(Tier::new(new_baseline_engine()?)?);
+    /// Follows `policy`, adding the Winch tier when it needs one
+    /// (`PILOT_BASELINE=0` turns `BaselineFirst` into `Optimized`, to compare).
+    pub fn with_policy(mut self, policy: CodePolicy) -> Result<HandlerCompilers> {
+        let policy = match policy {
+            CodePolicy::BaselineFirst if std::env::var("PILOT_BASELINE").is_ok_and(|v| v == "0") => {
+                CodePolicy::Optimized
+            }
+            other => other,
+        };
+        self.baseline = match policy {
+            CodePolicy::Optimized => None,
+            CodePolicy::BaselineOnly => Some(Tier::new(new_baseline_engine()?)?),
+            // Winch targets x86-64 only: elsewhere, serving waits for Cranelift.
+            CodePolicy::BaselineFirst => match new_baseline_engine().and_then(Tier::new) {
+                Ok(tier) => Some(tier),
+                Err(e) => {
+                    tracing::warn!("no baseline compiler, handlers wait for optimized code: {e:#}");
+                    self.policy = CodePolicy::Optimized;
+                    return Ok(self);
+                }
+            },
+        };
+        self.policy = policy;
         Ok(self)
     }
 
-    /// Compiles and links `bytes` (blocking): kept optimized code when there
-    /// is some, else baseline code when this host has the tier, else
-    /// optimized code compiled now.
+    /// Whether a handler given baseline code gets optimized code later.
+    pub fn optimizes_later(&self) -> bool {
+        self.policy == CodePolicy::BaselineFirst
+    }
+
+    /// Compiles and links `bytes` (blocking), as the policy says: kept
+    /// optimized code when there is some (unless baseline only), else
+    /// baseline code when the policy has the tier, else optimized code
+    /// compiled now.
     pub fn compile(&self, bytes: &[u8]) -> Result<Linked> {
-        if let Some(component) = self.compiled.lookup(&self.optimized.engine, bytes) {
+        if self.policy != CodePolicy::BaselineOnly
+            && let Some(component) = self.compiled.lookup(&self.optimized.engine, bytes)
+        {
             return Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized });
         }
         if let Some(baseline) = &self.baseline {
-            let component =
-                Component::new(&baseline.engine, bytes).map_err(anyhow::Error::from).context("does not compile")?;
-            return Ok(Linked { pre: baseline.link(&component)?, tier: CodeTier::Baseline });
+            match Component::new(&baseline.engine, bytes) {
+                Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, tier: CodeTier::Baseline }),
+                Err(e) if self.policy == CodePolicy::BaselineOnly => {
+                    return Err(anyhow::Error::from(e).context("does not compile with the baseline compiler"));
+                }
+                // Winch lacks some WebAssembly features Cranelift has: this one waits for Cranelift.
+                Err(e) => tracing::debug!("baseline compiler refused a component, compiling it optimized: {e:#}"),
+            }
         }
         let component = self.compiled.compile(&self.optimized.engine, bytes).context("does not compile")?;
         Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized })
     }
 
     /// Compiles `bytes` with Cranelift on a thread of its own, keeps the
-    /// code, and hands the linked result to `ready`. A plain thread, not the
-    /// runtime's blocking pool: a shutdown does not wait for it.
+    /// code, and hands the linked result to `ready`, unless `wanted` says
+    /// by then that this version no longer serves. A plain thread, not the
+    /// runtime's blocking pool: a shutdown does not wait for it. One
+    /// optimization runs at a time: Cranelift already compiles a
+    /// component's functions in parallel.
     pub fn optimize_in_background(
         &self,
         what: String,
         bytes: Arc<Vec<u8>>,
+        wanted: impl Fn() -> bool + Send + 'static,
         ready: impl FnOnce(IntentHandlerPre<HandlerState>) + Send + 'static,
     ) {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
         let (optimized, compiled) = (self.optimized.clone(), self.compiled.clone());
         let spawned = std::thread::Builder::new().name("pilot-optimize".into()).spawn(move || {
+            let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !wanted() {
+                tracing::debug!(handler = %what, "not optimized: this version no longer serves");
+                return;
+            }
             let started = Instant::now();
             let linked = compiled.compile(&optimized.engine, &bytes).and_then(|c| optimized.link(&c));
             match linked {

@@ -25,6 +25,12 @@ thread_local! {
     static FACTS_OF_ORIGINALS: RefCell<Vec<(String, Rc<Vec<String>>)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Forgets the originals remembered: a fresh orchestrator instance starts
+/// with none, and a benchmark repeating a workflow in one process models it.
+pub fn forget_originals() {
+    FACTS_OF_ORIGINALS.with_borrow_mut(Vec::clear);
+}
+
 /// [`facts`] of `original`, scanned once for the strategies that score against it.
 fn facts_of_original(original: &str) -> Rc<Vec<String>> {
     FACTS_OF_ORIGINALS.with_borrow_mut(|remembered| {

@@ -166,12 +166,7 @@ impl LlmCtx {
             }
         }
         if let (Some(transcript), Some(step)) = (&self.transcript, &self.step_id) {
-            let text: Vec<&str> = request
-                .system
-                .iter()
-                .map(String::as_str)
-                .chain(request.messages.iter().map(|(_, t)| t.as_str()))
-                .collect();
+            let text: Vec<&str> = prompt_texts(&request).collect();
             transcript.record(&self.audit.identity().execution_id, step, &text.join("\n"));
         }
         let started = Instant::now();
@@ -256,7 +251,7 @@ fn prompt_tokens(request: &ProviderRequest) -> Result<u32, LlmFailure> {
             "the prompt has {what}, more than the {MAX_PROMPT_TOKENS} tokens a model call may carry: not sent"
         ))
     };
-    let bytes: usize = texts().map(str::len).sum();
+    let bytes = prompt_bytes(request);
     if bytes > MAX_PROMPT_TOKENS as usize * MAX_TOKEN_BYTES {
         return Err(too_long(format!("{bytes} bytes")));
     }
