@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -29,6 +30,27 @@ const MAX_BYTES: u64 = 2 << 30;
 
 /// A temporary file this old was left by a process that stopped mid-write.
 const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+
+/// A component's bytes, and their SHA-256 once a lookup or a write needed it:
+/// hashed once however many times its code is looked up and kept.
+pub struct ComponentBytes {
+    bytes: Vec<u8>,
+    sha256: OnceLock<String>,
+}
+
+impl ComponentBytes {
+    pub fn new(bytes: Vec<u8>) -> ComponentBytes {
+        ComponentBytes { bytes, sha256: OnceLock::new() }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn sha256(&self) -> &str {
+        self.sha256.get_or_init(|| hex(&Sha256::digest(&self.bytes)))
+    }
+}
 
 /// Where compiled components are kept; `None` keeps nothing.
 #[derive(Debug, Clone)]
@@ -69,14 +91,12 @@ impl CompiledStore {
                 meta.mode() & 0o7777
             );
         }
-        let store = CompiledStore { dir: Some(dir) };
-        store.evict();
-        Ok(store)
+        Ok(CompiledStore { dir: Some(dir) })
     }
 
-    /// The code of `bytes` for `engine`, when it was compiled before.
-    pub fn lookup(&self, engine: &Engine, bytes: &[u8]) -> Option<Component> {
-        let path = self.path_for(engine, bytes)?;
+    /// The code of `component` for `engine`, when it was compiled before.
+    pub fn lookup(&self, engine: &Engine, component: &ComponentBytes) -> Option<Component> {
+        let path = self.path_for(engine, component)?;
         let meta = std::fs::symlink_metadata(&path).ok()?;
         if !meta.file_type().is_file() || meta.uid() != effective_uid() {
             tracing::warn!(file = %path.display(), "compiled code not loaded: not a regular file of this user");
@@ -104,11 +124,11 @@ impl CompiledStore {
         }
     }
 
-    /// Compiles `bytes` with `engine` and keeps the code for next time.
+    /// Compiles `component` with `engine` and keeps the code for next time.
     /// Keeping it is best effort: a full disk still returns the component.
-    pub fn compile(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
-        let code = engine.precompile_component(bytes).map_err(anyhow::Error::from)?;
-        if let Some(path) = self.path_for(engine, bytes) {
+    pub fn compile(&self, engine: &Engine, component: &ComponentBytes) -> Result<Component> {
+        let code = engine.precompile_component(component.bytes()).map_err(anyhow::Error::from)?;
+        if let Some(path) = self.path_for(engine, component) {
             match keep(&path, &code) {
                 // SAFETY: the file was just written from `precompile_component`'s output.
                 Ok(()) => {
@@ -124,21 +144,20 @@ impl CompiledStore {
         unsafe { Component::deserialize(engine, &code) }.map_err(anyhow::Error::from)
     }
 
-    /// The code of `bytes` for `engine`: kept, or compiled now and kept.
-    pub fn load(&self, engine: &Engine, bytes: &[u8]) -> Result<Component> {
-        match self.lookup(engine, bytes) {
-            Some(component) => Ok(component),
-            None => self.compile(engine, bytes),
+    /// The code of `component` for `engine`: kept, or compiled now and kept.
+    pub fn load(&self, engine: &Engine, component: &ComponentBytes) -> Result<Component> {
+        match self.lookup(engine, component) {
+            Some(code) => Ok(code),
+            None => self.compile(engine, component),
         }
     }
 
-    fn path_for(&self, engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
+    fn path_for(&self, engine: &Engine, component: &ComponentBytes) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         let mut settings = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut settings);
-        let hex = |digest: &[u8]| digest.iter().map(|b| format!("{b:02x}")).collect::<String>();
         let settings = hex(&settings.0.finalize()[..8]);
-        Some(dir.join(format!("{}-{settings}.cwasm", hex(&Sha256::digest(bytes)))))
+        Some(dir.join(format!("{}-{settings}.cwasm", component.sha256())))
     }
 
     /// Removes the least recently used files while the store holds more than
@@ -195,6 +214,10 @@ impl Hasher for Sha256Hasher {
     }
 }
 
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
@@ -225,7 +248,7 @@ mod tests {
     fn code_compiled_once_is_found_again_and_a_bad_file_is_replaced() {
         let dir = std::env::temp_dir().join(format!("pilot-compiled-{}", uuid::Uuid::new_v4()));
         let store = CompiledStore::at(dir.clone()).unwrap();
-        let (engine, bytes) = (engine(), COMPONENT.as_bytes());
+        let (engine, bytes) = (engine(), &ComponentBytes::new(COMPONENT.as_bytes().to_vec()));
         assert!(store.lookup(&engine, bytes).is_none());
         store.compile(&engine, bytes).unwrap();
         assert!(store.lookup(&engine, bytes).is_some());

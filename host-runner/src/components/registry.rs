@@ -10,6 +10,7 @@
 //! when that is ready, unless its file changed meanwhile.
 
 use crate::bindings::handler::IntentHandlerPre;
+use crate::components::compiled::ComponentBytes;
 use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
 use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
@@ -51,6 +52,11 @@ impl Snapshot {
         &self.rejected
     }
 
+    /// The handler of `path` when the version at `fingerprint` serves.
+    fn serving(&self, path: &Path, fingerprint: u64) -> Option<&Arc<LoadedHandler>> {
+        self.handlers.iter().find(|h| h.path == path && h.fingerprint == fingerprint)
+    }
+
     /// Adds a handler unless another one already has its name or serves one of its intents.
     fn admit(&mut self, handler: Arc<LoadedHandler>) -> Result<(), String> {
         if let Some(other) = self.handlers.iter().find(|h| h.info.name == handler.info.name) {
@@ -80,7 +86,7 @@ impl Snapshot {
     /// This snapshot with the handler of `path` at `fingerprint` on `pre`'s
     /// optimized code; `None` when that version no longer serves.
     fn with_optimized(&self, path: &Path, fingerprint: u64, pre: IntentHandlerPre<HandlerState>) -> Option<Snapshot> {
-        let old = self.handlers.iter().find(|h| h.path == path && h.fingerprint == fingerprint)?;
+        let old = self.serving(path, fingerprint)?;
         let new = Arc::new(old.optimized(pre));
         let swap = |h: &Arc<LoadedHandler>| if Arc::ptr_eq(h, old) { Arc::clone(&new) } else { Arc::clone(h) };
         Some(Snapshot {
@@ -152,7 +158,7 @@ impl Registry {
 
     /// Whether the version of `path` at `fingerprint` serves now.
     fn serves(&self, path: &Path, fingerprint: u64) -> bool {
-        self.current.load().handlers.iter().any(|h| h.path == path && h.fingerprint == fingerprint)
+        self.current.load().serving(path, fingerprint).is_some()
     }
 
     /// Serves `handler`'s optimized code from now on, if its version still serves.
@@ -176,7 +182,7 @@ fn count_loads(outcome: &str, n: usize) {
 }
 
 /// Handlers loaded on baseline code, with the bytes to optimize.
-type ToOptimize = Vec<(Arc<LoadedHandler>, Arc<Vec<u8>>)>;
+type ToOptimize = Vec<(Arc<LoadedHandler>, Arc<ComponentBytes>)>;
 
 /// Builds the next snapshot from the directory, reusing unchanged handlers.
 async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize)> {
@@ -283,7 +289,7 @@ fn fingerprint(file: &Path) -> Result<u64> {
 /// component of the `intent-handler` world whose `info()` answers with a name
 /// and intents that agree with its manifest, if it has one. Returns its bytes
 /// too, for optimizing later when it was compiled by the baseline compiler.
-async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedHandler, Arc<Vec<u8>>)> {
+async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedHandler, Arc<ComponentBytes>)> {
     let what = || format!("handler {}", path.display());
     let manifest = Manifest::load(path)?.unwrap_or_default();
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the file", what()))?;
@@ -291,7 +297,7 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedH
         let kind = if wasmparser::Parser::is_core_wasm(&bytes) { "a core module" } else { "not WebAssembly" };
         bail!("{}: not a component ({kind}); handlers are WASI 0.2 components of the `intent-handler` world", what());
     }
-    let (compilers, bytes) = (shared.compilers.clone(), Arc::new(bytes));
+    let (compilers, bytes) = (shared.compilers.clone(), Arc::new(ComponentBytes::new(bytes)));
     let linked = {
         let bytes = Arc::clone(&bytes);
         tokio::task::spawn_blocking(move || compilers.compile(&bytes)).await?.with_context(what)?

@@ -6,7 +6,7 @@ use crate::bindings::orchestrator::OrchestratorCorePre;
 use crate::bindings::types::{StepError, StepRequest};
 use crate::capabilities::handlers::{Dispatched, Dispatcher};
 use crate::capabilities::{agents, audit, handlers, llm, settings};
-use crate::components::compiled::CompiledStore;
+use crate::components::compiled::{CompiledStore, ComponentBytes};
 use crate::components::registry::Registry;
 use crate::components::sandbox;
 use crate::components::shared::Shared;
@@ -67,7 +67,7 @@ pub fn load_orchestrator(
     if !path.is_file() {
         bail!("{}: no such file (run `make components` to build it)", what());
     }
-    let bytes = std::fs::read(path).with_context(what)?;
+    let bytes = ComponentBytes::new(std::fs::read(path).with_context(what)?);
     let component = compiled.load(engine, &bytes).with_context(what)?;
     let mut linker: Linker<OrchestratorState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

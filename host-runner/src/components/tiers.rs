@@ -7,7 +7,7 @@
 //! `bench`) compile optimized code at once: it is kept for the next run.
 
 use crate::bindings::handler::IntentHandlerPre;
-use crate::components::compiled::CompiledStore;
+use crate::components::compiled::{CompiledStore, ComponentBytes};
 use crate::components::engine::new_baseline_engine;
 use crate::components::shared::handler_linker;
 use crate::components::state::HandlerState;
@@ -138,14 +138,14 @@ impl HandlerCompilers {
     /// optimized code when there is some (unless baseline only), else
     /// baseline code when the policy has the tier, else optimized code
     /// compiled now.
-    pub fn compile(&self, bytes: &[u8]) -> Result<Linked> {
+    pub fn compile(&self, bytes: &ComponentBytes) -> Result<Linked> {
         if self.policy != CodePolicy::BaselineOnly
             && let Some(component) = self.compiled.lookup(&self.optimized.engine, bytes)
         {
             return Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized });
         }
         if let Some(baseline) = &self.baseline {
-            match Component::new(&baseline.engine, bytes) {
+            match Component::new(&baseline.engine, bytes.bytes()) {
                 Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, tier: CodeTier::Baseline }),
                 Err(e) if self.policy == CodePolicy::BaselineOnly => {
                     return Err(anyhow::Error::from(e).context("does not compile with the baseline compiler"));
@@ -167,7 +167,7 @@ impl HandlerCompilers {
     pub fn optimize_in_background(
         &self,
         what: String,
-        bytes: Arc<Vec<u8>>,
+        bytes: Arc<ComponentBytes>,
         wanted: impl Fn() -> bool + Send + 'static,
         ready: impl FnOnce(IntentHandlerPre<HandlerState>) + Send + 'static,
     ) {
