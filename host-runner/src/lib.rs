@@ -7,7 +7,8 @@
 //!   handler sandboxes and the orchestrator session;
 //! - [`harness`]: one handler component on one request, its model calls scripted;
 //! - [`runner`]: workflow files, templates and the step-by-step runner;
-//! - [`storage`]: the SQLite database (settings, token usage, audit).
+//! - [`storage`]: the SQLite database (settings, token usage, audit);
+//! - [`vocabulary`]: what happens to a step (outcomes, usage paths, host events), typed.
 
 pub mod bindings;
 pub mod capabilities;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod serve;
 pub mod storage;
 pub mod tokenizer;
+pub mod vocabulary;
 
 pub use host::{Host, HostBuilder, ProviderChoice};
 pub use runner::report::RunReport;

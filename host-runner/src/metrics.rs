@@ -126,29 +126,9 @@ pub fn global() -> &'static Metrics {
     &METRICS
 }
 
-/// A bounded label for a fallback reason: its kind, not its text
-/// (`handler error (invalid_input): params.to ...` -> `handler_error:invalid_input`).
-pub fn reason_kind(reason: &str) -> String {
-    if let Some(rest) = reason.strip_prefix("handler error (")
-        && let Some((kind, _)) = rest.split_once(')')
-    {
-        return format!("handler_error:{kind}");
-    }
-    let head = reason.split(':').next().unwrap_or(reason);
-    let words: Vec<&str> = head.split_whitespace().take(4).collect();
-    words.join("_").chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(48).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reasons_become_kinds() {
-        assert_eq!(reason_kind("handler error (invalid_input): params.to is required"), "handler_error:invalid_input");
-        assert_eq!(reason_kind("declined by the orchestrator"), "declined_by_the_orchestrator");
-        assert_eq!(reason_kind("no handler serves intent `x`: nothing"), "no_handler_serves_intent");
-    }
 
     #[test]
     fn the_registry_encodes_as_prometheus_text() {

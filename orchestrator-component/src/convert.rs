@@ -223,23 +223,22 @@ pub fn metrics(m: WorkflowMetrics) -> wit::WorkflowMetrics {
 }
 
 fn step_failure(e: &DispatchError) -> wit::StepFailure {
+    use orchestration::types::FailureReason as F;
     use wit::FailureReason as R;
-    let reason = match e {
-        DispatchError::NoHandler(_) => R::NoHandler,
-        DispatchError::Trapped(_) => R::Trap,
-        DispatchError::FuelExhausted(_) => R::Fuel,
-        DispatchError::DeadlineExceeded(_) => R::Deadline,
-        DispatchError::MemoryExceeded(_) => R::Memory,
-        DispatchError::OutputTooLarge(_) => R::OutputTooLarge,
-        DispatchError::Host(_) => R::Host,
-        DispatchError::Handler { kind, .. } => match kind {
-            HandlerErrorKind::InvalidInput => R::InvalidInput,
-            HandlerErrorKind::Llm => R::Llm,
-            HandlerErrorKind::Provider => R::Provider,
-            HandlerErrorKind::InvalidOutput => R::InvalidOutput,
-            HandlerErrorKind::NotPermitted => R::NotPermitted,
-            HandlerErrorKind::Failed => R::HandlerFailed,
-        },
+    let reason = match e.reason() {
+        F::NoHandler => R::NoHandler,
+        F::Trap => R::Trap,
+        F::Fuel => R::Fuel,
+        F::Deadline => R::Deadline,
+        F::Memory => R::Memory,
+        F::OutputTooLarge => R::OutputTooLarge,
+        F::InvalidInput => R::InvalidInput,
+        F::Llm => R::Llm,
+        F::Provider => R::Provider,
+        F::InvalidOutput => R::InvalidOutput,
+        F::NotPermitted => R::NotPermitted,
+        F::HandlerFailed => R::HandlerFailed,
+        F::Host => R::Host,
     };
     wit::StepFailure { reason, message: e.to_string() }
 }

@@ -277,6 +277,7 @@ async fn an_unusable_answer_is_retried_one_tier_up_and_every_paid_attempt_is_bil
     let step = &report.steps[0];
     assert_eq!(step.path, Path::Fallback);
     assert!(step.fallback_reason.as_deref().unwrap().contains("invalid_output"), "{:?}", step.fallback_reason);
+    assert_eq!(step.fallback_kind.map(|k| k.label()), Some("invalid_output"), "typed, not parsed from the message");
     let metrics = report.orchestration.as_ref().unwrap();
     assert_eq!(metrics.retries, 1, "one more dispatch a tier up");
 
@@ -290,6 +291,25 @@ async fn an_unusable_answer_is_retried_one_tier_up_and_every_paid_attempt_is_bil
     assert_eq!(attempts.len(), 2);
     assert_ne!(attempts[0].model_info["model"], attempts[1].model_info["model"], "the retry ran on another tier");
     assert!(attempts.iter().all(|a| a.tokens_used > 0 && a.cost > 0.0));
+    // The failure is typed in the row, in words for people: never Rust's Debug text.
+    for attempt in &attempts {
+        let error = &attempt.model_info["error"];
+        assert_eq!(error["reason"], "invalid_output", "{error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.starts_with("handler error (invalid_output): "), "{message}");
+        for debug in ["Handler(", "InvalidOutput(", "StepError"] {
+            assert!(
+                !attempt.model_info.to_string().contains(debug),
+                "Debug text in token_usage: {}",
+                attempt.model_info
+            );
+        }
+    }
+    // The spend comes from the failed dispatches themselves, equal to what the rows say.
+    assert_eq!(
+        report.metrics.failed_attempts.calls as usize,
+        attempts.iter().map(|a| a.model_info["llm_calls"].as_u64().unwrap() as usize).sum::<usize>()
+    );
     let attempted: u64 = attempts.iter().map(|a| a.tokens_used).sum();
     assert_eq!(report.metrics.failed_attempts.tokens, attempted);
     assert_eq!(report.metrics.total_tokens, u64::from(step.tokens.total) + attempted);

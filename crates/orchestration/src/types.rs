@@ -151,6 +151,63 @@ impl HandlerErrorKind {
     }
 }
 
+/// Why an orchestrated step fell back, typed (the WIT `failure-reason`):
+/// the vocabulary the host's reports, rows and metric labels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    NoHandler,
+    Trap,
+    Fuel,
+    Deadline,
+    Memory,
+    OutputTooLarge,
+    InvalidInput,
+    Llm,
+    Provider,
+    InvalidOutput,
+    NotPermitted,
+    HandlerFailed,
+    Host,
+}
+
+impl FailureReason {
+    /// Every reason, for tests and bounded label sets.
+    pub const ALL: [FailureReason; 13] = [
+        FailureReason::NoHandler,
+        FailureReason::Trap,
+        FailureReason::Fuel,
+        FailureReason::Deadline,
+        FailureReason::Memory,
+        FailureReason::OutputTooLarge,
+        FailureReason::InvalidInput,
+        FailureReason::Llm,
+        FailureReason::Provider,
+        FailureReason::InvalidOutput,
+        FailureReason::NotPermitted,
+        FailureReason::HandlerFailed,
+        FailureReason::Host,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::NoHandler => "no_handler",
+            FailureReason::Trap => "trap",
+            FailureReason::Fuel => "fuel",
+            FailureReason::Deadline => "deadline",
+            FailureReason::Memory => "memory",
+            FailureReason::OutputTooLarge => "output_too_large",
+            FailureReason::InvalidInput => "invalid_input",
+            FailureReason::Llm => "llm",
+            FailureReason::Provider => "provider",
+            FailureReason::InvalidOutput => "invalid_output",
+            FailureReason::NotPermitted => "not_permitted",
+            FailureReason::HandlerFailed => "handler_failed",
+            FailureReason::Host => "host",
+        }
+    }
+}
+
 impl DispatchError {
     /// A stable one-word reason: `no_handler`, `trap`, `fuel`, `deadline`, `memory`,
     /// `output_too_large`, `handler_error`, `host_error`.
@@ -164,6 +221,27 @@ impl DispatchError {
             DispatchError::OutputTooLarge(_) => "output_too_large",
             DispatchError::Handler { .. } => "handler_error",
             DispatchError::Host(_) => "host_error",
+        }
+    }
+
+    /// The typed reason of this failure.
+    pub fn reason(&self) -> FailureReason {
+        match self {
+            DispatchError::NoHandler(_) => FailureReason::NoHandler,
+            DispatchError::Trapped(_) => FailureReason::Trap,
+            DispatchError::FuelExhausted(_) => FailureReason::Fuel,
+            DispatchError::DeadlineExceeded(_) => FailureReason::Deadline,
+            DispatchError::MemoryExceeded(_) => FailureReason::Memory,
+            DispatchError::OutputTooLarge(_) => FailureReason::OutputTooLarge,
+            DispatchError::Host(_) => FailureReason::Host,
+            DispatchError::Handler { kind, .. } => match kind {
+                HandlerErrorKind::InvalidInput => FailureReason::InvalidInput,
+                HandlerErrorKind::Llm => FailureReason::Llm,
+                HandlerErrorKind::Provider => FailureReason::Provider,
+                HandlerErrorKind::InvalidOutput => FailureReason::InvalidOutput,
+                HandlerErrorKind::NotPermitted => FailureReason::NotPermitted,
+                HandlerErrorKind::Failed => FailureReason::HandlerFailed,
+            },
         }
     }
 

@@ -98,6 +98,11 @@ impl OrchestratorSession {
         }
     }
 
+    /// What handler attempts that failed spent on models, as the host metered them.
+    pub fn failed_attempts(&self) -> orchestration::types::OverheadSpend {
+        self.store.data().extra.dispatch.failed_attempts()
+    }
+
     /// Why the session stopped working, if it did.
     pub fn broken(&self) -> Option<&str> {
         self.broken.as_deref()

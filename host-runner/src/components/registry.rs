@@ -17,6 +17,7 @@ use crate::components::sandbox;
 use crate::components::shared::Shared;
 use crate::components::state::HandlerState;
 use crate::components::tiers::CodeTier;
+use crate::vocabulary::HostEvent;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -251,11 +252,11 @@ fn reject(
     previous: Option<&Arc<LoadedHandler>>,
 ) {
     tracing::warn!(file = %file.display(), %reason, "handler rejected");
-    shared.host_audit(
-        "HANDLER_REJECTED",
-        "warning",
-        &serde_json::json!({ "file": file.display().to_string(), "reason": reason, "previous_version_kept": previous.is_some() }),
-    );
+    shared.host_audit(&HostEvent::HandlerRejected {
+        file: file.display().to_string(),
+        reason: reason.clone(),
+        previous_version_kept: previous.is_some(),
+    });
     if let Some(previous) = previous {
         // Cannot conflict: it was admitted with the same intents before.
         let _ = next.admit(Arc::clone(previous));

@@ -21,6 +21,9 @@ use crate::components::shared::Shared;
 use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::writer::Record;
+use crate::vocabulary::failures::dispatch_error;
+use crate::vocabulary::usage::{AttemptError, ModelInfo, UsagePath};
+use orchestration::types::DispatchError;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap};
@@ -133,11 +136,12 @@ pub async fn run_handler(
         Ok(output) => output,
         Err(error) => {
             let meter = store.data().llm.meter();
-            record_failed_attempt(runtime, who, &request.step.id, name, meter, &error);
+            record_failed_attempt(runtime, who, &request.step.id, name, meter, &dispatch_error(&error));
             return Err(DispatchFailure {
                 error,
                 usage: meter.usage(),
                 cost_usd: meter.cost_usd,
+                llm_calls: meter.calls,
                 provider_time_us: meter.provider_time.as_micros() as u64,
             });
         }
@@ -159,7 +163,13 @@ pub async fn run_handler(
 
 /// A failure before any model call.
 pub fn unspent(error: StepError) -> DispatchFailure {
-    DispatchFailure { error, usage: TokenUsage { input: 0, output: 0, total: 0 }, cost_usd: 0.0, provider_time_us: 0 }
+    DispatchFailure {
+        error,
+        usage: TokenUsage { input: 0, output: 0, total: 0 },
+        cost_usd: 0.0,
+        llm_calls: 0,
+        provider_time_us: 0,
+    }
 }
 
 /// The handler's output, if it is within the size limit and JSON.
@@ -183,7 +193,7 @@ fn record_failed_attempt(
     step_id: &str,
     handler: &str,
     meter: &Meter,
-    error: &StepError,
+    error: &DispatchError,
 ) {
     if meter.calls == 0 {
         return;
@@ -193,14 +203,13 @@ fn record_failed_attempt(
         tokens_used: u64::from(meter.usage().total),
         tokens_saved: 0,
         cost: meter.cost_usd,
-        model_info: serde_json::json!({
-            "orchestration": true,
-            "path": "failed_attempt",
-            "handler": handler,
-            "model": meter.model,
-            "llm_calls": meter.calls,
-            "error": format!("{error:?}"),
-        }),
+        model_info: ModelInfo::new(UsagePath::FailedAttempt {
+            handler: handler.to_string(),
+            model: meter.model.clone(),
+            llm_calls: meter.calls,
+            error: AttemptError { reason: error.reason(), message: error.to_string() },
+        })
+        .to_json(),
     };
     let what = format!("token_usage of {handler}'s failed attempt at step {step_id}");
     runtime.db.records().send(Record::Usage { who: who.clone(), row, what });

@@ -14,6 +14,7 @@ use crate::components::state::HandlerState;
 use crate::components::tiers::HandlerCompilers;
 use crate::storage::Db;
 use crate::storage::records::Identity;
+use crate::vocabulary::HostEvent;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,9 +70,9 @@ impl Shared {
     }
 
     /// Records a host-level event (handler loading), not tied to an execution.
-    pub fn host_audit(&self, event_type: &str, severity: &str, metadata: &serde_json::Value) {
+    pub fn host_audit(&self, event: &HostEvent) {
         let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
-        AuditSink::new(self.db.clone(), who).record(event_type, severity, None, "host", metadata);
+        AuditSink::new(self.db.clone(), who).host_event(event, None, "host");
     }
 }
 

@@ -5,6 +5,7 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
     ClassificationMethod, StepPlan, WorkflowMetrics,
 };
 use crate::bindings::types::TokenUsage;
+use crate::vocabulary::{FailureKind, FallbackKind};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -18,6 +19,18 @@ pub enum Path {
     /// Neither path could run it (provider failure, budget exhausted); the
     /// steps that depend on it are skipped, the others run.
     Failed,
+}
+
+impl Path {
+    /// The word reports, rows and metric labels use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Path::Orchestrated => "orchestrated",
+            Path::Fallback => "fallback",
+            Path::Skipped => "skipped",
+            Path::Failed => "failed",
+        }
+    }
 }
 
 /// Token counts, the orchestration library's type.
@@ -36,10 +49,17 @@ pub struct StepReport {
     pub intent: Option<String>,
     pub handler: Option<String>,
     pub path: Path,
+    /// Why the step ran the normal way under orchestration, in words.
     pub fallback_reason: Option<String>,
+    /// The same, typed (`no_handler`, `invalid_output`, `declined`, `orchestrator_failed`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_kind: Option<FallbackKind>,
     /// Why a step failed or was skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a step failed, typed (`provider`, `budget`, `invalid_request`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_kind: Option<FailureKind>,
     pub model: String,
     pub provider: String,
     pub tokens: Tokens,

@@ -2,16 +2,6 @@
 
 use serde::Serialize;
 
-/// The seed's five orchestration events plus the normal-path step record.
-pub const EVENT_TYPES: [&str; 6] = [
-    "ORCHESTRATION_INITIALIZED",
-    "ORCHESTRATION_STEP_EXECUTED",
-    "ORCHESTRATION_STEP_FAILED",
-    "ORCHESTRATION_BUDGET_EXCEEDED",
-    "ORCHESTRATION_COMPLETED",
-    "WORKFLOW_STEP_EXECUTED",
-];
-
 /// Who an event or usage row belongs to.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Identity {

@@ -8,6 +8,7 @@ use crate::bindings::audit::{self, AuditError, EventType, Severity};
 use crate::storage::Db;
 use crate::storage::records::Identity;
 use crate::storage::writer::{AuditRecord, Record};
+use crate::vocabulary::events::{self, HostEvent, LIFECYCLE_NAMES};
 use wasmtime::component::{HasData, Linker};
 
 /// Writes events for one execution; shared by the capabilities that audit
@@ -47,10 +48,13 @@ impl AuditSink {
             metadata: metadata.clone(),
         }));
     }
+
+    /// Queues one of the host's own events, with its typed payload.
+    pub fn host_event(&self, event: &HostEvent, step_id: Option<&str>, source: &str) {
+        self.record(event.name(), event.severity().as_str(), step_id, source, &event.payload());
+    }
 }
 
-/// Prefixes of the event types the host and the runner write themselves.
-const RESERVED_PREFIXES: [&str; 3] = ["ORCHESTRATION_", "WORKFLOW_", "HANDLER_"];
 const MAX_EVENT_NAME: usize = 64;
 
 /// Which events a store may emit.
@@ -94,7 +98,7 @@ impl AuditCtx {
     }
 }
 
-/// A handler's event name: capitals, digits and `_`, not a reserved prefix.
+/// A handler's event name: capitals, digits and `_`, not a host or orchestrator event's family.
 fn handler_event_name(name: &str) -> Result<String, AuditError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_EVENT_NAME
@@ -104,8 +108,8 @@ fn handler_event_name(name: &str) -> Result<String, AuditError> {
             "`{name}` is not an event name: capitals, digits and `_`, at most {MAX_EVENT_NAME}"
         )));
     }
-    match RESERVED_PREFIXES.iter().find(|p| name.starts_with(*p)) {
-        Some(prefix) => Err(AuditError::Reserved(format!("`{prefix}` events are written by the host"))),
+    match events::reserved(name) {
+        Some(family) => Err(AuditError::Reserved(format!("`{family}` events are written by the host"))),
         None => Ok(name.to_string()),
     }
 }
@@ -127,11 +131,11 @@ pub fn add_to_linker<T: AuditView + Send + 'static>(linker: &mut Linker<T>) -> w
 /// The stored name of a lifecycle event.
 pub fn event_type_name(t: &EventType) -> &str {
     match t {
-        EventType::OrchestrationInitialized => "ORCHESTRATION_INITIALIZED",
-        EventType::OrchestrationStepExecuted => "ORCHESTRATION_STEP_EXECUTED",
-        EventType::OrchestrationStepFailed => "ORCHESTRATION_STEP_FAILED",
-        EventType::OrchestrationBudgetExceeded => "ORCHESTRATION_BUDGET_EXCEEDED",
-        EventType::OrchestrationCompleted => "ORCHESTRATION_COMPLETED",
+        EventType::OrchestrationInitialized => LIFECYCLE_NAMES[0],
+        EventType::OrchestrationStepExecuted => LIFECYCLE_NAMES[1],
+        EventType::OrchestrationStepFailed => LIFECYCLE_NAMES[2],
+        EventType::OrchestrationBudgetExceeded => LIFECYCLE_NAMES[3],
+        EventType::OrchestrationCompleted => LIFECYCLE_NAMES[4],
         EventType::HandlerEvent(name) => name,
     }
 }
@@ -198,7 +202,9 @@ mod tests {
         let mut granted = AuditCtx::new(AuditSink::new(db.clone(), who.clone()), "enrich", AuditGrant::Handler);
         granted.emit(event(EventType::HandlerEvent("LOOKUP_MISSED".into()))).unwrap();
         assert!(matches!(granted.emit(event(EventType::OrchestrationCompleted)), Err(AuditError::Reserved(_))));
-        for forged in ["HANDLER_REJECTED", "WORKFLOW_STEP_EXECUTED", "ORCHESTRATION_COMPLETED", "lower", ""] {
+        // Every name the host or the orchestrator writes, and names of their families.
+        let forged = HostEvent::NAMES.iter().chain(LIFECYCLE_NAMES.iter()).copied();
+        for forged in forged.chain(["ORCHESTRATOR_RESTARTED", "lower", ""]) {
             assert!(
                 matches!(granted.emit(event(EventType::HandlerEvent(forged.into()))), Err(AuditError::Reserved(_))),
                 "{forged}"

@@ -5,6 +5,7 @@
 use crate::bindings::handlers::{self, DispatchFailure, DispatchResult};
 use crate::bindings::types::StepRequest;
 use crate::storage::records::Identity;
+use orchestration::types::OverheadSpend;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,16 +23,22 @@ pub trait Dispatcher: Send + Sync {
     fn dispatch<'a>(&'a self, who: &'a Identity, request: StepRequest) -> Dispatched<'a>;
 }
 
-/// Per-store context of the orchestrator: where to dispatch, and the
-/// execution the dispatches belong to.
+/// Per-store context of the orchestrator: where to dispatch, the execution
+/// the dispatches belong to, and what failed attempts spent.
 pub struct DispatchCtx {
     dispatcher: Arc<dyn Dispatcher>,
     who: Identity,
+    failed_attempts: OverheadSpend,
 }
 
 impl DispatchCtx {
     pub fn new(dispatcher: Arc<dyn Dispatcher>, who: Identity) -> Self {
-        DispatchCtx { dispatcher, who }
+        DispatchCtx { dispatcher, who, failed_attempts: OverheadSpend::default() }
+    }
+
+    /// The model calls of dispatches that failed: paid for, though no step used them.
+    pub fn failed_attempts(&self) -> OverheadSpend {
+        self.failed_attempts
     }
 }
 
@@ -63,6 +70,13 @@ impl handlers::Host for DispatchCtx {
     }
 
     async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
-        self.dispatcher.dispatch(&self.who, request).await
+        let outcome = self.dispatcher.dispatch(&self.who, request).await;
+        if let Err(failure) = &outcome {
+            let spent = &mut self.failed_attempts;
+            spent.calls += failure.llm_calls;
+            spent.tokens += u64::from(failure.usage.total);
+            spent.cost_usd += failure.cost_usd;
+        }
+        outcome
     }
 }

@@ -17,9 +17,9 @@ use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, 
 use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
 use crate::tokenizer;
+use crate::vocabulary::events::{BudgetBreach, HostEvent};
 use pricing::Pricing;
 use provider::{AnswerFormat, ModelProvider, ProviderRequest};
-use serde_json::json;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -154,7 +154,7 @@ impl LlmCtx {
                     Ok(granted) => request.max_tokens = granted,
                     Err(refusal) => {
                         self.budget_event(
-                            "refused",
+                            BudgetBreach::Refused,
                             refusal.allocated,
                             refusal.used,
                             refusal.requested,
@@ -188,7 +188,7 @@ impl LlmCtx {
         // The provider's tokenizer may count more than ours: report the overrun.
         if let Some(allocated) = self.allocated.filter(|a| self.meter.usage().total > *a) {
             self.budget_event(
-                "overrun",
+                BudgetBreach::Overrun,
                 allocated,
                 self.meter.usage().total - usage.total,
                 usage.total,
@@ -205,15 +205,10 @@ impl LlmCtx {
         })
     }
 
-    fn budget_event(&self, kind: &str, allocated: u32, used: u32, requested: u32, model: &str) {
-        tracing::warn!(source = %self.source, step = ?self.step_id, kind, allocated, used, requested, "token budget exceeded");
-        self.audit.record(
-            "ORCHESTRATION_BUDGET_EXCEEDED",
-            "warning",
-            self.step_id.as_deref(),
-            &self.source,
-            &json!({ "kind": kind, "allocated": allocated, "used": used, "requested": requested, "model": model }),
-        );
+    fn budget_event(&self, breach: BudgetBreach, allocated: u32, used: u32, requested: u32, model: &str) {
+        tracing::warn!(source = %self.source, step = ?self.step_id, ?breach, allocated, used, requested, "token budget exceeded");
+        let event = HostEvent::BudgetExceeded { breach, allocated, used, requested, model: model.to_string() };
+        self.audit.host_event(&event, self.step_id.as_deref(), &self.source);
     }
 }
 

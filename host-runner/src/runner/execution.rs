@@ -1,0 +1,54 @@
+//! A run's `executions` row from its start to its end.
+
+use super::report::{Path, StepReport};
+use crate::storage::Db;
+use crate::storage::executions::{ExecutionStart, Finish, State};
+
+/// A run's `executions` row until it is closed: with the run's outcome, or,
+/// when the run's future is dropped first (a request past its deadline, a
+/// draining server), as `interrupted`.
+pub struct OpenExecution<'a> {
+    db: &'a Db,
+    id: &'a str,
+    ended: bool,
+}
+
+impl<'a> OpenExecution<'a> {
+    /// Records the run as started (queued with its first rows) and counts it in flight.
+    pub fn start(db: &'a Db, start: ExecutionStart, id: &'a str) -> OpenExecution<'a> {
+        db.start_execution(start);
+        crate::metrics::global().in_flight.inc();
+        OpenExecution { db, id, ended: false }
+    }
+
+    /// Queues the run's end (once); the run's flush commits it with its other rows.
+    pub fn end(&mut self, finish: Finish) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let metrics = crate::metrics::global();
+        metrics.in_flight.dec();
+        metrics.workflows.get_or_create(&crate::metrics::StateLabel { state: finish.state.as_str().into() }).inc();
+        self.db.finish_execution(self.id, finish);
+    }
+}
+
+impl Drop for OpenExecution<'_> {
+    fn drop(&mut self) {
+        self.end(Finish {
+            state: State::Interrupted,
+            error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
+        });
+    }
+}
+
+/// How a run that returned a report ended: `failed` with the first failed step's error, else `completed`.
+pub fn finish_of(steps: &[StepReport]) -> Finish {
+    match steps.iter().find(|s| s.path == Path::Failed) {
+        Some(s) => Finish {
+            state: State::Failed,
+            error: Some(format!("step `{}` failed: {}", s.id, s.error.as_deref().unwrap_or("unknown error"))),
+        },
+        None => Finish { state: State::Completed, error: None },
+    }
+}

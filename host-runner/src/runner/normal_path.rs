@@ -1,0 +1,127 @@
+//! The normal path: the step's full prompt, params and context in one call
+//! to the default model, as WorkflowPilot runs a step without orchestration.
+
+use super::budget::WorkflowBudget;
+use super::context::params_not_in;
+use super::workflow::StepSpec;
+use crate::bindings::types::LlmFailure;
+use crate::capabilities::audit::AuditSink;
+use crate::capabilities::llm::LlmCtx;
+use crate::capabilities::llm::pricing::Pricing;
+use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
+use crate::host::Host;
+use crate::storage::records::Identity;
+use crate::vocabulary::failures::describe_llm_failure;
+use crate::vocabulary::{FailureKind, FallbackReason, Ran, StepFailure, StepOutcome};
+use serde_json::Value;
+
+/// Output tokens allowed to a step on the normal path.
+const NORMAL_PATH_MAX_TOKENS: u32 = 2_048;
+
+/// A step with its templates resolved: what either path sends.
+pub struct RenderedStep {
+    pub prompt: String,
+    pub params: Value,
+    /// The workflow inputs and the dependencies' outputs.
+    pub context: Value,
+}
+
+/// Why a step runs the normal way, and the budget it runs under.
+pub struct NormalPath<'a> {
+    /// `None` with orchestration off: the normal path as the seed has it.
+    pub fallback: Option<FallbackReason>,
+    /// The intent the orchestrator classified the step as, if it did.
+    pub intent: Option<String>,
+    /// `None` with orchestration off.
+    pub budget: Option<&'a WorkflowBudget>,
+}
+
+impl Host {
+    /// Runs `spec` the normal way; its usage and audit are the recorder's.
+    pub(super) async fn run_normal_path(
+        &self,
+        who: &Identity,
+        spec: &StepSpec,
+        step: &RenderedStep,
+        memory_context: &str,
+        model: &str,
+        how: NormalPath<'_>,
+    ) -> StepOutcome {
+        let NormalPath { fallback, intent, budget } = how;
+        let mut llm = LlmCtx::new(
+            self.runtime.shared.provider.clone(),
+            Pricing::new(self.db().clone()),
+            AuditSink::new(self.db().clone(), who.clone()),
+            "runner",
+            model,
+        )
+        .for_step(&spec.id)
+        .with_transcript(self.runtime.shared.transcript.clone());
+        // The host admits the call against what the workflow budget leaves,
+        // as it admits a handler's against its step's allocation.
+        if let Some(budget) = budget {
+            llm = llm.with_step_budget(&spec.id, u32::try_from(budget.left()).unwrap_or(u32::MAX));
+        }
+        let request = ProviderRequest {
+            model: model.to_string(),
+            system: None,
+            messages: vec![("user", normal_prompt(step, memory_context))],
+            max_tokens: NORMAL_PATH_MAX_TOKENS,
+            temperature: 0.7,
+            format: AnswerFormat::Text,
+        };
+        let completion = match llm.call(request).await {
+            Ok(completion) => completion,
+            Err(error) => return StepOutcome::Failed { intent, failure: failure_of(&error, budget) },
+        };
+        let output = serde_json::from_str(completion.text.trim()).unwrap_or(Value::String(completion.text));
+        let ran = Ran {
+            intent,
+            handler: None,
+            model: completion.model,
+            provider: completion.provider,
+            tokens: completion.usage.into(),
+            tokens_saved: 0,
+            compression_applied: false,
+            cost_usd: completion.cost_usd,
+            provider_ms: llm.meter().provider_time.as_secs_f64() * 1e3,
+            output,
+        };
+        StepOutcome::Fallback { reason: fallback, ran }
+    }
+}
+
+/// The one message of the normal path: the prompt, the params no template
+/// already copied, the context and the memory.
+fn normal_prompt(step: &RenderedStep, memory_context: &str) -> String {
+    let mut content = step.prompt.clone();
+    let params = params_not_in(&step.params, &step.prompt, &step.context);
+    if !params.is_empty() {
+        content.push_str(&format!("\n\nStep parameters:\n{:#}", Value::Object(params)));
+    }
+    content.push_str(&format!("\n\nWorkflow context:\n{:#}", step.context));
+    if memory_context != "null" {
+        content.push_str(&format!("\n\nMemory from earlier runs:\n{memory_context}"));
+    }
+    content
+}
+
+/// A refused or failed normal-path call, typed and in words.
+fn failure_of(error: &LlmFailure, budget: Option<&WorkflowBudget>) -> StepFailure {
+    let kind = match error {
+        LlmFailure::BudgetExceeded(_) => FailureKind::Budget,
+        LlmFailure::Provider(_) => FailureKind::Provider,
+        LlmFailure::InvalidRequest(_) => FailureKind::InvalidRequest,
+    };
+    let message = match (error, budget) {
+        (LlmFailure::BudgetExceeded(refusal), Some(budget)) => format!(
+            "the workflow token budget (orchestration_max_tokens_per_workflow = {}) has {} tokens left and \
+             the normal-path call asks for {} (prompt and answer): not sent",
+            budget.limit(),
+            budget.left(),
+            refusal.requested
+        ),
+        _ => format!("model call failed: {}", describe_llm_failure(error)),
+    };
+    StepFailure { kind, message }
+}

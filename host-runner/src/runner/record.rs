@@ -1,0 +1,183 @@
+//! The one place a step's outcome becomes its report, its `token_usage`
+//! row, the host's audit event and the host's metrics.
+
+use super::report::{Path, StepReport, Tokens};
+use super::workflow::StepSpec;
+use crate::capabilities::audit::AuditSink;
+use crate::metrics::{ModelLabel, PathLabel, ReasonLabel, StepLabels};
+use crate::storage::Db;
+use crate::storage::records::{Identity, UsageRow};
+use crate::storage::writer::Record;
+use crate::vocabulary::usage::StepModel;
+use crate::vocabulary::{HostEvent, ModelInfo, Ran, StepOutcome, UsagePath};
+use serde_json::Value;
+
+/// Records the outcomes of one run's steps.
+pub struct Recorder<'a> {
+    db: &'a Db,
+    who: &'a Identity,
+    audit: AuditSink,
+    /// Intents a metric label may carry: the seed's and the loaded handlers'.
+    known_intents: Vec<String>,
+    provider: &'a str,
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(db: &'a Db, who: &'a Identity, provider: &'a str, known_intents: Vec<String>) -> Self {
+        Recorder { db, who, audit: AuditSink::new(db.clone(), who.clone()), known_intents, provider }
+    }
+
+    /// Writes what `outcome` says happened to `spec` and returns its report.
+    pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64) -> StepReport {
+        let step_id = Some(spec.id.as_str());
+        match &outcome {
+            StepOutcome::Orchestrated(ran) => self.usage(spec, UsagePath::Orchestrated(step_model(ran)), ran),
+            StepOutcome::Fallback { reason, ran } => {
+                self.usage(spec, UsagePath::Fallback(step_model(ran)), ran);
+                let event = HostEvent::NormalPathExecuted {
+                    fallback: reason.clone(),
+                    model: ran.model.clone(),
+                    provider: ran.provider.clone(),
+                    tokens: ran.tokens,
+                    cost_usd: ran.cost_usd,
+                };
+                self.audit.host_event(&event, step_id, "runner");
+            }
+            StepOutcome::Skipped(reason) => {
+                self.audit.host_event(&HostEvent::StepSkipped(reason.clone()), step_id, "runner");
+            }
+            StepOutcome::Failed { failure, .. } => {
+                tracing::warn!(step = %spec.id, kind = failure.kind.label(), error = %failure.message, "step failed");
+                self.audit.host_event(&HostEvent::StepFailed(failure.clone()), step_id, "runner");
+            }
+        }
+        let report = self.report(spec, outcome, time_ms);
+        self.observe(&report);
+        report
+    }
+
+    /// Queues a step's usage row; a failed write is counted (the run reports
+    /// it), not fatal: the model was paid and the output exists.
+    fn usage(&self, spec: &StepSpec, path: UsagePath, ran: &Ran) {
+        let row = UsageRow {
+            step_id: Some(spec.id.clone()),
+            tokens_used: u64::from(ran.tokens.total),
+            tokens_saved: u64::from(ran.tokens_saved),
+            cost: ran.cost_usd,
+            model_info: ModelInfo::new(path).to_json(),
+        };
+        let what = format!("token_usage of step {}", spec.id);
+        self.db.records().send(Record::Usage { who: self.who.clone(), row, what });
+    }
+
+    fn report(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64) -> StepReport {
+        let blank = StepReport {
+            id: spec.id.clone(),
+            name: spec.display_name().to_string(),
+            intent: None,
+            handler: None,
+            path: Path::Skipped,
+            fallback_reason: None,
+            fallback_kind: None,
+            error: None,
+            failure_kind: None,
+            model: String::new(),
+            provider: self.provider.to_string(),
+            tokens: Tokens::default(),
+            tokens_saved: 0,
+            compression_applied: false,
+            cost_usd: 0.0,
+            time_ms,
+            provider_ms: 0.0,
+            output: Value::Null,
+        };
+        let ran_report = |path, ran: Ran| StepReport {
+            intent: ran.intent,
+            handler: ran.handler,
+            path,
+            model: ran.model,
+            provider: ran.provider,
+            tokens: ran.tokens,
+            tokens_saved: ran.tokens_saved,
+            compression_applied: ran.compression_applied,
+            cost_usd: ran.cost_usd,
+            provider_ms: ran.provider_ms,
+            output: ran.output,
+            ..blank.clone()
+        };
+        match outcome {
+            StepOutcome::Orchestrated(ran) => ran_report(Path::Orchestrated, ran),
+            StepOutcome::Fallback { reason, ran } => StepReport {
+                fallback_kind: reason.as_ref().map(|r| r.kind),
+                fallback_reason: reason.map(|r| r.message),
+                ..ran_report(Path::Fallback, ran)
+            },
+            StepOutcome::Skipped(reason) => StepReport { error: Some(reason.message()), ..blank },
+            StepOutcome::Failed { intent, failure } => StepReport {
+                intent,
+                path: Path::Failed,
+                error: Some(failure.message),
+                failure_kind: Some(failure.kind),
+                ..blank
+            },
+        }
+    }
+
+    /// Logs the step and counts it in the metrics, every label from an enum or a bounded set.
+    fn observe(&self, step: &StepReport) {
+        let metrics = crate::metrics::global();
+        let path = step.path.as_str();
+        let intent = intent_label(&self.known_intents, step.intent.as_deref());
+        tracing::info!(step_id = %step.id, path, intent, tokens = step.tokens.total, model = %step.model,
+            ms = step.time_ms, fallback = step.fallback_kind.map(|k| k.label()), "step ended");
+        metrics.steps.get_or_create(&StepLabels { path: path.into(), intent: intent.into() }).inc();
+        if let Some(kind) = step.fallback_kind {
+            metrics.fallbacks.get_or_create(&ReasonLabel { reason: kind.label().into() }).inc();
+        }
+        if !step.model.is_empty() {
+            let model = ModelLabel { model: step.model.clone() };
+            metrics.tokens.get_or_create(&model).inc_by(u64::from(step.tokens.total));
+            metrics.cost_usd.get_or_create(&model).inc_by(step.cost_usd);
+        }
+        metrics.step_seconds.get_or_create(&PathLabel { path: path.into() }).observe(step.time_ms / 1e3);
+        if step.provider_ms > 0.0 {
+            metrics.provider_seconds.observe(step.provider_ms / 1e3);
+        }
+    }
+}
+
+/// A bounded `intent` label: a client may declare any intent, so one no
+/// handler serves and the seed does not define is counted as `other`.
+fn intent_label<'i>(known: &[String], intent: Option<&'i str>) -> &'i str {
+    match intent {
+        Some(intent) if known.iter().any(|k| k == intent) => intent,
+        Some(_) => "other",
+        None => "-",
+    }
+}
+
+fn step_model(ran: &Ran) -> StepModel {
+    StepModel {
+        model: ran.model.clone(),
+        provider: ran.provider.clone(),
+        intent: ran.intent.clone(),
+        handler: ran.handler.clone(),
+        compression_applied: ran.compression_applied,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::intent_label;
+
+    #[test]
+    fn intent_labels_are_bounded_by_the_known_intents() {
+        let known = vec!["summarize".to_string(), "triage".to_string()];
+        assert_eq!(intent_label(&known, Some("summarize")), "summarize");
+        assert_eq!(intent_label(&known, Some("triage")), "triage");
+        for made_up in ["x-1", "x-2", "drop table"] {
+            assert_eq!(intent_label(&known, Some(made_up)), "other");
+        }
+        assert_eq!(intent_label(&known, None), "-");
+    }
+}
