@@ -6,10 +6,10 @@
 //! the other. The orchestrator reads every key; a handler reads only the
 //! keys its manifest grants.
 
-use crate::classify::INTENTS;
 use crate::compress::Policy;
 use crate::compress::memory::{DEFAULT_RECENT_RUNS, DEFAULT_TARGET_TOKENS, RECENT_RUNS_KEY, TARGET_TOKENS_KEY};
-use crate::compress::policy::{MIN_QUALITY_RANGE, POLICY_KEY_PREFIX, TARGET_RATIO_RANGE};
+use crate::compress::policy::{MIN_QUALITY_RANGE, TARGET_RATIO_RANGE};
+use crate::intents::{self, INTENTS};
 use crate::routing::{FAST_THRESHOLD_KEY, ModelConfig, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX, Thresholds, Tier};
 use crate::settings::*;
 
@@ -211,7 +211,7 @@ impl Catalogue {
         ));
         for intent in INTENTS {
             let policy = Policy::default_for(intent);
-            let key = |field: &str| format!("{POLICY_KEY_PREFIX}{intent}_{field}");
+            let key = |field: &str| intents::compression_key(intent, field);
             e.push(Entry::new(
                 key("strategy"),
                 policy.strategy.as_str(),
@@ -245,7 +245,7 @@ impl Catalogue {
                 format!("Fields and pieces compression never shortens in `{intent}` steps"),
             ));
             e.push(Entry::new(
-                format!("{INTENT_BUDGET_PREFIX}{intent}"),
+                intents::budget_key(intent),
                 0,
                 Int { min: 0, max: 100_000_000 },
                 format!("Token cap for `{intent}` steps (0 = only the per-step cap)"),

@@ -26,24 +26,10 @@ mod sentences;
 mod settling;
 mod words;
 
+pub use crate::intents::INTENTS;
 pub use outcome::{Classification, FALLBACK_INTENT, Method, fallback};
 pub use rules::classify;
 pub use settling::{CONTEXT_ACCEPT, GUESS_FLOOR, LLM_ACCEPT, is_unsure, settle, settle_unsure, without_model};
-
-/// The seed's ten intents, and `classify` (labelling into given classes).
-pub const INTENTS: [&str; 11] = [
-    "extract",
-    "summarize",
-    "generate",
-    "validate",
-    "send",
-    "transform",
-    "conditional",
-    "aggregate",
-    "filter",
-    "enrich",
-    "classify",
-];
 
 #[cfg(test)]
 mod tests;

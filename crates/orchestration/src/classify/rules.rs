@@ -4,7 +4,8 @@
 
 use super::outcome::{Classification, Method, fallback};
 use super::sentences::{INSTRUCTION_WINDOW, leading_verb};
-use super::words::{CUES, PARAM_CONTRACTS, contains_word_prefix};
+use super::words::contains_word_prefix;
+use crate::intents::PROFILES;
 
 /// What a cue counts in the step's name, and in the opening of its prompt.
 pub(super) const NAME_WEIGHT: f32 = 3.0;
@@ -12,12 +13,19 @@ pub(super) const PROMPT_WEIGHT: f32 = 1.0;
 /// The instruction's leading verb weighs as much as a cue in the step's name.
 const VERB_WEIGHT: f32 = 3.0;
 
-/// The intent whose params contract `params` follows, if any.
+/// The intent whose params contract `params` follows, if any: of the
+/// intents with a matching contract, the one of lowest precedence.
 fn by_params(params: &serde_json::Value) -> Option<(&'static str, &'static [&'static str])> {
     let fields = params.as_object()?;
-    PARAM_CONTRACTS.iter().find_map(|(intent, contracts)| {
-        contracts.iter().find(|keys| keys.iter().all(|k| fields.contains_key(*k))).map(|keys| (*intent, *keys))
-    })
+    PROFILES
+        .iter()
+        .filter_map(|p| {
+            let contracts = p.recognition.params_contracts;
+            let keys = contracts.iter().find(|keys| keys.iter().all(|k| fields.contains_key(*k)))?;
+            Some((p.recognition.contract_precedence, p.intent, *keys))
+        })
+        .min_by_key(|(precedence, _, _)| *precedence)
+        .map(|(_, intent, keys)| (intent, keys))
 }
 
 /// The free tiers: explicit, params contract, then cue words in the step's
@@ -75,21 +83,22 @@ pub(super) struct Scored {
 }
 
 /// Scores every intent's cues over `evidence`, plus `bonus` points with their
-/// reasons; best first, ties in the order of [`super::INTENTS`].
+/// reasons; best first, ties in the order of [`PROFILES`].
 pub(super) fn score_cues(evidence: &[Evidence], bonus: &[(&'static str, f32, String)]) -> Vec<Scored> {
-    let mut scored: Vec<Scored> = CUES
+    let mut scored: Vec<Scored> = PROFILES
         .iter()
-        .map(|(intent, cues)| {
+        .map(|profile| {
+            let intent = profile.intent;
             let mut score = 0.0;
             let mut reasons = Vec::new();
-            for cue in *cues {
+            for cue in profile.recognition.cues {
                 let hits: f32 = evidence.iter().filter(|e| contains_word_prefix(&e.text, cue)).map(|e| e.weight).sum();
                 if hits > 0.0 {
                     score += hits;
                     reasons.push(format!("`{}`", cue.trim()));
                 }
             }
-            for (_, points, why) in bonus.iter().filter(|(i, _, _)| i == intent) {
+            for (_, points, why) in bonus.iter().filter(|(i, _, _)| *i == intent) {
                 score += points;
                 reasons.push(why.clone());
             }

@@ -3,9 +3,10 @@
 
 use super::words::{
     ACTION_CLAUSES, ARTICLES, CHOICE_OPENERS, CONFORMANCE_CUES, DESTINATION_PREPOSITIONS, DESTINATIONS, FACT_OPENERS,
-    LEAD_INS, LEADING_VERBS, LENGTH_NOUNS, RELATIVES, SELECTORS, SUMMARY_NOUNS, WHETHER_OPENERS, YES_NO_OPENERS,
-    contains_word_prefix, find_word_prefix,
+    LEAD_INS, LENGTH_NOUNS, RELATIVES, SELECTORS, SUMMARY_NOUNS, WHETHER_OPENERS, YES_NO_OPENERS, contains_word_prefix,
+    find_word_prefix,
 };
+use crate::intents::PROFILES;
 
 /// Only the opening of a prompt is read for cues.
 pub(super) const INSTRUCTION_WINDOW: usize = 240;
@@ -101,10 +102,10 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
         }
     }
     let mut best: Option<(&'static str, &str)> = None;
-    for (intent, verbs) in LEADING_VERBS {
-        for verb in verbs {
+    for profile in &PROFILES {
+        for verb in profile.recognition.leading_verbs {
             if starts(verb) && best.is_none_or(|(_, b)| verb.len() > b.len()) {
-                best = Some((intent, verb));
+                best = Some((profile.intent, verb));
             }
         }
     }

@@ -5,27 +5,9 @@ use super::cues::{
     CODE_CUES, DOMAIN_CAP, DOMAIN_CUES, REASONING_CAP, REASONING_CUES, SIMPLICITY_CAP, SIMPLICITY_CUES, STAKES_CUES,
     contains_cue, cue_text, match_cues,
 };
+use crate::intents;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Base complexity of each intent, before params, output, size and cues.
-/// Intents whose handlers can work without a model start low; those that
-/// always write with a model start at the middle of the balanced band.
-const INTENT_BASE: [(&str, f32); 11] = [
-    ("send", 0.5),
-    ("enrich", 1.0),
-    ("transform", 1.0),
-    ("aggregate", 1.0),
-    ("filter", 1.0),
-    ("conditional", 1.5),
-    ("validate", 1.5),
-    ("classify", 2.0),
-    ("extract", 3.5),
-    ("summarize", 3.5),
-    ("generate", 4.5),
-];
-/// Base of an intent not in [`INTENT_BASE`]: a plain model call.
-const UNKNOWN_INTENT_BASE: f32 = 4.0;
 
 /// Params that let the handler work without model judgment.
 const STRUCTURED_PARAMS: f32 = -1.5;
@@ -47,10 +29,6 @@ pub(super) const BATCH_LABELS: f32 = 1.0;
 
 /// Prompt tokens at or above each bound add the points (the last bound reached wins).
 const INPUT_SIZE: [(u32, f32); 4] = [(250, 0.5), (600, 1.0), (1_000, 1.5), (2_000, 2.0)];
-
-/// Intents whose work is the model's judgment: the ones a costly domain weighs on.
-const JUDGMENT_INTENTS: [&str; 8] =
-    ["classify", "conditional", "validate", "generate", "summarize", "extract", "filter", "aggregate"];
 
 /// What moved a step's complexity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,10 +76,12 @@ pub fn step_complexity(
         }
     };
 
-    match INTENT_BASE.iter().find(|(i, _)| *i == intent) {
-        Some((_, base)) => add(Factor::Intent, format!("intent {intent}"), *base),
-        None => add(Factor::Intent, format!("intent {intent} (unknown: a plain model call)"), UNKNOWN_INTENT_BASE),
-    }
+    let handling = intents::handling(&intent);
+    let detail = match intents::profile(&intent) {
+        Some(_) => format!("intent {intent}"),
+        None => format!("intent {intent} (unknown: a plain model call)"),
+    };
+    add(Factor::Intent, detail, handling.base_complexity);
 
     let work = params_work(&intent, params);
     // Structured params make the step mechanical: its domain does not make it harder.
@@ -128,7 +108,7 @@ pub fn step_complexity(
         add(Factor::Cues, format!("simple-work cues {}", hits.join(", ")), sum.max(SIMPLICITY_CAP));
     }
 
-    if let Some(goal) = goal.filter(|_| !mechanical && JUDGMENT_INTENTS.contains(&intent.as_str())) {
+    if let Some(goal) = goal.filter(|_| !mechanical && handling.judgment) {
         let (hits, sum) = match_cues(&goal.to_lowercase(), DOMAIN_CUES.iter());
         if !hits.is_empty() {
             add(Factor::Domain, format!("domain stakes {}", hits.join(", ")), sum.min(DOMAIN_CAP));

@@ -20,7 +20,7 @@
 //!
 //! | factor | source | points |
 //! |---|---|---|
-//! | intent | `complexity::INTENT_BASE` | 0.5 (send) .. 4.5 (generate) |
+//! | intent | the intent's profile (`crate::intents`), `base_complexity` | 0.5 (send) .. 4.5 (generate) |
 //! | params | structured params (mapping, where, condition, group_by, structured rules, plugin, lookup) | -1.5 |
 //! | params | fuzzy params (`criteria`, `question`, `judgment` rules) or free text to rewrite | +3.0 (+0.25 per extra judgment rule, at most +0.75) |
 //! | output | `params.type` of generate (`complexity::GENERATE_TYPES`), `max_words`, `target_length`, extract `schema` size and nesting | -1.5 .. +3.5 |

@@ -51,13 +51,6 @@ pub(super) struct Compression {
     pub record: serde_json::Value,
 }
 
-/// Intents whose work is the step's data alone (fields out of a text,
-/// items kept, records reshaped, totalled, checked or looked up): the
-/// agent's memory of earlier runs and of its user does not change their
-/// answer, so it is not sent to them. Writing and deciding intents, and any
-/// intent a hot-loaded handler brings, get it.
-pub const DATA_ONLY_INTENTS: [&str; 6] = ["extract", "transform", "filter", "aggregate", "validate", "enrich"];
-
 impl<E: Environment> Session<E> {
     /// Assembles, routes and compresses the step (counting compression's
     /// time and model spend) and writes its request.
@@ -93,7 +86,7 @@ impl<E: Environment> Session<E> {
     /// What the step's model must see: its prompt, data params, the context
     /// it reads and, for an intent that reads it, memory; none of it dropped.
     pub(super) fn assemble(&self, intent: &str, input: &StepInput, memory: &str) -> Assembly {
-        let reads_memory = !DATA_ONLY_INTENTS.contains(&intent);
+        let reads_memory = crate::intents::handling(intent).reads_memory;
         let data = StepData {
             prompt: &input.step.prompt,
             params: &input.params,
