@@ -3,6 +3,8 @@
 use super::tiers::Tier;
 use serde::{Deserialize, Serialize};
 
+/// The settings keys of the two boundaries; the catalogue refuses a write
+/// that would put the fast one at or above the powerful one.
 pub const FAST_THRESHOLD_KEY: &str = "orchestration_ais_fast_threshold";
 pub const POWERFUL_THRESHOLD_KEY: &str = "orchestration_ais_powerful_threshold";
 
@@ -36,7 +38,8 @@ impl Thresholds {
 }
 
 /// Reads the thresholds; each must be a number in 0-10, and `fast_below` must
-/// stay below `powerful_above`, otherwise both defaults apply.
+/// stay below `powerful_above`, otherwise both defaults apply (the catalogue
+/// refuses such a write; this covers a pair stored before the rule or by hand).
 pub fn thresholds_from_settings(get: impl Fn(&str) -> Option<String>) -> Thresholds {
     let default = Thresholds::default();
     let read = |key: &str, fallback: f32| {
