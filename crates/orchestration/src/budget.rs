@@ -20,18 +20,10 @@
 
 use crate::settings::BudgetStrategy;
 
-/// Output tokens a step of each intent typically needs, on top of its prompt.
-/// Intents whose handlers make no model call when the work is structured
-/// (`transform`) get none.
+/// Output tokens a step of `intent` typically needs on top of its prompt:
+/// its profile's ([`crate::intents`]), else a plain model call's.
 pub fn expected_output_tokens(intent: &str) -> u32 {
-    match intent {
-        "transform" => 0,
-        "send" | "conditional" | "filter" | "classify" => 200,
-        "validate" | "aggregate" | "enrich" => 400,
-        "summarize" => 500,
-        "extract" => 800,
-        _ => 1_200, // generate and intents a new handler declares
-    }
+    crate::intents::handling(intent).expected_output_tokens
 }
 
 /// Past steps of one intent needed before the adaptive strategy trusts them.

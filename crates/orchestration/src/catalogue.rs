@@ -4,12 +4,14 @@
 //! it (`pilot flags set`), and the orchestrator reads typed values through it
 //! ([`Catalogue::value`]), so a value is never accepted by one and ignored by
 //! the other. The orchestrator reads every key; a handler reads only the
-//! keys its manifest grants.
+//! keys its manifest grants. A write is also checked against the rules
+//! between keys ([`Catalogue::check_write`]): the AIS fast threshold stays
+//! below the powerful one.
 
-use crate::classify::INTENTS;
 use crate::compress::Policy;
 use crate::compress::memory::{DEFAULT_RECENT_RUNS, DEFAULT_TARGET_TOKENS, RECENT_RUNS_KEY, TARGET_TOKENS_KEY};
-use crate::compress::policy::{MIN_QUALITY_RANGE, POLICY_KEY_PREFIX, TARGET_RATIO_RANGE};
+use crate::compress::policy::{MIN_QUALITY_RANGE, TARGET_RATIO_RANGE};
+use crate::intents::{self, INTENTS};
 use crate::routing::{FAST_THRESHOLD_KEY, ModelConfig, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX, Thresholds, Tier};
 use crate::settings::*;
 
@@ -98,6 +100,24 @@ impl Entry {
         }
     }
 }
+
+/// Why the catalogue refuses to store a value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("unknown setting `{0}`")]
+    UnknownKey(String),
+    /// Not one of the key's values: the message names the key and its range.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The value breaks a rule between this key and another, at the other's current value.
+    #[error("setting `{key}` = `{value}` must be {relation} `{other_key}` = `{other_value}`")]
+    Conflict { key: String, value: String, relation: &'static str, other_key: String, other_value: String },
+}
+
+/// Pairs of number keys whose values must stay strictly ordered, the first
+/// below the second. Routing reads an inverted threshold pair as both
+/// defaults, so a write that would invert it is refused instead of ignored.
+const ORDERED_BELOW: [(&str, &str); 1] = [(FAST_THRESHOLD_KEY, POWERFUL_THRESHOLD_KEY)];
 
 pub const STRATEGIES: &[&str] = &["proportional", "equal", "priority", "adaptive"];
 const COMPRESSION_STRATEGIES: &[&str] = &["none", "structural", "template", "truncate", "semantic"];
@@ -211,7 +231,7 @@ impl Catalogue {
         ));
         for intent in INTENTS {
             let policy = Policy::default_for(intent);
-            let key = |field: &str| format!("{POLICY_KEY_PREFIX}{intent}_{field}");
+            let key = |field: &str| intents::compression_key(intent, field);
             e.push(Entry::new(
                 key("strategy"),
                 policy.strategy.as_str(),
@@ -245,7 +265,7 @@ impl Catalogue {
                 format!("Fields and pieces compression never shortens in `{intent}` steps"),
             ));
             e.push(Entry::new(
-                format!("{INTENT_BUDGET_PREFIX}{intent}"),
+                intents::budget_key(intent),
                 0,
                 Int { min: 0, max: 100_000_000 },
                 format!("Token cap for `{intent}` steps (0 = only the per-step cap)"),
@@ -304,6 +324,43 @@ impl Catalogue {
                 .unwrap_or_else(|| entry.default.clone()),
         )
     }
+
+    /// Whether `key` may be set to `value`, the other settings being as
+    /// `current` gives them (each read as [`Catalogue::value`] reads it): the
+    /// value must be one of the key's values and keep every rule between keys.
+    pub fn check_write(
+        &self,
+        key: &str,
+        value: &str,
+        current: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), CatalogueError> {
+        let entry = self.entry(key).ok_or_else(|| CatalogueError::UnknownKey(key.to_string()))?;
+        entry.check(value).map_err(CatalogueError::OutOfRange)?;
+        let value = value.trim();
+        for (below, above) in ORDERED_BELOW {
+            let (other_key, relation) = if key == below {
+                (above, "below")
+            } else if key == above {
+                (below, "above")
+            } else {
+                continue;
+            };
+            let other_value = self.value(other_key, &current).expect("ordered keys are in the catalogue");
+            let (low, high) = if key == below { (value, &*other_value) } else { (&*other_value, value) };
+            // Compared as routing reads them: numbers equal as f32 are equal.
+            let number = |v: &str| v.parse::<f32>().expect("the catalogue checked the number");
+            if number(low) >= number(high) {
+                return Err(CatalogueError::Conflict {
+                    key: key.to_string(),
+                    value: value.to_string(),
+                    relation,
+                    other_key: other_key.to_string(),
+                    other_value,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Catalogue {
@@ -321,6 +378,7 @@ pub fn catalogue() -> &'static Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routing::thresholds_from_settings;
 
     #[test]
     fn every_default_is_in_its_own_range_and_keys_are_unique() {
@@ -350,5 +408,67 @@ mod tests {
         assert!(c.entry(BUDGET_STRATEGY).unwrap().check("random").unwrap_err().contains("one of proportional, equal"));
         assert!(c.entry(MAX_RETRIES).unwrap().check("3").is_err());
         assert_eq!(c.value("no_such_key", |_| None), None);
+    }
+
+    /// The other settings as stored: `pairs`, every other key unset.
+    fn stored(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_write_inverting_the_ais_thresholds_is_refused_naming_both_keys_and_values() {
+        let c = Catalogue::new();
+        let err = c.check_write(FAST_THRESHOLD_KEY, "7", stored(&[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "setting `orchestration_ais_fast_threshold` = `7` must be below `orchestration_ais_powerful_threshold` = `6.5`"
+        );
+        let err = c.check_write(POWERFUL_THRESHOLD_KEY, " 2 ", stored(&[(FAST_THRESHOLD_KEY, "3")])).unwrap_err();
+        assert_eq!(
+            err,
+            CatalogueError::Conflict {
+                key: POWERFUL_THRESHOLD_KEY.into(),
+                value: "2".into(),
+                relation: "above",
+                other_key: FAST_THRESHOLD_KEY.into(),
+                other_value: "3".into(),
+            }
+        );
+        assert!(
+            c.check_write(FAST_THRESHOLD_KEY, "6.5", stored(&[])).is_err(),
+            "equal thresholds leave no balanced band"
+        );
+        // A stored value out of range reads as its default, as the orchestrator reads it.
+        assert!(c.check_write(FAST_THRESHOLD_KEY, "7", stored(&[(POWERFUL_THRESHOLD_KEY, "12")])).is_err());
+    }
+
+    #[test]
+    fn a_consistent_threshold_pair_is_accepted_and_routing_reads_it() {
+        let c = Catalogue::new();
+        assert_eq!(c.check_write(FAST_THRESHOLD_KEY, "2.5", stored(&[])), Ok(()));
+        assert_eq!(c.check_write(FAST_THRESHOLD_KEY, "7", stored(&[(POWERFUL_THRESHOLD_KEY, "8")])), Ok(()));
+        assert_eq!(c.check_write(POWERFUL_THRESHOLD_KEY, "8", stored(&[(FAST_THRESHOLD_KEY, "7")])), Ok(()));
+        let written = stored(&[(FAST_THRESHOLD_KEY, "7"), (POWERFUL_THRESHOLD_KEY, "8")]);
+        assert_eq!(thresholds_from_settings(written), Thresholds { fast_below: 7.0, powerful_above: 8.0 });
+        // An inverted pair stored before the rule (or by hand) still reads as both defaults.
+        let inverted = stored(&[(FAST_THRESHOLD_KEY, "7"), (POWERFUL_THRESHOLD_KEY, "6.5")]);
+        assert_eq!(thresholds_from_settings(inverted), Thresholds::default());
+        // The defaults keep every rule.
+        for key in ORDERED_BELOW.iter().flat_map(|(below, above)| [below, above]) {
+            assert_eq!(c.check_write(key, &c.entry(key).unwrap().default, stored(&[])), Ok(()));
+        }
+    }
+
+    #[test]
+    fn other_writes_are_checked_as_before() {
+        let c = Catalogue::new();
+        let err = c.check_write(CRITICAL_MULTIPLIER, "10", stored(&[])).unwrap_err();
+        assert_eq!(err.to_string(), c.entry(CRITICAL_MULTIPLIER).unwrap().check("10").unwrap_err());
+        assert_eq!(c.check_write(CRITICAL_MULTIPLIER, "2", stored(&[])), Ok(()));
+        assert_eq!(
+            c.check_write("no_such_key", "1", stored(&[])),
+            Err(CatalogueError::UnknownKey("no_such_key".into()))
+        );
     }
 }

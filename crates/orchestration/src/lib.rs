@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod classify;
 pub mod compress;
 pub mod environment;
+pub mod intents;
 pub mod material;
 pub mod pricing;
 pub mod routing;

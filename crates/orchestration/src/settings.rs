@@ -29,8 +29,6 @@ pub const LLM_CLASSIFICATION_ENABLED: &str = "orchestration_llm_classification_e
 /// Dispatches repeated one tier up after a failure the model may cause.
 pub const MAX_RETRIES: &str = "orchestration_max_retries";
 pub const DEFAULT_MAX_RETRIES: u32 = 1;
-/// Prefix of the per-intent budget keys, e.g. `orchestration_token_budget_extract`.
-pub const INTENT_BUDGET_PREFIX: &str = "orchestration_token_budget_";
 
 pub const DEFAULT_MAX_TOKENS_PER_WORKFLOW: u32 = 50_000;
 pub const DEFAULT_MAX_TOKENS_PER_STEP: u32 = 8_000;

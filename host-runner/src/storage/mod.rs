@@ -102,7 +102,8 @@ impl Db {
 
     /// Sets a known key (or a `plugin_*` key, created on first use) to a value of its type.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        let create = settings::check(key, value)?;
+        let current = self.settings()?;
+        let create = settings::check(key, value, |other| current.get(other).cloned())?;
         if !self.store.put_setting(key, value, create).with_context(|| format!("writing setting `{key}`"))? {
             bail!("setting `{key}` is missing from {}", self.location());
         }

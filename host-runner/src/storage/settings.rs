@@ -40,8 +40,10 @@ pub struct Setting {
 pub const PLUGIN_PREFIX: &str = "plugin_";
 
 /// Checks that `value` fits `key` (a catalogue key, or a `plugin_*` key,
-/// created on first use); whether the key is to be created if missing.
-pub fn check(key: &str, value: &str) -> Result<bool> {
+/// created on first use) and, for a catalogue key, keeps the catalogue's
+/// rules between keys, the other settings being as `current` gives them;
+/// whether the key is to be created if missing.
+pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -> Result<bool> {
     if let Some(name) = key.strip_prefix(PLUGIN_PREFIX) {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             bail!("plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores");
@@ -52,7 +54,7 @@ pub fn check(key: &str, value: &str) -> Result<bool> {
         return Ok(true);
     }
     match catalogue().entry(key) {
-        Some(entry) => entry.check(value).map_err(anyhow::Error::msg)?,
+        Some(_) => catalogue().check_write(key, value, current)?,
         None => {
             let known: Vec<&str> = catalogue().entries().iter().map(|e| e.key.as_str()).collect();
             bail!("unknown setting `{key}`; known settings: {}", known.join(", "));

@@ -4,7 +4,9 @@
 //! step), and the dependency graph: a step that reads several earlier
 //! steps' outputs is combining them.
 
-use super::{Classification, Evidence, INSTRUCTION_WINDOW, Method, NAME_WEIGHT, PROMPT_WEIGHT, from_cues, score_cues};
+use super::outcome::{Classification, Method};
+use super::rules::{Evidence, NAME_WEIGHT, PROMPT_WEIGHT, from_cues, score_cues, verb_bonus};
+use super::sentences::INSTRUCTION_WINDOW;
 
 /// How much of the prompt this tier reads.
 const CONTEXT_WINDOW: usize = 1_200;
@@ -37,7 +39,7 @@ pub fn classify(step: &StepContext) -> Option<Classification> {
     if let Some(goal) = step.goal {
         evidence.push(Evidence::text(goal, GOAL_WEIGHT));
     }
-    let mut bonus = super::verb_bonus(step.prompt);
+    let mut bonus = verb_bonus(step.prompt);
     if step.reads >= 2 {
         bonus.push(("aggregate", FAN_IN_POINTS, format!("reads {} earlier steps' outputs", step.reads)));
     }

@@ -22,23 +22,6 @@ pub fn max_tokens(asked: &[&str]) -> u32 {
     TOKENS_BASE + asked.iter().map(|id| TOKENS_PER_STEP + id.len() as u32 / 2 + 1).sum::<u32>()
 }
 
-/// What each of the seed's intents means, for the model; empty where the name
-/// says it (a model knows what "summarize" asks). Short on purpose: the list is
-/// paid for on every workflow with an unsure step.
-const MEANINGS: [(&str, &str); 11] = [
-    ("extract", ""),
-    ("summarize", ""),
-    ("generate", ""),
-    ("validate", ""),
-    ("send", ""),
-    ("filter", ""),
-    ("transform", "reshape or convert data, no judgment"),
-    ("conditional", "decide which branch runs"),
-    ("aggregate", "group, total or merge records or outputs"),
-    ("enrich", "add data from an external source"),
-    ("classify", "label with given classes (category, priority, sentiment, risk)"),
-];
-
 /// A workflow step as the model sees it.
 pub struct Candidate<'a> {
     pub id: &'a str,
@@ -51,7 +34,7 @@ pub struct Candidate<'a> {
 
 /// The seed's own meaning of `intent`, if it is one of its intents.
 pub fn seed_meaning(intent: &str) -> Option<&'static str> {
-    MEANINGS.iter().find(|(i, _)| *i == intent).map(|(_, m)| *m)
+    crate::intents::profile(intent).map(|p| p.recognition.meaning)
 }
 
 /// An intent the model may answer, and what its handler says it does (a

@@ -21,6 +21,7 @@ pub mod memory;
 pub mod policy;
 pub mod quality;
 pub mod semantic;
+pub mod strategy;
 pub mod structural;
 pub mod table;
 pub mod template;
@@ -33,9 +34,10 @@ mod text;
 mod tests;
 
 pub use memory::MemoryCompressor;
-pub use policy::{Aggressiveness, Policy, Strategy};
+pub use policy::Policy;
 pub use quality::{Score, score};
 pub use semantic::{accept_semantic, semantic_request};
+pub use strategy::{Aggressiveness, Strategy};
 
 use crate::material::{Format, Piece, Source};
 use serde::Serialize;

@@ -1,92 +1,9 @@
 //! Per-intent compression policies: the seed's defaults and the
 //! `orchestration_compression_<intent>_*` settings that override them.
 
+use super::strategy::{Aggressiveness, Strategy};
+use crate::intents::{self, LOSSLESS_MIN_QUALITY};
 use serde::{Deserialize, Serialize};
-
-/// How a step's prompt and context are compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Nothing is changed.
-    None,
-    /// Lossless clean-up: whitespace, JSON minification, empty fields,
-    /// duplicate records, unreferenced context variables.
-    Structural,
-    /// Structural, then repeated boilerplate (signatures, footers,
-    /// disclaimers) is kept once.
-    Template,
-    /// Structural and template, then the prompt is cut at a sentence boundary
-    /// to `target_ratio` of its tokens.
-    Truncate,
-    /// Structural and template here; the model then writes a summary
-    /// ([`super::semantic_request`], checked by [`super::accept_semantic`]).
-    Semantic,
-}
-
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::None => "none",
-            Strategy::Structural => "structural",
-            Strategy::Template => "template",
-            Strategy::Truncate => "truncate",
-            Strategy::Semantic => "semantic",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Strategy> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "none" => Some(Strategy::None),
-            "structural" => Some(Strategy::Structural),
-            "template" => Some(Strategy::Template),
-            "truncate" => Some(Strategy::Truncate),
-            "semantic" => Some(Strategy::Semantic),
-            _ => None,
-        }
-    }
-}
-
-/// How far the lossless-but-opinionated steps go.
-///
-/// - `Low`: whitespace, minification, empty fields; boilerplate blocks of 24+ tokens.
-/// - `Medium`: also prunes context variables the prompt never references and
-///   removes exact duplicate records; boilerplate blocks of 12+ tokens.
-/// - `High`: as medium; boilerplate blocks of 6+ tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggressiveness {
-    Low,
-    Medium,
-    High,
-}
-
-impl Aggressiveness {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Aggressiveness::Low => "low",
-            Aggressiveness::Medium => "medium",
-            Aggressiveness::High => "high",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Aggressiveness> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "low" => Some(Aggressiveness::Low),
-            "medium" => Some(Aggressiveness::Medium),
-            "high" => Some(Aggressiveness::High),
-            _ => None,
-        }
-    }
-
-    /// Smallest repeated block, in tokens, that the template strategy replaces.
-    pub fn min_boilerplate_tokens(self) -> u32 {
-        match self {
-            Aggressiveness::Low => 24,
-            Aggressiveness::Medium => 12,
-            Aggressiveness::High => 6,
-        }
-    }
-}
 
 /// A step's compression policy (the seed's per-intent `CompressionPolicy`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,61 +27,28 @@ pub struct Policy {
     pub notes: Vec<String>,
 }
 
-/// Prefix of the per-intent policy keys: `orchestration_compression_<intent>_<field>`.
-pub const POLICY_KEY_PREFIX: &str = "orchestration_compression_";
-
-/// Intents whose handlers must read every byte they are given: never lossy.
-pub const LOSSLESS_INTENTS: [&str; 2] = ["extract", "validate"];
-
-/// Floor of `min_quality` for lossless intents.
-pub const LOSSLESS_MIN_QUALITY: f32 = 0.95;
-
 /// Accepted ranges of the settings; values outside fall back to the default.
 pub const TARGET_RATIO_RANGE: (f32, f32) = (0.1, 0.9);
 pub const MIN_QUALITY_RANGE: (f32, f32) = (0.5, 1.0);
 
+/// Whether `intent`'s handler must read every byte it is given (`extract`, `validate`).
 pub fn is_lossless_intent(intent: &str) -> bool {
-    LOSSLESS_INTENTS.contains(&intent.trim().to_ascii_lowercase().as_str())
+    intents::handling(&intent.trim().to_ascii_lowercase()).compression.lossless
 }
 
 impl Policy {
-    /// The seed's default policy for an intent.
-    ///
-    /// | intent | strategy | ratio | min quality | aggressiveness |
-    /// |---|---|---|---|---|
-    /// | extract, validate | structural, lossless | 0.5 | 0.95 | low |
-    /// | summarize | semantic | 0.3 | 0.8 | medium |
-    /// | generate | template | 0.5 | 0.85 | medium |
-    /// | send | template | 0.5 | 0.9 | medium |
-    /// | transform, filter, conditional, enrich | structural | 0.4 | 0.9 | medium |
-    /// | aggregate | structural | 0.4 | 0.9 | low (duplicate records are counted) |
-    /// | any other intent | structural | 0.5 | 0.9 | low |
+    /// The seed's default policy for an intent: its profile's
+    /// ([`crate::intents`]), else [`intents::UNKNOWN`]'s (structural, 0.5,
+    /// 0.9, low).
     pub fn default_for(intent: &str) -> Policy {
-        let intent = intent.trim().to_ascii_lowercase();
-        let (strategy, target_ratio, min_quality, aggressiveness, preserve): (_, _, _, _, &[&str]) =
-            match intent.as_str() {
-                "extract" | "validate" => (Strategy::Structural, 0.5, LOSSLESS_MIN_QUALITY, Aggressiveness::Low, &[]),
-                "summarize" => (Strategy::Semantic, 0.3, 0.8, Aggressiveness::Medium, &[]),
-                "generate" => (Strategy::Template, 0.5, 0.85, Aggressiveness::Medium, &[]),
-                "send" => (
-                    Strategy::Template,
-                    0.5,
-                    0.9,
-                    Aggressiveness::Medium,
-                    &["to", "cc", "channel", "recipient", "recipients", "subject"],
-                ),
-                "transform" | "filter" | "conditional" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &[]),
-                "enrich" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Medium, &["key", "source"]),
-                "aggregate" => (Strategy::Structural, 0.4, 0.9, Aggressiveness::Low, &[]),
-                _ => (Strategy::Structural, 0.5, 0.9, Aggressiveness::Low, &[]),
-            };
+        let defaults = &intents::handling(&intent.trim().to_ascii_lowercase()).compression;
         Policy {
-            strategy,
-            target_ratio,
-            min_quality,
-            preserve_fields: preserve.iter().map(|s| s.to_string()).collect(),
-            aggressiveness,
-            lossless: is_lossless_intent(&intent),
+            strategy: defaults.strategy,
+            target_ratio: defaults.target_ratio,
+            min_quality: defaults.min_quality,
+            preserve_fields: defaults.preserve_fields.iter().map(|s| s.to_string()).collect(),
+            aggressiveness: defaults.aggressiveness,
+            lossless: defaults.lossless,
             notes: vec![],
         }
     }
@@ -178,7 +62,7 @@ impl Policy {
     pub fn from_settings(intent: &str, get: impl Fn(&str) -> Option<String>) -> Policy {
         let intent_key = intent.trim().to_ascii_lowercase();
         let mut policy = Policy::default_for(&intent_key);
-        let key = |field: &str| format!("{POLICY_KEY_PREFIX}{intent_key}_{field}");
+        let key = |field: &str| intents::compression_key(&intent_key, field);
         let read = |field: &str| get(&key(field)).filter(|v| !v.trim().is_empty()).map(|v| v.trim().to_string());
         let mut notes = Vec::new();
 

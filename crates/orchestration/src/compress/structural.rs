@@ -10,8 +10,9 @@
 //!   never for lossless policies).
 
 use super::json::{self, Node, decode};
-use super::policy::{Aggressiveness, Policy};
+use super::policy::Policy;
 use super::quality::score;
+use super::strategy::Aggressiveness;
 use super::text::{Segment, normalize_whitespace, segments};
 use super::{Compressed, TokenCounter};
 use std::collections::HashSet;

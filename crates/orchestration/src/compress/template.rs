@@ -233,7 +233,7 @@ fn kind_of(block: &str, multi_line: bool) -> &'static str {
 mod tests {
     use super::super::tests::Words;
     use super::*;
-    use crate::compress::policy::Aggressiveness;
+    use crate::compress::Aggressiveness;
 
     const FOOTER: &str = "CONFIDENTIALITY NOTICE: This message is confidential and may contain privileged information. It is intended only for the named recipient(s).";
 

@@ -1,4 +1,7 @@
+use super::complexity::BATCH_LABELS;
 use super::*;
+use crate::budget;
+use serde_json::Value;
 use serde_json::json;
 use std::collections::HashMap;
 

@@ -2,9 +2,10 @@
 //! (through the classification tiers) and its token budget.
 
 use crate::budget::{self, Basis, Need, Rules};
-use crate::classify::{self, Classification, INTENTS, context, llm};
+use crate::classify::{self, Classification, context, llm};
 use crate::environment::Environment;
-use crate::settings::{BudgetStrategy, INTENT_BUDGET_PREFIX, Settings};
+use crate::intents::{self, INTENTS};
+use crate::settings::{BudgetStrategy, Settings};
 use crate::types::{ModelCall, OverheadSpend, Step};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -190,7 +191,7 @@ pub fn allocate(
             // Data handed over in params (records, rules) is read too.
             prompt_tokens: env.count_tokens(&step.prompt) + env.count_tokens(&step.params),
             intent_cap: env
-                .setting(&format!("{INTENT_BUDGET_PREFIX}{}", c.intent))
+                .setting(&intents::budget_key(&c.intent))
                 .and_then(|v| v.trim().parse().ok())
                 .filter(|cap: &u32| *cap > 0),
             critical: step.critical,

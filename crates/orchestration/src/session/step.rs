@@ -1,13 +1,13 @@
 //! What the session does to one step before dispatching it: assemble its
 //! material, route it to a model, then compress the material by its intent's
-//! policy.
+//! policy, and write the handler's request.
 
 use super::{Session, StepInput};
 use crate::compress::{Policy, Strategy, accept_semantic, semantic_request};
 use crate::environment::Environment;
 use crate::material::{self, Assembly, Omitted, Piece, Source, StepData};
 use crate::routing::{ModelConfig, RouteInput, route};
-use crate::types::{ModelCall, OverheadSpend};
+use crate::types::{HandlerRequest, ModelCall, OverheadSpend};
 use serde_json::json;
 use std::time::Instant;
 
@@ -15,6 +15,18 @@ use std::time::Instant;
 pub const SEMANTIC_MIN_TOKENS: u32 = 400;
 /// Tokens of the summary request around the text (instructions, fact list).
 const SEMANTIC_REQUEST_OVERHEAD: u32 = 250;
+
+/// A step ready to dispatch: its material assembled, routed and compressed,
+/// and the handler's request.
+pub(super) struct Prepared {
+    pub intent: String,
+    pub assembly: Assembly,
+    /// Tokens of the assembled material before compression: what routing and the baseline read.
+    pub material_tokens: u32,
+    pub routing: Routing,
+    pub compression: Compression,
+    pub request: HandlerRequest,
+}
 
 /// The model a step goes to, and why.
 pub(super) struct Routing {
@@ -39,18 +51,42 @@ pub(super) struct Compression {
     pub record: serde_json::Value,
 }
 
-/// Intents whose work is the step's data alone (fields out of a text,
-/// items kept, records reshaped, totalled, checked or looked up): the
-/// agent's memory of earlier runs and of its user does not change their
-/// answer, so it is not sent to them. Writing and deciding intents, and any
-/// intent a hot-loaded handler brings, get it.
-pub const DATA_ONLY_INTENTS: [&str; 6] = ["extract", "transform", "filter", "aggregate", "validate", "enrich"];
-
 impl<E: Environment> Session<E> {
+    /// Assembles, routes and compresses the step (counting compression's
+    /// time and model spend) and writes its request.
+    pub(super) fn prepare(
+        &mut self,
+        index: usize,
+        input: &StepInput,
+        memory_context: &str,
+        available_plugins: &[String],
+    ) -> Prepared {
+        let intent = self.plans[index].classification.intent.clone();
+        let assembly = self.assemble(&intent, input, memory_context);
+        let material_tokens = assembly.tokens();
+        let routing = self.route(index, &intent, input, material_tokens, 0);
+        let compression = self.compress(&intent, &assembly, &routing);
+        self.metrics.compression_time_us += compression.time_us;
+        self.spend(compression.spend);
+        let request = HandlerRequest {
+            workflow_id: self.workflow_id.clone(),
+            step: input.step.clone(),
+            intent: intent.clone(),
+            params: input.params.clone(),
+            context: input.context.clone(),
+            memory_context: memory_context.to_string(),
+            material: compression.material.clone(),
+            available_plugins: available_plugins.to_vec(),
+            routed_model: routing.model.clone(),
+            token_budget: self.plans[index].spendable(self.settings.overage),
+        };
+        Prepared { intent, assembly, material_tokens, routing, compression, request }
+    }
+
     /// What the step's model must see: its prompt, data params, the context
     /// it reads and, for an intent that reads it, memory; none of it dropped.
     pub(super) fn assemble(&self, intent: &str, input: &StepInput, memory: &str) -> Assembly {
-        let reads_memory = !DATA_ONLY_INTENTS.contains(&intent);
+        let reads_memory = crate::intents::handling(intent).reads_memory;
         let data = StepData {
             prompt: &input.step.prompt,
             params: &input.params,
