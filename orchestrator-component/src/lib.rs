@@ -12,7 +12,7 @@ mod convert;
 use exports::workflowpilot::orchestration::orchestrator as wit;
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use orchestration::session::StepInput;
+use orchestration::session::{StepInput, StepProgress};
 use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 use std::cell::RefCell;
 use workflowpilot::orchestration::{agents, audit, handlers, llm, settings, types};
@@ -86,6 +86,31 @@ impl wit::GuestWorkflowSession for Session {
     ) -> Option<types::StepResult> {
         let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
         self.0.borrow_mut().execute_step(&step_id, input, &memory_context, &available_plugins).map(convert::step_result)
+    }
+
+    fn plan_step(
+        &self,
+        step_id: String,
+        input: types::StepInput,
+        memory_context: String,
+        available_plugins: Vec<String>,
+    ) -> Option<types::StepRequest> {
+        let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
+        let request = self.0.borrow_mut().begin_step(&step_id, input, &memory_context, &available_plugins)?;
+        Some(convert::step_request(&request))
+    }
+
+    fn record_dispatch(
+        &self,
+        step_id: String,
+        outcome: Result<handlers::DispatchResult, handlers::DispatchFailure>,
+    ) -> wit::StepProgress {
+        let outcome = outcome.map(convert::dispatched).map_err(convert::dispatch_failure);
+        match self.0.borrow_mut().record_dispatch(&step_id, outcome) {
+            StepProgress::Dispatch(request) => wit::StepProgress::Dispatch(convert::step_request(&request)),
+            StepProgress::Done(result) => wit::StepProgress::Done(convert::step_result(result)),
+            StepProgress::FellBack => wit::StepProgress::FellBack,
+        }
     }
 
     fn complete(&self) -> Option<wit::WorkflowMetrics> {

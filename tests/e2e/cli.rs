@@ -62,6 +62,15 @@ fn flags_run_json_handlers_and_audit() {
     let flags: serde_json::Value = serde_json::from_str(&listed).unwrap();
     let multiplier = flags.as_array().unwrap().iter().find(|f| f["key"] == "orchestration_budget_critical_multiplier");
     assert_eq!(multiplier.unwrap()["value"], "1.5");
+    // In range alone, inconsistent with the other threshold: refused with the reason, nothing written.
+    let out = dir.pilot(&["flags", "set", "orchestration_ais_fast_threshold", "8"]);
+    assert_eq!(out.status.code(), Some(1));
+    let reason = stderr(&out);
+    assert!(reason.contains("must be below `orchestration_ais_powerful_threshold` = `6.5`"), "{reason}");
+    let listed = String::from_utf8(dir.pilot(&["flags", "list", "--json"]).stdout).unwrap();
+    let flags: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let fast = flags.as_array().unwrap().iter().find(|f| f["key"] == "orchestration_ais_fast_threshold");
+    assert_ne!(fast.unwrap()["value"], "8", "nothing written");
     assert!(dir.pilot(&["flags", "set", "orchestration_enabled", "true"]).status.success());
     let listed = String::from_utf8(dir.pilot(&["flags", "list"]).stdout).unwrap();
     assert!(listed.lines().any(|l| l.starts_with("orchestration_enabled") && l.contains("true")), "{listed}");

@@ -183,7 +183,7 @@ async fn two_replicas_on_one_postgres_count_every_step_once() {
 async fn a_replica_killed_mid_load_leaves_interrupted_runs_and_the_other_serves_on() {
     let database = ThrowawayPostgres::shared().unwrap().create_database().unwrap();
     set_flag(&database, "orchestration_enabled", "true");
-    let slow = [("PILOT_SIMULATED_LATENCY_MS", "400"), ("PILOT_STALE_AFTER_S", "2")];
+    let slow = [("PILOT_SIMULATED_LATENCY_MS", "1000"), ("PILOT_STALE_AFTER_S", "2")];
     let mut a = Replica::start(&database, handlers_dir(), &[], &slow);
     let b = Replica::start(&database, handlers_dir(), &[], &slow);
     let client = reqwest::Client::new();
@@ -240,7 +240,7 @@ async fn metrics_agree_with_the_database_and_a_drained_replica_finishes_its_runs
     let dir = integration_tests::Dir::new();
     let database = dir.0.join("pilot.db").display().to_string();
     set_flag(&database, "orchestration_enabled", "true");
-    let env = [("PILOT_SIMULATED_LATENCY_MS", "150"), ("RUST_LOG", "info")];
+    let env = [("PILOT_SIMULATED_LATENCY_MS", "400"), ("RUST_LOG", "info")];
     let mut server =
         Replica::start(&database, handlers_dir(), &["--log-format", "json", "--drain-timeout", "20"], &env);
     let client = reqwest::Client::new();

@@ -19,7 +19,7 @@ struct Server {
 
 impl Server {
     async fn start(host: Host) -> Server {
-        Server::start_with(host, Limits::default()).await
+        Server::start_with(host, Limits::for_machine(None)).await
     }
 
     /// The server `pilot serve` runs (its accept loop and limits), on a free port.
@@ -299,7 +299,7 @@ async fn a_hundred_concurrent_workflows_while_handlers_are_replaced() {
 async fn silent_clients_are_cut_off_and_connections_beyond_the_limit_refused() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let sandbox = Sandbox::standard();
-    let limits = Limits { max_connections: 2, header_timeout: Duration::from_millis(300), ..Limits::default() };
+    let limits = Limits { max_connections: 2, header_timeout: Duration::from_millis(300), ..Limits::for_machine(None) };
     let server = Server::start_with(lenient_host(&sandbox).await, limits).await;
     let address = server.base.trim_start_matches("http://").to_string();
     // Two connections that never finish their headers hold both slots...
@@ -329,10 +329,10 @@ async fn busy_slots_answer_503_and_a_request_past_its_deadline_504() {
     let slow = host_runner::ProviderChoice::Simulated(Duration::from_secs(5));
     let host = sandbox.builder().strict(false).provider(slow).build().await.unwrap();
     let limits = Limits {
-        max_runs: 1,
+        max_in_flight: 1,
         queue_wait: Duration::from_millis(100),
         request_deadline: Duration::from_secs(2),
-        ..Limits::default()
+        ..Limits::for_machine(None)
     };
     let server = std::sync::Arc::new(Server::start_with(host, limits).await);
     // Two at once: one takes the only slot and runs past the deadline, the other finds no slot.
@@ -360,7 +360,7 @@ async fn busy_slots_answer_503_and_a_request_past_its_deadline_504() {
 async fn a_body_sent_too_slowly_is_answered_408_without_holding_a_run_slot() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let sandbox = Sandbox::standard();
-    let limits = Limits { body_timeout: Duration::from_millis(300), max_runs: 1, ..Limits::default() };
+    let limits = Limits { body_timeout: Duration::from_millis(300), max_in_flight: 1, ..Limits::for_machine(None) };
     let server = std::sync::Arc::new(Server::start_with(lenient_host(&sandbox).await, limits).await);
     let address = server.base.trim_start_matches("http://").to_string();
     let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();

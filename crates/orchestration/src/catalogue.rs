@@ -185,6 +185,12 @@ impl Catalogue {
                 "Dispatches repeated one tier up after an unusable model answer (routing on)",
             ),
             Entry::new(
+                MAX_PARALLEL_STEPS,
+                DEFAULT_MAX_PARALLEL_STEPS,
+                Int { min: 1, max: 64 },
+                "Steps of one workflow run at once, among those whose dependencies have finished (1: one at a time)",
+            ),
+            Entry::new(
                 ALLOW_OVERAGE,
                 true,
                 Bool,

@@ -29,6 +29,9 @@ pub const LLM_CLASSIFICATION_ENABLED: &str = "orchestration_llm_classification_e
 /// Dispatches repeated one tier up after a failure the model may cause.
 pub const MAX_RETRIES: &str = "orchestration_max_retries";
 pub const DEFAULT_MAX_RETRIES: u32 = 1;
+/// Steps of one workflow the runner runs at once (those whose dependencies have finished).
+pub const MAX_PARALLEL_STEPS: &str = "workflow_max_parallel_steps";
+pub const DEFAULT_MAX_PARALLEL_STEPS: u32 = 8;
 
 pub const DEFAULT_MAX_TOKENS_PER_WORKFLOW: u32 = 50_000;
 pub const DEFAULT_MAX_TOKENS_PER_STEP: u32 = 8_000;
@@ -74,6 +77,7 @@ pub struct Settings {
     pub classification_threshold: f32,
     pub llm_classification: bool,
     pub max_retries: u32,
+    pub max_parallel_steps: u32,
 }
 
 impl Settings {
@@ -110,6 +114,7 @@ impl Settings {
             // It only runs for steps the free tiers are unsure of.
             llm_classification: flag(LLM_CLASSIFICATION_ENABLED),
             max_retries: number(MAX_RETRIES),
+            max_parallel_steps: number(MAX_PARALLEL_STEPS),
         }
     }
 }

@@ -111,7 +111,7 @@ pub async fn bench_serve(
 ) -> Result<Vec<ServeResult>> {
     use host_runner::serve::{Limits, router, serve_listener};
     let token = token.to_string();
-    let limits = Limits { max_runs: concurrency.max(1), ..Limits::default() };
+    let limits = Limits::for_machine(Some(concurrency.max(1)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let mut urls = vec![format!("http://{}/v1/workflows", listener.local_addr()?)];
     urls.extend(other_replicas.iter().map(|base| format!("{base}/v1/workflows")));

@@ -412,8 +412,12 @@ pub async fn main() -> Result<()> {
             }
             eprintln!("listening on http://{} (handlers: {})", listener.local_addr()?, host.handlers_dir().display());
             let drain_deadline = Duration::from_secs(*drain_timeout);
-            serve(host, listener, ServeConfig { token, watch: !no_watch, limits: Limits::default(), drain_deadline })
-                .await?;
+            serve(
+                host,
+                listener,
+                ServeConfig { token, watch: !no_watch, limits: Limits::for_machine(None), drain_deadline },
+            )
+            .await?;
         }
         Command::Audit { execution, limit, json } => {
             let db = Db::open(&cli.db)?;

@@ -3,11 +3,12 @@
 //! before every call. A trap inside the orchestrator breaks the session; the
 //! runner then runs the remaining steps the normal way.
 
+use crate::bindings::handlers::{DispatchFailure, DispatchResult};
 use crate::bindings::orchestrator::OrchestratorCore;
 use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::{
-    OrchestrationMetadata, WorkflowMetrics,
+    OrchestrationMetadata, StepProgress, WorkflowMetrics,
 };
-use crate::bindings::types::{StepInput, StepResult, WorkflowStep};
+use crate::bindings::types::{StepInput, StepRequest, StepResult, WorkflowStep};
 use crate::capabilities::agents::AgentsCtx;
 use crate::capabilities::audit::{AuditCtx, AuditGrant, AuditSink};
 use crate::capabilities::handlers::DispatchCtx;
@@ -135,6 +136,45 @@ impl OrchestratorSession {
         let result = sessions
             .call_execute_step(&mut self.store, self.session, step_id, input, memory_context, available_plugins)
             .await;
+        self.settle(result).ok_or_else(|| self.broken.clone().unwrap_or_default())
+    }
+
+    /// The plan phase of a step: `Ok(Some(request))` to dispatch, `Ok(None)`
+    /// to fall back; `Err`: the orchestrator itself failed, with the reason.
+    #[allow(clippy::ptr_arg)]
+    pub async fn plan_step(
+        &mut self,
+        step_id: &String,
+        input: &StepInput,
+        memory_context: &String,
+        available_plugins: &[String],
+    ) -> Result<Option<StepRequest>, String> {
+        if !self.refuel() {
+            return Err(self.broken.clone().unwrap_or_default());
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions
+            .call_plan_step(&mut self.store, self.session, step_id, input, memory_context, available_plugins)
+            .await;
+        self.settle(result).ok_or_else(|| self.broken.clone().unwrap_or_default())
+    }
+
+    /// The record phase: books a dispatch the host ran for a planned step.
+    /// A failed dispatch's model spend is counted with the seed path's.
+    #[allow(clippy::ptr_arg)]
+    pub async fn record_dispatch(
+        &mut self,
+        step_id: &String,
+        outcome: &Result<DispatchResult, DispatchFailure>,
+    ) -> Result<StepProgress, String> {
+        if let Err(failure) = outcome {
+            self.store.data_mut().extra.dispatch.count_failed_attempt(failure);
+        }
+        if !self.refuel() {
+            return Err(self.broken.clone().unwrap_or_default());
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions.call_record_dispatch(&mut self.store, self.session, step_id, outcome.as_ref()).await;
         self.settle(result).ok_or_else(|| self.broken.clone().unwrap_or_default())
     }
 

@@ -12,6 +12,7 @@ mod normal_path;
 mod orchestrated;
 mod record;
 pub mod report;
+mod schedule;
 pub mod template;
 pub mod workflow;
 
@@ -22,21 +23,26 @@ use crate::host::Host;
 use crate::storage::executions::{ExecutionStart, Finish, State};
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::writer::Record;
-use crate::vocabulary::{FallbackKind, FallbackReason, HostEvent, ModelInfo, SkipReason, StepOutcome, UsagePath};
-use anyhow::{Result, anyhow};
+use crate::vocabulary::{
+    FailureKind, FallbackKind, FallbackReason, HostEvent, ModelInfo, SkipReason, StepFailure, StepOutcome, UsagePath,
+};
+use anyhow::Result;
 use budget::WorkflowBudget;
 use context::{branch_not_taken, step_context, wit_step};
 use execution::{OpenExecution, finish_of};
+use futures::stream::{FuturesUnordered, StreamExt};
 use normal_path::{NormalPath, RenderedStep};
-use orchestrated::Attempt;
+use orchestrated::{Attempt, Orchestrated};
 use orchestration::settings::Settings;
 use orchestration::types::OverheadSpend;
 use record::Recorder;
-use report::{RunMetrics, RunReport, WritesLost};
+use report::{RunMetrics, RunReport, StepReport, WritesLost};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use template::Scope;
+use tokio::sync::Mutex;
 use tracing::Instrument;
 use workflow::{StepSpec, Workflow};
 
@@ -82,20 +88,31 @@ impl Progress {
     }
 }
 
-/// What every step of one run shares.
+/// What every step of one run shares, steps in flight together included.
 struct RunOf<'a> {
     who: &'a Identity,
     workflow: &'a Workflow,
-    memory_context: &'a String,
+    memory_context: String,
     settings: &'a Settings,
+    /// Held by a step only while the orchestrator plans or records it, never across a model wait.
+    session: Option<Mutex<OrchestratorSession>>,
+    /// Orchestration is active and the orchestrator has not failed.
+    orchestrated: AtomicBool,
+    /// With orchestration on: the workflow budget every path reserves from.
+    budget: Option<WorkflowBudget>,
 }
 
-/// `spec` with its templates resolved against the inputs and earlier outputs.
-fn render(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Result<RenderedStep> {
+/// `spec` with its templates resolved against the inputs and earlier outputs;
+/// a reference that misses fails the step, not the run.
+fn render(workflow: &Workflow, spec: &StepSpec, outputs: &HashMap<String, Value>) -> Result<RenderedStep, StepFailure> {
     let scope = Scope { inputs: &workflow.inputs, outputs };
+    let missed = |field: &str, e: &dyn std::fmt::Display| StepFailure {
+        kind: FailureKind::Template,
+        message: format!("step `{}` {field}: {e}", spec.id),
+    };
     Ok(RenderedStep {
-        prompt: scope.render(&spec.prompt).map_err(|e| anyhow!("step `{}` prompt: {e}", spec.id))?,
-        params: scope.render_value(&spec.params).map_err(|e| anyhow!("step `{}` params: {e}", spec.id))?,
+        prompt: scope.render(&spec.prompt).map_err(|e| missed("prompt", &e))?,
+        params: scope.render_value(&spec.params).map_err(|e| missed("params", &e))?,
         context: step_context(workflow, spec, outputs),
     })
 }
@@ -138,7 +155,7 @@ impl Host {
         let stored = self.db().settings()?;
         let settings = Settings::from_values(|key| stored.get(key).cloned());
         let (mut session, unavailable) = self.start_session(workflow, &who).await;
-        let mut orchestrated = match session.as_mut() {
+        let orchestrated = match session.as_mut() {
             Some(s) => s.is_active().await,
             None => false,
         };
@@ -154,32 +171,18 @@ impl Host {
         }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
-        let mut budget = orchestrated.then(|| WorkflowBudget::new(settings.max_tokens_per_workflow));
-        let recorder = Recorder::new(self.db(), &who, self.provider_name(), self.metric_intents());
-        let memory_context = workflow.memory_context.to_string();
-        let mut progress = Progress::default();
-        let mut reports = Vec::new();
-        for index in workflow.execution_order() {
-            let spec = &workflow.steps[index];
-            let step_started = Instant::now();
-            let outcome = match progress.skip_reason(spec) {
-                Some(reason) => StepOutcome::Skipped(reason),
-                None => {
-                    let step = render(workflow, spec, &progress.outputs)?;
-                    let run = RunOf { who: &who, workflow, memory_context: &memory_context, settings: &settings };
-                    let active = if orchestrated { session.as_mut() } else { None };
-                    let (outcome, orchestrator_failed) =
-                        self.run_step(&run, active, budget.as_ref(), spec, &step).await;
-                    orchestrated &= !orchestrator_failed;
-                    outcome
-                }
-            };
-            if let (Some(budget), Some(ran)) = (budget.as_mut(), outcome.ran()) {
-                budget.spend(ran.tokens.total);
-            }
-            progress.settle(&spec.id, &outcome);
-            reports.push(recorder.record(spec, outcome, step_started.elapsed().as_secs_f64() * 1e3));
-        }
+        let budget = orchestrated.then(|| WorkflowBudget::new(settings.max_tokens_per_workflow));
+        let run = RunOf {
+            who: &who,
+            workflow,
+            memory_context: workflow.memory_context.to_string(),
+            settings: &settings,
+            session: session.map(Mutex::new),
+            orchestrated: AtomicBool::new(orchestrated),
+            budget,
+        };
+        let reports = self.run_graph(&run).await;
+        let mut session = run.session.map(Mutex::into_inner);
         let (classifications, orchestration) = match session.as_mut() {
             Some(s) if s.broken().is_none() => {
                 let plans = s.metadata().await.map(|m| m.steps).unwrap_or_default();
@@ -217,37 +220,93 @@ impl Host {
         })
     }
 
-    /// Runs one step: through `session` when orchestration is active, else
-    /// (or when the orchestrator falls back) the normal way on what `budget`
-    /// leaves. The flag says the orchestrator itself failed.
-    async fn run_step(
-        &self,
-        run: &RunOf<'_>,
-        session: Option<&mut OrchestratorSession>,
-        budget: Option<&WorkflowBudget>,
-        spec: &StepSpec,
-        step: &RenderedStep,
-    ) -> (StepOutcome, bool) {
-        let mut how = NormalPath { fallback: None, intent: None, budget };
-        let mut orchestrator_failed = false;
-        if let Some(session) = session {
-            let plugins = &run.workflow.available_plugins;
-            match orchestrated::attempt(session, spec, step, run.memory_context, plugins, self.provider_name()).await {
-                Attempt::Settled(outcome) => return (outcome, false),
+    /// Runs the workflow's steps, each as soon as the steps it waits for
+    /// have settled, at most `workflow_max_parallel_steps` at once; returns
+    /// their reports in execution order.
+    async fn run_graph(&self, run: &RunOf<'_>) -> Vec<StepReport> {
+        let workflow = run.workflow;
+        let recorder = Recorder::new(self.db(), run.who, self.provider_name(), self.metric_intents());
+        let order = workflow.execution_order();
+        let waits = schedule::waits(workflow);
+        let limit = run.settings.max_parallel_steps.max(1) as usize;
+        let mut progress = Progress::default();
+        let mut started = vec![false; workflow.steps.len()];
+        let mut settled = vec![false; workflow.steps.len()];
+        let mut reports: Vec<Option<StepReport>> = vec![None; workflow.steps.len()];
+        let mut running = FuturesUnordered::new();
+        loop {
+            // Start every step that is ready, in execution order; a step
+            // settled here (skipped, or a template miss) may ready others.
+            let mut changed = true;
+            while changed && running.len() < limit {
+                changed = false;
+                for &index in &order {
+                    if started[index] || !waits[index].iter().all(|&w| settled[w]) || running.len() >= limit {
+                        continue;
+                    }
+                    started[index] = true;
+                    let spec = &workflow.steps[index];
+                    let step_started = Instant::now();
+                    let ready = match progress.skip_reason(spec) {
+                        Some(reason) => Err(StepOutcome::Skipped(reason)),
+                        None => render(workflow, spec, &progress.outputs)
+                            .map_err(|failure| StepOutcome::Failed { intent: None, failure }),
+                    };
+                    match ready {
+                        Ok(step) => running.push(async move {
+                            let outcome = self.run_step(run, spec, &step).await;
+                            (index, step_started, outcome)
+                        }),
+                        Err(outcome) => {
+                            progress.settle(&spec.id, &outcome);
+                            reports[index] = Some(recorder.record(spec, outcome, 0.0));
+                            settled[index] = true;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+            let Some((index, step_started, outcome)) = running.next().await else { break };
+            let spec = &workflow.steps[index];
+            progress.settle(&spec.id, &outcome);
+            reports[index] = Some(recorder.record(spec, outcome, step_started.elapsed().as_secs_f64() * 1e3));
+            settled[index] = true;
+        }
+        order.into_iter().filter_map(|index| reports[index].take()).collect()
+    }
+
+    /// Runs one step: through the orchestrator when it is active, else (or
+    /// when the orchestrator falls back) the normal way on what the workflow
+    /// budget leaves.
+    async fn run_step(&self, run: &RunOf<'_>, spec: &StepSpec, step: &RenderedStep) -> StepOutcome {
+        let mut how = NormalPath { fallback: None, intent: None, budget: run.budget.as_ref() };
+        if let Some(session) = run.session.as_ref().filter(|_| run.orchestrated.load(Ordering::Relaxed)) {
+            let orchestrated = Orchestrated {
+                runtime: &self.runtime,
+                session,
+                who: run.who,
+                budget: run.budget.as_ref(),
+                memory_context: &run.memory_context,
+                available_plugins: &run.workflow.available_plugins,
+                provider: self.provider_name(),
+            };
+            match orchestrated.attempt(spec, step).await {
+                Attempt::Settled(outcome) => return outcome,
                 Attempt::FellBack { reason, intent } => {
                     how.fallback = Some(reason);
                     how.intent = intent;
                 }
                 Attempt::OrchestratorFailed(message) => {
+                    // Steps started from now on run the normal way without asking it.
+                    run.orchestrated.store(false, Ordering::Relaxed);
                     let event = HostEvent::OrchestratorFailed { message: message.clone() };
                     AuditSink::new(self.db().clone(), run.who.clone()).host_event(&event, Some(&spec.id), "host");
                     how.fallback = Some(FallbackReason { kind: FallbackKind::OrchestratorFailed, message });
-                    orchestrator_failed = true;
                 }
             }
         }
         let model = &run.settings.default_model;
-        (self.run_normal_path(run.who, spec, step, run.memory_context, model, how).await, orchestrator_failed)
+        self.run_normal_path(run.who, spec, step, &run.memory_context, model, how).await
     }
 
     /// The orchestrator's session for the run, or why it could not start.

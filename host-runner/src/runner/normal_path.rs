@@ -11,6 +11,7 @@ use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::host::Host;
 use crate::storage::records::Identity;
+use crate::tokenizer;
 use crate::vocabulary::failures::describe_llm_failure;
 use crate::vocabulary::{FailureKind, FallbackReason, Ran, StepFailure, StepOutcome};
 use serde_json::Value;
@@ -48,6 +49,7 @@ impl Host {
         how: NormalPath<'_>,
     ) -> StepOutcome {
         let NormalPath { fallback, intent, budget } = how;
+        let content = normal_prompt(step, memory_context);
         let mut llm = LlmCtx::new(
             self.runtime.shared.provider.clone(),
             Pricing::new(self.db().clone()),
@@ -57,22 +59,31 @@ impl Host {
         )
         .for_step(&spec.id)
         .with_transcript(self.runtime.shared.transcript.clone());
-        // The host admits the call against what the workflow budget leaves,
-        // as it admits a handler's against its step's allocation.
-        if let Some(budget) = budget {
-            llm = llm.with_step_budget(&spec.id, u32::try_from(budget.left()).unwrap_or(u32::MAX));
+        // The host admits the call against what it holds of the workflow
+        // budget, as it admits a handler's against its step's allocation.
+        let reservation = budget.map(|budget| {
+            let need = tokenizer::count(&content).saturating_add(NORMAL_PATH_MAX_TOKENS);
+            budget.reserve(need)
+        });
+        if let Some(held) = &reservation {
+            llm = llm.with_step_budget(&spec.id, held.tokens);
         }
         let request = ProviderRequest {
             model: model.to_string(),
             system: None,
-            messages: vec![("user", normal_prompt(step, memory_context))],
+            messages: vec![("user", content)],
             max_tokens: NORMAL_PATH_MAX_TOKENS,
             temperature: 0.7,
             format: AnswerFormat::Text,
         };
-        let completion = match llm.call(request).await {
+        let answer = llm.call(request).await;
+        let held = reservation.as_ref().map_or(0, |held| held.tokens);
+        if let (Some(budget), Some(reservation)) = (budget, reservation) {
+            budget.settle(reservation, answer.as_ref().map_or(0, |c| c.usage.total));
+        }
+        let completion = match answer {
             Ok(completion) => completion,
-            Err(error) => return StepOutcome::Failed { intent, failure: failure_of(&error, budget) },
+            Err(error) => return StepOutcome::Failed { intent, failure: failure_of(&error, budget, held) },
         };
         let output = serde_json::from_str(completion.text.trim()).unwrap_or(Value::String(completion.text));
         let ran = Ran {
@@ -107,7 +118,7 @@ fn normal_prompt(step: &RenderedStep, memory_context: &str) -> String {
 }
 
 /// A refused or failed normal-path call, typed and in words.
-fn failure_of(error: &LlmFailure, budget: Option<&WorkflowBudget>) -> StepFailure {
+fn failure_of(error: &LlmFailure, budget: Option<&WorkflowBudget>, held: u32) -> StepFailure {
     let kind = match error {
         LlmFailure::BudgetExceeded(_) => FailureKind::Budget,
         LlmFailure::Provider(_) => FailureKind::Provider,
@@ -118,7 +129,7 @@ fn failure_of(error: &LlmFailure, budget: Option<&WorkflowBudget>) -> StepFailur
             "the workflow token budget (orchestration_max_tokens_per_workflow = {}) has {} tokens left and \
              the normal-path call asks for {} (prompt and answer): not sent",
             budget.limit(),
-            budget.left(),
+            held,
             refusal.requested
         ),
         _ => format!("model call failed: {}", describe_llm_failure(error)),

@@ -30,7 +30,7 @@ struct AppState {
 }
 
 pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> Router {
-    let runs = Arc::new(Semaphore::new(limits.max_runs));
+    let runs = Arc::new(Semaphore::new(limits.max_in_flight));
     let state = AppState { host, token: token.into(), runs, limits, drain };
     let v1 = Router::new()
         .route("/workflows", post(run_workflow))
@@ -122,6 +122,12 @@ async fn run_workflow(State(state): State<AppState>, request: Request) -> Respon
         let seconds = state.limits.body_timeout.as_secs_f64();
         return error(StatusCode::REQUEST_TIMEOUT, format!("request body: not received within {seconds} s"));
     };
+    if super::capacity::resident_bytes().is_some_and(|rss| rss > state.limits.max_resident_bytes) {
+        tracing::warn!(max = state.limits.max_resident_bytes, "workflow refused: resident memory past the limit");
+        let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "this replica is short of memory; retry shortly");
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        return response;
+    }
     let Ok(Ok(_slot)) = tokio::time::timeout(state.limits.queue_wait, state.runs.clone().acquire_owned()).await else {
         let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "every workflow slot is busy; retry shortly");
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));

@@ -5,6 +5,7 @@
 //! exhausted), and on shutdown the loop stops accepting and waits for the
 //! requests in flight.
 
+use super::capacity;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,22 +26,29 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time a workflow request has to send its body.
     pub body_timeout: Duration,
-    /// Workflows run at once; a request that finds no slot within
-    /// [`Limits::queue_wait`] is answered 503 with `Retry-After`.
-    pub max_runs: usize,
+    /// Workflows run at once (`--max-in-flight`); a request that finds no
+    /// slot within [`Limits::queue_wait`] is answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
     pub queue_wait: Duration,
+    /// Resident memory past which new workflows are refused (503) until it falls.
+    pub max_resident_bytes: u64,
     /// Wall-clock bound of one workflow request, body included; past it, 504.
     pub request_deadline: Duration,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// Limits sized for this machine, admitting `max_in_flight` workflows
+    /// (the machine-sized default when `None`).
+    pub fn for_machine(max_in_flight: Option<usize>) -> Self {
+        let max_in_flight = max_in_flight.unwrap_or_else(capacity::default_max_in_flight);
         Limits {
-            max_connections: 512,
+            max_connections: capacity::connection_limit(max_in_flight),
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
-            max_runs: 64,
+            max_in_flight,
             queue_wait: Duration::from_secs(2),
+            // Three quarters of the machine: what is left is the kernel's and the database's.
+            max_resident_bytes: capacity::total_memory().map_or(u64::MAX, |m| m / 4 * 3),
             request_deadline: Duration::from_secs(900),
         }
     }

@@ -3,6 +3,7 @@
 //! handlers directory.
 
 mod api;
+pub mod capacity;
 mod connections;
 pub mod drain;
 mod watcher;

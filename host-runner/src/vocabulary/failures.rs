@@ -82,6 +82,8 @@ pub enum FailureKind {
     Budget,
     /// The host refused the model call as malformed.
     InvalidRequest,
+    /// A template reference missed at run time (an earlier step's output lacks the field).
+    Template,
 }
 
 impl FailureKind {
@@ -90,6 +92,7 @@ impl FailureKind {
             FailureKind::Provider => "provider",
             FailureKind::Budget => "budget",
             FailureKind::InvalidRequest => "invalid_request",
+            FailureKind::Template => "template",
         }
     }
 }

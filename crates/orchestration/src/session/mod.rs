@@ -24,7 +24,9 @@ use crate::environment::Environment;
 use crate::routing::{AgentScores, Thresholds, TierModels, thresholds_from_settings, tier_models_from_settings};
 use crate::settings::Settings;
 use crate::types::*;
+use dispatch::FailedAttempts;
 pub use plan::LlmTier;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Where a step stands.
@@ -74,6 +76,26 @@ pub struct Metadata {
     pub steps: Vec<StepPlan>,
 }
 
+/// A step between [`Session::begin_step`] and its last [`Session::record_dispatch`].
+struct InFlight {
+    index: usize,
+    input: StepInput,
+    started: Instant,
+    step: step::Prepared,
+    failed: dispatch::FailedAttempts,
+}
+
+/// What the caller does after a dispatch of a planned step.
+#[derive(Debug, Clone)]
+pub enum StepProgress {
+    /// Dispatch this request (the step again, a tier up).
+    Dispatch(Box<HandlerRequest>),
+    /// The step ran through its handler.
+    Done(StepResult),
+    /// Run the step the normal way.
+    FellBack,
+}
+
 /// The caller's step, as the seed passes it: the step with params and variables.
 #[derive(Debug, Clone)]
 pub struct StepInput {
@@ -100,6 +122,8 @@ pub struct Session<E: Environment> {
     metrics: WorkflowMetrics,
     /// Sum of the quality of applied compressions, for the mean.
     quality_sum: f32,
+    /// Steps planned whose dispatch is not recorded yet.
+    in_flight: HashMap<String, InFlight>,
     completed: bool,
 }
 
@@ -135,6 +159,7 @@ impl<E: Environment> Session<E> {
                 ..Default::default()
             },
             quality_sum: 0.0,
+            in_flight: HashMap::new(),
             completed: false,
             settings,
             env,
@@ -185,6 +210,30 @@ impl<E: Environment> Session<E> {
         memory_context: &str,
         available_plugins: &[String],
     ) -> Option<StepResult> {
+        let mut request = self.begin_step(step_id, input, memory_context, available_plugins)?;
+        loop {
+            let outcome = self.env.dispatch(&request);
+            match self.record_dispatch(step_id, outcome) {
+                StepProgress::Dispatch(next) => request = *next,
+                StepProgress::Done(result) => return Some(result),
+                StepProgress::FellBack => return None,
+            }
+        }
+    }
+
+    /// The plan phase of a step: classifies nothing (that was done at
+    /// initialization) but assembles its material, routes and compresses it,
+    /// and returns the request its handler is to run. The caller dispatches
+    /// it, without holding the session, and hands the outcome to
+    /// [`Session::record_dispatch`]; steps may be in flight together. `None`:
+    /// run the step the normal way (the reason is in the metadata and audit).
+    pub fn begin_step(
+        &mut self,
+        step_id: &str,
+        input: StepInput,
+        memory_context: &str,
+        available_plugins: &[String],
+    ) -> Option<HandlerRequest> {
         if !self.is_active() {
             return None;
         }
@@ -199,13 +248,40 @@ impl<E: Environment> Session<E> {
             );
             return None;
         };
-        let mut step = self.prepare(index, &input, memory_context, available_plugins);
-        let (outcome, failed) = self.dispatch_with_retries(index, &input, &mut step);
+        if self.in_flight.contains_key(step_id) {
+            self.emit_failure(step_id, None, "step_in_flight", "the step is already in flight", 0);
+            return None;
+        }
+        let step = self.prepare(index, &input, memory_context, available_plugins);
+        let request = step.request.clone();
+        let flight = InFlight { index, input, started, step, failed: FailedAttempts::default() };
+        self.in_flight.insert(step_id.to_string(), flight);
+        Some(request)
+    }
+
+    /// The record phase: books one dispatch of a step [`Session::begin_step`]
+    /// planned, and says what comes next: another dispatch a tier up, the
+    /// step's result, or the fall-back to the normal path.
+    pub fn record_dispatch(&mut self, step_id: &str, outcome: Result<Dispatched, DispatchFailure>) -> StepProgress {
+        let Some(mut flight) = self.in_flight.remove(step_id) else {
+            self.emit_failure(step_id, None, "not_planned", "a dispatch was recorded for a step not in flight", 0);
+            return StepProgress::FellBack;
+        };
         match outcome {
-            Ok(done) => Some(self.record_success(index, step_id, started, step, done, failed)),
+            Ok(done) => {
+                let InFlight { index, started, step, failed, .. } = flight;
+                StepProgress::Done(self.record_success(index, step_id, started, step, done, failed))
+            }
             Err(failure) => {
-                self.record_fallback(index, step_id, &step.intent, failure.error, failed.retried.len());
-                None
+                let (index, input) = (flight.index, &flight.input);
+                if self.retry_after(index, input, &mut flight.step, &mut flight.failed, &failure) {
+                    let request = flight.step.request.clone();
+                    self.in_flight.insert(step_id.to_string(), flight);
+                    return StepProgress::Dispatch(Box::new(request));
+                }
+                let retries = flight.failed.retried.len();
+                self.record_fallback(index, step_id, &flight.step.intent, failure.error, retries);
+                StepProgress::FellBack
             }
         }
     }

@@ -36,6 +36,14 @@ impl DispatchCtx {
         DispatchCtx { dispatcher, who, failed_attempts: OverheadSpend::default() }
     }
 
+    /// Adds a failed dispatch's model calls, whoever ran the dispatch.
+    pub fn count_failed_attempt(&mut self, failure: &DispatchFailure) {
+        let spent = &mut self.failed_attempts;
+        spent.calls += failure.llm_calls;
+        spent.tokens += u64::from(failure.usage.total);
+        spent.cost_usd += failure.cost_usd;
+    }
+
     /// The model calls of dispatches that failed: paid for, though no step used them.
     pub fn failed_attempts(&self) -> OverheadSpend {
         self.failed_attempts
@@ -72,10 +80,7 @@ impl handlers::Host for DispatchCtx {
     async fn dispatch(&mut self, request: StepRequest) -> Result<DispatchResult, DispatchFailure> {
         let outcome = self.dispatcher.dispatch(&self.who, request).await;
         if let Err(failure) = &outcome {
-            let spent = &mut self.failed_attempts;
-            spent.calls += failure.llm_calls;
-            spent.tokens += u64::from(failure.usage.total);
-            spent.cost_usd += failure.cost_usd;
+            self.count_failed_attempt(failure);
         }
         outcome
     }
