@@ -4,6 +4,7 @@
 //! file, a rejected component, or a model call the script does not answer.
 
 use super::Exit;
+use super::output::emit;
 use anyhow::{Context, Result};
 use host_runner::capabilities::llm::scripted::Answer;
 use host_runner::components::shared::Limits;
@@ -30,11 +31,7 @@ pub async fn run(files: Files<'_>, limits: Limits, json: bool) -> Result<()> {
             return Err(Exit(HARNESS_FAILED).into());
         }
     };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-    } else {
-        print(&outcome);
-    }
+    emit(json, &outcome, || print(&outcome))?;
     if let Some(call) = outcome.unscripted_call() {
         eprintln!(
             "error: a model call has no scripted answer; the request was:\n{}",

@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod handler_test;
+mod output;
 mod print;
 
 use anyhow::{Context, Result};
@@ -13,6 +14,7 @@ use host_runner::runner::report::Path;
 use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
 use host_runner::storage::Db;
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
+use output::emit;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -247,11 +249,7 @@ pub async fn main() -> Result<()> {
             let host = build_host(&cli).await?;
             print::provider_note(&host);
             let report = host.run(&workflow).await?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print::run_report(&report);
-            }
+            emit(*json, &report, || print::run_report(&report))?;
             if let Some(lost) = &report.writes_lost {
                 anyhow::bail!(
                     "{} audit/usage row(s) of execution {} could not be written to {} (last: {})",
@@ -277,11 +275,7 @@ pub async fn main() -> Result<()> {
         }
         Command::Flags { action: FlagsAction::List { json } } => {
             let rows = Db::open(&cli.db)?.list_settings("")?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                print::settings(&rows);
-            }
+            emit(*json, &rows, || print::settings(&rows))?;
         }
         Command::Flags { action: FlagsAction::Set { key, value } } => {
             Db::open(&cli.db)?.set_setting(key, value)?;
@@ -289,15 +283,13 @@ pub async fn main() -> Result<()> {
         }
         Command::Agents { action: AgentsAction::List { json } } => {
             let rows = Db::open(&cli.db)?.agents()?;
-            if *json {
-                let rows: Vec<_> = rows
-                    .iter()
-                    .map(|(id, row)| serde_json::json!({ "agent_id": id, "scores": row.scores, "runs": row.runs }))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                print::agents(&rows);
-            }
+            // JSON values, not a struct: their keys print sorted and the f32 scores
+            // widened to f64, as `--json` always has.
+            let document: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(id, row)| serde_json::json!({ "agent_id": id, "scores": row.scores, "runs": row.runs }))
+                .collect();
+            emit(*json, &document, || print::agents(&rows))?;
         }
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
             Db::open(&cli.db)?.set_creation(agent, *score)?;
@@ -314,11 +306,8 @@ pub async fn main() -> Result<()> {
         }
         Command::Handlers { action: HandlersAction::List { json } } => {
             let host = build_host(&cli).await?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&handlers_json(&host))?);
-            } else {
-                print::handlers(&host.handlers(), host.handlers_dir());
-            }
+            // The document `GET /v1/handlers` answers.
+            emit(*json, &handlers_json(&host), || print::handlers(&host.handlers(), host.handlers_dir()))?;
         }
         Command::Eval { dir, json, transcripts, report } => {
             let mut reports = vec![];
@@ -331,16 +320,14 @@ pub async fn main() -> Result<()> {
                     .with_context(|| format!("writing the report {}", path.display()))?;
                 eprintln!("report written to {}", path.display());
             }
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
-            } else {
+            emit(*json, &reports, || {
                 for (i, report) in reports.iter().enumerate() {
                     if i > 0 {
                         println!();
                     }
                     print::eval_report(report);
                 }
-            }
+            })?;
         }
         Command::Bench { file, runs, warmup, concurrency, replicas, postgres, baseline_code, json } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading workflow {}", file.display()))?;
@@ -383,11 +370,9 @@ pub async fn main() -> Result<()> {
                 None => bench::bench(&host, &workflow, *runs, *warmup).await.map(Measured::Steps),
             };
             let _ = std::fs::remove_file(&scratch);
-            match (measured?, *json) {
-                (Measured::Steps(r), true) => println!("{}", serde_json::to_string_pretty(&r)?),
-                (Measured::Serve(r), true) => println!("{}", serde_json::to_string_pretty(&r)?),
-                (Measured::Steps(r), false) => print::bench(&r),
-                (Measured::Serve(r), false) => print::bench_serve(&r),
+            match measured? {
+                Measured::Steps(results) => emit(*json, &results, || print::bench(&results))?,
+                Measured::Serve(results) => emit(*json, &results, || print::bench_serve(&results))?,
             }
         }
         Command::Serve { listen, token, no_watch, drain_timeout } => {
@@ -425,20 +410,12 @@ pub async fn main() -> Result<()> {
                 }
                 None => None,
             };
-            match (run, *json) {
-                (Some(run), true) => {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&serde_json::json!({ "execution": run, "events": rows }))?
-                    )
-                }
-                (None, true) => println!("{}", serde_json::to_string_pretty(&rows)?),
-                (run, false) => {
-                    if let Some(run) = run {
-                        print::execution(&run);
-                    }
+            match run {
+                Some(run) => emit(*json, &serde_json::json!({ "execution": run, "events": rows }), || {
+                    print::execution(&run);
                     print::audit(&rows);
-                }
+                })?,
+                None => emit(*json, &rows, || print::audit(&rows))?,
             }
         }
     }
