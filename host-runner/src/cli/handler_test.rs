@@ -4,6 +4,8 @@
 //! file, a rejected component, or a model call the script does not answer.
 
 use super::Exit;
+use super::output::emit;
+use super::print;
 use anyhow::{Context, Result};
 use host_runner::capabilities::llm::scripted::Answer;
 use host_runner::components::shared::Limits;
@@ -30,11 +32,7 @@ pub async fn run(files: Files<'_>, limits: Limits, json: bool) -> Result<()> {
             return Err(Exit(HARNESS_FAILED).into());
         }
     };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-    } else {
-        print(&outcome);
-    }
+    emit(json, &outcome, || print::handlers::test_outcome(&outcome))?;
     if let Some(call) = outcome.unscripted_call() {
         eprintln!(
             "error: a model call has no scripted answer; the request was:\n{}",
@@ -63,33 +61,4 @@ async fn load_and_execute(files: &Files<'_>, limits: Limits) -> Result<Outcome> 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {what} file {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{what} file {}", path.display()))
-}
-
-fn print(outcome: &Outcome) {
-    println!("handler {} as `{}`", outcome.handler, outcome.intent);
-    for (n, call) in outcome.llm_calls.iter().enumerate() {
-        let answered = call.answered_by.map_or("unanswered".to_string(), |i| format!("answer #{}", i + 1));
-        println!(
-            "  llm call {}: {} ({} in / {} out tokens, max {}), {answered}",
-            n + 1,
-            call.model,
-            call.input_tokens,
-            call.output_tokens,
-            call.max_tokens
-        );
-    }
-    for call in &outcome.imports {
-        println!("  {}", serde_json::to_string(call).unwrap_or_default());
-    }
-    for event in &outcome.audit {
-        println!("  audit {} ({}) from {}", event.event_type, event.severity, event.source);
-    }
-    println!("tokens: {} in / {} out", outcome.tokens[0], outcome.tokens[1]);
-    match &outcome.result {
-        Ok(output) => println!("{}", serde_json::to_string_pretty(output).unwrap_or_else(|_| output.to_string())),
-        Err(error) => {
-            let whose = if outcome.handler_error { "handler error" } else { "sandbox error" };
-            println!("{whose}: {error}");
-        }
-    }
 }

@@ -55,7 +55,6 @@ impl WorkflowBudget {
     pub fn limit(&self) -> u64 {
         self.limit
     }
-
 }
 
 #[cfg(test)]

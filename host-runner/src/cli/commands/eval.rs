@@ -1,0 +1,62 @@
+//! `pilot eval`: a labeled corpus, split by split, each on a scratch host of its own.
+
+use crate::cli::args::{Cli, EvalArgs};
+use crate::cli::output::emit;
+use crate::cli::{eval, print, setup};
+use anyhow::{Context, Result};
+use host_runner::Workflow;
+use std::path::Path;
+
+pub async fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
+    let mut reports = vec![];
+    for (split, workflows) in eval::splits(&args.dir)? {
+        let transcripts = args.transcripts.as_ref().map(|d| d.join(&split));
+        reports.push(eval_split(cli, &split, &workflows, transcripts.as_deref()).await?);
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, eval::html::render(&reports))
+            .with_context(|| format!("writing the report {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    emit(args.json, &reports, || print::eval::reports(&reports))
+}
+
+/// One split of a corpus on a scratch host of its own, plugins answered by
+/// a loopback test double.
+async fn eval_split(
+    cli: &Cli,
+    split: &str,
+    workflows: &[(String, Workflow)],
+    transcripts: Option<&Path>,
+) -> Result<eval::EvalReport> {
+    let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
+    // Plugins answer from a loopback test double, allowed by copies of the manifests.
+    let sink = eval::sink::PluginSink::start().await?;
+    let handlers = sink.handlers_copy(&setup::handlers_dir(cli), &scratch.join("handlers"))?;
+    let host = setup::host_builder(cli, &scratch.join("pilot.db").display().to_string(), true)?
+        .handlers_dir(handlers)
+        .keep_transcript(true)
+        .build()
+        .await?;
+    sink.configure(host.db())?;
+    print::provider_note(&host);
+    eprintln!(
+        "split {split}: plugins {} answered by a loopback sink (test double), not real services",
+        eval::sink::PLUGINS.join(", ")
+    );
+    let bar = indicatif::ProgressBar::new(workflows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
+    );
+    let report = eval::evaluate(&host, split, workflows, transcripts, |name| {
+        bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
+        bar.inc(1);
+    })
+    .await;
+    bar.finish_and_clear();
+    drop(host);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let mut report = report?;
+    report.plugin_requests = sink.received();
+    Ok(report)
+}
