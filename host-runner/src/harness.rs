@@ -13,13 +13,13 @@ use crate::bindings::types::{
 };
 use crate::capabilities::import_log::ImportCall;
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
+use crate::components::code::HandlerCompilers;
 use crate::components::compiled::CompiledStore;
 use crate::components::engine::new_engine;
 use crate::components::loaded::LoadedHandler;
 use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
 use crate::components::shared::{Limits, Shared};
-use crate::components::tiers::HandlerCompilers;
 use crate::storage::Db;
 use crate::storage::records::{AuditRow, Identity};
 use anyhow::{Context, Result, bail};

@@ -1,7 +1,7 @@
 //! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
 //! while handlers are replaced.
 
-use host_runner::components::tiers::{CodePolicy, CodeTier};
+use host_runner::components::code::{Code, CodePolicy};
 use host_runner::runner::report::{Path as StepPath, RunReport};
 use host_runner::serve::{Limits, router, serve_listener, watch};
 use host_runner::{Host, Workflow};
@@ -225,12 +225,12 @@ async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_
     let build =
         || sandbox.builder().strict(false).code_policy(CodePolicy::BaselineFirst).compiled_code_dir(&compiled).build();
     let host = build().await.unwrap();
-    let tiers = |host: &Host| host.handlers().handlers().iter().map(|h| h.tier).collect::<Vec<_>>();
+    let codes = |host: &Host| host.handlers().handlers().iter().map(|h| h.code).collect::<Vec<_>>();
     let workflow = Workflow::parse(&example("support-ticket-triage.json"), "support-ticket-triage.json").unwrap();
     let first = host.run(&workflow).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while tiers(&host).contains(&CodeTier::Baseline) {
-        assert!(std::time::Instant::now() < deadline, "still baseline after 120 s: {:?}", tiers(&host));
+    while codes(&host).contains(&Code::Baseline) {
+        assert!(std::time::Instant::now() < deadline, "still baseline after 120 s: {:?}", codes(&host));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let second = host.run(&workflow).await.unwrap();
@@ -244,7 +244,7 @@ async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_
     assert_eq!(kept.count(), 4);
     // So a restart serves optimized code from the start.
     let restarted = build().await.unwrap();
-    assert_eq!(tiers(&restarted), vec![CodeTier::Optimized; 3]);
+    assert_eq!(codes(&restarted), vec![Code::Optimized; 3]);
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@ mod print;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use host_runner::components::code::CodePolicy;
 use host_runner::components::limits::HandlerLimits;
-use host_runner::components::tiers::CodePolicy;
 use host_runner::runner::report::Path;
 use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
 use host_runner::storage::Db;

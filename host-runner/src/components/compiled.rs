@@ -5,7 +5,7 @@
 //!
 //! The host keeps these files itself, rather than through wasmtime's own
 //! cache, because it must know before compiling whether optimized code
-//! exists: a miss is served first by the baseline compiler (see `tiers`).
+//! exists: a miss is served first by the baseline compiler (see `code`).
 //!
 //! Loading a file maps its code and runs it unchecked
 //! (`Component::deserialize_file`), so the directory is as trusted as the

@@ -8,7 +8,7 @@
 //!   image instead of new mappings.
 //! - The baseline engine (Winch) compiles about 5x faster and runs slower
 //!   code; `pilot serve` uses it for a handler it has no optimized code for
-//!   yet, until Cranelift's code is swapped in (see `tiers`). Its instances
+//!   yet, until Cranelift's code is swapped in (see `code`). Its instances
 //!   are allocated on demand: it serves for seconds, so reserving a second
 //!   pool is not worth the address space.
 

@@ -10,13 +10,13 @@
 //! when that is ready, unless its file changed meanwhile.
 
 use crate::bindings::handler::IntentHandlerPre;
+use crate::components::code::Code;
 use crate::components::compiled::ComponentBytes;
 use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
 use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
 use crate::components::state::HandlerState;
-use crate::components::tiers::CodeTier;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -211,7 +211,7 @@ async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snaps
                 let handler = Arc::new(handler);
                 match next.admit(Arc::clone(&handler)) {
                     Ok(()) => {
-                        if handler.tier == CodeTier::Baseline && shared.compilers.optimizes_later() {
+                        if handler.code == Code::Baseline && shared.compilers.optimizes_later() {
                             to_optimize.push((handler, bytes));
                         }
                         if old.contains_key(file.as_path()) {
@@ -322,7 +322,7 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedH
         fingerprint,
         grants: Arc::new(grants),
         pre,
-        tier: linked.tier,
+        code: linked.code,
     };
     Ok((handler, bytes))
 }

@@ -209,7 +209,7 @@ pub fn handlers_json(host: &Host) -> Value {
                 "file": h.path.display().to_string(),
                 "loaded_at": unix_seconds(h.loaded_at),
                 "state": "active",
-                "code": h.tier.as_str(),
+                "code": h.code.as_str(),
             })
         })
         .collect();

@@ -17,20 +17,20 @@ use std::time::Instant;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-/// The compiler a handler's running code came from.
+/// Which code a handler runs: the compiler it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeTier {
+pub enum Code {
     /// Winch: compiled fast, runs slower; replaced once Cranelift's code is ready.
     Baseline,
     /// Cranelift.
     Optimized,
 }
 
-impl CodeTier {
+impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
-            CodeTier::Baseline => "baseline",
-            CodeTier::Optimized => "optimized",
+            Code::Baseline => "baseline",
+            Code::Optimized => "optimized",
         }
     }
 }
@@ -51,16 +51,16 @@ pub enum CodePolicy {
     BaselineOnly,
 }
 
-/// An engine and the `intent-handler` linker on it.
+/// A compiler: its engine and the `intent-handler` linker on it.
 #[derive(Clone)]
-pub struct Tier {
+pub struct Compiler {
     pub engine: Engine,
     pub linker: Linker<HandlerState>,
 }
 
-impl Tier {
-    pub fn new(engine: Engine) -> Result<Tier> {
-        Ok(Tier { linker: handler_linker(&engine)?, engine })
+impl Compiler {
+    pub fn new(engine: Engine) -> Result<Compiler> {
+        Ok(Compiler { linker: handler_linker(&engine)?, engine })
     }
 
     /// Links `component` and checks that it exports the `handler` interface.
@@ -79,9 +79,9 @@ impl Tier {
 /// The host's compilers for handlers and where their optimized code is kept.
 #[derive(Clone)]
 pub struct HandlerCompilers {
-    pub optimized: Tier,
+    pub optimized: Compiler,
     /// Present unless the policy is [`CodePolicy::Optimized`].
-    pub baseline: Option<Tier>,
+    pub baseline: Option<Compiler>,
     pub compiled: CompiledStore,
     policy: CodePolicy,
 }
@@ -89,21 +89,21 @@ pub struct HandlerCompilers {
 /// A handler's linked code and what compiled it.
 pub struct Linked {
     pub pre: IntentHandlerPre<HandlerState>,
-    pub tier: CodeTier,
+    pub code: Code,
 }
 
 impl HandlerCompilers {
     /// Compilers giving handlers optimized code ([`CodePolicy::Optimized`]).
     pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers> {
         Ok(HandlerCompilers {
-            optimized: Tier::new(optimized)?,
+            optimized: Compiler::new(optimized)?,
             baseline: None,
             compiled,
             policy: CodePolicy::Optimized,
         })
     }
 
-    /// Follows `policy`, adding the Winch tier when it needs one
+    /// Follows `policy`, adding the Winch compiler when it needs one
     /// (`PILOT_BASELINE=0` turns `BaselineFirst` into `Optimized`, to compare).
     pub fn with_policy(mut self, policy: CodePolicy) -> Result<HandlerCompilers> {
         let policy = match policy {
@@ -114,10 +114,10 @@ impl HandlerCompilers {
         };
         self.baseline = match policy {
             CodePolicy::Optimized => None,
-            CodePolicy::BaselineOnly => Some(Tier::new(new_baseline_engine()?)?),
+            CodePolicy::BaselineOnly => Some(Compiler::new(new_baseline_engine()?)?),
             // Winch targets x86-64 only: elsewhere, serving waits for Cranelift.
-            CodePolicy::BaselineFirst => match new_baseline_engine().and_then(Tier::new) {
-                Ok(tier) => Some(tier),
+            CodePolicy::BaselineFirst => match new_baseline_engine().and_then(Compiler::new) {
+                Ok(compiler) => Some(compiler),
                 Err(e) => {
                     tracing::warn!("no baseline compiler, handlers wait for optimized code: {e:#}");
                     self.policy = CodePolicy::Optimized;
@@ -136,17 +136,17 @@ impl HandlerCompilers {
 
     /// Compiles and links `bytes` (blocking), as the policy says: kept
     /// optimized code when there is some (unless baseline only), else
-    /// baseline code when the policy has the tier, else optimized code
+    /// baseline code when the policy has the baseline compiler, else optimized code
     /// compiled now.
     pub fn compile(&self, bytes: &ComponentBytes) -> Result<Linked> {
         if self.policy != CodePolicy::BaselineOnly
             && let Some(component) = self.compiled.lookup(&self.optimized.engine, bytes)
         {
-            return Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized });
+            return Ok(Linked { pre: self.optimized.link(&component)?, code: Code::Optimized });
         }
         if let Some(baseline) = &self.baseline {
             match Component::new(&baseline.engine, bytes.bytes()) {
-                Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, tier: CodeTier::Baseline }),
+                Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, code: Code::Baseline }),
                 Err(e) if self.policy == CodePolicy::BaselineOnly => {
                     return Err(anyhow::Error::from(e).context("does not compile with the baseline compiler"));
                 }
@@ -155,7 +155,7 @@ impl HandlerCompilers {
             }
         }
         let component = self.compiled.compile(&self.optimized.engine, bytes).context("does not compile")?;
-        Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized })
+        Ok(Linked { pre: self.optimized.link(&component)?, code: Code::Optimized })
     }
 
     /// Compiles `bytes` with Cranelift on a thread of its own, keeps the
