@@ -11,7 +11,8 @@
 use crate::bindings::types::{
     MaterialFormat, MaterialPiece, MaterialSource, StepError, StepRequest, TokenUsage, WorkflowStep,
 };
-use crate::capabilities::import_log::ImportCall;
+use crate::capabilities::HostCapabilities;
+use crate::capabilities::import_log::{ImportCall, ImportLog};
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
 use crate::components::code::HandlerCompilers;
 use crate::components::compiled::CompiledStore;
@@ -127,6 +128,8 @@ pub struct Harness {
     shared: Shared,
     handler: Arc<LoadedHandler>,
     provider: Arc<ScriptedProvider>,
+    /// The handler's import calls (outbound requests, statements, settings reads).
+    imports: Arc<ImportLog>,
     scratch: PathBuf,
 }
 
@@ -155,23 +158,19 @@ impl Harness {
         }
         let provider = Arc::new(ScriptedProvider::new(answers));
         let db = Db::open(&scratch.join("pilot.db").display().to_string())?;
-        let mut shared = Shared::new(
-            HandlerCompilers::new(new_engine()?, CompiledStore::user_default())?,
-            db,
-            provider.clone(),
-            scratch.join("pilot.components"),
-            limits,
-            None,
-            Arc::default(),
-        );
-        shared.import_log = Some(Arc::default());
+        let mut capabilities =
+            HostCapabilities::new(&db, provider.clone(), None, scratch.join("pilot.components"), Arc::default());
+        let imports = Arc::new(ImportLog::default());
+        capabilities.record_imports(imports.clone());
+        let compilers = HandlerCompilers::new(new_engine()?, CompiledStore::user_default())?;
+        let shared = Shared::new(compilers, db, capabilities, limits);
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;
         if let Some(rejected) = report.rejected.first() {
             bail!("{}", rejected.reason);
         }
         let handler = registry.snapshot().handlers().first().cloned().context("the component did not load")?;
-        Ok(Harness { shared, handler, provider, scratch })
+        Ok(Harness { shared, handler, provider, imports, scratch })
     }
 
     /// The loaded handler's `info()`.
@@ -197,8 +196,7 @@ impl Harness {
         };
         let step_request = step_request(request, &intent, &info.control_params);
         let calls_before = self.provider.calls().len();
-        let log = self.shared.import_log.as_ref().context("the harness records imports")?;
-        log.take();
+        self.imports.take();
         let dispatched = run_handler(&self.shared, &self.handler, &who, step_request).await;
         self.shared.db.records().flush().await;
         let audit = self.shared.db.audit(Some(&who.execution_id), 1_000)?;
@@ -220,7 +218,7 @@ impl Harness {
             tokens,
             llm_calls: self.provider.calls().split_off(calls_before),
             audit,
-            imports: log.take(),
+            imports: self.imports.take(),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The host: one engine, one database, one provider and the components,
 //! compiled once and instantiated per step. Built with [`Host::builder`].
 
+use crate::capabilities::HostCapabilities;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::http_api::DEFAULT_TOTAL_TIMEOUT;
 use crate::capabilities::llm::openai::{self, OpenAi};
@@ -193,15 +194,15 @@ impl HostBuilder {
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
         let orchestrator = load_orchestrator(&engine, &compiled, &orchestrator_path)?;
-        let shared = Shared::new(
-            HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy)?,
-            db,
+        let capabilities = HostCapabilities::new(
+            &db,
             self.provider.build()?,
-            component_data_dir(&self.database),
-            self.limits,
             self.keep_transcript.then(Arc::default),
+            component_data_dir(&self.database),
             Arc::new(self.plugin_headers),
         );
+        let compilers = HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy)?;
+        let shared = Shared::new(compilers, db, capabilities, self.limits);
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
@@ -238,7 +239,7 @@ impl Host {
 
     /// What steps sent to models, when the host was built to keep it.
     pub fn transcript(&self) -> Option<&Transcript> {
-        self.runtime.shared.transcript.as_deref()
+        self.runtime.shared.capabilities.llm.transcript().map(Arc::as_ref)
     }
 
     pub fn db(&self) -> &Db {
@@ -247,7 +248,7 @@ impl Host {
 
     /// `anthropic`, `openai` or `simulated`.
     pub fn provider_name(&self) -> &'static str {
-        self.runtime.shared.provider.name()
+        self.runtime.shared.capabilities.llm.provider().name()
     }
 
     /// The handlers serving now.

@@ -9,8 +9,7 @@
 use crate::bindings::handler::IntentHandlerPre;
 use crate::components::compiled::{CompiledStore, ComponentBytes};
 use crate::components::engine::new_baseline_engine;
-use crate::components::shared::handler_linker;
-use crate::components::state::HandlerState;
+use crate::components::worlds::intent_handler::{self, HandlerState};
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -60,7 +59,7 @@ pub struct Compiler {
 
 impl Compiler {
     pub fn new(engine: Engine) -> Result<Compiler> {
-        Ok(Compiler { linker: handler_linker(&engine)?, engine })
+        Ok(Compiler { linker: intent_handler::linker(&engine)?, engine })
     }
 
     /// Links `component` and checks that it exports the `handler` interface.

@@ -5,7 +5,7 @@ use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::components::code::Code;
 use crate::components::manifest::Grants;
-use crate::components::state::HandlerState;
+use crate::components::worlds::intent_handler::HandlerState;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;

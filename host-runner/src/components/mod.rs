@@ -1,6 +1,7 @@
 //! Running components: the engines, compiled code kept on disk and which
-//! code handlers run (baseline or optimized), per-store state, the handler
-//! registry, handler sandboxes and the orchestrator session.
+//! code handlers run (baseline or optimized), per-store state and the two
+//! worlds' imports, the handler registry, handler sandboxes and the
+//! orchestrator session.
 
 pub mod code;
 pub mod compiled;
@@ -14,3 +15,4 @@ pub mod runtime;
 pub mod sandbox;
 pub mod shared;
 pub mod state;
+pub mod worlds;

@@ -16,7 +16,7 @@ use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
 use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
-use crate::components::state::HandlerState;
+use crate::components::worlds::intent_handler::HandlerState;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -251,7 +251,7 @@ fn reject(
     previous: Option<&Arc<LoadedHandler>>,
 ) {
     tracing::warn!(file = %file.display(), %reason, "handler rejected");
-    shared.host_audit(
+    shared.capabilities.audit.host_event(
         "HANDLER_REJECTED",
         "warning",
         &serde_json::json!({ "file": file.display().to_string(), "reason": reason, "previous_version_kept": previous.is_some() }),

@@ -5,17 +5,15 @@
 use crate::bindings::orchestrator::OrchestratorCorePre;
 use crate::bindings::types::{StepError, StepRequest};
 use crate::capabilities::handlers::{Dispatched, Dispatcher};
-use crate::capabilities::{agents, audit, handlers, llm, settings};
 use crate::components::compiled::{CompiledStore, ComponentBytes};
 use crate::components::registry::Registry;
 use crate::components::sandbox;
 use crate::components::shared::Shared;
-use crate::components::state::OrchestratorState;
+use crate::components::worlds::orchestrator_core::{self, OrchestratorState};
 use crate::storage::records::Identity;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
-use wasmtime::component::Linker;
 
 /// The host's runtime: the app-wide state the capabilities share, the
 /// handler registry, the linked orchestrator, and where handlers are loaded from.
@@ -69,13 +67,7 @@ pub fn load_orchestrator(
     }
     let bytes = ComponentBytes::new(std::fs::read(path).with_context(what)?);
     let component = compiled.load(engine, &bytes).with_context(what)?;
-    let mut linker: Linker<OrchestratorState> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    llm::add_to_linker(&mut linker)?;
-    audit::add_to_linker(&mut linker)?;
-    settings::add_to_linker(&mut linker)?;
-    handlers::add_to_linker(&mut linker)?;
-    agents::add_to_linker(&mut linker)?;
+    let linker = orchestrator_core::linker(engine)?;
     let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
     OrchestratorCorePre::new(pre)
         .map_err(anyhow::Error::from)

@@ -10,6 +10,22 @@ use orchestration::routing::AgentScores;
 use std::collections::HashMap;
 use wasmtime::component::{HasData, Linker};
 
+/// App-wide state: the database holding agents' scores and past usage.
+pub struct AgentsState {
+    db: Db,
+}
+
+impl AgentsState {
+    pub fn new(db: Db) -> Self {
+        AgentsState { db }
+    }
+
+    /// A store's context, for one run.
+    pub fn prepare(&self) -> AgentsCtx {
+        AgentsCtx::new(self.db.clone())
+    }
+}
+
 /// Per-store context: the database, and the scores this store's run read
 /// (its new scores are stored as a change from them, so racing runs of one
 /// agent all count).

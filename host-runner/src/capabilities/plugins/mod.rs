@@ -33,6 +33,23 @@ pub fn headers_from_env() -> Result<HashMap<String, (String, String)>, String> {
     Ok(headers)
 }
 
+/// App-wide state: the database holding plugin URLs, and the host's plugin credentials.
+pub struct PluginsState {
+    db: Db,
+    headers: PluginHeaders,
+}
+
+impl PluginsState {
+    pub fn new(db: Db, headers: PluginHeaders) -> Self {
+        PluginsState { db, headers }
+    }
+
+    /// A store's context: the plugins its step may use (`available_plugins`).
+    pub fn prepare(&self, available: Vec<String>) -> PluginsCtx {
+        PluginsCtx::new(self.db.clone(), available, self.headers.clone())
+    }
+}
+
 /// Per-store context: the plugins of the step being run.
 pub struct PluginsCtx {
     db: Db,
