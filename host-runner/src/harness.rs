@@ -16,7 +16,7 @@ use crate::capabilities::import_log::{ImportCall, ImportLog};
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
 use crate::components::code::HandlerCompilers;
 use crate::components::compiled::CompiledStore;
-use crate::components::engine::new_engine;
+use crate::components::engine::{EngineOptions, new_engine};
 use crate::components::loaded::LoadedHandler;
 use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
@@ -135,12 +135,14 @@ pub struct Harness {
 
 impl Harness {
     /// Validates and loads `component` under `manifest` (by default the
-    /// `.toml` beside it, as the host would), answering model calls from `answers`.
+    /// `.toml` beside it, as the host would), answering model calls from
+    /// `answers`, on an engine configured by `engines`.
     pub async fn load(
         component: &Path,
         manifest: Option<&Path>,
         answers: Vec<Answer>,
         limits: Limits,
+        engines: EngineOptions,
     ) -> Result<Harness> {
         let stem = component
             .file_stem()
@@ -162,7 +164,7 @@ impl Harness {
             HostCapabilities::new(&db, provider.clone(), None, scratch.join("pilot.components"), Arc::default());
         let imports = Arc::new(ImportLog::default());
         capabilities.record_imports(imports.clone());
-        let compilers = HandlerCompilers::new(new_engine()?, CompiledStore::user_default())?;
+        let compilers = HandlerCompilers::new(new_engine(&engines)?, CompiledStore::user_default())?;
         let shared = Shared::new(compilers, db, capabilities, limits);
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;

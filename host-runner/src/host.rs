@@ -10,12 +10,12 @@ use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
 use crate::components::code::{CodePolicy, HandlerCompilers};
 use crate::components::compiled::CompiledStore;
-use crate::components::engine::new_engine;
+use crate::components::engine::{EngineOptions, new_engine};
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
-use crate::storage::Db;
+use crate::storage::{Db, DbOptions};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,42 +39,31 @@ pub enum ProviderChoice {
 }
 
 impl ProviderChoice {
-    fn build(self) -> Result<Arc<dyn ModelProvider>> {
+    /// The provider; calls to a remote API are bounded by `timeout` in total.
+    fn build(self, timeout: Duration) -> Result<Arc<dyn ModelProvider>> {
         Ok(match self {
             ProviderChoice::Auto => {
                 let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
                 if let Some(api_key) = set("ANTHROPIC_API_KEY") {
                     let base_url = set("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into());
-                    return ProviderChoice::Anthropic { base_url, api_key }.build();
+                    return ProviderChoice::Anthropic { base_url, api_key }.build(timeout);
                 }
                 if set("OPENAI_API_KEY").is_some() || set("OPENAI_BASE_URL").is_some() {
                     let base_url = set("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into());
                     let api_key = set("OPENAI_API_KEY").unwrap_or_default();
-                    return ProviderChoice::OpenAi { base_url, api_key }.build();
+                    return ProviderChoice::OpenAi { base_url, api_key }.build(timeout);
                 }
                 Arc::new(Simulated::new(Duration::ZERO))
             }
             ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
             ProviderChoice::Anthropic { base_url, api_key } => {
-                Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+                Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(timeout))
             }
             ProviderChoice::OpenAi { base_url, api_key } => {
-                Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+                Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(timeout))
             }
             ProviderChoice::Custom(provider) => provider,
         })
-    }
-}
-
-/// The bound on one provider call's total time: `PILOT_PROVIDER_TIMEOUT_S`
-/// (seconds, 1 to 3600), else 120 s.
-fn provider_timeout() -> Result<Duration> {
-    match std::env::var("PILOT_PROVIDER_TIMEOUT_S") {
-        Err(_) => Ok(DEFAULT_TOTAL_TIMEOUT),
-        Ok(v) => match v.trim().parse::<u64>() {
-            Ok(s) if (1..=3600).contains(&s) => Ok(Duration::from_secs(s)),
-            _ => bail!("PILOT_PROVIDER_TIMEOUT_S takes whole seconds from 1 to 3600, got `{v}`"),
-        },
     }
 }
 
@@ -101,6 +90,9 @@ pub struct HostBuilder {
     code_policy: CodePolicy,
     compiled_code_dir: Option<PathBuf>,
     plugin_headers: std::collections::HashMap<String, (String, String)>,
+    engines: EngineOptions,
+    provider_timeout: Duration,
+    db_options: DbOptions,
 }
 
 impl HostBuilder {
@@ -182,11 +174,40 @@ impl HostBuilder {
         self
     }
 
+    /// Whether the optimized engine takes instances from wasmtime's pooling
+    /// allocator (on by default: a step's memory is a recycled slot, not new
+    /// mappings); the CLI turns it off with `PILOT_POOLING=0`.
+    pub fn pooling(mut self, on: bool) -> Self {
+        self.engines.pooling = on;
+        self
+    }
+
+    /// Names guest functions in `perf` profiles (wasmtime writes
+    /// /tmp/perf-PID.map); off by default, on in the CLI with `PILOT_PROFILER=perfmap`.
+    pub fn perf_map(mut self, on: bool) -> Self {
+        self.engines.perf_map = on;
+        self
+    }
+
+    /// The bound on one call to a remote provider's API, retries included
+    /// (default 120 s; the CLI's `PILOT_PROVIDER_TIMEOUT_S`).
+    pub fn provider_timeout(mut self, total: Duration) -> Self {
+        self.provider_timeout = total;
+        self
+    }
+
+    /// How old a running execution's heartbeat may get before the execution
+    /// counts as interrupted (default 15 s; the CLI's `PILOT_STALE_AFTER_S`).
+    pub fn stale_after(mut self, stale: Duration) -> Self {
+        self.db_options.stale_after = stale;
+        self
+    }
+
     /// Opens the database, compiles the orchestrator and every handler, and
     /// checks each handler's `info()`. Any bad file fails the build, naming it.
     pub async fn build(self) -> Result<Host> {
-        let db = Db::open(&self.database)?;
-        let engine = new_engine()?;
+        let db = Db::open_with(&self.database, self.db_options)?;
+        let engine = new_engine(&self.engines)?;
         let compiled = match self.compiled_code_dir {
             Some(dir) => CompiledStore::at(dir)?,
             None => CompiledStore::user_default(),
@@ -196,12 +217,12 @@ impl HostBuilder {
         let orchestrator = load_orchestrator(&engine, &compiled, &orchestrator_path)?;
         let capabilities = HostCapabilities::new(
             &db,
-            self.provider.build()?,
+            self.provider.build(self.provider_timeout)?,
             self.keep_transcript.then(Arc::default),
             component_data_dir(&self.database),
             Arc::new(self.plugin_headers),
         );
-        let compilers = HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy)?;
+        let compilers = HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy, &self.engines)?;
         let shared = Shared::new(compilers, db, capabilities, self.limits);
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
@@ -234,6 +255,9 @@ impl Host {
             code_policy: CodePolicy::Optimized,
             compiled_code_dir: None,
             plugin_headers: Default::default(),
+            engines: EngineOptions::default(),
+            provider_timeout: DEFAULT_TOTAL_TIMEOUT,
+            db_options: DbOptions::default(),
         }
     }
 

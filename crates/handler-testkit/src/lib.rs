@@ -22,6 +22,7 @@
 //! ```
 
 use host_runner::capabilities::llm::scripted::Answer;
+use host_runner::components::engine::EngineOptions;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
 use host_runner::harness::{Harness, TestRequest};
@@ -75,7 +76,8 @@ impl HandlerTest {
     /// (the script is shared by them).
     pub async fn load(&self) -> anyhow::Result<Harness> {
         let limits = Limits { defaults: self.limits, inherit_stderr: false };
-        Harness::load(&self.component, self.manifest.as_deref(), self.answers.clone(), limits).await
+        let engines = EngineOptions::default();
+        Harness::load(&self.component, self.manifest.as_deref(), self.answers.clone(), limits, engines).await
     }
 
     /// Loads the component and runs one step.

@@ -1,6 +1,7 @@
 //! The `pilot` command line.
 
 mod bench;
+mod env;
 mod eval;
 mod handler_test;
 mod print;
@@ -11,7 +12,7 @@ use host_runner::components::code::CodePolicy;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::runner::report::Path;
 use host_runner::serve::{Limits, ServeConfig, bind, handlers_json, serve};
-use host_runner::storage::Db;
+use host_runner::storage::{Db, DbOptions};
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -276,7 +277,7 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Flags { action: FlagsAction::List { json } } => {
-            let rows = Db::open(&cli.db)?.list_settings("")?;
+            let rows = open_db(&cli)?.list_settings("")?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
@@ -284,11 +285,11 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Flags { action: FlagsAction::Set { key, value } } => {
-            Db::open(&cli.db)?.set_setting(key, value)?;
+            open_db(&cli)?.set_setting(key, value)?;
             println!("{key} = {value}");
         }
         Command::Agents { action: AgentsAction::List { json } } => {
-            let rows = Db::open(&cli.db)?.agents()?;
+            let rows = open_db(&cli)?.agents()?;
             if *json {
                 let rows: Vec<_> = rows
                     .iter()
@@ -300,7 +301,7 @@ pub async fn main() -> Result<()> {
             }
         }
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
-            Db::open(&cli.db)?.set_creation(agent, *score)?;
+            open_db(&cli)?.set_creation(agent, *score)?;
             println!("{agent}: creation score {score}");
         }
         Command::Handlers { action: HandlersAction::Test { component, request, answers, manifest, json } } => {
@@ -310,7 +311,7 @@ pub async fn main() -> Result<()> {
                 defaults: default_limits(&cli),
                 inherit_stderr: cli.component_stderr,
             };
-            handler_test::run(files, limits, *json).await?;
+            handler_test::run(files, limits, env::engine_options(), *json).await?;
         }
         Command::Handlers { action: HandlersAction::List { json } } => {
             let host = build_host(&cli).await?;
@@ -405,7 +406,7 @@ pub async fn main() -> Result<()> {
             });
             // Bound first: a taken port fails at once, before components are compiled.
             let listener = bind(*listen).await?;
-            let host = host_builder(&cli, &cli.db, false)?.code_policy(CodePolicy::BaselineFirst).build().await?;
+            let host = host_builder(&cli, &cli.db, false)?.code_policy(env::serve_code_policy()).build().await?;
             print::provider_note(&host);
             for rejected in host.handlers().rejected() {
                 eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
@@ -416,7 +417,7 @@ pub async fn main() -> Result<()> {
                 .await?;
         }
         Command::Audit { execution, limit, json } => {
-            let db = Db::open(&cli.db)?;
+            let db = open_db(&cli)?;
             let rows = db.audit(execution.as_deref(), *limit)?;
             // One execution: how it ended comes first (it may have left no events at all).
             let run = match execution {
@@ -452,6 +453,15 @@ fn default_limits(cli: &Cli) -> HandlerLimits {
         deadline_ms: cli.deadline_ms.unwrap_or(defaults.deadline_ms),
         ..defaults
     }
+}
+
+/// The host database, opened as the environment says (`PILOT_STALE_AFTER_S`).
+fn open_db(cli: &Cli) -> Result<Db> {
+    let mut options = DbOptions::default();
+    if let Some(stale) = env::stale_after()? {
+        options.stale_after = stale;
+    }
+    Db::open_with(&cli.db, options)
 }
 
 async fn build_host(cli: &Cli) -> Result<Host> {
@@ -494,13 +504,22 @@ fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
             api_key: std::env::var("OPENAI_API_KEY").unwrap_or_default(),
         },
     };
+    let engines = env::engine_options();
     let mut builder = Host::builder()
         .database(db)
         .components_dir(&cli.components)
         .provider(provider)
         .limits(default_limits(cli))
         .inherit_stderr(cli.component_stderr)
-        .strict(strict);
+        .strict(strict)
+        .pooling(engines.pooling)
+        .perf_map(engines.perf_map);
+    if let Some(timeout) = env::provider_timeout()? {
+        builder = builder.provider_timeout(timeout);
+    }
+    if let Some(stale) = env::stale_after()? {
+        builder = builder.stale_after(stale);
+    }
     for (plugin, (name, value)) in host_runner::capabilities::plugins::headers_from_env().map_err(anyhow::Error::msg)? {
         builder = builder.plugin_header(&plugin, &name, &value);
     }

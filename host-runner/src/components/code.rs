@@ -8,7 +8,7 @@
 
 use crate::bindings::handler::IntentHandlerPre;
 use crate::components::compiled::{CompiledStore, ComponentBytes};
-use crate::components::engine::new_baseline_engine;
+use crate::components::engine::{EngineOptions, new_baseline_engine};
 use crate::components::worlds::intent_handler::{self, HandlerState};
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,7 @@ pub enum CodePolicy {
     #[default]
     Optimized,
     /// Kept optimized code when there is some, else Winch's at once and
-    /// Cranelift's swapped in when ready (`pilot serve`).
+    /// Cranelift's swapped in when ready (`pilot serve`, unless `PILOT_BASELINE=0`).
     BaselineFirst,
     /// Winch's only, never optimized: to measure what a step costs on
     /// baseline code (`pilot bench --baseline-code`), and to test that every
@@ -102,20 +102,13 @@ impl HandlerCompilers {
         })
     }
 
-    /// Follows `policy`, adding the Winch compiler when it needs one
-    /// (`PILOT_BASELINE=0` turns `BaselineFirst` into `Optimized`, to compare).
-    pub fn with_policy(mut self, policy: CodePolicy) -> Result<HandlerCompilers> {
-        let policy = match policy {
-            CodePolicy::BaselineFirst if std::env::var("PILOT_BASELINE").is_ok_and(|v| v == "0") => {
-                CodePolicy::Optimized
-            }
-            other => other,
-        };
+    /// Follows `policy`, adding the Winch compiler, on `engines`' options, when it needs one.
+    pub fn with_policy(mut self, policy: CodePolicy, engines: &EngineOptions) -> Result<HandlerCompilers> {
         self.baseline = match policy {
             CodePolicy::Optimized => None,
-            CodePolicy::BaselineOnly => Some(Compiler::new(new_baseline_engine()?)?),
+            CodePolicy::BaselineOnly => Some(Compiler::new(new_baseline_engine(engines)?)?),
             // Winch targets x86-64 only: elsewhere, serving waits for Cranelift.
-            CodePolicy::BaselineFirst => match new_baseline_engine().and_then(Compiler::new) {
+            CodePolicy::BaselineFirst => match new_baseline_engine(engines).and_then(Compiler::new) {
                 Ok(compiler) => Some(compiler),
                 Err(e) => {
                     tracing::warn!("no baseline compiler, handlers wait for optimized code: {e:#}");

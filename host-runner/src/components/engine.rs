@@ -21,30 +21,45 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// handler; `pilot serve` runs at most 64 workflows together).
 const POOLED_INSTANCES: u32 = 1_000;
 
-/// The Cranelift engine, pooled unless `PILOT_POOLING=0`.
-pub fn new_engine() -> Result<Engine> {
-    if std::env::var("PILOT_POOLING").is_ok_and(|v| v == "0") {
-        return engine(Strategy::Cranelift, false);
+/// How a host's engines are configured.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Instances of the optimized engine come from the pooling allocator
+    /// (default); off, they are allocated on demand.
+    pub pooling: bool,
+    /// Names guest functions in `perf` profiles (wasmtime writes
+    /// /tmp/perf-PID.map); guest code is otherwise anonymous JIT. Off by default.
+    pub perf_map: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { pooling: true, perf_map: false }
+    }
+}
+
+/// The Cranelift engine, pooled when `options` say so.
+pub fn new_engine(options: &EngineOptions) -> Result<Engine> {
+    if !options.pooling {
+        return engine(Strategy::Cranelift, false, options.perf_map);
     }
     // The pool reserves address space up front; where that is refused
     // (a ulimit on virtual memory), instances are allocated on demand.
-    engine(Strategy::Cranelift, true).or_else(|e| {
+    engine(Strategy::Cranelift, true, options.perf_map).or_else(|e| {
         tracing::warn!("pooling allocator unavailable, allocating instances on demand: {e:#}");
-        engine(Strategy::Cranelift, false)
+        engine(Strategy::Cranelift, false, options.perf_map)
     })
 }
 
 /// The Winch engine, for code that must run soon rather than fast.
-pub fn new_baseline_engine() -> Result<Engine> {
-    engine(Strategy::Winch, false)
+pub fn new_baseline_engine(options: &EngineOptions) -> Result<Engine> {
+    engine(Strategy::Winch, false, options.perf_map)
 }
 
-fn engine(compiler: Strategy, pooling: bool) -> Result<Engine> {
+fn engine(compiler: Strategy, pooling: bool, perf_map: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.strategy(compiler).wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
-    // `PILOT_PROFILER=perfmap` names guest functions in `perf` profiles
-    // (wasmtime writes /tmp/perf-PID.map); guest code is otherwise anonymous JIT.
-    if std::env::var("PILOT_PROFILER").is_ok_and(|v| v == "perfmap") {
+    if perf_map {
         config.profiler(ProfilingStrategy::PerfMap);
     }
     if pooling {

@@ -23,6 +23,7 @@ use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use records::{AuditRow, UsageRow};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 use store::{Store, Tally};
 use writer::RecordWriter;
 
@@ -41,20 +42,40 @@ pub struct Db {
     /// This process among the replicas sharing the database.
     replica: Arc<str>,
     heartbeat: Arc<OnceLock<()>>,
+    stale_after: Duration,
+}
+
+/// How a [`Db`] is opened.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// A running execution whose heartbeat is older than this is marked
+    /// `interrupted` (its host stopped): at open, and by this replica's heartbeat.
+    pub stale_after: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions { stale_after: executions::DEFAULT_STALE_AFTER }
+    }
 }
 
 impl Db {
+    /// Opens (creating if needed) and migrates the database, with the default [`DbOptions`].
+    pub fn open(location: &str) -> Result<Db> {
+        Db::open_with(location, DbOptions::default())
+    }
+
     /// Opens (creating if needed) and migrates the database: a `postgres://`
     /// URL, or else the path of a SQLite file. Runs left `running` by a host
     /// that stopped are marked `interrupted`.
-    pub fn open(location: &str) -> Result<Db> {
+    pub fn open_with(location: &str, options: DbOptions) -> Result<Db> {
         let store: Arc<dyn Store> = if is_postgres(location) {
             Arc::new(postgres::PgStore::open(location)?)
         } else {
             Arc::new(sqlite::SqliteStore::open(std::path::Path::new(location))?)
         };
         store.seed_settings(&settings::seeds()).with_context(|| format!("seeding settings in {}", store.location()))?;
-        let interrupted = store.interrupt_stale(executions::stale_after()?)?;
+        let interrupted = store.interrupt_stale(options.stale_after)?;
         if !interrupted.is_empty() {
             tracing::warn!(runs = ?interrupted, "marked runs whose host stopped as interrupted");
         }
@@ -65,6 +86,7 @@ impl Db {
             settings: Arc::default(),
             replica: replica.into(),
             heartbeat: Arc::default(),
+            stale_after: options.stale_after,
         })
     }
 
@@ -167,7 +189,8 @@ impl Db {
     /// it so. Queued like audit rows: it lands with the run's first batch.
     pub fn start_execution(&self, start: ExecutionStart) {
         self.records.send(writer::Record::ExecutionStarted(start));
-        self.heartbeat.get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone()));
+        self.heartbeat
+            .get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone(), self.stale_after));
     }
 
     /// Records how a run ended; committed by the run's flush (or within the writer's linger).
@@ -192,11 +215,10 @@ impl Db {
 }
 
 /// Refreshes this replica's running executions every
-/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' stale runs
-/// interrupted, until the store is dropped.
-fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>) {
+/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' runs stale for
+/// longer than `stale` interrupted, until the store is dropped.
+fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>, stale: Duration) {
     let spawned = std::thread::Builder::new().name("pilot-heartbeat".into()).spawn(move || {
-        let stale = executions::stale_after().unwrap_or(executions::DEFAULT_STALE_AFTER);
         loop {
             std::thread::sleep(executions::HEARTBEAT_EVERY);
             let Some(store) = store.upgrade() else { return };
