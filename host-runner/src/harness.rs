@@ -21,8 +21,9 @@ use crate::components::loaded::LoadedHandler;
 use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
 use crate::components::shared::{Limits, Shared};
-use crate::storage::Db;
+use crate::metrics::Metrics;
 use crate::storage::records::{AuditRow, Identity};
+use crate::storage::{Db, DbOptions};
 use anyhow::{Context, Result, bail};
 use orchestration::material::{Format, Source, StepData, assemble};
 use serde::{Deserialize, Serialize};
@@ -159,13 +160,15 @@ impl Harness {
                 .with_context(|| format!("reading {}", manifest.display()))?;
         }
         let provider = Arc::new(ScriptedProvider::new(answers));
-        let db = Db::open(&scratch.join("pilot.db").display().to_string())?;
+        let metrics = Arc::new(Metrics::new());
+        let options = DbOptions { metrics: metrics.clone(), ..DbOptions::default() };
+        let db = Db::open_with(&scratch.join("pilot.db").display().to_string(), options)?;
         let mut capabilities =
             HostCapabilities::new(&db, provider.clone(), None, scratch.join("pilot.components"), Arc::default());
         let imports = Arc::new(ImportLog::default());
         capabilities.record_imports(imports.clone());
         let compilers = HandlerCompilers::new(new_engine(&engines)?, CompiledStore::user_default())?;
-        let shared = Shared::new(compilers, db, capabilities, limits);
+        let shared = Shared::new(compilers, db, capabilities, limits, metrics);
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;
         if let Some(rejected) = report.rejected.first() {

@@ -15,6 +15,8 @@ use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
+use crate::metrics::Metrics;
+use crate::storage::executions::DEFAULT_STALE_AFTER;
 use crate::storage::{Db, DbOptions};
 use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
@@ -92,7 +94,7 @@ pub struct HostBuilder {
     plugin_headers: std::collections::HashMap<String, (String, String)>,
     engines: EngineOptions,
     provider_timeout: Duration,
-    db_options: DbOptions,
+    stale_after: Duration,
 }
 
 impl HostBuilder {
@@ -199,14 +201,15 @@ impl HostBuilder {
     /// How old a running execution's heartbeat may get before the execution
     /// counts as interrupted (default 15 s; the CLI's `PILOT_STALE_AFTER_S`).
     pub fn stale_after(mut self, stale: Duration) -> Self {
-        self.db_options.stale_after = stale;
+        self.stale_after = stale;
         self
     }
 
     /// Opens the database, compiles the orchestrator and every handler, and
     /// checks each handler's `info()`. Any bad file fails the build, naming it.
     pub async fn build(self) -> Result<Host> {
-        let db = Db::open_with(&self.database, self.db_options)?;
+        let metrics = Arc::new(Metrics::for_host());
+        let db = Db::open_with(&self.database, DbOptions { stale_after: self.stale_after, metrics: metrics.clone() })?;
         let engine = new_engine(&self.engines)?;
         let compiled = match self.compiled_code_dir {
             Some(dir) => CompiledStore::at(dir)?,
@@ -223,7 +226,7 @@ impl HostBuilder {
             Arc::new(self.plugin_headers),
         );
         let compilers = HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy, &self.engines)?;
-        let shared = Shared::new(compilers, db, capabilities, self.limits);
+        let shared = Shared::new(compilers, db, capabilities, self.limits, metrics);
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
@@ -257,7 +260,7 @@ impl Host {
             plugin_headers: Default::default(),
             engines: EngineOptions::default(),
             provider_timeout: DEFAULT_TOTAL_TIMEOUT,
-            db_options: DbOptions::default(),
+            stale_after: DEFAULT_STALE_AFTER,
         }
     }
 
@@ -268,6 +271,11 @@ impl Host {
 
     pub fn db(&self) -> &Db {
         &self.runtime.shared.db
+    }
+
+    /// What this host counted (`GET /metrics` encodes it).
+    pub fn metrics(&self) -> &Metrics {
+        &self.runtime.shared.metrics
     }
 
     /// `anthropic`, `openai` or `simulated`.

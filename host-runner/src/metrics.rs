@@ -1,8 +1,9 @@
 //! What operators scrape (`GET /metrics`, Prometheus text format): one
-//! registry per process, fed where things happen: the runner (workflows,
-//! steps, tokens, cost, latency), the record writer (audit rows as
-//! committed, so the counts agree with the database) and the handler
-//! registry (loads and rejections).
+//! registry per host ([`crate::Host::metrics`]), so two hosts in one process
+//! count apart, fed where things happen: the runner (workflows, steps,
+//! tokens, cost, latency), the record writer (audit rows as committed, so the
+//! counts agree with the database) and the handler registry (loads and
+//! rejections).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -70,10 +71,39 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
     prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 17)
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
-    fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("pilot");
-        let m = Metrics {
+    /// A registry of its own, every count at zero.
+    pub fn new() -> Metrics {
+        Metrics::registered(Metrics::unregistered())
+    }
+
+    /// A host's metrics: its own, except the families `runner/` still
+    /// counts in [`global`] (workflows, in flight, steps, fallbacks, tokens,
+    /// cost, step and provider latency), shown from there: those count per
+    /// process until the runner counts into its host's.
+    pub(crate) fn for_host() -> Metrics {
+        let runner = global();
+        Metrics::registered(Metrics {
+            workflows: runner.workflows.clone(),
+            in_flight: runner.in_flight.clone(),
+            steps: runner.steps.clone(),
+            fallbacks: runner.fallbacks.clone(),
+            tokens: runner.tokens.clone(),
+            cost_usd: runner.cost_usd.clone(),
+            step_seconds: runner.step_seconds.clone(),
+            provider_seconds: runner.provider_seconds.clone(),
+            ..Metrics::unregistered()
+        })
+    }
+
+    fn unregistered() -> Metrics {
+        Metrics {
             workflows: Family::default(),
             in_flight: Gauge::default(),
             steps: Family::default(),
@@ -87,7 +117,12 @@ impl Metrics {
             step_seconds: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             provider_seconds: Histogram::new(latency_buckets()),
             registry: Registry::default(),
-        };
+        }
+    }
+
+    /// `m` with its families in a registry (the metrics share their values with their clones).
+    fn registered(m: Metrics) -> Metrics {
+        let mut registry = Registry::with_prefix("pilot");
         registry.register("workflows", "Workflow runs ended, by state", m.workflows.clone());
         registry.register("workflows_in_flight", "Workflow runs in progress", m.in_flight.clone());
         registry.register("steps", "Steps run, by path and intent", m.steps.clone());
@@ -120,7 +155,9 @@ impl Metrics {
     }
 }
 
-/// This process's metrics.
+/// Process-wide metrics, kept only for `runner/`, which counts workflows and
+/// steps here until it counts into its host's ([`crate::Host::metrics`]);
+/// then this goes, and hosts use [`Metrics::new`].
 pub fn global() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
     &METRICS

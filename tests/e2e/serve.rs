@@ -51,6 +51,11 @@ impl Server {
         report
     }
 
+    /// The host's metrics, as `GET /metrics` answers them.
+    async fn metrics(&self) -> String {
+        self.client.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+
     /// Polls the handler list until `ready` holds (the watcher works in the
     /// background). Generous: an 18 MB Python component's first compilation
     /// takes seconds, more on a busy CI machine.
@@ -80,6 +85,11 @@ fn install(from: &Path, to: &Path) {
 
 fn active(list: &[Value], name: &str) -> Option<Value> {
     list.iter().find(|h| h["name"] == name && h["state"] == "active").cloned()
+}
+
+/// The value of one series of a `/metrics` answer; 0 when it is absent.
+fn series(metrics: &str, name: &str) -> f64 {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
 }
 
 /// A host configured as `pilot serve` configures it.
@@ -376,4 +386,18 @@ async fn a_body_sent_too_slowly_is_answered_408_without_holding_a_run_slot() {
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("not received within 0.3 s"), "{answer}");
+}
+
+#[tokio::test]
+async fn two_hosts_in_one_process_count_apart() {
+    let (one, two) = (Sandbox::standard(), Sandbox::standard());
+    let first = Server::start(one.host().await).await;
+    let second = Server::start(two.host().await).await;
+    first.run(&example("support-ticket-triage.json")).await;
+    let (counted, other) = (first.metrics().await, second.metrics().await);
+    let loaded = "pilot_handler_loads_total{outcome=\"loaded\"}";
+    assert_eq!((series(&counted, loaded), series(&other, loaded)), (3.0, 3.0), "each host counts its own loads");
+    let usage = "pilot_token_usage_rows_total";
+    assert!(series(&counted, usage) > 0.0, "{counted}");
+    assert_eq!(series(&other, usage), 0.0, "the first host's rows are not the second's: {other}");
 }

@@ -17,6 +17,7 @@ use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
 use crate::components::worlds::intent_handler::HandlerState;
+use crate::metrics::{Metrics, OutcomeLabel};
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -140,19 +141,20 @@ impl Registry {
         let (next, report, baseline) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
         for (handler, bytes) in baseline {
-            let (registry, still) = (self.clone(), self.clone());
+            let (registry, still, metrics) = (self.clone(), self.clone(), shared.metrics.clone());
             let (path, fingerprint) = (handler.path.clone(), handler.fingerprint);
             shared.compilers.optimize_in_background(
                 handler.id.clone(),
                 bytes,
                 move || still.serves(&path, fingerprint),
-                move |pre| registry.swap_in_optimized(&handler, pre),
+                move |pre| registry.swap_in_optimized(&handler, pre, &metrics),
             );
         }
-        count_loads("loaded", report.loaded.len());
-        count_loads("replaced", report.replaced.len());
-        count_loads("removed", report.removed.len());
-        count_loads("rejected", report.rejected.len());
+        let metrics = &shared.metrics;
+        count_loads(metrics, "loaded", report.loaded.len());
+        count_loads(metrics, "replaced", report.replaced.len());
+        count_loads(metrics, "removed", report.removed.len());
+        count_loads(metrics, "rejected", report.rejected.len());
         Ok(report)
     }
 
@@ -163,12 +165,12 @@ impl Registry {
 
     /// Serves `handler`'s optimized code from now on, if its version still serves.
     /// Called from the optimizing thread, never from async code.
-    fn swap_in_optimized(&self, handler: &LoadedHandler, pre: IntentHandlerPre<HandlerState>) {
+    fn swap_in_optimized(&self, handler: &LoadedHandler, pre: IntentHandlerPre<HandlerState>, metrics: &Metrics) {
         let _one_at_a_time = self.reloading.blocking_lock();
         match self.current.load().with_optimized(&handler.path, handler.fingerprint, pre) {
             Some(next) => {
                 self.current.store(Arc::new(next));
-                count_loads("optimized", 1);
+                count_loads(metrics, "optimized", 1);
                 tracing::info!(file = %handler.path.display(), "handler now runs optimized code");
             }
             None => tracing::debug!(file = %handler.path.display(), "optimized code discarded: the file changed"),
@@ -176,9 +178,8 @@ impl Registry {
     }
 }
 
-fn count_loads(outcome: &str, n: usize) {
-    let loads = &crate::metrics::global().handler_loads;
-    loads.get_or_create(&crate::metrics::OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64);
+fn count_loads(metrics: &Metrics, outcome: &str, n: usize) {
+    metrics.handler_loads.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64);
 }
 
 /// Handlers loaded on baseline code, with the bytes to optimize.

@@ -1,11 +1,13 @@
 //! What every component store is built from: the host database, the
-//! capabilities' app-wide state, the handler compilers and the default limits.
+//! capabilities' app-wide state, the handler compilers and the default
+//! limits; and the host's metrics.
 
 use crate::capabilities::HostCapabilities;
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::transcript::Transcript;
 use crate::components::code::HandlerCompilers;
 use crate::components::limits::HandlerLimits;
+use crate::metrics::Metrics;
 use crate::storage::Db;
 use std::sync::Arc;
 
@@ -23,6 +25,8 @@ pub struct Shared {
     pub capabilities: HostCapabilities,
     pub compilers: HandlerCompilers,
     pub limits: Limits,
+    /// The host's metrics (its database's record writer counts into them too).
+    pub metrics: Arc<Metrics>,
     /// `capabilities.llm`'s provider and transcript, also here only while
     /// `runner/` builds its model-call context from them (its rewrite calls
     /// `capabilities.llm.prepare`, and these two go).
@@ -31,7 +35,13 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(compilers: HandlerCompilers, db: Db, capabilities: HostCapabilities, limits: Limits) -> Shared {
+    pub fn new(
+        compilers: HandlerCompilers,
+        db: Db,
+        capabilities: HostCapabilities,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Shared {
         Shared {
             provider: capabilities.llm.provider().clone(),
             transcript: capabilities.llm.transcript().cloned(),
@@ -39,6 +49,7 @@ impl Shared {
             capabilities,
             compilers,
             limits,
+            metrics,
         }
     }
 }

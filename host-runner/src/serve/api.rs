@@ -101,9 +101,9 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The process's metrics, Prometheus text format.
-async fn metrics() -> Response {
-    let text = crate::metrics::global().encode();
+/// The host's metrics, Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.host.metrics().encode();
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 

@@ -17,6 +17,7 @@ pub mod writer;
 
 pub use postgres::throwaway;
 
+use crate::metrics::Metrics;
 use anyhow::{Context, Result, bail};
 use executions::{Execution, ExecutionStart, Finish};
 use orchestration::budget::IntentUsage;
@@ -46,16 +47,18 @@ pub struct Db {
 }
 
 /// How a [`Db`] is opened.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbOptions {
     /// A running execution whose heartbeat is older than this is marked
     /// `interrupted` (its host stopped): at open, and by this replica's heartbeat.
     pub stale_after: Duration,
+    /// Where the record writer counts the rows it commits: its host's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        DbOptions { stale_after: executions::DEFAULT_STALE_AFTER }
+        DbOptions { stale_after: executions::DEFAULT_STALE_AFTER, metrics: Arc::default() }
     }
 }
 
@@ -81,7 +84,7 @@ impl Db {
         }
         let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
         Ok(Db {
-            records: Arc::new(RecordWriter::start(store.clone())?),
+            records: Arc::new(RecordWriter::start(store.clone(), options.metrics)?),
             store,
             settings: Arc::default(),
             replica: replica.into(),
@@ -93,8 +96,13 @@ impl Db {
     /// A fresh SQLite database in its own temporary directory, for tests.
     #[cfg(test)]
     pub fn temporary() -> Db {
+        Db::temporary_with(DbOptions::default())
+    }
+
+    #[cfg(test)]
+    pub fn temporary_with(options: DbOptions) -> Db {
         let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
-        Db::open(&dir.join("pilot.db").display().to_string()).expect("opening a temporary database")
+        Db::open_with(&dir.join("pilot.db").display().to_string(), options).expect("opening a temporary database")
     }
 
     /// Where the data lives: the SQLite file, or the Postgres URL without its password.
