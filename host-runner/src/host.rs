@@ -15,10 +15,10 @@ use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::storage::executions::DEFAULT_STALE_AFTER;
 use crate::storage::{Db, DbOptions};
-use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,7 @@ pub enum ProviderChoice {
 
 impl ProviderChoice {
     /// The provider; calls to a remote API are bounded by `timeout` in total.
-    fn build(self, timeout: Duration) -> Result<Arc<dyn ModelProvider>> {
+    fn build(self, timeout: Duration) -> Result<Arc<dyn ModelProvider>, Error> {
         Ok(match self {
             ProviderChoice::Auto => {
                 let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -59,10 +59,12 @@ impl ProviderChoice {
             }
             ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
             ProviderChoice::Anthropic { base_url, api_key } => {
-                Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(timeout))
+                let provider = Anthropic::new(&base_url, api_key).map_err(|e| Error::Provider(e.into()))?;
+                Arc::new(provider.with_total_timeout(timeout))
             }
             ProviderChoice::OpenAi { base_url, api_key } => {
-                Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(timeout))
+                let provider = OpenAi::new(&base_url, api_key).map_err(|e| Error::Provider(e.into()))?;
+                Arc::new(provider.with_total_timeout(timeout))
             }
             ProviderChoice::Custom(provider) => provider,
         })
@@ -207,7 +209,7 @@ impl HostBuilder {
 
     /// Opens the database, compiles the orchestrator and every handler, and
     /// checks each handler's `info()`. Any bad file fails the build, naming it.
-    pub async fn build(self) -> Result<Host> {
+    pub async fn build(self) -> Result<Host, Error> {
         let metrics = Arc::new(Metrics::for_host());
         let db = Db::open_with(&self.database, DbOptions { stale_after: self.stale_after, metrics: metrics.clone() })?;
         let engine = new_engine(&self.engines)?;
@@ -230,8 +232,7 @@ impl HostBuilder {
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
-            let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
-            bail!("{}", reasons.join("\n"));
+            return Err(Error::HandlersRejected(report.rejected));
         }
         crate::tokenizer::warm_up();
         Ok(Host { runtime })
@@ -291,7 +292,7 @@ impl Host {
     /// Rescans the handlers directory: new and changed files are compiled and
     /// validated, then swapped in atomically; steps already running finish on
     /// the version they started with.
-    pub async fn reload_handlers(&self) -> Result<ReloadReport> {
+    pub async fn reload_handlers(&self) -> Result<ReloadReport, Error> {
         self.runtime.reload_handlers().await
     }
 

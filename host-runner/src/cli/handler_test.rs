@@ -58,7 +58,7 @@ async fn load_and_execute(files: &Files<'_>, limits: Limits, engines: EngineOpti
     let harness = Harness::load(files.component, files.manifest, answers, limits, engines)
         .await
         .with_context(|| format!("loading {}", files.component.display()))?;
-    harness.execute(&request).await
+    Ok(harness.execute(&request).await?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {

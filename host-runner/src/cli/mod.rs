@@ -461,11 +461,11 @@ fn open_db(cli: &Cli) -> Result<Db> {
     if let Some(stale) = env::stale_after()? {
         options.stale_after = stale;
     }
-    Db::open_with(&cli.db, options)
+    Ok(Db::open_with(&cli.db, options)?)
 }
 
 async fn build_host(cli: &Cli) -> Result<Host> {
-    host_builder(cli, &cli.db, true)?.build().await
+    Ok(host_builder(cli, &cli.db, true)?.build().await?)
 }
 
 /// The handlers directory the CLI's options name.

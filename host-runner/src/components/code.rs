@@ -10,6 +10,7 @@ use crate::bindings::handler::IntentHandlerPre;
 use crate::components::compiled::{CompiledStore, ComponentBytes};
 use crate::components::engine::{EngineOptions, new_baseline_engine};
 use crate::components::worlds::intent_handler::{self, HandlerState};
+use crate::error::{Error, chain};
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -58,8 +59,10 @@ pub struct Compiler {
 }
 
 impl Compiler {
-    pub fn new(engine: Engine) -> Result<Compiler> {
-        Ok(Compiler { linker: intent_handler::linker(&engine)?, engine })
+    pub fn new(engine: Engine) -> Result<Compiler, Error> {
+        let linker = intent_handler::linker(&engine)
+            .map_err(|e| Error::Linker { world: "intent-handler", cause: anyhow::Error::from(e).into() })?;
+        Ok(Compiler { linker, engine })
     }
 
     /// Links `component` and checks that it exports the `handler` interface.
@@ -93,7 +96,7 @@ pub struct Linked {
 
 impl HandlerCompilers {
     /// Compilers giving handlers optimized code ([`CodePolicy::Optimized`]).
-    pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers> {
+    pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers, Error> {
         Ok(HandlerCompilers {
             optimized: Compiler::new(optimized)?,
             baseline: None,
@@ -103,7 +106,7 @@ impl HandlerCompilers {
     }
 
     /// Follows `policy`, adding the Winch compiler, on `engines`' options, when it needs one.
-    pub fn with_policy(mut self, policy: CodePolicy, engines: &EngineOptions) -> Result<HandlerCompilers> {
+    pub fn with_policy(mut self, policy: CodePolicy, engines: &EngineOptions) -> Result<HandlerCompilers, Error> {
         self.baseline = match policy {
             CodePolicy::Optimized => None,
             CodePolicy::BaselineOnly => Some(Compiler::new(new_baseline_engine(engines)?)?),
@@ -111,7 +114,7 @@ impl HandlerCompilers {
             CodePolicy::BaselineFirst => match new_baseline_engine(engines).and_then(Compiler::new) {
                 Ok(compiler) => Some(compiler),
                 Err(e) => {
-                    tracing::warn!("no baseline compiler, handlers wait for optimized code: {e:#}");
+                    tracing::warn!("no baseline compiler, handlers wait for optimized code: {}", chain(&e));
                     self.policy = CodePolicy::Optimized;
                     return Ok(self);
                 }

@@ -13,7 +13,7 @@
 //!   pool is not worth the address space.
 
 use super::limits::{EPOCH_TICK_MS, MAX_MEMORY_MB};
-use anyhow::{Context, Result};
+use crate::error::{Error, chain};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Strategy};
 
@@ -39,24 +39,24 @@ impl Default for EngineOptions {
 }
 
 /// The Cranelift engine, pooled when `options` say so.
-pub fn new_engine(options: &EngineOptions) -> Result<Engine> {
+pub fn new_engine(options: &EngineOptions) -> Result<Engine, Error> {
     if !options.pooling {
         return engine(Strategy::Cranelift, false, options.perf_map);
     }
     // The pool reserves address space up front; where that is refused
     // (a ulimit on virtual memory), instances are allocated on demand.
     engine(Strategy::Cranelift, true, options.perf_map).or_else(|e| {
-        tracing::warn!("pooling allocator unavailable, allocating instances on demand: {e:#}");
+        tracing::warn!("pooling allocator unavailable, allocating instances on demand: {}", chain(&e));
         engine(Strategy::Cranelift, false, options.perf_map)
     })
 }
 
 /// The Winch engine, for code that must run soon rather than fast.
-pub fn new_baseline_engine(options: &EngineOptions) -> Result<Engine> {
+pub fn new_baseline_engine(options: &EngineOptions) -> Result<Engine, Error> {
     engine(Strategy::Winch, false, options.perf_map)
 }
 
-fn engine(compiler: Strategy, pooling: bool, perf_map: bool) -> Result<Engine> {
+fn engine(compiler: Strategy, pooling: bool, perf_map: bool) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.strategy(compiler).wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
     if perf_map {
@@ -75,7 +75,7 @@ fn engine(compiler: Strategy, pooling: bool, perf_map: bool) -> Result<Engine> {
             .max_memory_size((MAX_MEMORY_MB << 20) as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
-    let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+    let engine = Engine::new(&config).map_err(|e| Error::Engine(anyhow::Error::from(e).into()))?;
     start_epoch_ticker(&engine);
     Ok(engine)
 }

@@ -30,10 +30,9 @@
 use crate::capabilities::audit::AuditGrant;
 use crate::capabilities::database::Access;
 use crate::capabilities::llm::LlmGrant;
-use crate::capabilities::outbound_http::{HeaderFromEnv, OutboundHttpGrant};
+use crate::capabilities::outbound_http::{GrantError, HeaderFromEnv, OutboundHttpGrant};
 use crate::capabilities::settings::SettingsGrant;
 use crate::components::limits::{HandlerLimits, LimitOverrides, MAX_MEMORY_MB};
-use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -123,6 +122,28 @@ impl Grants {
     }
 }
 
+/// Why a manifest is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    /// Not TOML, or not this schema (an unknown key, a wrong type).
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("[limits] memory_mb = {0} is above the host's {MAX_MEMORY_MB} MiB per memory")]
+    MemoryAboveCap(u64),
+    #[error("manifest intents {declared:?} differ from the component's info() intents {declared_by_component:?}")]
+    IntentsDiffer { declared: Vec<String>, declared_by_component: Vec<String> },
+    #[error("manifest version `{declared}` differs from the component's info() version `{declared_by_component}`")]
+    VersionDiffers { declared: String, declared_by_component: String },
+    #[error(transparent)]
+    OutboundHttp(#[from] GrantError),
+}
+
 /// The manifest path of a component file.
 pub fn path_for(component: &Path) -> PathBuf {
     component.with_extension("toml")
@@ -130,32 +151,39 @@ pub fn path_for(component: &Path) -> PathBuf {
 
 impl Manifest {
     /// Reads the manifest beside `component`; none means the defaults.
-    pub fn load(component: &Path) -> Result<Option<Manifest>> {
+    pub fn load(component: &Path) -> Result<Option<Manifest>, ManifestError> {
         let path = path_for(component);
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).map(Some).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(cause) => return Err(ManifestError::Read { path, cause }),
+        };
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| ManifestError::Parse { path, message: e.to_string().trim_end().to_string() })
     }
 
     /// Checks the manifest against what the component declares and resolves its grants.
-    pub fn grants(&self, defaults: HandlerLimits, intents: &[String], version: &str) -> Result<Grants> {
+    pub fn grants(&self, defaults: HandlerLimits, intents: &[String], version: &str) -> Result<Grants, ManifestError> {
         if let Some(mb) = self.limits.memory_mb.filter(|mb| *mb > MAX_MEMORY_MB) {
-            bail!("[limits] memory_mb = {mb} is above the host's {MAX_MEMORY_MB} MiB per memory");
+            return Err(ManifestError::MemoryAboveCap(mb));
         }
         if let Some(declared) = &self.handler.intents {
             let (mut a, mut b) = (declared.clone(), intents.to_vec());
             a.sort();
             b.sort();
             if a != b {
-                bail!("manifest intents {declared:?} differ from the component's info() intents {intents:?}");
+                let declared_by_component = intents.to_vec();
+                return Err(ManifestError::IntentsDiffer { declared: declared.clone(), declared_by_component });
             }
         }
         if let Some(declared) = &self.handler.version
             && declared != version
         {
-            bail!("manifest version `{declared}` differs from the component's info() version `{version}`");
+            let (declared, declared_by_component) = (declared.clone(), version.to_string());
+            return Err(ManifestError::VersionDiffers { declared, declared_by_component });
         }
         let caps = &self.capabilities;
         Ok(Grants {

@@ -17,6 +17,7 @@ use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
 use crate::components::worlds::intent_handler::HandlerState;
+use crate::error::Error;
 use crate::metrics::{Metrics, OutcomeLabel};
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
@@ -135,7 +136,7 @@ impl Registry {
     }
 
     /// Rescans the handlers directory and swaps in the result atomically.
-    pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport> {
+    pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport, Error> {
         let _one_at_a_time = self.reloading.lock().await;
         let previous = self.snapshot();
         let (next, report, baseline) = scan(shared, dir, &previous).await?;
@@ -186,7 +187,7 @@ fn count_loads(metrics: &Metrics, outcome: &str, n: usize) {
 type ToOptimize = Vec<(Arc<LoadedHandler>, Arc<ComponentBytes>)>;
 
 /// Builds the next snapshot from the directory, reusing unchanged handlers.
-async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize)> {
+async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize), Error> {
     let mut next = Snapshot::default();
     let mut report = ReloadReport::default();
     let mut to_optimize = ToOptimize::new();
@@ -267,8 +268,8 @@ fn reject(
 }
 
 /// The `.wasm` files of a directory, sorted.
-pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading handlers directory {}", dir.display()))?;
+pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::HandlersDir { dir: dir.to_path_buf(), cause })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())

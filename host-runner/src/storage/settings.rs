@@ -3,8 +3,9 @@
 //! catalogue (`orchestration::catalogue`), so a value the host accepts is a
 //! value the orchestrator uses.
 
+use super::Error;
 use super::store::SettingSeed;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use orchestration::catalogue::catalogue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,21 +42,24 @@ pub const PLUGIN_PREFIX: &str = "plugin_";
 
 /// Checks that `value` fits `key` (a catalogue key, or a `plugin_*` key,
 /// created on first use); whether the key is to be created if missing.
-pub fn check(key: &str, value: &str) -> Result<bool> {
+pub fn check(key: &str, value: &str) -> Result<bool, Error> {
+    let invalid = |message: String| Err(Error::InvalidSetting(message));
     if let Some(name) = key.strip_prefix(PLUGIN_PREFIX) {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!("plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores");
+            return invalid(format!(
+                "plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores"
+            ));
         }
         if value.trim().is_empty() {
-            bail!("setting `{key}` takes a non-empty string, got `{value}`");
+            return invalid(format!("setting `{key}` takes a non-empty string, got `{value}`"));
         }
         return Ok(true);
     }
     match catalogue().entry(key) {
-        Some(entry) => entry.check(value).map_err(anyhow::Error::msg)?,
+        Some(entry) => entry.check(value).map_err(Error::InvalidSetting)?,
         None => {
             let known: Vec<&str> = catalogue().entries().iter().map(|e| e.key.as_str()).collect();
-            bail!("unknown setting `{key}`; known settings: {}", known.join(", "));
+            return invalid(format!("unknown setting `{key}`; known settings: {}", known.join(", ")));
         }
     }
     Ok(false)

@@ -13,7 +13,7 @@ use super::executions::{ExecutionStart, Finish};
 use super::records::{Identity, UsageRow};
 use super::store::Store;
 use crate::metrics::{EventLabel, Metrics};
-use anyhow::{Context, Result};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -117,17 +117,14 @@ pub struct RecordWriter {
 
 impl RecordWriter {
     /// Starts the writer thread over `store` (already migrated), counting committed rows in `metrics`.
-    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Result<RecordWriter> {
+    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> std::io::Result<RecordWriter> {
         let queue = Arc::new(Queue::default());
         let lost = Arc::new(LostWrites::default());
         let location = store.location().to_string();
-        let thread = std::thread::Builder::new()
-            .name("pilot-record-writer".into())
-            .spawn({
-                let (queue, lost) = (queue.clone(), lost.clone());
-                move || write_loop(store.as_ref(), &queue, &lost, &metrics)
-            })
-            .context("starting the record writer thread")?;
+        let thread = std::thread::Builder::new().name("pilot-record-writer".into()).spawn({
+            let (queue, lost) = (queue.clone(), lost.clone());
+            move || write_loop(store.as_ref(), &queue, &lost, &metrics)
+        })?;
         Ok(RecordWriter { queue, thread: Some(thread), lost, location })
     }
 

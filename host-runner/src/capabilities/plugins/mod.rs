@@ -8,6 +8,7 @@
 
 use crate::bindings::plugins::{self, PluginError};
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
+use crate::error::chain;
 use crate::storage::Db;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ impl PluginsCtx {
     fn configured(&self, plugin: &str) -> Option<String> {
         self.db
             .settings()
-            .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {}", chain(e)))
             .ok()?
             .get(&url_setting(plugin))
             .filter(|url| !url.trim().is_empty())

@@ -5,6 +5,7 @@
 
 use crate::bindings::settings;
 use crate::capabilities::import_log::{ImportCall, ImportLog};
+use crate::error::chain;
 use crate::storage::Db;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
@@ -96,7 +97,7 @@ impl settings::Host for SettingsCtx {
         // A read error is logged and reads as "unset": the guest then uses its default.
         self.db
             .settings()
-            .inspect_err(|e| tracing::warn!(%key, "settings read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(%key, "settings read failed: {}", chain(e)))
             .ok()
             .and_then(|all| all.get(&key).cloned())
     }
@@ -104,7 +105,7 @@ impl settings::Host for SettingsCtx {
     fn get_prefix(&mut self, prefix: String) -> Vec<(String, String)> {
         // Granted as far as the grant reaches: the keys it covers.
         ImportLog::record(&self.log, || ImportCall::Setting { key: format!("{prefix}*"), granted: true });
-        let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"));
+        let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {}", chain(e)));
         let mut found: Vec<(String, String)> = all
             .map(|all| {
                 all.iter()
