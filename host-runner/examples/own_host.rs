@@ -2,7 +2,8 @@
 //! as wasmtime-wasi's are linked: your store state holds wasmtime-wasi's
 //! context and one field per capability of the `intent-handler` world
 //! (`llm`, `audit`, `settings`, `database`, `plugins`, outbound HTTP), each a
-//! per-store context with its own `add_to_linker`. Here they grant nothing
+//! per-store context prepared from the capability's app-wide state, with its
+//! own `add_to_linker`. Here they grant nothing
 //! beyond the model: no audit events, no settings, no database, no plugin,
 //! and an empty allow-list (wasmtime-wasi-http behind the capability refuses
 //! every request). It runs one
@@ -15,14 +16,13 @@
 use anyhow::{Context, Result};
 use host_runner::bindings::handler::IntentHandler;
 use host_runner::bindings::types::{MaterialFormat, MaterialPiece, MaterialSource, StepRequest, WorkflowStep};
-use host_runner::capabilities::audit::{self, AuditCtx, AuditGrant, AuditSink, AuditView};
-use host_runner::capabilities::database::{self, Access, ComponentDatabases, DatabaseCtx, DatabaseView};
-use host_runner::capabilities::llm::pricing::Pricing;
+use host_runner::capabilities::audit::{self, AuditCtx, AuditGrant, AuditState, AuditView};
+use host_runner::capabilities::database::{self, Access, DatabaseCtx, DatabaseState, DatabaseView};
 use host_runner::capabilities::llm::simulated::Simulated;
-use host_runner::capabilities::llm::{self as llm, LlmCtx, LlmView};
-use host_runner::capabilities::outbound_http::{AllowedHosts, OutboundHttp};
-use host_runner::capabilities::plugins::{self, PluginsCtx, PluginsView};
-use host_runner::capabilities::settings::{self, SettingsCtx, SettingsView};
+use host_runner::capabilities::llm::{self as llm, LlmCtx, LlmState, LlmView};
+use host_runner::capabilities::outbound_http::{OutboundHttp, OutboundHttpGrant, OutboundHttpState};
+use host_runner::capabilities::plugins::{self, PluginsCtx, PluginsState, PluginsView};
+use host_runner::capabilities::settings::{self, SettingsCtx, SettingsGrant, SettingsState, SettingsView};
 use host_runner::storage::Db;
 use host_runner::storage::records::Identity;
 use std::sync::Arc;
@@ -104,33 +104,33 @@ async fn main() -> Result<()> {
     database::add_to_linker(&mut linker)?;
     plugins::add_to_linker(&mut linker)?;
 
-    // The capabilities' state: settings, prices and audit rows live in the host database.
+    // Each capability's app-wide state (settings, prices and audit rows live
+    // in the host database), then one store's contexts prepared from it.
     let db = Db::open("own-host.db")?;
     let who = Identity { execution_id: "own-host-1".into(), agent_id: "me".into(), user_id: "me".into() };
     let model = "claude-haiku-4-5";
-    let llm = LlmCtx::new(
-        Arc::new(Simulated::new(Duration::ZERO)),
-        Pricing::new(db.clone()),
-        AuditSink::new(db.clone(), who.clone()),
+    let audit = AuditState::new(db.clone()).prepare(who, "my-handler", AuditGrant::None);
+    let llm = LlmState::new(Arc::new(Simulated::new(Duration::ZERO)), db.clone(), None)
+        .prepare(audit.sink().clone(), "my-handler", model)
+        .only_models(&[])
+        .with_step_budget("recap", 2_000);
+    let plugins = PluginsState::new(db.clone(), Arc::default()).prepare(vec![]);
+    let outbound = OutboundHttpState::default().prepare(
         "my-handler",
-        model,
-    )
-    .only_models(&[])
-    .with_step_budget("recap", 2_000);
+        &OutboundHttpGrant::default(),
+        plugins.hosts(),
+        plugins.secret_headers(),
+    );
     let state = MyState {
         table: ResourceTable::new(),
         wasi: WasiCtx::builder().build(),
         http: WasiHttpCtx::new(),
-        outbound: OutboundHttp::new("my-handler", Arc::default(), AllowedHosts::default(), Arc::new([])),
+        outbound,
         llm,
-        audit: AuditCtx::new(AuditSink::new(db.clone(), who), "my-handler", AuditGrant::None),
-        settings: SettingsCtx::granted(db.clone(), vec![]),
-        database: DatabaseCtx::new(
-            Arc::new(ComponentDatabases::new("own-host.components".into())),
-            "my-handler",
-            Access::None,
-        ),
-        plugins: PluginsCtx::new(db.clone(), vec![], Arc::default()),
+        audit,
+        settings: SettingsState::new(db.clone()).prepare(SettingsGrant::default()),
+        database: DatabaseState::new("own-host.components".into()).prepare("my-handler", Access::None),
+        plugins,
     };
     let mut store = Store::new(&engine, state);
     store.set_fuel(500_000_000)?;

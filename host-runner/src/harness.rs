@@ -11,18 +11,19 @@
 use crate::bindings::types::{
     MaterialFormat, MaterialPiece, MaterialSource, StepError, StepRequest, TokenUsage, WorkflowStep,
 };
-use crate::capabilities::import_log::ImportCall;
+use crate::capabilities::HostCapabilities;
+use crate::capabilities::import_log::{ImportCall, ImportLog};
 use crate::capabilities::llm::scripted::{Answer, RecordedCall, ScriptedProvider};
+use crate::components::code::HandlerCompilers;
 use crate::components::compiled::CompiledStore;
-use crate::components::engine::new_engine;
+use crate::components::engine::{EngineOptions, new_engine};
 use crate::components::loaded::LoadedHandler;
 use crate::components::registry::Registry;
 use crate::components::sandbox::run_handler;
 use crate::components::shared::{Limits, Shared};
-use crate::components::tiers::HandlerCompilers;
-use crate::storage::Db;
+use crate::metrics::Metrics;
 use crate::storage::records::{AuditRow, Identity};
-use anyhow::{Context, Result, bail};
+use crate::storage::{Db, DbOptions};
 use orchestration::material::{Format, Source, StepData, assemble};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -111,8 +112,10 @@ impl Outcome {
     }
 
     /// The handler's output, or its error as an `Err`.
-    pub fn output(&self) -> Result<&Value> {
-        self.result.as_ref().map_err(|e| anyhow::anyhow!("handler `{}` failed: {e}", self.handler))
+    pub fn output(&self) -> Result<&Value, HarnessError> {
+        self.result
+            .as_ref()
+            .map_err(|error| HarnessError::HandlerFailed { handler: self.handler.clone(), error: error.clone() })
     }
 
     /// Everything the model calls were sent (system prompts and messages), one text.
@@ -122,56 +125,91 @@ impl Outcome {
     }
 }
 
+/// Why a harness could not load a handler or run a request.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("{}: not a component file name", .0.display())]
+    NotAComponentFile(PathBuf),
+    /// Laying out the scratch directory: creating it, or copying a file into it.
+    #[error("{doing} {}", path.display())]
+    Scratch {
+        doing: &'static str,
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Host(#[from] crate::Error),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::Error),
+    /// The component failed validation, for this reason.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("the component did not load")]
+    NotLoaded,
+    #[error("params must be a JSON object, got {0}")]
+    ParamsNotObject(Value),
+    #[error("handler `{handler}` serves {intents:?}, not `{intent}`")]
+    IntentNotServed { handler: String, intents: Vec<String>, intent: String },
+    #[error("the handler declares no intent")]
+    NoIntent,
+    /// [`Outcome::output`] of a step the handler (or its sandbox) failed.
+    #[error("handler `{handler}` failed: {error}")]
+    HandlerFailed { handler: String, error: String },
+}
+
 /// A loaded handler and its scripted provider, on a scratch database.
 pub struct Harness {
     shared: Shared,
     handler: Arc<LoadedHandler>,
     provider: Arc<ScriptedProvider>,
+    /// The handler's import calls (outbound requests, statements, settings reads).
+    imports: Arc<ImportLog>,
     scratch: PathBuf,
 }
 
 impl Harness {
     /// Validates and loads `component` under `manifest` (by default the
-    /// `.toml` beside it, as the host would), answering model calls from `answers`.
+    /// `.toml` beside it, as the host would), answering model calls from
+    /// `answers`, on an engine configured by `engines`.
     pub async fn load(
         component: &Path,
         manifest: Option<&Path>,
         answers: Vec<Answer>,
         limits: Limits,
-    ) -> Result<Harness> {
+        engines: EngineOptions,
+    ) -> Result<Harness, HarnessError> {
         let stem = component
             .file_stem()
             .and_then(|s| s.to_str())
-            .with_context(|| format!("{}: not a component file name", component.display()))?;
+            .ok_or_else(|| HarnessError::NotAComponentFile(component.to_path_buf()))?;
         let scratch = std::env::temp_dir().join(format!("pilot-handler-test-{}", uuid::Uuid::new_v4()));
         let handlers = scratch.join("handlers");
-        std::fs::create_dir_all(&handlers).with_context(|| format!("creating {}", handlers.display()))?;
+        std::fs::create_dir_all(&handlers).map_err(scratch_failed("creating", &handlers))?;
         std::fs::copy(component, handlers.join(format!("{stem}.wasm")))
-            .with_context(|| format!("reading {}", component.display()))?;
+            .map_err(scratch_failed("reading", component))?;
         let beside = component.with_extension("toml");
         if let Some(manifest) = manifest.or(beside.is_file().then_some(beside.as_path())) {
             std::fs::copy(manifest, handlers.join(format!("{stem}.toml")))
-                .with_context(|| format!("reading {}", manifest.display()))?;
+                .map_err(scratch_failed("reading", manifest))?;
         }
         let provider = Arc::new(ScriptedProvider::new(answers));
-        let db = Db::open(&scratch.join("pilot.db").display().to_string())?;
-        let mut shared = Shared::new(
-            HandlerCompilers::new(new_engine()?, CompiledStore::user_default())?,
-            db,
-            provider.clone(),
-            scratch.join("pilot.components"),
-            limits,
-            None,
-            Arc::default(),
-        );
-        shared.import_log = Some(Arc::default());
+        let metrics = Arc::new(Metrics::new());
+        let options = DbOptions { metrics: metrics.clone(), ..DbOptions::default() };
+        let db = Db::open_with(&scratch.join("pilot.db").display().to_string(), options)?;
+        let mut capabilities =
+            HostCapabilities::new(&db, provider.clone(), None, scratch.join("pilot.components"), Arc::default());
+        let imports = Arc::new(ImportLog::default());
+        capabilities.record_imports(imports.clone());
+        let compilers = HandlerCompilers::new(new_engine(&engines)?, CompiledStore::user_default())?;
+        let shared = Shared::new(compilers, db, capabilities, limits, metrics);
         let registry = Registry::default();
         let report = registry.reload(&shared, &handlers).await?;
-        if let Some(rejected) = report.rejected.first() {
-            bail!("{}", rejected.reason);
+        if let Some(rejected) = report.rejected.into_iter().next() {
+            return Err(HarnessError::Rejected(rejected.reason));
         }
-        let handler = registry.snapshot().handlers().first().cloned().context("the component did not load")?;
-        Ok(Harness { shared, handler, provider, scratch })
+        let handler = registry.snapshot().handlers().first().cloned().ok_or(HarnessError::NotLoaded)?;
+        Ok(Harness { shared, handler, provider, imports, scratch })
     }
 
     /// The loaded handler's `info()`.
@@ -180,15 +218,21 @@ impl Harness {
     }
 
     /// Runs one request through the handler.
-    pub async fn execute(&self, request: &TestRequest) -> Result<Outcome> {
+    pub async fn execute(&self, request: &TestRequest) -> Result<Outcome, HarnessError> {
         if !request.params.is_object() {
-            bail!("params must be a JSON object, got {}", request.params);
+            return Err(HarnessError::ParamsNotObject(request.params.clone()));
         }
         let info = &self.handler.info;
         let intent = match &request.intent {
             Some(intent) if info.intents.contains(intent) => intent.clone(),
-            Some(intent) => bail!("handler `{}` serves {:?}, not `{intent}`", info.name, info.intents),
-            None => info.intents.first().cloned().context("the handler declares no intent")?,
+            Some(intent) => {
+                return Err(HarnessError::IntentNotServed {
+                    handler: info.name.clone(),
+                    intents: info.intents.clone(),
+                    intent: intent.clone(),
+                });
+            }
+            None => info.intents.first().cloned().ok_or(HarnessError::NoIntent)?,
         };
         let who = Identity {
             execution_id: uuid::Uuid::new_v4().to_string(),
@@ -197,8 +241,7 @@ impl Harness {
         };
         let step_request = step_request(request, &intent, &info.control_params);
         let calls_before = self.provider.calls().len();
-        let log = self.shared.import_log.as_ref().context("the harness records imports")?;
-        log.take();
+        self.imports.take();
         let dispatched = run_handler(&self.shared, &self.handler, &who, step_request).await;
         self.shared.db.records().flush().await;
         let audit = self.shared.db.audit(Some(&who.execution_id), 1_000)?;
@@ -220,7 +263,7 @@ impl Harness {
             tokens,
             llm_calls: self.provider.calls().split_off(calls_before),
             audit,
-            imports: log.take(),
+            imports: self.imports.take(),
         })
     }
 }
@@ -229,6 +272,12 @@ impl Drop for Harness {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.scratch);
     }
+}
+
+/// The error of a step laying out the scratch directory: `doing` `path`.
+fn scratch_failed(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> HarnessError {
+    let path = path.to_path_buf();
+    move |cause| HarnessError::Scratch { doing, path, cause }
 }
 
 fn tokens(usage: &TokenUsage) -> [u32; 2] {

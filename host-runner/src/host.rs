@@ -1,21 +1,24 @@
 //! The host: one engine, one database, one provider and the components,
 //! compiled once and instantiated per step. Built with [`Host::builder`].
 
+use crate::capabilities::HostCapabilities;
 use crate::capabilities::llm::anthropic::{self, Anthropic};
 use crate::capabilities::llm::http_api::DEFAULT_TOTAL_TIMEOUT;
 use crate::capabilities::llm::openai::{self, OpenAi};
 use crate::capabilities::llm::provider::ModelProvider;
 use crate::capabilities::llm::simulated::Simulated;
 use crate::capabilities::llm::transcript::Transcript;
+use crate::components::code::{CodePolicy, HandlerCompilers};
 use crate::components::compiled::CompiledStore;
-use crate::components::engine::new_engine;
+use crate::components::engine::{EngineOptions, new_engine};
 use crate::components::limits::HandlerLimits;
 use crate::components::registry::{Registry, ReloadReport, Snapshot};
 use crate::components::runtime::{Runtime, load_orchestrator};
 use crate::components::shared::{Limits, Shared};
-use crate::components::tiers::{CodePolicy, HandlerCompilers};
-use crate::storage::Db;
-use anyhow::{Result, bail};
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::storage::executions::DEFAULT_STALE_AFTER;
+use crate::storage::{Db, DbOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,42 +41,33 @@ pub enum ProviderChoice {
 }
 
 impl ProviderChoice {
-    fn build(self) -> Result<Arc<dyn ModelProvider>> {
+    /// The provider; calls to a remote API are bounded by `timeout` in total.
+    fn build(self, timeout: Duration) -> Result<Arc<dyn ModelProvider>, Error> {
         Ok(match self {
             ProviderChoice::Auto => {
                 let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
                 if let Some(api_key) = set("ANTHROPIC_API_KEY") {
                     let base_url = set("ANTHROPIC_BASE_URL").unwrap_or_else(|| anthropic::DEFAULT_BASE_URL.into());
-                    return ProviderChoice::Anthropic { base_url, api_key }.build();
+                    return ProviderChoice::Anthropic { base_url, api_key }.build(timeout);
                 }
                 if set("OPENAI_API_KEY").is_some() || set("OPENAI_BASE_URL").is_some() {
                     let base_url = set("OPENAI_BASE_URL").unwrap_or_else(|| openai::DEFAULT_BASE_URL.into());
                     let api_key = set("OPENAI_API_KEY").unwrap_or_default();
-                    return ProviderChoice::OpenAi { base_url, api_key }.build();
+                    return ProviderChoice::OpenAi { base_url, api_key }.build(timeout);
                 }
                 Arc::new(Simulated::new(Duration::ZERO))
             }
             ProviderChoice::Simulated(latency) => Arc::new(Simulated::new(latency)),
             ProviderChoice::Anthropic { base_url, api_key } => {
-                Arc::new(Anthropic::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+                let provider = Anthropic::new(&base_url, api_key).map_err(|e| Error::Provider(e.into()))?;
+                Arc::new(provider.with_total_timeout(timeout))
             }
             ProviderChoice::OpenAi { base_url, api_key } => {
-                Arc::new(OpenAi::new(&base_url, api_key)?.with_total_timeout(provider_timeout()?))
+                let provider = OpenAi::new(&base_url, api_key).map_err(|e| Error::Provider(e.into()))?;
+                Arc::new(provider.with_total_timeout(timeout))
             }
             ProviderChoice::Custom(provider) => provider,
         })
-    }
-}
-
-/// The bound on one provider call's total time: `PILOT_PROVIDER_TIMEOUT_S`
-/// (seconds, 1 to 3600), else 120 s.
-fn provider_timeout() -> Result<Duration> {
-    match std::env::var("PILOT_PROVIDER_TIMEOUT_S") {
-        Err(_) => Ok(DEFAULT_TOTAL_TIMEOUT),
-        Ok(v) => match v.trim().parse::<u64>() {
-            Ok(s) if (1..=3600).contains(&s) => Ok(Duration::from_secs(s)),
-            _ => bail!("PILOT_PROVIDER_TIMEOUT_S takes whole seconds from 1 to 3600, got `{v}`"),
-        },
     }
 }
 
@@ -100,6 +94,9 @@ pub struct HostBuilder {
     code_policy: CodePolicy,
     compiled_code_dir: Option<PathBuf>,
     plugin_headers: std::collections::HashMap<String, (String, String)>,
+    engines: EngineOptions,
+    provider_timeout: Duration,
+    stale_after: Duration,
 }
 
 impl HostBuilder {
@@ -181,11 +178,41 @@ impl HostBuilder {
         self
     }
 
+    /// Whether the optimized engine takes instances from wasmtime's pooling
+    /// allocator (on by default: a step's memory is a recycled slot, not new
+    /// mappings); the CLI turns it off with `PILOT_POOLING=0`.
+    pub fn pooling(mut self, on: bool) -> Self {
+        self.engines.pooling = on;
+        self
+    }
+
+    /// Names guest functions in `perf` profiles (wasmtime writes
+    /// /tmp/perf-PID.map); off by default, on in the CLI with `PILOT_PROFILER=perfmap`.
+    pub fn perf_map(mut self, on: bool) -> Self {
+        self.engines.perf_map = on;
+        self
+    }
+
+    /// The bound on one call to a remote provider's API, retries included
+    /// (default 120 s; the CLI's `PILOT_PROVIDER_TIMEOUT_S`).
+    pub fn provider_timeout(mut self, total: Duration) -> Self {
+        self.provider_timeout = total;
+        self
+    }
+
+    /// How old a running execution's heartbeat may get before the execution
+    /// counts as interrupted (default 15 s; the CLI's `PILOT_STALE_AFTER_S`).
+    pub fn stale_after(mut self, stale: Duration) -> Self {
+        self.stale_after = stale;
+        self
+    }
+
     /// Opens the database, compiles the orchestrator and every handler, and
     /// checks each handler's `info()`. Any bad file fails the build, naming it.
-    pub async fn build(self) -> Result<Host> {
-        let db = Db::open(&self.database)?;
-        let engine = new_engine()?;
+    pub async fn build(self) -> Result<Host, Error> {
+        let metrics = Arc::new(Metrics::new());
+        let db = Db::open_with(&self.database, DbOptions { stale_after: self.stale_after, metrics: metrics.clone() })?;
+        let engine = new_engine(&self.engines)?;
         let compiled = match self.compiled_code_dir {
             Some(dir) => CompiledStore::at(dir)?,
             None => CompiledStore::user_default(),
@@ -193,20 +220,19 @@ impl HostBuilder {
         let handlers_dir = self.handlers_dir.unwrap_or_else(|| self.components_dir.join("handlers"));
         let orchestrator_path = self.orchestrator.unwrap_or_else(|| self.components_dir.join("orchestrator.wasm"));
         let orchestrator = load_orchestrator(&engine, &compiled, &orchestrator_path)?;
-        let shared = Shared::new(
-            HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy)?,
-            db,
-            self.provider.build()?,
-            component_data_dir(&self.database),
-            self.limits,
+        let capabilities = HostCapabilities::new(
+            &db,
+            self.provider.build(self.provider_timeout)?,
             self.keep_transcript.then(Arc::default),
+            component_data_dir(&self.database),
             Arc::new(self.plugin_headers),
         );
+        let compilers = HandlerCompilers::new(engine, compiled)?.with_policy(self.code_policy, &self.engines)?;
+        let shared = Shared::new(compilers, db, capabilities, self.limits, metrics);
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
-            let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
-            bail!("{}", reasons.join("\n"));
+            return Err(Error::HandlersRejected(report.rejected));
         }
         crate::tokenizer::warm_up();
         Ok(Host { runtime })
@@ -233,21 +259,29 @@ impl Host {
             code_policy: CodePolicy::Optimized,
             compiled_code_dir: None,
             plugin_headers: Default::default(),
+            engines: EngineOptions::default(),
+            provider_timeout: DEFAULT_TOTAL_TIMEOUT,
+            stale_after: DEFAULT_STALE_AFTER,
         }
     }
 
     /// What steps sent to models, when the host was built to keep it.
     pub fn transcript(&self) -> Option<&Transcript> {
-        self.runtime.shared.transcript.as_deref()
+        self.runtime.shared.capabilities.llm.transcript().map(Arc::as_ref)
     }
 
     pub fn db(&self) -> &Db {
         &self.runtime.shared.db
     }
 
+    /// What this host counted (`GET /metrics` encodes it).
+    pub fn metrics(&self) -> &Metrics {
+        &self.runtime.shared.metrics
+    }
+
     /// `anthropic`, `openai` or `simulated`.
     pub fn provider_name(&self) -> &'static str {
-        self.runtime.shared.provider.name()
+        self.runtime.shared.capabilities.llm.provider().name()
     }
 
     /// The handlers serving now.
@@ -258,7 +292,7 @@ impl Host {
     /// Rescans the handlers directory: new and changed files are compiled and
     /// validated, then swapped in atomically; steps already running finish on
     /// the version they started with.
-    pub async fn reload_handlers(&self) -> Result<ReloadReport> {
+    pub async fn reload_handlers(&self) -> Result<ReloadReport, Error> {
         self.runtime.reload_handlers().await
     }
 

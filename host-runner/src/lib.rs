@@ -7,12 +7,14 @@
 //!   handler sandboxes and the orchestrator session;
 //! - [`harness`]: one handler component on one request, its model calls scripted;
 //! - [`runner`]: workflow files, templates and the step-by-step runner;
-//! - [`storage`]: the SQLite database (settings, token usage, audit);
-//! - [`vocabulary`]: what happens to a step (outcomes, usage paths, host events), typed.
+//! - [`storage`]: the host database (settings, token usage, audit), SQLite or Postgres;
+//! - [`vocabulary`]: what happens to a step (outcomes, usage paths, host events), typed;
+//! - [`error`]: what the API's errors say ([`Error`], and `storage::Error`).
 
 pub mod bindings;
 pub mod capabilities;
 pub mod components;
+pub mod error;
 pub mod harness;
 pub mod host;
 pub mod metrics;
@@ -22,6 +24,7 @@ pub mod storage;
 pub mod tokenizer;
 pub mod vocabulary;
 
+pub use error::Error;
 pub use host::{Host, HostBuilder, ProviderChoice};
 pub use runner::report::RunReport;
 pub use runner::workflow::Workflow;

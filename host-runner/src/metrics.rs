@@ -1,8 +1,9 @@
 //! What operators scrape (`GET /metrics`, Prometheus text format): one
-//! registry per process, fed where things happen: the runner (workflows,
-//! steps, tokens, cost, latency), the record writer (audit rows as
-//! committed, so the counts agree with the database) and the handler
-//! registry (loads and rejections).
+//! registry per host ([`crate::Host::metrics`]), so two hosts in one process
+//! count apart, fed where things happen: the runner (workflows, steps,
+//! tokens, cost, latency), the record writer (audit rows as committed, so the
+//! counts agree with the database) and the handler registry (loads and
+//! rejections).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,7 +11,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::LazyLock;
 use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,10 +70,20 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
     prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 17)
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
 impl Metrics {
-    fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("pilot");
-        let m = Metrics {
+    /// A registry of its own, every count at zero.
+    pub fn new() -> Metrics {
+        Metrics::registered(Metrics::unregistered())
+    }
+
+    fn unregistered() -> Metrics {
+        Metrics {
             workflows: Family::default(),
             in_flight: Gauge::default(),
             steps: Family::default(),
@@ -87,7 +97,12 @@ impl Metrics {
             step_seconds: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             provider_seconds: Histogram::new(latency_buckets()),
             registry: Registry::default(),
-        };
+        }
+    }
+
+    /// `m` with its families in a registry (the metrics share their values with their clones).
+    fn registered(m: Metrics) -> Metrics {
+        let mut registry = Registry::with_prefix("pilot");
         registry.register("workflows", "Workflow runs ended, by state", m.workflows.clone());
         registry.register("workflows_in_flight", "Workflow runs in progress", m.in_flight.clone());
         registry.register("steps", "Steps run, by path and intent", m.steps.clone());
@@ -118,12 +133,6 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
-}
-
-/// This process's metrics.
-pub fn global() -> &'static Metrics {
-    static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
-    &METRICS
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! one, `examples/embed-python/run_handler.py`, runs here on wasmtime-py, and
 //! the JavaScript one, `examples/embed-js/`, on Node through jco.
 
-use integration_tests::{components, repo};
+use integration_tests::{components, missing_tool, repo};
 use serde_json::Value;
 use std::process::Command;
 
@@ -18,7 +18,7 @@ fn wasmtime_py_runs_a_shipped_handler_with_its_imports_in_python() {
             !python.is_file(),
             "target/python-venv exists without wasmtime-py: run scripts/build-python-handlers.sh"
         );
-        eprintln!("skipped: wasmtime-py could not be installed from PyPI");
+        missing_tool("wasmtime-py could not be installed from PyPI");
         return;
     }
     let out = Command::new(&python)
@@ -53,14 +53,14 @@ fn check_host_output(stdout: &[u8]) {
 #[test]
 fn jco_runs_a_shipped_handler_on_node_with_its_imports_in_javascript() {
     if Command::new("node").arg("--version").output().is_err() {
-        eprintln!("skipped: node is not installed (.ci/run installs it)");
+        missing_tool("node is not installed (.ci/run installs it)");
         return;
     }
     let summarize = components().join("handlers/summarize.wasm");
     let out = Command::new(repo().join("examples/embed-js/run.sh")).arg(&summarize).output().unwrap();
     let jco = repo().join("examples/embed-js/node_modules/.bin/jco");
     if !out.status.success() && !jco.exists() {
-        eprintln!("skipped: jco could not be installed from npm: {}", String::from_utf8_lossy(&out.stderr));
+        missing_tool(&format!("jco could not be installed from npm: {}", String::from_utf8_lossy(&out.stderr)));
         return;
     }
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -3,6 +3,7 @@
 
 use handler_testkit::{HandlerTest, Step};
 use host_runner::capabilities::import_log::ImportCall;
+use host_runner::components::engine::EngineOptions;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
 use host_runner::harness::{Harness, TestRequest};
@@ -183,7 +184,7 @@ async fn the_python_handler_runs_alone_like_any_other() {
 #[tokio::test]
 async fn outbound_requests_and_settings_reads_are_recorded_with_what_was_refused() {
     let guest = components().join("test-guests/misbehaving.wasm");
-    let harness = Harness::load(&guest, None, vec![], limits()).await.unwrap();
+    let harness = Harness::load(&guest, None, vec![], limits(), EngineOptions::default()).await.unwrap();
     let step = |intent: &str| -> TestRequest { serde_json::from_value(json!({"intent": intent})).unwrap() };
 
     let outcome = harness.execute(&step("forbidden-http")).await.unwrap();

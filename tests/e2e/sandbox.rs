@@ -1,7 +1,7 @@
 //! Reliability: every way an untrusted handler can misbehave fails its own
 //! step with a typed reason, the workflow falls back, and the host lives on.
 
-use host_runner::components::tiers::{CodePolicy, CodeTier};
+use host_runner::components::code::{Code, CodePolicy};
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::{Host, Workflow};
 use integration_tests::{Sandbox, components, example};
@@ -96,7 +96,7 @@ async fn every_limit_holds_on_baseline_code() {
     // Winch's code, as a hot-loaded handler runs before Cranelift's is ready.
     let limits = "[limits]\nfuel = 20000000\nmemory_mb = 32\n";
     let (sandbox, host) = host_with(limits, CodePolicy::BaselineOnly).await;
-    assert!(host.handlers().handlers().iter().all(|h| h.tier == CodeTier::Baseline));
+    assert!(host.handlers().handlers().iter().all(|h| h.code == Code::Baseline));
     misbehave(&sandbox, &host, "explode", json!({}), "trap").await;
     let (report, _) = misbehave(&sandbox, &host, "spin", json!({}), "fuel").await;
     assert!(report.steps[1].fallback_reason.as_deref().unwrap().contains("ran out of fuel (limit 20000000)"));

@@ -1,7 +1,7 @@
 //! `pilot serve`: the HTTP API, hot-loading through the watcher, and load
 //! while handlers are replaced.
 
-use host_runner::components::tiers::{CodePolicy, CodeTier};
+use host_runner::components::code::{Code, CodePolicy};
 use host_runner::runner::report::{Path as StepPath, RunReport};
 use host_runner::serve::{Limits, router, serve_listener, watch};
 use host_runner::{Host, Workflow};
@@ -51,6 +51,11 @@ impl Server {
         report
     }
 
+    /// The host's metrics, as `GET /metrics` answers them.
+    async fn metrics(&self) -> String {
+        self.client.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap()
+    }
+
     /// Polls the handler list until `ready` holds (the watcher works in the
     /// background). Generous: an 18 MB Python component's first compilation
     /// takes seconds, more on a busy CI machine.
@@ -80,6 +85,11 @@ fn install(from: &Path, to: &Path) {
 
 fn active(list: &[Value], name: &str) -> Option<Value> {
     list.iter().find(|h| h["name"] == name && h["state"] == "active").cloned()
+}
+
+/// The value of one series of a `/metrics` answer; 0 when it is absent.
+fn series(metrics: &str, name: &str) -> f64 {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
 }
 
 /// A host configured as `pilot serve` configures it.
@@ -225,12 +235,12 @@ async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_
     let build =
         || sandbox.builder().strict(false).code_policy(CodePolicy::BaselineFirst).compiled_code_dir(&compiled).build();
     let host = build().await.unwrap();
-    let tiers = |host: &Host| host.handlers().handlers().iter().map(|h| h.tier).collect::<Vec<_>>();
+    let codes = |host: &Host| host.handlers().handlers().iter().map(|h| h.code).collect::<Vec<_>>();
     let workflow = Workflow::parse(&example("support-ticket-triage.json"), "support-ticket-triage.json").unwrap();
     let first = host.run(&workflow).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while tiers(&host).contains(&CodeTier::Baseline) {
-        assert!(std::time::Instant::now() < deadline, "still baseline after 120 s: {:?}", tiers(&host));
+    while codes(&host).contains(&Code::Baseline) {
+        assert!(std::time::Instant::now() < deadline, "still baseline after 120 s: {:?}", codes(&host));
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let second = host.run(&workflow).await.unwrap();
@@ -244,7 +254,7 @@ async fn handlers_serve_on_baseline_code_until_optimized_code_is_swapped_in_and_
     assert_eq!(kept.count(), 4);
     // So a restart serves optimized code from the start.
     let restarted = build().await.unwrap();
-    assert_eq!(tiers(&restarted), vec![CodeTier::Optimized; 3]);
+    assert_eq!(codes(&restarted), vec![Code::Optimized; 3]);
 }
 
 #[tokio::test]
@@ -376,4 +386,18 @@ async fn a_body_sent_too_slowly_is_answered_408_without_holding_a_run_slot() {
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("not received within 0.3 s"), "{answer}");
+}
+
+#[tokio::test]
+async fn two_hosts_in_one_process_count_apart() {
+    let (one, two) = (Sandbox::standard(), Sandbox::standard());
+    let first = Server::start(one.host().await).await;
+    let second = Server::start(two.host().await).await;
+    first.run(&example("support-ticket-triage.json")).await;
+    let (counted, other) = (first.metrics().await, second.metrics().await);
+    let loaded = "pilot_handler_loads_total{outcome=\"loaded\"}";
+    assert_eq!((series(&counted, loaded), series(&other, loaded)), (3.0, 3.0), "each host counts its own loads");
+    let usage = "pilot_token_usage_rows_total";
+    assert!(series(&counted, usage) > 0.0, "{counted}");
+    assert_eq!(series(&other, usage), 0.0, "the first host's rows are not the second's: {other}");
 }

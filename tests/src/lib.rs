@@ -32,8 +32,8 @@ pub fn components() -> &'static Path {
 }
 
 /// A Python handler built by `scripts/build-python-handlers.sh`
-/// (`target/components/python/NAME.wasm`); `None`, with a note on stderr,
-/// only when componentize-py could not be installed (no PyPI).
+/// (`target/components/python/NAME.wasm`); `None` only when componentize-py
+/// could not be installed (no PyPI), and then see [`missing_tool`].
 pub fn python_handler(name: &str) -> Option<PathBuf> {
     let path = components().join("python").join(format!("{name}.wasm"));
     if path.is_file() {
@@ -41,8 +41,19 @@ pub fn python_handler(name: &str) -> Option<PathBuf> {
     }
     let installed = repo().join("target/python-venv/bin/componentize-py").is_file();
     assert!(!installed, "componentize-py is installed but {} was not built", path.display());
-    eprintln!("skipped: componentize-py could not be installed from PyPI, so {name}.wasm is not built");
+    missing_tool(&format!("componentize-py could not be installed from PyPI, so {name}.wasm is not built"));
     None
+}
+
+/// A test needs a tool this machine lacks (`why`): locally the test is
+/// skipped, saying why on stderr; under CI (`CI` set, and not `false` or
+/// `0`), where `.ci/run` installs every tool, it fails instead of passing
+/// without having run.
+pub fn missing_tool(why: &str) {
+    let on_ci =
+        std::env::var("CI").is_ok_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"));
+    assert!(!on_ci, "{why}: under CI every tool must be installed, so this test fails rather than skip");
+    eprintln!("skipped: {why}");
 }
 
 /// A private directory with its own database and handlers.

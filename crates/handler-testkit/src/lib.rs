@@ -22,9 +22,10 @@
 //! ```
 
 use host_runner::capabilities::llm::scripted::Answer;
+use host_runner::components::engine::EngineOptions;
 use host_runner::components::limits::HandlerLimits;
 use host_runner::components::shared::Limits;
-use host_runner::harness::{Harness, TestRequest};
+use host_runner::harness::{Harness, HarnessError, TestRequest};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -73,13 +74,14 @@ impl HandlerTest {
 
     /// Loads the component: its `info()`, then as many steps as a test needs
     /// (the script is shared by them).
-    pub async fn load(&self) -> anyhow::Result<Harness> {
+    pub async fn load(&self) -> Result<Harness, HarnessError> {
         let limits = Limits { defaults: self.limits, inherit_stderr: false };
-        Harness::load(&self.component, self.manifest.as_deref(), self.answers.clone(), limits).await
+        let engines = EngineOptions::default();
+        Harness::load(&self.component, self.manifest.as_deref(), self.answers.clone(), limits, engines).await
     }
 
     /// Loads the component and runs one step.
-    pub async fn run(&self, step: Step) -> anyhow::Result<Outcome> {
+    pub async fn run(&self, step: Step) -> Result<Outcome, HarnessError> {
         self.load().await?.execute(&step.0).await
     }
 }

@@ -8,6 +8,7 @@ use super::output::emit;
 use super::print;
 use anyhow::{Context, Result};
 use host_runner::capabilities::llm::scripted::Answer;
+use host_runner::components::engine::EngineOptions;
 use host_runner::components::shared::Limits;
 use host_runner::harness::{Harness, Outcome, TestRequest};
 use std::path::Path;
@@ -24,8 +25,8 @@ pub struct Files<'a> {
     pub manifest: Option<&'a Path>,
 }
 
-pub async fn run(files: Files<'_>, limits: Limits, json: bool) -> Result<()> {
-    let outcome = match load_and_execute(&files, limits).await {
+pub async fn run(files: Files<'_>, limits: Limits, engines: EngineOptions, json: bool) -> Result<()> {
+    let outcome = match load_and_execute(&files, limits, engines).await {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -46,16 +47,16 @@ pub async fn run(files: Files<'_>, limits: Limits, json: bool) -> Result<()> {
     }
 }
 
-async fn load_and_execute(files: &Files<'_>, limits: Limits) -> Result<Outcome> {
+async fn load_and_execute(files: &Files<'_>, limits: Limits, engines: EngineOptions) -> Result<Outcome> {
     let request: TestRequest = read_json(files.request, "request")?;
     let answers: Vec<Answer> = match files.answers {
         Some(path) => read_json(path, "answers")?,
         None => vec![],
     };
-    let harness = Harness::load(files.component, files.manifest, answers, limits)
+    let harness = Harness::load(files.component, files.manifest, answers, limits, engines)
         .await
         .with_context(|| format!("loading {}", files.component.display()))?;
-    harness.execute(&request).await
+    Ok(harness.execute(&request).await?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {

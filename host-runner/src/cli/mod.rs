@@ -5,6 +5,7 @@
 mod args;
 mod bench;
 mod commands;
+mod env;
 mod eval;
 mod handler_test;
 mod output;

@@ -1,8 +1,10 @@
 //! A host, as the global options describe it.
 
 use super::args::{Cli, ProviderArg};
+use super::env;
 use anyhow::{Context, Result};
 use host_runner::components::limits::HandlerLimits;
+use host_runner::storage::{Db, DbOptions};
 use host_runner::{Host, HostBuilder, ProviderChoice};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +21,16 @@ pub fn default_limits(cli: &Cli) -> HandlerLimits {
 
 /// A host on `--db` that refuses a bad handler file.
 pub async fn build_host(cli: &Cli) -> Result<Host> {
-    host_builder(cli, &cli.db, true)?.build().await
+    Ok(host_builder(cli, &cli.db, true)?.build().await?)
+}
+
+/// The host database, opened as the environment says (`PILOT_STALE_AFTER_S`).
+pub fn open_db(cli: &Cli) -> Result<Db> {
+    let mut options = DbOptions::default();
+    if let Some(stale) = env::stale_after()? {
+        options.stale_after = stale;
+    }
+    Ok(Db::open_with(&cli.db, options)?)
 }
 
 /// The handlers directory the CLI's options name.
@@ -49,13 +60,22 @@ pub fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
             api_key: std::env::var("OPENAI_API_KEY").unwrap_or_default(),
         },
     };
+    let engines = env::engine_options();
     let mut builder = Host::builder()
         .database(db)
         .components_dir(&cli.components)
         .provider(provider)
         .limits(default_limits(cli))
         .inherit_stderr(cli.component_stderr)
-        .strict(strict);
+        .strict(strict)
+        .pooling(engines.pooling)
+        .perf_map(engines.perf_map);
+    if let Some(timeout) = env::provider_timeout()? {
+        builder = builder.provider_timeout(timeout);
+    }
+    if let Some(stale) = env::stale_after()? {
+        builder = builder.stale_after(stale);
+    }
     for (plugin, (name, value)) in host_runner::capabilities::plugins::headers_from_env().map_err(anyhow::Error::msg)? {
         builder = builder.plugin_header(&plugin, &name, &value);
     }

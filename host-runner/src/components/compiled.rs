@@ -5,7 +5,7 @@
 //!
 //! The host keeps these files itself, rather than through wasmtime's own
 //! cache, because it must know before compiling whether optimized code
-//! exists: a miss is served first by the baseline compiler (see `tiers`).
+//! exists: a miss is served first by the baseline compiler (see `code`).
 //!
 //! Loading a file maps its code and runs it unchecked
 //! (`Component::deserialize_file`), so the directory is as trusted as the
@@ -15,7 +15,8 @@
 //! none is ever rewritten in place (a mapped file stays valid when a newer
 //! one replaces its name).
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Cause, Error, chain};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
@@ -70,7 +71,7 @@ impl CompiledStore {
             Some(dir) => match CompiledStore::at(dir.clone()) {
                 Ok(store) => store,
                 Err(e) => {
-                    tracing::warn!(dir = %dir.display(), "compiled-code store disabled: {e:#}");
+                    tracing::warn!("compiled-code store disabled: {}", chain(&e));
                     CompiledStore { dir: None }
                 }
             },
@@ -79,17 +80,21 @@ impl CompiledStore {
     }
 
     /// Keeps code in `dir`, created if missing; refused unless private to the user.
-    pub fn at(dir: PathBuf) -> Result<CompiledStore> {
-        create_private_dir(&dir)?;
-        let meta = std::fs::metadata(&dir).with_context(|| format!("reading {}", dir.display()))?;
+    pub fn at(dir: PathBuf) -> Result<CompiledStore, Error> {
+        let refused = |cause: Cause| Error::CompiledCodeDir { dir: dir.clone(), cause };
+        create_private_dir(&dir).map_err(|e| refused(anyhow::Error::from(e).context("cannot be created").into()))?;
+        let meta =
+            std::fs::metadata(&dir).map_err(|e| refused(anyhow::Error::from(e).context("cannot be read").into()))?;
         if meta.uid() != effective_uid() || meta.mode() & 0o022 != 0 {
-            bail!(
-                "{}: compiled code there would run unchecked, but the directory is owned by uid {} with mode {:o}; \
-                 it must be owned by this user and writable by no one else",
-                dir.display(),
-                meta.uid(),
-                meta.mode() & 0o7777
-            );
+            return Err(refused(
+                format!(
+                    "compiled code there would run unchecked, but the directory is owned by uid {} with mode {:o}; \
+                     it must be owned by this user and writable by no one else",
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                )
+                .into(),
+            ));
         }
         Ok(CompiledStore { dir: Some(dir) })
     }
@@ -223,13 +228,9 @@ fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(test)]
@@ -277,7 +278,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pilot-compiled-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let refused = CompiledStore::at(dir.clone()).unwrap_err().to_string();
+        let refused = chain(&CompiledStore::at(dir.clone()).unwrap_err());
         assert!(refused.contains("writable by no one else"), "{refused}");
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -8,12 +8,12 @@
 //!   image instead of new mappings.
 //! - The baseline engine (Winch) compiles about 5x faster and runs slower
 //!   code; `pilot serve` uses it for a handler it has no optimized code for
-//!   yet, until Cranelift's code is swapped in (see `tiers`). Its instances
+//!   yet, until Cranelift's code is swapped in (see `code`). Its instances
 //!   are allocated on demand: it serves for seconds, so reserving a second
 //!   pool is not worth the address space.
 
 use super::limits::{EPOCH_TICK_MS, MAX_MEMORY_MB};
-use anyhow::{Context, Result};
+use crate::error::{Error, chain};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy, Strategy};
 
@@ -21,30 +21,45 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// handler; `pilot serve` runs at most 64 workflows together).
 const POOLED_INSTANCES: u32 = 1_000;
 
-/// The Cranelift engine, pooled unless `PILOT_POOLING=0`.
-pub fn new_engine() -> Result<Engine> {
-    if std::env::var("PILOT_POOLING").is_ok_and(|v| v == "0") {
-        return engine(Strategy::Cranelift, false);
+/// How a host's engines are configured.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Instances of the optimized engine come from the pooling allocator
+    /// (default); off, they are allocated on demand.
+    pub pooling: bool,
+    /// Names guest functions in `perf` profiles (wasmtime writes
+    /// /tmp/perf-PID.map); guest code is otherwise anonymous JIT. Off by default.
+    pub perf_map: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { pooling: true, perf_map: false }
+    }
+}
+
+/// The Cranelift engine, pooled when `options` say so.
+pub fn new_engine(options: &EngineOptions) -> Result<Engine, Error> {
+    if !options.pooling {
+        return engine(Strategy::Cranelift, false, options.perf_map);
     }
     // The pool reserves address space up front; where that is refused
     // (a ulimit on virtual memory), instances are allocated on demand.
-    engine(Strategy::Cranelift, true).or_else(|e| {
-        tracing::warn!("pooling allocator unavailable, allocating instances on demand: {e:#}");
-        engine(Strategy::Cranelift, false)
+    engine(Strategy::Cranelift, true, options.perf_map).or_else(|e| {
+        tracing::warn!("pooling allocator unavailable, allocating instances on demand: {}", chain(&e));
+        engine(Strategy::Cranelift, false, options.perf_map)
     })
 }
 
 /// The Winch engine, for code that must run soon rather than fast.
-pub fn new_baseline_engine() -> Result<Engine> {
-    engine(Strategy::Winch, false)
+pub fn new_baseline_engine(options: &EngineOptions) -> Result<Engine, Error> {
+    engine(Strategy::Winch, false, options.perf_map)
 }
 
-fn engine(compiler: Strategy, pooling: bool) -> Result<Engine> {
+fn engine(compiler: Strategy, pooling: bool, perf_map: bool) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.strategy(compiler).wasm_component_model(true).consume_fuel(true).epoch_interruption(true);
-    // `PILOT_PROFILER=perfmap` names guest functions in `perf` profiles
-    // (wasmtime writes /tmp/perf-PID.map); guest code is otherwise anonymous JIT.
-    if std::env::var("PILOT_PROFILER").is_ok_and(|v| v == "perfmap") {
+    if perf_map {
         config.profiler(ProfilingStrategy::PerfMap);
     }
     if pooling {
@@ -60,7 +75,7 @@ fn engine(compiler: Strategy, pooling: bool) -> Result<Engine> {
             .max_memory_size((MAX_MEMORY_MB << 20) as usize);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
-    let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+    let engine = Engine::new(&config).map_err(|e| Error::Engine(anyhow::Error::from(e).into()))?;
     start_epoch_ticker(&engine);
     Ok(engine)
 }

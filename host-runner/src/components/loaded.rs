@@ -3,9 +3,9 @@
 
 use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
+use crate::components::code::Code;
 use crate::components::manifest::Grants;
-use crate::components::state::HandlerState;
-use crate::components::tiers::CodeTier;
+use crate::components::worlds::intent_handler::HandlerState;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -29,12 +29,12 @@ pub struct LoadedHandler {
     pub grants: Arc<Grants>,
     pub pre: IntentHandlerPre<HandlerState>,
     /// The compiler `pre`'s code came from.
-    pub tier: CodeTier,
+    pub code: Code,
 }
 
 impl LoadedHandler {
     /// The same handler on Cranelift's code for the same bytes.
     pub fn optimized(&self, pre: IntentHandlerPre<HandlerState>) -> LoadedHandler {
-        LoadedHandler { pre, tier: CodeTier::Optimized, ..self.clone() }
+        LoadedHandler { pre, code: Code::Optimized, ..self.clone() }
     }
 }

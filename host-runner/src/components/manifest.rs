@@ -27,10 +27,12 @@
 //! max_output_bytes = 262144
 //! ```
 
+use crate::capabilities::audit::AuditGrant;
 use crate::capabilities::database::Access;
-use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
+use crate::capabilities::llm::LlmGrant;
+use crate::capabilities::outbound_http::{GrantError, HeaderFromEnv, OutboundHttpGrant};
+use crate::capabilities::settings::SettingsGrant;
 use crate::components::limits::{HandlerLimits, LimitOverrides, MAX_MEMORY_MB};
-use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -52,22 +54,27 @@ pub struct HandlerSection {
     pub version: Option<String>,
 }
 
+/// The `[capabilities]` table: one table in the file, each key read by the
+/// capability it grants something to (see [`Manifest::grants`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
+    /// `outbound_http`: hosts the handler may reach.
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<String>,
-    #[serde(default = "no_access")]
-    pub database: Access,
+    /// `outbound_http`: secret headers the host attaches.
     #[serde(default)]
     pub outbound_headers: Vec<HeaderFromEnv>,
-    /// Models the handler may name besides its step's routed model.
+    /// `database`: access to its own database.
+    #[serde(default = "no_access")]
+    pub database: Access,
+    /// `llm`: models the handler may name besides its step's routed model.
     #[serde(default)]
     pub allowed_models: Vec<String>,
-    /// Settings it may read: keys, or prefixes ending in `*`.
+    /// `settings`: settings it may read: keys, or prefixes ending in `*`.
     #[serde(default)]
     pub settings: Vec<String>,
-    /// Whether it may emit its own audit events.
+    /// `audit`: whether it may emit its own audit events.
     #[serde(default)]
     pub audit: bool,
 }
@@ -76,8 +83,8 @@ impl Default for Capabilities {
     fn default() -> Self {
         Capabilities {
             allowed_outbound_hosts: vec![],
-            database: Access::None,
             outbound_headers: vec![],
+            database: Access::None,
             allowed_models: vec![],
             settings: vec![],
             audit: false,
@@ -89,25 +96,15 @@ fn no_access() -> Access {
     Access::None
 }
 
-/// A header the host adds to requests to `host`, its value read from the
-/// host's environment variable `env` at load time.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeaderFromEnv {
-    pub host: String,
-    pub name: String,
-    pub env: String,
-}
-
-/// What a manifest grants, resolved and checked.
+/// What a manifest grants, resolved and checked: each capability's grant,
+/// and the limits.
 #[derive(Debug, Clone)]
 pub struct Grants {
-    pub allowed_hosts: AllowedHosts,
-    pub secret_headers: Vec<SecretHeader>,
+    pub llm: LlmGrant,
+    pub audit: AuditGrant,
+    pub settings: SettingsGrant,
     pub database: Access,
-    pub allowed_models: Vec<String>,
-    pub settings: Vec<String>,
-    pub audit: bool,
+    pub outbound_http: OutboundHttpGrant,
     pub limits: HandlerLimits,
 }
 
@@ -115,15 +112,36 @@ impl Grants {
     /// Nothing granted, under `limits`.
     pub fn none(limits: HandlerLimits) -> Self {
         Grants {
-            allowed_hosts: AllowedHosts::default(),
-            secret_headers: vec![],
+            llm: LlmGrant::default(),
+            audit: AuditGrant::None,
+            settings: SettingsGrant::default(),
             database: Access::None,
-            allowed_models: vec![],
-            settings: vec![],
-            audit: false,
+            outbound_http: OutboundHttpGrant::default(),
             limits,
         }
     }
+}
+
+/// Why a manifest is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    /// Not TOML, or not this schema (an unknown key, a wrong type).
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("[limits] memory_mb = {0} is above the host's {MAX_MEMORY_MB} MiB per memory")]
+    MemoryAboveCap(u64),
+    #[error("manifest intents {declared:?} differ from the component's info() intents {declared_by_component:?}")]
+    IntentsDiffer { declared: Vec<String>, declared_by_component: Vec<String> },
+    #[error("manifest version `{declared}` differs from the component's info() version `{declared_by_component}`")]
+    VersionDiffers { declared: String, declared_by_component: String },
+    #[error(transparent)]
+    OutboundHttp(#[from] GrantError),
 }
 
 /// The manifest path of a component file.
@@ -133,52 +151,47 @@ pub fn path_for(component: &Path) -> PathBuf {
 
 impl Manifest {
     /// Reads the manifest beside `component`; none means the defaults.
-    pub fn load(component: &Path) -> Result<Option<Manifest>> {
+    pub fn load(component: &Path) -> Result<Option<Manifest>, ManifestError> {
         let path = path_for(component);
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).map(Some).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(cause) => return Err(ManifestError::Read { path, cause }),
+        };
+        toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| ManifestError::Parse { path, message: e.to_string().trim_end().to_string() })
     }
 
     /// Checks the manifest against what the component declares and resolves its grants.
-    pub fn grants(&self, defaults: HandlerLimits, intents: &[String], version: &str) -> Result<Grants> {
+    pub fn grants(&self, defaults: HandlerLimits, intents: &[String], version: &str) -> Result<Grants, ManifestError> {
         if let Some(mb) = self.limits.memory_mb.filter(|mb| *mb > MAX_MEMORY_MB) {
-            bail!("[limits] memory_mb = {mb} is above the host's {MAX_MEMORY_MB} MiB per memory");
+            return Err(ManifestError::MemoryAboveCap(mb));
         }
         if let Some(declared) = &self.handler.intents {
             let (mut a, mut b) = (declared.clone(), intents.to_vec());
             a.sort();
             b.sort();
             if a != b {
-                bail!("manifest intents {declared:?} differ from the component's info() intents {intents:?}");
+                let declared_by_component = intents.to_vec();
+                return Err(ManifestError::IntentsDiffer { declared: declared.clone(), declared_by_component });
             }
         }
         if let Some(declared) = &self.handler.version
             && declared != version
         {
-            bail!("manifest version `{declared}` differs from the component's info() version `{version}`");
+            let (declared, declared_by_component) = (declared.clone(), version.to_string());
+            return Err(ManifestError::VersionDiffers { declared, declared_by_component });
         }
         let caps = &self.capabilities;
-        let allowed_hosts = AllowedHosts::parse(&caps.allowed_outbound_hosts).map_err(anyhow::Error::msg)?;
-        let secret_headers = caps
-            .outbound_headers
-            .iter()
-            .map(|h| {
-                let value = std::env::var(&h.env).with_context(|| {
-                    format!("outbound header `{}` for {}: environment variable `{}` is not set", h.name, h.host, h.env)
-                })?;
-                SecretHeader::new(&h.host, &h.name, &value).map_err(anyhow::Error::msg)
-            })
-            .collect::<Result<_>>()?;
         Ok(Grants {
-            allowed_hosts,
-            secret_headers,
+            llm: LlmGrant { allowed_models: caps.allowed_models.clone() },
+            audit: AuditGrant::handler(caps.audit),
+            settings: SettingsGrant::Keys(caps.settings.clone()),
             database: caps.database,
-            allowed_models: caps.allowed_models.clone(),
-            settings: caps.settings.clone(),
-            audit: caps.audit,
+            outbound_http: OutboundHttpGrant::resolve(&caps.allowed_outbound_hosts, &caps.outbound_headers)?,
             limits: defaults.with(&self.limits),
         })
     }
@@ -211,11 +224,10 @@ mod tests {
             "#,
         );
         let grants = m.grants(HandlerLimits::default(), &["send".into()], "0.1.0").unwrap();
-        assert!(grants.allowed_hosts.allows("https", "hooks.slack.com", 443));
-        assert_eq!(
-            (grants.allowed_models, grants.settings, grants.audit),
-            (vec!["claude-haiku-4-5".to_string()], vec!["send_*".to_string()], true)
-        );
+        assert!(grants.outbound_http.allowed_hosts.allows("https", "hooks.slack.com", 443));
+        assert_eq!(grants.llm.allowed_models, vec!["claude-haiku-4-5".to_string()]);
+        assert!(matches!(grants.settings, SettingsGrant::Keys(keys) if keys == ["send_*"]));
+        assert_eq!(grants.audit, AuditGrant::Handler);
         assert_eq!(grants.database, Access::Read);
         assert_eq!((grants.limits.fuel, grants.limits.memory_bytes), (1000, 8 << 20));
     }
@@ -241,8 +253,8 @@ mod tests {
     #[test]
     fn no_manifest_grants_nothing() {
         let grants = Manifest::default().grants(HandlerLimits::default(), &["x".into()], "1").unwrap();
-        assert!(!grants.allowed_hosts.allows("https", "example.com", 443));
+        assert!(!grants.outbound_http.allowed_hosts.allows("https", "example.com", 443));
         assert_eq!(grants.database, Access::None);
-        assert!(grants.secret_headers.is_empty());
+        assert!(grants.outbound_http.secret_headers.is_empty());
     }
 }

@@ -1,7 +1,9 @@
-//! Running components: the engines, compiled code kept on disk and the
-//! compiler tiers, per-store state, the handler registry, handler sandboxes
-//! and the orchestrator session.
+//! Running components: the engines, compiled code kept on disk and which
+//! code handlers run (baseline or optimized), per-store state and the two
+//! worlds' imports, the handler registry, handler sandboxes and the
+//! orchestrator session.
 
+pub mod code;
 pub mod compiled;
 pub mod engine;
 pub mod limits;
@@ -13,4 +15,4 @@ pub mod runtime;
 pub mod sandbox;
 pub mod shared;
 pub mod state;
-pub mod tiers;
+pub mod worlds;

@@ -9,21 +9,15 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
     OrchestrationMetadata, StepProgress, WorkflowMetrics,
 };
 use crate::bindings::types::{StepInput, StepRequest, StepResult, WorkflowStep};
-use crate::capabilities::agents::AgentsCtx;
-use crate::capabilities::audit::{AuditCtx, AuditGrant, AuditSink};
-use crate::capabilities::handlers::DispatchCtx;
-use crate::capabilities::llm::LlmCtx;
-use crate::capabilities::llm::pricing::Pricing;
-use crate::capabilities::settings::SettingsCtx;
 use crate::components::runtime::Runtime;
-use crate::components::state::{ComponentState, OrchestratorExtra, OrchestratorState};
+use crate::components::state::ComponentState;
+use crate::components::worlds::orchestrator_core::{OrchestratorImports, OrchestratorState};
 use crate::storage::records::Identity;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-const SOURCE: &str = "orchestrator";
 /// About a year of 10 ms ticks.
 const ORCHESTRATOR_EPOCH_TICKS: u64 = 1 << 32;
 
@@ -43,35 +37,19 @@ impl OrchestratorSession {
         steps: &[WorkflowStep],
         goal: Option<&str>,
     ) -> Result<Self> {
-        let audit = AuditSink::new(runtime.shared.db.clone(), who.clone());
-        let default_model = runtime
-            .shared
+        let shared = &runtime.shared;
+        let default_model = shared
             .db
             .settings()?
             .get(orchestration::settings::DEFAULT_MODEL)
             .cloned()
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
-        let state = ComponentState::new(
-            LlmCtx::new(
-                runtime.shared.provider.clone(),
-                Pricing::new(runtime.shared.db.clone()),
-                audit.clone(),
-                SOURCE,
-                default_model,
-            ),
-            AuditCtx::new(audit, SOURCE, AuditGrant::Orchestrator),
-            SettingsCtx::all(runtime.shared.db.clone()),
-            runtime.shared.limits.defaults,
-            runtime.shared.limits.inherit_stderr,
-            OrchestratorExtra {
-                dispatch: DispatchCtx::new(runtime.clone(), who.clone()),
-                agents: AgentsCtx::new(runtime.shared.db.clone()),
-            },
-        );
+        let imports = OrchestratorImports::prepare(&shared.capabilities, runtime.clone(), who, default_model);
+        let state = ComponentState::new(imports, shared.limits.defaults, shared.limits.inherit_stderr);
         // The orchestrator is the host's own component: fuel bounds its work
         // per call; its calls' wall time is mostly handler time, bounded by
         // each handler's own deadline, so its epoch deadline is never reached.
-        let fuel = runtime.shared.limits.defaults.fuel;
+        let fuel = shared.limits.defaults.fuel;
         let mut store = state.into_store(runtime.orchestrator.engine(), fuel, ORCHESTRATOR_EPOCH_TICKS)?;
         let core = runtime
             .orchestrator
@@ -91,7 +69,7 @@ impl OrchestratorSession {
 
     /// What the orchestrator's own model calls cost, as the host metered them.
     pub fn own_spend(&self) -> orchestration::types::OverheadSpend {
-        let meter = self.store.data().llm.meter();
+        let meter = self.store.data().imports.llm.meter();
         orchestration::types::OverheadSpend {
             calls: meter.calls,
             tokens: u64::from(meter.usage().total),
@@ -101,7 +79,7 @@ impl OrchestratorSession {
 
     /// What handler attempts that failed spent on models, as the host metered them.
     pub fn failed_attempts(&self) -> orchestration::types::OverheadSpend {
-        self.store.data().extra.dispatch.failed_attempts()
+        self.store.data().imports.dispatch.failed_attempts()
     }
 
     /// Why the session stopped working, if it did.
@@ -168,7 +146,7 @@ impl OrchestratorSession {
         outcome: &Result<DispatchResult, DispatchFailure>,
     ) -> Result<StepProgress, String> {
         if let Err(failure) = outcome {
-            self.store.data_mut().extra.dispatch.count_failed_attempt(failure);
+            self.store.data_mut().imports.dispatch.count_failed_attempt(failure);
         }
         if !self.refuel() {
             return Err(self.broken.clone().unwrap_or_default());

@@ -10,13 +10,15 @@
 //! when that is ready, unless its file changed meanwhile.
 
 use crate::bindings::handler::IntentHandlerPre;
+use crate::components::code::Code;
 use crate::components::compiled::ComponentBytes;
 use crate::components::loaded::{LoadedHandler, RESERVED_IDENTITIES};
 use crate::components::manifest::{self, Manifest};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
-use crate::components::state::HandlerState;
-use crate::components::tiers::CodeTier;
+use crate::components::worlds::intent_handler::HandlerState;
+use crate::error::Error;
+use crate::metrics::{Metrics, OutcomeLabel};
 use crate::vocabulary::HostEvent;
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
@@ -135,25 +137,26 @@ impl Registry {
     }
 
     /// Rescans the handlers directory and swaps in the result atomically.
-    pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport> {
+    pub async fn reload(&self, shared: &Shared, dir: &Path) -> Result<ReloadReport, Error> {
         let _one_at_a_time = self.reloading.lock().await;
         let previous = self.snapshot();
         let (next, report, baseline) = scan(shared, dir, &previous).await?;
         self.current.store(Arc::new(next));
         for (handler, bytes) in baseline {
-            let (registry, still) = (self.clone(), self.clone());
+            let (registry, still, metrics) = (self.clone(), self.clone(), shared.metrics.clone());
             let (path, fingerprint) = (handler.path.clone(), handler.fingerprint);
             shared.compilers.optimize_in_background(
                 handler.id.clone(),
                 bytes,
                 move || still.serves(&path, fingerprint),
-                move |pre| registry.swap_in_optimized(&handler, pre),
+                move |pre| registry.swap_in_optimized(&handler, pre, &metrics),
             );
         }
-        count_loads("loaded", report.loaded.len());
-        count_loads("replaced", report.replaced.len());
-        count_loads("removed", report.removed.len());
-        count_loads("rejected", report.rejected.len());
+        let metrics = &shared.metrics;
+        count_loads(metrics, "loaded", report.loaded.len());
+        count_loads(metrics, "replaced", report.replaced.len());
+        count_loads(metrics, "removed", report.removed.len());
+        count_loads(metrics, "rejected", report.rejected.len());
         Ok(report)
     }
 
@@ -164,12 +167,12 @@ impl Registry {
 
     /// Serves `handler`'s optimized code from now on, if its version still serves.
     /// Called from the optimizing thread, never from async code.
-    fn swap_in_optimized(&self, handler: &LoadedHandler, pre: IntentHandlerPre<HandlerState>) {
+    fn swap_in_optimized(&self, handler: &LoadedHandler, pre: IntentHandlerPre<HandlerState>, metrics: &Metrics) {
         let _one_at_a_time = self.reloading.blocking_lock();
         match self.current.load().with_optimized(&handler.path, handler.fingerprint, pre) {
             Some(next) => {
                 self.current.store(Arc::new(next));
-                count_loads("optimized", 1);
+                count_loads(metrics, "optimized", 1);
                 tracing::info!(file = %handler.path.display(), "handler now runs optimized code");
             }
             None => tracing::debug!(file = %handler.path.display(), "optimized code discarded: the file changed"),
@@ -177,16 +180,15 @@ impl Registry {
     }
 }
 
-fn count_loads(outcome: &str, n: usize) {
-    let loads = &crate::metrics::global().handler_loads;
-    loads.get_or_create(&crate::metrics::OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64);
+fn count_loads(metrics: &Metrics, outcome: &str, n: usize) {
+    metrics.handler_loads.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc_by(n as u64);
 }
 
 /// Handlers loaded on baseline code, with the bytes to optimize.
 type ToOptimize = Vec<(Arc<LoadedHandler>, Arc<ComponentBytes>)>;
 
 /// Builds the next snapshot from the directory, reusing unchanged handlers.
-async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize)> {
+async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snapshot, ReloadReport, ToOptimize), Error> {
     let mut next = Snapshot::default();
     let mut report = ReloadReport::default();
     let mut to_optimize = ToOptimize::new();
@@ -212,7 +214,7 @@ async fn scan(shared: &Shared, dir: &Path, previous: &Snapshot) -> Result<(Snaps
                 let handler = Arc::new(handler);
                 match next.admit(Arc::clone(&handler)) {
                     Ok(()) => {
-                        if handler.tier == CodeTier::Baseline && shared.compilers.optimizes_later() {
+                        if handler.code == Code::Baseline && shared.compilers.optimizes_later() {
                             to_optimize.push((handler, bytes));
                         }
                         if old.contains_key(file.as_path()) {
@@ -252,7 +254,7 @@ fn reject(
     previous: Option<&Arc<LoadedHandler>>,
 ) {
     tracing::warn!(file = %file.display(), %reason, "handler rejected");
-    shared.host_audit(&HostEvent::HandlerRejected {
+    shared.capabilities.audit.host_event(&HostEvent::HandlerRejected {
         file: file.display().to_string(),
         reason: reason.clone(),
         previous_version_kept: previous.is_some(),
@@ -267,8 +269,8 @@ fn reject(
 }
 
 /// The `.wasm` files of a directory, sorted.
-pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading handlers directory {}", dir.display()))?;
+pub fn component_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::HandlersDir { dir: dir.to_path_buf(), cause })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
@@ -323,7 +325,7 @@ async fn load(shared: &Shared, path: &Path, fingerprint: u64) -> Result<(LoadedH
         fingerprint,
         grants: Arc::new(grants),
         pre,
-        tier: linked.tier,
+        code: linked.code,
     };
     Ok((handler, bytes))
 }

@@ -5,17 +5,15 @@
 use crate::bindings::orchestrator::OrchestratorCorePre;
 use crate::bindings::types::{StepError, StepRequest};
 use crate::capabilities::handlers::{Dispatched, Dispatcher};
-use crate::capabilities::{agents, audit, handlers, llm, settings};
 use crate::components::compiled::{CompiledStore, ComponentBytes};
-use crate::components::registry::Registry;
+use crate::components::registry::{Registry, ReloadReport};
 use crate::components::sandbox;
 use crate::components::shared::Shared;
-use crate::components::state::OrchestratorState;
+use crate::components::worlds::orchestrator_core::{self, OrchestratorState};
+use crate::error::{Cause, Error};
 use crate::storage::records::Identity;
-use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use wasmtime::Engine;
-use wasmtime::component::Linker;
 
 /// The host's runtime: the app-wide state the capabilities share, the
 /// handler registry, the linked orchestrator, and where handlers are loaded from.
@@ -28,7 +26,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// Rescans the handlers directory into the registry.
-    pub async fn reload_handlers(&self) -> Result<crate::components::registry::ReloadReport> {
+    pub async fn reload_handlers(&self) -> Result<ReloadReport, Error> {
         self.registry.reload(&self.shared, &self.handlers_dir).await
     }
 }
@@ -62,22 +60,16 @@ pub fn load_orchestrator(
     engine: &Engine,
     compiled: &CompiledStore,
     path: &Path,
-) -> Result<OrchestratorCorePre<OrchestratorState>> {
-    let what = || format!("orchestrator {}", path.display());
+) -> Result<OrchestratorCorePre<OrchestratorState>, Error> {
+    let failed = |cause: Cause| Error::Orchestrator { path: path.to_path_buf(), cause };
     if !path.is_file() {
-        bail!("{}: no such file (run `make components` to build it)", what());
+        return Err(failed("no such file (run `make components` to build it)".into()));
     }
-    let bytes = ComponentBytes::new(std::fs::read(path).with_context(what)?);
-    let component = compiled.load(engine, &bytes).with_context(what)?;
-    let mut linker: Linker<OrchestratorState> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    llm::add_to_linker(&mut linker)?;
-    audit::add_to_linker(&mut linker)?;
-    settings::add_to_linker(&mut linker)?;
-    handlers::add_to_linker(&mut linker)?;
-    agents::add_to_linker(&mut linker)?;
-    let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(what)?;
+    let bytes = ComponentBytes::new(std::fs::read(path).map_err(|e| failed(e.into()))?);
+    let component = compiled.load(engine, &bytes).map_err(|e| failed(e.into()))?;
+    let linker = orchestrator_core::linker(engine)
+        .map_err(|e| Error::Linker { world: "orchestrator-core", cause: anyhow::Error::from(e).into() })?;
+    let pre = linker.instantiate_pre(&component).map_err(|e| failed(anyhow::Error::from(e).into()))?;
     OrchestratorCorePre::new(pre)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("{}: does not export the `orchestrator` interface", what()))
+        .map_err(|e| failed(anyhow::Error::from(e).context("does not export the `orchestrator` interface").into()))
 }

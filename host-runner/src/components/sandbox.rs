@@ -7,81 +7,34 @@ use crate::bindings::handler::IntentHandlerPre;
 use crate::bindings::handler::exports::workflowpilot::orchestration::handler::HandlerInfo;
 use crate::bindings::handlers::{DispatchFailure, DispatchResult};
 use crate::bindings::types::{HandlerError, StepError, StepRequest, TokenUsage};
-use crate::capabilities::audit::{AuditCtx, AuditGrant, AuditSink};
-use crate::capabilities::database::DatabaseCtx;
-use crate::capabilities::llm::pricing::Pricing;
-use crate::capabilities::llm::{LlmCtx, Meter};
-use crate::capabilities::outbound_http::OutboundHttp;
-use crate::capabilities::plugins::PluginsCtx;
-use crate::capabilities::settings::SettingsCtx;
+use crate::capabilities::llm::Meter;
 use crate::components::limits::{CapHit, HandlerLimits};
 use crate::components::loaded::LoadedHandler;
 use crate::components::manifest::Grants;
 use crate::components::shared::Shared;
-use crate::components::state::{ComponentState, HandlerExtra, HandlerState};
+use crate::components::state::ComponentState;
+use crate::components::worlds::intent_handler::{HandlerImports, HandlerState, Purpose};
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::writer::Record;
 use crate::vocabulary::failures::dispatch_error;
 use crate::vocabulary::usage::{AttemptError, ModelInfo, UsagePath};
 use orchestration::types::DispatchError;
-use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap};
 
 /// `info()` must answer quickly: it runs while a handler is being loaded.
 const PROBE_DEADLINE_MS: u64 = 5_000;
 
-/// What a handler store is created for.
-struct Purpose<'a> {
-    /// The handler's host-side identity: its file's stem.
-    handler: &'a str,
-    who: Identity,
-    /// The step and its token budget; `None` while probing `info()`.
-    step: Option<(&'a str, u32)>,
-    routed_model: &'a str,
-    /// The plugins the step may use.
-    plugins: &'a [String],
-}
-
-/// A store on `pre`'s engine: baseline and optimized code live on different ones.
+/// A store on `pre`'s engine (baseline and optimized code live on different
+/// ones), its contexts only as far as `grants` allow.
 fn handler_store(
-    runtime: &Shared,
+    shared: &Shared,
     pre: &IntentHandlerPre<HandlerState>,
     grants: &Grants,
     purpose: Purpose<'_>,
 ) -> wasmtime::Result<Store<HandlerState>> {
-    let audit = AuditSink::new(runtime.db.clone(), purpose.who);
-    let mut llm = LlmCtx::new(
-        runtime.provider.clone(),
-        Pricing::new(runtime.db.clone()),
-        audit.clone(),
-        purpose.handler,
-        purpose.routed_model,
-    )
-    .with_transcript(runtime.transcript.clone())
-    .only_models(&grants.allowed_models);
-    if let Some((step, budget)) = purpose.step {
-        llm = llm.with_step_budget(step, budget);
-    }
-    let plugins = PluginsCtx::new(runtime.db.clone(), purpose.plugins.to_vec(), runtime.plugin_headers.clone());
-    let secrets: Vec<_> = grants.secret_headers.iter().cloned().chain(plugins.secret_headers()).collect();
-    let outbound =
-        OutboundHttp::new(purpose.handler, Arc::new(grants.allowed_hosts.clone()), plugins.hosts(), secrets.into())
-            .recording(runtime.import_log.clone());
-    let audit_grant = if grants.audit { AuditGrant::Handler } else { AuditGrant::None };
-    let state = ComponentState::new(
-        llm,
-        AuditCtx::new(audit, purpose.handler, audit_grant),
-        SettingsCtx::granted(runtime.db.clone(), grants.settings.clone()).recording(runtime.import_log.clone()),
-        grants.limits,
-        runtime.limits.inherit_stderr,
-        HandlerExtra::new(
-            DatabaseCtx::new(runtime.databases.clone(), purpose.handler, grants.database)
-                .recording(runtime.import_log.clone()),
-            plugins,
-            outbound,
-        ),
-    );
+    let imports = HandlerImports::prepare(&shared.capabilities, grants, purpose);
+    let state = ComponentState::new(imports, grants.limits, shared.limits.inherit_stderr);
     state.into_store(pre.engine(), grants.limits.fuel, grants.limits.deadline_ticks())
 }
 
@@ -135,7 +88,7 @@ pub async fn run_handler(
     let output = match checked {
         Ok(output) => output,
         Err(error) => {
-            let meter = store.data().llm.meter();
+            let meter = store.data().imports.llm.meter();
             record_failed_attempt(runtime, who, &request.step.id, name, meter, &dispatch_error(&error));
             return Err(DispatchFailure {
                 error,
@@ -147,7 +100,7 @@ pub async fn run_handler(
         }
     };
     let fuel_left = store.get_fuel().unwrap_or(0);
-    let meter = store.data().llm.meter();
+    let meter = store.data().imports.llm.meter();
     Ok(DispatchResult {
         output,
         handler: name.to_string(),

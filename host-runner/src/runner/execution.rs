@@ -1,6 +1,7 @@
 //! A run's `executions` row from its start to its end.
 
 use super::report::{Path, StepReport};
+use crate::metrics::{Metrics, StateLabel};
 use crate::storage::Db;
 use crate::storage::executions::{ExecutionStart, Finish, State};
 
@@ -9,16 +10,17 @@ use crate::storage::executions::{ExecutionStart, Finish, State};
 /// draining server), as `interrupted`.
 pub struct OpenExecution<'a> {
     db: &'a Db,
+    metrics: &'a Metrics,
     id: &'a str,
     ended: bool,
 }
 
 impl<'a> OpenExecution<'a> {
     /// Records the run as started (queued with its first rows) and counts it in flight.
-    pub fn start(db: &'a Db, start: ExecutionStart, id: &'a str) -> OpenExecution<'a> {
+    pub fn start(db: &'a Db, metrics: &'a Metrics, start: ExecutionStart, id: &'a str) -> OpenExecution<'a> {
         db.start_execution(start);
-        crate::metrics::global().in_flight.inc();
-        OpenExecution { db, id, ended: false }
+        metrics.in_flight.inc();
+        OpenExecution { db, metrics, id, ended: false }
     }
 
     /// Queues the run's end (once); the run's flush commits it with its other rows.
@@ -26,9 +28,8 @@ impl<'a> OpenExecution<'a> {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
-        let metrics = crate::metrics::global();
-        metrics.in_flight.dec();
-        metrics.workflows.get_or_create(&crate::metrics::StateLabel { state: finish.state.as_str().into() }).inc();
+        self.metrics.in_flight.dec();
+        self.metrics.workflows.get_or_create(&StateLabel { state: finish.state.as_str().into() }).inc();
         self.db.finish_execution(self.id, finish);
     }
 }

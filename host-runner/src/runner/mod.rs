@@ -134,7 +134,7 @@ impl Host {
             user_id: who.user_id.clone(),
             replica: self.db().replica().to_string(),
         };
-        let mut open = OpenExecution::start(self.db(), start, &who.execution_id);
+        let mut open = OpenExecution::start(self.db(), self.metrics(), start, &who.execution_id);
         let span = tracing::info_span!("run", execution_id = %who.execution_id, workflow_id = %workflow.id);
         let result = self.run_steps(workflow, who.clone(), &mut open).instrument(span.clone()).await;
         span.in_scope(|| match &result {
@@ -225,7 +225,7 @@ impl Host {
     /// their reports in execution order.
     async fn run_graph(&self, run: &RunOf<'_>) -> Vec<StepReport> {
         let workflow = run.workflow;
-        let recorder = Recorder::new(self.db(), run.who, self.provider_name(), self.metric_intents());
+        let recorder = Recorder::new(self.db(), self.metrics(), run.who, self.provider_name(), self.metric_intents());
         let order = workflow.execution_order();
         let waits = schedule::waits(workflow);
         let limit = run.settings.max_parallel_steps.max(1) as usize;

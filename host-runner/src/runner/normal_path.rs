@@ -6,8 +6,6 @@ use super::context::params_not_in;
 use super::workflow::StepSpec;
 use crate::bindings::types::LlmFailure;
 use crate::capabilities::audit::AuditSink;
-use crate::capabilities::llm::LlmCtx;
-use crate::capabilities::llm::pricing::Pricing;
 use crate::capabilities::llm::provider::{AnswerFormat, ProviderRequest};
 use crate::host::Host;
 use crate::storage::records::Identity;
@@ -50,15 +48,8 @@ impl Host {
     ) -> StepOutcome {
         let NormalPath { fallback, intent, budget } = how;
         let content = normal_prompt(step, memory_context);
-        let mut llm = LlmCtx::new(
-            self.runtime.shared.provider.clone(),
-            Pricing::new(self.db().clone()),
-            AuditSink::new(self.db().clone(), who.clone()),
-            "runner",
-            model,
-        )
-        .for_step(&spec.id)
-        .with_transcript(self.runtime.shared.transcript.clone());
+        let audit = AuditSink::new(self.db().clone(), who.clone());
+        let mut llm = self.runtime.shared.capabilities.llm.prepare(audit, "runner", model).for_step(&spec.id);
         // The host admits the call against what it holds of the workflow
         // budget, as it admits a handler's against its step's allocation.
         let reservation = budget.map(|budget| {

@@ -4,7 +4,7 @@
 use super::report::{Path, StepReport, Tokens};
 use super::workflow::StepSpec;
 use crate::capabilities::audit::AuditSink;
-use crate::metrics::{ModelLabel, PathLabel, ReasonLabel, StepLabels};
+use crate::metrics::{Metrics, ModelLabel, PathLabel, ReasonLabel, StepLabels};
 use crate::storage::Db;
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::writer::Record;
@@ -15,6 +15,7 @@ use serde_json::Value;
 /// Records the outcomes of one run's steps.
 pub struct Recorder<'a> {
     db: &'a Db,
+    metrics: &'a Metrics,
     who: &'a Identity,
     audit: AuditSink,
     /// Intents a metric label may carry: the seed's and the loaded handlers'.
@@ -23,8 +24,14 @@ pub struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
-    pub fn new(db: &'a Db, who: &'a Identity, provider: &'a str, known_intents: Vec<String>) -> Self {
-        Recorder { db, who, audit: AuditSink::new(db.clone(), who.clone()), known_intents, provider }
+    pub fn new(
+        db: &'a Db,
+        metrics: &'a Metrics,
+        who: &'a Identity,
+        provider: &'a str,
+        known_intents: Vec<String>,
+    ) -> Self {
+        Recorder { db, metrics, who, audit: AuditSink::new(db.clone(), who.clone()), known_intents, provider }
     }
 
     /// Writes what `outcome` says happened to `spec` and returns its report.
@@ -125,7 +132,7 @@ impl<'a> Recorder<'a> {
 
     /// Logs the step and counts it in the metrics, every label from an enum or a bounded set.
     fn observe(&self, step: &StepReport) {
-        let metrics = crate::metrics::global();
+        let metrics = self.metrics;
         let path = step.path.as_str();
         let intent = intent_label(&self.known_intents, step.intent.as_deref());
         tracing::info!(step_id = %step.id, path, intent, tokens = step.tokens.total, model = %step.model,

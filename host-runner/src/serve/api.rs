@@ -3,6 +3,7 @@
 
 use super::connections::Limits;
 use super::drain::Drain;
+use crate::error::chain;
 use crate::host::Host;
 use crate::runner::workflow::Workflow;
 use axum::body::Bytes;
@@ -94,16 +95,16 @@ async fn ready(State(state): State<AppState>) -> Response {
     match tokio::task::spawn_blocking(move || db.setting(orchestration::settings::ORCHESTRATION_ENABLED)).await {
         Ok(Ok(_)) => Json(json!({ "status": "ready", "in_flight": state.drain.in_flight() })).into_response(),
         Ok(Err(e)) => {
-            tracing::warn!("readiness: the database does not answer: {e:#}");
+            tracing::warn!("readiness: the database does not answer: {}", chain(&e));
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" }))).into_response()
         }
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, format!("{e}")),
     }
 }
 
-/// The process's metrics, Prometheus text format.
-async fn metrics() -> Response {
-    let text = crate::metrics::global().encode();
+/// The host's metrics, Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.host.metrics().encode();
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response()
 }
 
@@ -215,7 +216,7 @@ pub fn handlers_json(host: &Host) -> Value {
                 "file": h.path.display().to_string(),
                 "loaded_at": unix_seconds(h.loaded_at),
                 "state": "active",
-                "code": h.tier.as_str(),
+                "code": h.code.as_str(),
             })
         })
         .collect();
@@ -232,7 +233,7 @@ fn unix_seconds(t: SystemTime) -> f64 {
 async fn reload(State(state): State<AppState>) -> Response {
     match state.host.reload_handlers().await {
         Ok(report) => Json(report).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, chain(&e)),
     }
 }
 

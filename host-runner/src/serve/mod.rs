@@ -13,8 +13,8 @@ pub use connections::{Limits, serve as serve_listener};
 pub use drain::Drain;
 pub use watcher::watch;
 
+use crate::error::Error;
 use crate::host::Host;
-use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +35,10 @@ pub struct ServeConfig {
 /// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
 /// then drains (see [`drain`]): `/ready` says 503, runs in flight get until
 /// the drain deadline, queued rows are committed.
-pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Result<()> {
+pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Result<(), Error> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
-    tracing::info!(address = %listener.local_addr()?, replica = host.db().replica(), "pilot serve listening");
+    let address = listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
+    tracing::info!(%address, replica = host.db().replica(), "pilot serve listening");
     let drain = Arc::new(Drain::default());
     let app = router(host.clone(), config.token, config.limits, drain.clone());
     let stop = async {
@@ -56,8 +57,8 @@ pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Re
 
 /// The listening socket, bound before anything says it listens: a taken
 /// port or a foreign address is an error that names it.
-pub async fn bind(address: SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(address).await.with_context(|| format!("binding {address}"))
+pub async fn bind(address: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(address).await.map_err(|cause| Error::Bind { address, cause })
 }
 
 /// The first of SIGINT and SIGTERM.

@@ -1,7 +1,7 @@
 //! Watches the handlers directory; changes are debounced, then trigger a reload.
 
+use crate::error::{Error, chain};
 use crate::host::Host;
-use anyhow::{Context, Result};
 use notify::{RecursiveMode, Watcher};
 use std::time::Duration;
 
@@ -12,17 +12,16 @@ use std::time::Duration;
 const DEBOUNCE: Duration = Duration::from_millis(60);
 
 /// Starts watching; the returned watcher stops when dropped.
-pub fn watch(host: Host) -> Result<notify::RecommendedWatcher> {
+pub fn watch(host: Host) -> Result<notify::RecommendedWatcher, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let unwatchable = |cause| Error::Watch { dir: host.handlers_dir().to_path_buf(), cause };
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
             let _ = tx.send(());
         }
     })
-    .context("starting the handlers directory watcher")?;
-    watcher
-        .watch(host.handlers_dir(), RecursiveMode::NonRecursive)
-        .with_context(|| format!("watching {}", host.handlers_dir().display()))?;
+    .map_err(unwatchable)?;
+    watcher.watch(host.handlers_dir(), RecursiveMode::NonRecursive).map_err(unwatchable)?;
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             // Swallow the rest of the burst before reloading.
@@ -35,7 +34,7 @@ pub fn watch(host: Host) -> Result<notify::RecommendedWatcher> {
                     rejected = report.rejected.len(),
                     "handlers reloaded"
                 ),
-                Err(e) => tracing::error!("reloading handlers failed: {e:#}"),
+                Err(e) => tracing::error!("reloading handlers failed: {}", chain(&e)),
             }
         }
     });

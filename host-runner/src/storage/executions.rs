@@ -8,20 +8,10 @@ use std::time::Duration;
 
 /// How often a replica refreshes the heartbeat of its running executions.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
-/// A running execution whose heartbeat is older than this is interrupted
-/// (override with `PILOT_STALE_AFTER_S`, whole seconds).
+/// A running execution whose heartbeat is older than this is interrupted,
+/// unless the database is opened with another limit
+/// ([`super::DbOptions::stale_after`]; the CLI's `PILOT_STALE_AFTER_S`).
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(15);
-
-/// The staleness limit: `PILOT_STALE_AFTER_S` or the default.
-pub fn stale_after() -> anyhow::Result<Duration> {
-    match std::env::var("PILOT_STALE_AFTER_S") {
-        Err(_) => Ok(DEFAULT_STALE_AFTER),
-        Ok(v) => match v.trim().parse::<u64>() {
-            Ok(s) if s >= 1 => Ok(Duration::from_secs(s)),
-            _ => anyhow::bail!("PILOT_STALE_AFTER_S takes whole seconds from 1, got `{v}`"),
-        },
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

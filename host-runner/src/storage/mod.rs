@@ -5,6 +5,7 @@
 //! schema is created and migrated on open.
 
 pub mod agents;
+mod error;
 pub mod executions;
 mod postgres;
 pub mod records;
@@ -15,14 +16,17 @@ pub mod store;
 mod tests;
 pub mod writer;
 
+pub use error::Error;
 pub use postgres::throwaway;
 
-use anyhow::{Context, Result, bail};
+use crate::metrics::Metrics;
+use anyhow::Context;
 use executions::{Execution, ExecutionStart, Finish};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use records::{AuditRow, UsageRow};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 use store::{Store, Tally};
 use writer::RecordWriter;
 
@@ -41,38 +45,82 @@ pub struct Db {
     /// This process among the replicas sharing the database.
     replica: Arc<str>,
     heartbeat: Arc<OnceLock<()>>,
+    stale_after: Duration,
+}
+
+/// How a [`Db`] is opened.
+#[derive(Clone)]
+pub struct DbOptions {
+    /// A running execution whose heartbeat is older than this is marked
+    /// `interrupted` (its host stopped): at open, and by this replica's heartbeat.
+    pub stale_after: Duration,
+    /// Where the record writer counts the rows it commits: its host's metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions { stale_after: executions::DEFAULT_STALE_AFTER, metrics: Arc::default() }
+    }
 }
 
 impl Db {
+    /// Opens (creating if needed) and migrates the database, with the default [`DbOptions`].
+    pub fn open(location: &str) -> Result<Db, Error> {
+        Db::open_with(location, DbOptions::default())
+    }
+
     /// Opens (creating if needed) and migrates the database: a `postgres://`
     /// URL, or else the path of a SQLite file. Runs left `running` by a host
     /// that stopped are marked `interrupted`.
-    pub fn open(location: &str) -> Result<Db> {
-        let store: Arc<dyn Store> = if is_postgres(location) {
-            Arc::new(postgres::PgStore::open(location)?)
-        } else {
-            Arc::new(sqlite::SqliteStore::open(std::path::Path::new(location))?)
+    pub fn open_with(location: &str, options: DbOptions) -> Result<Db, Error> {
+        let opened = || -> anyhow::Result<Db> {
+            let store: Arc<dyn Store> = if is_postgres(location) {
+                Arc::new(postgres::PgStore::open(location)?)
+            } else {
+                Arc::new(sqlite::SqliteStore::open(std::path::Path::new(location))?)
+            };
+            store
+                .seed_settings(&settings::seeds())
+                .with_context(|| format!("seeding settings in {}", store.location()))?;
+            let interrupted = store.interrupt_stale(options.stale_after)?;
+            if !interrupted.is_empty() {
+                tracing::warn!(runs = ?interrupted, "marked runs whose host stopped as interrupted");
+            }
+            let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let writer =
+                RecordWriter::start(store.clone(), options.metrics).context("starting the record writer thread")?;
+            Ok(Db {
+                records: Arc::new(writer),
+                store,
+                settings: Arc::default(),
+                replica: replica.into(),
+                heartbeat: Arc::default(),
+                stale_after: options.stale_after,
+            })
         };
-        store.seed_settings(&settings::seeds()).with_context(|| format!("seeding settings in {}", store.location()))?;
-        let interrupted = store.interrupt_stale(executions::stale_after()?)?;
-        if !interrupted.is_empty() {
-            tracing::warn!(runs = ?interrupted, "marked runs whose host stopped as interrupted");
-        }
-        let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        Ok(Db {
-            records: Arc::new(RecordWriter::start(store.clone())?),
-            store,
-            settings: Arc::default(),
-            replica: replica.into(),
-            heartbeat: Arc::default(),
+        opened().map_err(|cause| Error::Open(cause.into()))
+    }
+
+    /// `result`, its error saying which `operation` failed, and where.
+    fn failed<T>(&self, operation: impl FnOnce() -> String, result: anyhow::Result<T>) -> Result<T, Error> {
+        result.map_err(|cause| Error::Failed {
+            operation: operation(),
+            location: self.location().to_string(),
+            cause: cause.into(),
         })
     }
 
     /// A fresh SQLite database in its own temporary directory, for tests.
     #[cfg(test)]
     pub fn temporary() -> Db {
+        Db::temporary_with(DbOptions::default())
+    }
+
+    #[cfg(test)]
+    pub fn temporary_with(options: DbOptions) -> Db {
         let dir = std::env::temp_dir().join(format!("pilot-test-{}", uuid::Uuid::new_v4()));
-        Db::open(&dir.join("pilot.db").display().to_string()).expect("opening a temporary database")
+        Db::open_with(&dir.join("pilot.db").display().to_string(), options).expect("opening a temporary database")
     }
 
     /// Where the data lives: the SQLite file, or the Postgres URL without its password.
@@ -87,25 +135,25 @@ impl Db {
 
     /// Every setting, read at most once per [`settings::SNAPSHOT_TTL`] and
     /// again at once after a change made through this process.
-    pub fn settings(&self) -> Result<Arc<settings::Snapshot>> {
-        self.settings.get(|| self.store.settings_snapshot())
+    pub fn settings(&self) -> Result<Arc<settings::Snapshot>, Error> {
+        self.failed(|| "reading settings".into(), self.settings.get(|| self.store.settings_snapshot()))
     }
 
-    pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.store.setting(key)
+    pub fn setting(&self, key: &str) -> Result<Option<String>, Error> {
+        self.failed(|| format!("reading setting `{key}`"), self.store.setting(key))
     }
 
     /// Settings whose key starts with `prefix`, by key.
-    pub fn list_settings(&self, prefix: &str) -> Result<Vec<settings::Setting>> {
-        self.store.settings(prefix)
+    pub fn list_settings(&self, prefix: &str) -> Result<Vec<settings::Setting>, Error> {
+        self.failed(|| "reading settings".into(), self.store.settings(prefix))
     }
 
     /// Sets a known key (or a `plugin_*` key, created on first use) to a value of its type.
-    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), Error> {
         let current = self.settings()?;
         let create = settings::check(key, value, |other| current.get(other).cloned())?;
-        if !self.store.put_setting(key, value, create).with_context(|| format!("writing setting `{key}`"))? {
-            bail!("setting `{key}` is missing from {}", self.location());
+        if !self.failed(|| format!("writing setting `{key}`"), self.store.put_setting(key, value, create))? {
+            return Err(Error::MissingSetting { key: key.to_string(), location: self.location().to_string() });
         }
         settings::changed();
         Ok(())
@@ -122,53 +170,64 @@ impl Db {
     }
 
     /// Audit rows, oldest first: the last `limit` of all executions, or of one.
-    pub fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>> {
-        self.store.audit(execution_id, limit)
+    pub fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>, Error> {
+        self.failed(|| "reading audit rows".into(), self.store.audit(execution_id, limit))
     }
 
-    pub fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>> {
-        self.store.usage(execution_id)
+    pub fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>, Error> {
+        self.failed(|| format!("reading token_usage of execution {execution_id}"), self.store.usage(execution_id))
     }
 
     /// Row counts over the whole database.
-    pub fn tally(&self) -> Result<Tally> {
-        self.store.tally()
+    pub fn tally(&self) -> Result<Tally, Error> {
+        self.failed(|| "counting rows".into(), self.store.tally())
     }
 
-    pub fn agents(&self) -> Result<Vec<(String, agents::AgentRow)>> {
-        self.store.agents()
+    pub fn agents(&self) -> Result<Vec<(String, agents::AgentRow)>, Error> {
+        self.failed(|| "reading agents' scores".into(), self.store.agents())
     }
 
-    pub fn agent(&self, agent_id: &str) -> Result<Option<agents::AgentRow>> {
-        self.store.agent(agent_id)
+    pub fn agent(&self, agent_id: &str) -> Result<Option<agents::AgentRow>, Error> {
+        self.failed(|| format!("reading the scores of agent `{agent_id}`"), self.store.agent(agent_id))
     }
 
     /// Sets an agent's creation score (how demanding its definition is, 0-10);
     /// an agent without runs starts its execution score there too.
-    pub fn set_creation(&self, agent_id: &str, creation: f32) -> Result<()> {
+    pub fn set_creation(&self, agent_id: &str, creation: f32) -> Result<(), Error> {
         if !(0.0..=10.0).contains(&creation) {
-            bail!("creation score of `{agent_id}` must be between 0 and 10, got {creation}");
+            return Err(Error::ScoreOutOfRange { agent_id: agent_id.to_string(), score: creation });
         }
-        self.store.set_creation(agent_id, creation)
+        self.failed(
+            || format!("writing the creation score of `{agent_id}`"),
+            self.store.set_creation(agent_id, creation),
+        )
     }
 
     /// Stores a run's scores (clamped to 0-10) and counts the run; `read` is
     /// the row they were computed from.
-    pub fn record_agent_run(&self, agent_id: &str, scores: &AgentScores, read: Option<&AgentScores>) -> Result<()> {
-        self.store.record_agent_run(agent_id, &agents::clamped(scores), read)
+    pub fn record_agent_run(
+        &self,
+        agent_id: &str,
+        scores: &AgentScores,
+        read: Option<&AgentScores>,
+    ) -> Result<(), Error> {
+        let written = self.store.record_agent_run(agent_id, &agents::clamped(scores), read);
+        self.failed(|| format!("writing the scores of agent `{agent_id}`"), written)
     }
 
     /// The agent's orchestrated steps per intent: count, mean and 90th
     /// percentile of tokens over the most recent steps of each intent.
-    pub fn usage_by_intent(&self, agent_id: &str) -> Result<Vec<IntentUsage>> {
-        Ok(agents::usage_by_intent(self.store.orchestrated_tokens(agent_id)?))
+    pub fn usage_by_intent(&self, agent_id: &str) -> Result<Vec<IntentUsage>, Error> {
+        let tokens = self.store.orchestrated_tokens(agent_id);
+        Ok(agents::usage_by_intent(self.failed(|| format!("reading the past usage of agent `{agent_id}`"), tokens)?))
     }
 
     /// Records a run as `running` under this replica, whose heartbeat keeps
     /// it so. Queued like audit rows: it lands with the run's first batch.
     pub fn start_execution(&self, start: ExecutionStart) {
         self.records.send(writer::Record::ExecutionStarted(start));
-        self.heartbeat.get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone()));
+        self.heartbeat
+            .get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone(), self.stale_after));
     }
 
     /// Records how a run ended; committed by the run's flush (or within the writer's linger).
@@ -176,13 +235,13 @@ impl Db {
         self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish });
     }
 
-    pub fn execution(&self, execution_id: &str) -> Result<Option<Execution>> {
-        self.store.execution(execution_id)
+    pub fn execution(&self, execution_id: &str) -> Result<Option<Execution>, Error> {
+        self.failed(|| format!("reading execution {execution_id}"), self.store.execution(execution_id))
     }
 
     /// Problems in the database's own structures; none when sound.
-    pub fn check_integrity(&self) -> Result<Vec<String>> {
-        self.store.check_integrity()
+    pub fn check_integrity(&self) -> Result<Vec<String>, Error> {
+        self.failed(|| "checking integrity".into(), self.store.check_integrity())
     }
 
     /// The backend, for the storage conformance suite.
@@ -193,11 +252,10 @@ impl Db {
 }
 
 /// Refreshes this replica's running executions every
-/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' stale runs
-/// interrupted, until the store is dropped.
-fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>) {
+/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' runs stale for
+/// longer than `stale` interrupted, until the store is dropped.
+fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>, stale: Duration) {
     let spawned = std::thread::Builder::new().name("pilot-heartbeat".into()).spawn(move || {
-        let stale = executions::stale_after().unwrap_or(executions::DEFAULT_STALE_AFTER);
         loop {
             std::thread::sleep(executions::HEARTBEAT_EVERY);
             let Some(store) = store.upgrade() else { return };

@@ -3,8 +3,9 @@
 //! catalogue (`orchestration::catalogue`), so a value the host accepts is a
 //! value the orchestrator uses.
 
+use super::Error;
 use super::store::SettingSeed;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use orchestration::catalogue::catalogue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,21 +44,24 @@ pub const PLUGIN_PREFIX: &str = "plugin_";
 /// created on first use) and, for a catalogue key, keeps the catalogue's
 /// rules between keys, the other settings being as `current` gives them;
 /// whether the key is to be created if missing.
-pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -> Result<bool> {
+pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -> Result<bool, Error> {
+    let invalid = |message: String| Err(Error::InvalidSetting(message));
     if let Some(name) = key.strip_prefix(PLUGIN_PREFIX) {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!("plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores");
+            return invalid(format!(
+                "plugin setting `{key}`: use plugin_<name>_<field> with letters, digits and underscores"
+            ));
         }
         if value.trim().is_empty() {
-            bail!("setting `{key}` takes a non-empty string, got `{value}`");
+            return invalid(format!("setting `{key}` takes a non-empty string, got `{value}`"));
         }
         return Ok(true);
     }
     match catalogue().entry(key) {
-        Some(_) => catalogue().check_write(key, value, current)?,
+        Some(_) => catalogue().check_write(key, value, current).map_err(|e| Error::InvalidSetting(e.to_string()))?,
         None => {
             let known: Vec<&str> = catalogue().entries().iter().map(|e| e.key.as_str()).collect();
-            bail!("unknown setting `{key}`; known settings: {}", known.join(", "));
+            return invalid(format!("unknown setting `{key}`; known settings: {}", known.join(", ")));
         }
     }
     Ok(false)

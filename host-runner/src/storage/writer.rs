@@ -12,7 +12,8 @@
 use super::executions::{ExecutionStart, Finish};
 use super::records::{Identity, UsageRow};
 use super::store::Store;
-use anyhow::{Context, Result};
+use crate::metrics::{EventLabel, Metrics};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -115,18 +116,15 @@ pub struct RecordWriter {
 }
 
 impl RecordWriter {
-    /// Starts the writer thread over `store` (already migrated).
-    pub fn start(store: Arc<dyn Store>) -> Result<RecordWriter> {
+    /// Starts the writer thread over `store` (already migrated), counting committed rows in `metrics`.
+    pub fn start(store: Arc<dyn Store>, metrics: Arc<Metrics>) -> std::io::Result<RecordWriter> {
         let queue = Arc::new(Queue::default());
         let lost = Arc::new(LostWrites::default());
         let location = store.location().to_string();
-        let thread = std::thread::Builder::new()
-            .name("pilot-record-writer".into())
-            .spawn({
-                let (queue, lost) = (queue.clone(), lost.clone());
-                move || write_loop(store.as_ref(), &queue, &lost)
-            })
-            .context("starting the record writer thread")?;
+        let thread = std::thread::Builder::new().name("pilot-record-writer".into()).spawn({
+            let (queue, lost) = (queue.clone(), lost.clone());
+            move || write_loop(store.as_ref(), &queue, &lost, &metrics)
+        })?;
         Ok(RecordWriter { queue, thread: Some(thread), lost, location })
     }
 
@@ -179,7 +177,7 @@ impl Drop for RecordWriter {
     }
 }
 
-fn write_loop(store: &dyn Store, queue: &Queue, lost: &LostWrites) {
+fn write_loop(store: &dyn Store, queue: &Queue, lost: &LostWrites, metrics: &Metrics) {
     loop {
         let mut pending = queue.lock();
         if pending.records.is_empty() && pending.flushes.is_empty() && !pending.closed {
@@ -194,7 +192,7 @@ fn write_loop(store: &dyn Store, queue: &Queue, lost: &LostWrites) {
             for (index, error) in &failed {
                 lost.note(store.location(), &records[*index].describe(), error);
             }
-            count_committed(&records, &failed);
+            count_committed(metrics, &records, &failed);
         }
         for done in flushes {
             let _ = done.send(());
@@ -206,8 +204,7 @@ fn write_loop(store: &dyn Store, queue: &Queue, lost: &LostWrites) {
 }
 
 /// Counts the rows that landed, so `/metrics` agrees with the database.
-fn count_committed(records: &[Record], failed: &[(usize, anyhow::Error)]) {
-    let metrics = crate::metrics::global();
+fn count_committed(metrics: &Metrics, records: &[Record], failed: &[(usize, anyhow::Error)]) {
     metrics.lost_writes.inc_by(failed.len() as u64);
     for (index, record) in records.iter().enumerate() {
         if failed.iter().any(|(i, _)| *i == index) {
@@ -215,7 +212,7 @@ fn count_committed(records: &[Record], failed: &[(usize, anyhow::Error)]) {
         }
         match record {
             Record::Audit(a) => {
-                let label = crate::metrics::EventLabel { event_type: a.event_type.clone() };
+                let label = EventLabel { event_type: a.event_type.clone() };
                 metrics.audit_events.get_or_create(&label).inc();
             }
             Record::Usage { .. } => {
@@ -265,6 +262,24 @@ mod tests {
         assert!(rows.iter().enumerate().all(|(n, r)| r.metadata["n"] == n), "kept in the order sent");
         assert_eq!(db.usage("e1").unwrap()[0].tokens_used, 42);
         assert_eq!(db.lost_writes().0, 0);
+    }
+
+    #[tokio::test]
+    async fn two_databases_count_their_rows_in_their_own_metrics() {
+        let (one, two) = (Arc::new(Metrics::new()), Arc::new(Metrics::new()));
+        let open = |metrics: &Arc<Metrics>| {
+            Db::temporary_with(crate::storage::DbOptions { metrics: metrics.clone(), ..Default::default() })
+        };
+        let (first, second) = (open(&one), open(&two));
+        for n in 0..3 {
+            first.records().send(audit("e4", n));
+        }
+        second.records().send(audit("e5", 0));
+        first.records().flush().await;
+        second.records().flush().await;
+        let label = EventLabel { event_type: "ORCHESTRATION_STEP_EXECUTED".into() };
+        let counted = |m: &Metrics| m.audit_events.get_or_create(&label).get();
+        assert_eq!((counted(&one), counted(&two)), (3, 1));
     }
 
     #[test]

@@ -5,10 +5,27 @@
 //! links it: handlers never see other runs.
 
 use crate::bindings::agents;
+use crate::error::chain;
 use crate::storage::Db;
 use orchestration::routing::AgentScores;
 use std::collections::HashMap;
 use wasmtime::component::{HasData, Linker};
+
+/// App-wide state: the database holding agents' scores and past usage.
+pub struct AgentsState {
+    db: Db,
+}
+
+impl AgentsState {
+    pub fn new(db: Db) -> Self {
+        AgentsState { db }
+    }
+
+    /// A store's context, for one run.
+    pub fn prepare(&self) -> AgentsCtx {
+        AgentsCtx::new(self.db.clone())
+    }
+}
 
 /// Per-store context: the database, and the scores this store's run read
 /// (its new scores are stored as a change from them, so racing runs of one
@@ -45,7 +62,7 @@ impl agents::Host for AgentsCtx {
         let row = self
             .db
             .agent(&agent_id)
-            .inspect_err(|e| tracing::warn!(%agent_id, "agent scores read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(%agent_id, "agent scores read failed: {}", chain(e)))
             .ok()
             .flatten()?;
         self.read.insert(agent_id, row.scores);
@@ -61,14 +78,14 @@ impl agents::Host for AgentsCtx {
         let scores = AgentScores { creation: scores.creation, execution: scores.execution, combined: scores.combined };
         // A failed write is logged: the run itself succeeded.
         if let Err(e) = self.db.record_agent_run(&agent_id, &scores, self.read.get(&agent_id)) {
-            tracing::error!(%agent_id, "agent scores write failed: {e:#}");
+            tracing::error!(%agent_id, "agent scores write failed: {}", chain(&e));
         }
     }
 
     fn usage_by_intent(&mut self, agent_id: String) -> Vec<agents::IntentUsage> {
         self.db
             .usage_by_intent(&agent_id)
-            .inspect_err(|e| tracing::warn!(%agent_id, "usage history read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(%agent_id, "usage history read failed: {}", chain(e)))
             .unwrap_or_default()
             .into_iter()
             .map(|u| agents::IntentUsage {

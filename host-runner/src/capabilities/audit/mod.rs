@@ -68,6 +68,36 @@ pub enum AuditGrant {
     None,
 }
 
+impl AuditGrant {
+    /// A handler's grant, from its manifest's `audit = true | false`.
+    pub fn handler(granted: bool) -> AuditGrant {
+        if granted { AuditGrant::Handler } else { AuditGrant::None }
+    }
+}
+
+/// App-wide state: the database events are written to.
+pub struct AuditState {
+    db: Db,
+}
+
+impl AuditState {
+    pub fn new(db: Db) -> Self {
+        AuditState { db }
+    }
+
+    /// A store's context: events of `who`'s execution, stamped with `source`,
+    /// as far as `grant` allows.
+    pub fn prepare(&self, who: Identity, source: impl Into<String>, grant: AuditGrant) -> AuditCtx {
+        AuditCtx::new(AuditSink::new(self.db.clone(), who), source, grant)
+    }
+
+    /// Records a host-level event (handler loading), not tied to an execution.
+    pub fn host_event(&self, event: &HostEvent) {
+        let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
+        AuditSink::new(self.db.clone(), who).host_event(event, None, "host");
+    }
+}
+
 /// Per-store context: the sink, the component's host-side identity as the
 /// event source, and what it may emit.
 pub struct AuditCtx {
@@ -79,6 +109,11 @@ pub struct AuditCtx {
 impl AuditCtx {
     pub fn new(sink: AuditSink, source: impl Into<String>, grant: AuditGrant) -> Self {
         AuditCtx { sink, source: source.into(), grant }
+    }
+
+    /// Where the store's events go; its `llm` context audits budget events there too.
+    pub fn sink(&self) -> &AuditSink {
+        &self.sink
     }
 
     /// The stored name of an event this store may emit, or why not.

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wasmtime::component::{HasData, Linker};
 
-/// What a component may do with its database.
+/// What a component may do with its database: the grant of a handler's
+/// manifest (`database = "none" | "read" | "read-write"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Access {
@@ -54,6 +55,30 @@ impl ComponentDatabases {
     }
 }
 
+/// App-wide state: the component databases, and where statements are
+/// recorded when asked.
+pub struct DatabaseState {
+    databases: Arc<ComponentDatabases>,
+    log: Option<Arc<ImportLog>>,
+}
+
+impl DatabaseState {
+    /// Component databases as files under `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        DatabaseState { databases: Arc::new(ComponentDatabases::new(dir)), log: None }
+    }
+
+    /// Records every store's statements from now on (see [`ImportLog`]).
+    pub fn record_into(&mut self, log: Arc<ImportLog>) {
+        self.log = Some(log);
+    }
+
+    /// A store's context: the database of `scope` (a handler's identity), with `access`.
+    pub fn prepare(&self, scope: impl Into<String>, access: Access) -> DatabaseCtx {
+        DatabaseCtx { log: self.log.clone(), ..DatabaseCtx::new(self.databases.clone(), scope, access) }
+    }
+}
+
 /// Per-store context: the component's scope and access.
 pub struct DatabaseCtx {
     databases: Arc<ComponentDatabases>,
@@ -65,12 +90,6 @@ pub struct DatabaseCtx {
 impl DatabaseCtx {
     pub fn new(databases: Arc<ComponentDatabases>, scope: impl Into<String>, access: Access) -> Self {
         DatabaseCtx { databases, scope: scope.into(), access, log: None }
-    }
-
-    /// Records every statement (see [`ImportLog`]).
-    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
-        self.log = log;
-        self
     }
 
     fn log_statement<R>(&self, statement: String, write: bool, ran: &Result<R, DatabaseError>) {

@@ -23,7 +23,7 @@ pub type Anthropic = HttpProvider<MessagesApi>;
 impl Anthropic {
     /// A client for `base_url` (no trailing slash needed) with the given key.
     /// The key stays in the host: guests only ever see completions.
-    pub fn new(base_url: &str, api_key: String) -> anyhow::Result<Self> {
+    pub fn new(base_url: &str, api_key: String) -> Result<Self, reqwest::Error> {
         let url = format!("{}/v1/messages", base_url.trim_end_matches('/'));
         let headers = vec![("x-api-key", api_key.clone()), ("anthropic-version", API_VERSION.to_string())];
         Ok(HttpProvider::from_endpoint(Endpoint::new("the Messages API", url, headers, TRANSIENT, api_key)?))

@@ -38,7 +38,7 @@ impl Endpoint {
         headers: Vec<(&'static str, String)>,
         transient: &'static [u16],
         secret: String,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
         Ok(Endpoint { client, api, url, headers, transient, secret, total_timeout: DEFAULT_TOTAL_TIMEOUT })
     }

@@ -16,6 +16,7 @@ pub mod transcript;
 use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, Role};
 use crate::bindings::types::{LlmFailure, TokenUsage};
 use crate::capabilities::audit::AuditSink;
+use crate::storage::Db;
 use crate::tokenizer;
 use crate::vocabulary::events::{BudgetBreach, HostEvent};
 use pricing::Pricing;
@@ -26,6 +27,45 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use transcript::Transcript;
 use wasmtime::component::{HasData, Linker};
+
+/// What a handler's manifest grants (`allowed_models`): the models it may
+/// name besides its step's routed model.
+#[derive(Debug, Clone, Default)]
+pub struct LlmGrant {
+    pub allowed_models: Vec<String>,
+}
+
+/// App-wide state: the provider, prices from the host database's settings,
+/// and the transcript when the host keeps one.
+pub struct LlmState {
+    provider: Arc<dyn ModelProvider>,
+    pricing: Pricing,
+    transcript: Option<Arc<Transcript>>,
+}
+
+impl LlmState {
+    pub fn new(provider: Arc<dyn ModelProvider>, db: Db, transcript: Option<Arc<Transcript>>) -> Self {
+        LlmState { provider, pricing: Pricing::new(db), transcript }
+    }
+
+    pub fn provider(&self) -> &Arc<dyn ModelProvider> {
+        &self.provider
+    }
+
+    pub fn transcript(&self) -> Option<&Arc<Transcript>> {
+        self.transcript.as_ref()
+    }
+
+    /// A store's context, the one way every caller makes it: calls go to the
+    /// provider, are priced and kept in the transcript (for calls of a step),
+    /// budget events are audited through `audit` as `source`, and the model is
+    /// `default_model` unless the guest names another. Narrow it with
+    /// [`LlmCtx::only_models`], [`LlmCtx::with_step_budget`] or [`LlmCtx::for_step`].
+    pub fn prepare(&self, audit: AuditSink, source: impl Into<String>, default_model: impl Into<String>) -> LlmCtx {
+        LlmCtx::new(self.provider.clone(), self.pricing.clone(), audit, source, default_model)
+            .with_transcript(self.transcript.clone())
+    }
+}
 
 /// What one store's model calls added up to.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +117,7 @@ const MEMO_MIN_BYTES: usize = 256;
 const MEMO_MAX_ENTRIES: usize = 4_096;
 
 impl LlmCtx {
+    /// Prefer [`LlmState::prepare`], which also attaches the host's transcript.
     pub fn new(
         provider: Arc<dyn ModelProvider>,
         pricing: Pricing,
@@ -114,7 +155,7 @@ impl LlmCtx {
     }
 
     /// Keeps what each call of a step sends in `transcript`, when given.
-    pub fn with_transcript(mut self, transcript: Option<Arc<Transcript>>) -> Self {
+    fn with_transcript(mut self, transcript: Option<Arc<Transcript>>) -> Self {
         self.transcript = transcript;
         self
     }

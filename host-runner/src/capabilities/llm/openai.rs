@@ -28,7 +28,7 @@ pub type OpenAi = HttpProvider<ChatCompletions>;
 
 impl OpenAi {
     /// A client for `base_url`; `api_key` may be empty (local servers take none).
-    pub fn new(base_url: &str, api_key: String) -> anyhow::Result<Self> {
+    pub fn new(base_url: &str, api_key: String) -> Result<Self, reqwest::Error> {
         let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
         let headers =
             if api_key.trim().is_empty() { vec![] } else { vec![("authorization", format!("Bearer {api_key}"))] };

@@ -3,6 +3,7 @@
 //! same ones routing weighs), any other model's list prices from
 //! `orchestration::pricing`. One source for routing and billing.
 
+use crate::error::chain;
 use crate::storage::Db;
 use orchestration::pricing::list_price;
 use orchestration::routing::tier_models_from_settings;
@@ -22,7 +23,7 @@ impl Pricing {
     /// output allowance of its tier when it is a tier model.
     pub fn terms(&self, model: &str) -> Option<Terms> {
         let tiers = self.db.settings().unwrap_or_else(|e| {
-            tracing::warn!("reading tier prices failed, using list prices: {e:#}");
+            tracing::warn!("reading tier prices failed, using list prices: {}", chain(&e));
             Default::default()
         });
         let models = tier_models_from_settings(|key| tiers.get(key).cloned());

@@ -6,8 +6,94 @@
 //! tokens) are added by the host on the way out, so they never enter guest memory.
 
 use crate::capabilities::import_log::{ImportCall, ImportLog};
+use serde::Deserialize;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// A header the host adds to requests to `host`, its value read from the
+/// host's environment variable `env` when the manifest is loaded
+/// (`[[capabilities.outbound_headers]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderFromEnv {
+    pub host: String,
+    pub name: String,
+    pub env: String,
+}
+
+/// What a handler's manifest grants: the hosts it may reach
+/// (`allowed_outbound_hosts`) and the secret headers the host attaches
+/// (`outbound_headers`).
+#[derive(Debug, Clone, Default)]
+pub struct OutboundHttpGrant {
+    pub allowed_hosts: Arc<AllowedHosts>,
+    pub secret_headers: Vec<SecretHeader>,
+}
+
+/// Why a manifest's outbound section grants nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// A malformed host rule or header.
+    #[error("{0}")]
+    Malformed(String),
+    #[error("outbound header `{name}` for {host}: environment variable `{env}` is not set")]
+    SecretUnset {
+        name: String,
+        host: String,
+        env: String,
+        #[source]
+        cause: std::env::VarError,
+    },
+}
+
+impl OutboundHttpGrant {
+    /// Checks the allow-list rules and reads each header's value from the environment.
+    pub fn resolve(allowed_hosts: &[String], headers: &[HeaderFromEnv]) -> Result<Self, GrantError> {
+        let allowed_hosts = AllowedHosts::parse(allowed_hosts).map_err(GrantError::Malformed)?;
+        let secret_headers = headers
+            .iter()
+            .map(|h| {
+                let value = std::env::var(&h.env).map_err(|cause| GrantError::SecretUnset {
+                    name: h.name.clone(),
+                    host: h.host.clone(),
+                    env: h.env.clone(),
+                    cause,
+                })?;
+                SecretHeader::new(&h.host, &h.name, &value).map_err(GrantError::Malformed)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(OutboundHttpGrant { allowed_hosts: Arc::new(allowed_hosts), secret_headers })
+    }
+}
+
+/// App-wide state: where requests are recorded when asked.
+#[derive(Default)]
+pub struct OutboundHttpState {
+    log: Option<Arc<ImportLog>>,
+}
+
+impl OutboundHttpState {
+    /// Records every store's requests from now on (see [`ImportLog`]).
+    pub fn record_into(&mut self, log: Arc<ImportLog>) {
+        self.log = Some(log);
+    }
+
+    /// A store's hooks: `component` reaches what `grant` allows among the
+    /// hosts of its step's plugins, with the grant's and the plugins' secret headers.
+    pub fn prepare(
+        &self,
+        component: &str,
+        grant: &OutboundHttpGrant,
+        plugin_hosts: AllowedHosts,
+        plugin_secrets: Vec<SecretHeader>,
+    ) -> OutboundHttp {
+        let secrets: Arc<[SecretHeader]> = grant.secret_headers.iter().cloned().chain(plugin_secrets).collect();
+        OutboundHttp {
+            log: self.log.clone(),
+            ..OutboundHttp::new(component, grant.allowed_hosts.clone(), plugin_hosts, secrets)
+        }
+    }
+}
 
 /// The hosts one component may reach.
 #[derive(Debug, Clone, Default)]
@@ -114,12 +200,6 @@ impl OutboundHttp {
         secrets: Arc<[SecretHeader]>,
     ) -> Self {
         OutboundHttp { allowed, plugins, secrets, component: component.into(), log: None }
-    }
-
-    /// Records every request attempted (see [`ImportLog`]).
-    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
-        self.log = log;
-        self
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::bindings::plugins::{self, PluginError};
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
+use crate::error::chain;
 use crate::storage::Db;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +32,23 @@ pub fn headers_from_env() -> Result<HashMap<String, (String, String)>, String> {
         headers.insert(name.to_ascii_lowercase(), (header.trim().to_string(), secret.trim().to_string()));
     }
     Ok(headers)
+}
+
+/// App-wide state: the database holding plugin URLs, and the host's plugin credentials.
+pub struct PluginsState {
+    db: Db,
+    headers: PluginHeaders,
+}
+
+impl PluginsState {
+    pub fn new(db: Db, headers: PluginHeaders) -> Self {
+        PluginsState { db, headers }
+    }
+
+    /// A store's context: the plugins its step may use (`available_plugins`).
+    pub fn prepare(&self, available: Vec<String>) -> PluginsCtx {
+        PluginsCtx::new(self.db.clone(), available, self.headers.clone())
+    }
 }
 
 /// Per-store context: the plugins of the step being run.
@@ -61,7 +79,7 @@ impl PluginsCtx {
     fn configured(&self, plugin: &str) -> Option<String> {
         self.db
             .settings()
-            .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(plugin, "plugin URL read failed: {}", chain(e)))
             .ok()?
             .get(&url_setting(plugin))
             .filter(|url| !url.trim().is_empty())

@@ -5,42 +5,69 @@
 
 use crate::bindings::settings;
 use crate::capabilities::import_log::{ImportCall, ImportLog};
+use crate::error::chain;
 use crate::storage::Db;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
+/// What a store may read.
+#[derive(Debug, Clone)]
+pub enum SettingsGrant {
+    /// Every key: the orchestrator.
+    All,
+    /// The keys a handler's manifest grants (`settings`): exact keys, or
+    /// prefixes ending in `*`; none without a manifest.
+    Keys(Vec<String>),
+}
+
+impl Default for SettingsGrant {
+    fn default() -> Self {
+        SettingsGrant::Keys(vec![])
+    }
+}
+
+/// App-wide state: the database read from, and where reads are recorded when asked.
+pub struct SettingsState {
+    db: Db,
+    log: Option<Arc<ImportLog>>,
+}
+
+impl SettingsState {
+    pub fn new(db: Db) -> Self {
+        SettingsState { db, log: None }
+    }
+
+    /// Records every store's reads from now on (see [`ImportLog`]).
+    pub fn record_into(&mut self, log: Arc<ImportLog>) {
+        self.log = Some(log);
+    }
+
+    /// A store's context, reading what `grant` allows.
+    pub fn prepare(&self, grant: SettingsGrant) -> SettingsCtx {
+        SettingsCtx { log: self.log.clone(), ..SettingsCtx::new(self.db.clone(), grant) }
+    }
+}
+
 /// Per-store context: the database to read from and what may be read.
 pub struct SettingsCtx {
     db: Db,
-    /// `None`: every key (the orchestrator); otherwise the granted keys and `prefix*` patterns.
-    readable: Option<Vec<String>>,
+    grant: SettingsGrant,
     log: Option<Arc<ImportLog>>,
 }
 
 impl SettingsCtx {
-    /// Every key readable.
-    pub fn all(db: Db) -> Self {
-        SettingsCtx { db, readable: None, log: None }
-    }
-
-    /// Only `granted` keys (`key`, or `prefix*`) readable.
-    pub fn granted(db: Db, granted: Vec<String>) -> Self {
-        SettingsCtx { db, readable: Some(granted), log: None }
-    }
-
-    /// Records every read (see [`ImportLog`]).
-    pub fn recording(mut self, log: Option<Arc<ImportLog>>) -> Self {
-        self.log = log;
-        self
+    pub fn new(db: Db, grant: SettingsGrant) -> Self {
+        SettingsCtx { db, grant, log: None }
     }
 
     fn may_read(&self, key: &str) -> bool {
-        self.readable.as_ref().is_none_or(|granted| {
-            granted.iter().any(|g| match g.strip_suffix('*') {
+        match &self.grant {
+            SettingsGrant::All => true,
+            SettingsGrant::Keys(granted) => granted.iter().any(|g| match g.strip_suffix('*') {
                 Some(prefix) => key.starts_with(prefix),
                 None => g == key,
-            })
-        })
+            }),
+        }
     }
 }
 
@@ -70,7 +97,7 @@ impl settings::Host for SettingsCtx {
         // A read error is logged and reads as "unset": the guest then uses its default.
         self.db
             .settings()
-            .inspect_err(|e| tracing::warn!(%key, "settings read failed: {e:#}"))
+            .inspect_err(|e| tracing::warn!(%key, "settings read failed: {}", chain(e)))
             .ok()
             .and_then(|all| all.get(&key).cloned())
     }
@@ -78,7 +105,7 @@ impl settings::Host for SettingsCtx {
     fn get_prefix(&mut self, prefix: String) -> Vec<(String, String)> {
         // Granted as far as the grant reaches: the keys it covers.
         ImportLog::record(&self.log, || ImportCall::Setting { key: format!("{prefix}*"), granted: true });
-        let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {e:#}"));
+        let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {}", chain(e)));
         let mut found: Vec<(String, String)> = all
             .map(|all| {
                 all.iter()
@@ -101,7 +128,7 @@ mod tests {
     fn reads_values_and_prefixes() {
         let db = Db::temporary();
         db.set_setting("orchestration_enabled", "true").unwrap();
-        let mut ctx = SettingsCtx::all(db);
+        let mut ctx = SettingsCtx::new(db, SettingsGrant::All);
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
         assert_eq!(ctx.get("no_such_key".into()), None);
         let budgets = ctx.get_prefix("orchestration_token_budget_".into());
@@ -113,13 +140,13 @@ mod tests {
     fn a_handler_reads_only_what_it_was_granted() {
         let db = Db::temporary();
         db.set_setting("plugin_slack_url", "https://hooks.slack.com/services/T/B/secret").unwrap();
-        let mut ctx =
-            SettingsCtx::granted(db, vec!["orchestration_enabled".into(), "orchestration_token_budget_*".into()]);
+        let grant = SettingsGrant::Keys(vec!["orchestration_enabled".into(), "orchestration_token_budget_*".into()]);
+        let mut ctx = SettingsCtx::new(db, grant);
         assert_eq!(ctx.get("plugin_slack_url".into()), None, "a webhook URL is a credential");
         assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("false"));
         assert!(ctx.get_prefix("plugin_".into()).is_empty());
         assert_eq!(ctx.get_prefix("orchestration_".into()).len(), 1 + orchestration::classify::INTENTS.len());
-        let mut none = SettingsCtx::granted(Db::temporary(), vec![]);
+        let mut none = SettingsCtx::new(Db::temporary(), SettingsGrant::default());
         assert!(none.get_prefix(String::new()).is_empty());
     }
 }

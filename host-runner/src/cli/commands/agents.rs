@@ -2,13 +2,12 @@
 
 use crate::cli::args::Cli;
 use crate::cli::output::emit;
-use crate::cli::print;
+use crate::cli::{print, setup};
 use anyhow::Result;
-use host_runner::storage::Db;
 use serde_json::{Value, json};
 
 pub fn list(cli: &Cli, json: bool) -> Result<()> {
-    let rows = Db::open(&cli.db)?.agents()?;
+    let rows = setup::open_db(cli)?.agents()?;
     // JSON values, not a struct: their keys print sorted and the f32 scores
     // widened to f64, as `--json` always has.
     let document: Vec<Value> =
@@ -17,7 +16,7 @@ pub fn list(cli: &Cli, json: bool) -> Result<()> {
 }
 
 pub fn set_creation(cli: &Cli, agent: &str, score: f32) -> Result<()> {
-    Db::open(&cli.db)?.set_creation(agent, score)?;
+    setup::open_db(cli)?.set_creation(agent, score)?;
     println!("{agent}: creation score {score}");
     Ok(())
 }

@@ -2,12 +2,11 @@
 
 use crate::cli::args::Cli;
 use crate::cli::output::emit;
-use crate::cli::print;
+use crate::cli::{print, setup};
 use anyhow::{Context, Result};
-use host_runner::storage::Db;
 
 pub fn audit(cli: &Cli, execution: Option<&str>, limit: u32, json: bool) -> Result<()> {
-    let db = Db::open(&cli.db)?;
+    let db = setup::open_db(cli)?;
     let rows = db.audit(execution, limit)?;
     let Some(id) = execution else {
         return emit(json, &rows, || print::audit::events(&rows));

@@ -5,7 +5,7 @@ use crate::cli::args::{BenchArgs, Cli};
 use crate::cli::output::emit;
 use crate::cli::{bench, print, setup};
 use anyhow::{Context, Result};
-use host_runner::components::tiers::CodePolicy;
+use host_runner::components::code::CodePolicy;
 use host_runner::storage::throwaway::ThrowawayPostgres;
 use host_runner::{Host, ProviderChoice, Workflow};
 use std::time::Duration;

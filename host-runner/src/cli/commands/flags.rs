@@ -2,17 +2,16 @@
 
 use crate::cli::args::Cli;
 use crate::cli::output::emit;
-use crate::cli::print;
+use crate::cli::{print, setup};
 use anyhow::Result;
-use host_runner::storage::Db;
 
 pub fn list(cli: &Cli, json: bool) -> Result<()> {
-    let rows = Db::open(&cli.db)?.list_settings("")?;
+    let rows = setup::open_db(cli)?.list_settings("")?;
     emit(json, &rows, || print::flags::settings(&rows))
 }
 
 pub fn set(cli: &Cli, key: &str, value: &str) -> Result<()> {
-    Db::open(&cli.db)?.set_setting(key, value)?;
+    setup::open_db(cli)?.set_setting(key, value)?;
     println!("{key} = {value}");
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::cli::args::{Cli, HandlerTestArgs};
 use crate::cli::output::emit;
-use crate::cli::{handler_test, print, setup};
+use crate::cli::{env, handler_test, print, setup};
 use anyhow::Result;
 use host_runner::components::shared::Limits;
 use host_runner::serve::handlers_json;
@@ -21,5 +21,5 @@ pub async fn test(cli: &Cli, args: &HandlerTestArgs) -> Result<()> {
         manifest: args.manifest.as_deref(),
     };
     let limits = Limits { defaults: setup::default_limits(cli), inherit_stderr: cli.component_stderr };
-    handler_test::run(files, limits, args.json).await
+    handler_test::run(files, limits, env::engine_options(), args.json).await
 }

@@ -1,9 +1,8 @@
 //! `pilot serve`: the HTTP API, handlers hot-loaded from their directory.
 
 use crate::cli::args::{Cli, ServeArgs};
-use crate::cli::{print, setup};
+use crate::cli::{env, print, setup};
 use anyhow::Result;
-use host_runner::components::tiers::CodePolicy;
 use host_runner::serve::{Limits, ServeConfig, bind};
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
     });
     // Bound first: a taken port fails at once, before components are compiled.
     let listener = bind(args.listen).await?;
-    let host = setup::host_builder(cli, &cli.db, false)?.code_policy(CodePolicy::BaselineFirst).build().await?;
+    let host = setup::host_builder(cli, &cli.db, false)?.code_policy(env::serve_code_policy()).build().await?;
     print::provider_note(&host);
     for rejected in host.handlers().rejected() {
         eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);
@@ -34,7 +33,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
         limits: Limits::for_machine(args.max_in_flight.map(|n| n as usize)),
         drain_deadline: Duration::from_secs(args.drain_timeout),
     };
-    host_runner::serve::serve(host, listener, config).await
+    Ok(host_runner::serve::serve(host, listener, config).await?)
 }
 
 /// `main` lets a closed stdout pipe end one-shot commands quietly; a server

@@ -21,7 +21,7 @@ pub fn list(snapshot: &Snapshot, dir: &std::path::Path) {
                 h.path.display().to_string(),
                 age(h.loaded_at),
                 "active".into(),
-                h.tier.as_str().into(),
+                h.code.as_str().into(),
             ]
         })
         .collect();

@@ -8,29 +8,29 @@
 
 use crate::bindings::handler::IntentHandlerPre;
 use crate::components::compiled::{CompiledStore, ComponentBytes};
-use crate::components::engine::new_baseline_engine;
-use crate::components::shared::handler_linker;
-use crate::components::state::HandlerState;
+use crate::components::engine::{EngineOptions, new_baseline_engine};
+use crate::components::worlds::intent_handler::{self, HandlerState};
+use crate::error::{Error, chain};
 use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-/// The compiler a handler's running code came from.
+/// Which code a handler runs: the compiler it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeTier {
+pub enum Code {
     /// Winch: compiled fast, runs slower; replaced once Cranelift's code is ready.
     Baseline,
     /// Cranelift.
     Optimized,
 }
 
-impl CodeTier {
+impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
-            CodeTier::Baseline => "baseline",
-            CodeTier::Optimized => "optimized",
+            Code::Baseline => "baseline",
+            Code::Optimized => "optimized",
         }
     }
 }
@@ -43,7 +43,7 @@ pub enum CodePolicy {
     #[default]
     Optimized,
     /// Kept optimized code when there is some, else Winch's at once and
-    /// Cranelift's swapped in when ready (`pilot serve`).
+    /// Cranelift's swapped in when ready (`pilot serve`, unless `PILOT_BASELINE=0`).
     BaselineFirst,
     /// Winch's only, never optimized: to measure what a step costs on
     /// baseline code (`pilot bench --baseline-code`), and to test that every
@@ -51,16 +51,18 @@ pub enum CodePolicy {
     BaselineOnly,
 }
 
-/// An engine and the `intent-handler` linker on it.
+/// A compiler: its engine and the `intent-handler` linker on it.
 #[derive(Clone)]
-pub struct Tier {
+pub struct Compiler {
     pub engine: Engine,
     pub linker: Linker<HandlerState>,
 }
 
-impl Tier {
-    pub fn new(engine: Engine) -> Result<Tier> {
-        Ok(Tier { linker: handler_linker(&engine)?, engine })
+impl Compiler {
+    pub fn new(engine: Engine) -> Result<Compiler, Error> {
+        let linker = intent_handler::linker(&engine)
+            .map_err(|e| Error::Linker { world: "intent-handler", cause: anyhow::Error::from(e).into() })?;
+        Ok(Compiler { linker, engine })
     }
 
     /// Links `component` and checks that it exports the `handler` interface.
@@ -79,9 +81,9 @@ impl Tier {
 /// The host's compilers for handlers and where their optimized code is kept.
 #[derive(Clone)]
 pub struct HandlerCompilers {
-    pub optimized: Tier,
+    pub optimized: Compiler,
     /// Present unless the policy is [`CodePolicy::Optimized`].
-    pub baseline: Option<Tier>,
+    pub baseline: Option<Compiler>,
     pub compiled: CompiledStore,
     policy: CodePolicy,
 }
@@ -89,37 +91,30 @@ pub struct HandlerCompilers {
 /// A handler's linked code and what compiled it.
 pub struct Linked {
     pub pre: IntentHandlerPre<HandlerState>,
-    pub tier: CodeTier,
+    pub code: Code,
 }
 
 impl HandlerCompilers {
     /// Compilers giving handlers optimized code ([`CodePolicy::Optimized`]).
-    pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers> {
+    pub fn new(optimized: Engine, compiled: CompiledStore) -> Result<HandlerCompilers, Error> {
         Ok(HandlerCompilers {
-            optimized: Tier::new(optimized)?,
+            optimized: Compiler::new(optimized)?,
             baseline: None,
             compiled,
             policy: CodePolicy::Optimized,
         })
     }
 
-    /// Follows `policy`, adding the Winch tier when it needs one
-    /// (`PILOT_BASELINE=0` turns `BaselineFirst` into `Optimized`, to compare).
-    pub fn with_policy(mut self, policy: CodePolicy) -> Result<HandlerCompilers> {
-        let policy = match policy {
-            CodePolicy::BaselineFirst if std::env::var("PILOT_BASELINE").is_ok_and(|v| v == "0") => {
-                CodePolicy::Optimized
-            }
-            other => other,
-        };
+    /// Follows `policy`, adding the Winch compiler, on `engines`' options, when it needs one.
+    pub fn with_policy(mut self, policy: CodePolicy, engines: &EngineOptions) -> Result<HandlerCompilers, Error> {
         self.baseline = match policy {
             CodePolicy::Optimized => None,
-            CodePolicy::BaselineOnly => Some(Tier::new(new_baseline_engine()?)?),
+            CodePolicy::BaselineOnly => Some(Compiler::new(new_baseline_engine(engines)?)?),
             // Winch targets x86-64 only: elsewhere, serving waits for Cranelift.
-            CodePolicy::BaselineFirst => match new_baseline_engine().and_then(Tier::new) {
-                Ok(tier) => Some(tier),
+            CodePolicy::BaselineFirst => match new_baseline_engine(engines).and_then(Compiler::new) {
+                Ok(compiler) => Some(compiler),
                 Err(e) => {
-                    tracing::warn!("no baseline compiler, handlers wait for optimized code: {e:#}");
+                    tracing::warn!("no baseline compiler, handlers wait for optimized code: {}", chain(&e));
                     self.policy = CodePolicy::Optimized;
                     return Ok(self);
                 }
@@ -136,17 +131,17 @@ impl HandlerCompilers {
 
     /// Compiles and links `bytes` (blocking), as the policy says: kept
     /// optimized code when there is some (unless baseline only), else
-    /// baseline code when the policy has the tier, else optimized code
+    /// baseline code when the policy has the baseline compiler, else optimized code
     /// compiled now.
     pub fn compile(&self, bytes: &ComponentBytes) -> Result<Linked> {
         if self.policy != CodePolicy::BaselineOnly
             && let Some(component) = self.compiled.lookup(&self.optimized.engine, bytes)
         {
-            return Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized });
+            return Ok(Linked { pre: self.optimized.link(&component)?, code: Code::Optimized });
         }
         if let Some(baseline) = &self.baseline {
             match Component::new(&baseline.engine, bytes.bytes()) {
-                Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, tier: CodeTier::Baseline }),
+                Ok(component) => return Ok(Linked { pre: baseline.link(&component)?, code: Code::Baseline }),
                 Err(e) if self.policy == CodePolicy::BaselineOnly => {
                     return Err(anyhow::Error::from(e).context("does not compile with the baseline compiler"));
                 }
@@ -155,7 +150,7 @@ impl HandlerCompilers {
             }
         }
         let component = self.compiled.compile(&self.optimized.engine, bytes).context("does not compile")?;
-        Ok(Linked { pre: self.optimized.link(&component)?, tier: CodeTier::Optimized })
+        Ok(Linked { pre: self.optimized.link(&component)?, code: Code::Optimized })
     }
 
     /// Compiles `bytes` with Cranelift on a thread of its own, keeps the
