@@ -4,6 +4,7 @@
 mod anthropic;
 mod cli;
 mod components;
+pub mod concurrency;
 mod embedding;
 mod fidelity;
 mod fuzz;

@@ -401,3 +401,49 @@ async fn two_hosts_in_one_process_count_apart() {
     assert!(series(&counted, usage) > 0.0, "{counted}");
     assert_eq!(series(&other, usage), 0.0, "the first host's rows are not the second's: {other}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_step_is_a_200_with_the_failure_in_the_body() {
+    let sandbox = Sandbox::new(&[], &[]);
+    let server = Server::start(sandbox.host().await).await;
+    let (status, report) = server.post("/v1/workflows", crate::concurrency::template_miss().to_string()).await;
+    assert_eq!(status, 200, "{report}");
+    let steps = report["steps"].as_array().unwrap();
+    let total = steps.iter().find(|s| s["id"] == "total").unwrap();
+    assert_eq!((total["path"].as_str(), total["failure_kind"].as_str()), (Some("failed"), Some("template")));
+    assert_eq!(steps.iter().find(|s| s["id"] == "greet").unwrap()["path"], "fallback");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_workflows_in_flight_at_model_latency_all_finish_with_exact_rows() {
+    const WORKFLOWS: usize = 300;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    let model = host_runner::ProviderChoice::Simulated(Duration::from_millis(200));
+    let host = sandbox.builder().provider(model).build().await.unwrap();
+    let server = std::sync::Arc::new(Server::start_with(host, Limits::for_machine(Some(WORKFLOWS))).await);
+    let workflow = example("support-ticket-triage.json");
+    let started = Instant::now();
+    let runs: Vec<_> = (0..WORKFLOWS)
+        .map(|_| {
+            let (server, workflow) = (server.clone(), workflow.clone());
+            tokio::spawn(async move { server.post("/v1/workflows", workflow).await })
+        })
+        .collect();
+    let mut reports = vec![];
+    for run in runs {
+        let (status, report) = run.await.unwrap();
+        assert_eq!(status, 200, "{report}");
+        reports.push(report);
+    }
+    let elapsed = started.elapsed();
+    // One at a time, 300 runs of two 200 ms model waits would take two minutes.
+    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    let db = sandbox.db();
+    for report in &reports {
+        let steps = report["steps"].as_array().unwrap();
+        let ran = steps.iter().filter(|s| s["path"] == "orchestrated" || s["path"] == "fallback").count();
+        let rows = db.usage(report["execution_id"].as_str().unwrap()).unwrap();
+        assert_eq!(rows.iter().filter(|r| r.step_id.is_some()).count(), ran, "one row per step that ran: {report}");
+    }
+}

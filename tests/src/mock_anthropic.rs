@@ -49,4 +49,9 @@ impl MockAnthropic {
     pub async fn start(answers: Vec<Scripted>) -> MockApi {
         MockApi::start("/v1/messages", answers).await
     }
+
+    /// The same, each answer `latency` after its request: a slow model.
+    pub async fn start_with_latency(answers: Vec<Scripted>, latency: std::time::Duration) -> MockApi {
+        MockApi::start_with_latency("/v1/messages", answers, latency).await
+    }
 }

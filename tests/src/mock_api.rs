@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One scripted answer.
 #[derive(Clone)]
@@ -45,6 +46,8 @@ impl Received {
 struct Script {
     answers: VecDeque<Scripted>,
     received: Vec<Received>,
+    /// How long each answer takes, as a model's would.
+    latency: Duration,
 }
 
 pub struct MockApi {
@@ -55,7 +58,13 @@ pub struct MockApi {
 impl MockApi {
     /// Starts the server on a free loopback port; it lives as long as the runtime.
     pub async fn start(route: &'static str, answers: Vec<Scripted>) -> MockApi {
-        let script = Arc::new(Mutex::new(Script { answers: answers.into(), received: vec![] }));
+        MockApi::start_with_latency(route, answers, Duration::ZERO).await
+    }
+
+    /// The same, each answer sent `latency` after its request arrived
+    /// (requests in flight together wait together).
+    pub async fn start_with_latency(route: &'static str, answers: Vec<Scripted>, latency: Duration) -> MockApi {
+        let script = Arc::new(Mutex::new(Script { answers: answers.into(), received: vec![], latency }));
         let app = Router::new().route(route, post(answer)).with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -70,9 +79,13 @@ impl MockApi {
 
 async fn answer(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let headers = headers.iter().map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
-    let mut script = script.lock().unwrap();
-    script.received.push(Received { headers, body });
-    let Some(answer) = script.answers.pop_front() else {
+    let (answer, latency) = {
+        let mut script = script.lock().unwrap();
+        script.received.push(Received { headers, body });
+        (script.answers.pop_front(), script.latency)
+    };
+    tokio::time::sleep(latency).await;
+    let Some(answer) = answer else {
         let exhausted = json!({"error": {"type": "api_error", "message": "the mock's script is exhausted"}});
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(exhausted)).into_response();
     };

@@ -143,6 +143,15 @@ pub struct BenchArgs {
     /// step costs while a hot-loaded handler waits for Cranelift's code.
     #[arg(long, conflicts_with = "replicas")]
     pub baseline_code: bool,
+    /// Measure the serve path at model latency: a `pilot serve` process
+    /// whose simulated model answers after this many milliseconds, with
+    /// --in-flight clients at once, against the same build's zero-latency
+    /// throughput measured first in the same run.
+    #[arg(long, conflicts_with_all = ["concurrency", "postgres", "baseline_code"])]
+    pub model_latency_ms: Option<u64>,
+    /// With --model-latency-ms: clients posting at once.
+    #[arg(long, default_value_t = 100, requires = "model_latency_ms")]
+    pub in_flight: usize,
     #[arg(long)]
     pub json: bool,
 }

@@ -189,13 +189,22 @@ pub struct Replicas {
 }
 
 impl Replicas {
-    pub fn start(components: &Path, handlers: &Path, database: &str, token: &str, count: usize) -> Result<Replicas> {
+    /// `count` processes whose simulated model answers after `latency_ms`.
+    pub fn start(
+        components: &Path,
+        handlers: &Path,
+        database: &str,
+        token: &str,
+        count: usize,
+        latency_ms: u64,
+    ) -> Result<Replicas> {
         use std::io::BufRead;
         let mut replicas = Replicas { children: vec![], urls: vec![] };
         for _ in 0..count {
             let mut child = std::process::Command::new(std::env::current_exe()?)
                 .args(["--provider", "simulated", "serve", "--listen", "127.0.0.1:0", "--no-watch", "--token", token])
                 .env("PILOT_DB", database)
+                .env("PILOT_SIMULATED_LATENCY_MS", latency_ms.to_string())
                 .env("PILOT_COMPONENTS", components)
                 .env("PILOT_HANDLERS", handlers)
                 .stdout(std::process::Stdio::null())
@@ -220,6 +229,13 @@ impl Replicas {
     }
 }
 
+impl Replicas {
+    /// Their process ids, in start order.
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(std::process::Child::id).collect()
+    }
+}
+
 impl Drop for Replicas {
     fn drop(&mut self) {
         for child in &mut self.children {
@@ -229,12 +245,12 @@ impl Drop for Replicas {
     }
 }
 
-fn usage_rows(host: &Host) -> Result<u64> {
+pub fn usage_rows(host: &Host) -> Result<u64> {
     Ok(host.db().tally()?.step_usage_rows)
 }
 
 /// The nearest-rank percentile (`q` in 0..=1) of `values`.
-fn percentile(values: &mut [f64], q: f64) -> f64 {
+pub fn percentile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }

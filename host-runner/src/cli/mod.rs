@@ -4,6 +4,7 @@
 
 mod args;
 mod bench;
+mod bench_latency;
 mod commands;
 mod env;
 mod eval;

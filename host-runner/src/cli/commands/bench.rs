@@ -3,7 +3,7 @@
 
 use crate::cli::args::{BenchArgs, Cli};
 use crate::cli::output::emit;
-use crate::cli::{bench, print, setup};
+use crate::cli::{bench, bench_latency, print, setup};
 use anyhow::{Context, Result};
 use host_runner::components::code::CodePolicy;
 use host_runner::storage::throwaway::ThrowawayPostgres;
@@ -14,6 +14,13 @@ pub async fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("reading workflow {}", args.file.display()))?;
     let workflow = Workflow::parse(&text, &args.file.display().to_string())?;
+    if let Some(latency_ms) = args.model_latency_ms {
+        eprintln!("provider: simulated (a test double) answering after {latency_ms} ms");
+        let handlers = setup::handlers_dir(cli);
+        let setup = bench_latency::Setup { components: &cli.components, handlers: &handlers, workflow: &text };
+        let result = bench_latency::measure(&setup, latency_ms, args.in_flight.max(1), args.runs).await?;
+        return emit(args.json, &result, || bench_latency::print(&result));
+    }
     let scratch = std::env::temp_dir().join(format!("pilot-bench-{}.db", uuid::Uuid::new_v4()));
     // Held to the end: dropping it stops the cluster.
     let throwaway = match args.postgres.as_deref() {
@@ -65,7 +72,7 @@ async fn serve_path(
 ) -> Result<Vec<bench::ServeResult>> {
     let token = uuid::Uuid::new_v4().simple().to_string();
     let others =
-        bench::Replicas::start(&cli.components, &setup::handlers_dir(cli), database, &token, args.replicas - 1)?;
+        bench::Replicas::start(&cli.components, &setup::handlers_dir(cli), database, &token, args.replicas - 1, 0)?;
     eprintln!(
         "serve path: pilot serve's loop and API over loopback HTTP, {clients} clients at once, {} replica(s)",
         args.replicas

@@ -1,0 +1,222 @@
+//! `pilot bench --model-latency-ms N --in-flight M`: the serve path at model
+//! latency. A `pilot serve` process whose simulated model (a labeled test
+//! double) answers after N ms gets M clients posting at once; the same
+//! build's zero-latency throughput is measured first, in the same run, so
+//! the share of it that survives the wait is a ratio of two figures taken
+//! minutes apart on one machine. The server runs in its own process so its
+//! memory is its own.
+
+use super::bench::{Replicas, percentile};
+use anyhow::Result;
+use host_runner::storage::Db;
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Clients of the zero-latency reference: enough to keep 2 cores busy.
+const REFERENCE_CLIENTS: usize = 32;
+/// How long a refused or reset client waits before it tries again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Serialize)]
+pub struct LatencyResult {
+    pub model_latency_ms: u64,
+    pub in_flight: usize,
+    pub workflows: usize,
+    pub workflows_per_second: f64,
+    /// The same build's serve path with a zero-latency model, measured first.
+    pub zero_latency_workflows_per_second: f64,
+    /// `workflows_per_second / zero_latency_workflows_per_second`.
+    pub share_of_zero_latency: f64,
+    pub workflow_p50_ms: f64,
+    pub workflow_p99_ms: f64,
+    /// 503 answers (every slot busy, or memory short), each retried.
+    pub refusals: u64,
+    /// Connections refused or reset, each retried.
+    pub resets: u64,
+    /// The server's resident memory before the load, and its peak under it.
+    pub rss_idle_mb: f64,
+    pub rss_peak_mb: f64,
+    /// Usage rows committed, and the steps that ran (on either path): equal when every row is written once.
+    pub usage_rows: u64,
+    pub steps_run: u64,
+}
+
+/// Where the servers find their components, and the workflow the clients post.
+pub struct Setup<'a> {
+    pub components: &'a Path,
+    pub handlers: &'a Path,
+    pub workflow: &'a str,
+}
+
+pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs: usize) -> Result<LatencyResult> {
+    host_runner::serve::capacity::connection_limit(in_flight);
+    let reference_runs = runs.clamp(100, 1_000);
+    eprintln!("reference: zero-latency model, {REFERENCE_CLIENTS} clients, {reference_runs} workflows");
+    let reference = drive(setup, 0, REFERENCE_CLIENTS.min(in_flight), reference_runs).await?;
+    eprintln!("measured: {latency_ms} ms model, {in_flight} clients at once, {runs} workflows");
+    let loaded = drive(setup, latency_ms, in_flight, runs).await?;
+    Ok(LatencyResult {
+        model_latency_ms: latency_ms,
+        in_flight,
+        workflows: loaded.timings.len(),
+        workflows_per_second: loaded.per_second(),
+        zero_latency_workflows_per_second: reference.per_second(),
+        share_of_zero_latency: loaded.per_second() / reference.per_second(),
+        workflow_p50_ms: percentile(&mut loaded.timings.clone(), 0.50),
+        workflow_p99_ms: percentile(&mut loaded.timings.clone(), 0.99),
+        refusals: loaded.refusals,
+        resets: loaded.resets,
+        rss_idle_mb: loaded.rss_idle as f64 / (1 << 20) as f64,
+        rss_peak_mb: loaded.rss_peak as f64 / (1 << 20) as f64,
+        usage_rows: loaded.usage_rows,
+        steps_run: loaded.steps_run,
+    })
+}
+
+struct Driven {
+    timings: Vec<f64>,
+    elapsed: Duration,
+    refusals: u64,
+    resets: u64,
+    rss_idle: u64,
+    rss_peak: u64,
+    usage_rows: u64,
+    steps_run: u64,
+}
+
+impl Driven {
+    fn per_second(&self) -> f64 {
+        self.timings.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// One `pilot serve` on a fresh database with every flag on, `clients`
+/// posting until `runs` workflows were answered.
+async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) -> Result<Driven> {
+    let scratch = tempfile_path();
+    let database = scratch.display().to_string();
+    let db = Db::open(&database)?;
+    for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"] {
+        db.set_setting(flag, "true")?;
+    }
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let server = Replicas::start(setup.components, setup.handlers, &database, &token, 1, latency_ms)?;
+    let pid = server.pids()[0];
+    let url = format!("{}/v1/workflows", server.urls[0]);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    // Warm: the first requests compile nothing (code is kept), but fill caches.
+    for _ in 0..3 {
+        client.post(&url).bearer_auth(&token).body(setup.workflow.to_string()).send().await?.error_for_status()?;
+    }
+    let rss_idle = resident_bytes(pid).unwrap_or(0);
+    let rows_before = db.tally()?.step_usage_rows;
+    let rss_peak = Arc::new(AtomicU64::new(rss_idle));
+    let sampler = tokio::spawn({
+        let rss_peak = rss_peak.clone();
+        async move {
+            loop {
+                if let Some(rss) = resident_bytes(pid) {
+                    rss_peak.fetch_max(rss, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    let next = Arc::new(AtomicUsize::new(0));
+    let (refusals, resets) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), setup.workflow.to_string());
+            let (next, refusals, resets) = (next.clone(), refusals.clone(), resets.clone());
+            tokio::spawn(async move {
+                let mut timings = Vec::new();
+                let mut ran = 0u64;
+                while next.fetch_add(1, Ordering::Relaxed) < runs {
+                    let sent = Instant::now();
+                    loop {
+                        match client.post(&url).bearer_auth(&token).body(body.clone()).send().await {
+                            Ok(response) if response.status().as_u16() == 503 => {
+                                refusals.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(response) => {
+                                let status = response.status();
+                                let report: serde_json::Value = response.json().await?;
+                                anyhow::ensure!(status.is_success(), "the server answered {status}: {report}");
+                                let steps = report["steps"].as_array().map_or(&[][..], Vec::as_slice);
+                                let ran_here =
+                                    |s: &&serde_json::Value| s["path"] == "orchestrated" || s["path"] == "fallback";
+                                ran += steps.iter().filter(ran_here).count() as u64;
+                                break;
+                            }
+                            Err(_) => {
+                                resets.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        tokio::time::sleep(RETRY_AFTER).await;
+                    }
+                    timings.push(sent.elapsed().as_secs_f64() * 1e3);
+                }
+                anyhow::Ok((timings, ran))
+            })
+        })
+        .collect();
+    let (mut timings, mut steps_run) = (Vec::new(), 0);
+    for task in tasks {
+        let (t, ran) = task.await??;
+        timings.extend(t);
+        steps_run += ran;
+    }
+    let elapsed = started.elapsed();
+    sampler.abort();
+    drop(server);
+    let usage_rows = db.tally()?.step_usage_rows - rows_before;
+    drop(db);
+    let _ = std::fs::remove_file(&scratch);
+    Ok(Driven {
+        timings,
+        elapsed,
+        refusals: refusals.load(Ordering::Relaxed),
+        resets: resets.load(Ordering::Relaxed),
+        rss_idle,
+        rss_peak: rss_peak.load(Ordering::Relaxed),
+        usage_rows,
+        steps_run,
+    })
+}
+
+fn tempfile_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("pilot-bench-latency-{}.db", uuid::Uuid::new_v4()))
+}
+
+/// A process's resident memory, from `/proc/<pid>/status` (`VmRSS`).
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The reading for people.
+pub fn print(r: &LatencyResult) {
+    println!(
+        "serve path at model latency ({} ms simulated model, all flags on, {} clients)",
+        r.model_latency_ms, r.in_flight
+    );
+    println!(
+        "  {:.1} workflows/s = {:.0}% of the same build's zero-latency {:.1} workflows/s",
+        r.workflows_per_second,
+        r.share_of_zero_latency * 100.0,
+        r.zero_latency_workflows_per_second
+    );
+    println!(
+        "  workflow p50 {:.0} ms, p99 {:.0} ms over {} workflows",
+        r.workflow_p50_ms, r.workflow_p99_ms, r.workflows
+    );
+    println!("  refusals (503) {}, connection resets {}", r.refusals, r.resets);
+    println!("  server RSS {:.0} MB idle, {:.0} MB peak", r.rss_idle_mb, r.rss_peak_mb);
+    println!("  usage rows {} for {} steps run", r.usage_rows, r.steps_run);
+}
