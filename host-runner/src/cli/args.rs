@@ -130,10 +130,10 @@ pub struct BenchArgs {
     /// on a loopback port, this many clients posting at once.
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// With --concurrency: serve from this many replicas on one database
+    /// With --concurrency or --model-latency-ms: serve from this many replicas on one database
     /// (this process and N-1 `pilot serve` processes), clients spread
     /// over them in turn. More than one needs --postgres.
-    #[arg(long, default_value_t = 1, requires = "concurrency")]
+    #[arg(long, default_value_t = 1)]
     pub replicas: usize,
     /// Run on this Postgres database instead of a scratch SQLite file;
     /// `local` starts a throwaway cluster from Debian's postgresql binaries.
@@ -147,7 +147,7 @@ pub struct BenchArgs {
     /// whose simulated model answers after this many milliseconds, with
     /// --in-flight clients at once, against the same build's zero-latency
     /// throughput measured first in the same run.
-    #[arg(long, conflicts_with_all = ["concurrency", "postgres", "baseline_code"])]
+    #[arg(long, conflicts_with_all = ["concurrency", "baseline_code"])]
     pub model_latency_ms: Option<u64>,
     /// With --model-latency-ms: clients posting at once.
     #[arg(long, default_value_t = 100, requires = "model_latency_ms")]

@@ -9,6 +9,7 @@
 use super::bench::{Replicas, percentile};
 use anyhow::Result;
 use host_runner::storage::Db;
+use host_runner::storage::throwaway::ThrowawayPostgres;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct LatencyResult {
     pub model_latency_ms: u64,
     pub in_flight: usize,
+    pub replicas: usize,
+    pub database: &'static str,
     pub workflows: usize,
     pub workflows_per_second: f64,
     /// The same build's serve path with a zero-latency model, measured first.
@@ -36,7 +39,7 @@ pub struct LatencyResult {
     pub refusals: u64,
     /// Connections refused or reset, each retried.
     pub resets: u64,
-    /// The server's resident memory before the load, and its peak under it.
+    /// The servers' resident memory before the load, and its peak under it (summed over replicas).
     pub rss_idle_mb: f64,
     pub rss_peak_mb: f64,
     /// Usage rows committed, and the steps that ran (on either path): equal when every row is written once.
@@ -44,11 +47,16 @@ pub struct LatencyResult {
     pub steps_run: u64,
 }
 
-/// Where the servers find their components, and the workflow the clients post.
+/// Where the servers find their components, the workflow the clients post,
+/// and how many `pilot serve` replicas share one database.
 pub struct Setup<'a> {
     pub components: &'a Path,
     pub handlers: &'a Path,
     pub workflow: &'a str,
+    pub replicas: usize,
+    /// A fresh database per measurement: a scratch SQLite file, or a database
+    /// of a Postgres server (replicas need one).
+    pub postgres: Option<&'a ThrowawayPostgres>,
 }
 
 pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs: usize) -> Result<LatencyResult> {
@@ -61,6 +69,8 @@ pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs:
     Ok(LatencyResult {
         model_latency_ms: latency_ms,
         in_flight,
+        replicas: setup.replicas,
+        database: if setup.postgres.is_some() { "postgres" } else { "sqlite" },
         workflows: loaded.timings.len(),
         workflows_per_second: loaded.per_second(),
         zero_latency_workflows_per_second: reference.per_second(),
@@ -97,30 +107,34 @@ impl Driven {
 /// posting until `runs` workflows were answered.
 async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) -> Result<Driven> {
     let scratch = tempfile_path();
-    let database = scratch.display().to_string();
+    let database = match setup.postgres {
+        Some(server) => server.create_database()?,
+        None => scratch.display().to_string(),
+    };
     let db = Db::open(&database)?;
     for flag in ["orchestration_enabled", "orchestration_compression_enabled", "orchestration_ais_routing_enabled"] {
         db.set_setting(flag, "true")?;
     }
     let token = uuid::Uuid::new_v4().simple().to_string();
-    let server = Replicas::start(setup.components, setup.handlers, &database, &token, 1, latency_ms)?;
-    let pid = server.pids()[0];
-    let url = format!("{}/v1/workflows", server.urls[0]);
+    let servers = Replicas::start(setup.components, setup.handlers, &database, &token, setup.replicas, latency_ms)?;
+    let pids = servers.pids();
+    let urls: Vec<String> = servers.urls.iter().map(|base| format!("{base}/v1/workflows")).collect();
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     // Warm: the first requests compile nothing (code is kept), but fill caches.
-    for _ in 0..3 {
-        client.post(&url).bearer_auth(&token).body(setup.workflow.to_string()).send().await?.error_for_status()?;
+    for url in &urls {
+        for _ in 0..3 {
+            client.post(url).bearer_auth(&token).body(setup.workflow.to_string()).send().await?.error_for_status()?;
+        }
     }
-    let rss_idle = resident_bytes(pid).unwrap_or(0);
+    let rss = move || pids.iter().filter_map(|&pid| resident_bytes(pid)).sum::<u64>();
+    let rss_idle = rss();
     let rows_before = db.tally()?.step_usage_rows;
     let rss_peak = Arc::new(AtomicU64::new(rss_idle));
     let sampler = tokio::spawn({
         let rss_peak = rss_peak.clone();
         async move {
             loop {
-                if let Some(rss) = resident_bytes(pid) {
-                    rss_peak.fetch_max(rss, Ordering::Relaxed);
-                }
+                rss_peak.fetch_max(rss(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -129,8 +143,9 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
     let (refusals, resets) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), setup.workflow.to_string());
+        .map(|n| {
+            let url = urls[n % urls.len()].clone();
+            let (client, token, body) = (client.clone(), token.clone(), setup.workflow.to_string());
             let (next, refusals, resets) = (next.clone(), refusals.clone(), resets.clone());
             tokio::spawn(async move {
                 let mut timings = Vec::new();
@@ -172,7 +187,7 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
     }
     let elapsed = started.elapsed();
     sampler.abort();
-    drop(server);
+    drop(servers);
     let usage_rows = db.tally()?.step_usage_rows - rows_before;
     drop(db);
     let _ = std::fs::remove_file(&scratch);
@@ -203,8 +218,8 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 /// The reading for people.
 pub fn print(r: &LatencyResult) {
     println!(
-        "serve path at model latency ({} ms simulated model, all flags on, {} clients)",
-        r.model_latency_ms, r.in_flight
+        "serve path at model latency ({} ms simulated model, all flags on, {} clients, {} replica(s) on {})",
+        r.model_latency_ms, r.in_flight, r.replicas, r.database
     );
     println!(
         "  {:.1} workflows/s = {:.0}% of the same build's zero-latency {:.1} workflows/s",

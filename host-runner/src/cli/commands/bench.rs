@@ -14,10 +14,25 @@ pub async fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("reading workflow {}", args.file.display()))?;
     let workflow = Workflow::parse(&text, &args.file.display().to_string())?;
+    if args.replicas > 1 && args.concurrency.is_none() && args.model_latency_ms.is_none() {
+        anyhow::bail!("--replicas measures the serve path: give --concurrency or --model-latency-ms too");
+    }
     if let Some(latency_ms) = args.model_latency_ms {
         eprintln!("provider: simulated (a test double) answering after {latency_ms} ms");
+        let postgres = match args.postgres.as_deref() {
+            Some("local") => Some(ThrowawayPostgres::start()?),
+            Some(_) => anyhow::bail!("--model-latency-ms takes --postgres local (a throwaway cluster) only"),
+            None if args.replicas > 1 => anyhow::bail!("--replicas above 1 needs a shared database: --postgres local"),
+            None => None,
+        };
         let handlers = setup::handlers_dir(cli);
-        let setup = bench_latency::Setup { components: &cli.components, handlers: &handlers, workflow: &text };
+        let setup = bench_latency::Setup {
+            components: &cli.components,
+            handlers: &handlers,
+            workflow: &text,
+            replicas: args.replicas,
+            postgres: postgres.as_ref(),
+        };
         let result = bench_latency::measure(&setup, latency_ms, args.in_flight.max(1), args.runs).await?;
         return emit(args.json, &result, || bench_latency::print(&result));
     }
