@@ -518,3 +518,49 @@ fn memory_goes_to_intents_that_write_or_decide_not_to_those_that_work_on_data() 
     let omitted = &executed[0].metadata["material"]["omitted"][0];
     assert_eq!((omitted["name"].as_str(), omitted["source"].as_str()), (Some("memory"), Some("memory")));
 }
+
+#[test]
+fn planned_steps_are_in_flight_together_and_recorded_in_any_order() {
+    let mut env = enabled();
+    env.settings.insert("orchestration_ais_routing_enabled".into(), "true".into());
+    let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None)];
+    let mut session = Session::initialize(&env, "wf", "agent", "user", &steps, None);
+    // Both planned before either is recorded: the host dispatches them at once.
+    let request_a = session.begin_step("a", input(&steps[0]), "null", &[]).expect("planned");
+    let request_b = session.begin_step("b", input(&steps[1]), "null", &[]).expect("planned");
+    assert!(session.begin_step("a", input(&steps[0]), "null", &[]).is_none(), "a step in flight is not planned twice");
+    assert!(env.requests.borrow().is_empty(), "planning dispatches nothing");
+
+    let answered = |request: &HandlerRequest| Dispatched {
+        output: format!("\"{} done\"", request.step.id),
+        handler: request.intent.clone(),
+        handler_version: "1.0.0".into(),
+        usage: Usage { input: 30, output: 12, total: 42 },
+        cost_usd: 0.001,
+        model: request.routed_model.clone(),
+        llm_calls: 1,
+        fuel_consumed: 1_000,
+        provider_time_us: 5,
+    };
+    // b answers first; a's first answer is unusable, so it goes again a tier up.
+    let StepProgress::Done(b) = session.record_dispatch("b", Ok(answered(&request_b))) else { panic!("b done") };
+    assert_eq!(b.intent, "summarize");
+    let invalid = DispatchFailure {
+        error: DispatchError::Handler { kind: HandlerErrorKind::InvalidOutput, message: "not JSON".into() },
+        usage: Usage { input: 20, output: 5, total: 25 },
+        cost_usd: 0.002,
+        provider_time_us: 3,
+    };
+    let StepProgress::Dispatch(retry) = session.record_dispatch("a", Err(invalid)) else { panic!("a retried") };
+    assert_ne!(retry.routed_model, request_a.routed_model, "a tier up");
+    assert_eq!(retry.token_budget, request_a.token_budget - 25, "what the failed attempt left");
+    let StepProgress::Done(a) = session.record_dispatch("a", Ok(answered(&retry))) else { panic!("a done") };
+    assert_eq!(a.routed_model, retry.routed_model);
+    assert!(matches!(session.record_dispatch("a", Ok(answered(&retry))), StepProgress::FellBack), "not in flight");
+
+    let metrics = session.complete().unwrap();
+    assert_eq!((metrics.steps_executed, metrics.retries), (2, 1));
+    assert_eq!(metrics.total_tokens_used, 42 + 25 + 42);
+    let executed: Vec<_> = events_of(&env, EventKind::StepExecuted).iter().map(|e| e.step_id.clone()).collect();
+    assert_eq!(executed, [Some("b".to_string()), Some("a".to_string())], "recorded as they settled");
+}
