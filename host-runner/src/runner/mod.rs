@@ -26,7 +26,6 @@ use crate::storage::writer::Record;
 use crate::vocabulary::{
     FailureKind, FallbackKind, FallbackReason, HostEvent, ModelInfo, SkipReason, StepFailure, StepOutcome, UsagePath,
 };
-use anyhow::Result;
 use budget::WorkflowBudget;
 use context::{branch_not_taken, step_context, wit_step};
 use execution::{OpenExecution, finish_of};
@@ -121,7 +120,7 @@ impl Host {
     /// Runs a validated workflow to the end and returns its report. The run
     /// is recorded in `executions` from its start, and ends `completed`, or
     /// `failed` with the first error (a failed step, or the run's own error).
-    pub async fn run(&self, workflow: &Workflow) -> Result<RunReport> {
+    pub async fn run(&self, workflow: &Workflow) -> Result<RunReport, crate::Error> {
         let who = Identity {
             execution_id: uuid::Uuid::new_v4().to_string(),
             agent_id: workflow.agent_id.clone(),
@@ -139,16 +138,21 @@ impl Host {
         let result = self.run_steps(workflow, who.clone(), &mut open).instrument(span.clone()).await;
         span.in_scope(|| match &result {
             Ok(report) => tracing::info!(steps = report.steps.len(), tokens = report.metrics.total_tokens, "run ended"),
-            Err(e) => tracing::warn!("run failed: {e:#}"),
+            Err(e) => tracing::warn!("run failed: {}", crate::error::chain(e)),
         });
         if let Err(e) = &result {
-            open.end(Finish { state: State::Failed, error: Some(format!("{e:#}")) });
+            open.end(Finish { state: State::Failed, error: Some(crate::error::chain(e)) });
             self.db().records().flush().await;
         }
         result
     }
 
-    async fn run_steps(&self, workflow: &Workflow, who: Identity, open: &mut OpenExecution<'_>) -> Result<RunReport> {
+    async fn run_steps(
+        &self,
+        workflow: &Workflow,
+        who: Identity,
+        open: &mut OpenExecution<'_>,
+    ) -> Result<RunReport, crate::Error> {
         let started = Instant::now();
         let (lost_before, _) = self.db().lost_writes();
         // Read as the orchestrator reads them (the catalogue's checks and defaults).

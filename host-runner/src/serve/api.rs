@@ -166,7 +166,7 @@ async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Respons
         Err(e) => {
             // The detail (paths, database text) is for the operator's log, not the client.
             let incident = uuid::Uuid::new_v4();
-            tracing::error!(workflow = %workflow.id, %incident, "run failed: {e:#}");
+            tracing::error!(workflow = %workflow.id, %incident, "run failed: {}", crate::error::chain(&e));
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the host could not run the workflow (incident {incident} in the server log)"),
