@@ -64,6 +64,21 @@ async fn a_529_overload_is_retried_then_reported() {
 }
 
 #[tokio::test]
+async fn a_5xx_from_a_proxy_is_retried_like_any_transient_status() {
+    // What a LiteLLM proxy answered when its upstream failed: a 500, then the answer.
+    let mock = MockAnthropic::start(vec![
+        Scripted::error(500, "api_error", "upstream failed").with_header("retry-after", "0"),
+        Scripted::error(408, "timeout_error", "request timed out").with_header("retry-after", "0"),
+        Scripted::message("4", 12, 1),
+    ])
+    .await;
+    let client = Anthropic::new(&mock.base_url, "k".into()).unwrap();
+    let answer = client.complete(&request()).await.unwrap();
+    assert_eq!(answer.text, "4");
+    assert_eq!(mock.received().len(), 3, "a 500 and a 408 retried, then answered");
+}
+
+#[tokio::test]
 async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     let mock = MockAnthropic::start(vec![
         Scripted::tool(
@@ -123,9 +138,10 @@ fn three_steps() -> host_runner::Workflow {
 
 #[tokio::test]
 async fn a_failing_provider_fails_its_steps_once_and_the_independent_ones_still_run() {
-    // An empty script answers every call with a 500 (not retried).
+    // Every call answers a 500: retried three times (at once: `retry-after: 0`), then reported.
+    let failing = || Scripted::error(500, "api_error", "Internal server error").with_header("retry-after", "0");
     for orchestration in ["true", "false"] {
-        let mock = MockAnthropic::start(vec![]).await;
+        let mock = MockAnthropic::start((0..8).map(|_| failing()).collect()).await;
         let sandbox = Sandbox::standard();
         sandbox.set("orchestration_enabled", orchestration);
         let host = sandbox.host_on(&mock).await;
@@ -135,8 +151,8 @@ async fn a_failing_provider_fails_its_steps_once_and_the_independent_ones_still_
         assert!(report.steps[0].error.as_deref().unwrap().contains("api_error"), "{:?}", report.steps[0].error);
         assert_eq!(report.steps[2].error.as_deref(), Some("depends on failed step `first`"));
         assert_eq!(report.metrics.steps_failed, 2);
-        // Each failed step called the provider once: no second try on the normal path.
-        assert_eq!(mock.received().len(), 2, "orchestration {orchestration}");
+        // Each failed step's one call was tried four times: no second call on the normal path.
+        assert_eq!(mock.received().len(), 8, "orchestration {orchestration}");
         let audit = sandbox.db().audit(Some(&report.execution_id), 100).unwrap();
         let failed = audit.iter().filter(|e| e.event_type == "WORKFLOW_STEP_FAILED").count();
         assert_eq!(failed, 2, "every failure is recorded with the execution id");

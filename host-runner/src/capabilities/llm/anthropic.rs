@@ -1,5 +1,5 @@
 //! Anthropic's Messages API (`POST /v1/messages`): its wire format, usage
-//! read from the response; retries on 429 and 529, the bound on a call's
+//! read from the response; retries (408, 409, 429, 5xx), the bound on a call's
 //! total time and key redaction come from [`http_api`](super::http_api).
 
 use super::http_api::{
@@ -12,8 +12,6 @@ use serde_json::json;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 const API_VERSION: &str = "2023-06-01";
-/// Rate limited, and overloaded.
-const TRANSIENT: &[u16] = &[429, 529];
 
 /// The Messages API's wire format.
 pub struct MessagesApi;
@@ -26,7 +24,7 @@ impl Anthropic {
     pub fn new(base_url: &str, api_key: String) -> Result<Self, reqwest::Error> {
         let url = format!("{}/v1/messages", base_url.trim_end_matches('/'));
         let headers = vec![("x-api-key", api_key.clone()), ("anthropic-version", API_VERSION.to_string())];
-        Ok(HttpProvider::from_endpoint(Endpoint::new("the Messages API", url, headers, TRANSIENT, api_key)?))
+        Ok(HttpProvider::from_endpoint(Endpoint::new("the Messages API", url, headers, api_key)?))
     }
 }
 

@@ -1,5 +1,8 @@
 //! What every HTTP model API call shares, whatever its wire format: retries
-//! on the statuses the API marks transient (honoring `retry-after`), one
+//! on the same transient statuses for every provider (408, 409, 429 and
+//! every 5xx, Anthropic's 529 included, as Anthropic's and OpenAI's own
+//! clients retry them), with exponential backoff and jitter, honoring
+//! `retry-after`; one
 //! bound on a call's total time (retries and waits included; the error then
 //! says `timeout`), and the API key redacted from every error text, which
 //! goes to audit rows, logs and HTTP answers.
@@ -24,8 +27,6 @@ pub struct Endpoint {
     api: &'static str,
     url: String,
     headers: Vec<(&'static str, String)>,
-    /// Statuses worth another attempt.
-    transient: &'static [u16],
     secret: String,
     total_timeout: Duration,
 }
@@ -36,11 +37,10 @@ impl Endpoint {
         api: &'static str,
         url: String,
         headers: Vec<(&'static str, String)>,
-        transient: &'static [u16],
         secret: String,
     ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
-        Ok(Endpoint { client, api, url, headers, transient, secret, total_timeout: DEFAULT_TOTAL_TIMEOUT })
+        Ok(Endpoint { client, api, url, headers, secret, total_timeout: DEFAULT_TOTAL_TIMEOUT })
     }
 
     /// Bounds one call's total time, retries included.
@@ -97,7 +97,7 @@ impl Endpoint {
             if status == 200 {
                 return parse(&text);
             }
-            if self.transient.contains(&status) && attempt < MAX_RETRIES {
+            if transient(status) && attempt < MAX_RETRIES {
                 let wait = retry_after.unwrap_or_else(|| backoff(attempt + 1));
                 if wait <= MAX_RETRY_AFTER {
                     attempt += 1;
@@ -181,8 +181,18 @@ pub fn parse_error_envelope(status: u16, body: &str) -> ProviderError {
     }
 }
 
+/// Statuses worth another attempt, for every provider: a request timeout,
+/// a conflict, rate limiting, and any server error (529: overloaded).
+fn transient(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429) || (500..600).contains(&status)
+}
+
+/// The wait before attempt `attempt + 1`: doubling from [`FIRST_BACKOFF`],
+/// with jitter (between half and all of it) so clients that failed together
+/// do not retry together.
 fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1))
+    let full = FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1));
+    full.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -237,6 +247,25 @@ pub fn unwrap_answer(schema: &serde_json::Value, answer: serde_json::Value) -> s
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_transient_set_for_every_provider() {
+        for status in [408, 409, 429, 500, 502, 503, 504, 529] {
+            assert!(super::transient(status), "{status}");
+        }
+        for status in [400, 401, 403, 404, 413, 422] {
+            assert!(!super::transient(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_below_it() {
+        for attempt in 1..=3 {
+            let full = super::FIRST_BACKOFF * 2u32.pow(attempt - 1);
+            let wait = super::backoff(attempt);
+            assert!(wait >= full / 2 && wait <= full, "{attempt}: {wait:?}");
+        }
+    }
+
     use super::*;
     use serde_json::json;
 

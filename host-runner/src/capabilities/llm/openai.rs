@@ -2,7 +2,7 @@
 //! OpenAI API itself, and what speaks its wire format (Ollama, vLLM,
 //! llama.cpp's server, a LiteLLM proxy). JSON answers use `response_format`
 //! (`json_object`, or `json_schema` for a schema); usage is read from the
-//! response. Retries on 429 and 5xx, the bound on a call's total time and
+//! response. Retries (408, 409, 429, 5xx), the bound on a call's total time and
 //! key redaction come from [`http_api`](super::http_api).
 
 use super::http_api::{
@@ -16,8 +16,6 @@ use serde_json::json;
 /// The base URL carries the API version, as `OPENAI_BASE_URL` does
 /// (`http://localhost:11434/v1` for Ollama).
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
-/// Rate limited, and the server errors OpenAI documents as worth a retry.
-const TRANSIENT: &[u16] = &[429, 500, 502, 503, 504];
 /// The name a schema-constrained answer is asked under.
 const SCHEMA_NAME: &str = "answer";
 
@@ -32,7 +30,7 @@ impl OpenAi {
         let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
         let headers =
             if api_key.trim().is_empty() { vec![] } else { vec![("authorization", format!("Bearer {api_key}"))] };
-        Ok(HttpProvider::from_endpoint(Endpoint::new("the Chat Completions API", url, headers, TRANSIENT, api_key)?))
+        Ok(HttpProvider::from_endpoint(Endpoint::new("the Chat Completions API", url, headers, api_key)?))
     }
 }
 
