@@ -187,6 +187,9 @@ async fn an_allowed_outbound_request_goes_out_with_the_hosts_secret_header() {
     assert_eq!(report.steps[1].output, json!({"status": 204}));
     let request = received.join().unwrap();
     assert!(request.contains("x-webhook-token: integration-tests"), "{request}");
+    // Keyed by execution and step: the same step run again sends the same key.
+    let key = format!("idempotency-key: {}:{}:1", report.execution_id, report.steps[1].id);
+    assert!(request.contains(&key), "{request}");
 }
 
 #[tokio::test]

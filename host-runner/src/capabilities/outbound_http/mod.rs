@@ -181,6 +181,9 @@ impl SecretHeader {
     }
 }
 
+/// The header that lets a receiver drop a request it has seen.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// The `wasi:http` hooks of one store: the allow-list check, the host's
 /// secret headers, then the default sender.
 pub struct OutboundHttp {
@@ -190,16 +193,45 @@ pub struct OutboundHttp {
     secrets: Arc<[SecretHeader]>,
     component: String,
     log: Option<Arc<ImportLog>>,
+    /// `<execution>:<step>`: each request gets `Idempotency-Key: <it>:<n>`
+    /// (n counts the store's requests), so a step that runs again (a retry,
+    /// a resumed run) sends the same keys and a receiver can drop duplicates.
+    idempotency_prefix: Option<String>,
+    sent: u32,
 }
 
 impl OutboundHttp {
+    /// Keys every request of the store by `prefix` (a step's `<execution>:<step>`).
+    pub fn with_idempotency_keys(mut self, prefix: Option<String>) -> Self {
+        self.idempotency_prefix = prefix;
+        self
+    }
+
+    /// The next request's key, unless the request carries its own.
+    fn idempotency_key(&mut self, headers: &http::HeaderMap) -> Option<http::HeaderValue> {
+        let prefix = self.idempotency_prefix.as_ref()?;
+        self.sent += 1;
+        if headers.contains_key(IDEMPOTENCY_KEY) {
+            return None;
+        }
+        http::HeaderValue::from_str(&format!("{prefix}:{}", self.sent)).ok()
+    }
+
     pub fn new(
         component: impl Into<String>,
         allowed: Arc<AllowedHosts>,
         plugins: AllowedHosts,
         secrets: Arc<[SecretHeader]>,
     ) -> Self {
-        OutboundHttp { allowed, plugins, secrets, component: component.into(), log: None }
+        OutboundHttp {
+            allowed,
+            plugins,
+            secrets,
+            component: component.into(),
+            log: None,
+            idempotency_prefix: None,
+            sent: 0,
+        }
     }
 }
 
@@ -235,6 +267,9 @@ impl WasiHttpHooks for OutboundHttp {
         for secret in self.secrets.iter().filter(|s| s.host == host.to_ascii_lowercase()) {
             request.headers_mut().insert(secret.name.clone(), secret.value.clone());
         }
+        if let Some(key) = self.idempotency_key(request.headers()) {
+            request.headers_mut().insert(IDEMPOTENCY_KEY, key);
+        }
         let default: &mut dyn WasiHttpHooks = wasmtime_wasi_http::default_hooks();
         default.send_request(request, options, fut)
     }
@@ -246,6 +281,20 @@ mod tests {
 
     fn rules(r: &[&str]) -> AllowedHosts {
         AllowedHosts::parse(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn requests_of_a_step_get_stable_keys_unless_they_bring_their_own() {
+        let mut hooks = OutboundHttp::new("send", Arc::default(), AllowedHosts::default(), Arc::from(vec![]))
+            .with_idempotency_keys(Some("exec-1:notify".into()));
+        let empty = http::HeaderMap::new();
+        assert_eq!(hooks.idempotency_key(&empty).unwrap(), "exec-1:notify:1");
+        let mut own = http::HeaderMap::new();
+        own.insert(IDEMPOTENCY_KEY, http::HeaderValue::from_static("theirs"));
+        assert_eq!(hooks.idempotency_key(&own), None, "the handler's own key is kept");
+        assert_eq!(hooks.idempotency_key(&empty).unwrap(), "exec-1:notify:3", "counted in request order");
+        let mut probe = OutboundHttp::new("send", Arc::default(), AllowedHosts::default(), Arc::from(vec![]));
+        assert_eq!(probe.idempotency_key(&empty), None, "no step, no key");
     }
 
     #[test]

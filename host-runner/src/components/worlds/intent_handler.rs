@@ -63,6 +63,8 @@ impl HandlerImports {
     /// Each capability's context, only as far as `grants` allow.
     pub fn prepare(capabilities: &HostCapabilities, grants: &Grants, purpose: Purpose<'_>) -> HandlerImports {
         let handler = purpose.handler;
+        // Requests of one step of one execution: the same keys when it runs again.
+        let step_key = purpose.step.map(|(step, _)| format!("{}:{step}", purpose.who.execution_id));
         let audit = capabilities.audit.prepare(purpose.who, handler, grants.audit);
         let mut llm = capabilities
             .llm
@@ -72,12 +74,10 @@ impl HandlerImports {
             llm = llm.with_step_budget(step, budget);
         }
         let plugins = capabilities.plugins.prepare(purpose.plugins.to_vec());
-        let outbound = capabilities.outbound_http.prepare(
-            handler,
-            &grants.outbound_http,
-            plugins.hosts(),
-            plugins.secret_headers(),
-        );
+        let outbound = capabilities
+            .outbound_http
+            .prepare(handler, &grants.outbound_http, plugins.hosts(), plugins.secret_headers())
+            .with_idempotency_keys(step_key);
         HandlerImports {
             llm,
             audit,
