@@ -50,7 +50,12 @@ pub struct BenchResult {
 }
 
 /// Runs `workflow` `warmup + runs` times per mode; only the last `runs` count.
+/// Steps run one at a time here, so a step's wall time is its own work: with
+/// a zero-latency model, independent steps at once would only interleave
+/// their CPU work and each would count the other's (`--model-latency-ms`
+/// measures what running them at once buys).
 pub async fn bench(host: &Host, workflow: &Workflow, runs: usize, warmup: usize) -> Result<Vec<BenchResult>> {
+    host.db().set_setting(orchestration::settings::MAX_PARALLEL_STEPS, "1")?;
     let mut results = Vec::new();
     for mode in MODES {
         for (key, value) in mode.flags {
