@@ -56,17 +56,7 @@ impl Environment for &FakeEnv {
                 provider_time_us: 3,
             });
         }
-        Ok(Dispatched {
-            output: format!("\"{} done\"", request.step.id),
-            handler: request.intent.clone(),
-            handler_version: "1.0.0".into(),
-            usage: Usage { input: 30, output: 12, total: 42 },
-            cost_usd: 0.001,
-            model: request.routed_model.clone(),
-            llm_calls: 1,
-            fuel_consumed: 1_000,
-            provider_time_us: 5,
-        })
+        Ok(answered(request))
     }
     fn emit(&self, event: Event) {
         self.events.borrow_mut().push(event);
@@ -87,6 +77,21 @@ impl Environment for &FakeEnv {
     }
     fn record_run(&self, agent_id: &str, scores: AgentScores) {
         self.recorded.borrow_mut().push((agent_id.to_string(), scores));
+    }
+}
+
+/// What the fake handler of `request.intent` answers: 42 tokens on the routed model.
+fn answered(request: &HandlerRequest) -> Dispatched {
+    Dispatched {
+        output: format!("\"{} done\"", request.step.id),
+        handler: request.intent.clone(),
+        handler_version: "1.0.0".into(),
+        usage: Usage { input: 30, output: 12, total: 42 },
+        cost_usd: 0.001,
+        model: request.routed_model.clone(),
+        llm_calls: 1,
+        fuel_consumed: 1_000,
+        provider_time_us: 5,
     }
 }
 
@@ -531,17 +536,6 @@ fn planned_steps_are_in_flight_together_and_recorded_in_any_order() {
     assert!(session.begin_step("a", input(&steps[0]), "null", &[]).is_none(), "a step in flight is not planned twice");
     assert!(env.requests.borrow().is_empty(), "planning dispatches nothing");
 
-    let answered = |request: &HandlerRequest| Dispatched {
-        output: format!("\"{} done\"", request.step.id),
-        handler: request.intent.clone(),
-        handler_version: "1.0.0".into(),
-        usage: Usage { input: 30, output: 12, total: 42 },
-        cost_usd: 0.001,
-        model: request.routed_model.clone(),
-        llm_calls: 1,
-        fuel_consumed: 1_000,
-        provider_time_us: 5,
-    };
     // b answers first; a's first answer is unusable, so it goes again a tier up.
     let StepProgress::Done(b) = session.record_dispatch("b", Ok(answered(&request_b))) else { panic!("b done") };
     assert_eq!(b.intent, "summarize");
