@@ -2,13 +2,10 @@
 //! its cause, when it has one, is its `source()`, so a report of the chain
 //! (anyhow's `{:#}`, or [`chain`]) reads as before: `what: why: why`.
 
-use crate::components::registry::Rejected;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// The cause of an error that has no type of its own here (wasmtime's, or
-/// an I/O error with its context), kept with its own chain.
-pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::causes::{Cause, chain};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -51,8 +48,8 @@ pub enum Error {
         cause: std::io::Error,
     },
     /// Handler files failed validation and the host was built strict: each file's reason.
-    #[error("{}", .0.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>().join("\n"))]
-    HandlersRejected(Vec<Rejected>),
+    #[error("{}", .0.join("\n"))]
+    HandlersRejected(Vec<String>),
     /// The server's address cannot be bound.
     #[error("binding {address}")]
     Bind {
@@ -67,18 +64,6 @@ pub enum Error {
         #[source]
         cause: notify::Error,
     },
-}
-
-/// `error` and its causes, `: `-separated, for logs and answers.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }
 
 #[cfg(test)]

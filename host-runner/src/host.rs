@@ -232,7 +232,7 @@ impl HostBuilder {
         let runtime = Arc::new(Runtime { shared, registry: Registry::default(), orchestrator, handlers_dir });
         let report = runtime.reload_handlers().await?;
         if self.strict && !report.rejected.is_empty() {
-            return Err(Error::HandlersRejected(report.rejected));
+            return Err(Error::HandlersRejected(report.rejected.into_iter().map(|r| r.reason).collect()));
         }
         crate::tokenizer::warm_up();
         Ok(Host { runtime })

@@ -13,6 +13,7 @@
 
 pub mod bindings;
 pub mod capabilities;
+pub mod causes;
 pub mod components;
 pub mod error;
 pub mod harness;

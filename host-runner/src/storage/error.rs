@@ -1,6 +1,6 @@
 //! What failed in the host database, and where.
 
-use crate::error::Cause;
+use crate::causes::Cause;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -5,7 +5,7 @@
 //! links it: handlers never see other runs.
 
 use crate::bindings::agents;
-use crate::error::chain;
+use crate::causes::chain;
 use crate::storage::Db;
 use orchestration::routing::AgentScores;
 use std::collections::HashMap;

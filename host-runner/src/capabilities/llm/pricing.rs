@@ -3,7 +3,7 @@
 //! same ones routing weighs), any other model's list prices from
 //! `orchestration::pricing`. One source for routing and billing.
 
-use crate::error::chain;
+use crate::causes::chain;
 use crate::storage::Db;
 use orchestration::pricing::list_price;
 use orchestration::routing::tier_models_from_settings;

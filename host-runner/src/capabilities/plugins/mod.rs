@@ -8,7 +8,7 @@
 
 use crate::bindings::plugins::{self, PluginError};
 use crate::capabilities::outbound_http::{AllowedHosts, SecretHeader};
-use crate::error::chain;
+use crate::causes::chain;
 use crate::storage::Db;
 use std::collections::HashMap;
 use std::sync::Arc;

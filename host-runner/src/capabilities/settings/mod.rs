@@ -5,7 +5,7 @@
 
 use crate::bindings::settings;
 use crate::capabilities::import_log::{ImportCall, ImportLog};
-use crate::error::chain;
+use crate::causes::chain;
 use crate::storage::Db;
 use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
