@@ -90,6 +90,17 @@ fn flags_run_json_handlers_and_audit() {
     }
     let execution = doc["execution_id"].as_str().unwrap();
 
+    // The run as `pilot runs` lists it, and one run with what each step spent.
+    let listed: serde_json::Value = serde_json::from_slice(&dir.pilot(&["runs", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["id"], execution, "{listed}");
+    assert_eq!(listed[0]["state"], "completed");
+    let shown = dir.pilot(&["runs", "show", execution, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let rows = shown["usage"].as_array().unwrap().iter().filter(|u| u["step_id"].is_string()).count();
+    assert_eq!(rows, 3, "one usage row per step: {shown}");
+    let missing = dir.pilot(&["runs", "show", "no-such-run"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no execution `no-such-run`"), "{}", stderr(&missing));
     let out = dir.pilot(&["handlers", "list"]);
     let text = String::from_utf8(out.stdout).unwrap();
     for name in ["extract", "summarize", "transform"] {

@@ -87,6 +87,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AgentsAction,
     },
+    /// Workflow runs (`executions`): the most recent, or one with its steps' usage.
+    Runs {
+        #[command(subcommand)]
+        action: RunsAction,
+    },
     /// Print the audit trail, oldest first.
     Audit {
         /// Only this execution.
@@ -177,6 +182,27 @@ pub struct ServeArgs {
     /// memory (half of it at 2 MiB per workflow; 6,144 on 24 GiB).
     #[arg(long, env = "PILOT_MAX_IN_FLIGHT", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_in_flight: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum RunsAction {
+    /// The most recent runs first.
+    List {
+        /// Only runs in this state.
+        #[arg(long, value_parser = ["running", "completed", "failed", "interrupted"])]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: how it ended and what each of its steps spent (`token_usage`).
+    Show {
+        execution: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

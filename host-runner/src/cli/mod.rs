@@ -14,7 +14,7 @@ mod print;
 mod setup;
 
 use anyhow::Result;
-use args::{AgentsAction, Cli, Command, FlagsAction, HandlersAction, LogFormat};
+use args::{AgentsAction, Cli, Command, FlagsAction, HandlersAction, LogFormat, RunsAction};
 use clap::Parser;
 
 /// Ends the process with this exit code (what it means was already printed).
@@ -45,6 +45,10 @@ pub async fn main() -> Result<()> {
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
             commands::agents::set_creation(&cli, agent, *score)
         }
+        Command::Runs { action: RunsAction::List { state, limit, json } } => {
+            commands::runs::list(&cli, state.as_deref(), *limit, *json)
+        }
+        Command::Runs { action: RunsAction::Show { execution, json } } => commands::runs::show(&cli, execution, *json),
         Command::Audit { execution, limit, json } => commands::audit::audit(&cli, execution.as_deref(), *limit, *json),
     }
 }

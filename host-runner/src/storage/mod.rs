@@ -239,6 +239,11 @@ impl Db {
         self.failed(|| format!("reading execution {execution_id}"), self.store.execution(execution_id))
     }
 
+    /// The most recent executions first, at most `limit`, of one state or all.
+    pub fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>, Error> {
+        self.failed(|| "listing executions".into(), self.store.executions(state, limit))
+    }
+
     /// Problems in the database's own structures; none when sound.
     pub fn check_integrity(&self) -> Result<Vec<String>, Error> {
         self.failed(|| "checking integrity".into(), self.store.check_integrity())

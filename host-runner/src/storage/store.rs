@@ -78,6 +78,8 @@ pub trait Store: Send + Sync {
     /// interrupted; their ids.
     fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>>;
     fn execution(&self, execution_id: &str) -> Result<Option<Execution>>;
+    /// The most recent executions first, at most `limit`, of one state or all.
+    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>>;
 
     /// Checks the database's own structures (SQLite's `integrity_check`,
     /// Postgres's `amcheck` over every index with its table's rows): the

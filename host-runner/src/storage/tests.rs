@@ -41,6 +41,7 @@ on_both_backends!(
     racing_runs_of_one_agent_all_count,
     usage_by_intent_counts_orchestrated_steps_only,
     executions_end_in_a_state,
+    executions_are_listed_newest_first_by_state,
     stale_runs_are_interrupted,
 );
 
@@ -231,6 +232,20 @@ fn executions_end_in_a_state(db: Db) {
     assert_eq!(db.execution("never").unwrap(), None);
     assert_eq!(db.tally().unwrap().executions.get("completed"), Some(&1));
     assert_eq!(db.check_integrity().unwrap(), Vec::<String>::new());
+}
+
+fn executions_are_listed_newest_first_by_state(db: Db) {
+    for id in ["first", "second", "third"] {
+        start(&db, id);
+        // Distinct start times (millisecond resolution on both backends).
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    finish(&db, "second", State::Failed, Some("step `a` failed"));
+    let ids = |runs: Vec<crate::storage::executions::Execution>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(db.executions(None, 10).unwrap()), ["third", "second", "first"]);
+    assert_eq!(ids(db.executions(None, 2).unwrap()), ["third", "second"]);
+    assert_eq!(ids(db.executions(Some("failed"), 10).unwrap()), ["second"]);
+    assert_eq!(ids(db.executions(Some("running"), 10).unwrap()), ["third", "first"]);
 }
 
 fn stale_runs_are_interrupted(db: Db) {

@@ -7,4 +7,5 @@ pub mod eval;
 pub mod flags;
 pub mod handlers;
 pub mod run;
+pub mod runs;
 pub mod serve;

@@ -8,6 +8,7 @@ pub mod eval;
 pub mod flags;
 pub mod handlers;
 pub mod run;
+pub mod runs;
 
 use host_runner::Host;
 

@@ -181,6 +181,15 @@ fn json_or_text(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
 
+fn execution_columns() -> String {
+    format!(
+        "id, workflow_id, agent_id, user_id, replica, state, error, {}, {}, {}",
+        ts("started_at"),
+        ts("ended_at"),
+        ts("heartbeat_at")
+    )
+}
+
 fn execution_row(r: &Row) -> Execution {
     Execution {
         id: r.get(0),
@@ -484,14 +493,20 @@ impl Store for PgStore {
     fn execution(&self, execution_id: &str) -> Result<Option<Execution>> {
         let id = execution_id.to_string();
         self.run(move |client| {
-            let sql = format!(
-                "SELECT id, workflow_id, agent_id, user_id, replica, state, error, {}, {}, {}
-                 FROM executions WHERE id = $1",
-                ts("started_at"),
-                ts("ended_at"),
-                ts("heartbeat_at")
-            );
+            let sql = format!("SELECT {} FROM executions WHERE id = $1", execution_columns());
             Ok(client.query_opt(&sql, &[&id])?.map(|r| execution_row(&r)))
+        })
+    }
+
+    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>> {
+        let state = state.map(str::to_string);
+        self.run(move |client| {
+            let sql = format!(
+                "SELECT {} FROM executions WHERE $1::text IS NULL OR state = $1
+                 ORDER BY started_at DESC, id LIMIT $2",
+                execution_columns()
+            );
+            Ok(client.query(&sql, &[&state, &i64::from(limit)])?.iter().map(execution_row).collect())
         })
     }
 

@@ -120,6 +120,24 @@ fn agent_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
     })
 }
 
+const EXECUTION_COLUMNS: &str =
+    "id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at";
+
+fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<Execution> {
+    Ok(Execution {
+        id: r.get(0)?,
+        workflow_id: r.get(1)?,
+        agent_id: r.get(2)?,
+        user_id: r.get(3)?,
+        replica: r.get(4)?,
+        state: r.get(5)?,
+        error: r.get(6)?,
+        started_at: r.get(7)?,
+        ended_at: r.get(8)?,
+        heartbeat_at: r.get(9)?,
+    })
+}
+
 fn json_or_text(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
@@ -373,25 +391,21 @@ impl Store for SqliteStore {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at
-                 FROM executions WHERE id = ?1",
+                &format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1"),
                 [execution_id],
-                |r| {
-                    Ok(Execution {
-                        id: r.get(0)?,
-                        workflow_id: r.get(1)?,
-                        agent_id: r.get(2)?,
-                        user_id: r.get(3)?,
-                        replica: r.get(4)?,
-                        state: r.get(5)?,
-                        error: r.get(6)?,
-                        started_at: r.get(7)?,
-                        ended_at: r.get(8)?,
-                        heartbeat_at: r.get(9)?,
-                    })
-                },
+                execution_row,
             )
             .optional()?)
+    }
+
+    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE ?1 IS NULL OR state = ?1
+             ORDER BY started_at DESC, id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![state, limit], execution_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn check_integrity(&self) -> Result<Vec<String>> {
