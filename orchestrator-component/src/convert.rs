@@ -5,8 +5,13 @@ use crate::workflowpilot::orchestration::{agents, audit, handlers, llm, types};
 use orchestration::budget::{Basis, IntentUsage};
 use orchestration::classify::Method;
 use orchestration::routing::AgentScores;
-use orchestration::session::{Metadata, StepStatus};
+use orchestration::session::{Metadata, StepInput, StepStatus};
 use orchestration::types::*;
+
+/// The caller's step with its params and variables.
+pub fn step_input(input: types::StepInput) -> StepInput {
+    StepInput { step: step(input.step), params: input.params, context: input.context }
+}
 
 pub fn step(s: types::WorkflowStep) -> Step {
     Step {

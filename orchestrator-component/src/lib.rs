@@ -12,7 +12,7 @@ mod convert;
 use exports::workflowpilot::orchestration::orchestrator as wit;
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use orchestration::session::{StepInput, StepProgress};
+use orchestration::session::StepProgress;
 use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall};
 use std::cell::RefCell;
 use workflowpilot::orchestration::{agents, audit, handlers, llm, settings, types};
@@ -84,7 +84,7 @@ impl wit::GuestWorkflowSession for Session {
         memory_context: String,
         available_plugins: Vec<String>,
     ) -> Option<types::StepResult> {
-        let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
+        let input = convert::step_input(input);
         self.0.borrow_mut().execute_step(&step_id, input, &memory_context, &available_plugins).map(convert::step_result)
     }
 
@@ -95,7 +95,7 @@ impl wit::GuestWorkflowSession for Session {
         memory_context: String,
         available_plugins: Vec<String>,
     ) -> Option<types::StepRequest> {
-        let input = StepInput { step: convert::step(input.step), params: input.params, context: input.context };
+        let input = convert::step_input(input);
         let request = self.0.borrow_mut().begin_step(&step_id, input, &memory_context, &available_plugins)?;
         Some(convert::step_request(&request))
     }
