@@ -60,7 +60,8 @@ pub struct Setup<'a> {
 }
 
 pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs: usize) -> Result<LatencyResult> {
-    host_runner::serve::capacity::connection_limit(in_flight);
+    // The clients hold one descriptor per connection too.
+    host_runner::serve::capacity::raise_file_limit();
     let reference_runs = runs.clamp(100, 1_000);
     eprintln!("reference: zero-latency model, {REFERENCE_CLIENTS} clients, {reference_runs} workflows");
     let reference = drive(setup, 0, REFERENCE_CLIENTS.min(in_flight), reference_runs).await?;

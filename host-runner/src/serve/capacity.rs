@@ -27,25 +27,28 @@ pub fn default_max_in_flight() -> usize {
     ((memory / 2 / BUDGET_PER_WORKFLOW) as usize).clamp(MIN_IN_FLIGHT, MAX_IN_FLIGHT)
 }
 
-/// Raises the soft limit of open files to the hard one and returns how many
-/// connections may be open at once: one descriptor each, the rest reserved.
-pub fn connection_limit(max_in_flight: usize) -> usize {
+/// Raises the soft limit of open files to the hard one; the limit now in force.
+pub fn raise_file_limit() -> u64 {
     // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    let files = unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            if limit.rlim_cur < limit.rlim_max {
-                let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                    limit.rlim_cur = limit.rlim_max;
-                }
-            }
-            limit.rlim_cur
-        } else {
-            1024
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
         }
-    };
-    let usable = files.saturating_sub(RESERVED_FDS).max(64);
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// How many connections may be open at once: one descriptor each, within
+/// the (raised) file limit, the rest reserved.
+pub fn connection_limit(max_in_flight: usize) -> usize {
+    let usable = raise_file_limit().saturating_sub(RESERVED_FDS).max(64);
     // Every admitted workflow's connection, plus clients waiting for a slot or reading results.
     (usable as usize).min(max_in_flight.saturating_mul(2).max(512))
 }
