@@ -57,6 +57,12 @@ pub enum Error {
         #[source]
         cause: std::io::Error,
     },
+    /// A durable run's checkpoint cannot be read back.
+    #[error("execution {execution_id}: the checkpoint of step `{step_id}` cannot be read: {message}")]
+    Checkpoint { execution_id: String, step_id: String, message: String },
+    /// A durable run's stored workflow no longer passes validation.
+    #[error("execution {execution_id}: its stored workflow: {message}")]
+    StoredWorkflow { execution_id: String, message: String },
     /// The handlers directory cannot be watched.
     #[error("watching {}", dir.display())]
     Watch {

@@ -60,6 +60,14 @@ pub struct Metrics {
     pub audit_events: Family<EventLabel, Counter>,
     pub usage_rows: Counter,
     pub lost_writes: Counter,
+    /// Durable runs waiting in the store for a replica (all replicas'), as of this replica's last look.
+    pub runs_queued: Gauge,
+    /// Durable runs this replica leased.
+    pub runs_leased: Counter,
+    /// Of those, runs resumed from their checkpoints (leased before).
+    pub runs_resumed: Counter,
+    /// Steps this replica started again after their replica stopped mid-step.
+    pub steps_rerun: Counter,
     pub handler_loads: Family<OutcomeLabel, Counter>,
     pub step_seconds: Family<PathLabel, Histogram>,
     pub provider_seconds: Histogram,
@@ -93,6 +101,10 @@ impl Metrics {
             audit_events: Family::default(),
             usage_rows: Counter::default(),
             lost_writes: Counter::default(),
+            runs_queued: Gauge::default(),
+            runs_leased: Counter::default(),
+            runs_resumed: Counter::default(),
+            steps_rerun: Counter::default(),
             handler_loads: Family::default(),
             step_seconds: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             provider_seconds: Histogram::new(latency_buckets()),
@@ -112,6 +124,14 @@ impl Metrics {
         registry.register("audit_events", "Audit rows committed, by event type", m.audit_events.clone());
         registry.register("token_usage_rows", "token_usage rows committed", m.usage_rows.clone());
         registry.register("lost_writes", "Audit and usage rows that could not be written", m.lost_writes.clone());
+        registry.register("runs_queued", "Durable runs waiting for a replica", m.runs_queued.clone());
+        registry.register("runs_leased", "Durable runs this replica leased", m.runs_leased.clone());
+        registry.register("runs_resumed", "Durable runs resumed from their checkpoints", m.runs_resumed.clone());
+        registry.register(
+            "steps_rerun",
+            "Steps started again after their replica stopped mid-step (model calls paid twice)",
+            m.steps_rerun.clone(),
+        );
         registry.register(
             "handler_loads",
             "Handler files loaded, replaced, removed or rejected, and baseline code replaced by optimized code",

@@ -189,7 +189,7 @@ pub enum RunsAction {
     /// The most recent runs first.
     List {
         /// Only runs in this state.
-        #[arg(long, value_parser = ["running", "completed", "failed", "interrupted"])]
+        #[arg(long, value_parser = ["queued", "running", "completed", "failed", "interrupted", "cancelled"])]
         state: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
@@ -197,8 +197,23 @@ pub enum RunsAction {
         #[arg(long)]
         json: bool,
     },
-    /// One run: how it ended and what each of its steps spent (`token_usage`).
+    /// One run: how it ended, its checkpoints and what each of its steps spent (`token_usage`).
     Show {
+        execution: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a durable run that failed, was cancelled or lost its replica back
+    /// in the queue: a serving replica resumes it from its checkpoints
+    /// (finished steps are kept; failed ones run again).
+    Resume {
+        execution: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a run: a queued one at once, a running one at its next step
+    /// boundary (steps in flight finish; the rest are skipped), recorded `cancelled`.
+    Cancel {
         execution: String,
         #[arg(long)]
         json: bool,

@@ -49,6 +49,12 @@ pub async fn main() -> Result<()> {
             commands::runs::list(&cli, state.as_deref(), *limit, *json)
         }
         Command::Runs { action: RunsAction::Show { execution, json } } => commands::runs::show(&cli, execution, *json),
+        Command::Runs { action: RunsAction::Resume { execution, json } } => {
+            commands::runs::resume(&cli, execution, *json)
+        }
+        Command::Runs { action: RunsAction::Cancel { execution, json } } => {
+            commands::runs::cancel(&cli, execution, *json)
+        }
         Command::Audit { execution, limit, json } => commands::audit::audit(&cli, execution.as_deref(), *limit, *json),
     }
 }

@@ -26,8 +26,10 @@ pub struct Reservation {
 }
 
 impl WorkflowBudget {
-    pub fn new(limit: u32) -> Self {
-        WorkflowBudget { limit: u64::from(limit), spent: Mutex::new(Spent::default()) }
+    /// A budget of `limit` tokens of which `used` were spent already (by a
+    /// resumed run's finished steps).
+    pub fn new(limit: u32, used: u64) -> Self {
+        WorkflowBudget { limit: u64::from(limit), spent: Mutex::new(Spent { used, reserved: 0 }) }
     }
 
     fn spent(&self) -> std::sync::MutexGuard<'_, Spent> {
@@ -63,7 +65,7 @@ mod tests {
 
     #[test]
     fn racing_reservations_never_hold_more_than_the_limit() {
-        let budget = std::sync::Arc::new(WorkflowBudget::new(10_000));
+        let budget = std::sync::Arc::new(WorkflowBudget::new(10_000, 0));
         let threads: Vec<_> = (0..20)
             .map(|_| {
                 let budget = budget.clone();
@@ -82,7 +84,7 @@ mod tests {
 
     #[test]
     fn unused_tokens_go_back() {
-        let budget = WorkflowBudget::new(1_000);
+        let budget = WorkflowBudget::new(1_000, 0);
         let held = budget.reserve(800);
         assert_eq!(held.tokens, 800);
         let rest = budget.reserve(900);
@@ -90,5 +92,11 @@ mod tests {
         budget.settle(held, 300);
         budget.settle(rest, 0);
         assert_eq!(budget.reserve(1_000).tokens, 700, "what the first call did not use came back");
+    }
+
+    #[test]
+    fn a_resumed_budget_goes_on_from_what_was_spent() {
+        let budget = WorkflowBudget::new(1_000, 700);
+        assert_eq!(budget.reserve(500).tokens, 300, "only what the finished steps left");
     }
 }

@@ -13,6 +13,8 @@ pub struct OpenExecution<'a> {
     metrics: &'a Metrics,
     id: &'a str,
     ended: bool,
+    /// Leased from the queue: dropped before its end, it goes back to the queue.
+    durable: bool,
 }
 
 impl<'a> OpenExecution<'a> {
@@ -20,7 +22,13 @@ impl<'a> OpenExecution<'a> {
     pub fn start(db: &'a Db, metrics: &'a Metrics, start: ExecutionStart, id: &'a str) -> OpenExecution<'a> {
         db.start_execution(start);
         metrics.in_flight.inc();
-        OpenExecution { db, metrics, id, ended: false }
+        OpenExecution { db, metrics, id, ended: false, durable: false }
+    }
+
+    /// A durable run this replica has leased (its row exists already).
+    pub fn leased(db: &'a Db, metrics: &'a Metrics, id: &'a str) -> OpenExecution<'a> {
+        metrics.in_flight.inc();
+        OpenExecution { db, metrics, id, ended: false, durable: true }
     }
 
     /// Queues the run's end (once); the run's flush commits it with its other rows.
@@ -29,22 +37,34 @@ impl<'a> OpenExecution<'a> {
             return;
         }
         self.metrics.in_flight.dec();
-        self.metrics.workflows.get_or_create(&StateLabel { state: finish.state.as_str().into() }).inc();
+        if finish.state != State::Queued {
+            self.metrics.workflows.get_or_create(&StateLabel { state: finish.state.as_str().into() }).inc();
+        }
         self.db.finish_execution(self.id, finish);
     }
 }
 
 impl Drop for OpenExecution<'_> {
     fn drop(&mut self) {
-        self.end(Finish {
-            state: State::Interrupted,
-            error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
-        });
+        let finish = if self.durable {
+            let replica = self.db.replica();
+            Finish { state: State::Queued, error: Some(format!("handed back by replica {replica} before it ended")) }
+        } else {
+            Finish {
+                state: State::Interrupted,
+                error: Some("cancelled before it ended (request deadline, or the server stopping)".into()),
+            }
+        };
+        self.end(finish);
     }
 }
 
-/// How a run that returned a report ended: `failed` with the first failed step's error, else `completed`.
-pub fn finish_of(steps: &[StepReport]) -> Finish {
+/// How a run that returned a report ended: `cancelled` when an operator
+/// stopped it, `failed` with the first failed step's error, else `completed`.
+pub fn finish_of(steps: &[StepReport], cancelled: bool) -> Finish {
+    if cancelled {
+        return Finish { state: State::Cancelled, error: Some("cancelled by an operator".into()) };
+    }
     match steps.iter().find(|s| s.path == Path::Failed) {
         Some(s) => Finish {
             state: State::Failed,

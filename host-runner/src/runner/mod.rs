@@ -7,6 +7,7 @@
 
 mod budget;
 mod context;
+mod durable;
 mod execution;
 mod normal_path;
 mod orchestrated;
@@ -22,12 +23,14 @@ use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
 use crate::storage::executions::{ExecutionStart, Finish, State};
 use crate::storage::records::{Identity, UsageRow};
+use crate::storage::runs::Leased;
 use crate::storage::writer::Record;
 use crate::vocabulary::{
     FailureKind, FallbackKind, FallbackReason, HostEvent, ModelInfo, SkipReason, StepFailure, StepOutcome, UsagePath,
 };
 use budget::WorkflowBudget;
 use context::{branch_not_taken, step_context, wit_step};
+use durable::Resume;
 use execution::{OpenExecution, finish_of};
 use futures::stream::{FuturesUnordered, StreamExt};
 use normal_path::{NormalPath, RenderedStep};
@@ -35,7 +38,7 @@ use orchestrated::{Attempt, Orchestrated};
 use orchestration::settings::Settings;
 use orchestration::types::OverheadSpend;
 use record::Recorder;
-use report::{RunMetrics, RunReport, StepReport, WritesLost};
+use report::{Path, RunMetrics, RunReport, StepReport, WritesLost};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,22 +71,35 @@ impl Progress {
     /// Takes in what `outcome` says about `id`.
     fn settle(&mut self, id: &str, outcome: &StepOutcome) {
         match outcome {
-            StepOutcome::Orchestrated(ran) => {
-                if ran.intent.as_deref() == Some("conditional") {
-                    self.skipped.extend(branch_not_taken(&ran.output));
-                }
-                self.outputs.insert(id.to_string(), ran.output.clone());
-            }
-            StepOutcome::Fallback { ran, .. } => {
-                self.outputs.insert(id.to_string(), ran.output.clone());
-            }
+            StepOutcome::Orchestrated(ran) => self.produced(id, ran.intent.as_deref(), &ran.output),
+            StepOutcome::Fallback { ran, .. } => self.produced(id, None, &ran.output),
             StepOutcome::Skipped(SkipReason::BranchNotTaken) => {
                 self.skipped.insert(id.to_string());
             }
-            StepOutcome::Skipped(SkipReason::DependencyFailed(_)) | StepOutcome::Failed { .. } => {
+            StepOutcome::Skipped(SkipReason::DependencyFailed(_) | SkipReason::Cancelled)
+            | StepOutcome::Failed { .. } => {
                 self.failed.insert(id.to_string());
             }
         }
+    }
+
+    /// Takes in a step an earlier lease of the run finished, from its checkpoint.
+    fn restore(&mut self, report: &StepReport) {
+        match report.path {
+            Path::Orchestrated => self.produced(&report.id, report.intent.as_deref(), &report.output),
+            Path::Fallback => self.produced(&report.id, None, &report.output),
+            Path::Failed | Path::Skipped => {
+                self.failed.insert(report.id.clone());
+            }
+        }
+    }
+
+    /// `id` produced `output`; a `conditional` step's output also says which branch is not taken.
+    fn produced(&mut self, id: &str, orchestrated_intent: Option<&str>, output: &Value) {
+        if orchestrated_intent == Some("conditional") {
+            self.skipped.extend(branch_not_taken(output));
+        }
+        self.outputs.insert(id.to_string(), output.clone());
     }
 }
 
@@ -99,6 +115,10 @@ struct RunOf<'a> {
     orchestrated: AtomicBool,
     /// With orchestration on: the workflow budget every path reserves from.
     budget: Option<WorkflowBudget>,
+    /// A durable run: what earlier leases finished, and steps leave checkpoints.
+    durable: Option<Resume>,
+    /// An operator cancelled the run; steps not started are skipped.
+    cancelled: AtomicBool,
 }
 
 /// `spec` with its templates resolved against the inputs and earlier outputs;
@@ -133,9 +153,57 @@ impl Host {
             user_id: who.user_id.clone(),
             replica: self.db().replica().to_string(),
         };
-        let mut open = OpenExecution::start(self.db(), self.metrics(), start, &who.execution_id);
+        let open = OpenExecution::start(self.db(), self.metrics(), start, &who.execution_id);
+        self.run_opened(workflow, who.clone(), open, None).await
+    }
+
+    /// Runs a durable run this replica has leased, from its checkpoints:
+    /// finished steps are not run again, the budget goes on from what they
+    /// spent, and steps an earlier lease left unfinished run again, recorded
+    /// as re-run. Dropped before it ends (a drain past its deadline), the
+    /// run is handed back to the queue.
+    pub async fn run_leased(&self, leased: &Leased) -> Result<RunReport, crate::Error> {
+        let open = OpenExecution::leased(self.db(), self.metrics(), &leased.id);
+        let prepared = Workflow::parse(&leased.workflow, "stored workflow")
+            .map_err(|e| crate::Error::StoredWorkflow { execution_id: leased.id.clone(), message: e.to_string() })
+            .and_then(|workflow| Ok((Resume::load(self.db(), &leased.id, leased.leases)?, workflow)));
+        let (resume, workflow) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let mut open = open;
+                open.end(Finish { state: State::Failed, error: Some(crate::error::chain(&e)) });
+                self.db().records().flush().await;
+                return Err(e);
+            }
+        };
+        let who = Identity {
+            execution_id: leased.id.clone(),
+            agent_id: workflow.agent_id.clone(),
+            user_id: workflow.user_id.clone(),
+        };
+        self.metrics().runs_leased.inc();
+        if resume.resumed() {
+            self.metrics().runs_resumed.inc();
+            let event = HostEvent::RunResumed {
+                lease: resume.lease,
+                finished_steps: resume.finished.len(),
+                steps_to_rerun: resume.unfinished.len(),
+            };
+            AuditSink::new(self.db().clone(), who.clone()).host_event(&event, None, "host");
+            tracing::info!(execution_id = %who.execution_id, lease = resume.lease, finished = resume.finished.len(), "resuming a run from its checkpoints");
+        }
+        self.run_opened(&workflow, who, open, Some(resume)).await
+    }
+
+    async fn run_opened(
+        &self,
+        workflow: &Workflow,
+        who: Identity,
+        mut open: OpenExecution<'_>,
+        durable: Option<Resume>,
+    ) -> Result<RunReport, crate::Error> {
         let span = tracing::info_span!("run", execution_id = %who.execution_id, workflow_id = %workflow.id);
-        let result = self.run_steps(workflow, who.clone(), &mut open).instrument(span.clone()).await;
+        let result = self.run_steps(workflow, who, &mut open, durable).instrument(span.clone()).await;
         span.in_scope(|| match &result {
             Ok(report) => tracing::info!(steps = report.steps.len(), tokens = report.metrics.total_tokens, "run ended"),
             Err(e) => tracing::warn!("run failed: {}", crate::error::chain(e)),
@@ -152,6 +220,7 @@ impl Host {
         workflow: &Workflow,
         who: Identity,
         open: &mut OpenExecution<'_>,
+        durable: Option<Resume>,
     ) -> Result<RunReport, crate::Error> {
         let started = Instant::now();
         let (lost_before, _) = self.db().lost_writes();
@@ -175,7 +244,8 @@ impl Host {
         }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
-        let budget = orchestrated.then(|| WorkflowBudget::new(settings.max_tokens_per_workflow));
+        let spent = durable.as_ref().map_or(0, Resume::spent);
+        let budget = orchestrated.then(|| WorkflowBudget::new(settings.max_tokens_per_workflow, spent));
         let run = RunOf {
             who: &who,
             workflow,
@@ -184,6 +254,8 @@ impl Host {
             session: session.map(Mutex::new),
             orchestrated: AtomicBool::new(orchestrated),
             budget,
+            durable,
+            cancelled: AtomicBool::new(false),
         };
         let reports = self.run_graph(&run).await;
         let mut session = run.session.map(Mutex::into_inner);
@@ -202,7 +274,7 @@ impl Host {
             self.record_orchestrator_calls(&who, &orchestrator_calls);
         }
         // Every row of the run, its end included, is committed before its report says what it cost or lost.
-        open.end(finish_of(&reports));
+        open.end(finish_of(&reports, run.cancelled.load(Ordering::Relaxed)));
         self.db().records().flush().await;
         Ok(RunReport {
             metrics: RunMetrics::from_steps(&reports, orchestrator_calls, failed_attempts, started.elapsed()),
@@ -229,7 +301,9 @@ impl Host {
     /// their reports in execution order.
     async fn run_graph(&self, run: &RunOf<'_>) -> Vec<StepReport> {
         let workflow = run.workflow;
-        let recorder = Recorder::new(self.db(), self.metrics(), run.who, self.provider_name(), self.metric_intents());
+        let checkpoints = run.durable.is_some();
+        let recorder =
+            Recorder::new(self.db(), self.metrics(), run.who, self.provider_name(), self.metric_intents(), checkpoints);
         let order = workflow.execution_order();
         let waits = schedule::waits(workflow);
         let limit = run.settings.max_parallel_steps.max(1) as usize;
@@ -251,19 +325,28 @@ impl Host {
                     started[index] = true;
                     let spec = &workflow.steps[index];
                     let step_started = Instant::now();
+                    if let Some(report) = run.durable.as_ref().and_then(|d| d.finished.get(&spec.id)) {
+                        progress.restore(report);
+                        reports[index] = Some(report.clone());
+                        settled[index] = true;
+                        changed = true;
+                        continue;
+                    }
                     let ready = match progress.skip_reason(spec) {
                         Some(reason) => Err(StepOutcome::Skipped(reason)),
+                        None if self.cancel_requested(run) => Err(StepOutcome::Skipped(SkipReason::Cancelled)),
                         None => render(workflow, spec, &progress.outputs)
                             .map_err(|failure| StepOutcome::Failed { intent: None, failure }),
                     };
                     match ready {
                         Ok(step) => running.push(async move {
+                            self.checkpoint_start(run, spec).await;
                             let outcome = self.run_step(run, spec, &step).await;
                             (index, step_started, outcome)
                         }),
                         Err(outcome) => {
                             progress.settle(&spec.id, &outcome);
-                            reports[index] = Some(recorder.record(spec, outcome, 0.0));
+                            reports[index] = Some(recorder.record(spec, outcome, 0.0, false));
                             settled[index] = true;
                             changed = true;
                         }
@@ -273,10 +356,34 @@ impl Host {
             let Some((index, step_started, outcome)) = running.next().await else { break };
             let spec = &workflow.steps[index];
             progress.settle(&spec.id, &outcome);
-            reports[index] = Some(recorder.record(spec, outcome, step_started.elapsed().as_secs_f64() * 1e3));
+            let time_ms = step_started.elapsed().as_secs_f64() * 1e3;
+            reports[index] = Some(recorder.record(spec, outcome, time_ms, true));
             settled[index] = true;
         }
         order.into_iter().filter_map(|index| reports[index].take()).collect()
+    }
+
+    /// Whether an operator cancelled the run (read from the heartbeat's last look); once seen, it stays.
+    fn cancel_requested(&self, run: &RunOf<'_>) -> bool {
+        if !run.cancelled.load(Ordering::Relaxed) && self.db().cancel_requested(&run.who.execution_id) {
+            tracing::info!(execution_id = %run.who.execution_id, "cancelled by an operator: no further step starts");
+            run.cancelled.store(true, Ordering::Relaxed);
+        }
+        run.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// In a durable run, commits that `spec` starts before it calls a model,
+    /// so a lease that takes the run over knows the step ran (and that its
+    /// second run pays twice).
+    async fn checkpoint_start(&self, run: &RunOf<'_>, spec: &StepSpec) {
+        let Some(resume) = &run.durable else { return };
+        let rerun = resume.unfinished.contains(&spec.id);
+        self.db().step_started(&run.who.execution_id, &spec.id, rerun);
+        if rerun {
+            let event = HostEvent::StepRerun { lease: resume.lease };
+            AuditSink::new(self.db().clone(), run.who.clone()).host_event(&event, Some(&spec.id), "host");
+        }
+        self.db().records().flush().await;
     }
 
     /// Runs one step: through the orchestrator when it is active, else (or

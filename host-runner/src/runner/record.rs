@@ -21,6 +21,8 @@ pub struct Recorder<'a> {
     /// Intents a metric label may carry: the seed's and the loaded handlers'.
     known_intents: Vec<String>,
     provider: &'a str,
+    /// A durable run: steps that ran leave checkpoints.
+    checkpoints: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -30,17 +32,20 @@ impl<'a> Recorder<'a> {
         who: &'a Identity,
         provider: &'a str,
         known_intents: Vec<String>,
+        checkpoints: bool,
     ) -> Self {
-        Recorder { db, metrics, who, audit: AuditSink::new(db.clone(), who.clone()), known_intents, provider }
+        let audit = AuditSink::new(db.clone(), who.clone());
+        Recorder { db, metrics, who, audit, known_intents, provider, checkpoints }
     }
 
     /// Writes what `outcome` says happened to `spec` and returns its report.
-    pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64) -> StepReport {
+    /// In a durable run, a step that was `started` (reached its model call)
+    /// leaves its checkpoint, committed together with its usage row.
+    pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64, started: bool) -> StepReport {
         let step_id = Some(spec.id.as_str());
-        match &outcome {
-            StepOutcome::Orchestrated(ran) => self.usage(spec, UsagePath::Orchestrated(step_model(ran)), ran),
+        let usage = match &outcome {
+            StepOutcome::Orchestrated(ran) => Some(self.usage(spec, UsagePath::Orchestrated(step_model(ran)), ran)),
             StepOutcome::Fallback { reason, ran } => {
-                self.usage(spec, UsagePath::Fallback(step_model(ran)), ran);
                 let event = HostEvent::NormalPathExecuted {
                     fallback: reason.clone(),
                     model: ran.model.clone(),
@@ -49,32 +54,40 @@ impl<'a> Recorder<'a> {
                     cost_usd: ran.cost_usd,
                 };
                 self.audit.host_event(&event, step_id, "runner");
+                Some(self.usage(spec, UsagePath::Fallback(step_model(ran)), ran))
             }
             StepOutcome::Skipped(reason) => {
                 self.audit.host_event(&HostEvent::StepSkipped(reason.clone()), step_id, "runner");
+                None
             }
             StepOutcome::Failed { failure, .. } => {
                 tracing::warn!(step = %spec.id, kind = failure.kind.label(), error = %failure.message, "step failed");
                 self.audit.host_event(&HostEvent::StepFailed(failure.clone()), step_id, "runner");
+                None
             }
-        }
+        };
         let report = self.report(spec, outcome, time_ms);
+        if self.checkpoints && started {
+            let checkpoint = serde_json::to_value(&report).unwrap_or_default();
+            self.db.step_finished(self.who, &spec.id, checkpoint, usage);
+        } else if let Some(row) = usage {
+            let what = format!("token_usage of step {}", spec.id);
+            self.db.records().send(Record::Usage { who: self.who.clone(), row, what });
+        }
         self.observe(&report);
         report
     }
 
-    /// Queues a step's usage row; a failed write is counted (the run reports
-    /// it), not fatal: the model was paid and the output exists.
-    fn usage(&self, spec: &StepSpec, path: UsagePath, ran: &Ran) {
-        let row = UsageRow {
+    /// A step's usage row; a failed write is counted (the run reports it),
+    /// not fatal: the model was paid and the output exists.
+    fn usage(&self, spec: &StepSpec, path: UsagePath, ran: &Ran) -> UsageRow {
+        UsageRow {
             step_id: Some(spec.id.clone()),
             tokens_used: u64::from(ran.tokens.total),
             tokens_saved: u64::from(ran.tokens_saved),
             cost: ran.cost_usd,
             model_info: ModelInfo::new(path).to_json(),
-        };
-        let what = format!("token_usage of step {}", spec.id);
-        self.db.records().send(Record::Usage { who: self.who.clone(), row, what });
+        }
     }
 
     fn report(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64) -> StepReport {

@@ -6,10 +6,10 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
 };
 use crate::bindings::types::TokenUsage;
 use crate::vocabulary::{FailureKind, FallbackKind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Path {
     Orchestrated,
@@ -42,7 +42,8 @@ impl From<TokenUsage> for Tokens {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Serialized as a durable run's checkpoint, and read back when it is resumed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub id: String,
     pub name: String,

@@ -3,6 +3,7 @@
 
 use super::connections::Limits;
 use super::drain::Drain;
+use super::worker::Worker;
 use crate::error::chain;
 use crate::host::Host;
 use crate::runner::workflow::Workflow;
@@ -19,25 +20,30 @@ use std::time::SystemTime;
 use tokio::sync::Semaphore;
 
 /// Workflow documents larger than this are refused (413).
-const MAX_BODY_BYTES: usize = 4 << 20;
+pub(super) const MAX_BODY_BYTES: usize = 4 << 20;
 
 #[derive(Clone)]
-struct AppState {
-    host: Host,
+pub(super) struct AppState {
+    pub host: Host,
     token: Arc<str>,
     runs: Arc<Semaphore>,
-    limits: Limits,
-    drain: Arc<Drain>,
+    pub limits: Limits,
+    pub drain: Arc<Drain>,
+    pub worker: Worker,
 }
 
+/// The API, with a worker that runs durable runs in the same workflow slots
+/// (in the background until `drain` is over).
 pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> Router {
     let runs = Arc::new(Semaphore::new(limits.max_in_flight));
-    let state = AppState { host, token: token.into(), runs, limits, drain };
+    let worker = Worker::start(host.clone(), runs.clone(), drain.clone());
+    let state = AppState { host, token: token.into(), runs, limits, drain, worker };
     let v1 = Router::new()
         .route("/workflows", post(run_workflow))
         .route("/handlers", get(list_handlers))
         .route("/handlers/reload", post(reload))
-        .route("/executions/{id}", get(execution))
+        .route("/executions/{id}", get(super::executions::execution))
+        .route("/executions/{id}/events", get(super::executions::events))
         .layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/health", get(health))
@@ -50,7 +56,7 @@ pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> R
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -118,6 +124,13 @@ async fn run_workflow(State(state): State<AppState>, request: Request) -> Respon
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         return response;
     };
+    let submission = match super::submit::Asked::of(request.headers()) {
+        Ok(asked) => asked,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    if let Some(asked) = submission {
+        return super::submit::submit(&state, asked, request.into_body()).await;
+    }
     let reading = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES);
     let Ok(body) = tokio::time::timeout(state.limits.body_timeout, reading).await else {
         let seconds = state.limits.body_timeout.as_secs_f64();
@@ -142,7 +155,8 @@ async fn run_workflow(State(state): State<AppState>, request: Request) -> Respon
     })
 }
 
-async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Response {
+/// The workflow a request body holds, and its text; or the status and message that say what is wrong with it.
+pub(super) fn workflow_of(body: Result<Bytes, axum::Error>) -> Result<(Workflow, String), (StatusCode, String)> {
     let body = match body {
         Ok(body) => body,
         Err(e) => {
@@ -151,15 +165,22 @@ async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Respons
             } else {
                 StatusCode::BAD_REQUEST
             };
-            return error(status, format!("request body: {e}"));
+            return Err((status, format!("request body: {e}")));
         }
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return error(StatusCode::BAD_REQUEST, "request body: not UTF-8");
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return Err((StatusCode::BAD_REQUEST, "request body: not UTF-8".into()));
     };
-    let workflow = match Workflow::parse(text, "request body") {
-        Ok(w) => w,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    match Workflow::parse(&text, "request body") {
+        Ok(workflow) => Ok((workflow, text)),
+        Err(e) => Err((StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Response {
+    let workflow = match workflow_of(body) {
+        Ok((workflow, _)) => workflow,
+        Err((status, message)) => return error(status, message),
     };
     match state.host.run(&workflow).await {
         Ok(report) => Json(report).into_response(),
@@ -172,27 +193,6 @@ async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Respons
                 format!("the host could not run the workflow (incident {incident} in the server log)"),
             )
         }
-    }
-}
-
-/// How a run ended (or that it is still running), with its audit events.
-async fn execution(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
-    let db = state.host.db().clone();
-    let found = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        Ok(match db.execution(&id)? {
-            Some(run) => Some((run, db.audit(Some(&id), 10_000)?)),
-            None => None,
-        })
-    })
-    .await;
-    match found {
-        Ok(Ok(Some((run, events)))) => Json(json!({ "execution": run, "events": events })).into_response(),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no such execution"),
-        Ok(Err(e)) => {
-            tracing::error!("reading an execution failed: {e:#}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the execution could not be read (see the server log)")
-        }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
     }
 }
 

@@ -6,20 +6,38 @@
 //! audit and usage row is committed before the process exits.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
-#[derive(Default)]
 pub struct Drain {
     draining: AtomicBool,
     in_flight: AtomicUsize,
     idle: Notify,
+    /// Set once the drain is over (its deadline passed, or nothing was left):
+    /// durable runs still going are then handed back.
+    over: watch::Sender<bool>,
+    /// Durable-run workers, awaited before the last rows are committed.
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// Held by a workflow request while it runs.
-pub struct InFlight<'a>(&'a Drain);
+impl Default for Drain {
+    fn default() -> Self {
+        Drain {
+            draining: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            over: watch::Sender::new(false),
+            workers: Mutex::default(),
+        }
+    }
+}
 
-impl Drop for InFlight<'_> {
+/// Held by a workflow request, or a durable run, while it runs.
+pub struct InFlight(Arc<Drain>);
+
+impl Drop for InFlight {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.idle.notify_waiters();
@@ -32,10 +50,10 @@ impl Drain {
         self.draining.load(Ordering::Acquire)
     }
 
-    /// Admits a workflow request, unless the replica is draining.
-    pub fn admit(&self) -> Option<InFlight<'_>> {
+    /// Admits a workflow request or a durable run, unless the replica is draining.
+    pub fn admit(self: &Arc<Self>) -> Option<InFlight> {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let guard = InFlight(self);
+        let guard = InFlight(self.clone());
         // Checked after counting: a drain that begins now sees this run, or this run sees the drain.
         (!self.is_draining()).then_some(guard)
     }
@@ -58,14 +76,35 @@ impl Drain {
             }
         };
         let _ = tokio::time::timeout(deadline, all_done).await;
-        self.in_flight()
+        let left = self.in_flight();
+        self.over.send_replace(true);
+        left
+    }
+
+    /// Watches for the end of the drain.
+    pub fn over(&self) -> watch::Receiver<bool> {
+        self.over.subscribe()
+    }
+
+    /// Keeps a durable-run worker, to be awaited by [`Drain::workers_stopped`].
+    pub fn adopt(&self, worker: JoinHandle<()>) {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+    }
+
+    /// Waits for the workers to hand back what they still ran.
+    pub async fn workers_stopped(&self) {
+        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner()));
+        for worker in workers {
+            if let Err(e) = worker.await {
+                tracing::error!("a durable-run worker panicked: {e}");
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[tokio::test]
     async fn draining_refuses_new_runs_and_waits_for_running_ones() {
@@ -84,7 +123,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_deadline_bounds_the_wait() {
-        let drain = Drain::default();
+        let drain = Arc::new(Drain::default());
         let _stuck = drain.admit().unwrap();
         assert_eq!(drain.drain(Duration::from_millis(30)).await, 1);
     }

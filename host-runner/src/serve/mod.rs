@@ -6,7 +6,10 @@ mod api;
 pub mod capacity;
 mod connections;
 pub mod drain;
+mod executions;
+mod submit;
 mod watcher;
+mod worker;
 
 pub use api::{handlers_json, router};
 pub use connections::{Limits, serve as serve_listener};
@@ -33,8 +36,9 @@ pub struct ServeConfig {
 }
 
 /// Serves until SIGINT (ctrl-c) or SIGTERM (what process managers send),
-/// then drains (see [`drain`]): `/ready` says 503, runs in flight get until
-/// the drain deadline, queued rows are committed.
+/// then drains (see [`drain`]): `/ready` says 503, no run is leased or
+/// admitted, runs in flight get until the drain deadline (durable ones still
+/// going are then handed back to the queue), queued rows are committed.
 pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Result<(), Error> {
     let _watcher = if config.watch { Some(watcher::watch(host.clone())?) } else { None };
     let address = listener.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
@@ -43,13 +47,17 @@ pub async fn serve(host: Host, listener: TcpListener, config: ServeConfig) -> Re
     let app = router(host.clone(), config.token, config.limits, drain.clone());
     let stop = async {
         stop_signal().await;
-        tracing::info!(in_flight = drain.in_flight(), "draining: /ready answers 503, no new runs");
+        tracing::info!(in_flight = drain.in_flight(), "draining: /ready answers 503, no new runs, no new leases");
         let left = drain.drain(config.drain_deadline).await;
         if left > 0 {
-            tracing::warn!(runs = left, "drain deadline passed: cancelling the runs left (recorded interrupted)");
+            tracing::warn!(
+                runs = left,
+                "drain deadline passed: cancelling the runs left (synchronous ones recorded interrupted, durable ones handed back)"
+            );
         }
     };
     connections::serve(listener, app, config.limits, stop).await;
+    drain.workers_stopped().await;
     host.db().records().flush().await;
     tracing::info!("drained");
     Ok(())

@@ -16,19 +16,25 @@ pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(15);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Accepted for a durable run, waiting for a replica to lease it.
+    Queued,
     Running,
     Completed,
     Failed,
     Interrupted,
+    /// Stopped by an operator at a step boundary (`pilot runs cancel`).
+    Cancelled,
 }
 
 impl State {
     pub fn as_str(self) -> &'static str {
         match self {
+            State::Queued => "queued",
             State::Running => "running",
             State::Completed => "completed",
             State::Failed => "failed",
             State::Interrupted => "interrupted",
+            State::Cancelled => "cancelled",
         }
     }
 }
@@ -59,10 +65,19 @@ pub struct Execution {
     pub agent_id: String,
     pub user_id: String,
     pub replica: String,
-    /// `running`, `completed`, `failed` or `interrupted`.
+    /// `queued`, `running`, `completed`, `failed`, `interrupted` or `cancelled`.
     pub state: String,
     pub error: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
     pub heartbeat_at: String,
+    /// Submitted asynchronously: its workflow is kept, so any replica can
+    /// lease it and resume it from its checkpoints.
+    pub durable: bool,
+    pub idempotency_key: Option<String>,
+    /// How many times a replica leased it (more than one: it was resumed).
+    pub leases: u32,
+    /// Steps started again after their replica stopped mid-step: model calls paid twice.
+    pub rerun_steps: u32,
+    pub cancel_requested: bool,
 }

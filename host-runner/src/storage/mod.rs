@@ -9,6 +9,7 @@ mod error;
 pub mod executions;
 mod postgres;
 pub mod records;
+pub mod runs;
 pub mod settings;
 mod sqlite;
 pub mod store;
@@ -24,7 +25,7 @@ use anyhow::Context;
 use executions::{Execution, ExecutionStart, Finish};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use records::{AuditRow, UsageRow};
+use records::{AuditRow, Identity, UsageRow};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use store::{Store, Tally};
@@ -46,6 +47,8 @@ pub struct Db {
     replica: Arc<str>,
     heartbeat: Arc<OnceLock<()>>,
     stale_after: Duration,
+    /// This replica's runs an operator asked to cancel, as its heartbeat last read them.
+    cancellations: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// How a [`Db`] is opened.
@@ -97,6 +100,7 @@ impl Db {
                 replica: replica.into(),
                 heartbeat: Arc::default(),
                 stale_after: options.stale_after,
+                cancellations: Arc::default(),
             })
         };
         opened().map_err(|cause| Error::Open(cause.into()))
@@ -226,13 +230,92 @@ impl Db {
     /// it so. Queued like audit rows: it lands with the run's first batch.
     pub fn start_execution(&self, start: ExecutionStart) {
         self.records.send(writer::Record::ExecutionStarted(start));
-        self.heartbeat
-            .get_or_init(|| start_heartbeat(Arc::downgrade(&self.store), self.replica.clone(), self.stale_after));
+        self.keep_leases();
     }
 
-    /// Records how a run ended; committed by the run's flush (or within the writer's linger).
+    /// Starts the heartbeat that keeps this replica's runs (at most once).
+    fn keep_leases(&self) {
+        self.heartbeat.get_or_init(|| {
+            let beat = Heartbeat {
+                store: Arc::downgrade(&self.store),
+                replica: self.replica.clone(),
+                stale: self.stale_after,
+                cancellations: self.cancellations.clone(),
+            };
+            beat.start()
+        });
+    }
+
+    /// Records how a run ended (or, `queued`, hands it back); committed by
+    /// the run's flush (or within the writer's linger).
     pub fn finish_execution(&self, execution_id: &str, finish: Finish) {
-        self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish });
+        let replica = self.replica.clone();
+        self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish, replica });
+    }
+
+    /// How long a heartbeat may be silent before its runs are taken over.
+    pub fn stale_after(&self) -> Duration {
+        self.stale_after
+    }
+
+    /// Queues a durable run, committed when this returns.
+    pub fn submit_run(&self, submission: &runs::Submission) -> Result<runs::Submitted, Error> {
+        self.failed(|| format!("queueing execution {}", submission.start.id), self.store.submit_run(submission))
+    }
+
+    /// Leases up to `limit` queued or orphaned durable runs to this replica.
+    pub fn lease_runs(&self, limit: u32) -> Result<Vec<runs::Leased>, Error> {
+        let leased = self.store.lease_runs(&self.replica, self.stale_after, limit);
+        let leased = self.failed(|| "leasing queued runs".into(), leased)?;
+        if !leased.is_empty() {
+            self.keep_leases();
+        }
+        Ok(leased)
+    }
+
+    pub fn checkpoints(&self, execution_id: &str) -> Result<Vec<runs::Checkpoint>, Error> {
+        self.failed(
+            || format!("reading the checkpoints of execution {execution_id}"),
+            self.store.checkpoints(execution_id),
+        )
+    }
+
+    /// Records that a durable run's step is about to run; committed by the caller's flush.
+    pub fn step_started(&self, execution_id: &str, step_id: &str, rerun: bool) {
+        let (execution_id, step_id) = (execution_id.to_string(), step_id.to_string());
+        self.records.send(writer::Record::StepStarted { execution_id, step_id, rerun });
+    }
+
+    /// Queues a finished step's checkpoint with its usage row.
+    pub fn step_finished(&self, who: &Identity, step_id: &str, report: serde_json::Value, usage: Option<UsageRow>) {
+        let finished = writer::StepFinished {
+            who: who.clone(),
+            replica: self.replica.clone(),
+            step_id: step_id.to_string(),
+            report,
+            usage,
+        };
+        self.records.send(writer::Record::StepFinished(Box::new(finished)));
+    }
+
+    /// Cancels a queued run, or asks a running one to stop at its next step boundary.
+    pub fn cancel_run(&self, execution_id: &str) -> Result<runs::Cancel, Error> {
+        self.failed(|| format!("cancelling execution {execution_id}"), self.store.cancel_run(execution_id))
+    }
+
+    /// Whether an operator asked to cancel this replica's run (as of the last heartbeat).
+    pub fn cancel_requested(&self, execution_id: &str) -> bool {
+        self.cancellations.lock().unwrap_or_else(|p| p.into_inner()).contains(execution_id)
+    }
+
+    /// Puts a durable run back in the queue (see [`store::Store::requeue_run`]).
+    pub fn requeue_run(&self, execution_id: &str) -> Result<runs::Requeue, Error> {
+        let requeued = self.store.requeue_run(execution_id, self.stale_after);
+        self.failed(|| format!("resuming execution {execution_id}"), requeued)
+    }
+
+    pub fn queued_runs(&self) -> Result<u64, Error> {
+        self.failed(|| "counting queued runs".into(), self.store.queued_runs())
     }
 
     pub fn execution(&self, execution_id: &str) -> Result<Option<Execution>, Error> {
@@ -256,27 +339,45 @@ impl Db {
     }
 }
 
-/// Refreshes this replica's running executions every
-/// [`executions::HEARTBEAT_EVERY`], and marks other hosts' runs stale for
-/// longer than `stale` interrupted, until the store is dropped.
-fn start_heartbeat(store: Weak<dyn Store>, replica: Arc<str>, stale: Duration) {
-    let spawned = std::thread::Builder::new().name("pilot-heartbeat".into()).spawn(move || {
-        loop {
-            std::thread::sleep(executions::HEARTBEAT_EVERY);
-            let Some(store) = store.upgrade() else { return };
-            if let Err(e) = store.heartbeat(&replica) {
-                tracing::warn!("execution heartbeat failed: {e:#}");
-            }
-            match store.interrupt_stale(stale) {
-                Ok(ids) if !ids.is_empty() => {
-                    tracing::warn!(runs = ?ids, "marked runs whose host stopped as interrupted")
+/// What keeps this replica's runs: it refreshes their heartbeat (their
+/// lease), reads which an operator asked to cancel, and marks other hosts'
+/// synchronous runs stale for longer than `stale` interrupted, until the
+/// store is dropped.
+struct Heartbeat {
+    store: Weak<dyn Store>,
+    replica: Arc<str>,
+    stale: Duration,
+    cancellations: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+impl Heartbeat {
+    /// Beats at least four times per stale limit, so a live lease is never taken over.
+    fn every(&self) -> Duration {
+        executions::HEARTBEAT_EVERY.min(self.stale / 4)
+    }
+
+    fn start(self) {
+        let spawned = std::thread::Builder::new().name("pilot-heartbeat".into()).spawn(move || {
+            loop {
+                std::thread::sleep(self.every());
+                let Some(store) = self.store.upgrade() else { return };
+                match store.heartbeat(&self.replica) {
+                    Ok(cancel) => {
+                        *self.cancellations.lock().unwrap_or_else(|p| p.into_inner()) = cancel.into_iter().collect()
+                    }
+                    Err(e) => tracing::warn!("execution heartbeat failed: {e:#}"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("looking for interrupted runs failed: {e:#}"),
+                match store.interrupt_stale(self.stale) {
+                    Ok(ids) if !ids.is_empty() => {
+                        tracing::warn!(runs = ?ids, "marked runs whose host stopped as interrupted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("looking for interrupted runs failed: {e:#}"),
+                }
             }
+        });
+        if let Err(e) = spawned {
+            tracing::error!("starting the execution heartbeat failed: {e}");
         }
-    });
-    if let Err(e) = spawned {
-        tracing::error!("starting the execution heartbeat failed: {e}");
     }
 }

@@ -6,6 +6,7 @@
 use super::agents::AgentRow;
 use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
+use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{Setting, Snapshot};
 use super::writer::Record;
 use anyhow::Result;
@@ -72,11 +73,29 @@ pub trait Store: Send + Sync {
     /// Tokens of the agent's orchestrated steps, newest first, per intent.
     fn orchestrated_tokens(&self, agent_id: &str) -> Result<Vec<(String, u64)>>;
 
-    /// Refreshes the heartbeat of the replica's running executions.
-    fn heartbeat(&self, replica: &str) -> Result<u64>;
-    /// Marks running executions whose heartbeat is older than `stale` as
-    /// interrupted; their ids.
+    /// Refreshes the heartbeat (the lease) of the replica's running
+    /// executions; the ids of those an operator asked to cancel.
+    fn heartbeat(&self, replica: &str) -> Result<Vec<String>>;
+    /// Marks running synchronous executions whose heartbeat is older than
+    /// `stale` as interrupted; their ids. (Durable runs are leased again instead.)
     fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>>;
+
+    /// Queues a durable run, committed before it returns. A known
+    /// idempotency key answers with the run it already names.
+    fn submit_run(&self, submission: &Submission) -> Result<Submitted>;
+    /// Leases up to `limit` durable runs to `replica`, oldest first: queued
+    /// ones, and running ones whose heartbeat is older than `stale`. On
+    /// Postgres replicas never take the same run (`FOR UPDATE SKIP LOCKED`).
+    fn lease_runs(&self, replica: &str, stale: Duration, limit: u32) -> Result<Vec<Leased>>;
+    /// The checkpoints of a run's steps, oldest first.
+    fn checkpoints(&self, execution_id: &str) -> Result<Vec<Checkpoint>>;
+    /// Cancels a queued run at once, or asks a running one to stop at its next step boundary.
+    fn cancel_run(&self, execution_id: &str) -> Result<Cancel>;
+    /// Puts a failed, cancelled or orphaned durable run back in the queue;
+    /// its failed steps' checkpoints are dropped so they run again.
+    fn requeue_run(&self, execution_id: &str, stale: Duration) -> Result<Requeue>;
+    /// Durable runs waiting for a replica.
+    fn queued_runs(&self) -> Result<u64>;
     fn execution(&self, execution_id: &str) -> Result<Option<Execution>>;
     /// The most recent executions first, at most `limit`, of one state or all.
     fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>>;

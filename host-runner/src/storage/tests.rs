@@ -4,6 +4,7 @@
 use super::Db;
 use super::executions::{ExecutionStart, Finish, State};
 use super::records::{Identity, UsageRow};
+use super::runs::{Cancel, Requeue, StepState, Submission, Submitted};
 use super::throwaway::ThrowawayPostgres;
 use super::writer::{AuditRecord, Record};
 use orchestration::budget::IntentUsage;
@@ -43,6 +44,11 @@ on_both_backends!(
     executions_end_in_a_state,
     executions_are_listed_newest_first_by_state,
     stale_runs_are_interrupted,
+    an_idempotency_key_queues_one_run,
+    a_lease_is_taken_over_only_when_stale_and_fences_the_old_holder,
+    checkpoints_land_with_their_usage_and_a_resume_keeps_what_finished,
+    cancelling_ends_a_queued_run_and_asks_a_running_one,
+    a_run_handed_back_is_leased_again,
 );
 
 fn flags_default_to_off_and_writes_are_typed(db: Db) {
@@ -254,11 +260,142 @@ fn stale_runs_are_interrupted(db: Db) {
     finish(&db, "done", State::Completed, None);
     assert!(db.store().interrupt_stale(Duration::from_secs(60)).unwrap().is_empty(), "a fresh heartbeat");
     std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(db.store().heartbeat(db.replica()).unwrap(), 1, "only running executions beat");
+    assert!(db.store().heartbeat(db.replica()).unwrap().is_empty(), "nothing to cancel");
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(db.store().interrupt_stale(Duration::from_millis(10)).unwrap(), ["alive"]);
     let run = db.execution("alive").unwrap().unwrap();
     assert_eq!(run.state, "interrupted");
     assert!(run.error.unwrap().contains("no heartbeat since"));
     assert_eq!(db.execution("done").unwrap().unwrap().state, "completed");
+}
+
+const WORKFLOW: &str = r#"{"id":"wf","steps":[]}"#;
+
+fn submission(db: &Db, id: &str, key: Option<&str>, workflow: &str) -> Submission {
+    Submission {
+        start: ExecutionStart {
+            id: id.into(),
+            workflow_id: "wf".into(),
+            agent_id: "a".into(),
+            user_id: "u".into(),
+            replica: db.replica().into(),
+        },
+        workflow: workflow.into(),
+        idempotency_key: key.map(String::from),
+    }
+}
+
+fn an_idempotency_key_queues_one_run(db: Db) {
+    let submit =
+        |id: &str, key: Option<&str>, workflow: &str| db.submit_run(&submission(&db, id, key, workflow)).unwrap();
+    assert_eq!(submit("r1", Some("k"), WORKFLOW), Submitted::Queued("r1".into()));
+    assert_eq!(submit("r2", Some("k"), WORKFLOW), Submitted::Existing("r1".into()));
+    assert_eq!(submit("r3", Some("k"), r#"{"id":"other"}"#), Submitted::KeyReused("r1".into()));
+    assert_eq!(submit("r4", None, WORKFLOW), Submitted::Queued("r4".into()));
+    assert_eq!(submit("r5", None, WORKFLOW), Submitted::Queued("r5".into()), "no key, no deduplication");
+    assert_eq!(db.execution("r2").unwrap(), None);
+    assert_eq!(db.queued_runs().unwrap(), 3);
+    let run = db.execution("r1").unwrap().unwrap();
+    assert_eq!(
+        (run.state.as_str(), run.durable, run.idempotency_key.as_deref(), run.leases),
+        ("queued", true, Some("k"), 0)
+    );
+}
+
+fn a_lease_is_taken_over_only_when_stale_and_fences_the_old_holder(db: Db) {
+    db.submit_run(&submission(&db, "r1", None, WORKFLOW)).unwrap();
+    let leased = db.lease_runs(10).unwrap();
+    assert_eq!((leased.len(), leased[0].id.as_str(), leased[0].leases), (1, "r1", 1));
+    assert_eq!(leased[0].workflow, WORKFLOW, "kept byte for byte");
+    assert!(db.lease_runs(10).unwrap().is_empty(), "leased once");
+    assert!(db.store().lease_runs("other", Duration::from_secs(60), 10).unwrap().is_empty(), "a live lease holds");
+    db.step_started("r1", "a", false);
+    db.records().flush_blocking();
+    std::thread::sleep(Duration::from_millis(40));
+    let taken = db.store().lease_runs("other", Duration::from_millis(10), 10).unwrap();
+    assert_eq!((taken.len(), taken[0].leases), (1, 2), "a stale lease is taken over");
+    // The first holder finishes its step late: its checkpoint and usage row are dropped.
+    db.step_finished(
+        &who("r1", "a"),
+        "a",
+        json!({ "path": "orchestrated" }),
+        Some(usage("a", 10, "summarize", "orchestrated")),
+    );
+    db.records().flush_blocking();
+    assert_eq!(db.checkpoints("r1").unwrap()[0].state, StepState::Started);
+    assert!(db.usage("r1").unwrap().is_empty());
+    assert_eq!(db.lost_writes().0, 0, "dropped on purpose, not lost");
+    assert_eq!(db.execution("r1").unwrap().unwrap().replica, "other");
+}
+
+fn checkpoints_land_with_their_usage_and_a_resume_keeps_what_finished(db: Db) {
+    db.submit_run(&submission(&db, "r1", None, WORKFLOW)).unwrap();
+    db.lease_runs(1).unwrap();
+    for step in ["a", "b", "c"] {
+        db.step_started("r1", step, false);
+    }
+    db.records().flush_blocking();
+    db.step_finished(
+        &who("r1", "a"),
+        "a",
+        json!({ "path": "orchestrated", "n": 1 }),
+        Some(usage("a", 120, "summarize", "orchestrated")),
+    );
+    db.step_finished(&who("r1", "a"), "b", json!({ "path": "failed" }), None);
+    db.records().flush_blocking();
+    let checkpoints = db.checkpoints("r1").unwrap();
+    let state = |step: &str| checkpoints.iter().find(|c| c.step_id == step).map(|c| (c.state, c.starts));
+    assert_eq!(state("a"), Some((StepState::Finished, 1)));
+    assert_eq!(state("c"), Some((StepState::Started, 1)));
+    assert_eq!(checkpoints.iter().find(|c| c.step_id == "a").unwrap().report.as_ref().unwrap()["n"], 1);
+    assert_eq!(db.usage("r1").unwrap().len(), 1, "one usage row, with its checkpoint");
+    db.finish_execution("r1", Finish { state: State::Failed, error: Some("step `b` failed".into()) });
+    db.records().flush_blocking();
+    assert_eq!(db.requeue_run("r1").unwrap(), Requeue::Queued);
+    let steps: Vec<String> = db.checkpoints("r1").unwrap().into_iter().map(|c| c.step_id).collect();
+    assert!(
+        steps.contains(&"a".to_string()) && !steps.contains(&"b".to_string()),
+        "the failed step runs again: {steps:?}"
+    );
+    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 2);
+    db.step_started("r1", "c", true);
+    db.records().flush_blocking();
+    let c = db.checkpoints("r1").unwrap().into_iter().find(|c| c.step_id == "c").unwrap();
+    assert_eq!(c.starts, 2);
+    assert_eq!(db.execution("r1").unwrap().unwrap().rerun_steps, 1);
+    assert_eq!(db.requeue_run("r1").unwrap(), Requeue::NotResumable("running".into()), "a live lease is not resumed");
+    start(&db, "sync");
+    finish(&db, "sync", State::Failed, None);
+    assert_eq!(db.requeue_run("sync").unwrap(), Requeue::NotDurable);
+    assert_eq!(db.requeue_run("nope").unwrap(), Requeue::NotFound);
+    assert_eq!(db.check_integrity().unwrap(), Vec::<String>::new());
+}
+
+fn cancelling_ends_a_queued_run_and_asks_a_running_one(db: Db) {
+    db.submit_run(&submission(&db, "queued", None, WORKFLOW)).unwrap();
+    assert_eq!(db.cancel_run("queued").unwrap(), Cancel::Cancelled);
+    let run = db.execution("queued").unwrap().unwrap();
+    assert_eq!(run.state, "cancelled");
+    assert!(run.ended_at.is_some());
+    assert_eq!(db.cancel_run("queued").unwrap(), Cancel::AlreadyEnded("cancelled".into()));
+    assert!(db.lease_runs(10).unwrap().is_empty(), "a cancelled run is not leased");
+    db.submit_run(&submission(&db, "running", None, WORKFLOW)).unwrap();
+    db.lease_runs(10).unwrap();
+    assert_eq!(db.cancel_run("running").unwrap(), Cancel::Requested);
+    assert_eq!(db.store().heartbeat(db.replica()).unwrap(), ["running"]);
+    assert_eq!(db.cancel_run("nope").unwrap(), Cancel::NotFound);
+}
+
+fn a_run_handed_back_is_leased_again(db: Db) {
+    db.submit_run(&submission(&db, "r1", None, WORKFLOW)).unwrap();
+    db.lease_runs(1).unwrap();
+    db.finish_execution("r1", Finish { state: State::Queued, error: Some("handed back".into()) });
+    db.records().flush_blocking();
+    let run = db.execution("r1").unwrap().unwrap();
+    assert_eq!((run.state.as_str(), run.ended_at), ("queued", None));
+    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 2);
+    // A stale synchronous run is interrupted; a stale durable one waits to be leased again.
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(db.store().interrupt_stale(Duration::from_millis(10)).unwrap().is_empty());
+    assert_eq!(db.execution("r1").unwrap().unwrap().state, "running");
 }

@@ -47,10 +47,33 @@ pub enum Record {
     /// A run's `executions` row: in the same batches as its other rows, so
     /// its end lands in the transaction its report waits for.
     ExecutionStarted(ExecutionStart),
+    /// Ends (or, `queued`, hands back) the run `replica` holds; a run
+    /// another replica holds now is left alone.
     ExecutionEnded {
         id: String,
         finish: Finish,
+        replica: Arc<str>,
     },
+    /// A durable run's step is about to call a model; `rerun` when an
+    /// earlier lease had started it too.
+    StepStarted {
+        execution_id: String,
+        step_id: String,
+        rerun: bool,
+    },
+    /// A durable run's step finished: its checkpoint and its usage row, in
+    /// one statement group, written only while `replica` holds the run.
+    StepFinished(Box<StepFinished>),
+}
+
+/// A finished step's checkpoint.
+#[derive(Debug, Clone)]
+pub struct StepFinished {
+    pub who: Identity,
+    pub replica: Arc<str>,
+    pub step_id: String,
+    pub report: serde_json::Value,
+    pub usage: Option<UsageRow>,
 }
 
 impl Record {
@@ -61,6 +84,10 @@ impl Record {
             Record::Usage { what, .. } => what.clone(),
             Record::ExecutionStarted(start) => format!("start of execution {}", start.id),
             Record::ExecutionEnded { id, .. } => format!("end of execution {id}"),
+            Record::StepStarted { execution_id, step_id, .. } => {
+                format!("start of step {step_id} of execution {execution_id}")
+            }
+            Record::StepFinished(f) => format!("checkpoint of step {} of execution {}", f.step_id, f.who.execution_id),
         }
     }
 }
@@ -218,7 +245,16 @@ fn count_committed(metrics: &Metrics, records: &[Record], failed: &[(usize, anyh
             Record::Usage { .. } => {
                 metrics.usage_rows.inc();
             }
-            Record::ExecutionStarted(_) | Record::ExecutionEnded { .. } => {}
+            Record::StepFinished(f) if f.usage.is_some() => {
+                metrics.usage_rows.inc();
+            }
+            Record::StepStarted { rerun: true, .. } => {
+                metrics.steps_rerun.inc();
+            }
+            Record::ExecutionStarted(_)
+            | Record::ExecutionEnded { .. }
+            | Record::StepStarted { .. }
+            | Record::StepFinished(_) => {}
         }
     }
 }

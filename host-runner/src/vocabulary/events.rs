@@ -66,11 +66,15 @@ pub enum HostEvent {
     HandlerRejected { file: String, reason: String, previous_version_kept: bool },
     /// A model call hit its step's token budget.
     BudgetExceeded { breach: BudgetBreach, allocated: u32, used: u32, requested: u32, model: String },
+    /// A durable run was leased again after its replica stopped or handed it back.
+    RunResumed { lease: u32, finished_steps: usize, steps_to_rerun: usize },
+    /// A step started under an earlier lease is started again: its model calls are paid twice.
+    StepRerun { lease: u32 },
 }
 
 impl HostEvent {
     /// Every name [`HostEvent::name`] gives.
-    pub const NAMES: [&str; 7] = [
+    pub const NAMES: [&str; 9] = [
         "ORCHESTRATOR_UNAVAILABLE",
         "ORCHESTRATION_STEP_FAILED",
         "WORKFLOW_STEP_EXECUTED",
@@ -78,6 +82,8 @@ impl HostEvent {
         "WORKFLOW_STEP_FAILED",
         "HANDLER_REJECTED",
         "ORCHESTRATION_BUDGET_EXCEEDED",
+        "WORKFLOW_RESUMED",
+        "WORKFLOW_STEP_RERUN",
     ];
 
     /// The stored event type.
@@ -91,6 +97,8 @@ impl HostEvent {
             HostEvent::StepFailed(_) => "WORKFLOW_STEP_FAILED",
             HostEvent::HandlerRejected { .. } => "HANDLER_REJECTED",
             HostEvent::BudgetExceeded { .. } => "ORCHESTRATION_BUDGET_EXCEEDED",
+            HostEvent::RunResumed { .. } => "WORKFLOW_RESUMED",
+            HostEvent::StepRerun { .. } => "WORKFLOW_STEP_RERUN",
         }
     }
 
@@ -98,8 +106,12 @@ impl HostEvent {
         match self {
             HostEvent::OrchestratorUnavailable { .. } | HostEvent::OrchestratorFailed { .. } => Severity::Critical,
             HostEvent::StepFailed(_) => Severity::Critical,
-            HostEvent::NormalPathExecuted { .. } | HostEvent::StepSkipped(_) => Severity::Info,
-            HostEvent::HandlerRejected { .. } | HostEvent::BudgetExceeded { .. } => Severity::Warning,
+            HostEvent::NormalPathExecuted { .. } | HostEvent::StepSkipped(_) | HostEvent::RunResumed { .. } => {
+                Severity::Info
+            }
+            HostEvent::HandlerRejected { .. } | HostEvent::BudgetExceeded { .. } | HostEvent::StepRerun { .. } => {
+                Severity::Warning
+            }
         }
     }
 
@@ -133,6 +145,12 @@ impl HostEvent {
                 "requested": requested,
                 "model": model,
             }),
+            HostEvent::RunResumed { lease, finished_steps, steps_to_rerun } => json!({
+                "lease": lease,
+                "finished_steps": finished_steps,
+                "steps_to_rerun": steps_to_rerun,
+            }),
+            HostEvent::StepRerun { lease } => json!({ "lease": lease, "paid_twice": true }),
         }
     }
 }
@@ -175,6 +193,8 @@ mod tests {
                 requested: 2,
                 model: "m".into(),
             },
+            HostEvent::RunResumed { lease: 2, finished_steps: 3, steps_to_rerun: 1 },
+            HostEvent::StepRerun { lease: 2 },
         ]
     }
 

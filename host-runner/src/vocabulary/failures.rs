@@ -4,7 +4,7 @@
 use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::FailureReason as WitReason;
 use crate::bindings::types::{HandlerError, LlmFailure, StepError};
 use orchestration::types::{DispatchError, FailureReason, HandlerErrorKind};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why an orchestrated step ran the normal way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +34,20 @@ impl Serialize for FallbackKind {
     }
 }
 
+/// Read back from a checkpointed report: the label [`FallbackKind::label`] wrote.
+impl<'de> Deserialize<'de> for FallbackKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let label = String::deserialize(d)?;
+        Ok(match label.as_str() {
+            "declined" => FallbackKind::Declined,
+            "orchestrator_failed" => FallbackKind::OrchestratorFailed,
+            _ => FallbackKind::Handler(
+                serde_json::from_value(serde_json::Value::String(label)).map_err(serde::de::Error::custom)?,
+            ),
+        })
+    }
+}
+
 /// A fallback's typed kind and its message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FallbackReason {
@@ -54,6 +68,8 @@ pub enum SkipReason {
     BranchNotTaken,
     /// It depends on this step, which failed.
     DependencyFailed(String),
+    /// An operator cancelled the run before the step started.
+    Cancelled,
 }
 
 impl SkipReason {
@@ -61,6 +77,7 @@ impl SkipReason {
         match self {
             SkipReason::BranchNotTaken => "branch_not_taken",
             SkipReason::DependencyFailed(_) => "dependency_failed",
+            SkipReason::Cancelled => "cancelled",
         }
     }
 
@@ -68,12 +85,13 @@ impl SkipReason {
         match self {
             SkipReason::BranchNotTaken => "branch not taken".into(),
             SkipReason::DependencyFailed(step) => format!("depends on failed step `{step}`"),
+            SkipReason::Cancelled => "the run was cancelled before this step started".into(),
         }
     }
 }
 
 /// Why neither path could run a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The model provider failed (an error status, a timeout, no connection).

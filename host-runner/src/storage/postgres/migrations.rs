@@ -69,6 +69,29 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX executions_running ON executions (state, heartbeat_at);
     "#,
+    // 2: durable runs (see `storage::runs`): the executions row keeps the
+    // workflow (as text: its key order is part of the prompts) and is the
+    // run's queue entry and lease; `run_steps` holds each step's checkpoint.
+    r#"
+    ALTER TABLE executions DROP CONSTRAINT executions_state_check;
+    ALTER TABLE executions ADD CONSTRAINT executions_state_check CHECK (state IN
+        ('queued', 'running', 'completed', 'failed', 'interrupted', 'cancelled'));
+    ALTER TABLE executions
+        ADD COLUMN workflow         TEXT,
+        ADD COLUMN idempotency_key  TEXT UNIQUE,
+        ADD COLUMN leases           INTEGER NOT NULL DEFAULT 0 CHECK (leases >= 0),
+        ADD COLUMN rerun_steps      INTEGER NOT NULL DEFAULT 0 CHECK (rerun_steps >= 0),
+        ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT false;
+    CREATE TABLE run_steps (
+        execution_id TEXT NOT NULL,
+        step_id      TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('started', 'finished')),
+        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 1),
+        report       TEXT,
+        updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (execution_id, step_id)
+    );
+    "#,
 ];
 
 /// Applies the pending migrations in one transaction under the advisory lock.

@@ -6,11 +6,13 @@
 //! next job.
 
 mod migrations;
+mod runs;
 pub mod throwaway;
 
 use super::agents::AgentRow;
 use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
+use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{Setting, Snapshot};
 use super::store::{SettingSeed, Store, Tally};
 use super::writer::Record;
@@ -143,13 +145,19 @@ fn insert(client: &mut impl GenericClient, record: &Record) -> Result<()> {
             )?;
         }
         // A second end (or one after the run was found interrupted) changes nothing.
-        Record::ExecutionEnded { id, finish } => {
+        // A run handed back (`queued`) has not ended.
+        Record::ExecutionEnded { id, finish, replica } => {
             client.execute(
-                "UPDATE executions SET state = $2, error = $3, ended_at = now(), heartbeat_at = now()
-                 WHERE id = $1 AND state = 'running'",
-                &[id, &finish.state.as_str(), &finish.error],
+                "UPDATE executions SET state = $2, error = $3, heartbeat_at = now(),
+                     ended_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+                 WHERE id = $1 AND state = 'running' AND replica = $4",
+                &[id, &finish.state.as_str(), &finish.error, &replica.as_ref()],
             )?;
         }
+        Record::StepStarted { execution_id, step_id, rerun } => {
+            runs::step_started(client, execution_id, step_id, *rerun)?
+        }
+        Record::StepFinished(finished) => runs::step_finished(client, finished)?,
         Record::Usage { who, row, .. } => {
             client.execute(
                 "INSERT INTO token_usage (agent_id, user_id, execution_id, step_id, tokens_used, tokens_saved, cost, model_info)
@@ -183,7 +191,8 @@ fn json_or_text(text: String) -> serde_json::Value {
 
 fn execution_columns() -> String {
     format!(
-        "id, workflow_id, agent_id, user_id, replica, state, error, {}, {}, {}",
+        "id, workflow_id, agent_id, user_id, replica, state, error, {}, {}, {},
+         workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested",
         ts("started_at"),
         ts("ended_at"),
         ts("heartbeat_at")
@@ -202,6 +211,11 @@ fn execution_row(r: &Row) -> Execution {
         started_at: r.get(7),
         ended_at: r.get(8),
         heartbeat_at: r.get(9),
+        durable: r.get(10),
+        idempotency_key: r.get(11),
+        leases: r.get::<_, i32>(12) as u32,
+        rerun_steps: r.get::<_, i32>(13) as u32,
+        cancel_requested: r.get(14),
     }
 }
 
@@ -466,14 +480,45 @@ impl Store for PgStore {
         })
     }
 
-    fn heartbeat(&self, replica: &str) -> Result<u64> {
+    fn heartbeat(&self, replica: &str) -> Result<Vec<String>> {
         let replica = replica.to_string();
         self.run(move |client| {
-            Ok(client.execute(
-                "UPDATE executions SET heartbeat_at = now() WHERE replica = $1 AND state = 'running'",
+            let rows = client.query(
+                "UPDATE executions SET heartbeat_at = now() WHERE replica = $1 AND state = 'running'
+                 RETURNING id, cancel_requested",
                 &[&replica],
-            )?)
+            )?;
+            Ok(rows.iter().filter(|r| r.get::<_, bool>(1)).map(|r| r.get(0)).collect())
         })
+    }
+
+    fn submit_run(&self, submission: &Submission) -> Result<Submitted> {
+        let submission = submission.clone();
+        self.run(move |client| runs::submit(client, &submission))
+    }
+
+    fn lease_runs(&self, replica: &str, stale: Duration, limit: u32) -> Result<Vec<Leased>> {
+        let replica = replica.to_string();
+        self.run(move |client| runs::lease(client, &replica, stale, limit))
+    }
+
+    fn checkpoints(&self, execution_id: &str) -> Result<Vec<Checkpoint>> {
+        let id = execution_id.to_string();
+        self.run(move |client| runs::checkpoints(client, &id))
+    }
+
+    fn cancel_run(&self, execution_id: &str) -> Result<Cancel> {
+        let id = execution_id.to_string();
+        self.run(move |client| runs::cancel(client, &id))
+    }
+
+    fn requeue_run(&self, execution_id: &str, stale: Duration) -> Result<Requeue> {
+        let id = execution_id.to_string();
+        self.run(move |client| runs::requeue(client, &id, stale))
+    }
+
+    fn queued_runs(&self) -> Result<u64> {
+        self.run(runs::queued)
     }
 
     fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>> {
@@ -482,7 +527,7 @@ impl Store for PgStore {
             let sql = format!(
                 "UPDATE executions SET state = 'interrupted', ended_at = now(),
                      error = 'the host running it stopped (no heartbeat since ' || {} || ')'
-                 WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1)
+                 WHERE state = 'running' AND workflow IS NULL AND heartbeat_at < now() - make_interval(secs => $1)
                  RETURNING id",
                 ts("heartbeat_at")
             );

@@ -82,6 +82,43 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX executions_running ON executions (state, heartbeat_at);
     "#,
+    // 5: durable runs (see `storage::runs`): the executions row keeps the
+    // workflow and is the run's queue entry and lease; `run_steps` holds
+    // each step's checkpoint. The state CHECK grows, so the table is rebuilt.
+    r#"
+    CREATE TABLE executions_v5 (
+        id               TEXT PRIMARY KEY,
+        workflow_id      TEXT NOT NULL,
+        agent_id         TEXT NOT NULL,
+        user_id          TEXT NOT NULL,
+        replica          TEXT NOT NULL,
+        state            TEXT NOT NULL CHECK (state IN
+                             ('queued', 'running', 'completed', 'failed', 'interrupted', 'cancelled')),
+        error            TEXT,
+        started_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        ended_at         TEXT,
+        heartbeat_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        workflow         TEXT,
+        idempotency_key  TEXT UNIQUE,
+        leases           INTEGER NOT NULL DEFAULT 0 CHECK (leases >= 0),
+        rerun_steps      INTEGER NOT NULL DEFAULT 0 CHECK (rerun_steps >= 0),
+        cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1))
+    );
+    INSERT INTO executions_v5 (id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at)
+        SELECT id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at FROM executions;
+    DROP TABLE executions;
+    ALTER TABLE executions_v5 RENAME TO executions;
+    CREATE INDEX executions_running ON executions (state, heartbeat_at);
+    CREATE TABLE run_steps (
+        execution_id TEXT NOT NULL,
+        step_id      TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('started', 'finished')),
+        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 1),
+        report       TEXT CHECK (report IS NULL OR json_valid(report)),
+        updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        PRIMARY KEY (execution_id, step_id)
+    );
+    "#,
 ];
 
 /// Applies the pending migrations under one write lock (`BEGIN IMMEDIATE`):

@@ -3,10 +3,12 @@
 //! rows never queue behind a read.
 
 mod migrations;
+mod runs;
 
 use super::agents::AgentRow;
 use super::executions::Execution;
-use super::records::{AuditRow, UsageRow};
+use super::records::{AuditRow, Identity, UsageRow};
+use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{Setting, Snapshot};
 use super::store::{SettingSeed, Store, Tally};
 use super::writer::Record;
@@ -86,30 +88,39 @@ fn insert(conn: &Connection, record: &Record) -> Result<()> {
             .execute(params![s.id, s.workflow_id, s.agent_id, s.user_id, s.replica])?;
         }
         // A second end (or one after the run was found interrupted) changes nothing.
-        Record::ExecutionEnded { id, finish } => {
+        // A run handed back (`queued`) has not ended.
+        Record::ExecutionEnded { id, finish, replica } => {
             conn.prepare_cached(&format!(
-                "UPDATE executions SET state = ?2, error = ?3, ended_at = {NOW}, heartbeat_at = {NOW}
-                 WHERE id = ?1 AND state = 'running'"
+                "UPDATE executions SET state = ?2, error = ?3, heartbeat_at = {NOW},
+                     ended_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE {NOW} END
+                 WHERE id = ?1 AND state = 'running' AND replica = ?4"
             ))?
-            .execute(params![id, finish.state.as_str(), finish.error])?;
+            .execute(params![id, finish.state.as_str(), finish.error, replica.as_ref()])?;
         }
-        Record::Usage { who, row, .. } => {
-            conn.prepare_cached(
-                "INSERT INTO token_usage (agent_id, user_id, execution_id, step_id, tokens_used, tokens_saved, cost, model_info)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                who.agent_id,
-                who.user_id,
-                who.execution_id,
-                row.step_id,
-                row.tokens_used,
-                row.tokens_saved,
-                row.cost,
-                row.model_info.to_string()
-            ])?;
+        Record::Usage { who, row, .. } => insert_usage(conn, who, row)?,
+        Record::StepStarted { execution_id, step_id, rerun } => {
+            runs::step_started(conn, execution_id, step_id, *rerun)?
         }
+        Record::StepFinished(finished) => runs::step_finished(conn, finished)?,
     }
+    Ok(())
+}
+
+fn insert_usage(conn: &Connection, who: &Identity, row: &UsageRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO token_usage (agent_id, user_id, execution_id, step_id, tokens_used, tokens_saved, cost, model_info)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        who.agent_id,
+        who.user_id,
+        who.execution_id,
+        row.step_id,
+        row.tokens_used,
+        row.tokens_saved,
+        row.cost,
+        row.model_info.to_string()
+    ])?;
     Ok(())
 }
 
@@ -120,8 +131,8 @@ fn agent_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
     })
 }
 
-const EXECUTION_COLUMNS: &str =
-    "id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at, heartbeat_at";
+const EXECUTION_COLUMNS: &str = "id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at,
+    heartbeat_at, workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested";
 
 fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<Execution> {
     Ok(Execution {
@@ -135,6 +146,11 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<Execution> {
         started_at: r.get(7)?,
         ended_at: r.get(8)?,
         heartbeat_at: r.get(9)?,
+        durable: r.get(10)?,
+        idempotency_key: r.get(11)?,
+        leases: r.get(12)?,
+        rerun_steps: r.get(13)?,
+        cancel_requested: r.get(14)?,
     })
 }
 
@@ -366,21 +382,49 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn heartbeat(&self, replica: &str) -> Result<u64> {
-        let n = self.conn().execute(
-            &format!("UPDATE executions SET heartbeat_at = {NOW} WHERE replica = ?1 AND state = 'running'"),
-            [replica],
-        )?;
-        Ok(n as u64)
+    fn heartbeat(&self, replica: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "UPDATE executions SET heartbeat_at = {NOW} WHERE replica = ?1 AND state = 'running'
+             RETURNING id, cancel_requested"
+        ))?;
+        let rows = stmt.query_map([replica], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+        let rows: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(rows.into_iter().filter(|(_, cancel)| *cancel).map(|(id, _)| id).collect())
+    }
+
+    fn submit_run(&self, submission: &Submission) -> Result<Submitted> {
+        runs::submit(&self.conn(), submission)
+    }
+
+    fn lease_runs(&self, replica: &str, stale: Duration, limit: u32) -> Result<Vec<Leased>> {
+        runs::lease(&self.conn(), replica, stale, limit)
+    }
+
+    fn checkpoints(&self, execution_id: &str) -> Result<Vec<Checkpoint>> {
+        runs::checkpoints(&self.conn(), execution_id)
+    }
+
+    fn cancel_run(&self, execution_id: &str) -> Result<Cancel> {
+        runs::cancel(&self.conn(), execution_id)
+    }
+
+    fn requeue_run(&self, execution_id: &str, stale: Duration) -> Result<Requeue> {
+        runs::requeue(&self.conn(), execution_id, stale)
+    }
+
+    fn queued_runs(&self) -> Result<u64> {
+        runs::queued(&self.conn())
     }
 
     fn interrupt_stale(&self, stale: Duration) -> Result<Vec<String>> {
         let conn = self.conn();
-        let cutoff = format!("-{:.3} seconds", stale.as_secs_f64());
+        let cutoff = runs::ago(stale);
         let mut stmt = conn.prepare(&format!(
             "UPDATE executions SET state = 'interrupted', ended_at = {NOW},
                  error = 'the host running it stopped (no heartbeat since ' || heartbeat_at || ')'
-             WHERE state = 'running' AND heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+             WHERE state = 'running' AND workflow IS NULL
+               AND heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
              RETURNING id"
         ))?;
         let ids = stmt.query_map([cutoff], |r| r.get(0))?;
