@@ -12,26 +12,26 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "replica-token-51c2";
+pub(crate) const TOKEN: &str = "replica-token-51c2";
 
 /// One `pilot serve` process on its own handlers directory.
-struct Replica {
-    child: Child,
-    base: String,
-    handlers: PathBuf,
+pub(crate) struct Replica {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) handlers: PathBuf,
     /// Its working directory (the components' own databases land there).
     cwd: PathBuf,
     stderr: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pilot-replica-{name}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// A handlers directory with the three production handlers of the vertical slice.
-fn handlers_dir() -> PathBuf {
+pub(crate) fn handlers_dir() -> PathBuf {
     let dir = scratch("handlers");
     for name in ["summarize", "extract", "transform"] {
         std::fs::copy(components().join(format!("handlers/{name}.wasm")), dir.join(format!("{name}.wasm"))).unwrap();
@@ -40,10 +40,21 @@ fn handlers_dir() -> PathBuf {
 }
 
 impl Replica {
-    fn start(database: &str, handlers: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Replica {
+    pub(crate) fn start(database: &str, handlers: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Replica {
+        Replica::start_on("simulated", database, handlers, extra, env)
+    }
+
+    /// A replica whose model is `provider` (its base URL and key in `env`).
+    pub(crate) fn start_on(
+        provider: &str,
+        database: &str,
+        handlers: PathBuf,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Replica {
         let cwd = scratch("cwd");
         let mut child = Command::new(pilot())
-            .args(["--provider", "simulated", "serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(["--provider", provider, "serve", "--listen", "127.0.0.1:0", "--token", TOKEN])
             .args(extra)
             .env("PILOT_DB", database)
             .env("PILOT_COMPONENTS", components())
@@ -70,11 +81,11 @@ impl Replica {
         Replica { child, base: format!("http://{address}"), handlers, cwd, stderr }
     }
 
-    fn pid(&self) -> String {
+    pub(crate) fn pid(&self) -> String {
         self.child.id().to_string()
     }
 
-    fn logs(&self) -> Vec<String> {
+    pub(crate) fn logs(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
     }
 }
@@ -88,7 +99,7 @@ impl Drop for Replica {
     }
 }
 
-fn example_workflow() -> String {
+pub(crate) fn example_workflow() -> String {
     std::fs::read_to_string(repo().join("examples/support-ticket-triage.json")).unwrap()
 }
 
@@ -98,7 +109,7 @@ async fn post(client: &reqwest::Client, base: &str, body: String) -> Result<(u16
     Ok((status, r.json().await.unwrap_or(Value::Null)))
 }
 
-fn set_flag(database: &str, key: &str, value: &str) {
+pub(crate) fn set_flag(database: &str, key: &str, value: &str) {
     let out = Command::new(pilot()).args(["flags", "set", key, value]).env("PILOT_DB", database).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -110,7 +121,7 @@ fn install(from: &Path, to: &Path) {
 }
 
 /// `Db::open` and its queries block: off the test's async workers.
-async fn open(database: &str) -> Db {
+pub(crate) async fn open(database: &str) -> Db {
     let database = database.to_string();
     tokio::task::spawn_blocking(move || Db::open(&database).unwrap()).await.unwrap()
 }

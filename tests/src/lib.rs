@@ -6,6 +6,7 @@
 pub mod mock_anthropic;
 pub mod mock_api;
 pub mod mock_openai;
+pub mod simulated_messages_api;
 
 use host_runner::storage::Db;
 use host_runner::{Host, HostBuilder, ProviderChoice, Workflow};

@@ -173,8 +173,9 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_watch: bool,
     /// On SIGTERM, how long runs in flight may take to finish (seconds)
-    /// while `/ready` answers 503; runs still going are then cancelled
-    /// and recorded `interrupted`.
+    /// while `/ready` answers 503 and no run is leased; synchronous runs
+    /// still going are then cancelled and recorded `interrupted`, durable
+    /// ones go back to the queue for another replica.
     #[arg(long, default_value_t = 30)]
     pub drain_timeout: u64,
     /// Workflows run at once; past it a request waits up to 2 s for a slot,

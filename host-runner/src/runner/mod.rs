@@ -245,6 +245,10 @@ impl Host {
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
         let spent = durable.as_ref().map_or(0, Resume::spent);
+        // Its steps' starts are committed before their first model calls.
+        let _following = durable.as_ref().map(|resume| {
+            self.runtime.shared.capabilities.llm.starts().follow(&who, resume.lease, resume.unfinished.clone())
+        });
         let budget = orchestrated.then(|| WorkflowBudget::new(settings.max_tokens_per_workflow, spent));
         let run = RunOf {
             who: &who,
@@ -340,7 +344,6 @@ impl Host {
                     };
                     match ready {
                         Ok(step) => running.push(async move {
-                            self.checkpoint_start(run, spec).await;
                             let outcome = self.run_step(run, spec, &step).await;
                             (index, step_started, outcome)
                         }),
@@ -370,20 +373,6 @@ impl Host {
             run.cancelled.store(true, Ordering::Relaxed);
         }
         run.cancelled.load(Ordering::Relaxed)
-    }
-
-    /// In a durable run, commits that `spec` starts before it calls a model,
-    /// so a lease that takes the run over knows the step ran (and that its
-    /// second run pays twice).
-    async fn checkpoint_start(&self, run: &RunOf<'_>, spec: &StepSpec) {
-        let Some(resume) = &run.durable else { return };
-        let rerun = resume.unfinished.contains(&spec.id);
-        self.db().step_started(&run.who.execution_id, &spec.id, rerun);
-        if rerun {
-            let event = HostEvent::StepRerun { lease: resume.lease };
-            AuditSink::new(self.db().clone(), run.who.clone()).host_event(&event, Some(&spec.id), "host");
-        }
-        self.db().records().flush().await;
     }
 
     /// Runs one step: through the orchestrator when it is active, else (or

@@ -39,9 +39,9 @@ impl<'a> Recorder<'a> {
     }
 
     /// Writes what `outcome` says happened to `spec` and returns its report.
-    /// In a durable run, a step that was `started` (reached its model call)
-    /// leaves its checkpoint, committed together with its usage row.
-    pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64, started: bool) -> StepReport {
+    /// In a durable run, a step that `ran` (was dispatched, not settled by
+    /// the scheduler) leaves its checkpoint, committed with its usage row.
+    pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64, ran: bool) -> StepReport {
         let step_id = Some(spec.id.as_str());
         let usage = match &outcome {
             StepOutcome::Orchestrated(ran) => Some(self.usage(spec, UsagePath::Orchestrated(step_model(ran)), ran)),
@@ -67,7 +67,7 @@ impl<'a> Recorder<'a> {
             }
         };
         let report = self.report(spec, outcome, time_ms);
-        if self.checkpoints && started {
+        if self.checkpoints && ran {
             let checkpoint = serde_json::to_value(&report).unwrap_or_default();
             self.db.step_finished(self.who, &spec.id, checkpoint, usage);
         } else if let Some(row) = usage {

@@ -91,7 +91,7 @@ fn terminal(state: &str) -> bool {
 struct Progress {
     db: Db,
     id: String,
-    /// Times each step was seen started.
+    /// Times each step was seen started (0: it finished without a model call).
     starts: HashMap<String, u32>,
     finished: std::collections::HashSet<String>,
     pending: VecDeque<Event>,
@@ -136,8 +136,10 @@ impl Progress {
             }
         };
         for checkpoint in checkpoints {
+            // A step that called no model is seen first finished: it started too.
+            let first_look = !self.starts.contains_key(&checkpoint.step_id);
             let seen = self.starts.entry(checkpoint.step_id.clone()).or_default();
-            if checkpoint.starts > *seen {
+            if checkpoint.starts > *seen || (first_look && checkpoint.starts == 0) {
                 let rerun = *seen > 0 || checkpoint.starts > 1;
                 *seen = checkpoint.starts;
                 self.queue("step_started", json!({ "step_id": checkpoint.step_id, "rerun": rerun }));

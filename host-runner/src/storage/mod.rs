@@ -268,6 +268,16 @@ impl Db {
         let leased = self.store.lease_runs(&self.replica, self.stale_after, limit);
         let leased = self.failed(|| "leasing queued runs".into(), leased)?;
         if !leased.is_empty() {
+            // A run resumed after a cancel is not cancelled again by the heartbeat's last look.
+            let mut cancellations = self.cancellations.lock().unwrap_or_else(|p| p.into_inner());
+            for run in &leased {
+                if run.cancel_requested {
+                    cancellations.insert(run.id.clone());
+                } else {
+                    cancellations.remove(&run.id);
+                }
+            }
+            drop(cancellations);
             self.keep_leases();
         }
         Ok(leased)

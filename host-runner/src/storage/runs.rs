@@ -4,9 +4,9 @@
 //! replica while its heartbeat is fresh; taken again by any replica once the
 //! heartbeat is older than the stale limit (its replica died or hung). Each
 //! step leaves a checkpoint in `run_steps`: `started` before its first model
-//! call, `finished` with its report, committed in one statement group with
-//! its usage row, so a resumed run never runs a finished step again and
-//! knows which steps it runs a second time.
+//! call is sent, `finished` with its report, committed in one statement
+//! group with its usage row, so a resumed run never runs a finished step
+//! again and knows which steps it pays for a second time.
 
 use super::executions::ExecutionStart;
 use serde::Serialize;
@@ -38,6 +38,8 @@ pub struct Leased {
     pub workflow: String,
     /// 1 for a first lease; more when the run is resumed.
     pub leases: u32,
+    /// An operator asked to cancel it (an orphaned run cancelled before it was taken over).
+    pub cancel_requested: bool,
 }
 
 /// How far a step of a durable run got.
@@ -70,7 +72,8 @@ impl StepState {
 pub struct Checkpoint {
     pub step_id: String,
     pub state: StepState,
-    /// How many times a replica started the step (2: it was re-run once).
+    /// How many times a replica sent the step's first model call (2: it was
+    /// re-run once; 0: it finished without calling a model).
     pub starts: u32,
     /// The step's report, once finished.
     pub report: Option<serde_json::Value>,

@@ -342,13 +342,21 @@ fn checkpoints_land_with_their_usage_and_a_resume_keeps_what_finished(db: Db) {
         Some(usage("a", 120, "summarize", "orchestrated")),
     );
     db.step_finished(&who("r1", "a"), "b", json!({ "path": "failed" }), None);
+    // A step that called no model finishes without a start.
+    db.step_finished(
+        &who("r1", "a"),
+        "d",
+        json!({ "path": "orchestrated" }),
+        Some(usage("d", 0, "transform", "orchestrated")),
+    );
     db.records().flush_blocking();
     let checkpoints = db.checkpoints("r1").unwrap();
     let state = |step: &str| checkpoints.iter().find(|c| c.step_id == step).map(|c| (c.state, c.starts));
     assert_eq!(state("a"), Some((StepState::Finished, 1)));
     assert_eq!(state("c"), Some((StepState::Started, 1)));
+    assert_eq!(state("d"), Some((StepState::Finished, 0)));
     assert_eq!(checkpoints.iter().find(|c| c.step_id == "a").unwrap().report.as_ref().unwrap()["n"], 1);
-    assert_eq!(db.usage("r1").unwrap().len(), 1, "one usage row, with its checkpoint");
+    assert_eq!(db.usage("r1").unwrap().len(), 2, "one usage row with each checkpoint");
     db.finish_execution("r1", Finish { state: State::Failed, error: Some("step `b` failed".into()) });
     db.records().flush_blocking();
     assert_eq!(db.requeue_run("r1").unwrap(), Requeue::Queued);
@@ -384,6 +392,12 @@ fn cancelling_ends_a_queued_run_and_asks_a_running_one(db: Db) {
     assert_eq!(db.cancel_run("running").unwrap(), Cancel::Requested);
     assert_eq!(db.store().heartbeat(db.replica()).unwrap(), ["running"]);
     assert_eq!(db.cancel_run("nope").unwrap(), Cancel::NotFound);
+    db.finish_execution("running", Finish { state: State::Cancelled, error: None });
+    db.records().flush_blocking();
+    assert_eq!(db.requeue_run("running").unwrap(), Requeue::Queued);
+    let resumed = db.lease_runs(10).unwrap();
+    assert!(!resumed[0].cancel_requested, "a resumed run starts uncancelled");
+    assert!(!db.cancel_requested("running"));
 }
 
 fn a_run_handed_back_is_leased_again(db: Db) {

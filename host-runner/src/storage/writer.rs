@@ -54,15 +54,16 @@ pub enum Record {
         finish: Finish,
         replica: Arc<str>,
     },
-    /// A durable run's step is about to call a model; `rerun` when an
-    /// earlier lease had started it too.
+    /// A durable run's step is about to send its first model call; `rerun`
+    /// when an earlier lease had sent one too.
     StepStarted {
         execution_id: String,
         step_id: String,
         rerun: bool,
     },
-    /// A durable run's step finished: its checkpoint and its usage row, in
-    /// one statement group, written only while `replica` holds the run.
+    /// A durable run's step finished (with or without a model call): its
+    /// checkpoint and its usage row, in one statement group, written only
+    /// while `replica` holds the run.
     StepFinished(Box<StepFinished>),
 }
 

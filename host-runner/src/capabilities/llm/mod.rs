@@ -11,6 +11,7 @@ pub mod pricing;
 pub mod provider;
 pub mod scripted;
 pub mod simulated;
+pub mod starts;
 pub mod transcript;
 
 use crate::bindings::llm::{self, Completion, CompletionRequest, ResponseFormat, Role};
@@ -21,6 +22,7 @@ use crate::tokenizer;
 use crate::vocabulary::events::{BudgetBreach, HostEvent};
 use pricing::Pricing;
 use provider::{AnswerFormat, ModelProvider, ProviderRequest};
+use starts::StepStarts;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -41,11 +43,18 @@ pub struct LlmState {
     provider: Arc<dyn ModelProvider>,
     pricing: Pricing,
     transcript: Option<Arc<Transcript>>,
+    /// Durable runs' steps, marked started before their first call.
+    starts: Arc<StepStarts>,
 }
 
 impl LlmState {
     pub fn new(provider: Arc<dyn ModelProvider>, db: Db, transcript: Option<Arc<Transcript>>) -> Self {
-        LlmState { provider, pricing: Pricing::new(db), transcript }
+        LlmState { provider, pricing: Pricing::new(db.clone()), transcript, starts: Arc::new(StepStarts::new(db)) }
+    }
+
+    /// Where durable runs are followed, so their steps' starts are committed before their calls.
+    pub fn starts(&self) -> &Arc<StepStarts> {
+        &self.starts
     }
 
     pub fn provider(&self) -> &Arc<dyn ModelProvider> {
@@ -62,8 +71,10 @@ impl LlmState {
     /// `default_model` unless the guest names another. Narrow it with
     /// [`LlmCtx::only_models`], [`LlmCtx::with_step_budget`] or [`LlmCtx::for_step`].
     pub fn prepare(&self, audit: AuditSink, source: impl Into<String>, default_model: impl Into<String>) -> LlmCtx {
-        LlmCtx::new(self.provider.clone(), self.pricing.clone(), audit, source, default_model)
-            .with_transcript(self.transcript.clone())
+        let mut ctx = LlmCtx::new(self.provider.clone(), self.pricing.clone(), audit, source, default_model)
+            .with_transcript(self.transcript.clone());
+        ctx.starts = Some(self.starts.clone());
+        ctx
     }
 }
 
@@ -109,6 +120,8 @@ pub struct LlmCtx {
     /// orchestrator counts a piece when it assembles it, when compression
     /// tries a strategy and when routing sizes the step; the BPE runs once.
     counted: HashMap<u64, u32>,
+    /// Told before a step's call is sent (a durable run commits the step's start).
+    starts: Option<Arc<StepStarts>>,
 }
 
 /// Texts shorter than this are counted directly: hashing would cost as much.
@@ -137,6 +150,7 @@ impl LlmCtx {
             transcript: None,
             allowed_models: None,
             counted: HashMap::new(),
+            starts: None,
         }
     }
 
@@ -209,6 +223,9 @@ impl LlmCtx {
         if let (Some(transcript), Some(step)) = (&self.transcript, &self.step_id) {
             let text: Vec<&str> = prompt_texts(&request).collect();
             transcript.record(&self.audit.identity().execution_id, step, &text.join("\n"));
+        }
+        if let (Some(starts), Some(step)) = (&self.starts, &self.step_id) {
+            starts.before_call(&self.audit.identity().execution_id, step).await;
         }
         let started = Instant::now();
         let answer = self.provider.complete(&request).await;

@@ -86,7 +86,7 @@ const MIGRATIONS: &[&str] = &[
         execution_id TEXT NOT NULL,
         step_id      TEXT NOT NULL,
         state        TEXT NOT NULL CHECK (state IN ('started', 'finished')),
-        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 1),
+        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 0),
         report       TEXT,
         updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (execution_id, step_id)

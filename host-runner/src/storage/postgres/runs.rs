@@ -49,10 +49,18 @@ pub fn lease(client: &mut Client, replica: &str, stale: Duration, limit: u32) ->
                ORDER BY started_at, id LIMIT $3
                FOR UPDATE SKIP LOCKED) free
          WHERE e.id = free.id
-         RETURNING e.id, e.workflow, e.leases",
+         RETURNING e.id, e.workflow, e.leases, e.cancel_requested",
         &[&replica, &stale.as_secs_f64(), &i64::from(limit)],
     )?;
-    Ok(rows.iter().map(|r| Leased { id: r.get(0), workflow: r.get(1), leases: r.get::<_, i32>(2) as u32 }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Leased {
+            id: r.get(0),
+            workflow: r.get(1),
+            leases: r.get::<_, i32>(2) as u32,
+            cancel_requested: r.get(3),
+        })
+        .collect())
 }
 
 pub fn checkpoints(client: &mut Client, execution_id: &str) -> Result<Vec<Checkpoint>> {
@@ -94,9 +102,12 @@ pub fn step_started(client: &mut impl GenericClient, execution_id: &str, step_id
 /// inside the writer's batch and on their own alike. The lease is read
 /// `FOR SHARE`: a replica taking the run over waits for this to commit.
 pub fn step_finished(client: &mut impl GenericClient, f: &StepFinished) -> Result<()> {
-    const HELD: &str = "UPDATE run_steps SET state = 'finished', report = $3, updated_at = now()
-         WHERE execution_id = $1 AND step_id = $2 AND state = 'started'
-           AND EXISTS (SELECT 1 FROM executions WHERE id = $1 AND replica = $4 AND state = 'running' FOR SHARE)
+    const HELD: &str = "INSERT INTO run_steps (execution_id, step_id, state, starts, report)
+         SELECT $1, $2, 'finished', 0, $3
+         WHERE EXISTS (SELECT 1 FROM executions WHERE id = $1 AND replica = $4 AND state = 'running' FOR SHARE)
+         ON CONFLICT (execution_id, step_id) DO UPDATE SET
+             state = 'finished', report = excluded.report, updated_at = now()
+         WHERE run_steps.state = 'started'
          RETURNING 1";
     let (id, step, report, replica) = (&f.who.execution_id, &f.step_id, f.report.to_string(), f.replica.as_ref());
     let written = match &f.usage {

@@ -113,7 +113,7 @@ const MIGRATIONS: &[&str] = &[
         execution_id TEXT NOT NULL,
         step_id      TEXT NOT NULL,
         state        TEXT NOT NULL CHECK (state IN ('started', 'finished')),
-        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 1),
+        starts       INTEGER NOT NULL DEFAULT 1 CHECK (starts >= 0),
         report       TEXT CHECK (report IS NULL OR json_valid(report)),
         updated_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         PRIMARY KEY (execution_id, step_id)

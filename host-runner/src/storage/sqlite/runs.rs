@@ -51,10 +51,10 @@ pub fn lease(conn: &Connection, replica: &str, stale: Duration, limit: u32) -> R
              WHERE workflow IS NOT NULL AND (state = 'queued'
                  OR (state = 'running' AND heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)))
              ORDER BY started_at, id LIMIT ?3)
-         RETURNING id, workflow, leases"
+         RETURNING id, workflow, leases, cancel_requested"
     ))?;
     let rows = stmt.query_map(params![replica, ago(stale), limit], |r| {
-        Ok(Leased { id: r.get(0)?, workflow: r.get(1)?, leases: r.get(2)? })
+        Ok(Leased { id: r.get(0)?, workflow: r.get(1)?, leases: r.get(2)?, cancel_requested: r.get(3)? })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -110,9 +110,12 @@ pub fn step_finished(conn: &Connection, finished: &StepFinished) -> Result<()> {
 fn write_step_finished(conn: &Connection, f: &StepFinished) -> Result<()> {
     let held = conn
         .prepare_cached(&format!(
-            "UPDATE run_steps SET state = 'finished', report = ?3, updated_at = {NOW}
-             WHERE execution_id = ?1 AND step_id = ?2 AND state = 'started'
-               AND EXISTS (SELECT 1 FROM executions WHERE id = ?1 AND replica = ?4 AND state = 'running')"
+            "INSERT INTO run_steps (execution_id, step_id, state, starts, report)
+             SELECT ?1, ?2, 'finished', 0, ?3
+             WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1 AND replica = ?4 AND state = 'running')
+             ON CONFLICT (execution_id, step_id) DO UPDATE SET
+                 state = 'finished', report = excluded.report, updated_at = {NOW}
+             WHERE run_steps.state = 'started'"
         ))?
         .execute(params![f.who.execution_id, f.step_id, f.report.to_string(), f.replica.as_ref()])?;
     if held == 0 {
