@@ -157,6 +157,11 @@ pub struct BenchArgs {
     /// With --model-latency-ms: clients posting at once.
     #[arg(long, default_value_t = 100, requires = "model_latency_ms")]
     pub in_flight: usize,
+    /// With --model-latency-ms: submit durable runs (`Prefer: respond-async`),
+    /// each checkpointed step by step, and time them from their `executions`
+    /// rows, submission to end.
+    #[arg(long, requires = "model_latency_ms")]
+    pub durable: bool,
     #[arg(long)]
     pub json: bool,
 }

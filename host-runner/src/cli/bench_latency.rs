@@ -25,6 +25,8 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 pub struct LatencyResult {
     pub model_latency_ms: u64,
     pub in_flight: usize,
+    /// Submitted as durable runs (answered 202, checkpointed step by step).
+    pub durable: bool,
     pub replicas: usize,
     pub database: &'static str,
     pub workflows: usize,
@@ -57,6 +59,8 @@ pub struct Setup<'a> {
     /// A fresh database per measurement: a scratch SQLite file, or a database
     /// of a Postgres server (replicas need one).
     pub postgres: Option<&'a ThrowawayPostgres>,
+    /// Submit the measured runs asynchronously, as durable runs.
+    pub durable: bool,
 }
 
 pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs: usize) -> Result<LatencyResult> {
@@ -64,12 +68,14 @@ pub async fn measure(setup: &Setup<'_>, latency_ms: u64, in_flight: usize, runs:
     host_runner::serve::capacity::raise_file_limit();
     let reference_runs = runs.clamp(100, 1_000);
     eprintln!("reference: zero-latency model, {REFERENCE_CLIENTS} clients, {reference_runs} workflows");
-    let reference = drive(setup, 0, REFERENCE_CLIENTS.min(in_flight), reference_runs).await?;
-    eprintln!("measured: {latency_ms} ms model, {in_flight} clients at once, {runs} workflows");
-    let loaded = drive(setup, latency_ms, in_flight, runs).await?;
+    let reference = drive(setup, 0, REFERENCE_CLIENTS.min(in_flight), reference_runs, false).await?;
+    let how = if setup.durable { "durable runs" } else { "workflows" };
+    eprintln!("measured: {latency_ms} ms model, {in_flight} clients at once, {runs} {how}");
+    let loaded = drive(setup, latency_ms, in_flight, runs, setup.durable).await?;
     Ok(LatencyResult {
         model_latency_ms: latency_ms,
         in_flight,
+        durable: setup.durable,
         replicas: setup.replicas,
         database: if setup.postgres.is_some() { "postgres" } else { "sqlite" },
         workflows: loaded.timings.len(),
@@ -105,8 +111,9 @@ impl Driven {
 }
 
 /// One `pilot serve` on a fresh database with every flag on, `clients`
-/// posting until `runs` workflows were answered.
-async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) -> Result<Driven> {
+/// posting until `runs` workflows were answered (or, `durable`, submitted
+/// and then ended).
+async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize, durable: bool) -> Result<Driven> {
     let scratch = tempfile_path();
     let database = match setup.postgres {
         Some(server) => server.create_database()?,
@@ -122,14 +129,19 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
     let urls: Vec<String> = servers.urls.iter().map(|base| format!("{base}/v1/workflows")).collect();
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
     // Warm: the first requests compile nothing (code is kept), but fill caches.
+    const WARM_RUNS: usize = 3;
+    let warm_runs = WARM_RUNS * urls.len();
     for url in &urls {
-        for _ in 0..3 {
+        for _ in 0..WARM_RUNS {
             client.post(url).bearer_auth(&token).body(setup.workflow.to_string()).send().await?.error_for_status()?;
         }
     }
     let rss = move || pids.iter().filter_map(|&pid| resident_bytes(pid)).sum::<u64>();
     let rss_idle = rss();
-    let rows_before = db.tally()?.step_usage_rows;
+    let (rows_before, steps_before) = {
+        let tally = db.tally()?;
+        (tally.step_usage_rows, tally.distinct_steps)
+    };
     let rss_peak = Arc::new(AtomicU64::new(rss_idle));
     let sampler = tokio::spawn({
         let rss_peak = rss_peak.clone();
@@ -154,9 +166,18 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
                 while next.fetch_add(1, Ordering::Relaxed) < runs {
                     let sent = Instant::now();
                     loop {
-                        match client.post(&url).bearer_auth(&token).body(body.clone()).send().await {
+                        let mut request = client.post(&url).bearer_auth(&token).body(body.clone());
+                        if durable {
+                            request = request.header("prefer", "respond-async");
+                        }
+                        match request.send().await {
                             Ok(response) if response.status().as_u16() == 503 => {
                                 refusals.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Ok(response) if durable => {
+                                let status = response.status();
+                                anyhow::ensure!(status.as_u16() == 202, "the server answered {status} to a submission");
+                                break;
                             }
                             Ok(response) => {
                                 let status = response.status();
@@ -186,7 +207,12 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
         timings.extend(t);
         steps_run += ran;
     }
-    let elapsed = started.elapsed();
+    let mut elapsed = started.elapsed();
+    if durable {
+        let ended = durable_runs_ended(&db, runs, warm_runs).await?;
+        (timings, elapsed) = (ended.timings, ended.elapsed);
+        steps_run = db.tally()?.distinct_steps - steps_before;
+    }
     sampler.abort();
     drop(servers);
     let usage_rows = db.tally()?.step_usage_rows - rows_before;
@@ -204,6 +230,55 @@ async fn drive(setup: &Setup<'_>, latency_ms: u64, clients: usize, runs: usize) 
     })
 }
 
+/// Durable runs as their `executions` rows say they went.
+struct Ended {
+    /// Submission to end, per run.
+    timings: Vec<f64>,
+    /// First submission to last end.
+    elapsed: Duration,
+}
+
+/// Waits until no durable run is queued or running, then reads the times
+/// of the `runs` that ended (besides `warm_runs` synchronous ones) once.
+async fn durable_runs_ended(db: &Db, runs: usize, warm_runs: usize) -> Result<Ended> {
+    // Two indexed looks, not a scan: the poll must not load the machine it measures.
+    while db.queued_runs()? > 0 || !db.executions(Some("running"), 1)?.is_empty() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ended = |r: &host_runner::storage::executions::Execution| r.durable && r.ended_at.is_some();
+    let rows = db.executions(None, (runs + warm_runs + 100) as u32)?;
+    let spans: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| ended(r))
+        .filter_map(|r| Some((unix_seconds(&r.started_at)?, unix_seconds(r.ended_at.as_deref()?)?)))
+        .collect();
+    anyhow::ensure!(spans.len() >= runs, "durable runs with unreadable timestamps");
+    let first = spans.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let last = spans.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max);
+    Ok(Ended {
+        timings: spans.iter().map(|(start, end)| (end - start) * 1e3).collect(),
+        elapsed: Duration::from_secs_f64((last - first).max(1e-3)),
+    })
+}
+
+/// Seconds since the Unix epoch of a stored timestamp (`2026-12-06T13:24:46.775Z`, UTC).
+fn unix_seconds(stamp: &str) -> Option<f64> {
+    let (date, time) = stamp.strip_suffix('Z')?.split_once('T')?;
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let mut hms = time.splitn(3, ':');
+    let (h, min, s): (f64, f64, f64) =
+        (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86_400.0 + h * 3_600.0 + min * 60.0 + s)
+}
+
 fn tempfile_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("pilot-bench-latency-{}.db", uuid::Uuid::new_v4()))
 }
@@ -219,8 +294,12 @@ fn resident_bytes(pid: u32) -> Option<u64> {
 /// The reading for people.
 pub fn print(r: &LatencyResult) {
     println!(
-        "serve path at model latency ({} ms simulated model, all flags on, {} clients, {} replica(s) on {})",
-        r.model_latency_ms, r.in_flight, r.replicas, r.database
+        "serve path at model latency ({} ms simulated model, all flags on, {} clients, {} replica(s) on {}{})",
+        r.model_latency_ms,
+        r.in_flight,
+        r.replicas,
+        r.database,
+        if r.durable { ", durable runs timed submission to end" } else { "" }
     );
     println!(
         "  {:.1} workflows/s = {:.0}% of the same build's zero-latency {:.1} workflows/s",
@@ -235,4 +314,17 @@ pub fn print(r: &LatencyResult) {
     println!("  refusals (503) {}, connection resets {}", r.refusals, r.resets);
     println!("  server RSS {:.0} MB idle, {:.0} MB peak", r.rss_idle_mb, r.rss_peak_mb);
     println!("  usage rows {} for {} steps run", r.usage_rows, r.steps_run);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_seconds;
+
+    #[test]
+    fn stored_timestamps_read_as_unix_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00.000Z"), Some(0.0));
+        assert_eq!(unix_seconds("2000-03-01T00:00:01.500Z"), Some(951_868_801.5));
+        assert_eq!(unix_seconds("2026-12-06T13:24:46.775Z").map(|s| s.round()), Some(1_796_563_487.0));
+        assert_eq!(unix_seconds("yesterday"), None);
+    }
 }

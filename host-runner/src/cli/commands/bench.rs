@@ -32,6 +32,7 @@ pub async fn bench(cli: &Cli, args: &BenchArgs) -> Result<()> {
             workflow: &text,
             replicas: args.replicas,
             postgres: postgres.as_ref(),
+            durable: args.durable,
         };
         let result = bench_latency::measure(&setup, latency_ms, args.in_flight.max(1), args.runs).await?;
         return emit(args.json, &result, || bench_latency::print(&result));
