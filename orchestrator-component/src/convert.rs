@@ -109,6 +109,16 @@ fn material_piece(p: &orchestration::material::Piece) -> types::MaterialPiece {
     }
 }
 
+pub fn finished_step(f: wit::FinishedStep) -> FinishedStep {
+    FinishedStep {
+        orchestrated: f.orchestrated,
+        model: f.model,
+        usage: usage(f.tokens_used),
+        tokens_saved: f.tokens_saved,
+        cost_usd: f.cost_usd,
+    }
+}
+
 pub fn dispatched(d: handlers::DispatchResult) -> Dispatched {
     Dispatched {
         output: d.output,

@@ -113,6 +113,10 @@ impl wit::GuestWorkflowSession for Session {
         }
     }
 
+    fn restore_step(&self, step_id: String, finished: wit::FinishedStep) -> bool {
+        self.0.borrow_mut().restore_step(&step_id, &convert::finished_step(finished))
+    }
+
     fn complete(&self) -> Option<wit::WorkflowMetrics> {
         self.0.borrow_mut().complete().map(convert::metrics)
     }

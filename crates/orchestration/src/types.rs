@@ -17,6 +17,18 @@ pub struct Step {
     pub critical: bool,
 }
 
+/// A step an earlier session of the same execution finished (a durable run
+/// resumed elsewhere), as [`crate::session::Session::restore_step`] takes it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedStep {
+    /// It ran through its handler; otherwise it ran the normal way or failed.
+    pub orchestrated: bool,
+    pub model: String,
+    pub usage: Usage,
+    pub tokens_saved: u32,
+    pub cost_usd: f64,
+}
+
 /// Token counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Usage {

@@ -6,7 +6,7 @@
 use crate::bindings::handlers::{DispatchFailure, DispatchResult};
 use crate::bindings::orchestrator::OrchestratorCore;
 use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::{
-    OrchestrationMetadata, StepProgress, WorkflowMetrics,
+    FinishedStep, OrchestrationMetadata, StepProgress, WorkflowMetrics,
 };
 use crate::bindings::types::{StepInput, StepRequest, StepResult, WorkflowStep};
 use crate::components::runtime::Runtime;
@@ -154,6 +154,18 @@ impl OrchestratorSession {
         let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
         let result = sessions.call_record_dispatch(&mut self.store, self.session, step_id, outcome.as_ref()).await;
         self.settle(result).ok_or_else(|| self.broken.clone().unwrap_or_default())
+    }
+
+    /// Takes in a step an earlier session of this execution finished; false
+    /// when the session refused it or is broken.
+    #[allow(clippy::ptr_arg)]
+    pub async fn restore_step(&mut self, step_id: &String, finished: &FinishedStep) -> bool {
+        if !self.refuel() {
+            return false;
+        }
+        let sessions = self.core.workflowpilot_orchestration_orchestrator().workflow_session();
+        let result = sessions.call_restore_step(&mut self.store, self.session, step_id, finished).await;
+        self.settle(result).unwrap_or(false)
     }
 
     pub async fn complete(&mut self) -> Option<WorkflowMetrics> {

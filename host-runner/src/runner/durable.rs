@@ -4,7 +4,9 @@
 //! did not finish, which run again (once, since this lease starts them
 //! afresh) and are recorded as re-run.
 
-use super::report::StepReport;
+use super::report::{Path, StepReport};
+use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orchestrator::FinishedStep;
+use crate::bindings::types::TokenUsage;
 use crate::storage::Db;
 use crate::storage::runs::StepState;
 use std::collections::{HashMap, HashSet};
@@ -45,6 +47,24 @@ impl Resume {
     /// Whether an earlier lease ran anything.
     pub fn resumed(&self) -> bool {
         self.lease > 1 || !self.finished.is_empty() || !self.unfinished.is_empty()
+    }
+
+    /// The finished steps as the orchestrator's new session takes them in.
+    pub fn for_session(&self) -> impl Iterator<Item = (&String, FinishedStep)> {
+        self.finished.iter().map(|(id, report)| {
+            let finished = FinishedStep {
+                orchestrated: report.path == Path::Orchestrated,
+                model: report.model.clone(),
+                tokens_used: TokenUsage {
+                    input: report.tokens.input,
+                    output: report.tokens.output,
+                    total: report.tokens.total,
+                },
+                tokens_saved: report.tokens_saved,
+                cost_usd: report.cost_usd,
+            };
+            (id, finished)
+        })
     }
 
     /// Tokens the finished steps spent: the workflow budget goes on from there.

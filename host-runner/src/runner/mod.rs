@@ -244,6 +244,15 @@ impl Host {
         }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.
+        // A resumed run's orchestrator takes in what earlier leases finished:
+        // its budget, metrics and the agent's scores cover the whole run.
+        if let (Some(session), Some(resume), true) = (session.as_mut(), durable.as_ref(), orchestrated) {
+            for (step_id, finished) in resume.for_session() {
+                if !session.restore_step(step_id, &finished).await {
+                    tracing::warn!(step = %step_id, "the orchestrator did not take in a finished step");
+                }
+            }
+        }
         let spent = durable.as_ref().map_or(0, Resume::spent);
         // Its steps' starts are committed before their first model calls.
         let _following = durable.as_ref().map(|resume| {

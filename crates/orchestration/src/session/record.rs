@@ -6,7 +6,7 @@ use super::events::{self, Executed};
 use super::step::{Compression, Prepared};
 use super::{Session, StepStatus};
 use crate::environment::Environment;
-use crate::types::{DispatchError, Dispatched, StepResult};
+use crate::types::{DispatchError, Dispatched, FinishedStep, StepResult};
 use std::time::Instant;
 
 impl<E: Environment> Session<E> {
@@ -65,6 +65,32 @@ impl<E: Environment> Session<E> {
             execution_time_us: elapsed,
             provider_time_us: done.provider_time_us,
         }
+    }
+
+    /// Takes in a step an earlier session of this execution finished (see
+    /// [`FinishedStep`]); false when the step is unknown or already planned here.
+    pub fn restore_step(&mut self, step_id: &str, finished: &FinishedStep) -> bool {
+        let Some(index) = self.plans.iter().position(|p| p.step_id == step_id) else { return false };
+        if self.plans[index].status != StepStatus::Pending || self.in_flight.contains_key(step_id) {
+            return false;
+        }
+        let plan = &mut self.plans[index];
+        if !finished.orchestrated {
+            plan.status = StepStatus::FellBack;
+            self.metrics.steps_fell_back += 1;
+            return true;
+        }
+        plan.used = plan.used.saturating_add(finished.usage.total);
+        plan.status = StepStatus::Executed;
+        plan.routed_tier = self.settings.ais_routing_enabled.then(|| self.models.tier_of(&finished.model)).flatten();
+        let m = &mut self.metrics;
+        m.total_tokens_used += u64::from(finished.usage.total);
+        m.total_tokens_saved += u64::from(finished.tokens_saved);
+        m.total_cost += finished.cost_usd;
+        // Its baseline was not kept: counted at what it cost, claiming no saving.
+        m.baseline_cost += finished.cost_usd;
+        m.steps_executed += 1;
+        true
     }
 
     /// Marks the step fallen back with its typed error and emits `STEP_FAILED`.

@@ -558,3 +558,38 @@ fn planned_steps_are_in_flight_together_and_recorded_in_any_order() {
     let executed: Vec<_> = events_of(&env, EventKind::StepExecuted).iter().map(|e| e.step_id.clone()).collect();
     assert_eq!(executed, [Some("b".to_string()), Some("a".to_string())], "recorded as they settled");
 }
+
+#[test]
+fn a_resumed_session_takes_in_finished_steps_without_running_or_announcing_them() {
+    let mut env = enabled();
+    env.settings.insert("orchestration_ais_routing_enabled".into(), "true".into());
+    let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None), step("c", "Summarize it", None)];
+    let mut session = Session::initialize(&env, "wf", "agent-9", "user", &steps, None);
+    let finished = FinishedStep {
+        orchestrated: true,
+        model: "claude-haiku-4-5".into(),
+        usage: Usage { input: 60, output: 40, total: 100 },
+        tokens_saved: 12,
+        cost_usd: 0.002,
+    };
+    assert!(session.restore_step("a", &finished));
+    assert!(!session.restore_step("a", &finished), "taken in once");
+    assert!(!session.restore_step("zz", &finished), "an unknown step");
+    assert!(session.restore_step("b", &FinishedStep { orchestrated: false, ..finished.clone() }));
+    session.execute_step("c", input(&steps[2]), "null", &[]).unwrap();
+    assert_eq!(env.requests.borrow().len(), 1, "only the step left was dispatched");
+    let plans = session.metadata().unwrap().steps;
+    assert_eq!((plans[0].status, plans[0].used), (StepStatus::Executed, 100));
+    assert!(plans[0].routed_tier.is_some(), "the agent's scores see the tier it ran on");
+    assert_eq!(plans[1].status, StepStatus::FellBack);
+    let metrics = session.complete().unwrap();
+    assert_eq!((metrics.total_tokens_used, metrics.total_tokens_saved), (100 + 42, 12));
+    assert_eq!((metrics.steps_executed, metrics.steps_fell_back), (2, 1));
+    let kinds: Vec<EventKind> = env.events.borrow().iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::Initialized, EventKind::StepExecuted, EventKind::Completed],
+        "nothing announced twice"
+    );
+    assert_eq!(env.recorded.borrow().len(), 1);
+}
