@@ -13,37 +13,69 @@ pub fn object(params_json: &str) -> Result<Map<String, Value>, HandlerError> {
     }
 }
 
-/// An optional positive integer param.
+/// An optional positive integer param: a number, or a string holding one
+/// (`"120"`, `"120 words"`), as people write them.
 pub fn optional_u32(params: &Map<String, Value>, key: &str) -> Result<Option<u32>, HandlerError> {
+    let positive = |v: f64| (v >= 1.0 && v <= f64::from(u32::MAX)).then(|| v.round() as u32);
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|v| u32::try_from(v).ok())
-            .filter(|v| *v > 0)
+            .as_f64()
+            .and_then(positive)
             .map(Some)
             .ok_or_else(|| HandlerError::InvalidInput(format!("params.{key} must be a positive integer, got {n}"))),
+        Some(Value::String(text)) => {
+            let leading: String = text.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            leading.parse::<f64>().ok().and_then(positive).map(Some).ok_or_else(|| {
+                HandlerError::InvalidInput(format!("params.{key} must be a positive integer, got `{text}`"))
+            })
+        }
         Some(other) => {
             Err(HandlerError::InvalidInput(format!("params.{key} must be a positive integer, got {}", kind(other))))
         }
     }
 }
 
-/// An optional string param.
-pub fn optional_str<'a>(params: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, HandlerError> {
+/// An optional string param; a number or boolean is taken as its text.
+pub fn optional_str(params: &Map<String, Value>, key: &str) -> Result<Option<String>, HandlerError> {
     match params.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(scalar @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.to_string())),
         Some(other) => Err(HandlerError::InvalidInput(format!("params.{key} must be a string, got {}", kind(other)))),
     }
 }
 
-/// An optional array param.
-pub fn optional_array<'a>(params: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Vec<Value>>, HandlerError> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(other) => Err(HandlerError::InvalidInput(format!("params.{key} must be an array, got {}", kind(other)))),
+/// An optional free-text param (criteria, a question, an instruction) in
+/// whatever shape it came: a string; a list of phrases, joined with `; `; an
+/// object, as `key: value` phrases; a number or boolean as its text.
+pub fn optional_text(params: &Map<String, Value>, key: &str) -> Option<String> {
+    let text = text_of(params.get(key)?);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// A value as words for the model: see [`optional_text`].
+pub fn text_of(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            items.iter().map(text_of).filter(|t| !t.trim().is_empty()).collect::<Vec<_>>().join("; ")
+        }
+        Value::Object(fields) => {
+            fields.iter().map(|(k, v)| format!("{k}: {}", text_of(v))).collect::<Vec<_>>().join("; ")
+        }
+        scalar => scalar.to_string(),
+    }
+}
+
+/// An optional list param: an array's items, or a single value as a list of one.
+pub fn optional_list(params: &Map<String, Value>, key: &str) -> Option<Vec<Value>> {
+    match params.get(key)? {
+        Value::Null => None,
+        Value::Array(items) => Some(items.clone()),
+        single => Some(vec![single.clone()]),
     }
 }
 
@@ -59,16 +91,29 @@ pub fn optional_object<'a>(
     }
 }
 
-/// A JSON pointer (`/status`, `/lines/0/sku`, or `""` for the whole value);
-/// `at` names it in errors (`params.where[0].field`).
+/// A JSON pointer (`/status`, `/lines/0/sku`, or `""` for the whole value),
+/// also written as people write a field: a bare key (`vendor`) or a dotted
+/// path (`customer.email`, `lines[0].sku`). `at` names it in errors
+/// (`params.where[0].field`).
 pub fn pointer(value: &Value, at: &str) -> Result<String, HandlerError> {
     match value {
         Value::String(p) if p.is_empty() || p.starts_with('/') => Ok(p.clone()),
-        Value::String(p) => {
-            Err(HandlerError::InvalidInput(format!("{at} must be a JSON pointer such as `/{p}`, got `{p}`")))
+        Value::String(path) => Ok(dotted_to_pointer(path.trim())),
+        other => {
+            Err(HandlerError::InvalidInput(format!("{at} must be a field name or JSON pointer, got {}", kind(other))))
         }
-        other => Err(HandlerError::InvalidInput(format!("{at} must be a JSON pointer string, got {}", kind(other)))),
     }
+}
+
+/// `customer.email` → `/customer/email`, `lines[0].sku` → `/lines/0/sku`
+/// (`~` and `/` inside a key escaped as RFC 6901 says).
+fn dotted_to_pointer(path: &str) -> String {
+    let spaced = path.replace('[', ".").replace(']', "");
+    spaced
+        .split('.')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| format!("/{}", segment.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 /// A data param (`None` when absent; `null` is data). Templates render a
@@ -173,25 +218,40 @@ mod tests {
     }
 
     #[test]
-    fn pointers_start_with_a_slash() {
+    fn pointers_are_taken_as_pointers_keys_or_dotted_paths() {
         assert_eq!(pointer(&json!("/a/0"), "params.field").unwrap(), "/a/0");
         assert_eq!(pointer(&json!(""), "params.field").unwrap(), "");
+        assert_eq!(pointer(&json!("vendor"), "params.field").unwrap(), "/vendor");
+        assert_eq!(pointer(&json!("customer.email"), "params.field").unwrap(), "/customer/email");
+        assert_eq!(pointer(&json!("lines[0].sku"), "params.field").unwrap(), "/lines/0/sku");
+        assert_eq!(pointer(&json!("a~b"), "params.field").unwrap(), "/a~0b");
         let error = |v: Value| match pointer(&v, "params.field") {
             Err(HandlerError::InvalidInput(m)) => m,
             other => panic!("expected invalid input, got {other:?}"),
         };
-        assert_eq!(error(json!("a")), "params.field must be a JSON pointer such as `/a`, got `a`");
-        assert_eq!(error(json!(3)), "params.field must be a JSON pointer string, got number");
+        assert_eq!(error(json!(3)), "params.field must be a field name or JSON pointer, got number");
     }
 
     #[test]
-    fn arrays_and_objects_name_the_param() {
-        let p = map(json!({"list": [1], "obj": {"k": 1}, "none": null}));
-        assert_eq!(optional_array(&p, "list").unwrap().map(Vec::len), Some(1));
-        assert!(optional_array(&p, "none").unwrap().is_none());
-        assert!(
-            matches!(optional_array(&p, "obj"), Err(HandlerError::InvalidInput(m)) if m == "params.obj must be an array, got object")
-        );
+    fn scalars_lists_and_text_are_read_in_the_shapes_people_write() {
+        let p =
+            map(json!({"n": "120 words", "f": 12.0, "zero": "0", "b": true, "one": "x", "list": [1], "none": null}));
+        assert_eq!(optional_u32(&p, "n").unwrap(), Some(120));
+        assert_eq!(optional_u32(&p, "f").unwrap(), Some(12));
+        assert!(optional_u32(&p, "zero").is_err());
+        assert_eq!(optional_str(&p, "b").unwrap().as_deref(), Some("true"));
+        assert_eq!(optional_list(&p, "one"), Some(vec![json!("x")]), "a single value is a list of one");
+        assert_eq!(optional_list(&p, "list"), Some(vec![json!(1)]));
+        assert_eq!(optional_list(&p, "none"), None);
+        let words = map(json!({"c": ["over budget", "late"], "o": {"amount": "> 100", "status": "open"}, "e": "  "}));
+        assert_eq!(optional_text(&words, "c").as_deref(), Some("over budget; late"));
+        assert_eq!(optional_text(&words, "o").as_deref(), Some("amount: > 100; status: open"));
+        assert_eq!(optional_text(&words, "e"), None);
+    }
+
+    #[test]
+    fn objects_name_the_param() {
+        let p = map(json!({"list": [1], "obj": {"k": 1}}));
         assert!(optional_object(&p, "obj").unwrap().is_some_and(|o| o.contains_key("k")));
         assert!(
             matches!(optional_object(&p, "list"), Err(HandlerError::InvalidInput(m)) if m == "params.list must be an object, got array")

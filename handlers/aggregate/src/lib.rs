@@ -11,8 +11,13 @@
 //!   "distinct", "field": "/json/pointer"}}`; numeric strings (`"1,234.50"`,
 //!   `"$12"`) count as numbers, nulls are skipped, `count` without `field`
 //!   counts records, `concat` takes an optional `separator` to join text;
-//! - `group_by`: a JSON pointer; results are then per group, sorted by key;
+//! - `group_by`: a field (a JSON pointer, a bare key or a dotted path);
+//!   results are then per group, sorted by key;
 //! - `instruction`: how to merge, when the model merges.
+//!
+//! Operations or a grouping in a shape it cannot run itself (words, several
+//! fields, an unknown `op`) are never refused: the model is asked, with them
+//! and the instruction.
 //!
 //! Output: `{...results}`; with `group_by`, `[{"group": key, ...results}]`.
 //! Without `operations` the model aggregates: `{"merged": text}`.
@@ -47,18 +52,24 @@ impl handler_kit::Handler for Aggregate {
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
         let given = params::data(&params, "input");
-        let group_by = match params.get("group_by") {
-            None | Some(Value::Null) => None,
-            Some(pointer) => Some(params::pointer(pointer, "params.group_by")?),
+        let group_by = params.get("group_by").filter(|g| !g.is_null());
+        let pointer = group_by.and_then(|g| params::pointer(g, "params.group_by").ok());
+        let operations = match params.get("operations") {
+            Some(Value::Object(specs)) => ops::parse_operations(specs, pointer.is_some()).ok(),
+            _ => None,
         };
-        let instruction = params::optional_str(&params, "instruction")?.map(str::trim).filter(|i| !i.is_empty());
-        let Some(specs) = params::optional_object(&params, "operations")? else {
-            if group_by.is_some() {
-                return Err(HandlerError::InvalidInput("params.group_by needs params.operations".into()));
-            }
-            return merge(&request, instruction, given.as_ref());
+        let (Some(operations), true) = (operations, group_by.is_none() || pointer.is_some()) else {
+            // Operations or a grouping it cannot run itself are said to the model, with the instruction.
+            let said = [
+                params::optional_text(&params, "instruction"),
+                params::optional_text(&params, "operations").map(|o| format!("Compute: {o}")),
+                group_by.map(|g| format!("Group by: {}", params::text_of(g))),
+            ];
+            let instruction = said.into_iter().flatten().collect::<Vec<_>>().join("\n");
+            let instruction = (!instruction.is_empty()).then_some(instruction);
+            return merge(&request, instruction.as_deref(), given.as_ref());
         };
-        let operations = ops::parse_operations(specs, group_by.is_some())?;
+        let group_by = pointer;
         let input = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
             HandlerError::InvalidInput("nothing to aggregate: give params.input, or data in the step".into())
         })?;

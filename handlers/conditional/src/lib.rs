@@ -8,9 +8,13 @@
 //! - `condition`: `{"field": "/json/pointer", "op": ..., "value": ...}`, with
 //!   `filter`'s operators; or
 //! - `question`: a yes/no question for the model (default: the prompt);
-//! - `then`, `else`: the step ids of each branch (a step in both runs either way);
+//! - `then`, `else`: the step ids of each branch (a step in both runs either
+//!   way); one id, or ids separated by commas, stand for a list;
 //! - `branches`: instead of a yes/no question, `{"name": [step ids], ...}`:
 //!   the model picks one branch by name.
+//!
+//! A condition it cannot read (a sentence such as `"amount over 500"`) is
+//! asked of the model as the question, never refused.
 //!
 //! Output: `{"result": bool, "branch": "then"|"else", "skip": [ids of the
 //! branch not taken], "reason": "..."}`, or with `branches` `{"branch": name,
@@ -44,17 +48,21 @@ impl handler_kit::Handler for Conditional {
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
         let input = params::data(&params, "input");
-        let then = ops::step_ids(params::optional_array(&params, "then")?, "then")?;
-        let otherwise = ops::step_ids(params::optional_array(&params, "else")?, "else")?;
+        let then = ops::step_ids(params.get("then"), "then")?;
+        let otherwise = ops::step_ids(params.get("else"), "else")?;
         let branches = ops::named_branches(params.get("branches"))?;
-        let question = params::optional_str(&params, "question")?.map(str::trim).filter(|q| !q.is_empty());
-        if let Some(spec) = params.get("condition").filter(|c| !c.is_null()) {
+        // A condition it cannot read (a sentence, another shape) is the question for the model.
+        let spec = params.get("condition").filter(|c| !c.is_null());
+        let condition = spec.and_then(|spec| Condition::parse(spec, "params.condition").ok());
+        let question = params::optional_text(&params, "question")
+            .or_else(|| spec.filter(|_| condition.is_none()).map(params::text_of).filter(|q| !q.trim().is_empty()));
+        let question = question.as_deref();
+        if let Some(condition) = condition {
             if question.is_some() || branches.is_some() {
                 return Err(HandlerError::InvalidInput(
                     "give params.condition, or a question (params.question, params.branches), not both".into(),
                 ));
             }
-            let condition = Condition::parse(spec, "params.condition")?;
             let input = input.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
                 HandlerError::InvalidInput(
                     "params.condition needs data to read: params.input, or the step's data".into(),

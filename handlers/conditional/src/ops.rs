@@ -107,12 +107,7 @@ pub fn named_branches(spec: Option<&Value>) -> Result<Option<Branches>, HandlerE
     }
     branches
         .iter()
-        .map(|(name, ids)| {
-            let ids = ids.as_array().ok_or_else(|| {
-                HandlerError::InvalidInput(format!("params.branches.{name} must be a list of step ids"))
-            })?;
-            Ok((name.clone(), step_ids(Some(ids), &format!("branches.{name}"))?))
-        })
+        .map(|(name, ids)| Ok((name.clone(), step_ids(Some(ids), &format!("branches.{name}"))?)))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
@@ -154,10 +149,17 @@ pub fn parse_answer(answer: &str) -> Result<(bool, String), HandlerError> {
 }
 
 /// The step ids of a branch param (`then`, `else`); absent means none.
-pub fn step_ids(branch: Option<&Vec<Value>>, key: &str) -> Result<Vec<String>, HandlerError> {
-    branch
-        .into_iter()
-        .flatten()
+/// A branch's step ids: a list of ids, or one string of ids separated by commas.
+pub fn step_ids(branch: Option<&Value>, key: &str) -> Result<Vec<String>, HandlerError> {
+    let ids: Vec<Value> = match branch {
+        None | Some(Value::Null) => vec![],
+        Some(Value::String(ids)) => {
+            ids.split(',').map(str::trim).filter(|id| !id.is_empty()).map(|id| Value::String(id.into())).collect()
+        }
+        Some(Value::Array(ids)) => ids.clone(),
+        Some(other) => vec![other.clone()],
+    };
+    ids.iter()
         .enumerate()
         .map(|(i, id)| match id {
             Value::String(id) if !id.trim().is_empty() => Ok(id.clone()),
@@ -238,6 +240,8 @@ mod tests {
         );
         assert!(matches!(parse_branch(r#"{"branch": "maybe"}"#, &names), Err(HandlerError::InvalidOutput(_))));
         assert!(matches!(named_branches(Some(&json!({"only": []}))), Err(HandlerError::InvalidInput(_))));
+        let single = named_branches(Some(&json!({"yes": "pay", "no": ["close", "notify"]}))).unwrap().unwrap();
+        assert!(single.contains(&("yes".to_string(), vec!["pay".to_string()])), "a single id for a branch");
         assert_eq!(named_branches(None).unwrap(), None);
     }
 
@@ -255,7 +259,7 @@ mod tests {
 
     #[test]
     fn branches_skip_the_other_side() {
-        let ids = |v: Value| step_ids(v.as_array(), "then");
+        let ids = |v: Value| step_ids(Some(&v), "then");
         let then = ids(json!(["refund", "notify"])).unwrap();
         let otherwise = ids(json!(["close"])).unwrap();
         assert_eq!(
@@ -268,6 +272,8 @@ mod tests {
         assert_eq!(both(true)["skip"], json!([]));
         assert_eq!(both(false)["skip"], json!(["notify"]));
         assert_eq!(step_ids(None, "else").unwrap(), Vec::<String>::new());
+        assert_eq!(ids(json!("escalate")).unwrap(), ["escalate"], "one id for a list");
+        assert_eq!(ids(json!("refund, notify")).unwrap(), ["refund", "notify"]);
         assert!(
             matches!(ids(json!(["a", 3])), Err(HandlerError::InvalidInput(m)) if m == "params.then[1] must be a step id, got number")
         );

@@ -59,8 +59,9 @@ impl handler_kit::Handler for Enrich {
         let Some(input) = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)) else {
             return Err(HandlerError::InvalidInput("nothing to enrich: give params.input, or data in the step".into()));
         };
-        let source = Source::parse(params::optional_str(&params, "source")?, params::optional_str(&params, "table")?)?;
-        let fields = ops::fields(params::optional_array(&params, "fields")?)?;
+        let (source, table) = (params::optional_str(&params, "source")?, params::optional_str(&params, "table")?);
+        let source = Source::parse(source.as_deref(), table.as_deref())?;
+        let fields = ops::fields(params::optional_list(&params, "fields").as_ref())?;
         let records = ops::records(input, &key)?;
         let output = match source {
             Source::Database { table } => {

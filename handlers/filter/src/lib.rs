@@ -10,9 +10,12 @@
 //! - `where`: `[{"field": "/json/pointer", "op": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|
 //!   "contains"|"in"|"exists"|"not_exists", "value": ...}]`, checked locally;
 //! - `match`: `all` (default) or `any` of the `where` clauses;
-//! - `criteria`: fuzzy criteria in words, judged by the model in one call.
+//! - `criteria`: fuzzy criteria in words, judged by the model in one call
+//!   (a list of phrases or an object of `field: condition` is read as words).
 //!
-//! With both, `where` runs first and the model judges only the items left.
+//! With both, `where` runs first and the model judges only the items left. A
+//! `where` in another shape (a sentence, a clause it cannot read) is never
+//! refused: what it cannot check itself joins the criteria for the model.
 //! Output: `{"items": [...kept], "kept": n, "dropped": m}`.
 
 mod ops;
@@ -61,15 +64,18 @@ impl handler_kit::Handler for Filter {
                 }
             },
         };
-        let conditions = params::optional_array(&params, "where")?.map(|w| ops::parse_where(w)).transpose()?;
-        let criteria = params::optional_str(&params, "criteria")?.map(str::trim).filter(|c| !c.is_empty());
+        // Clauses it can check here; anything else said in `where` joins the criteria the model judges.
+        let (conditions, unparsed) = ops::lenient_where(params.get("where"));
+        let criteria = [params::optional_text(&params, "criteria"), unparsed].into_iter().flatten().collect::<Vec<_>>();
+        let criteria = (!criteria.is_empty()).then(|| criteria.join("; "));
+        let criteria = criteria.as_deref();
         let by_model = criteria.is_some() || conditions.is_none();
         if by_model && criteria.is_none() && material::instruction(&request).is_none() {
             return Err(HandlerError::InvalidInput(
                 "filter needs criteria: params.where, params.criteria, or a prompt that states them".into(),
             ));
         }
-        let mode = Match::parse(params::optional_str(&params, "match")?)?;
+        let mode = Match::parse(params::optional_str(&params, "match")?.as_deref())?;
 
         let mut kept: Vec<&Value> =
             items.iter().filter(|item| conditions.as_ref().is_none_or(|c| ops::passes(item, c, mode))).collect();

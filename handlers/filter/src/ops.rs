@@ -59,11 +59,24 @@ fn lines(text: &str) -> Vec<Value> {
 }
 
 /// The `where` clauses, each checked and named in errors by its index.
-pub fn parse_where(clauses: &[Value]) -> Result<Vec<Condition>, HandlerError> {
-    if clauses.is_empty() {
-        return Err(HandlerError::InvalidInput("params.where must list at least one condition".into()));
+/// The clauses of `params.where` it can check itself (`None` when there
+/// are none), and the rest as words for the model: a sentence, a clause in
+/// another shape, a single clause given without its list.
+pub fn lenient_where(given: Option<&Value>) -> (Option<Vec<Condition>>, Option<String>) {
+    let clauses = match given {
+        None | Some(Value::Null) => return (None, None),
+        Some(Value::Array(clauses)) => clauses.clone(),
+        Some(single) => vec![single.clone()],
+    };
+    let (mut conditions, mut words) = (Vec::new(), Vec::new());
+    for (i, clause) in clauses.iter().enumerate() {
+        match Condition::parse(clause, &format!("params.where[{i}]")) {
+            Ok(condition) => conditions.push(condition),
+            Err(_) => words.push(params::text_of(clause)),
+        }
     }
-    clauses.iter().enumerate().map(|(i, clause)| Condition::parse(clause, &format!("params.where[{i}]"))).collect()
+    words.retain(|w| !w.trim().is_empty());
+    ((!conditions.is_empty()).then_some(conditions), (!words.is_empty()).then(|| words.join("; ")))
 }
 
 /// Whether `item` passes the clauses.
@@ -144,10 +157,11 @@ mod tests {
 
     #[test]
     fn where_clauses_combine_by_match() {
-        let conditions = parse_where(&[
-            json!({"field": "/priority", "op": "eq", "value": "high"}),
-            json!({"field": "/amount", "op": "gte", "value": 100}),
-        ])
+        let conditions = lenient_where(Some(&json!([
+            {"field": "/priority", "op": "eq", "value": "high"},
+            {"field": "/amount", "op": "gte", "value": 100},
+        ])))
+        .0
         .unwrap();
         let items = [
             json!({"priority": "high", "amount": "250.00"}),
@@ -161,13 +175,17 @@ mod tests {
     }
 
     #[test]
-    fn params_errors_name_the_param() {
-        assert!(matches!(parse_where(&[]), Err(HandlerError::InvalidInput(m)) if m.contains("at least one")));
-        let second_bad =
-            parse_where(&[json!({"field": "/a", "op": "eq", "value": 1}), json!({"field": "/b", "op": "near"})]);
-        assert!(
-            matches!(second_bad, Err(HandlerError::InvalidInput(m)) if m.starts_with("params.where[1].op must be one of"))
-        );
+    fn a_where_in_another_shape_becomes_words_for_the_model() {
+        assert_eq!(lenient_where(Some(&json!([]))).0.map(|c| c.len()), None);
+        let (checked, words) =
+            lenient_where(Some(&json!([{"field": "/a", "op": "eq", "value": 1}, {"field": "/b", "op": "near"}])));
+        assert_eq!(checked.map(|c| c.len()), Some(1));
+        assert_eq!(words.as_deref(), Some("field: /b; op: near"));
+        let (checked, words) = lenient_where(Some(&json!("amount over 500 and still open")));
+        assert!(checked.is_none());
+        assert_eq!(words.as_deref(), Some("amount over 500 and still open"));
+        let single = lenient_where(Some(&json!({"field": "status", "op": "eq", "value": "open"})));
+        assert_eq!((single.0.map(|c| c.len()), single.1), (Some(1), None), "one clause without its list, a bare key");
         assert_eq!(Match::parse(None).unwrap(), Match::All);
         assert_eq!(Match::parse(Some("any")).unwrap(), Match::Any);
         assert!(matches!(Match::parse(Some("some")), Err(HandlerError::InvalidInput(m)) if m.contains("params.match")));

@@ -32,15 +32,11 @@ impl handler_kit::Handler for Generate {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let max_words = params::optional_u32(&params, "max_words")?;
-        let content_type = match params::optional_str(&params, "type")? {
-            Some(name) => ContentType::parse(name).ok_or_else(|| {
-                HandlerError::InvalidInput(format!(
-                    "params.type must be `email`, `report`, `code`, `creative` or `text`, got `{name}`"
-                ))
-            })?,
-            None => ContentType::detect(&request.step.name, &request.step.prompt),
-        };
+        // A length or type it cannot read is never refused: no word limit, the type read from the step.
+        let max_words = params::optional_u32(&params, "max_words").ok().flatten();
+        let content_type = params::optional_text(&params, "type")
+            .and_then(|name| ContentType::parse(&name))
+            .unwrap_or_else(|| ContentType::detect(&request.step.name, &request.step.prompt));
         if material::is_empty(&request) {
             return Err(HandlerError::InvalidInput(
                 "the step has no prompt and no data: nothing to generate from".into(),

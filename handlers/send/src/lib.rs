@@ -43,7 +43,7 @@ impl handler_kit::Handler for Sender {
             version: env!("CARGO_PKG_VERSION").into(),
             intents: vec!["send".into()],
             description: "Delivers a message to a plugin's webhook; the model only drafts a missing message".into(),
-            control_params: ["plugin", "message", "channel", "to", "subject"].map(String::from).to_vec(),
+            control_params: ops::CONTROL.map(String::from).to_vec(),
         }
     }
 

@@ -4,6 +4,9 @@
 use handler_kit::{HandlerError, params};
 use serde_json::{Map, Value, json};
 
+/// Params that are settings; every other param is data.
+pub const CONTROL: [&str; 5] = ["plugin", "message", "channel", "to", "subject"];
+
 /// Longest message the model is asked to draft.
 const DRAFT_WORDS: u32 = 120;
 
@@ -24,11 +27,13 @@ impl Delivery {
     /// `#channel`, and email addresses as recipients.
     pub fn parse(params: &Map<String, Value>, prompt: &str, available: &[String]) -> Result<Delivery, HandlerError> {
         let invalid = |message: String| HandlerError::InvalidInput(message);
-        let plugin = match params::optional_str(params, "plugin")?.map(str::trim) {
-            Some(plugin) if !plugin.is_empty() => plugin.to_string(),
-            _ => named_plugin(prompt, available).ok_or_else(|| {
+        let plugin = match params::optional_text(params, "plugin") {
+            Some(plugin) => plugin,
+            None => named_plugin(prompt, available).ok_or_else(|| {
                 invalid(format!(
-                    "params.plugin is required for send: the prompt names none of the step's available plugins ({})",
+                    "params.plugin is required for send: got none, and the prompt names none of the step's \
+                     available plugins ({}); fix: add \"plugin\": \"slack\" (or email, webhook) to the step's \
+                     params and list it in the workflow's available_plugins",
                     if available.is_empty() { "none".to_string() } else { available.join(", ") }
                 ))
             })?,
@@ -40,16 +45,26 @@ impl Delivery {
             }
             Some(message) => Some(message.clone()),
         };
-        let text = |key| params::optional_str(params, key).map(|v| v.map(str::to_string));
+        // Recipients: `to` in any shape, else addresses in the prompt, else in the step's data.
+        let data: String = params
+            .iter()
+            .filter(|(key, _)| !CONTROL.contains(&key.as_str()))
+            .map(|(_, value)| params::text_of(value))
+            .collect::<Vec<_>>()
+            .join(" ");
         let delivery = Delivery {
-            channel: text("channel")?.or_else(|| channel_in(prompt)),
-            to: text("to")?.or_else(|| addresses_in(prompt)),
-            subject: text("subject")?,
+            channel: params::optional_text(params, "channel").or_else(|| channel_in(prompt)),
+            to: params.get("to").and_then(recipients).or_else(|| addresses_in(prompt)).or_else(|| addresses_in(&data)),
+            subject: params::optional_text(params, "subject"),
             plugin,
             message,
         };
         if delivery.plugin == "email" && delivery.to.is_none() {
-            return Err(invalid("params.to is required for plugin `email` (or an address in the prompt)".into()));
+            return Err(invalid(
+                "params.to is required for plugin `email`: got no address in params.to, the prompt or the step's \
+                 data; fix: add \"to\": \"name@example.com\" (or a list of addresses) to the step's params"
+                    .into(),
+            ));
         }
         Ok(delivery)
     }
@@ -138,6 +153,25 @@ fn channel_in(prompt: &str) -> Option<String> {
 }
 
 /// The email addresses of the prompt, comma-separated.
+/// Recipients as people give them: one address, a list (of addresses, or of
+/// people with an `email`/`address` field), joined with `, `.
+fn recipients(to: &Value) -> Option<String> {
+    let one = |v: &Value| match v {
+        Value::Object(person) => ["email", "address", "to"]
+            .iter()
+            .find_map(|k| person.get(*k))
+            .map(params::text_of)
+            .or_else(|| Some(params::text_of(v))),
+        other => Some(params::text_of(other)),
+    };
+    let all: Vec<String> = match to {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        single => one(single).into_iter().collect(),
+    };
+    let all: Vec<String> = all.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+    (!all.is_empty()).then(|| all.join(", "))
+}
+
 fn addresses_in(prompt: &str) -> Option<String> {
     let addresses: Vec<&str> = prompt
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '<' | '>'))
@@ -183,14 +217,21 @@ mod tests {
         assert!(
             invalid_input(parse(json!({"plugin": "slack", "message": "  "}))).starts_with("params.message is empty")
         );
-        assert_eq!(
-            invalid_input(parse(json!({"plugin": "slack", "channel": 3}))),
-            "params.channel must be a string, got number"
+        assert_eq!(parse(json!({"plugin": "slack", "channel": 3})).unwrap().channel.as_deref(), Some("3"));
+        assert!(
+            invalid_input(parse(json!({"plugin": "email", "message": "x"})))
+                .starts_with("params.to is required for plugin `email`: got no address")
         );
-        assert_eq!(
-            invalid_input(parse(json!({"plugin": "email", "message": "x"}))),
-            "params.to is required for plugin `email` (or an address in the prompt)"
-        );
+    }
+
+    #[test]
+    fn recipients_come_in_the_shapes_people_write_or_from_the_data() {
+        let to = |to: Value| parse(json!({"plugin": "email", "to": to})).unwrap().to.unwrap();
+        assert_eq!(to(json!("ana@example.com")), "ana@example.com");
+        assert_eq!(to(json!(["ana@example.com", "bo@example.com"])), "ana@example.com, bo@example.com");
+        assert_eq!(to(json!([{"name": "Ana", "email": "ana@example.com"}])), "ana@example.com");
+        let from_data = parse(json!({"plugin": "email", "owner": {"name": "Ana", "contact": "ana@example.com"}}));
+        assert_eq!(from_data.unwrap().to.as_deref(), Some("ana@example.com"), "an address only in the data");
     }
 
     #[test]

@@ -27,15 +27,13 @@ impl handler_kit::Handler for Summarize {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let target = params::optional_u32(&params, "target_length")?.unwrap_or(DEFAULT_TARGET_WORDS);
-        let style = match params::optional_str(&params, "style")?.unwrap_or("paragraph") {
-            "paragraph" => "one paragraph",
-            "bullets" => "short bullet points",
-            other => {
-                return Err(HandlerError::InvalidInput(format!(
-                    "params.style must be `paragraph` or `bullets`, got `{other}`"
-                )));
-            }
+        // A length or style in words it cannot read is never refused: the default length, the words as the style.
+        let target = params::optional_u32(&params, "target_length").ok().flatten().unwrap_or(DEFAULT_TARGET_WORDS);
+        let style = match params::optional_text(&params, "style") {
+            None => "one paragraph".to_string(),
+            Some(style) if style.eq_ignore_ascii_case("paragraph") => "one paragraph".to_string(),
+            Some(style) if style.to_ascii_lowercase().starts_with("bullet") => "short bullet points".to_string(),
+            Some(style) => style,
         };
         if material::is_empty(&request) {
             return Err(HandlerError::InvalidInput("the step has no prompt and no data: nothing to summarize".into()));

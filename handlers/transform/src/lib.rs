@@ -6,7 +6,8 @@
 //! - `input`: the data, a JSON value (a string holding JSON is parsed first);
 //!   without it, the step's data;
 //! - `mapping`: `{ "out_field": "/json/pointer" | literal }`, applied to the
-//!   object, or to every item when the data is an array;
+//!   object, or to every item when the data is an array; a mapping in words
+//!   (a string, a list of phrases) goes to the model with the instruction;
 //! - `select`: the fields to keep (names, or JSON pointers named by their last segment);
 //! - `rename`: `{ "old_field": "new_field" }`;
 //! - `drop_empty`: remove null, empty-string, empty-array and empty-object fields;
@@ -40,33 +41,20 @@ impl handler_kit::Handler for Transform {
 
     fn execute(request: StepRequest) -> Result<String, HandlerError> {
         let params = params::object(&request.params)?;
-        let given = match params.get("input") {
-            Some(Value::String(text)) => Some(
-                serde_json::from_str(text)
-                    .map_err(|e| HandlerError::InvalidInput(format!("params.input is a string but not JSON: {e}")))?,
-            ),
-            Some(value) => Some(value.clone()),
-            None => None,
-        };
-        if !STRUCTURED.iter().any(|key| params.get(*key).is_some_and(|v| !v.is_null())) {
-            return reshape_with_model(&request, given.as_ref());
+        let given = params::data(&params, "input");
+        // A mapping given in words (or any shape but an object) is said to the model.
+        let mapping_in_words = params.get("mapping").filter(|m| !m.is_null() && !m.is_object()).map(params::text_of);
+        if mapping_in_words.is_some() || !STRUCTURED.iter().any(|key| params.get(*key).is_some_and(|v| !v.is_null())) {
+            return reshape_with_model(&request, given.as_ref(), mapping_in_words.as_deref());
         }
         let input = given.or_else(|| material::data(&request, &CONTROL).map(|d| d.value)).ok_or_else(|| {
             HandlerError::InvalidInput("nothing to transform: give params.input, or data in the step".into())
         })?;
-        let mapping = match params.get("mapping") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
-            Some(other) => {
-                return Err(HandlerError::InvalidInput(format!(
-                    "params.mapping must be an object, got {}",
-                    params::kind(other)
-                )));
-            }
-        };
-        let select = fields_to_keep(params::optional_array(&params, "select")?)?;
+        let mapping = params.get("mapping").and_then(Value::as_object);
+        let select = fields_to_keep(params::optional_list(&params, "select"))?;
         let rename = params::optional_object(&params, "rename")?;
-        let drop_empty = matches!(params.get("drop_empty"), Some(Value::Bool(true)));
+        let drop_empty =
+            params::optional_str(&params, "drop_empty")?.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let reshape = |item: &Value| {
             let mut out = mapping.map_or_else(|| item.clone(), |m| apply_mapping(item, m));
             if let Some(fields) = &select {
@@ -80,8 +68,9 @@ impl handler_kit::Handler for Transform {
         let output = match &input {
             Value::Array(items) => {
                 let mut items: Vec<Value> = items.iter().map(reshape).collect();
-                if let Some(pointer) = params::optional_str(&params, "sort_by")? {
-                    items.sort_by(|a, b| compare(a.pointer(pointer), b.pointer(pointer)));
+                if let Some(by) = params.get("sort_by").filter(|v| !v.is_null()) {
+                    let pointer = params::pointer(by, "params.sort_by")?;
+                    items.sort_by(|a, b| compare(a.pointer(&pointer), b.pointer(&pointer)));
                 }
                 if let Some(limit) = params::optional_u32(&params, "limit")? {
                     items.truncate(limit as usize);
@@ -94,9 +83,14 @@ impl handler_kit::Handler for Transform {
     }
 }
 
-/// The reshaping in words: the model answers the reshaped JSON.
-fn reshape_with_model(request: &StepRequest, input: Option<&Value>) -> Result<String, HandlerError> {
-    if material::instruction(request).is_none() {
+/// The reshaping in words: the model answers the reshaped JSON. `said` is
+/// a mapping the params give in words, beside the instruction.
+fn reshape_with_model(
+    request: &StepRequest,
+    input: Option<&Value>,
+    said: Option<&str>,
+) -> Result<String, HandlerError> {
+    if material::instruction(request).is_none() && said.is_none() {
         return Err(HandlerError::InvalidInput(
             "transform needs to know how to reshape: params.mapping, params.select, params.rename, \
              or a prompt that says it"
@@ -105,12 +99,16 @@ fn reshape_with_model(request: &StepRequest, input: Option<&Value>) -> Result<St
     }
     let system = "Reshape the data as JSON exactly as the instruction says (select, rename, reformat, convert, \
                  restructure), keeping every value the result needs unchanged. Invent nothing.";
-    let reshaped = ask_json(Ask::json(request, system, data_task(input), MODEL_MAX_TOKENS))?;
+    let task = match said {
+        Some(mapping) => format!("Mapping: {mapping}\n\n{}", data_task(input)),
+        None => data_task(input),
+    };
+    let reshaped = ask_json(Ask::json(request, system, task, MODEL_MAX_TOKENS))?;
     Ok(reshaped.to_string())
 }
 
 /// `select`'s fields: `(output name, pointer)`.
-fn fields_to_keep(select: Option<&Vec<Value>>) -> Result<Option<Vec<(String, String)>>, HandlerError> {
+fn fields_to_keep(select: Option<Vec<Value>>) -> Result<Option<Vec<(String, String)>>, HandlerError> {
     let Some(select) = select else { return Ok(None) };
     select
         .iter()

@@ -65,9 +65,43 @@ impl Failure {
     }
 }
 
-/// Reads `params.rules`, naming each rule by its index in errors.
-pub fn parse_rules(specs: &[Value]) -> Result<Vec<Rule>, HandlerError> {
-    specs.iter().enumerate().map(|(i, spec)| parse_rule(spec, &format!("params.rules[{i}]"))).collect()
+/// Reads `params.rules` in any shape: a list of rules; one rule without its
+/// list; a sentence; an object of `field: rule in words`. A rule it cannot
+/// check itself (a sentence, an unknown check) becomes a `judgment` the
+/// model answers, so a rule is never refused for its shape.
+pub fn lenient_rules(given: Option<&Value>) -> Vec<Rule> {
+    let specs = match given {
+        None | Some(Value::Null) => return vec![],
+        Some(Value::Array(specs)) => specs.clone(),
+        Some(Value::Object(fields)) if !fields.contains_key("check") => {
+            // `{"amount": "must be positive", "email": "required"}`: one rule per field.
+            return fields
+                .iter()
+                .map(|(field, rule)| Rule {
+                    field: params::pointer(&Value::String(field.clone()), "params.rules").unwrap_or_default(),
+                    check: Check::Judgment(format!("{field}: {}", params::text_of(rule))),
+                    message: None,
+                })
+                .collect();
+        }
+        Some(single) => vec![single.clone()],
+    };
+    specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, spec)| match parse_rule(spec, &format!("params.rules[{i}]")) {
+            Ok(rule) => Some(rule),
+            Err(_) => {
+                let words = params::text_of(spec);
+                let words = words.trim();
+                (!words.is_empty()).then(|| Rule {
+                    field: String::new(),
+                    check: Check::Judgment(words.into()),
+                    message: None,
+                })
+            }
+        })
+        .collect()
 }
 
 fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
@@ -86,7 +120,14 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
     let value = spec.get("value").unwrap_or(&Value::Null);
     let value_error =
         |wanted: &str| invalid(format!("{at}.value must be {wanted} for `{check_name}`, got {}", params::kind(value)));
-    let length = || value.as_u64().map(|n| n as usize).ok_or_else(|| value_error("a non-negative integer"));
+    // Numbers written as strings (`"5"`) count as numbers.
+    let as_number = || value.as_f64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()));
+    let length = || {
+        as_number()
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+            .map(|n| n as usize)
+            .ok_or_else(|| value_error("a non-negative integer"))
+    };
     let check = match check_name {
         "required" => Check::Required,
         "type" => {
@@ -107,8 +148,8 @@ fn parse_rule(spec: &Value, at: &str) -> Result<Rule, HandlerError> {
             }
             Check::Type(names.into_iter().map(String::from).collect())
         }
-        "min" => Check::Min(value.as_f64().ok_or_else(|| value_error("a number"))?),
-        "max" => Check::Max(value.as_f64().ok_or_else(|| value_error("a number"))?),
+        "min" => Check::Min(as_number().ok_or_else(|| value_error("a number"))?),
+        "max" => Check::Max(as_number().ok_or_else(|| value_error("a number"))?),
         "min_length" => Check::MinLength(length()?),
         "max_length" => Check::MaxLength(length()?),
         "pattern" => {
@@ -359,7 +400,7 @@ mod tests {
     use super::*;
 
     fn rule(spec: Value) -> Rule {
-        parse_rules(&[spec]).unwrap().remove(0)
+        parse_rule(&spec, "params.rules[0]").unwrap()
     }
 
     fn fails(spec: Value, data: &Value) -> Option<String> {
@@ -367,10 +408,43 @@ mod tests {
     }
 
     fn input_error(spec: Value) -> String {
-        match parse_rules(&[json!({"field": "/a", "check": "required"}), spec]) {
+        match parse_rule(&spec, "params.rules[1]") {
             Err(HandlerError::InvalidInput(message)) => message,
             other => panic!("expected invalid input, got {other:?}"),
         }
+    }
+
+    /// What `lenient_rules` makes of rules in other shapes: (field, judgment question) per rule.
+    fn judged(given: Value) -> Vec<(String, String)> {
+        lenient_rules(Some(&given))
+            .into_iter()
+            .map(|r| match r.check {
+                Check::Judgment(q) => (r.field, q),
+                other => (r.field, other.name().to_string()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_in_other_shapes_are_checked_or_judged_never_refused() {
+        assert_eq!(
+            judged(json!("every line item needs a cost centre")),
+            [(String::new(), "every line item needs a cost centre".into())]
+        );
+        assert_eq!(
+            judged(json!({"amount": "must be positive", "email": "required"})),
+            [("/amount".into(), "amount: must be positive".into()), ("/email".into(), "email: required".into())]
+        );
+        assert_eq!(judged(json!({"field": "total", "check": "min", "value": "0"})), [("/total".into(), "min".into())]);
+        assert_eq!(
+            judged(json!([{"field": "/a", "check": "required"}, "no duplicates", {"field": "/b", "check": "shape"}])),
+            [
+                ("/a".into(), "required".into()),
+                (String::new(), "no duplicates".into()),
+                (String::new(), "check: shape; field: /b".into())
+            ]
+        );
+        assert!(lenient_rules(None).is_empty());
     }
 
     fn output_error(result: Result<Vec<(bool, String)>, HandlerError>) -> String {
@@ -463,11 +537,7 @@ mod tests {
         );
         assert_eq!(input_error(json!({"check": "required"})), "params.rules[1].field is required for `required`");
         assert_eq!(
-            input_error(json!({"field": "a", "check": "required"})),
-            "params.rules[1].field must be a JSON pointer such as `/a`, got `a`"
-        );
-        assert_eq!(
-            input_error(json!({"field": "/a", "check": "min", "value": "5"})),
+            input_error(json!({"field": "/a", "check": "min", "value": "five"})),
             "params.rules[1].value must be a number for `min`, got string"
         );
         assert_eq!(
@@ -512,12 +582,11 @@ mod tests {
 
     #[test]
     fn the_judgment_request_numbers_rules_by_their_index() {
-        let rules = parse_rules(&[
-            json!({"field": "/a", "check": "required"}),
-            json!({"check": "judgment", "value": "Is the refund justified by the policy?"}),
-            json!({"field": "/reason", "check": "judgment", "value": "Is the reason polite?"}),
-        ])
-        .unwrap();
+        let rules = lenient_rules(Some(&json!([
+            {"field": "/a", "check": "required"},
+            {"check": "judgment", "value": "Is the refund justified by the policy?"},
+            {"field": "/reason", "check": "judgment", "value": "Is the reason polite?"},
+        ])));
         let judgments = [(1, &rules[1]), (2, &rules[2])];
         let (_, schema, task) = judgment_request(Some(&json!({"days": 12})), &judgments);
         assert_eq!(schema["properties"]["verdicts"]["required"], json!(["1", "2"]));

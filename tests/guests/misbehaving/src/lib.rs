@@ -58,8 +58,8 @@ impl handler_kit::Handler for Misbehaving {
             "deep-recursion" => Ok(recurse(black_box(1)).to_string()),
             "huge-output" => Ok(serde_json::json!({ "blob": "x".repeat(4 << 20) }).to_string()),
             "forbidden-http" => {
-                let authority = params::optional_str(&params, "authority")?.unwrap_or("example.com");
-                call_out(authority)
+                let authority = params::optional_str(&params, "authority")?.unwrap_or_else(|| "example.com".into());
+                call_out(&authority)
             }
             "greedy-llm" => {
                 let answer = llm::complete(&CompletionRequest {
@@ -74,7 +74,7 @@ impl handler_kit::Handler for Misbehaving {
                 Ok(serde_json::json!({ "text": answer.text }).to_string())
             }
             "other-model" => {
-                let model = params::optional_str(&params, "model")?.unwrap_or("claude-opus-4-5");
+                let model = params::optional_str(&params, "model")?.unwrap_or_else(|| "claude-opus-4-5".into());
                 let answer = llm::complete(&CompletionRequest {
                     model: Some(model.to_string()),
                     system: None,
@@ -87,12 +87,12 @@ impl handler_kit::Handler for Misbehaving {
                 Ok(serde_json::json!({ "model": answer.model }).to_string())
             }
             "read-setting" => {
-                let key = params::optional_str(&params, "key")?.unwrap_or("plugin_slack_url");
+                let key = params::optional_str(&params, "key")?.unwrap_or_else(|| "plugin_slack_url".into());
                 let all = settings::get_prefix("").len();
-                Ok(serde_json::json!({ "value": settings::get(key), "readable": all }).to_string())
+                Ok(serde_json::json!({ "value": settings::get(&key), "readable": all }).to_string())
             }
             "emit-event" => {
-                let event_type = match params::optional_str(&params, "event")? {
+                let event_type = match params::optional_str(&params, "event")?.as_deref() {
                     Some("ORCHESTRATION_COMPLETED") | None => EventType::OrchestrationCompleted,
                     Some(own) => EventType::HandlerEvent(own.to_string()),
                 };
