@@ -189,6 +189,31 @@ fn eval_measures_a_corpus_with_plugins_answered_by_the_sink() {
     assert!(html.contains("class=\"hit\"") && html.contains("<svg"));
     assert!(!html.contains("http://") && !html.contains("https://"), "nothing is fetched when it is viewed");
 
+    // The LLM classification tier, metered; with --perfect-llm-tier answered from the labels.
+    assert_eq!(report["llm_tier"]["answered_by"], "simulated (cannot classify)");
+    assert_eq!(report["confident_wrong"], 0);
+    let heldout = dir.0.join("heldout");
+    std::fs::create_dir_all(&heldout).unwrap();
+    for name in ["01-vet-recheck-reminders.json", "02-irrops-nx418-cancellation.json"] {
+        std::fs::copy(repo().join("bench/corpus/heldout2").join(name), heldout.join(name)).unwrap();
+    }
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = dir.pilot(&[&["eval", heldout.to_str().unwrap(), "--json"], extra].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone()
+    };
+    let (plain, perfect) = (run(&[]), run(&["--perfect-llm-tier"]));
+    assert_eq!(perfect["llm_tier"]["answered_by"], "perfect (labels)");
+    assert!(perfect["llm_tier"]["steps"].as_u64().unwrap() > 0, "{}", perfect["llm_tier"]);
+    assert!(perfect["llm_tier"]["spend"]["tokens"].as_u64().unwrap() > 0);
+    assert!(
+        perfect["intent_accuracy"].as_f64() > plain["intent_accuracy"].as_f64(),
+        "a perfect LLM tier fixes what the free tiers were unsure of: {} vs {}",
+        perfect["intent_accuracy"],
+        plain["intent_accuracy"]
+    );
+    assert_eq!(perfect["confident_wrong"], plain["confident_wrong"], "the free tiers settle the same steps either way");
+
     let missing = dir.pilot(&["eval", dir.0.join("no-such-dir").to_str().unwrap()]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("reading corpus directory"), "{}", stderr(&missing));

@@ -118,6 +118,11 @@ pub struct EvalArgs {
     /// Also write the evaluation as one self-contained HTML page (bars, confusion matrix, lists).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Answer the orchestrator's LLM classification call from the split's
+    /// labels, as a perfect classifier would (the simulated provider answers
+    /// every other call): the accuracy the design reaches where a model answers.
+    #[arg(long)]
+    pub perfect_llm_tier: bool,
 }
 
 #[derive(Args)]

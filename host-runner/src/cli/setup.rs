@@ -38,6 +38,18 @@ pub fn handlers_dir(cli: &Cli) -> PathBuf {
     cli.handlers.clone().unwrap_or_else(|| cli.components.join("handlers"))
 }
 
+/// The simulated provider's latency when the CLI's provider is the simulated
+/// double (named, or `auto` with no provider key or URL set).
+pub fn simulated_latency(cli: &Cli) -> Option<Duration> {
+    let set = |name: &str| std::env::var(name).ok().is_some_and(|v| !v.trim().is_empty());
+    let simulated = match cli.provider {
+        ProviderArg::Simulated => true,
+        ProviderArg::Auto => !["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"].iter().any(|k| set(k)),
+        ProviderArg::Anthropic | ProviderArg::Openai => false,
+    };
+    simulated.then(|| Duration::from_millis(cli.simulated_latency_ms))
+}
+
 /// `strict`: a bad handler file fails the command instead of being listed as rejected.
 pub fn host_builder(cli: &Cli, db: &str, strict: bool) -> Result<HostBuilder> {
     let provider = match cli.provider {

@@ -4,14 +4,17 @@ use crate::cli::args::{Cli, EvalArgs};
 use crate::cli::output::emit;
 use crate::cli::{eval, print, setup};
 use anyhow::{Context, Result};
-use host_runner::Workflow;
+use eval::oracle::ClassificationOracle;
+use host_runner::capabilities::llm::simulated::Simulated;
+use host_runner::{ProviderChoice, Workflow};
 use std::path::Path;
+use std::sync::Arc;
 
 pub async fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let mut reports = vec![];
     for (split, workflows) in eval::splits(&args.dir)? {
         let transcripts = args.transcripts.as_ref().map(|d| d.join(&split));
-        reports.push(eval_split(cli, &split, &workflows, transcripts.as_deref()).await?);
+        reports.push(eval_split(cli, &split, &workflows, transcripts.as_deref(), args.perfect_llm_tier).await?);
     }
     if let Some(path) = &args.report {
         std::fs::write(path, eval::html::render(&reports))
@@ -28,16 +31,25 @@ async fn eval_split(
     split: &str,
     workflows: &[(String, Workflow)],
     transcripts: Option<&Path>,
+    perfect_llm_tier: bool,
 ) -> Result<eval::EvalReport> {
     let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
     // Plugins answer from a loopback test double, allowed by copies of the manifests.
     let sink = eval::sink::PluginSink::start().await?;
     let handlers = sink.handlers_copy(&setup::handlers_dir(cli), &scratch.join("handlers"))?;
-    let host = setup::host_builder(cli, &scratch.join("pilot.db").display().to_string(), true)?
-        .handlers_dir(handlers)
-        .keep_transcript(true)
-        .build()
-        .await?;
+    // With the simulated provider, the classification tier is metered (and, asked, answered from the labels).
+    let oracle = match setup::simulated_latency(cli) {
+        Some(latency) => Some(Arc::new(ClassificationOracle::new(Arc::new(Simulated::new(latency)), perfect_llm_tier))),
+        None if perfect_llm_tier => {
+            anyhow::bail!("--perfect-llm-tier plays the LLM tier offline: use --provider simulated")
+        }
+        None => None,
+    };
+    let mut builder = setup::host_builder(cli, &scratch.join("pilot.db").display().to_string(), true)?;
+    if let Some(oracle) = &oracle {
+        builder = builder.provider(ProviderChoice::Custom(oracle.clone()));
+    }
+    let host = builder.handlers_dir(handlers).keep_transcript(true).build().await?;
     sink.configure(host.db())?;
     print::provider_note(&host);
     eprintln!(
@@ -48,7 +60,7 @@ async fn eval_split(
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
     );
-    let report = eval::evaluate(&host, split, workflows, transcripts, |name| {
+    let report = eval::evaluate(&host, split, workflows, transcripts, oracle.as_deref(), |name| {
         bar.set_message(name.rsplit('/').next().unwrap_or(name).to_string());
         bar.inc(1);
     })

@@ -8,6 +8,7 @@
 //! host keeps a transcript).
 
 pub mod html;
+pub mod oracle;
 pub mod sink;
 
 use anyhow::{Context, Result};
@@ -168,6 +169,26 @@ pub struct EvalReport {
     /// Requests the plugin sink (a loopback test double) answered, by plugin;
     /// empty when the evaluation ran without it.
     pub plugin_requests: BTreeMap<String, usize>,
+    /// Labeled steps the free tiers (pattern, params, context) settled at or
+    /// above the classification threshold with the wrong intent: the LLM tier
+    /// is never asked about them, whatever model plays it.
+    pub confident_wrong: usize,
+    pub confident_wrong_pct: f64,
+    pub confident_wrong_steps: Vec<String>,
+    /// The LLM classification tier: who answered it, its share of labeled steps and what it cost.
+    pub llm_tier: LlmTier,
+}
+
+/// What the LLM classification tier did in the orchestrated pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct LlmTier {
+    /// `perfect (labels)`, `simulated (cannot classify)` or `provider (not metered)`.
+    pub answered_by: &'static str,
+    /// Labeled steps whose intent came from it.
+    pub steps: usize,
+    pub share_pct: f64,
+    /// Its calls and their tokens (input and output), when metered.
+    pub spend: Option<oracle::TierSpend>,
 }
 
 /// A split's name and its workflows (file name, workflow).
@@ -227,6 +248,7 @@ pub async fn evaluate(
     split: &str,
     workflows: &[(String, Workflow)],
     transcripts: Option<&std::path::Path>,
+    oracle: Option<&oracle::ClassificationOracle>,
     progress: impl Fn(&str),
 ) -> Result<EvalReport> {
     let set = |key: &str, value: &str| host.db().set_setting(key, value);
@@ -243,8 +265,19 @@ pub async fn evaluate(
     let mut fidelity = host.transcript().map(|_| Fidelity::default());
     let mut baseline_fidelity = host.transcript().map(|_| Fidelity::default());
     let mut fallback_reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut confident_wrong, mut llm_steps) = (Vec::new(), 0usize);
+    let threshold = host
+        .db()
+        .setting(keys::CLASSIFICATION_THRESHOLD)?
+        .and_then(|v| v.parse::<f32>().ok())
+        .unwrap_or(keys::DEFAULT_CLASSIFICATION_THRESHOLD);
+    let spent_before = oracle.map(oracle::ClassificationOracle::spend);
     for (name, workflow) in workflows {
         progress(name);
+        if let Some(oracle) = oracle {
+            let labels = workflow.steps.iter().filter_map(|s| Some((s.id.clone(), s.labels.as_ref()?.intent.clone())));
+            oracle.set_labels(labels.collect());
+        }
         set(keys::ORCHESTRATION_ENABLED, "false")?;
         set(keys::DEFAULT_MODEL, BASELINE_MODEL)?;
         let base = host.run(workflow).await.with_context(|| format!("{name}: baseline pass"))?;
@@ -326,6 +359,18 @@ pub async fn evaluate(
             if classified.is_some_and(|c| c.intent == label.intent) {
                 tally[0] += 1;
             }
+            llm_steps += usize::from(classified.is_some_and(|c| c.method == "llm"));
+            if classified.is_some_and(|c| {
+                c.intent != label.intent
+                    && c.confidence >= threshold
+                    && matches!(c.method.as_str(), "pattern" | "params" | "context")
+            }) {
+                let c = classified.expect("checked above");
+                confident_wrong.push(format!(
+                    "{} / {}: {} settled as {} by {} ({:.2})",
+                    workflow.id, step.id, label.intent, c.intent, c.method, c.confidence
+                ));
+            }
             let as_classified = classified.map_or_else(|| "-".to_string(), |c| c.intent.clone());
             *confusion.entry((label.intent.clone(), as_classified)).or_default() += 1;
             match classified {
@@ -373,6 +418,22 @@ pub async fn evaluate(
         fidelity,
         baseline_fidelity,
         plugin_requests: BTreeMap::new(),
+        confident_wrong: confident_wrong.len(),
+        confident_wrong_pct: pct(confident_wrong.len() as f64, labeled as f64),
+        confident_wrong_steps: confident_wrong,
+        llm_tier: LlmTier {
+            answered_by: match oracle {
+                Some(o) if o.perfect() => "perfect (labels)",
+                Some(_) => "simulated (cannot classify)",
+                None => "provider (not metered)",
+            },
+            steps: llm_steps,
+            share_pct: pct(llm_steps as f64, labeled as f64),
+            spend: oracle.zip(spent_before).map(|(o, before)| {
+                let now = o.spend();
+                oracle::TierSpend { calls: now.calls - before.calls, tokens: now.tokens - before.tokens }
+            }),
+        },
         fallback_reasons: {
             let mut reasons: Vec<(String, usize)> = fallback_reasons.into_iter().collect();
             reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -25,6 +25,15 @@ fn report(r: &EvalReport) {
     }
     println!("  free tiers alone    {:.1}%  (declared intents and params withheld, no model)", r.free_tier_accuracy);
     println!(
+        "  confident-wrong   {:6.1}%  ({} steps the free tiers settled wrongly, the LLM tier never asked)",
+        r.confident_wrong_pct, r.confident_wrong
+    );
+    let spend = r.llm_tier.spend.map_or_else(String::new, |s| format!(", {} calls, {} tokens", s.calls, s.tokens));
+    println!(
+        "  LLM tier            {} steps ({:.1}%), answered by {}{spend}",
+        r.llm_tier.steps, r.llm_tier.share_pct, r.llm_tier.answered_by
+    );
+    println!(
         "tokens              baseline {} -> orchestrated {}  (savings {:.1}%)",
         r.baseline.tokens, r.orchestrated.tokens, r.token_savings_pct
     );
