@@ -91,3 +91,46 @@ async fn a_workflow_runs_orchestrated_on_an_openai_compatible_server() {
     assert_eq!(received[0].body["response_format"]["type"], "json_schema");
     assert!(received[0].body["response_format"]["json_schema"]["schema"]["properties"]["total"].is_object());
 }
+
+/// A schema-constrained answer that is not JSON (seen from a real LiteLLM
+/// proxy) is the model's unusable answer: the step is retried one tier up,
+/// counted, and runs orchestrated, never reported as a provider failure.
+#[tokio::test]
+async fn an_answer_that_is_not_json_is_retried_one_tier_up() {
+    let mock = MockOpenAi::start(vec![
+        completion("Sure! The invoice number is INV-2024-0042 and the total is 716.38 EUR.", 300, 25),
+        completion("As I said: INV-2024-0042, 716.38 EUR.", 320, 15),
+        completion(r#"{"invoice_number":"INV-2024-0042","total":716.38}"#, 300, 20),
+    ])
+    .await;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_ais_routing_enabled", "true");
+    let host = sandbox.host_on_openai(&mock).await;
+    let workflow = host_runner::Workflow::parse(
+        &serde_json::json!({
+            "id": "one-invoice",
+            "agent_id": "agent-ap-01",
+            "user_id": "user-ap",
+            "inputs": {"invoice": "ACME Safety Supplies. Invoice INV-2024-0042. Total due: 716.38 EUR."},
+            "steps": [{
+                "id": "fields",
+                "prompt": "Extract the invoice fields.\n\n{{input.invoice}}",
+                "params": {"schema": {"type": "object", "required": ["invoice_number", "total"],
+                    "properties": {"invoice_number": {"type": "string"}, "total": {"type": "number"}}}}
+            }]
+        })
+        .to_string(),
+        "inline",
+    )
+    .unwrap();
+    let report = host.run(&workflow).await.unwrap();
+    assert_eq!(report.steps[0].path, Path::Orchestrated, "{:?}", report.steps);
+    assert_eq!(report.steps[0].output["total"], 716.38);
+    let received = mock.received();
+    assert_eq!(received.len(), 3, "the unusable answer, the handler's repair request, the retry a tier up");
+    assert_eq!(received[0].body["model"], received[1].body["model"], "the repair asks the same model");
+    assert_ne!(received[1].body["model"], received[2].body["model"], "retried on a stronger tier's model");
+    assert_eq!(report.orchestration.expect("orchestration metrics").retries, 1);
+    assert_eq!(report.metrics.failed_attempts.calls, 2, "the unusable answers were paid and are counted");
+}

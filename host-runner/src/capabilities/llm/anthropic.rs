@@ -103,15 +103,16 @@ struct Usage {
 fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
     let message: Message = serde_json::from_str(body)
         .map_err(|e| error(200, "invalid_response", &format!("unexpected Messages API response: {e}")))?;
+    let prose = || message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>();
     let text = match format {
-        AnswerFormat::Schema(schema) => {
-            let input =
-                message.content.iter().find(|b| b.kind == "tool_use").and_then(|b| b.input.clone()).ok_or_else(
-                    || error(200, "invalid_response", "a schema-constrained answer came without its tool_use block"),
-                )?;
-            unwrap_answer(schema, input).to_string()
-        }
-        _ => message.content.iter().filter(|b| b.kind == "text").map(|b| b.text.as_str()).collect::<String>(),
+        // A model that answered in prose instead of through the tool gave an
+        // unusable answer, not a provider failure: handed on as it came, the
+        // handler refuses it as invalid output, and the step is retried a tier up.
+        AnswerFormat::Schema(schema) => match message.content.iter().find(|b| b.kind == "tool_use") {
+            Some(ContentBlock { input: Some(input), .. }) => unwrap_answer(schema, input.clone()).to_string(),
+            _ => prose(),
+        },
+        _ => prose(),
     };
     let u = &message.usage;
     Ok(ProviderResponse {
@@ -182,9 +183,14 @@ mod tests {
             "content":[{"type":"tool_use","id":"toolu_1","name":"answer","input":{"label":"high"}}],
             "stop_reason":"tool_use","usage":{"input_tokens":30,"output_tokens":9}}"#;
         assert_eq!(parse_message(answer, &AnswerFormat::Schema(schema.clone())).unwrap().text, r#"{"label":"high"}"#);
+        let prose = answer.replace(
+            r#"{"type":"tool_use","id":"toolu_1","name":"answer","input":{"label":"high"}}"#,
+            r#"{"type":"text","text":"I would say high."}"#,
+        );
         assert_eq!(
-            parse_message(answer.replace("tool_use", "text").as_str(), &AnswerFormat::Schema(schema)).unwrap_err().kind,
-            "invalid_response"
+            parse_message(&prose, &AnswerFormat::Schema(schema)).unwrap().text,
+            "I would say high.",
+            "prose instead of the tool is the model's unusable answer, handed on for the handler to refuse"
         );
         // A non-object schema travels wrapped and comes back unwrapped.
         let list = json!({"type": "array", "items": {"type": "string"}});

@@ -117,12 +117,13 @@ fn parse_completion(body: &str, format: &AnswerFormat) -> Result<ProviderRespons
     }
     let content = choice.message.content.unwrap_or_default();
     let text = match format {
-        AnswerFormat::Schema(schema) => {
-            let value: serde_json::Value = serde_json::from_str(content.trim()).map_err(|e| {
-                error(200, "invalid_response", &format!("a schema-constrained answer that is not JSON: {e}"))
-            })?;
-            unwrap_answer(schema, value).to_string()
-        }
+        // An answer that is not JSON is the model's unusable answer, not a
+        // provider failure: handed on as it came, the handler refuses it as
+        // invalid output, and the step is retried a tier up.
+        AnswerFormat::Schema(schema) => match serde_json::from_str(content.trim()) {
+            Ok(value) => unwrap_answer(schema, value).to_string(),
+            Err(_) => content,
+        },
         _ => content,
     };
     // Servers that do not report usage (some local ones) are billed as zero:
@@ -181,7 +182,11 @@ mod tests {
         let wrapped = ok.replace(r#""content":"Hello""#, r#""content":"{\"value\":[\"a\"]}""#);
         let list = json!({"type": "array"});
         assert_eq!(parse_completion(&wrapped, &AnswerFormat::Schema(list.clone())).unwrap().text, r#"["a"]"#);
-        assert_eq!(parse_completion(ok, &AnswerFormat::Schema(list)).unwrap_err().kind, "invalid_response");
+        assert_eq!(
+            parse_completion(ok, &AnswerFormat::Schema(list)).unwrap().text,
+            "Hello",
+            "an answer that is not JSON is the model's, handed on for the handler to refuse"
+        );
         let refused = ok.replace(r#""content":"Hello""#, r#""content":null,"refusal":"I can't help with that""#);
         assert_eq!(parse_completion(&refused, &AnswerFormat::Json).unwrap_err().kind, "refusal");
         let e = ChatCompletions::parse_error(
