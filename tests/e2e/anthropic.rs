@@ -78,6 +78,35 @@ async fn a_5xx_from_a_proxy_is_retried_like_any_transient_status() {
     assert_eq!(mock.received().len(), 3, "a 500 and a 408 retried, then answered");
 }
 
+/// Input tokens the prompt cache served or stored are billed at the cache
+/// rates (settings beside each tier's prices), never as fresh input.
+#[tokio::test]
+async fn cached_input_tokens_are_billed_at_the_cache_rates() {
+    let mut cached = Scripted::message("Revenue rose 12%, costs were flat.", 100, 50);
+    cached.body["usage"]["cache_read_input_tokens"] = json!(2_000);
+    cached.body["usage"]["cache_creation_input_tokens"] = json!(500);
+    let mock = MockAnthropic::start(vec![cached]).await;
+    let sandbox = Sandbox::standard();
+    sandbox.set("orchestration_enabled", "true");
+    sandbox.set("orchestration_tier_balanced_cache_read_price", "0.25");
+    let host = sandbox.host_on(&mock).await;
+    let workflow = host_runner::Workflow::parse(
+        &json!({
+            "id": "cached", "agent_id": "agent-fin", "user_id": "user-fin",
+            "steps": [{"id": "gist", "prompt": "Summarize: revenue rose 12 percent in Q3 while costs stayed flat."}]
+        })
+        .to_string(),
+        "inline",
+    )
+    .unwrap();
+    let report = host.run(&workflow).await.unwrap();
+    let step = &report.steps[0];
+    assert_eq!(step.path, Path::Orchestrated, "{step:?}");
+    assert_eq!(step.tokens.input, 100 + 2_000 + 500, "every input token counts against budgets");
+    let billed = (100.0 * 3.0 + 2_000.0 * 0.25 + 500.0 * 3.75 + 50.0 * 15.0) / 1e6;
+    assert!((step.cost_usd - billed).abs() < 1e-12, "{} billed, {billed} expected", step.cost_usd);
+}
+
 #[tokio::test]
 async fn orchestrated_steps_are_billed_on_the_usage_the_provider_returned() {
     let mock = MockAnthropic::start(vec![

@@ -304,8 +304,20 @@ impl Catalogue {
             e.push(Entry::new(
                 key("output_price"),
                 m.output_price_per_mtok,
-                price,
+                price.clone(),
                 format!("US dollars per million output tokens, {tier} tier"),
+            ));
+            e.push(Entry::new(
+                key("cache_read_price"),
+                m.cache_read_price_per_mtok,
+                price.clone(),
+                format!("US dollars per million input tokens served from the provider's prompt cache, {tier} tier"),
+            ));
+            e.push(Entry::new(
+                key("cache_write_price"),
+                m.cache_write_price_per_mtok,
+                price,
+                format!("US dollars per million input tokens written to the provider's prompt cache, {tier} tier"),
             ));
         }
         Catalogue { entries: e }

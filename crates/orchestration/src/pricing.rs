@@ -26,6 +26,46 @@ pub fn list_price(model: &str) -> Option<(f64, f64)> {
     LIST_PRICES.iter().find(|(name, _, _)| is_model(model, name)).map(|(_, i, o)| (*i, *o))
 }
 
+/// Anthropic's prompt-cache rates relative to the input price: a cache read
+/// costs a tenth of it, a (five-minute) cache write a quarter more.
+pub const CACHE_READ_DIVISOR: f64 = 10.0;
+pub const CACHE_WRITE_OF_INPUT: f64 = 1.25;
+
+/// Input tokens a provider served from its prompt cache, or wrote to it;
+/// both are part of a call's input tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CachedTokens {
+    pub read: u32,
+    pub written: u32,
+}
+
+/// A model's rates in US dollars per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+}
+
+impl Rates {
+    /// `(input, output)` prices with the cache rates derived from the input price.
+    pub fn from_list((input, output): (f64, f64)) -> Rates {
+        Rates { input, output, cache_read: input / CACHE_READ_DIVISOR, cache_write: input * CACHE_WRITE_OF_INPUT }
+    }
+
+    /// Cost in US dollars of a call as billed: of its `input_tokens`, those
+    /// the cache served or stored are priced at the cache rates.
+    pub fn cost_usd(&self, input_tokens: u32, output_tokens: u32, cached: CachedTokens) -> f64 {
+        let fresh = input_tokens.saturating_sub(cached.read).saturating_sub(cached.written);
+        (f64::from(fresh) * self.input
+            + f64::from(cached.read.min(input_tokens)) * self.cache_read
+            + f64::from(cached.written.min(input_tokens.saturating_sub(cached.read))) * self.cache_write
+            + f64::from(output_tokens) * self.output)
+            / 1_000_000.0
+    }
+}
+
 /// Cost in US dollars of a call at `(input, output)` prices per million
 /// tokens: the one cost function of routing and billing.
 pub fn cost_usd((input_price, output_price): (f64, f64), input_tokens: u32, output_tokens: u32) -> f64 {
@@ -50,5 +90,19 @@ mod tests {
         assert!(!is_model("claude-sonnet-4-5", "claude-sonnet-4"));
         assert_eq!(list_price("claude-opus-4-1-2025"), None);
         assert_eq!(list_price("gpt-4o"), None);
+    }
+
+    #[test]
+    fn cached_input_is_billed_at_the_cache_rates() {
+        let sonnet = Rates::from_list((3.0, 15.0));
+        assert_eq!((sonnet.cache_read, sonnet.cache_write), (0.3, 3.75));
+        let none = sonnet.cost_usd(1_000_000, 0, CachedTokens::default());
+        assert!((none - 3.0).abs() < 1e-9);
+        let read = sonnet.cost_usd(1_000_000, 0, CachedTokens { read: 900_000, written: 0 });
+        assert!((read - (0.1 * 3.0 + 0.9 * 0.3)).abs() < 1e-9, "{read}");
+        let written = sonnet.cost_usd(1_000_000, 0, CachedTokens { read: 0, written: 1_000_000 });
+        assert!((written - 3.75).abs() < 1e-9);
+        let nonsense = sonnet.cost_usd(10, 0, CachedTokens { read: 50, written: 50 });
+        assert!((nonsense - 10.0 * 0.3 / 1e6).abs() < 1e-12, "counts beyond the input are not billed");
     }
 }

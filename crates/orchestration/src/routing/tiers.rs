@@ -61,6 +61,11 @@ pub struct ModelConfig {
     pub temperature: f32,
     pub input_price_per_mtok: f64,
     pub output_price_per_mtok: f64,
+    /// Input tokens the provider's prompt cache serves, and stores.
+    #[serde(default)]
+    pub cache_read_price_per_mtok: f64,
+    #[serde(default)]
+    pub cache_write_price_per_mtok: f64,
 }
 
 impl ModelConfig {
@@ -71,14 +76,27 @@ impl ModelConfig {
             Tier::Balanced => ("claude-sonnet-4-5", 4_096, 0.3),
             Tier::Powerful => ("claude-opus-4-5", 8_192, 0.3),
         };
-        let (input, output) = crate::pricing::list_price(model).expect("tier default models have list prices");
+        let list = crate::pricing::list_price(model).expect("tier default models have list prices");
+        let rates = crate::pricing::Rates::from_list(list);
         ModelConfig {
             provider: "anthropic".into(),
             model: model.into(),
             max_tokens,
             temperature,
-            input_price_per_mtok: input,
-            output_price_per_mtok: output,
+            input_price_per_mtok: rates.input,
+            output_price_per_mtok: rates.output,
+            cache_read_price_per_mtok: rates.cache_read,
+            cache_write_price_per_mtok: rates.cache_write,
+        }
+    }
+
+    /// Its rates, the cache's included.
+    pub fn rates(&self) -> crate::pricing::Rates {
+        crate::pricing::Rates {
+            input: self.input_price_per_mtok,
+            output: self.output_price_per_mtok,
+            cache_read: self.cache_read_price_per_mtok,
+            cache_write: self.cache_write_price_per_mtok,
         }
     }
 }
@@ -127,7 +145,8 @@ impl Default for TierModels {
 }
 
 /// Prefix of the per-tier model keys: `orchestration_tier_<tier>_<field>` with
-/// field `provider`, `model`, `max_tokens`, `temperature`, `input_price`, `output_price`.
+/// field `provider`, `model`, `max_tokens`, `temperature`, `input_price`, `output_price`,
+/// `cache_read_price`, `cache_write_price`.
 pub const TIER_KEY_PREFIX: &str = "orchestration_tier_";
 
 /// Reads each tier's model from settings; a missing, empty or unreadable value
@@ -157,6 +176,12 @@ pub fn tier_models_from_settings(get: impl Fn(&str) -> Option<String>) -> TierMo
         }
         if let Some(v) = price("output_price") {
             m.output_price_per_mtok = v;
+        }
+        if let Some(v) = price("cache_read_price") {
+            m.cache_read_price_per_mtok = v;
+        }
+        if let Some(v) = price("cache_write_price") {
+            m.cache_write_price_per_mtok = v;
         }
         m
     };

@@ -5,7 +5,7 @@
 use super::http_api::{
     Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unwrap_answer,
 };
-use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, CachedTokens, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use serde::Deserialize;
 use serde_json::json;
@@ -124,6 +124,10 @@ fn parse_message(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, 
             .saturating_add(u.cache_creation_input_tokens.unwrap_or(0))
             .saturating_add(u.cache_read_input_tokens.unwrap_or(0)),
         output_tokens: u.output_tokens,
+        cached: CachedTokens {
+            read: u.cache_read_input_tokens.unwrap_or(0),
+            written: u.cache_creation_input_tokens.unwrap_or(0),
+        },
         stop_reason: message.stop_reason.unwrap_or_else(|| "unknown".into()),
     })
 }

@@ -232,7 +232,7 @@ impl LlmCtx {
         self.meter.provider_time += started.elapsed();
         let answer = answer.map_err(LlmFailure::Provider)?;
         // Priced as admitted: a settings change mid-call does not reprice it.
-        let cost = orchestration::pricing::cost_usd(terms.price, answer.input_tokens, answer.output_tokens);
+        let cost = terms.rates.cost_usd(answer.input_tokens, answer.output_tokens, answer.cached);
         self.meter.input_tokens = self.meter.input_tokens.saturating_add(answer.input_tokens);
         self.meter.output_tokens = self.meter.output_tokens.saturating_add(answer.output_tokens);
         self.meter.cost_usd += cost;

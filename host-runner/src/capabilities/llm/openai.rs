@@ -8,7 +8,7 @@
 use super::http_api::{
     Endpoint, HttpProvider, WireFormat, error, object_schema, system_asking_for_json, unwrap_answer,
 };
-use super::provider::{AnswerFormat, ProviderRequest, ProviderResponse};
+use super::provider::{AnswerFormat, CachedTokens, ProviderRequest, ProviderResponse};
 use crate::bindings::types::ProviderError;
 use serde::Deserialize;
 use serde_json::json;
@@ -102,6 +102,15 @@ struct ChoiceMessage {
 struct Usage {
     prompt_tokens: u32,
     completion_tokens: u32,
+    /// `cached_tokens`: of the prompt tokens, those served from the prompt cache.
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: u32,
 }
 
 fn parse_completion(body: &str, format: &AnswerFormat) -> Result<ProviderResponse, ProviderError> {
@@ -128,12 +137,14 @@ fn parse_completion(body: &str, format: &AnswerFormat) -> Result<ProviderRespons
     };
     // Servers that do not report usage (some local ones) are billed as zero:
     // the host's own count of the prompt still admits the call against budgets.
-    let usage = completion.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: 0 });
+    let usage =
+        completion.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: 0, prompt_tokens_details: None });
     Ok(ProviderResponse {
         text,
         model: completion.model,
         input_tokens: usage.prompt_tokens,
         output_tokens: usage.completion_tokens,
+        cached: CachedTokens { read: usage.prompt_tokens_details.map_or(0, |d| d.cached_tokens), written: 0 },
         stop_reason: choice.finish_reason.unwrap_or_else(|| "unknown".into()),
     })
 }
@@ -186,6 +197,14 @@ mod tests {
             parse_completion(ok, &AnswerFormat::Schema(list)).unwrap().text,
             "Hello",
             "an answer that is not JSON is the model's, handed on for the handler to refuse"
+        );
+        let cached =
+            ok.replace(r#""total_tokens":15}"#, r#""total_tokens":15,"prompt_tokens_details":{"cached_tokens":8}}"#);
+        let m = parse_completion(&cached, &AnswerFormat::Text).unwrap();
+        assert_eq!(
+            (m.input_tokens, m.cached.read, m.cached.written),
+            (12, 8, 0),
+            "cached tokens are part of the prompt's"
         );
         let refused = ok.replace(r#""content":"Hello""#, r#""content":null,"refusal":"I can't help with that""#);
         assert_eq!(parse_completion(&refused, &AnswerFormat::Json).unwrap_err().kind, "refusal");

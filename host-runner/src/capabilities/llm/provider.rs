@@ -1,6 +1,7 @@
 //! The model providers the host can call, behind one request/response shape.
 
 use crate::bindings::types::ProviderError;
+pub use orchestration::pricing::CachedTokens;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -31,8 +32,12 @@ pub enum AnswerFormat {
 pub struct ProviderResponse {
     pub text: String,
     pub model: String,
+    /// Every input token, those served from or written to the prompt cache included.
     pub input_tokens: u32,
     pub output_tokens: u32,
+    /// Of the input tokens, those the provider's prompt cache served or stored
+    /// (billed at the cache rates).
+    pub cached: CachedTokens,
     pub stop_reason: String,
 }
 

@@ -151,6 +151,7 @@ impl ScriptedProvider {
             model: request.model.clone(),
             input_tokens,
             output_tokens,
+            cached: Default::default(),
             stop_reason: "end_turn".into(),
         })
     }

@@ -64,6 +64,7 @@ impl Simulated {
             model: request.model.clone(),
             input_tokens,
             output_tokens,
+            cached: Default::default(),
             stop_reason: if output_tokens == request.max_tokens { "max_tokens" } else { stop_reason }.to_string(),
         })
     }

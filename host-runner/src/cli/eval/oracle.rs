@@ -73,6 +73,7 @@ impl ClassificationOracle {
             text,
             model: request.model.clone(),
             input_tokens: input,
+            cached: Default::default(),
             stop_reason: "end_turn".into(),
         }
     }
