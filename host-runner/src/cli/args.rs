@@ -123,6 +123,11 @@ pub struct EvalArgs {
     /// every other call): the accuracy the design reaches where a model answers.
     #[arg(long)]
     pub perfect_llm_tier: bool,
+    /// A setting for the orchestrated pass, `KEY=VALUE`, checked as
+    /// `flags set` checks it (repeatable): how a routing threshold or a
+    /// budget trades cost against quality, measured.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
 }
 
 #[derive(Args)]

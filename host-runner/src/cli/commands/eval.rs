@@ -14,7 +14,8 @@ pub async fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     let mut reports = vec![];
     for (split, workflows) in eval::splits(&args.dir)? {
         let transcripts = args.transcripts.as_ref().map(|d| d.join(&split));
-        reports.push(eval_split(cli, &split, &workflows, transcripts.as_deref(), args.perfect_llm_tier).await?);
+        let how = How { perfect_llm_tier: args.perfect_llm_tier, settings: &args.settings };
+        reports.push(eval_split(cli, &split, &workflows, transcripts.as_deref(), &how).await?);
     }
     if let Some(path) = &args.report {
         std::fs::write(path, eval::html::render(&reports))
@@ -24,6 +25,14 @@ pub async fn eval(cli: &Cli, args: &EvalArgs) -> Result<()> {
     emit(args.json, &reports, || print::eval::reports(&reports))
 }
 
+/// How the orchestrated pass runs.
+struct How<'a> {
+    /// The LLM classification tier answered from the labels.
+    perfect_llm_tier: bool,
+    /// `KEY=VALUE` settings for it.
+    settings: &'a [String],
+}
+
 /// One split of a corpus on a scratch host of its own, plugins answered by
 /// a loopback test double.
 async fn eval_split(
@@ -31,8 +40,9 @@ async fn eval_split(
     split: &str,
     workflows: &[(String, Workflow)],
     transcripts: Option<&Path>,
-    perfect_llm_tier: bool,
+    how: &How<'_>,
 ) -> Result<eval::EvalReport> {
+    let perfect_llm_tier = how.perfect_llm_tier;
     let scratch = std::env::temp_dir().join(format!("pilot-eval-{}", uuid::Uuid::new_v4()));
     // Plugins answer from a loopback test double, allowed by copies of the manifests.
     let sink = eval::sink::PluginSink::start().await?;
@@ -51,6 +61,12 @@ async fn eval_split(
     }
     let host = builder.handlers_dir(handlers).keep_transcript(true).build().await?;
     sink.configure(host.db())?;
+    for setting in how.settings {
+        let (key, value) = setting
+            .split_once('=')
+            .with_context(|| format!("--set `{setting}`: give KEY=VALUE, e.g. orchestration_ais_fast_threshold=3.5"))?;
+        host.db().set_setting(key.trim(), value.trim()).with_context(|| format!("--set `{setting}`"))?;
+    }
     print::provider_note(&host);
     eprintln!(
         "split {split}: plugins {} answered by a loopback sink (test double), not real services",
