@@ -63,6 +63,11 @@ pub enum Error {
     /// A durable run's stored workflow no longer passes validation.
     #[error("execution {execution_id}: its stored workflow: {message}")]
     StoredWorkflow { execution_id: String, message: String },
+    /// A durable run lost its replica at every lease (see `runner::durable::MAX_LEASES`).
+    #[error(
+        "execution {execution_id}: leased {leases} times without finishing (its replica stopped each time); not run again"
+    )]
+    LeasedTooOften { execution_id: String, leases: u32 },
     /// The handlers directory cannot be watched.
     #[error("watching {}", dir.display())]
     Watch {

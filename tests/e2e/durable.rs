@@ -412,3 +412,34 @@ async fn an_operator_cancels_a_run_at_a_step_boundary_and_resumes_it() {
     assert_eq!(after.len(), 3);
     assert_eq!(cli(&database, &["runs", "resume", &id]).status.code(), Some(1), "a completed run is not resumed");
 }
+
+/// A run that loses its replica at every lease (a step that kills the
+/// process, say) ends `failed` after five leases instead of crash-looping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_keeps_losing_its_replica_ends_failed() {
+    use host_runner::storage::executions::{ExecutionStart, Finish, State};
+    use host_runner::storage::runs::Submission;
+    let sandbox = integration_tests::Sandbox::standard();
+    let host = sandbox.host().await;
+    let db = host.db().clone();
+    let start = ExecutionStart {
+        id: "crashy".into(),
+        workflow_id: "three-summaries".into(),
+        agent_id: "agent-chain".into(),
+        user_id: "user-chain".into(),
+        replica: db.replica().into(),
+    };
+    db.submit_run(&Submission { start, workflow: chain(3), idempotency_key: None }).unwrap();
+    for _ in 0..5 {
+        assert_eq!(db.lease_runs(1).unwrap().len(), 1);
+        db.finish_execution("crashy", Finish { state: State::Queued, error: None });
+        db.records().flush().await;
+    }
+    let leased = db.lease_runs(1).unwrap().remove(0);
+    assert_eq!(leased.leases, 6);
+    let error = host.run_leased(&leased).await.unwrap_err().to_string();
+    assert!(error.contains("leased 5 times without finishing"), "{error}");
+    let run = db.execution("crashy").unwrap().unwrap();
+    assert_eq!(run.state, "failed");
+    assert!(db.lease_runs(1).unwrap().is_empty(), "not leased again");
+}

@@ -11,6 +11,10 @@ use crate::storage::Db;
 use crate::storage::runs::StepState;
 use std::collections::{HashMap, HashSet};
 
+/// Leases a run may take: one that keeps losing its replica (a panic, a
+/// step that kills the process) ends `failed` rather than crash-loop.
+pub const MAX_LEASES: u32 = 5;
+
 /// A durable run's state at its lease.
 #[derive(Default)]
 pub struct Resume {

@@ -164,9 +164,13 @@ impl Host {
     /// run is handed back to the queue.
     pub async fn run_leased(&self, leased: &Leased) -> Result<RunReport, crate::Error> {
         let open = OpenExecution::leased(self.db(), self.metrics(), &leased.id);
-        let prepared = Workflow::parse(&leased.workflow, "stored workflow")
-            .map_err(|e| crate::Error::StoredWorkflow { execution_id: leased.id.clone(), message: e.to_string() })
-            .and_then(|workflow| Ok((Resume::load(self.db(), &leased.id, leased.leases)?, workflow)));
+        let prepared = if leased.leases > durable::MAX_LEASES {
+            Err(crate::Error::LeasedTooOften { execution_id: leased.id.clone(), leases: leased.leases - 1 })
+        } else {
+            Workflow::parse(&leased.workflow, "stored workflow")
+                .map_err(|e| crate::Error::StoredWorkflow { execution_id: leased.id.clone(), message: e.to_string() })
+                .and_then(|workflow| Ok((Resume::load(self.db(), &leased.id, leased.leases)?, workflow)))
+        };
         let (resume, workflow) = match prepared {
             Ok(prepared) => prepared,
             Err(e) => {
