@@ -36,7 +36,8 @@ pub fn provider_timeout() -> Result<Option<Duration>> {
 
 /// `PILOT_STALE_AFTER_S`, if set.
 pub fn stale_after() -> Result<Option<Duration>> {
-    seconds("PILOT_STALE_AFTER_S", 1..=u64::MAX, "from 1")
+    // At most a day: Postgres intervals (and leases) need a bounded one.
+    seconds("PILOT_STALE_AFTER_S", 1..=86_400, "from 1 to 86400")
 }
 
 /// A variable of whole seconds within `range`, if set.

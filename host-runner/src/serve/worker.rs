@@ -6,6 +6,7 @@
 
 use super::drain::Drain;
 use crate::host::Host;
+use crate::storage::executions::{Finish, State};
 use crate::storage::runs::Leased;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,12 +29,15 @@ pub struct Worker {
     /// Notified when a run is queued through this replica.
     wake: Arc<Notify>,
     drain: Arc<Drain>,
+    /// Runs this process is running: a lease of one of them again (its
+    /// heartbeat fell behind under load) must not start a second copy.
+    running: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Worker {
     /// A worker over `slots`, running in the background until `drain` is over.
     pub fn start(host: Host, slots: Arc<Semaphore>, drain: Arc<Drain>) -> Worker {
-        let worker = Worker { host, slots, wake: Arc::default(), drain: drain.clone() };
+        let worker = Worker { host, slots, wake: Arc::default(), drain: drain.clone(), running: Arc::default() };
         drain.adopt(tokio::spawn(worker.clone().run(drain.over())));
         worker
     }
@@ -98,14 +102,28 @@ impl Worker {
         }
     }
 
-    fn spawn_run(&self, running: &mut JoinSet<()>, run: Leased, permit: OwnedSemaphorePermit) {
+    fn spawn_run(&self, tasks: &mut JoinSet<()>, run: Leased, permit: OwnedSemaphorePermit) {
+        if !self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(run.id.clone()) {
+            tracing::warn!(execution_id = %run.id, "leased a run this replica is still running (its heartbeat fell behind)");
+            return;
+        }
         let (host, drain) = (self.host.clone(), self.drain.clone());
-        running.spawn(async move {
-            let _slot = permit;
-            // Counted in flight, so a drain waits for it.
-            let _in_flight = drain.admit();
-            if let Err(e) = host.run_leased(&run).await {
-                tracing::error!(execution_id = %run.id, "durable run failed: {}", crate::error::chain(&e));
+        let here = RunningHere { ids: self.running.clone(), id: run.id.clone() };
+        tasks.spawn(async move {
+            // Released however the task ends (a panic included).
+            let (_slot, _here) = (permit, here);
+            // Counted in flight, so a drain waits for it; leased as a drain
+            // began, it goes back to the queue unstarted (not counted a lease).
+            match drain.admit() {
+                Some(_in_flight) => {
+                    if let Err(e) = host.run_leased(&run).await {
+                        tracing::error!(execution_id = %run.id, "durable run failed: {}", crate::error::chain(&e));
+                    }
+                }
+                None => {
+                    let finish = Finish { state: State::Queued, error: Some("handed back unstarted: draining".into()) };
+                    host.db().finish_execution(&run.id, finish);
+                }
             }
         });
     }
@@ -130,6 +148,18 @@ impl Worker {
         if let Ok(Ok(queued)) = tokio::task::spawn_blocking(move || db.queued_runs()).await {
             self.host.metrics().runs_queued.set(queued as i64);
         }
+    }
+}
+
+/// A run in this process's set of runs it runs, until dropped.
+struct RunningHere {
+    ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for RunningHere {
+    fn drop(&mut self) {
+        self.ids.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
     }
 }
 

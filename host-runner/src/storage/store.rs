@@ -91,8 +91,9 @@ pub trait Store: Send + Sync {
     fn checkpoints(&self, execution_id: &str) -> Result<Vec<Checkpoint>>;
     /// Cancels a queued run at once, or asks a running one to stop at its next step boundary.
     fn cancel_run(&self, execution_id: &str) -> Result<Cancel>;
-    /// Puts a failed, cancelled or orphaned durable run back in the queue;
-    /// its failed steps' checkpoints are dropped so they run again.
+    /// Puts a failed, cancelled or orphaned durable run back in the queue,
+    /// its lease count at zero; its failed steps' checkpoints are dropped so
+    /// they run again.
     fn requeue_run(&self, execution_id: &str, stale: Duration) -> Result<Requeue>;
     /// Durable runs waiting for a replica.
     fn queued_runs(&self) -> Result<u64>;

@@ -365,7 +365,7 @@ fn checkpoints_land_with_their_usage_and_a_resume_keeps_what_finished(db: Db) {
         steps.contains(&"a".to_string()) && !steps.contains(&"b".to_string()),
         "the failed step runs again: {steps:?}"
     );
-    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 2);
+    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 1, "a resumed run's lease count starts over");
     db.step_started("r1", "c", true);
     db.records().flush_blocking();
     let c = db.checkpoints("r1").unwrap().into_iter().find(|c| c.step_id == "c").unwrap();
@@ -406,8 +406,8 @@ fn a_run_handed_back_is_leased_again(db: Db) {
     db.finish_execution("r1", Finish { state: State::Queued, error: Some("handed back".into()) });
     db.records().flush_blocking();
     let run = db.execution("r1").unwrap().unwrap();
-    assert_eq!((run.state.as_str(), run.ended_at), ("queued", None));
-    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 2);
+    assert_eq!((run.state.as_str(), run.ended_at, run.leases), ("queued", None, 0), "a hand-back is not counted");
+    assert_eq!(db.lease_runs(1).unwrap()[0].leases, 1);
     // A stale synchronous run is interrupted; a stale durable one waits to be leased again.
     std::thread::sleep(Duration::from_millis(30));
     assert!(db.store().interrupt_stale(Duration::from_millis(10)).unwrap().is_empty());

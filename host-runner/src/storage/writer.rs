@@ -47,8 +47,8 @@ pub enum Record {
     /// A run's `executions` row: in the same batches as its other rows, so
     /// its end lands in the transaction its report waits for.
     ExecutionStarted(ExecutionStart),
-    /// Ends (or, `queued`, hands back) the run `replica` holds; a run
-    /// another replica holds now is left alone.
+    /// Ends (or, `queued`, hands back: that lease is not counted) the run
+    /// `replica` holds; a run another replica holds now is left alone.
     ExecutionEnded {
         id: String,
         finish: Finish,

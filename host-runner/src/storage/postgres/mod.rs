@@ -149,7 +149,8 @@ fn insert(client: &mut impl GenericClient, record: &Record) -> Result<()> {
         Record::ExecutionEnded { id, finish, replica } => {
             client.execute(
                 "UPDATE executions SET state = $2, error = $3, heartbeat_at = now(),
-                     ended_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END
+                     ended_at = CASE WHEN $2 = 'queued' THEN NULL ELSE now() END,
+                     leases = CASE WHEN $2 = 'queued' THEN GREATEST(leases - 1, 0) ELSE leases END
                  WHERE id = $1 AND state = 'running' AND replica = $4",
                 &[id, &finish.state.as_str(), &finish.error, &replica.as_ref()],
             )?;

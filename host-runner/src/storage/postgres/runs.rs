@@ -160,7 +160,7 @@ pub fn cancel(client: &mut Client, execution_id: &str) -> Result<Cancel> {
 pub fn requeue(client: &mut Client, execution_id: &str, stale: Duration) -> Result<Requeue> {
     let mut tx = client.transaction()?;
     let queued = tx.execute(
-        "UPDATE executions SET state = 'queued', cancel_requested = false, error = NULL, ended_at = NULL
+        "UPDATE executions SET state = 'queued', cancel_requested = false, error = NULL, ended_at = NULL, leases = 0
          WHERE id = $1 AND workflow IS NOT NULL AND (state IN ('failed', 'cancelled', 'interrupted')
              OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)))",
         &[&execution_id, &stale.as_secs_f64()],

@@ -92,7 +92,8 @@ fn insert(conn: &Connection, record: &Record) -> Result<()> {
         Record::ExecutionEnded { id, finish, replica } => {
             conn.prepare_cached(&format!(
                 "UPDATE executions SET state = ?2, error = ?3, heartbeat_at = {NOW},
-                     ended_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE {NOW} END
+                     ended_at = CASE WHEN ?2 = 'queued' THEN NULL ELSE {NOW} END,
+                     leases = CASE WHEN ?2 = 'queued' THEN max(leases - 1, 0) ELSE leases END
                  WHERE id = ?1 AND state = 'running' AND replica = ?4"
             ))?
             .execute(params![id, finish.state.as_str(), finish.error, replica.as_ref()])?;

@@ -154,7 +154,7 @@ pub fn cancel(conn: &Connection, execution_id: &str) -> Result<Cancel> {
 pub fn requeue(conn: &Connection, execution_id: &str, stale: Duration) -> Result<Requeue> {
     let tx = conn.unchecked_transaction()?;
     let queued = tx.execute(
-        "UPDATE executions SET state = 'queued', cancel_requested = 0, error = NULL, ended_at = NULL
+        "UPDATE executions SET state = 'queued', cancel_requested = 0, error = NULL, ended_at = NULL, leases = 0
          WHERE id = ?1 AND workflow IS NOT NULL AND (state IN ('failed', 'cancelled', 'interrupted')
              OR (state = 'running' AND heartbeat_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)))",
         params![execution_id, ago(stale)],
