@@ -31,23 +31,32 @@ pub async fn execution(State(state): State<AppState>, Path(id): Path<String>) ->
         })
     })
     .await;
-    match found {
-        Ok(Ok(Some((run, checkpoints, events)))) => {
-            let finished: Vec<&Value> = checkpoints.iter().filter_map(|c| c.report.as_ref()).collect();
-            let in_flight: Vec<&str> = checkpoints
-                .iter()
-                .filter(|c| c.state == StepState::Started && !terminal(&run.state))
-                .map(|c| c.step_id.as_str())
-                .collect();
-            Json(json!({ "execution": run, "steps": finished, "steps_in_flight": in_flight, "events": events }))
-                .into_response()
-        }
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, "no such execution"),
+    let (run, checkpoints, events) = match found_or_answer(found) {
+        Ok(found) => found,
+        Err((status, message)) => return error(status, message),
+    };
+    let finished: Vec<&Value> = checkpoints.iter().filter_map(|c| c.report.as_ref()).collect();
+    let in_flight: Vec<&str> = checkpoints
+        .iter()
+        .filter(|c| c.state == StepState::Started && !terminal(&run.state))
+        .map(|c| c.step_id.as_str())
+        .collect();
+    Json(json!({ "execution": run, "steps": finished, "steps_in_flight": in_flight, "events": events })).into_response()
+}
+
+/// What a read of an execution found, or the status and message when it
+/// found nothing (404) or failed (500, the detail in the server log).
+fn found_or_answer<T>(
+    read: Result<Result<Option<T>, crate::storage::Error>, tokio::task::JoinError>,
+) -> Result<T, (StatusCode, String)> {
+    match read {
+        Ok(Ok(Some(found))) => Ok(found),
+        Ok(Ok(None)) => Err((StatusCode::NOT_FOUND, "no such execution".into())),
         Ok(Err(e)) => {
             tracing::error!("reading an execution failed: {}", crate::error::chain(&e));
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the execution could not be read (see the server log)")
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "the execution could not be read (see the server log)".into()))
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
 
@@ -59,14 +68,8 @@ pub async fn events(State(state): State<AppState>, Path(id): Path<String>) -> Re
         let (db, id) = (db.clone(), id.clone());
         tokio::task::spawn_blocking(move || db.execution(&id)).await
     };
-    match exists {
-        Ok(Ok(Some(_))) => {}
-        Ok(Ok(None)) => return error(StatusCode::NOT_FOUND, "no such execution"),
-        Ok(Err(e)) => {
-            tracing::error!("reading an execution failed: {}", crate::error::chain(&e));
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "the execution could not be read (see the server log)");
-        }
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")),
+    if let Err((status, message)) = found_or_answer(exists) {
+        return error(status, message);
     }
     let progress = Progress {
         db,
