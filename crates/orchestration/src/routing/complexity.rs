@@ -5,6 +5,7 @@ use super::cues::{
     CODE_CUES, DOMAIN_CAP, DOMAIN_CUES, REASONING_CAP, REASONING_CUES, SIMPLICITY_CAP, SIMPLICITY_CUES, STAKES_CUES,
     contains_cue, cue_text, match_cues,
 };
+use super::mechanical::{MECHANICAL_IN_WORDS, mechanical_in_words};
 use crate::intents;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -83,9 +84,10 @@ pub fn step_complexity(
     };
     add(Factor::Intent, detail, handling.base_complexity);
 
-    let work = params_work(&intent, params);
-    // Structured params make the step mechanical: its domain does not make it harder.
-    let mechanical = work.as_ref().is_some_and(|(_, points)| *points < 0.0);
+    let text = cue_text(step_name, prompt);
+    let work = params_work(&intent, params, &text);
+    // Structured params or mechanical work in words: the step's domain does not make it harder.
+    let mechanical = work.as_ref().is_some_and(|(_, points)| *points <= MECHANICAL_IN_WORDS);
     if let Some((detail, points)) = work {
         add(Factor::Params, detail, points);
     }
@@ -98,7 +100,6 @@ pub fn step_complexity(
         add(Factor::InputSize, format!("{prompt_tokens} prompt tokens (>= {bound})"), *points);
     }
 
-    let text = cue_text(step_name, prompt);
     let (hits, sum) = match_cues(&text, REASONING_CUES.iter().chain(&STAKES_CUES).chain(&CODE_CUES));
     if !hits.is_empty() {
         add(Factor::Cues, format!("reasoning cues {}", hits.join(", ")), sum.min(REASONING_CAP));
@@ -120,24 +121,33 @@ pub fn step_complexity(
 }
 
 /// Whether the params make the step mechanical or a matter of judgment.
-fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
+/// Work the params leave to the instruction (`text`, lower-cased) is a
+/// judgment unless the instruction states a computation.
+fn params_work(intent: &str, params: &Value, text: &str) -> Option<(String, f32)> {
     let has = |key: &str| params.get(key).is_some_and(|v| !v.is_null());
     let structured = |what: &str| Some((format!("structured params ({what}): no model judgment"), STRUCTURED_PARAMS));
-    let fuzzy = |what: &str| Some((format!("fuzzy params ({what}): model judgment"), FUZZY_PARAMS));
+    let in_words = |what: &str| {
+        let stated = params.get("criteria").or_else(|| params.get("question")).and_then(Value::as_str);
+        let text = stated.map_or_else(|| text.to_string(), |s| format!("{text}\n{}", s.to_lowercase()));
+        Some(match mechanical_in_words(intent, params, &text) {
+            Some(why) => (format!("{what}, mechanical: {why}"), MECHANICAL_IN_WORDS),
+            None => (format!("{what}: model judgment"), FUZZY_PARAMS),
+        })
+    };
     match intent {
         "send" if has("plugin") || has("channel") || has("to") => structured("a plugin call"),
         "enrich" if has("source") || has("key") => structured("a lookup"),
         "transform" if has("mapping") => structured("mapping"),
-        "transform" => Some(("no mapping: free text to rewrite".into(), FUZZY_PARAMS)),
+        "transform" => in_words("no mapping: free text to rewrite"),
         "aggregate" if has("group_by") || has("operations") => structured("group_by/operations"),
-        "aggregate" => Some(("no operations: free text to merge".into(), FUZZY_PARAMS)),
-        "filter" if has("criteria") => fuzzy("criteria"),
+        "aggregate" => in_words("no operations: free text to merge"),
+        "filter" if has("criteria") => in_words("fuzzy params (criteria)"),
         "filter" if has("where") => structured("where"),
-        "filter" => fuzzy("the criteria the prompt states"),
-        "conditional" if has("question") => fuzzy("question"),
+        "filter" => in_words("fuzzy params (the criteria the prompt states)"),
+        "conditional" if has("question") => in_words("fuzzy params (question)"),
         "conditional" if has("condition") => structured("condition"),
-        "conditional" => fuzzy("the question the prompt asks"),
-        "enrich" => fuzzy("no lookup: the model enriches"),
+        "conditional" => in_words("fuzzy params (the question the prompt asks)"),
+        "enrich" => in_words("no lookup: the model enriches"),
         "validate" => {
             let rules = params.get("rules").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
             let judgments = rules.iter().filter(|r| r.get("check").and_then(Value::as_str) == Some("judgment")).count();
@@ -147,10 +157,12 @@ fn params_work(intent: &str, params: &Value) -> Option<(String, f32)> {
             } else if !rules.is_empty() || has("schema") {
                 structured("rules/schema")
             } else {
-                fuzzy("the rules the prompt states")
+                Some(("fuzzy params (the rules the prompt states): model judgment".into(), FUZZY_PARAMS))
             }
         }
-        _ if has("criteria") || has("question") => fuzzy("criteria/question"),
+        _ if has("criteria") || has("question") => {
+            Some(("fuzzy params (criteria/question): model judgment".into(), FUZZY_PARAMS))
+        }
         _ => None,
     }
 }

@@ -45,6 +45,7 @@ fn split(page: &mut String, r: &EvalReport) {
         ("token savings", format!("{:.1}%", r.token_savings_pct)),
         ("cost reduction", format!("{:.1}%", r.cost_reduction_pct)),
         ("under-routing", format!("{:.1}% ({} of {})", r.under_routing_pct, r.under_routed, r.routed_steps)),
+        ("over-routing", format!("{:.1}% ({} of {})", r.over_routing_pct, r.over_routed, r.routed_steps)),
     ];
     page.push_str("<table>");
     for (name, value) in rows {

@@ -34,6 +34,19 @@ pub struct Misclassified {
     pub confidence: f32,
 }
 
+/// How one orchestrated model-calling step was routed, beside its labeled tier.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutedStep {
+    pub workflow: String,
+    pub step: String,
+    pub intent: String,
+    pub label_tier: String,
+    pub tier: String,
+    /// The routing score (0-10) and the router's reason, from `ORCHESTRATION_STEP_EXECUTED`.
+    pub score: Option<f64>,
+    pub reason: Option<String>,
+}
+
 /// How many labeled steps of one intent were classified as another (or the same).
 #[derive(Debug, Clone, Serialize)]
 pub struct ConfusionCell {
@@ -153,6 +166,9 @@ pub struct EvalReport {
     pub under_routing_pct: f64,
     /// Steps routed above their labeled tier (cost, not quality).
     pub over_routed: usize,
+    pub over_routing_pct: f64,
+    /// Every routed labeled step with its tier, labeled tier, score and reason.
+    pub routed: Vec<RoutedStep>,
     /// `None` when the host keeps no transcript.
     pub key_facts: Option<KeyFacts>,
     pub key_fact_retention_pct: Option<f64>,
@@ -261,6 +277,7 @@ pub async fn evaluate(
     let mut free_correct = 0usize;
     let (mut routed_steps, mut under_routed, mut over_routed) = (0usize, 0usize, 0usize);
     let mut under_routed_steps = vec![];
+    let mut routed = vec![];
     let mut key_facts = host.transcript().map(|_| KeyFacts::default());
     let mut fidelity = host.transcript().map(|_| Fidelity::default());
     let mut baseline_fidelity = host.transcript().map(|_| Fidelity::default());
@@ -334,6 +351,7 @@ pub async fn evaluate(
             }
         }
         let models = tier_models_from_settings(|key| host.db().setting(key).ok().flatten());
+        let routing = routing_records(host, &report.execution_id)?;
         for step in &workflow.steps {
             let Some(label) = &step.labels else { continue };
             labeled += 1;
@@ -351,6 +369,16 @@ pub async fn evaluate(
                             .push(format!("{} / {} ({}): {used} < {wanted}", workflow.id, step.id, label.intent));
                     }
                     over_routed += usize::from(used > wanted);
+                    let record = routing.get(&step.id);
+                    routed.push(RoutedStep {
+                        workflow: workflow.id.clone(),
+                        step: step.id.clone(),
+                        intent: label.intent.clone(),
+                        label_tier: wanted.to_string(),
+                        tier: used.to_string(),
+                        score: record.and_then(|r| r["score"].as_f64()),
+                        reason: record.and_then(|r| r["reason"].as_str().map(str::to_string)),
+                    });
                 }
             }
             let classified = report.classifications.iter().find(|c| c.step_id == step.id);
@@ -412,6 +440,8 @@ pub async fn evaluate(
         under_routed_steps,
         under_routing_pct: pct(under_routed as f64, routed_steps as f64),
         over_routed,
+        over_routing_pct: pct(over_routed as f64, routed_steps as f64),
+        routed,
         key_fact_retention_pct: key_facts.as_ref().map(KeyFacts::retention_pct),
         key_facts,
         fidelity_pct: fidelity.as_ref().and_then(Fidelity::pct),
@@ -478,6 +508,16 @@ fn elide_numbers(reason: &str) -> String {
         }
     }
     out.chars().take(160).collect()
+}
+
+/// The routing record of each step's last `ORCHESTRATION_STEP_EXECUTED` event in a run.
+fn routing_records(host: &Host, execution_id: &str) -> Result<BTreeMap<String, serde_json::Value>> {
+    let events = host.db().audit(Some(execution_id), u32::MAX)?;
+    Ok(events
+        .into_iter()
+        .filter(|e| e.event_type == "ORCHESTRATION_STEP_EXECUTED")
+        .filter_map(|e| Some((e.step_id?, e.metadata.get("routing")?.clone())))
+        .collect())
 }
 
 fn count_budget_events(host: &Host, execution_id: &str) -> Result<u64> {

@@ -77,8 +77,8 @@ fn report(r: &EvalReport) {
         }
     }
     println!(
-        "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed), {} above it",
-        r.under_routed, r.routed_steps, r.under_routing_pct, r.over_routed
+        "routing             {} of {} model-calling steps below their labeled tier ({:.1}% under-routed), {} above it ({:.1}% over-routed)",
+        r.under_routed, r.routed_steps, r.under_routing_pct, r.over_routed, r.over_routing_pct
     );
     for step in &r.under_routed_steps {
         println!("  under-routed: {step}");
