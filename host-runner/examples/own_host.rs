@@ -128,7 +128,7 @@ async fn main() -> Result<()> {
         outbound,
         llm,
         audit,
-        settings: SettingsState::new(db.clone()).prepare(SettingsGrant::default()),
+        settings: SettingsState::new(db.clone()).prepare(SettingsGrant::default(), None),
         database: DatabaseState::new("own-host.components".into()).prepare("my-handler", Access::None),
         plugins,
     };

@@ -327,3 +327,66 @@ fn bench_measures_both_paths_and_the_serve_path_writes_every_row() {
         assert_eq!(mode["usage_rows"], mode["steps"], "every step's token_usage row is written: {mode}");
     }
 }
+
+#[test]
+fn scoped_flags_decide_each_run_and_say_which_scope_did() {
+    let dir = Dir::new();
+    let set = |args: &[&str]| {
+        let out = dir.pilot(&[&["flags", "set"], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    // Global off; on for the example's agent; off again for one user of it.
+    set(&["orchestration_enabled", "true", "--agent", "agent-support-01"]);
+    set(&["orchestration_enabled", "false", "--user", "user-blocked"]);
+    set(&["orchestration_compression_enabled", "true", "--percent", "100"]);
+    let refused = dir.pilot(&["flags", "set", "orchestration_max_retries", "2", "--agent", "agent-support-01"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("takes no scoped overrides"), "{}", stderr(&refused));
+    let refused = dir.pilot(&["flags", "set", "orchestration_enabled", "true", "--percent", "101"]);
+    assert!(stderr(&refused).contains("a percentage from 0 to 100, got `101`"), "{}", stderr(&refused));
+
+    let listed: serde_json::Value = serde_json::from_slice(&dir.pilot(&["flags", "list", "--json"]).stdout).unwrap();
+    let overrides: Vec<_> = listed.as_array().unwrap().iter().filter(|r| r.get("override").is_some()).collect();
+    assert_eq!(overrides.len(), 3, "{listed}");
+    assert_eq!(overrides[0]["override"]["scope"], "percent", "compression's override sorts first: {listed}");
+    assert_eq!(overrides[1]["override"]["scope"], "user", "the most specific first: {listed}");
+    let text = String::from_utf8(dir.pilot(&["flags", "list"]).stdout).unwrap();
+    assert!(text.contains("agent agent-support-01") && text.contains("on for 100% of workflows"), "{text}");
+
+    let example = std::fs::read_to_string(repo().join("examples/support-ticket-triage.json")).unwrap();
+    let run = |user: &str| {
+        let mut doc: serde_json::Value = serde_json::from_str(&example).unwrap();
+        doc["user_id"] = user.into();
+        let file = dir.write(&format!("{user}.json"), &doc.to_string());
+        let out = dir.pilot(&["run", &file, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let on = run("user-any");
+    assert!(on["steps"].as_array().unwrap().iter().all(|s| s["path"] == "orchestrated"), "{on}");
+    let off = run("user-blocked");
+    assert!(off["steps"].as_array().unwrap().iter().all(|s| s["path"] == "fallback"), "{off}");
+
+    let runs: serde_json::Value = serde_json::from_slice(&dir.pilot(&["runs", "list", "--json"]).stdout).unwrap();
+    let by_id = |id: &serde_json::Value| runs.as_array().unwrap().iter().find(|r| r["id"] == *id).unwrap().clone();
+    let (on_row, off_row) = (by_id(&on["execution_id"]), by_id(&off["execution_id"]));
+    assert_eq!((&on_row["orchestrated"], &on_row["flag_scope"]), (&true.into(), &"agent:agent-support-01".into()));
+    assert_eq!((&off_row["orchestrated"], &off_row["flag_scope"]), (&false.into(), &"user:user-blocked".into()));
+
+    let audit = dir.pilot(&["audit", "--execution", on["execution_id"].as_str().unwrap(), "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let init = audit["events"].as_array().unwrap().iter().find(|e| e["event_type"] == "ORCHESTRATION_INITIALIZED");
+    let rollout = &init.expect("an orchestrated run is initialized")["metadata"]["rollout"];
+    assert_eq!(
+        rollout[0],
+        serde_json::json!({"flag": "orchestration_enabled", "value": true, "scope": "agent", "id": "agent-support-01"})
+    );
+    assert_eq!(rollout[1]["scope"], "percent", "{rollout}");
+    assert_eq!(rollout[1]["rollout"]["percent"], 100.0, "{rollout}");
+
+    // Removing the agent's override sends its runs back to the global value.
+    let out = dir.pilot(&["flags", "unset", "orchestration_enabled", "--agent", "agent-support-01"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed"), "{}", stderr(&out));
+    let after = run("user-other");
+    assert!(after["steps"].as_array().unwrap().iter().all(|s| s["path"] == "fallback"), "{after}");
+}

@@ -15,6 +15,7 @@ pub mod environment;
 pub mod intents;
 pub mod material;
 pub mod pricing;
+pub mod rollout;
 pub mod routing;
 pub mod session;
 pub mod settings;

@@ -243,8 +243,39 @@ pub enum FlagsAction {
         #[arg(long)]
         json: bool,
     },
-    /// Set a setting; the value must fit its type.
-    Set { key: String, value: String },
+    /// Set a setting; the value must fit its type. With a scope, set an
+    /// override of one of the three orchestration flags instead of its global value.
+    Set {
+        key: String,
+        value: String,
+        #[command(flatten)]
+        scope: FlagScopeArgs,
+    },
+    /// Remove a flag's scoped override (or a `plugin_*` setting).
+    Unset {
+        key: String,
+        #[command(flatten)]
+        scope: FlagScopeArgs,
+    },
+}
+
+/// The scope of a flag override; none: the global value.
+#[derive(clap::Args, Debug, Default)]
+#[group(multiple = false)]
+pub struct FlagScopeArgs {
+    /// Only for this agent id.
+    #[arg(long, value_name = "AGENT_ID")]
+    pub agent: Option<String>,
+    /// Only for this user id (the most specific scope).
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Only for agents of this type (a workflow's `agent_type`).
+    #[arg(long, value_name = "TYPE")]
+    pub agent_type: Option<String>,
+    /// On for this share of workflows (0-100), chosen by a stable hash of
+    /// the workflow and agent ids: `set KEY true --percent 10`; `unset KEY --percent`.
+    #[arg(long, value_name = "PERCENT", num_args = 0..=1, default_missing_value = "")]
+    pub percent: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -35,7 +35,10 @@ pub async fn main() -> Result<()> {
     match &cli.command {
         Command::Run { file, json } => commands::run::run(&cli, file, *json).await,
         Command::Flags { action: FlagsAction::List { json } } => commands::flags::list(&cli, *json),
-        Command::Flags { action: FlagsAction::Set { key, value } } => commands::flags::set(&cli, key, value),
+        Command::Flags { action: FlagsAction::Set { key, value, scope } } => {
+            commands::flags::set(&cli, key, value, scope)
+        }
+        Command::Flags { action: FlagsAction::Unset { key, scope } } => commands::flags::unset(&cli, key, scope),
         Command::Handlers { action: HandlersAction::List { json } } => commands::handlers::list(&cli, *json).await,
         Command::Handlers { action: HandlersAction::Test(args) } => commands::handlers::test(&cli, args).await,
         Command::Eval(args) => commands::eval::eval(&cli, args).await,

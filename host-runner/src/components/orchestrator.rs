@@ -9,6 +9,7 @@ use crate::bindings::orchestrator::exports::workflowpilot::orchestration::orches
     FinishedStep, OrchestrationMetadata, StepProgress, WorkflowMetrics,
 };
 use crate::bindings::types::{StepInput, StepRequest, StepResult, WorkflowStep};
+use crate::capabilities::settings::RunFlags;
 use crate::components::runtime::Runtime;
 use crate::components::state::ComponentState;
 use crate::components::worlds::orchestrator_core::{OrchestratorImports, OrchestratorState};
@@ -34,6 +35,7 @@ impl OrchestratorSession {
     pub async fn start(
         runtime: &Arc<Runtime>,
         who: &Identity,
+        flags: Arc<RunFlags>,
         steps: &[WorkflowStep],
         goal: Option<&str>,
     ) -> Result<Self> {
@@ -44,7 +46,7 @@ impl OrchestratorSession {
             .get(orchestration::settings::DEFAULT_MODEL)
             .cloned()
             .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
-        let imports = OrchestratorImports::prepare(&shared.capabilities, runtime.clone(), who, default_model);
+        let imports = OrchestratorImports::prepare(&shared.capabilities, runtime.clone(), who, flags, default_model);
         let state = ComponentState::new(imports, shared.limits.defaults, shared.limits.inherit_stderr);
         // The orchestrator is the host's own component: fuel bounds its work
         // per call; its calls' wall time is mostly handler time, bounded by

@@ -19,9 +19,10 @@ pub mod workflow;
 
 use crate::capabilities::audit::AuditSink;
 use crate::capabilities::handlers::Dispatcher;
+use crate::capabilities::settings::RunFlags;
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
-use crate::storage::executions::{ExecutionStart, Finish, State};
+use crate::storage::executions::{Cohort, ExecutionStart, Finish, State};
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::runs::Leased;
 use crate::storage::writer::Record;
@@ -41,6 +42,7 @@ use record::Recorder;
 use report::{Path, RunMetrics, RunReport, StepReport, WritesLost};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use template::Scope;
@@ -228,14 +230,17 @@ impl Host {
     ) -> Result<RunReport, crate::Error> {
         let started = Instant::now();
         let (lost_before, _) = self.db().lost_writes();
-        // Read as the orchestrator reads them (the catalogue's checks and defaults).
+        // Read as the orchestrator reads them (the catalogue's checks and
+        // defaults), the scoped flags decided once for this run.
         let stored = self.db().settings()?;
-        let settings = Settings::from_values(|key| stored.get(key).cloned());
-        let (mut session, unavailable) = self.start_session(workflow, &who).await;
+        let flags = Arc::new(RunFlags::decide(&stored, &workflow.subject()));
+        let settings = Settings::from_values(|key| flags.answer(key).or_else(|| stored.get(key).cloned()));
+        let (mut session, unavailable) = self.start_session(workflow, &who, flags.clone()).await;
         let orchestrated = match session.as_mut() {
             Some(s) => s.is_active().await,
             None => false,
         };
+        self.db().record_cohort(&who.execution_id, Cohort { orchestrated, flag_scope: flags.orchestration_scope() });
         let unavailable = unavailable.or_else(|| session.as_ref().and_then(|s| s.broken()).map(str::to_string));
         if let Some(message) = &unavailable {
             // Said in the report and the audit, not taken for "orchestration off".
@@ -427,9 +432,10 @@ impl Host {
         &self,
         workflow: &Workflow,
         who: &Identity,
+        flags: Arc<RunFlags>,
     ) -> (Option<OrchestratorSession>, Option<String>) {
         let steps: Vec<_> = workflow.steps.iter().map(wit_step).collect();
-        match OrchestratorSession::start(&self.runtime, who, &steps, workflow.description.as_deref()).await {
+        match OrchestratorSession::start(&self.runtime, who, flags, &steps, workflow.description.as_deref()).await {
             Ok(session) => (Some(session), None),
             Err(e) => (None, Some(format!("{e:#}"))),
         }

@@ -17,6 +17,9 @@ pub struct Workflow {
     pub description: Option<String>,
     pub agent_id: String,
     pub user_id: String,
+    /// The kind of agent (`support`, `sales`...): a scope of the orchestration flags.
+    #[serde(default)]
+    pub agent_type: Option<String>,
     /// Values `{{input.KEY}}` references read.
     #[serde(default)]
     pub inputs: Map<String, Value>,
@@ -112,6 +115,16 @@ pub struct WorkflowError {
 }
 
 impl Workflow {
+    /// Who the run is, as the flags' scopes see it.
+    pub fn subject(&self) -> orchestration::rollout::Subject {
+        orchestration::rollout::Subject {
+            workflow_id: self.id.clone(),
+            agent_id: self.agent_id.clone(),
+            user_id: self.user_id.clone(),
+            agent_type: self.agent_type.clone(),
+        }
+    }
+
     /// Parses and validates a workflow; `source_name` (a path) prefixes errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Workflow, WorkflowError> {
         let fail = |message: String| WorkflowError { source_name: source_name.to_string(), message };

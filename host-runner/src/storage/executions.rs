@@ -57,6 +57,15 @@ pub struct Finish {
     pub error: Option<String>,
 }
 
+/// Which cohort a run belongs to: whether it was orchestrated, and the
+/// scope of `orchestration_enabled` that decided it (`global`, `percent`,
+/// `agent_type:<type>`, `agent:<id>`, `user:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cohort {
+    pub orchestrated: bool,
+    pub flag_scope: String,
+}
+
 /// One row of `executions`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Execution {
@@ -80,4 +89,7 @@ pub struct Execution {
     /// Steps started again after their replica stopped mid-step: model calls paid twice.
     pub rerun_steps: u32,
     pub cancel_requested: bool,
+    /// `None` until the run's flags were decided (and for runs before scoped flags).
+    pub orchestrated: Option<bool>,
+    pub flag_scope: Option<String>,
 }

@@ -156,11 +156,20 @@ impl Db {
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), Error> {
         let current = self.settings()?;
         let create = settings::check(key, value, |other| current.get(other).cloned())?;
-        if !self.failed(|| format!("writing setting `{key}`"), self.store.put_setting(key, value, create))? {
+        if !self.failed(|| format!("writing setting `{key}`"), self.store.put_setting(key, value, create.as_ref()))? {
             return Err(Error::MissingSetting { key: key.to_string(), location: self.location().to_string() });
         }
         settings::changed();
         Ok(())
+    }
+
+    /// Removes a flag's scoped override (or a `plugin_*` key); false when it was not set.
+    /// Catalogue keys always hold a value and cannot be removed.
+    pub fn unset_setting(&self, key: &str) -> Result<bool, Error> {
+        settings::check_removable(key)?;
+        let removed = self.failed(|| format!("removing setting `{key}`"), self.store.delete_setting(key))?;
+        settings::changed();
+        Ok(removed)
     }
 
     /// The writer of audit and usage rows.
@@ -248,6 +257,11 @@ impl Db {
 
     /// Records how a run ended (or, `queued`, hands it back); committed by
     /// the run's flush (or within the writer's linger).
+    /// Records which cohort a run belongs to, with its other rows.
+    pub fn record_cohort(&self, execution_id: &str, cohort: executions::Cohort) {
+        self.records.send(writer::Record::ExecutionCohort { id: execution_id.to_string(), cohort });
+    }
+
     pub fn finish_execution(&self, execution_id: &str, finish: Finish) {
         let replica = self.replica.clone();
         self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish, replica });

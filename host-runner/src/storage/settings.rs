@@ -4,9 +4,10 @@
 //! value the orchestrator uses.
 
 use super::Error;
-use super::store::SettingSeed;
+use super::store::{NewSetting, SettingSeed};
 use anyhow::Result;
 use orchestration::catalogue::catalogue;
+use orchestration::rollout::{self, Scope};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,15 +38,57 @@ pub struct Setting {
     pub updated_at: String,
 }
 
+/// The flag and scope a row of the settings table overrides.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OverrideOf {
+    pub flag: String,
+    #[serde(flatten)]
+    pub scope: Scope,
+}
+
+/// One row of the settings table, with what it overrides when it is a flag's scoped override.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub setting: Setting,
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<OverrideOf>,
+}
+
+/// The rows of the settings table: settings first (by key), then the
+/// flags' overrides, each flag's most specific first (user, agent, agent
+/// type, percent).
+pub fn listing(rows: Vec<Setting>) -> Vec<Listed> {
+    let mut listed: Vec<Listed> = rows
+        .into_iter()
+        .map(|setting| {
+            let overrides = rollout::parse_key(&setting.key)
+                .ok()
+                .flatten()
+                .map(|(flag, scope)| OverrideOf { flag: flag.to_string(), scope });
+            Listed { setting, overrides }
+        })
+        .collect();
+    listed.sort_by_key(|l| match &l.overrides {
+        None => (0, l.setting.key.clone(), 0, String::new()),
+        Some(o) => (1, o.flag.clone(), o.scope.precedence(), o.scope.to_string()),
+    });
+    listed
+}
+
 /// Prefix of plugin settings (`plugin_slack_url`...), which are open-ended strings.
 pub const PLUGIN_PREFIX: &str = "plugin_";
 
-/// Checks that `value` fits `key` (a catalogue key, or a `plugin_*` key,
-/// created on first use) and, for a catalogue key, keeps the catalogue's
-/// rules between keys, the other settings being as `current` gives them;
-/// whether the key is to be created if missing.
-pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -> Result<bool, Error> {
+/// Checks that `value` fits `key` (a catalogue key; a `plugin_*` key or a
+/// flag's scoped override, created on first use) and, for a catalogue key,
+/// keeps the catalogue's rules between keys, the other settings being as
+/// `current` gives them; the type and description to create the key with
+/// when it is missing.
+pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -> Result<Option<NewSetting>, Error> {
     let invalid = |message: String| Err(Error::InvalidSetting(message));
+    if let Some((flag, scope)) = rollout::parse_key(key).map_err(|e| Error::InvalidSetting(e.to_string()))? {
+        return scoped(key, flag, &scope, value).map(Some);
+    }
     if let Some(name) = key.strip_prefix(PLUGIN_PREFIX) {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return invalid(format!(
@@ -55,7 +98,7 @@ pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -
         if value.trim().is_empty() {
             return invalid(format!("setting `{key}` takes a non-empty string, got `{value}`"));
         }
-        return Ok(true);
+        return Ok(Some(NewSetting { value_type: "string", description: "Plugin configuration".into() }));
     }
     match catalogue().entry(key) {
         Some(_) => catalogue().check_write(key, value, current).map_err(|e| Error::InvalidSetting(e.to_string()))?,
@@ -64,7 +107,34 @@ pub fn check(key: &str, value: &str, current: impl Fn(&str) -> Option<String>) -
             return invalid(format!("unknown setting `{key}`; known settings: {}", known.join(", ")));
         }
     }
-    Ok(false)
+    Ok(None)
+}
+
+/// Checks that `key` may be removed: a scoped override or a `plugin_*` key.
+/// Catalogue keys always hold a value.
+pub fn check_removable(key: &str) -> Result<(), Error> {
+    if rollout::parse_key(key).map_err(|e| Error::InvalidSetting(e.to_string()))?.is_some()
+        || key.starts_with(PLUGIN_PREFIX)
+    {
+        return Ok(());
+    }
+    Err(Error::InvalidSetting(match catalogue().entry(key) {
+        Some(_) => format!("`{key}` always holds a value and cannot be unset; set it to its default instead"),
+        None => format!("unknown setting `{key}`"),
+    }))
+}
+
+/// Checks a flag's scoped override: a boolean, or a percentage for `@percent`.
+fn scoped(key: &str, flag: &str, scope: &Scope, value: &str) -> Result<NewSetting, Error> {
+    if *scope == Scope::Percent {
+        rollout::parse_percent(key, value).map_err(|e| Error::InvalidSetting(e.to_string()))?;
+        let description = format!("Share of workflows (0-100, by a stable hash) that `{flag}` is on for");
+        return Ok(NewSetting { value_type: "float", description });
+    }
+    if !matches!(value, "true" | "false") {
+        return Err(Error::InvalidSetting(format!("`{key}` takes true or false, got `{value}`")));
+    }
+    Ok(NewSetting { value_type: "bool", description: format!("`{flag}` for {scope}") })
 }
 
 /// Notes a change made through this process: cached snapshots are read again at once.

@@ -36,6 +36,13 @@ pub struct SettingSeed<'a> {
     pub description: String,
 }
 
+/// The type and description of a key created on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSetting {
+    pub value_type: &'static str,
+    pub description: String,
+}
+
 pub trait Store: Send + Sync {
     /// Where the data lives, for messages (a Postgres password is never shown).
     fn location(&self) -> &str;
@@ -47,9 +54,12 @@ pub trait Store: Send + Sync {
     /// Settings whose key starts with `prefix`, by key.
     fn settings(&self, prefix: &str) -> Result<Vec<Setting>>;
     fn settings_snapshot(&self) -> Result<Snapshot>;
-    /// Writes a value already checked against its type; a `plugin_*` key is
-    /// created on first use when `create` is set. False when the key is unknown.
-    fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool>;
+    /// Writes a value already checked against its type; a key created on
+    /// first use (`plugin_*`, a scoped flag) is inserted with `create`'s type
+    /// and description when missing. False when the key is unknown.
+    fn put_setting(&self, key: &str, value: &str, create: Option<&NewSetting>) -> Result<bool>;
+    /// Deletes a key created on first use; false when there was none.
+    fn delete_setting(&self, key: &str) -> Result<bool>;
 
     /// Writes a batch of audit, usage and execution rows: all in one transaction, or,
     /// when that fails, each on its own; the rows that could not be written

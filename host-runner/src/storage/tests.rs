@@ -35,6 +35,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     flags_default_to_off_and_writes_are_typed,
     plugin_settings_are_created_on_first_use,
+    scoped_overrides_are_created_typed_and_removed,
     reopening_keeps_operator_values,
     a_change_is_read_at_once,
     records_land_in_order_and_are_counted,
@@ -42,6 +43,7 @@ on_both_backends!(
     racing_runs_of_one_agent_all_count,
     usage_by_intent_counts_orchestrated_steps_only,
     executions_end_in_a_state,
+    a_run_keeps_its_cohort,
     executions_are_listed_newest_first_by_state,
     stale_runs_are_interrupted,
     an_idempotency_key_queues_one_run,
@@ -81,6 +83,29 @@ fn plugin_settings_are_created_on_first_use(db: Db) {
     assert!(db.set_setting("plugin_bad-name", "x").is_err());
     assert!(db.set_setting("plugin_teams_url", " ").is_err(), "typed as a non-empty string");
     assert_eq!(db.setting("plugin_teams_url").unwrap(), None, "a refused value creates nothing");
+}
+
+fn scoped_overrides_are_created_typed_and_removed(db: Db) {
+    db.set_setting("orchestration_enabled@agent:agent-support-01", "true").unwrap();
+    db.set_setting("orchestration_enabled@percent", "12.5").unwrap();
+    let rows = db.list_settings("orchestration_enabled@").unwrap();
+    let typed: Vec<(&str, &str, &str)> =
+        rows.iter().map(|r| (r.key.as_str(), r.value.as_str(), r.value_type.as_str())).collect();
+    assert_eq!(
+        typed,
+        [
+            ("orchestration_enabled@agent:agent-support-01", "true", "bool"),
+            ("orchestration_enabled@percent", "12.5", "float")
+        ]
+    );
+    let err = db.set_setting("orchestration_enabled@agent:a", "1").unwrap_err().to_string();
+    assert!(err.contains("takes true or false, got `1`"), "{err}");
+    assert_eq!(db.setting("orchestration_enabled@agent:a").unwrap(), None, "a refused value creates nothing");
+    assert!(db.unset_setting("orchestration_enabled@percent").unwrap());
+    assert!(!db.unset_setting("orchestration_enabled@percent").unwrap(), "already gone");
+    assert_eq!(db.settings().unwrap().get("orchestration_enabled@percent"), None, "the snapshot forgets it at once");
+    let err = db.unset_setting("orchestration_enabled").unwrap_err().to_string();
+    assert!(err.contains("cannot be unset"), "{err}");
 }
 
 fn reopening_keeps_operator_values(db: Db) {
@@ -238,6 +263,16 @@ fn executions_end_in_a_state(db: Db) {
     assert_eq!(db.execution("never").unwrap(), None);
     assert_eq!(db.tally().unwrap().executions.get("completed"), Some(&1));
     assert_eq!(db.check_integrity().unwrap(), Vec::<String>::new());
+}
+
+fn a_run_keeps_its_cohort(db: Db) {
+    start(&db, "run");
+    assert_eq!(db.execution("run").unwrap().unwrap().orchestrated, None, "undecided yet");
+    let cohort = crate::storage::executions::Cohort { orchestrated: true, flag_scope: "agent:agent-a".into() };
+    db.record_cohort("run", cohort);
+    finish(&db, "run", State::Completed, None);
+    let run = db.execution("run").unwrap().unwrap();
+    assert_eq!((run.orchestrated, run.flag_scope.as_deref()), (Some(true), Some("agent:agent-a")));
 }
 
 fn executions_are_listed_newest_first_by_state(db: Db) {

@@ -9,7 +9,7 @@
 //! within [`LINGER`]. Dropping the writer (the last handle of the database)
 //! commits what is queued first.
 
-use super::executions::{ExecutionStart, Finish};
+use super::executions::{Cohort, ExecutionStart, Finish};
 use super::records::{Identity, UsageRow};
 use super::store::Store;
 use crate::metrics::{EventLabel, Metrics};
@@ -54,6 +54,11 @@ pub enum Record {
         finish: Finish,
         replica: Arc<str>,
     },
+    /// Which cohort the run belongs to, once its flags are decided.
+    ExecutionCohort {
+        id: String,
+        cohort: Cohort,
+    },
     /// A durable run's step is about to send its first model call; `rerun`
     /// when an earlier lease had sent one too.
     StepStarted {
@@ -85,6 +90,7 @@ impl Record {
             Record::Usage { what, .. } => what.clone(),
             Record::ExecutionStarted(start) => format!("start of execution {}", start.id),
             Record::ExecutionEnded { id, .. } => format!("end of execution {id}"),
+            Record::ExecutionCohort { id, .. } => format!("cohort of execution {id}"),
             Record::StepStarted { execution_id, step_id, .. } => {
                 format!("start of step {step_id} of execution {execution_id}")
             }
@@ -254,6 +260,7 @@ fn count_committed(metrics: &Metrics, records: &[Record], failed: &[(usize, anyh
             }
             Record::ExecutionStarted(_)
             | Record::ExecutionEnded { .. }
+            | Record::ExecutionCohort { .. }
             | Record::StepStarted { .. }
             | Record::StepFinished(_) => {}
         }

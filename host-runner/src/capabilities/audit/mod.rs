@@ -104,11 +104,18 @@ pub struct AuditCtx {
     sink: AuditSink,
     source: String,
     grant: AuditGrant,
+    /// The run's flag decisions, added to its `ORCHESTRATION_INITIALIZED` event as `rollout`.
+    rollout: Option<serde_json::Value>,
 }
 
 impl AuditCtx {
     pub fn new(sink: AuditSink, source: impl Into<String>, grant: AuditGrant) -> Self {
-        AuditCtx { sink, source: source.into(), grant }
+        AuditCtx { sink, source: source.into(), grant, rollout: None }
+    }
+
+    /// Records `rollout` (which scope decided each flag) in the run's `ORCHESTRATION_INITIALIZED` event.
+    pub fn with_rollout(self, rollout: serde_json::Value) -> Self {
+        AuditCtx { rollout: Some(rollout), ..self }
     }
 
     /// Where the store's events go; its `llm` context audits budget events there too.
@@ -189,8 +196,13 @@ impl audit::Host for AuditCtx {
             tracing::warn!(source = %self.source, event = ?event.event_type, "audit event refused: {e:?}");
         })?;
         // Metadata that is not JSON is kept, wrapped, rather than dropped.
-        let metadata = serde_json::from_str(&event.metadata)
+        let mut metadata = serde_json::from_str(&event.metadata)
             .unwrap_or_else(|_| serde_json::json!({ "unparsed_metadata": event.metadata }));
+        if let (EventType::OrchestrationInitialized, Some(rollout), Some(fields)) =
+            (&event.event_type, &self.rollout, metadata.as_object_mut())
+        {
+            fields.insert("rollout".into(), rollout.clone());
+        }
         self.sink.record(&event_type, severity_name(event.severity), event.step_id.as_deref(), &self.source, &metadata);
         Ok(())
     }

@@ -2,6 +2,12 @@
 //! orchestrator reads every key; a handler only the keys its manifest grants
 //! (exact keys, or prefixes ending in `*`): others read as unset. Plugin URLs
 //! are not settings a handler reads: the `plugins` capability answers them.
+//! A store bound to a run reads the scoped flags as decided for that run
+//! ([`RunFlags`]); the overrides' own keys are never shown to components.
+
+mod run_flags;
+
+pub use run_flags::RunFlags;
 
 use crate::bindings::settings;
 use crate::capabilities::import_log::{ImportCall, ImportLog};
@@ -42,22 +48,29 @@ impl SettingsState {
         self.log = Some(log);
     }
 
-    /// A store's context, reading what `grant` allows.
-    pub fn prepare(&self, grant: SettingsGrant) -> SettingsCtx {
-        SettingsCtx { log: self.log.clone(), ..SettingsCtx::new(self.db.clone(), grant) }
+    /// A store's context, reading what `grant` allows, with the scoped flags
+    /// of `run` when the store serves one run.
+    pub fn prepare(&self, grant: SettingsGrant, run: Option<Arc<RunFlags>>) -> SettingsCtx {
+        SettingsCtx { log: self.log.clone(), run, ..SettingsCtx::new(self.db.clone(), grant) }
     }
 }
 
-/// Per-store context: the database to read from and what may be read.
+/// Per-store context: the database to read from, what may be read and the run's flags.
 pub struct SettingsCtx {
     db: Db,
     grant: SettingsGrant,
     log: Option<Arc<ImportLog>>,
+    run: Option<Arc<RunFlags>>,
 }
 
 impl SettingsCtx {
     pub fn new(db: Db, grant: SettingsGrant) -> Self {
-        SettingsCtx { db, grant, log: None }
+        SettingsCtx { db, grant, log: None, run: None }
+    }
+
+    /// A key's value for this store: the run's decision for a scoped flag, the stored value otherwise.
+    fn value(&self, key: &str, stored: &crate::storage::settings::Snapshot) -> Option<String> {
+        self.run.as_ref().and_then(|run| run.answer(key)).or_else(|| stored.get(key).cloned())
     }
 
     fn may_read(&self, key: &str) -> bool {
@@ -88,7 +101,7 @@ pub fn add_to_linker<T: SettingsView + Send + 'static>(linker: &mut Linker<T>) -
 
 impl settings::Host for SettingsCtx {
     fn get(&mut self, key: String) -> Option<String> {
-        let granted = self.may_read(&key);
+        let granted = self.may_read(&key) && !is_override(&key);
         ImportLog::record(&self.log, || ImportCall::Setting { key: key.clone(), granted });
         if !granted {
             tracing::debug!(%key, "settings read refused: not granted");
@@ -99,7 +112,7 @@ impl settings::Host for SettingsCtx {
             .settings()
             .inspect_err(|e| tracing::warn!(%key, "settings read failed: {}", chain(e)))
             .ok()
-            .and_then(|all| all.get(&key).cloned())
+            .and_then(|all| self.value(&key, &all))
     }
 
     fn get_prefix(&mut self, prefix: String) -> Vec<(String, String)> {
@@ -108,15 +121,20 @@ impl settings::Host for SettingsCtx {
         let all = self.db.settings().inspect_err(|e| tracing::warn!(%prefix, "settings read failed: {}", chain(e)));
         let mut found: Vec<(String, String)> = all
             .map(|all| {
-                all.iter()
-                    .filter(|(k, _)| k.starts_with(&prefix) && self.may_read(k))
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                all.keys()
+                    .filter(|k| k.starts_with(&prefix) && !is_override(k) && self.may_read(k))
+                    .filter_map(|k| Some((k.clone(), self.value(k, &all)?)))
                     .collect()
             })
             .unwrap_or_default();
         found.sort();
         found
     }
+}
+
+/// A flag's scoped override: read through [`RunFlags`], never by its own key.
+fn is_override(key: &str) -> bool {
+    key.contains('@')
 }
 
 #[cfg(test)]
@@ -134,6 +152,29 @@ mod tests {
         let budgets = ctx.get_prefix("orchestration_token_budget_".into());
         assert_eq!(budgets.len(), orchestration::classify::INTENTS.len());
         assert!(budgets.windows(2).all(|w| w[0].0 < w[1].0), "sorted by key");
+    }
+
+    #[test]
+    fn a_run_bound_store_reads_its_run_flags_and_never_an_override() {
+        let db = Db::temporary();
+        db.set_setting("orchestration_enabled@agent:agent-a", "true").unwrap();
+        db.set_setting("orchestration_enabled@percent", "5").unwrap();
+        let subject = orchestration::rollout::Subject {
+            workflow_id: "wf".into(),
+            agent_id: "agent-a".into(),
+            user_id: "u".into(),
+            agent_type: None,
+        };
+        let flags = Arc::new(RunFlags::decide(&db.settings().unwrap(), &subject));
+        let state = SettingsState::new(db.clone());
+        let mut ctx = state.prepare(SettingsGrant::All, Some(flags));
+        assert_eq!(ctx.get("orchestration_enabled".into()).as_deref(), Some("true"));
+        assert_eq!(ctx.get("orchestration_enabled@agent:agent-a".into()), None);
+        let all = ctx.get_prefix("orchestration_enabled".into());
+        assert_eq!(all, vec![("orchestration_enabled".to_string(), "true".to_string())]);
+        // A store serving no run reads the global value.
+        let mut plain = state.prepare(SettingsGrant::All, None);
+        assert_eq!(plain.get("orchestration_enabled".into()).as_deref(), Some("false"));
     }
 
     #[test]

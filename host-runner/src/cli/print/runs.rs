@@ -14,6 +14,7 @@ pub fn list(runs: &[Execution]) {
                 r.workflow_id.clone(),
                 r.agent_id.clone(),
                 r.state.clone(),
+                cohort(r),
                 if r.durable { format!("{}", r.leases) } else { "sync".into() },
                 r.rerun_steps.to_string(),
                 r.started_at.clone(),
@@ -22,7 +23,29 @@ pub fn list(runs: &[Execution]) {
             ]
         })
         .collect();
-    table(&["execution", "workflow", "agent", "state", "leases", "re-run", "started", "ended", "error"], &rows);
+    table(
+        &[
+            "execution",
+            "workflow",
+            "agent",
+            "state",
+            "orchestrated (by)",
+            "leases",
+            "re-run",
+            "started",
+            "ended",
+            "error",
+        ],
+        &rows,
+    );
+}
+
+/// Whether a run was orchestrated and the flag scope that decided it; `-` before it was decided.
+fn cohort(r: &Execution) -> String {
+    match (r.orchestrated, r.flag_scope.as_deref()) {
+        (Some(on), Some(scope)) => format!("{} ({scope})", if on { "yes" } else { "no" }),
+        _ => "-".into(),
+    }
 }
 
 /// A run's `token_usage` rows: one per step that ran, plus the orchestrator's own calls.

@@ -81,7 +81,7 @@ impl HandlerImports {
         HandlerImports {
             llm,
             audit,
-            settings: capabilities.settings.prepare(grants.settings.clone()),
+            settings: capabilities.settings.prepare(grants.settings.clone(), None),
             database: capabilities.database.prepare(handler, grants.database),
             plugins,
             http: WasiHttpCtx::new(),

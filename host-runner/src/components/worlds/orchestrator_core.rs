@@ -8,7 +8,7 @@ use crate::capabilities::agents::{self, AgentsCtx, AgentsView};
 use crate::capabilities::audit::{self, AuditCtx, AuditGrant, AuditView};
 use crate::capabilities::handlers::{self, DispatchCtx, DispatchView, Dispatcher};
 use crate::capabilities::llm::{self, LlmCtx, LlmView};
-use crate::capabilities::settings::{self, SettingsCtx, SettingsGrant, SettingsView};
+use crate::capabilities::settings::{self, RunFlags, SettingsCtx, SettingsGrant, SettingsView};
 use crate::components::state::ComponentState;
 use crate::storage::records::Identity;
 use std::sync::Arc;
@@ -46,19 +46,23 @@ pub struct OrchestratorImports {
 
 impl OrchestratorImports {
     /// Each capability's context for `who`'s execution: the orchestrator
-    /// reads every setting, emits the lifecycle events, may name any model
-    /// (`default_model` when it names none) and dispatches to `dispatcher`.
+    /// reads every setting (the scoped flags as `flags` decided them, which
+    /// its `ORCHESTRATION_INITIALIZED` event records), emits the lifecycle
+    /// events, may name any model (`default_model` when it names none) and
+    /// dispatches to `dispatcher`.
     pub fn prepare(
         capabilities: &HostCapabilities,
         dispatcher: Arc<dyn Dispatcher>,
         who: &Identity,
+        flags: Arc<RunFlags>,
         default_model: String,
     ) -> OrchestratorImports {
-        let audit = capabilities.audit.prepare(who.clone(), SOURCE, AuditGrant::Orchestrator);
+        let audit =
+            capabilities.audit.prepare(who.clone(), SOURCE, AuditGrant::Orchestrator).with_rollout(flags.record());
         OrchestratorImports {
             llm: capabilities.llm.prepare(audit.sink().clone(), SOURCE, default_model),
             audit,
-            settings: capabilities.settings.prepare(SettingsGrant::All),
+            settings: capabilities.settings.prepare(SettingsGrant::All, Some(flags)),
             dispatch: DispatchCtx::new(dispatcher, who.clone()),
             agents: capabilities.agents.prepare(),
         }

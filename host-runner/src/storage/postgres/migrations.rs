@@ -92,6 +92,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, step_id)
     );
     "#,
+    // 3: gradual rollout (SQLite's 6).
+    r#"
+    ALTER TABLE executions ADD COLUMN orchestrated BOOLEAN, ADD COLUMN flag_scope TEXT;
+    CREATE INDEX executions_started ON executions (started_at);
+    "#,
 ];
 
 /// Applies the pending migrations in one transaction under the advisory lock.

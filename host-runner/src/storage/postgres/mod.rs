@@ -14,7 +14,7 @@ use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{Setting, Snapshot};
-use super::store::{SettingSeed, Store, Tally};
+use super::store::{NewSetting, SettingSeed, Store, Tally};
 use super::writer::Record;
 use anyhow::{Context, Result, anyhow};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
@@ -155,6 +155,12 @@ fn insert(client: &mut impl GenericClient, record: &Record) -> Result<()> {
                 &[id, &finish.state.as_str(), &finish.error, &replica.as_ref()],
             )?;
         }
+        Record::ExecutionCohort { id, cohort } => {
+            client.execute(
+                "UPDATE executions SET orchestrated = $2, flag_scope = $3 WHERE id = $1",
+                &[id, &cohort.orchestrated, &cohort.flag_scope],
+            )?;
+        }
         Record::StepStarted { execution_id, step_id, rerun } => {
             runs::step_started(client, execution_id, step_id, *rerun)?
         }
@@ -193,7 +199,7 @@ fn json_or_text(text: String) -> serde_json::Value {
 fn execution_columns() -> String {
     format!(
         "id, workflow_id, agent_id, user_id, replica, state, error, {}, {}, {},
-         workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested",
+         workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested, orchestrated, flag_scope",
         ts("started_at"),
         ts("ended_at"),
         ts("heartbeat_at")
@@ -217,6 +223,8 @@ fn execution_row(r: &Row) -> Execution {
         leases: r.get::<_, i32>(12) as u32,
         rerun_steps: r.get::<_, i32>(13) as u32,
         cancel_requested: r.get(14),
+        orchestrated: r.get(15),
+        flag_scope: r.get(16),
     }
 }
 
@@ -283,14 +291,14 @@ impl Store for PgStore {
         })
     }
 
-    fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool> {
-        let (key, value) = (key.to_string(), value.to_string());
+    fn put_setting(&self, key: &str, value: &str, create: Option<&NewSetting>) -> Result<bool> {
+        let (key, value, create) = (key.to_string(), value.to_string(), create.cloned());
         self.run(move |client| {
-            if create {
+            if let Some(new) = &create {
                 client.execute(
                     "INSERT INTO system_settings_config (key, value, value_type, description)
-                     VALUES ($1, '', 'string', 'Plugin configuration') ON CONFLICT (key) DO NOTHING",
-                    &[&key],
+                     VALUES ($1, '', $2, $3) ON CONFLICT (key) DO NOTHING",
+                    &[&key, &new.value_type, &new.description],
                 )?;
             }
             let changed = client.execute(
@@ -299,6 +307,11 @@ impl Store for PgStore {
             )?;
             Ok(changed == 1)
         })
+    }
+
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        let key = key.to_string();
+        self.run(move |client| Ok(client.execute("DELETE FROM system_settings_config WHERE key = $1", &[&key])? == 1))
     }
 
     fn write_records(&self, batch: &[Record]) -> Vec<(usize, anyhow::Error)> {

@@ -119,6 +119,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, step_id)
     );
     "#,
+    // 6: gradual rollout (see `orchestration::rollout`): whether each run
+    // was orchestrated and the flag scope that decided it, for `pilot report`.
+    r#"
+    ALTER TABLE executions ADD COLUMN orchestrated INTEGER CHECK (orchestrated IN (0, 1));
+    ALTER TABLE executions ADD COLUMN flag_scope TEXT;
+    CREATE INDEX executions_started ON executions (started_at);
+    "#,
 ];
 
 /// Applies the pending migrations under one write lock (`BEGIN IMMEDIATE`):

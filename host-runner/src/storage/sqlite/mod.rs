@@ -10,7 +10,7 @@ use super::executions::Execution;
 use super::records::{AuditRow, Identity, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{Setting, Snapshot};
-use super::store::{SettingSeed, Store, Tally};
+use super::store::{NewSetting, SettingSeed, Store, Tally};
 use super::writer::Record;
 use anyhow::{Context, Result};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
@@ -98,6 +98,10 @@ fn insert(conn: &Connection, record: &Record) -> Result<()> {
             ))?
             .execute(params![id, finish.state.as_str(), finish.error, replica.as_ref()])?;
         }
+        Record::ExecutionCohort { id, cohort } => {
+            conn.prepare_cached("UPDATE executions SET orchestrated = ?2, flag_scope = ?3 WHERE id = ?1")?
+                .execute(params![id, cohort.orchestrated, cohort.flag_scope])?;
+        }
         Record::Usage { who, row, .. } => insert_usage(conn, who, row)?,
         Record::StepStarted { execution_id, step_id, rerun } => {
             runs::step_started(conn, execution_id, step_id, *rerun)?
@@ -133,7 +137,7 @@ fn agent_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
 }
 
 const EXECUTION_COLUMNS: &str = "id, workflow_id, agent_id, user_id, replica, state, error, started_at, ended_at,
-    heartbeat_at, workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested";
+    heartbeat_at, workflow IS NOT NULL, idempotency_key, leases, rerun_steps, cancel_requested, orchestrated, flag_scope";
 
 fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<Execution> {
     Ok(Execution {
@@ -152,6 +156,8 @@ fn execution_row(r: &rusqlite::Row) -> rusqlite::Result<Execution> {
         leases: r.get(12)?,
         rerun_steps: r.get(13)?,
         cancel_requested: r.get(14)?,
+        orchestrated: r.get(15)?,
+        flag_scope: r.get(16)?,
     })
 }
 
@@ -208,13 +214,13 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn put_setting(&self, key: &str, value: &str, create: bool) -> Result<bool> {
+    fn put_setting(&self, key: &str, value: &str, create: Option<&NewSetting>) -> Result<bool> {
         let conn = self.conn();
-        if create {
+        if let Some(new) = create {
             conn.execute(
                 "INSERT OR IGNORE INTO system_settings_config (key, value, value_type, description)
-                 VALUES (?1, '', 'string', 'Plugin configuration')",
-                [key],
+                 VALUES (?1, '', ?2, ?3)",
+                params![key, new.value_type, new.description],
             )?;
         }
         let changed = conn.execute(
@@ -222,6 +228,10 @@ impl Store for SqliteStore {
             params![key, value],
         )?;
         Ok(changed == 1)
+    }
+
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        Ok(self.conn().execute("DELETE FROM system_settings_config WHERE key = ?1", [key])? == 1)
     }
 
     fn write_records(&self, batch: &[Record]) -> Vec<(usize, anyhow::Error)> {
