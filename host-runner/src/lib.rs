@@ -14,6 +14,7 @@
 pub mod bindings;
 pub mod capabilities;
 pub mod causes;
+pub mod cohort_report;
 pub mod components;
 pub mod error;
 pub mod harness;

@@ -390,3 +390,69 @@ fn scoped_flags_decide_each_run_and_say_which_scope_did() {
     let after = run("user-other");
     assert!(after["steps"].as_array().unwrap().iter().all(|s| s["path"] == "fallback"), "{after}");
 }
+
+#[test]
+fn report_compares_the_cohorts_with_the_sums_of_the_tables() {
+    let dir = Dir::new();
+    for args in [
+        &["orchestration_enabled", "true", "--percent", "50"][..],
+        &["orchestration_ais_routing_enabled", "true"][..],
+        &["orchestration_compression_enabled", "true"][..],
+    ] {
+        assert!(dir.pilot(&[&["flags", "set"], args].concat()).status.success());
+    }
+    let example = std::fs::read_to_string(repo().join("examples/support-ticket-triage.json")).unwrap();
+    for i in 0..16 {
+        let mut doc: serde_json::Value = serde_json::from_str(&example).unwrap();
+        doc["id"] = format!("triage-{i}").into();
+        let file = dir.write(&format!("w{i}.json"), &doc.to_string());
+        assert!(dir.pilot(&["run", &file]).status.success());
+    }
+    let out = dir.pilot(&["report", "--since", "1h", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    // The same figures straight from the tables.
+    let db = rusqlite::Connection::open(dir.0.join("pilot.db")).unwrap();
+    let sums = |orchestrated: bool| -> (i64, i64, i64, f64) {
+        db.query_row(
+            "SELECT COUNT(DISTINCT e.id),
+                    COUNT(CASE WHEN json_extract(u.model_info, '$.path') IN ('orchestrated', 'fallback') THEN 1 END),
+                    COALESCE(SUM(u.tokens_used), 0), COALESCE(SUM(u.cost), 0)
+             FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id WHERE e.orchestrated = ?1",
+            [orchestrated],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    };
+    for (cohort, orchestrated) in [("orchestrated", true), ("normal", false)] {
+        let (runs, steps, tokens, cost) = sums(orchestrated);
+        let c = &report["overall"][cohort];
+        assert!(runs > 0, "the 50% rollout put some of 16 workflows in each cohort");
+        assert_eq!(
+            (c["runs"].as_i64(), c["steps"].as_i64(), c["tokens"].as_i64()),
+            (Some(runs), Some(steps), Some(tokens))
+        );
+        assert!((c["cost_usd"].as_f64().unwrap() - cost).abs() < 1e-9, "{c}");
+        let per_step = c["tokens_per_step"]["value"].as_f64().unwrap();
+        assert!((per_step - tokens as f64 / steps as f64).abs() < 1e-9);
+    }
+    let (runs_o, runs_n) = (sums(true).0, sums(false).0);
+    assert_eq!(runs_o + runs_n, 16);
+    let saving = report["overall"]["token_saving"]["pct"].as_f64().unwrap();
+    assert!(saving > 0.0, "orchestrated steps spend fewer tokens: {report}");
+    assert_eq!(report["overall"]["verdict"], "too few runs", "16 runs are not 30 per cohort");
+    // Normal steps compare by intent too: their intents are the free tiers' guess.
+    let by_intent = report["by_intent"].as_array().unwrap();
+    assert!(
+        by_intent
+            .iter()
+            .any(|k| k["normal"]["steps"].as_i64() > Some(0) && k["orchestrated"]["steps"].as_i64() > Some(0)),
+        "{report}"
+    );
+    let text = String::from_utf8(dir.pilot(&["report", "--since", "1h"]).stdout).unwrap();
+    assert!(text.contains("agent-support-01") && text.contains("too few runs"), "{text}");
+    let bad = dir.pilot(&["report", "--since", "7w"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unknown unit `w`"), "{}", stderr(&bad));
+}

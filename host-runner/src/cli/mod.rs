@@ -48,6 +48,7 @@ pub async fn main() -> Result<()> {
         Command::Agents { action: AgentsAction::SetCreation { agent, score } } => {
             commands::agents::set_creation(&cli, agent, *score)
         }
+        Command::Report(args) => commands::report::run(&cli, args),
         Command::Runs { action: RunsAction::List { state, limit, json } } => {
             commands::runs::list(&cli, state.as_deref(), *limit, *json)
         }

@@ -44,7 +44,9 @@ impl<'a> Recorder<'a> {
     pub fn record(&self, spec: &StepSpec, outcome: StepOutcome, time_ms: f64, ran: bool) -> StepReport {
         let step_id = Some(spec.id.as_str());
         let usage = match &outcome {
-            StepOutcome::Orchestrated(ran) => Some(self.usage(spec, UsagePath::Orchestrated(step_model(ran)), ran)),
+            StepOutcome::Orchestrated(ran) => {
+                Some(self.usage(spec, UsagePath::Orchestrated(step_model(ran, time_ms)), ran))
+            }
             StepOutcome::Fallback { reason, ran } => {
                 let event = HostEvent::NormalPathExecuted {
                     fallback: reason.clone(),
@@ -54,7 +56,12 @@ impl<'a> Recorder<'a> {
                     cost_usd: ran.cost_usd,
                 };
                 self.audit.host_event(&event, step_id, "runner");
-                Some(self.usage(spec, UsagePath::Fallback(step_model(ran)), ran))
+                let mut model = step_model(ran, time_ms);
+                if model.intent.is_none() {
+                    model.intent = Some(free_tier_intent(spec));
+                    model.intent_by = Some("free tiers");
+                }
+                Some(self.usage(spec, UsagePath::Fallback(model), ran))
             }
             StepOutcome::Skipped(reason) => {
                 self.audit.host_event(&HostEvent::StepSkipped(reason.clone()), step_id, "runner");
@@ -176,8 +183,27 @@ fn intent_label<'i>(known: &[String], intent: Option<&'i str>) -> &'i str {
     }
 }
 
-fn step_model(ran: &Ran) -> StepModel {
+/// The intent the free tiers (rules and context, no model) give a step the
+/// orchestrator never classified, so normal runs compare by intent too.
+fn free_tier_intent(spec: &StepSpec) -> String {
+    let context = orchestration::classify::context::StepContext {
+        name: spec.display_name(),
+        prompt: &spec.prompt,
+        goal: None,
+        reads: spec.depends_on.len(),
+    };
+    let threshold = orchestration::settings::DEFAULT_CLASSIFICATION_THRESHOLD;
+    let declared = spec.intent.as_deref().filter(|i| !i.trim().is_empty());
+    declared.map_or_else(
+        || orchestration::classify::without_model(&spec.params, &context, threshold).intent,
+        |i| i.trim().to_ascii_lowercase(),
+    )
+}
+
+fn step_model(ran: &Ran, time_ms: f64) -> StepModel {
     StepModel {
+        intent_by: None,
+        time_ms,
         model: ran.model.clone(),
         provider: ran.provider.clone(),
         intent: ran.intent.clone(),

@@ -5,6 +5,7 @@
 //! schema is created and migrated on open.
 
 pub mod agents;
+pub mod cohorts;
 mod error;
 pub mod executions;
 mod postgres;
@@ -161,6 +162,11 @@ impl Db {
         }
         settings::changed();
         Ok(())
+    }
+
+    /// The usage rows of the finished runs of known cohort started within `since` of now.
+    pub fn cohort_rows(&self, since: Duration) -> Result<cohorts::CohortRows, Error> {
+        self.failed(|| "reading runs by cohort".into(), self.store.cohort_rows(since))
     }
 
     /// Removes a flag's scoped override (or a `plugin_*` key); false when it was not set.

@@ -4,6 +4,7 @@
 //! types, score ranges) happens above the trait, once for both.
 
 use super::agents::AgentRow;
+use super::cohorts::CohortRows;
 use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
@@ -115,4 +116,6 @@ pub trait Store: Send + Sync {
     /// Postgres's `amcheck` over every index with its table's rows): the
     /// problems found, none when sound.
     fn check_integrity(&self) -> Result<Vec<String>>;
+    /// The usage rows of the finished runs started within `since` of now, by run.
+    fn cohort_rows(&self, since: Duration) -> Result<CohortRows>;
 }

@@ -44,6 +44,7 @@ on_both_backends!(
     usage_by_intent_counts_orchestrated_steps_only,
     executions_end_in_a_state,
     a_run_keeps_its_cohort,
+    cohort_rows_are_the_finished_runs_of_the_window,
     executions_are_listed_newest_first_by_state,
     stale_runs_are_interrupted,
     an_idempotency_key_queues_one_run,
@@ -273,6 +274,39 @@ fn a_run_keeps_its_cohort(db: Db) {
     finish(&db, "run", State::Completed, None);
     let run = db.execution("run").unwrap().unwrap();
     assert_eq!((run.orchestrated, run.flag_scope.as_deref()), (Some(true), Some("agent:agent-a")));
+}
+
+fn cohort_rows_are_the_finished_runs_of_the_window(db: Db) {
+    use crate::storage::executions::Cohort;
+    for (id, orchestrated) in [("on", true), ("off", false), ("running", true)] {
+        start(&db, id);
+        db.record_cohort(id, Cohort { orchestrated, flag_scope: "global".into() });
+        let row = usage("s", 100, "summarize", if orchestrated { "orchestrated" } else { "fallback" });
+        db.records().send(Record::Usage { who: who(id, "a"), row, what: "u".into() });
+    }
+    start(&db, "before-cohorts");
+    for id in ["on", "off", "before-cohorts"] {
+        finish(&db, id, State::Completed, None);
+    }
+    start(&db, "empty");
+    db.record_cohort("empty", Cohort { orchestrated: false, flag_scope: "user:u".into() });
+    finish(&db, "empty", State::Failed, Some("step `a` failed"));
+    let found = db.cohort_rows(Duration::from_secs(3_600)).unwrap();
+    let mut runs: Vec<(&str, bool, Option<u64>, &str)> = found
+        .rows
+        .iter()
+        .map(|r| (r.execution_id.as_str(), r.orchestrated, r.usage.as_ref().map(|u| u.tokens_used), r.state.as_str()))
+        .collect();
+    runs.sort();
+    let expected = [
+        ("empty", false, None, "failed"),
+        ("off", false, Some(100), "completed"),
+        ("on", true, Some(100), "completed"),
+    ];
+    assert_eq!(runs, expected, "a running run waits");
+    let off = found.rows.iter().find(|r| r.execution_id == "off").unwrap();
+    assert_eq!(off.usage.as_ref().unwrap().model_info["path"], "fallback");
+    assert_eq!(found.runs_without_cohort, 1);
 }
 
 fn executions_are_listed_newest_first_by_state(db: Db) {

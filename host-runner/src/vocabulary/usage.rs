@@ -30,8 +30,14 @@ pub struct StepModel {
     pub model: String,
     pub provider: String,
     pub intent: Option<String>,
+    /// `free tiers` when the orchestrator never classified the step and the
+    /// host guessed its intent without a model (for `pilot report`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent_by: Option<&'static str>,
     pub handler: Option<String>,
     pub compression_applied: bool,
+    /// The step's wall time, for latency by cohort (`pilot report`).
+    pub time_ms: f64,
 }
 
 /// Why a paid attempt failed.
@@ -73,12 +79,15 @@ mod tests {
             model: "m".into(),
             provider: "simulated".into(),
             intent: Some("summarize".into()),
+            intent_by: None,
             handler: Some("summarize".into()),
             compression_applied: true,
+            time_ms: 812.5,
         };
         let row = ModelInfo::new(UsagePath::Orchestrated(step)).to_json();
         assert_eq!((row["path"].as_str(), row["intent"].as_str()), (Some("orchestrated"), Some("summarize")));
         assert_eq!(row["orchestration"], json!(true));
+        assert_eq!(row["time_ms"], json!(812.5));
         let attempt = ModelInfo::new(UsagePath::FailedAttempt {
             handler: "extract".into(),
             model: Some("m".into()),

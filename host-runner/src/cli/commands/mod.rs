@@ -6,6 +6,7 @@ pub mod bench;
 pub mod eval;
 pub mod flags;
 pub mod handlers;
+pub mod report;
 pub mod run;
 pub mod runs;
 pub mod serve;

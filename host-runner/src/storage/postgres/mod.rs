@@ -10,6 +10,7 @@ mod runs;
 pub mod throwaway;
 
 use super::agents::AgentRow;
+use super::cohorts::{CohortRow, CohortRows, CohortUsage};
 use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
@@ -546,6 +547,44 @@ impl Store for PgStore {
                 ts("heartbeat_at")
             );
             Ok(client.query(&sql, &[&seconds])?.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
+    fn cohort_rows(&self, since: Duration) -> Result<CohortRows> {
+        let seconds = since.as_secs_f64();
+        self.run(move |client| {
+            let rows = client.query(
+                "SELECT e.id, e.agent_id, e.state, e.orchestrated, u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost,
+                        u.model_info::text
+                 FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
+                 WHERE e.orchestrated IS NOT NULL AND e.started_at >= now() - make_interval(secs => $1)
+                   AND e.state NOT IN ('queued', 'running')
+                 ORDER BY e.started_at, e.id, u.id",
+                &[&seconds],
+            )?;
+            let rows = rows
+                .iter()
+                .map(|r| CohortRow {
+                    execution_id: r.get(0),
+                    agent_id: r.get(1),
+                    state: r.get(2),
+                    orchestrated: r.get(3),
+                    usage: r.get::<_, bool>(4).then(|| CohortUsage {
+                        step_id: r.get(5),
+                        tokens_used: r.get::<_, i64>(6) as u64,
+                        cost: r.get(7),
+                        model_info: json_or_text(r.get(8)),
+                    }),
+                })
+                .collect();
+            let runs_without_cohort: i64 = client
+                .query_one(
+                    "SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL
+                     AND started_at >= now() - make_interval(secs => $1)",
+                    &[&seconds],
+                )?
+                .get(0);
+            Ok(CohortRows { rows, runs_without_cohort: runs_without_cohort as u64 })
         })
     }
 

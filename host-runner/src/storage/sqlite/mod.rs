@@ -6,6 +6,7 @@ mod migrations;
 mod runs;
 
 use super::agents::AgentRow;
+use super::cohorts::{CohortRow, CohortRows, CohortUsage};
 use super::executions::Execution;
 use super::records::{AuditRow, Identity, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
@@ -461,6 +462,44 @@ impl Store for SqliteStore {
         ))?;
         let rows = stmt.query_map(params![state, limit], execution_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn cohort_rows(&self, since: Duration) -> Result<CohortRows> {
+        let conn = self.conn();
+        let window = format!("-{} seconds", since.as_secs());
+        let after = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)";
+        let mut stmt = conn.prepare(&format!(
+            "SELECT e.id, e.agent_id, e.state, e.orchestrated, u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info
+             FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
+             WHERE e.orchestrated IS NOT NULL AND e.started_at >= {after}
+               AND e.state NOT IN ('queued', 'running')
+             ORDER BY e.started_at, e.id, u.id"
+        ))?;
+        let rows = stmt.query_map([&window], |r| {
+            let usage = match r.get::<_, bool>(4)? {
+                true => Some(CohortUsage {
+                    step_id: r.get(5)?,
+                    tokens_used: r.get(6)?,
+                    cost: r.get(7)?,
+                    model_info: json_or_text(r.get(8)?),
+                }),
+                false => None,
+            };
+            Ok(CohortRow {
+                execution_id: r.get(0)?,
+                agent_id: r.get(1)?,
+                state: r.get(2)?,
+                orchestrated: r.get(3)?,
+                usage,
+            })
+        })?;
+        let rows = rows.collect::<rusqlite::Result<_>>()?;
+        let runs_without_cohort = conn.query_row(
+            &format!("SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL AND started_at >= {after}"),
+            [&window],
+            |r| r.get(0),
+        )?;
+        Ok(CohortRows { rows, runs_without_cohort })
     }
 
     fn check_integrity(&self) -> Result<Vec<String>> {

@@ -1,0 +1,35 @@
+//! What `pilot report` compares: the `token_usage` rows of the runs whose
+//! cohort is known (orchestrated or not, see [`super::executions::Cohort`]),
+//! each with its run's facts.
+
+use serde::Serialize;
+
+/// One `token_usage` row of a finished run of a known cohort; a run without
+/// rows comes once, with `usage` empty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CohortRow {
+    pub execution_id: String,
+    pub agent_id: String,
+    /// The run's end state (`completed`, `failed`, `interrupted`, `cancelled`).
+    pub state: String,
+    pub orchestrated: bool,
+    pub usage: Option<CohortUsage>,
+}
+
+/// The usage part of a [`CohortRow`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CohortUsage {
+    /// `None` for the orchestrator's own calls.
+    pub step_id: Option<String>,
+    pub tokens_used: u64,
+    pub cost: f64,
+    pub model_info: serde_json::Value,
+}
+
+/// The rows of the runs started within the window, and how many runs of it
+/// have no cohort (started before cohorts were recorded, or still undecided).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CohortRows {
+    pub rows: Vec<CohortRow>,
+    pub runs_without_cohort: u64,
+}
