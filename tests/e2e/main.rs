@@ -5,6 +5,7 @@ mod anthropic;
 mod cli;
 mod components;
 pub mod concurrency;
+mod console;
 mod durable;
 mod embedding;
 mod fidelity;

@@ -3,6 +3,7 @@
 //! test, and serves loopback mocks of Anthropic's Messages API and of
 //! OpenAI-compatible Chat Completions.
 
+pub mod browser;
 pub mod mock_anthropic;
 pub mod mock_api;
 pub mod mock_openai;

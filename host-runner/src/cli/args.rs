@@ -190,6 +190,11 @@ pub struct ServeArgs {
     /// Do not watch the handlers directory (reload only via the API).
     #[arg(long)]
     pub no_watch: bool,
+    /// Keep what each step's models were sent and answered (in memory, the
+    /// most recent 1,000 steps) for the console's run pages, secrets redacted.
+    /// Off by default: prompts hold user data.
+    #[arg(long)]
+    pub keep_transcripts: bool,
     /// On SIGTERM, how long runs in flight may take to finish (seconds)
     /// while `/ready` answers 503 and no run is leased; synchronous runs
     /// still going are then cancelled and recorded `interrupted`, durable

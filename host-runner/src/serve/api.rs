@@ -25,7 +25,7 @@ pub(super) const MAX_BODY_BYTES: usize = 4 << 20;
 #[derive(Clone)]
 pub(super) struct AppState {
     pub host: Host,
-    token: Arc<str>,
+    pub token: Arc<str>,
     runs: Arc<Semaphore>,
     pub limits: Limits,
     pub drain: Arc<Drain>,
@@ -50,6 +50,7 @@ pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> R
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
         .nest("/v1", v1)
+        .nest("/ui", super::console::router(state.clone()))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here") })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -61,11 +62,22 @@ pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response 
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
-    match presented {
-        Some(token) if constant_time_eq(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
-        _ => error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token"),
+    if presents_token(request.headers(), &state.token) {
+        next.run(request).await
+    } else {
+        error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token")
     }
+}
+
+/// Whether the request's `Authorization` carries `token` as a bearer credential.
+pub(super) fn presents_token(headers: &header::HeaderMap, token: &str) -> bool {
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
+    presented.is_some_and(|p| same_secret(p, token))
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub(super) fn same_secret(a: &str, b: &str) -> bool {
+    constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 /// The token of an `Authorization: Bearer <token>` value; the scheme name is

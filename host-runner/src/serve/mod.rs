@@ -5,6 +5,7 @@
 mod api;
 pub mod capacity;
 mod connections;
+mod console;
 pub mod drain;
 mod executions;
 mod submit;

@@ -231,6 +231,9 @@ impl LlmCtx {
         let answer = self.provider.complete(&request).await;
         self.meter.provider_time += started.elapsed();
         let answer = answer.map_err(LlmFailure::Provider)?;
+        if let (Some(transcript), Some(step)) = (&self.transcript, &self.step_id) {
+            transcript.answered(&self.audit.identity().execution_id, step, &answer.text);
+        }
         // Priced as admitted: a settings change mid-call does not reprice it.
         let cost = terms.rates.cost_usd(answer.input_tokens, answer.output_tokens, answer.cached);
         self.meter.input_tokens = self.meter.input_tokens.saturating_add(answer.input_tokens);

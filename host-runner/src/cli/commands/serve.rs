@@ -21,7 +21,11 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
     });
     // Bound first: a taken port fails at once, before components are compiled.
     let listener = bind(args.listen).await?;
-    let host = setup::host_builder(cli, &cli.db, false)?.code_policy(env::serve_code_policy()).build().await?;
+    let host = setup::host_builder(cli, &cli.db, false)?
+        .code_policy(env::serve_code_policy())
+        .keep_transcript(args.keep_transcripts)
+        .build()
+        .await?;
     print::provider_note(&host);
     for rejected in host.handlers().rejected() {
         eprintln!("rejected {}: {}", rejected.file.display(), rejected.reason);

@@ -1,0 +1,207 @@
+//! Executions: a filterable list, and one run's steps with what each did,
+//! from `executions`, `token_usage` and the audit trail.
+
+use super::layout::{esc, page, table, tag};
+use super::transcripts;
+use crate::host::Host;
+use crate::storage::executions::Execution;
+use crate::storage::records::{AuditRow, UsageRow};
+use axum::response::Html;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Runs the list reads before filtering.
+const LIST_LIMIT: u32 = 200;
+
+/// The list's filters, from the query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub agent: String,
+    /// Only runs that cost at least this many dollars.
+    #[serde(default)]
+    pub min_cost: String,
+}
+
+/// One run with what its usage rows add up to.
+struct Listed {
+    run: Execution,
+    tokens: u64,
+    cost: f64,
+}
+
+pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
+    let db = host.db();
+    let state = Some(filters.state.as_str()).filter(|s| !s.is_empty());
+    let min_cost: f64 = filters.min_cost.trim().parse().unwrap_or(0.0);
+    let mut rows = vec![];
+    for run in db.executions(state, LIST_LIMIT)? {
+        if !filters.agent.is_empty() && !run.agent_id.contains(filters.agent.trim()) {
+            continue;
+        }
+        let usage = db.usage(&run.id)?;
+        let listed =
+            Listed { tokens: usage.iter().map(|u| u.tokens_used).sum(), cost: usage.iter().map(|u| u.cost).sum(), run };
+        if listed.cost >= min_cost {
+            rows.push(listed);
+        }
+    }
+    let states = ["", "queued", "running", "completed", "failed", "interrupted", "cancelled"];
+    let options: String = states
+        .iter()
+        .map(|s| {
+            let selected = if *s == filters.state { " selected" } else { "" };
+            format!("<option value=\"{s}\"{selected}>{}</option>", if s.is_empty() { "any" } else { s })
+        })
+        .collect();
+    let form = format!(
+        "<form class=\"inline\" method=\"get\" action=\"/ui/executions\">\
+         <label>State<select name=\"state\">{options}</select></label>\
+         <label>Agent<input name=\"agent\" value=\"{}\" placeholder=\"agent id\"></label>\
+         <label>Cost at least ($)<input name=\"min_cost\" value=\"{}\" inputmode=\"decimal\" size=\"8\"></label>\
+         <button>Filter</button></form>",
+        esc(&filters.agent),
+        esc(&filters.min_cost)
+    );
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|l| {
+            let r = &l.run;
+            vec![
+                format!("<a href=\"/ui/executions/{}\" data-run=\"{}\">{}</a>", esc(&r.id), esc(&r.id), esc(&r.id)),
+                esc(&r.workflow_id),
+                esc(&r.agent_id),
+                tag(&r.state),
+                cohort(r),
+                l.tokens.to_string(),
+                format!("${:.5}", l.cost),
+                esc(&r.started_at),
+            ]
+        })
+        .collect();
+    let note = format!(
+        "<p class=\"note\">{} runs shown (the {LIST_LIMIT} most recent{}, then filtered).</p>",
+        rows.len(),
+        state.map(|s| format!(" {}", esc(s))).unwrap_or_default()
+    );
+    let list = table(
+        &["execution", "workflow", "agent", "state", "orchestrated (by)", "tokens", "cost", "started"],
+        &[5, 6],
+        &body,
+    );
+    Ok(page("Executions", "/ui/executions", &format!("{form}{note}{list}")))
+}
+
+/// Whether the run was orchestrated, and which flag scope said so.
+fn cohort(r: &Execution) -> String {
+    match (r.orchestrated, &r.flag_scope) {
+        (Some(true), Some(scope)) => format!("yes <span class=\"note\">({})</span>", esc(scope)),
+        (Some(false), Some(scope)) => format!("no <span class=\"note\">({})</span>", esc(scope)),
+        _ => "-".into(),
+    }
+}
+
+/// What the audit trail says of one step.
+#[derive(Default)]
+struct StepEvents {
+    handler_version: Option<String>,
+    reason: Option<String>,
+    path: Option<&'static str>,
+}
+
+fn events_by_step(audit: &[AuditRow]) -> BTreeMap<String, StepEvents> {
+    let mut steps: BTreeMap<String, StepEvents> = BTreeMap::new();
+    for e in audit {
+        let Some(step) = &e.step_id else { continue };
+        let entry = steps.entry(step.clone()).or_default();
+        let text = |key: &str| e.metadata[key].as_str().map(str::to_string);
+        match e.event_type.as_str() {
+            "ORCHESTRATION_STEP_EXECUTED" => entry.handler_version = text("handler_version"),
+            "WORKFLOW_STEP_EXECUTED" => entry.reason = text("reason"),
+            "WORKFLOW_STEP_FAILED" => (entry.reason, entry.path) = (text("error"), Some("failed")),
+            "WORKFLOW_STEP_SKIPPED" => (entry.reason, entry.path) = (text("reason"), Some("skipped")),
+            _ => {}
+        }
+    }
+    steps
+}
+
+pub fn run(host: &Host, id: &str) -> anyhow::Result<Option<Html<String>>> {
+    let db = host.db();
+    let Some(run) = db.execution(id)? else { return Ok(None) };
+    let usage = db.usage(id)?;
+    let audit = db.audit(Some(id), 10_000)?;
+    let events = events_by_step(&audit);
+    let mut rows: Vec<Vec<String>> = usage.iter().map(|u| step_row(u, &events)).collect();
+    // Steps with no usage row: failed or skipped.
+    for (step, e) in
+        events.iter().filter(|(s, e)| e.path.is_some() && !usage.iter().any(|u| u.step_id.as_ref() == Some(*s)))
+    {
+        rows.push(vec![
+            esc(step),
+            tag(e.path.unwrap_or("-")),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "0".into(),
+            "$0.00000".into(),
+            format!("<span class=\"wrap\">{}</span>", esc(e.reason.as_deref().unwrap_or(""))),
+        ]);
+    }
+    let (tokens, cost): (u64, f64) = (usage.iter().map(|u| u.tokens_used).sum(), usage.iter().map(|u| u.cost).sum());
+    let facts = table(
+        &["workflow", "agent", "user", "state", "orchestrated (by)", "tokens", "cost", "started", "ended"],
+        &[5, 6],
+        &[vec![
+            esc(&run.workflow_id),
+            esc(&run.agent_id),
+            esc(&run.user_id),
+            tag(&run.state),
+            cohort(&run),
+            format!("<span data-total-tokens>{tokens}</span>"),
+            format!("<span data-total-cost>${cost:.5}</span>"),
+            esc(&run.started_at),
+            esc(run.ended_at.as_deref().unwrap_or("-")),
+        ]],
+    );
+    let error = run.error.as_deref().map(|e| format!("<p class=\"err\">{}</p>", esc(e))).unwrap_or_default();
+    let steps = table(
+        &["step", "path", "intent", "handler (version)", "model", "tokens", "cost", "fallback or failure reason"],
+        &[5, 6],
+        &rows,
+    );
+    let sent = transcripts::section(host, id, usage.iter().filter_map(|u| u.step_id.as_deref()));
+    let body =
+        format!("{facts}{error}<h2>Steps</h2>{steps}{sent}<p><a href=\"/ui/executions\">← all executions</a></p>");
+    Ok(Some(page(&format!("Execution {id}"), "/ui/executions", &body)))
+}
+
+/// A usage row as a line of the steps table: a step that ran, the
+/// orchestrator's own calls, or a paid failed attempt.
+fn step_row(u: &UsageRow, events: &BTreeMap<String, StepEvents>) -> Vec<String> {
+    let info = &u.model_info;
+    let text = |key: &str| info[key].as_str().unwrap_or("-").to_string();
+    let step = u.step_id.clone().unwrap_or_else(|| "(orchestrator)".into());
+    let e = u.step_id.as_ref().and_then(|s| events.get(s));
+    let handler = match (info["handler"].as_str(), e.and_then(|e| e.handler_version.as_deref())) {
+        (Some(h), Some(v)) => format!("{} <span class=\"note\">{}</span>", esc(h), esc(v)),
+        (Some(h), None) => esc(h),
+        _ => "-".into(),
+    };
+    let reason = match info["path"].as_str() {
+        Some("failed_attempt") => info["error"]["message"].as_str().map(str::to_string),
+        _ => e.and_then(|e| e.reason.clone()),
+    };
+    vec![
+        format!("<span data-step=\"{}\">{}</span>", esc(&step), esc(&step)),
+        tag(&text("path")),
+        esc(&text("intent")),
+        handler,
+        esc(&text("model")),
+        format!("<span data-tokens>{}</span>", u.tokens_used),
+        format!("${:.5}", u.cost),
+        format!("<span class=\"wrap\">{}</span>", esc(reason.as_deref().unwrap_or(""))),
+    ]
+}

@@ -1,0 +1,145 @@
+//! The console in a real browser: headless Chromium signs in, follows a run
+//! to its steps and checks the figures against the database, changes a
+//! scoped flag and sees the next run follow it, checks that no request left
+//! the host, and keeps screenshots at 1280 and 390 px (under
+//! `target/console-screenshots/`).
+
+use crate::replicas::{Replica, TOKEN, example_workflow, handlers_dir, scratch};
+use integration_tests::browser::{Browser, CHROMIUM};
+use integration_tests::{missing_tool, repo};
+use serde_json::Value;
+
+const WIDTHS: [u32; 2] = [1280, 390];
+
+async fn post(base: &str, agent: &str, workflow_id: &str) -> Value {
+    let mut doc: Value = serde_json::from_str(&example_workflow()).unwrap();
+    doc["agent_id"] = agent.into();
+    doc["id"] = workflow_id.into();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/workflows"))
+        .bearer_auth(TOKEN)
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.json().await.unwrap()
+}
+
+/// Screenshots of the current page at both widths, kept as test artifacts;
+/// at 390 px the page itself must not scroll sideways (wide tables scroll in their frames).
+async fn shoot(browser: &Browser, name: &str) {
+    let dir = repo().join("target/console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for width in WIDTHS {
+        let png = browser.screenshot(width).await.unwrap();
+        assert_eq!(u32::from_be_bytes(png[16..20].try_into().unwrap()), width, "{name} at {width} px");
+        std::fs::write(dir.join(format!("{name}-{width}.png")), &png).unwrap();
+        let overflow = browser.eval("document.documentElement.scrollWidth - window.innerWidth").await.unwrap();
+        assert!(overflow.as_i64().unwrap() <= 0, "{name} scrolls sideways at {width} px by {overflow} px");
+    }
+    browser.set_width(1280).await.unwrap();
+}
+
+fn sum_tokens(database: &str, execution: &str) -> i64 {
+    let db = rusqlite::Connection::open(database).unwrap();
+    db.query_row("SELECT COALESCE(SUM(tokens_used), 0) FROM token_usage WHERE execution_id = ?1", [execution], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
+    if !std::path::Path::new(CHROMIUM).is_file() && std::env::var("CHROMIUM_BIN").is_err() {
+        return missing_tool("headless Chromium (Debian's chromium-headless-shell) is not installed");
+    }
+    let dir = scratch("console");
+    let database = dir.join("pilot.db").display().to_string();
+    let server = Replica::start(&database, handlers_dir(), &["--keep-transcripts"], &[]);
+    let base = server.base.clone();
+    // Orchestration is off globally: the first run is a normal one.
+    let normal = post(&base, "agent-support-01", "triage-before").await;
+    let normal_id = normal["execution_id"].as_str().unwrap().to_string();
+
+    let mut browser = Browser::launch().await.unwrap();
+    browser.goto(&format!("{base}/ui/executions")).await.unwrap();
+    let here = browser.eval("location.pathname").await.unwrap();
+    assert_eq!(here, "/ui/login", "the console sits behind the token");
+    shoot(&browser, "login").await;
+    browser.eval("document.querySelector('input[name=token]').value = 'wrong'").await.unwrap();
+    browser.act_and_load("document.querySelector('#login').requestSubmit()").await.unwrap();
+    let refused = browser.eval("document.querySelector('.err').textContent").await.unwrap();
+    assert!(refused.as_str().unwrap().contains("not this server's token"), "{refused}");
+    browser.eval(&format!("document.querySelector('input[name=token]').value = '{TOKEN}'")).await.unwrap();
+    browser.act_and_load("document.querySelector('#login').requestSubmit()").await.unwrap();
+    assert_eq!(browser.eval("location.pathname").await.unwrap(), "/ui/executions");
+    shoot(&browser, "executions").await;
+
+    // Follow the run to its steps; its figures are the database's.
+    let link = format!("document.querySelector('a[data-run=\"{normal_id}\"]').click()");
+    browser.act_and_load(&link).await.unwrap();
+    let total = browser.eval("document.querySelector('[data-total-tokens]').textContent").await.unwrap();
+    assert_eq!(total.as_str().unwrap().parse::<i64>().unwrap(), sum_tokens(&database, &normal_id));
+    let steps = browser.eval("[...document.querySelectorAll('[data-step]')].map(e => e.textContent)").await.unwrap();
+    assert_eq!(steps.as_array().unwrap().len(), 3, "{steps}");
+    let page = browser.eval("document.body.innerText").await.unwrap();
+    let page = page.as_str().unwrap();
+    assert!(page.contains("no (global)") && page.contains("fallback"), "{page}");
+    assert!(page.contains("What the models were sent and answered"), "transcripts are kept: {page}");
+    shoot(&browser, "execution").await;
+
+    // Turn orchestration on for this agent in the console.
+    browser.goto(&format!("{base}/ui/rollout")).await.unwrap();
+    browser
+        .eval(
+            "const f = document.querySelector('#flag-form');
+             f.flag.value = 'orchestration_enabled'; f.scope.value = 'agent';
+             f.elements['id'].value = 'agent-support-01'; f.elements['value'].value = 'true';",
+        )
+        .await
+        .unwrap();
+    browser.act_and_load("document.querySelector('#flag-form button[value=set]').click()").await.unwrap();
+    let banner = browser.eval("(document.querySelector('.ok') || document.body).textContent").await.unwrap();
+    assert_eq!(banner, "orchestration_enabled@agent:agent-support-01 = true");
+    let scopes = browser.eval("[...document.querySelectorAll('[data-scope]')].map(e => e.textContent)").await.unwrap();
+    assert!(scopes.as_array().unwrap().iter().any(|s| s == "agent agent-support-01"), "{scopes}");
+    // The same range checks as `pilot flags set`.
+    browser.eval("const f = document.querySelector('#flag-form'); f.scope.value = 'percent'; f.elements['value'].value = '150';").await.unwrap();
+    browser.act_and_load("document.querySelector('#flag-form button[value=set]').click()").await.unwrap();
+    let refused = browser.eval("document.querySelector('.err').textContent").await.unwrap();
+    assert!(refused.as_str().unwrap().contains("from 0 to 100, got `150`"), "{refused}");
+
+    // The next run follows the flag (settings snapshots refresh within a second).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let orchestrated = post(&base, "agent-support-01", "triage-after").await;
+    let orchestrated_id = orchestrated["execution_id"].as_str().unwrap().to_string();
+    assert!(orchestrated["steps"].as_array().unwrap().iter().all(|s| s["path"] == "orchestrated"), "{orchestrated}");
+    browser.goto(&format!("{base}/ui/executions/{orchestrated_id}")).await.unwrap();
+    let page = browser.eval("document.body.innerText").await.unwrap();
+    assert!(page.as_str().unwrap().contains("yes (agent:agent-support-01)"), "{page}");
+    let total = browser.eval("document.querySelector('[data-total-tokens]').textContent").await.unwrap();
+    assert_eq!(total.as_str().unwrap().parse::<i64>().unwrap(), sum_tokens(&database, &orchestrated_id));
+
+    browser.goto(&format!("{base}/ui/rollout")).await.unwrap();
+    let runs = browser.eval("document.querySelector('[data-runs-orchestrated]').textContent").await.unwrap();
+    assert_eq!(runs, "1", "the comparison counts the orchestrated run");
+    let charts = browser.eval("document.querySelectorAll('figure svg').length").await.unwrap();
+    assert_eq!(charts, 3);
+    let axis = browser.eval("document.querySelector('figure svg').textContent").await.unwrap();
+    assert!(axis.as_str().unwrap().contains("tokens per step"), "the chart names its unit: {axis}");
+    shoot(&browser, "rollout").await;
+
+    browser.goto(&format!("{base}/ui/handlers")).await.unwrap();
+    let page = browser.eval("document.body.innerText").await.unwrap();
+    assert!(page.as_str().unwrap().contains("extract") && page.as_str().unwrap().contains("active"), "{page}");
+    shoot(&browser, "handlers").await;
+
+    let requests = browser.requests.lock().unwrap().clone();
+    assert!(requests.len() >= 10, "{requests:?}");
+    let off_host: Vec<&String> = requests.iter().filter(|u| !u.starts_with(&format!("{base}/"))).collect();
+    assert!(off_host.is_empty(), "requests left the host: {off_host:?}");
+    browser.close().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
