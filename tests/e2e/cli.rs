@@ -66,7 +66,7 @@ fn flags_run_json_handlers_and_audit() {
     let out = dir.pilot(&["flags", "set", "orchestration_ais_fast_threshold", "8"]);
     assert_eq!(out.status.code(), Some(1));
     let reason = stderr(&out);
-    assert!(reason.contains("must be below `orchestration_ais_powerful_threshold` = `6.5`"), "{reason}");
+    assert!(reason.contains("must be below `orchestration_ais_powerful_threshold` = `6`"), "{reason}");
     let listed = String::from_utf8(dir.pilot(&["flags", "list", "--json"]).stdout).unwrap();
     let flags: serde_json::Value = serde_json::from_str(&listed).unwrap();
     let fast = flags.as_array().unwrap().iter().find(|f| f["key"] == "orchestration_ais_fast_threshold");

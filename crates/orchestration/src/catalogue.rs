@@ -440,7 +440,7 @@ mod tests {
         let err = c.check_write(FAST_THRESHOLD_KEY, "7", stored(&[])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "setting `orchestration_ais_fast_threshold` = `7` must be below `orchestration_ais_powerful_threshold` = `6.5`"
+            "setting `orchestration_ais_fast_threshold` = `7` must be below `orchestration_ais_powerful_threshold` = `6`"
         );
         let err = c.check_write(POWERFUL_THRESHOLD_KEY, " 2 ", stored(&[(FAST_THRESHOLD_KEY, "3")])).unwrap_err();
         assert_eq!(

@@ -7,7 +7,9 @@
 //! against reference data the step was given, and a format conversion are
 //! computations: a fast model does them, whatever the domain. An instruction
 //! that also hedges (`look like`, `seem`) or carries a reasoning cue asks for
-//! a judgment, whatever numbers it quotes.
+//! a judgment, whatever numbers it quotes. A `conditional` is never
+//! mechanical here, whatever it compares: its answer picks which steps run,
+//! so a wrong one costs a whole branch, not one row.
 
 use super::cues::{REASONING_CUES, STAKES_CUES, contains_cue};
 use serde_json::Value;
@@ -66,7 +68,7 @@ pub(super) fn mechanical_in_words(intent: &str, params: &Value, text: &str) -> O
         "enrich" if reference_data(params) || LOOKUP_CUES.iter().any(|c| contains_cue(text, c)) => {
             Some("a join against reference data the step was given")
         }
-        "filter" | "conditional" if compares_to_a_stated_value(text) => Some("a comparison against a stated value"),
+        "filter" if compares_to_a_stated_value(text) => Some("a comparison against a stated value"),
         "transform" if CONVERSION_CUES.iter().any(|c| contains_cue(text, c)) => Some("a format conversion"),
         _ => None,
     }
@@ -133,6 +135,7 @@ mod tests {
         assert_eq!(mechanical_in_words("transform", &none, "mask the customer emails"), None);
         assert_eq!(mechanical_in_words("enrich", &json!({"leads": []}), "add what you know about each lead"), None);
         assert_eq!(mechanical_in_words("classify", &none, "count the positive reviews"), None);
+        assert_eq!(mechanical_in_words("conditional", &none, "is any order over 500 eur?"), None, "it picks a branch");
         let hedged = "flag deposits that look like structuring: several cash deposits just under $10,000";
         assert_eq!(mechanical_in_words("filter", &none, hedged), None);
         let reasoned = "would the acquisition require consent under section 14? consider the net worth test";
@@ -147,6 +150,5 @@ mod tests {
         assert!(mechanical_in_words("enrich", &join, "add the unit's rent to each lead").is_some());
         assert!(mechanical_in_words("enrich", &none, "add the owner from the account list").is_some());
         assert!(mechanical_in_words("transform", &none, "convert the ratings into gradebook rows").is_some());
-        assert!(mechanical_in_words("conditional", &none, "is any order over 500 eur?").is_some());
     }
 }

@@ -23,7 +23,7 @@
 //! | intent | the intent's profile (`crate::intents`), `base_complexity` | 0.5 (send) .. 4.5 (generate) |
 //! | params | structured params (mapping, where, condition, group_by, structured rules, plugin, lookup) | -1.5 |
 //! | params | fuzzy params (`criteria`, `question`, `judgment` rules) or work left to the instruction | +3.0 (+0.25 per extra judgment rule, at most +0.75) |
-//! | params | work left to the instruction that is mechanical (`mechanical`): counts and totals, a comparison against a stated value, a join against given reference data, a format conversion; never when the instruction hedges or carries a reasoning cue | +0.5 |
+//! | params | work left to the instruction that is mechanical (`mechanical`): counts and totals, a filter's comparison against a stated value, a join against given reference data, a format conversion; never a conditional, nor an instruction that hedges or carries a reasoning cue | +0.5 |
 //! | output | `params.type` of generate (`complexity::GENERATE_TYPES`), `max_words`, `target_length`, extract `schema` size and nesting | -1.5 .. +3.5 |
 //! | input size | prompt tokens (`complexity::INPUT_SIZE`) | 0 .. +2.0 |
 //! | cues | words in the step name and the prompt's instructions (`cues::REASONING_CUES`, `STAKES_CUES`, `CODE_CUES`, `SIMPLICITY_CUES`) | -1.5 .. +3.5 |

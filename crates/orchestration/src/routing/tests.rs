@@ -91,7 +91,7 @@ fn routing_tier_models_from_settings_override_and_fall_back() {
 
 #[test]
 fn routing_thresholds_from_settings() {
-    assert_eq!(thresholds_from_settings(|_| None), Thresholds { fast_below: 3.0, powerful_above: 6.5 });
+    assert_eq!(thresholds_from_settings(|_| None), Thresholds { fast_below: 3.0, powerful_above: 6.0 });
     let t = thresholds_from_settings(settings(&[(FAST_THRESHOLD_KEY, "2.5"), (POWERFUL_THRESHOLD_KEY, "7")]));
     assert_eq!(t, Thresholds { fast_below: 2.5, powerful_above: 7.0 });
     let t = thresholds_from_settings(settings(&[(FAST_THRESHOLD_KEY, "abc"), (POWERFUL_THRESHOLD_KEY, "12")]));
@@ -100,7 +100,7 @@ fn routing_thresholds_from_settings() {
     assert_eq!(t, Thresholds::default(), "fast threshold above the powerful one");
     let t = Thresholds::default();
     assert_eq!(
-        (t.tier(2.99), t.tier(3.0), t.tier(6.5), t.tier(6.51)),
+        (t.tier(2.99), t.tier(3.0), t.tier(6.0), t.tier(6.01)),
         (Tier::Fast, Tier::Balanced, Tier::Balanced, Tier::Powerful)
     );
 }
