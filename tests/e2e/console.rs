@@ -110,6 +110,26 @@ async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     let refused = browser.eval("document.querySelector('.err').textContent").await.unwrap();
     assert!(refused.as_str().unwrap().contains("from 0 to 100, got `150`"), "{refused}");
 
+    // The console changes the rollout flags and nothing else, whoever asks.
+    let sneaky = reqwest::Client::new()
+        .post(format!("{base}/ui/rollout"))
+        .bearer_auth(TOKEN)
+        .form(&[
+            ("flag", "plugin_crm_url"),
+            ("scope", "global"),
+            ("value", "https://elsewhere.invalid/"),
+            ("action", "set"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sneaky.status().as_u16(), 422);
+    let db = rusqlite::Connection::open(&database).unwrap();
+    let written: i64 = db
+        .query_row("SELECT COUNT(*) FROM system_settings_config WHERE key = 'plugin_crm_url'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(written, 0, "nothing written");
+
     // The next run follows the flag (settings snapshots refresh within a second).
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let orchestrated = post(&base, "agent-support-01", "triage-after").await;

@@ -73,8 +73,9 @@ impl Browser {
             anyhow::bail!("chromium exited before printing its DevTools URL")
         })
         .await??;
-        // A full stderr pipe would block the browser.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // A full stderr pipe would block the browser: drain it as bytes (it need not be UTF-8).
+        let mut rest = lines.into_inner();
+        tokio::spawn(async move { tokio::io::copy(&mut rest, &mut tokio::io::sink()).await });
         let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await?;
         let (mut sink, mut stream) = socket.split();
         let (commands, mut outgoing) = mpsc::unbounded_channel::<Message>();
@@ -90,7 +91,9 @@ impl Browser {
         let (event_tx, events) = mpsc::unbounded_channel();
         let (replies, seen) = (pending.clone(), requests.clone());
         tokio::spawn(async move {
-            while let Some(Ok(Message::Text(text))) = stream.next().await {
+            while let Some(Ok(message)) = stream.next().await {
+                // DevTools answers in text frames; pings and the like are skipped.
+                let Message::Text(text) = message else { continue };
                 let v: Value = serde_json::from_str(&text).unwrap_or_default();
                 if let Some(id) = v["id"].as_u64() {
                     if let Some(reply) = replies.lock().unwrap().remove(&id) {

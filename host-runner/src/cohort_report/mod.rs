@@ -46,7 +46,9 @@ pub struct Comparison {
     pub normal: CohortStats,
     pub token_saving: Option<Saving>,
     pub cost_saving: Option<Saving>,
-    /// Whether the sample supports the savings: `too few runs`, `no clear difference` or `holds`.
+    /// Whether the sample supports the token saving: `no data` (a cohort ran
+    /// no step), `too few runs`, `no clear difference` (its interval spans
+    /// zero), `costs more` (the interval lies below zero) or `holds`.
     pub verdict: &'static str,
 }
 
@@ -117,9 +119,14 @@ fn compare(rows: &[CohortRow], keep: impl Fn(&CohortRow) -> bool, whole_runs: bo
     };
     let token_saving = saving(|c| c.tokens_per_step);
     let cost_saving = saving(|c| c.cost_per_step);
-    let verdict = if orchestrated.runs < MIN_RUNS || normal.runs < MIN_RUNS {
+    let interval = token_saving.and_then(|s| s.interval_pct);
+    let verdict = if token_saving.is_none() {
+        "no data"
+    } else if orchestrated.runs < MIN_RUNS || normal.runs < MIN_RUNS {
         "too few runs"
-    } else if token_saving.and_then(|s| s.interval_pct).is_some_and(|(low, high)| low <= 0.0 && high >= 0.0) {
+    } else if interval.is_some_and(|(_, high)| high < 0.0) {
+        "costs more"
+    } else if interval.is_none_or(|(low, _)| low <= 0.0) {
         "no clear difference"
     } else {
         "holds"
@@ -247,7 +254,7 @@ mod tests {
         assert_eq!(extract.orchestrated.tokens, (0..40).map(|i| 600 + i).sum::<u64>());
         // Agent b has one normal run and no orchestrated one: too few to say anything.
         let b = &report.by_agent.iter().find(|k| k.key == "agent-b").unwrap().comparison;
-        assert_eq!((b.verdict, b.token_saving, b.normal.failure_pct), ("too few runs", None, Some(100.0)));
+        assert_eq!((b.verdict, b.token_saving, b.normal.failure_pct), ("no data", None, Some(100.0)));
         assert_eq!(report.runs_without_cohort, 3);
     }
 }

@@ -233,7 +233,14 @@ impl Host {
         // Read as the orchestrator reads them (the catalogue's checks and
         // defaults), the scoped flags decided once for this run.
         let stored = self.db().settings()?;
-        let flags = Arc::new(RunFlags::decide(&stored, &workflow.subject()));
+        let mut flags = RunFlags::decide(&stored, &workflow.subject());
+        if durable.is_some()
+            && let Some(first) = self.db().execution(&who.execution_id)?
+            && let (Some(orchestrated), Some(scope)) = (first.orchestrated, first.flag_scope)
+        {
+            flags = flags.resumed(orchestrated, scope);
+        }
+        let flags = Arc::new(flags);
         let settings = Settings::from_values(|key| flags.answer(key).or_else(|| stored.get(key).cloned()));
         let (mut session, unavailable) = self.start_session(workflow, &who, flags.clone()).await;
         let orchestrated = match session.as_mut() {

@@ -26,8 +26,9 @@ pub struct CohortUsage {
     pub model_info: serde_json::Value,
 }
 
-/// The rows of the runs started within the window, and how many runs of it
-/// have no cohort (started before cohorts were recorded, or still undecided).
+/// The rows of the runs started within the window, and how many finished
+/// runs of it have no cohort (started before cohorts were recorded, or ended
+/// before their flags were decided).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CohortRows {
     pub rows: Vec<CohortRow>,

@@ -261,13 +261,14 @@ impl Db {
         });
     }
 
-    /// Records how a run ended (or, `queued`, hands it back); committed by
-    /// the run's flush (or within the writer's linger).
-    /// Records which cohort a run belongs to, with its other rows.
+    /// Records which cohort a run belongs to, with its other rows; the
+    /// first record stands (a resumed run keeps its first lease's cohort).
     pub fn record_cohort(&self, execution_id: &str, cohort: executions::Cohort) {
         self.records.send(writer::Record::ExecutionCohort { id: execution_id.to_string(), cohort });
     }
 
+    /// Records how a run ended (or, `queued`, hands it back); committed by
+    /// the run's flush (or within the writer's linger).
     pub fn finish_execution(&self, execution_id: &str, finish: Finish) {
         let replica = self.replica.clone();
         self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish, replica });

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFlags {
     decisions: Vec<Decision>,
+    /// A resumed run's first-lease cohort scope: it keeps that lease's `orchestration_enabled`.
+    first_lease_scope: Option<String>,
 }
 
 impl RunFlags {
@@ -25,7 +27,18 @@ impl RunFlags {
                 rollout::resolve(flag, subject, global, get)
             })
             .collect();
-        RunFlags { decisions }
+        RunFlags { decisions, first_lease_scope: None }
+    }
+
+    /// Keeps a resumed run in its first lease's cohort: orchestrated or not as
+    /// that lease ran, whatever the flags say now, so its restored steps,
+    /// budget and report stay on one path.
+    pub fn resumed(mut self, orchestrated: bool, flag_scope: String) -> RunFlags {
+        if let Some(d) = self.decisions.iter_mut().find(|d| d.flag == orchestration::settings::ORCHESTRATION_ENABLED) {
+            d.value = orchestrated;
+        }
+        self.first_lease_scope = Some(flag_scope);
+        self
     }
 
     /// The run's value of a scoped flag; `None` for any other key.
@@ -41,6 +54,9 @@ impl RunFlags {
     /// The scope that decided `orchestration_enabled`, as the executions row keeps it:
     /// `global`, `percent`, `agent_type:<type>`, `agent:<id>` or `user:<id>`.
     pub fn orchestration_scope(&self) -> String {
+        if let Some(scope) = &self.first_lease_scope {
+            return scope.clone();
+        }
         let Some(d) = self.decision(orchestration::settings::ORCHESTRATION_ENABLED) else {
             return Scope::Global.kind().into();
         };
@@ -52,7 +68,11 @@ impl RunFlags {
 
     /// Every decision, for the audit.
     pub fn record(&self) -> Value {
-        json!(self.decisions)
+        let mut record = json!(self.decisions);
+        if let (Some(scope), Some(first)) = (&self.first_lease_scope, record.get_mut(0)) {
+            first["kept_from_first_lease"] = json!(scope);
+        }
+        record
     }
 }
 
@@ -87,6 +107,15 @@ mod tests {
         assert_eq!(record[0]["scope"], "agent");
         assert_eq!(record[0]["id"], "agent-support-01");
         assert_eq!(record[2]["scope"], "global");
+
+        let resumed = RunFlags::decide(&stored, &subject).resumed(false, "percent".into());
+        assert_eq!(
+            resumed.answer("orchestration_enabled").as_deref(),
+            Some("false"),
+            "the first lease's cohort stands"
+        );
+        assert_eq!(resumed.orchestration_scope(), "percent");
+        assert_eq!(resumed.record()[0]["kept_from_first_lease"], "percent");
 
         let other = Subject { agent_id: "agent-sales-02".into(), user_id: "user-1".into(), ..subject };
         let flags = RunFlags::decide(&stored, &other);

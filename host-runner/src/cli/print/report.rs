@@ -6,7 +6,11 @@ use host_runner::cohort_report::{CohortStats, Comparison, Keyed, Report};
 pub fn report(r: &Report) {
     println!("orchestrated vs. normal runs started in the last {}", window(r.window_seconds));
     if r.runs_without_cohort > 0 {
-        println!("({} runs in the window have no cohort: started before cohorts were recorded)", r.runs_without_cohort);
+        println!(
+            "({} finished runs in the window have no cohort: started before cohorts were recorded, or ended before \
+             their flags were decided)",
+            r.runs_without_cohort
+        );
     }
     println!("a saving is worth acting on from {} runs per cohort; intervals are 95%\n", r.min_runs);
     comparisons("overall", &[Keyed { key: "all".into(), comparison: r.overall.clone() }]);

@@ -128,7 +128,7 @@ fn events_by_step(audit: &[AuditRow]) -> BTreeMap<String, StepEvents> {
     steps
 }
 
-pub fn run(host: &Host, id: &str) -> anyhow::Result<Option<Html<String>>> {
+pub fn run(host: &Host, token: &str, id: &str) -> anyhow::Result<Option<Html<String>>> {
     let db = host.db();
     let Some(run) = db.execution(id)? else { return Ok(None) };
     let usage = db.usage(id)?;
@@ -172,7 +172,7 @@ pub fn run(host: &Host, id: &str) -> anyhow::Result<Option<Html<String>>> {
         &[5, 6],
         &rows,
     );
-    let sent = transcripts::section(host, id, usage.iter().filter_map(|u| u.step_id.as_deref()));
+    let sent = transcripts::section(host, token, id, usage.iter().filter_map(|u| u.step_id.as_deref()));
     let body =
         format!("{facts}{error}<h2>Steps</h2>{steps}{sent}<p><a href=\"/ui/executions\">← all executions</a></p>");
     Ok(Some(page(&format!("Execution {id}"), "/ui/executions", &body)))

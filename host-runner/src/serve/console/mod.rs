@@ -162,8 +162,9 @@ async fn list_executions(State(state): State<AppState>, Query(filters): Query<ex
 }
 
 async fn show_execution(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let token = state.token.clone();
     blocking(&state, move |host| {
-        Ok(match executions::run(host, &id)? {
+        Ok(match executions::run(host, &token, &id)? {
             Some(page) => page.into_response(),
             None => (
                 StatusCode::NOT_FOUND,

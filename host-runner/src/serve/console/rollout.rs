@@ -33,6 +33,10 @@ pub struct FlagChange {
 
 /// Applies a change as `pilot flags set|unset` would; the message to show.
 pub fn apply(host: &Host, change: &FlagChange) -> Result<String, String> {
+    if !SCOPED_FLAGS.contains(&change.flag.as_str()) {
+        tracing::warn!(flag = %change.flag, "console: a write to a setting outside the rollout flags was refused");
+        return Err(format!("the console changes only {}", SCOPED_FLAGS.join(", ")));
+    }
     let id = change.id.trim().to_string();
     let scope = match change.scope.as_str() {
         "global" => Scope::Global,

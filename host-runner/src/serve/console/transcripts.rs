@@ -9,19 +9,20 @@ use crate::host::Host;
 /// Environment variables whose values are secrets wherever they appear.
 const SECRET_ENV: [&str; 3] = ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "PILOT_TOKEN"];
 /// Prefixes of API keys, redacted with what follows them.
-const KEY_PREFIXES: [&str; 5] = ["sk-", "sk_", "xoxb-", "xoxp-", "AKIA"];
+const KEY_PREFIXES: [&str; 7] = ["sk-", "sk_", "xoxb-", "xoxp-", "AKIA", "ghp_", "github_pat_"];
 /// Characters a key may hold after its prefix.
 const KEY_MIN: usize = 12;
 
 /// The section of a run's page; `steps` are the run's step ids.
-pub fn section<'s>(host: &Host, execution_id: &str, steps: impl Iterator<Item = &'s str>) -> String {
+pub fn section<'s>(host: &Host, token: &str, execution_id: &str, steps: impl Iterator<Item = &'s str>) -> String {
     let Some(transcript) = host.transcript() else {
         return "<h2>What the models were sent</h2><p class=\"note\">Transcripts are not kept: prompts hold user \
                 data and are stored only when the server is started with <code>pilot serve --keep-transcripts</code> \
                 (in memory, the most recent 1,000 steps).</p>"
             .into();
     };
-    let secrets = known_secrets(host);
+    let mut secrets = known_secrets(host);
+    secrets.push(token.to_string());
     let mut out = String::from("<h2>What the models were sent and answered</h2>");
     let mut any = false;
     for step in steps {
@@ -63,7 +64,7 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
             if let Some(after) = rest.strip_prefix(prefix) {
                 let at_word_start = redacted.chars().next_back().is_none_or(|c| !c.is_alphanumeric());
                 let len =
-                    after.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(after.len());
+                    after.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.+/=".contains(c))).unwrap_or(after.len());
                 if at_word_start && len >= KEY_MIN {
                     redacted.push_str(prefix);
                     redacted.push_str("[redacted]");
@@ -96,5 +97,8 @@ mod tests {
         assert!(out.contains("sk-[redacted]") && out.contains("Bearer [redacted]"), "{out}");
         assert!(out.contains("risk-assessment stays"), "words with a prefix inside are not keys: {out}");
         assert_eq!(redact("sk-short", &[]), "sk-short");
+        let token = vec!["c0ffee-token-1234".to_string()];
+        assert_eq!(redact("x c0ffee-token-1234 y", &token), "x [redacted] y");
+        assert_eq!(redact("Authorization: Bearer abc+def/ghi=jkl==", &[]), "Authorization: Bearer [redacted]");
     }
 }

@@ -158,7 +158,7 @@ fn insert(client: &mut impl GenericClient, record: &Record) -> Result<()> {
         }
         Record::ExecutionCohort { id, cohort } => {
             client.execute(
-                "UPDATE executions SET orchestrated = $2, flag_scope = $3 WHERE id = $1",
+                "UPDATE executions SET orchestrated = $2, flag_scope = $3 WHERE id = $1 AND orchestrated IS NULL",
                 &[id, &cohort.orchestrated, &cohort.flag_scope],
             )?;
         }
@@ -580,7 +580,7 @@ impl Store for PgStore {
             let runs_without_cohort: i64 = client
                 .query_one(
                     "SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL
-                     AND started_at >= now() - make_interval(secs => $1)",
+                     AND started_at >= now() - make_interval(secs => $1) AND state NOT IN ('queued', 'running')",
                     &[&seconds],
                 )?
                 .get(0);

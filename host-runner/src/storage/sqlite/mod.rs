@@ -100,8 +100,10 @@ fn insert(conn: &Connection, record: &Record) -> Result<()> {
             .execute(params![id, finish.state.as_str(), finish.error, replica.as_ref()])?;
         }
         Record::ExecutionCohort { id, cohort } => {
-            conn.prepare_cached("UPDATE executions SET orchestrated = ?2, flag_scope = ?3 WHERE id = ?1")?
-                .execute(params![id, cohort.orchestrated, cohort.flag_scope])?;
+            conn.prepare_cached(
+                "UPDATE executions SET orchestrated = ?2, flag_scope = ?3 WHERE id = ?1 AND orchestrated IS NULL",
+            )?
+            .execute(params![id, cohort.orchestrated, cohort.flag_scope])?;
         }
         Record::Usage { who, row, .. } => insert_usage(conn, who, row)?,
         Record::StepStarted { execution_id, step_id, rerun } => {
@@ -495,7 +497,10 @@ impl Store for SqliteStore {
         })?;
         let rows = rows.collect::<rusqlite::Result<_>>()?;
         let runs_without_cohort = conn.query_row(
-            &format!("SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL AND started_at >= {after}"),
+            &format!(
+                "SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL AND started_at >= {after}
+                  AND state NOT IN ('queued', 'running')"
+            ),
             [&window],
             |r| r.get(0),
         )?;
