@@ -1,12 +1,15 @@
 //! The HTTP API. `/health` is open; everything under `/v1` needs the bearer
 //! token. Errors are JSON (`{"error": "..."}`) with a 4xx or 5xx status.
 
+use super::auth::presents_token;
 use super::connections::Limits;
 use super::drain::Drain;
+use super::handler_list::handlers_json;
+use super::state::{AppState, MAX_BODY_BYTES, error};
+use super::submit::workflow_of;
 use super::worker::Worker;
 use crate::error::chain;
 use crate::host::Host;
-use crate::runner::workflow::Workflow;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -16,21 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::SystemTime;
 use tokio::sync::Semaphore;
-
-/// Workflow documents larger than this are refused (413).
-pub(super) const MAX_BODY_BYTES: usize = 4 << 20;
-
-#[derive(Clone)]
-pub(super) struct AppState {
-    pub host: Host,
-    pub token: Arc<str>,
-    runs: Arc<Semaphore>,
-    pub limits: Limits,
-    pub drain: Arc<Drain>,
-    pub worker: Worker,
-}
 
 /// The API, with a worker that runs durable runs in the same workflow slots
 /// (in the background until `drain` is over).
@@ -57,38 +46,12 @@ pub fn router(host: Host, token: String, limits: Limits, drain: Arc<Drain>) -> R
         .with_state(state)
 }
 
-pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if presents_token(request.headers(), &state.token) {
         next.run(request).await
     } else {
         error(StatusCode::UNAUTHORIZED, "missing or invalid bearer token")
     }
-}
-
-/// Whether the request's `Authorization` carries `token` as a bearer credential.
-pub(super) fn presents_token(headers: &header::HeaderMap, token: &str) -> bool {
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
-    presented.is_some_and(|p| same_secret(p, token))
-}
-
-/// Compares two secrets in time independent of where they differ.
-pub(super) fn same_secret(a: &str, b: &str) -> bool {
-    constant_time_eq(a.as_bytes(), b.as_bytes())
-}
-
-/// The token of an `Authorization: Bearer <token>` value; the scheme name is
-/// case-insensitive (RFC 9110 section 11.1).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim_start())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
@@ -167,28 +130,6 @@ async fn run_workflow(State(state): State<AppState>, request: Request) -> Respon
     })
 }
 
-/// The workflow a request body holds, and its text; or the status and message that say what is wrong with it.
-pub(super) fn workflow_of(body: Result<Bytes, axum::Error>) -> Result<(Workflow, String), (StatusCode, String)> {
-    let body = match body {
-        Ok(body) => body,
-        Err(e) => {
-            let status = if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return Err((status, format!("request body: {e}")));
-        }
-    };
-    let Ok(text) = String::from_utf8(body.to_vec()) else {
-        return Err((StatusCode::BAD_REQUEST, "request body: not UTF-8".into()));
-    };
-    match Workflow::parse(&text, "request body") {
-        Ok(workflow) => Ok((workflow, text)),
-        Err(e) => Err((StatusCode::BAD_REQUEST, e.to_string())),
-    }
-}
-
 async fn run_body(state: &AppState, body: Result<Bytes, axum::Error>) -> Response {
     let workflow = match workflow_of(body) {
         Ok((workflow, _)) => workflow,
@@ -212,53 +153,9 @@ async fn list_handlers(State(state): State<AppState>) -> Json<Value> {
     Json(handlers_json(&state.host))
 }
 
-/// Every handler with version, file, load time, state and the compiler of
-/// the code it runs (`baseline` until its optimized code is swapped in);
-/// rejected files too.
-pub fn handlers_json(host: &Host) -> Value {
-    let snapshot = host.handlers();
-    let mut rows: Vec<Value> = snapshot
-        .handlers()
-        .iter()
-        .map(|h| {
-            json!({
-                "name": h.info.name,
-                "version": h.info.version,
-                "intents": h.info.intents,
-                "file": h.path.display().to_string(),
-                "loaded_at": unix_seconds(h.loaded_at),
-                "state": "active",
-                "code": h.code.as_str(),
-            })
-        })
-        .collect();
-    rows.extend(snapshot.rejected().iter().map(|r| {
-        json!({ "file": r.file.display().to_string(), "state": "rejected", "reason": r.reason, "rejected_at": unix_seconds(r.at) })
-    }));
-    Value::Array(rows)
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 async fn reload(State(state): State<AppState>) -> Response {
     match state.host.reload_handlers().await {
         Ok(report) => Json(report).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, chain(&e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive() {
-        for value in ["Bearer t0k", "bearer t0k", "BEARER  t0k", " Bearer t0k "] {
-            assert_eq!(bearer_token(value), Some("t0k"), "{value}");
-        }
-        assert_eq!(bearer_token("Basic t0k"), None);
-        assert_eq!(bearer_token("Bearer"), None);
     }
 }

@@ -4,7 +4,7 @@
 //! `step_started`, `step_finished` and, last, `run_finished`. Both read the
 //! store, so they answer for a run whichever replica runs it.
 
-use super::api::{AppState, error};
+use super::state::{AppState, error};
 use crate::storage::Db;
 use crate::storage::executions::Execution;
 use crate::storage::runs::{Checkpoint, StepState};

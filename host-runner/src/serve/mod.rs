@@ -3,18 +3,22 @@
 //! handlers directory.
 
 mod api;
+mod auth;
 pub mod capacity;
 mod connections;
 mod console;
 pub mod drain;
 mod executions;
+mod handler_list;
+mod state;
 mod submit;
 mod watcher;
 mod worker;
 
-pub use api::{handlers_json, router};
+pub use api::router;
 pub use connections::{Limits, serve as serve_listener};
 pub use drain::Drain;
+pub use handler_list::handlers_json;
 pub use watcher::watch;
 
 use crate::error::Error;

@@ -5,11 +5,13 @@
 //! submission answer with the run the key already names; a key reused for
 //! another workflow is refused (422), as the IETF draft on the header says.
 
-use super::api::{AppState, error, workflow_of};
+use super::state::{AppState, MAX_BODY_BYTES, error};
+use crate::runner::workflow::Workflow;
 use crate::storage::executions::ExecutionStart;
 use crate::storage::runs::{Submission, Submitted};
 use axum::Json;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -56,7 +58,7 @@ fn idempotency_key(value: &HeaderValue) -> Result<String, String> {
 
 /// Reads the workflow, commits it as a queued run and answers 202.
 pub async fn submit(state: &AppState, asked: Asked, body: Body) -> Response {
-    let reading = axum::body::to_bytes(body, super::api::MAX_BODY_BYTES);
+    let reading = axum::body::to_bytes(body, MAX_BODY_BYTES);
     let Ok(body) = tokio::time::timeout(state.limits.body_timeout, reading).await else {
         let seconds = state.limits.body_timeout.as_secs_f64();
         return error(StatusCode::REQUEST_TIMEOUT, format!("request body: not received within {seconds} s"));
@@ -110,6 +112,28 @@ fn accepted(id: &str, replayed: bool) -> Response {
     }
     headers.insert("preference-applied", HeaderValue::from_static("respond-async"));
     response
+}
+
+/// The workflow a request body holds, and its text; or the status and message that say what is wrong with it.
+pub(super) fn workflow_of(body: Result<Bytes, axum::Error>) -> Result<(Workflow, String), (StatusCode, String)> {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let status = if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return Err((status, format!("request body: {e}")));
+        }
+    };
+    let Ok(text) = String::from_utf8(body.to_vec()) else {
+        return Err((StatusCode::BAD_REQUEST, "request body: not UTF-8".into()));
+    };
+    match Workflow::parse(&text, "request body") {
+        Ok(workflow) => Ok((workflow, text)),
+        Err(e) => Err((StatusCode::BAD_REQUEST, e.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! value the orchestrator uses.
 
 use super::Error;
-use super::store::{NewSetting, SettingSeed};
 use anyhow::Result;
 use orchestration::catalogue::catalogue;
 use orchestration::rollout::{self, Scope};
@@ -12,6 +11,21 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A seeded setting: the catalogue's default, type and description.
+pub struct SettingSeed<'a> {
+    pub key: &'a str,
+    pub default: &'a str,
+    pub value_type: &'a str,
+    pub description: String,
+}
+
+/// The type and description of a key created on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSetting {
+    pub value_type: &'static str,
+    pub description: String,
+}
 
 /// The catalogue's keys with their defaults, types and descriptions, for
 /// [`super::store::Store::seed_settings`].

@@ -8,7 +8,7 @@ use super::cohorts::CohortRows;
 use super::executions::Execution;
 use super::records::{AuditRow, UsageRow};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
-use super::settings::{Setting, Snapshot};
+use super::settings::{NewSetting, Setting, SettingSeed, Snapshot};
 use super::writer::Record;
 use anyhow::Result;
 use orchestration::routing::AgentScores;
@@ -27,21 +27,6 @@ pub struct Tally {
     pub events: BTreeMap<String, u64>,
     /// Executions per state.
     pub executions: BTreeMap<String, u64>,
-}
-
-/// A seeded setting: the catalogue's default, type and description.
-pub struct SettingSeed<'a> {
-    pub key: &'a str,
-    pub default: &'a str,
-    pub value_type: &'a str,
-    pub description: String,
-}
-
-/// The type and description of a key created on first use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSetting {
-    pub value_type: &'static str,
-    pub description: String,
 }
 
 pub trait Store: Send + Sync {

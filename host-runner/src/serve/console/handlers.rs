@@ -3,7 +3,7 @@
 
 use super::layout::{esc, page, table, tag};
 use crate::host::Host;
-use crate::serve::api::handlers_json;
+use crate::serve::handler_list::handlers_json;
 use axum::response::Html;
 
 pub fn list(host: &Host) -> Html<String> {

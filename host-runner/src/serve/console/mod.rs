@@ -11,7 +11,8 @@ mod layout;
 mod rollout;
 mod transcripts;
 
-use super::api::AppState;
+use super::auth::{presents_token, same_secret};
+use super::state::AppState;
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -64,8 +65,8 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// A session cookie or the bearer token; a form post must also come from this origin.
 async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| super::api::same_secret(c, &session_value(&state.token)));
-    let by_bearer = super::api::presents_token(headers, &state.token);
+    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| same_secret(c, &session_value(&state.token)));
+    let by_bearer = presents_token(headers, &state.token);
     if !(by_cookie || by_bearer) {
         return match request.method() {
             &axum::http::Method::GET => Redirect::to("/ui/login").into_response(),
@@ -117,7 +118,7 @@ struct Login {
 }
 
 async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Response {
-    if !super::api::same_secret(form.token.trim(), &state.token) {
+    if !same_secret(form.token.trim(), &state.token) {
         tracing::warn!("console: sign-in with a wrong token");
         return (StatusCode::UNAUTHORIZED, login_form(Some("That is not this server's token."))).into_response();
     }
