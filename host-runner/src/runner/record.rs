@@ -186,18 +186,8 @@ fn intent_label<'i>(known: &[String], intent: Option<&'i str>) -> &'i str {
 /// The intent the free tiers (rules and context, no model) give a step the
 /// orchestrator never classified, so normal runs compare by intent too.
 fn free_tier_intent(spec: &StepSpec) -> String {
-    let context = orchestration::classify::context::StepContext {
-        name: spec.display_name(),
-        prompt: &spec.prompt,
-        goal: None,
-        reads: spec.depends_on.len(),
-    };
-    let threshold = orchestration::settings::DEFAULT_CLASSIFICATION_THRESHOLD;
     let declared = spec.intent.as_deref().filter(|i| !i.trim().is_empty());
-    declared.map_or_else(
-        || orchestration::classify::without_model(&spec.params, &context, threshold).intent,
-        |i| i.trim().to_ascii_lowercase(),
-    )
+    declared.map_or_else(|| spec.free_tier_intent(&spec.params, None), |i| i.trim().to_ascii_lowercase())
 }
 
 fn step_model(ran: &Ran, time_ms: f64) -> StepModel {

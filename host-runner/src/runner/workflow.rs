@@ -83,6 +83,19 @@ impl StepSpec {
         self.name.as_deref().unwrap_or(&self.id)
     }
 
+    /// The intent the free tiers (rules on `params`, the name and prompt,
+    /// then the context tier with the workflow's `goal`) give the step, without a model.
+    pub fn free_tier_intent(&self, params: &Value, goal: Option<&str>) -> String {
+        let context = orchestration::classify::context::StepContext {
+            name: self.display_name(),
+            prompt: &self.prompt,
+            goal,
+            reads: self.depends_on.len(),
+        };
+        let threshold = orchestration::settings::DEFAULT_CLASSIFICATION_THRESHOLD;
+        orchestration::classify::without_model(params, &context, threshold).intent
+    }
+
     /// What the step's templates (prompt and params) name: `None` when it
     /// has none, else the workflow inputs they name (maybe none: it reads
     /// only earlier outputs). Validated workflows only.

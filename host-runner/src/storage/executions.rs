@@ -93,3 +93,12 @@ pub struct Execution {
     pub orchestrated: Option<bool>,
     pub flag_scope: Option<String>,
 }
+
+impl Execution {
+    /// `yes (agent:agent-support-01)` or `no (global)`: whether the run was
+    /// orchestrated and the scope that decided it; `None` before it was decided.
+    pub fn cohort_label(&self) -> Option<String> {
+        let (orchestrated, scope) = (self.orchestrated?, self.flag_scope.as_deref()?);
+        Some(format!("{} ({scope})", if orchestrated { "yes" } else { "no" }))
+    }
+}

@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use host_runner::host::Host;
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::runner::workflow::Workflow;
-use orchestration::classify;
 use orchestration::routing::{Tier, tier_models_from_settings};
 use orchestration::settings as keys;
 use serde::Serialize;
@@ -482,13 +481,7 @@ fn write_sent(dir: &std::path::Path, step: &str, pass: &str, sent: Option<&str>)
 
 /// The intent the free tiers give a step from its name and prompt alone.
 fn free_tiers(workflow: &Workflow, step: &host_runner::runner::workflow::StepSpec) -> String {
-    let context = classify::context::StepContext {
-        name: step.display_name(),
-        prompt: &step.prompt,
-        goal: workflow.description.as_deref(),
-        reads: step.depends_on.len(),
-    };
-    classify::without_model(&serde_json::Value::Null, &context, keys::DEFAULT_CLASSIFICATION_THRESHOLD).intent
+    step.free_tier_intent(&serde_json::Value::Null, workflow.description.as_deref())
 }
 
 /// A reason with its numbers replaced by `N`, so that reasons differing only

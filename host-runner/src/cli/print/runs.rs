@@ -14,7 +14,7 @@ pub fn list(runs: &[Execution]) {
                 r.workflow_id.clone(),
                 r.agent_id.clone(),
                 r.state.clone(),
-                cohort(r),
+                r.cohort_label().unwrap_or_else(|| "-".into()),
                 if r.durable { format!("{}", r.leases) } else { "sync".into() },
                 r.rerun_steps.to_string(),
                 r.started_at.clone(),
@@ -38,14 +38,6 @@ pub fn list(runs: &[Execution]) {
         ],
         &rows,
     );
-}
-
-/// Whether a run was orchestrated and the flag scope that decided it; `-` before it was decided.
-fn cohort(r: &Execution) -> String {
-    match (r.orchestrated, r.flag_scope.as_deref()) {
-        (Some(on), Some(scope)) => format!("{} ({scope})", if on { "yes" } else { "no" }),
-        _ => "-".into(),
-    }
 }
 
 /// A run's `token_usage` rows: one per step that ran, plus the orchestrator's own calls.

@@ -96,11 +96,7 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
 
 /// Whether the run was orchestrated, and which flag scope said so.
 fn cohort(r: &Execution) -> String {
-    match (r.orchestrated, &r.flag_scope) {
-        (Some(true), Some(scope)) => format!("yes <span class=\"note\">({})</span>", esc(scope)),
-        (Some(false), Some(scope)) => format!("no <span class=\"note\">({})</span>", esc(scope)),
-        _ => "-".into(),
-    }
+    r.cohort_label().map_or_else(|| "-".into(), |label| esc(&label))
 }
 
 /// What the audit trail says of one step.
