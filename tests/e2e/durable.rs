@@ -288,12 +288,14 @@ async fn two_replicas_finish_500_runs_when_one_is_killed_and_pay_twice_only_for_
     for run in runs.iter().filter(|r| open_at_kill.contains(&r.id)) {
         assert!(run.replica.starts_with(&b_pid), "{} ended on {}", run.id, run.replica);
     }
-    // Paid twice: exactly the steps whose model call was in flight on A at the kill, each marked re-run.
+    // Every step in flight on A at the kill is re-run once and marked so. Paid twice: at most those
+    // steps. A step whose start was committed but whose request had not reached the model when A
+    // died is re-run yet paid once, so the repeated calls may be fewer than the re-runs.
     let rerun: usize = runs.iter().map(|r| r.rerun_steps as usize).sum();
     assert_eq!(rerun, in_flight_on_a);
     let repeated = model.repeated();
     eprintln!("durable: {in_flight_on_a} steps in flight on the killed replica, {repeated} model calls repeated");
-    assert_eq!(repeated, rerun, "repeated model calls");
+    assert!(repeated <= rerun, "{repeated} model calls repeated, more than the {rerun} steps re-run");
     let checked = blocking(move || {
         let tally = db.tally().unwrap();
         assert_eq!((tally.step_usage_rows, tally.distinct_steps), ((RUNS * 3) as u64, (RUNS * 3) as u64));

@@ -44,13 +44,13 @@ impl SimulatedMessagesApi {
         self.shared.received.lock().unwrap().clone()
     }
 
-    /// How many distinct request bodies arrived more than once: prompts paid for twice.
+    /// How many requests repeated a body that had arrived before: prompts paid for again.
     pub fn repeated(&self) -> usize {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for body in self.received() {
             *seen.entry(body.to_string()).or_default() += 1;
         }
-        seen.values().filter(|&&n| n > 1).count()
+        seen.values().map(|&n| n - 1).sum()
     }
 }
 
