@@ -12,15 +12,16 @@ use crate::intents::PROFILES;
 pub(super) const INSTRUCTION_WINDOW: usize = 240;
 
 /// The intent the instruction's main verb (or its question form, or the
-/// shape of a verbless note) points to. A sentence that only sets the scene
-/// ("It's 24 January.") has none: the instruction may start in the next one,
-/// within the first [`INSTRUCTION_SENTENCES`] sentences of the opening.
-pub(super) fn leading_verb(prompt: &str) -> Option<(&'static str, String)> {
+/// shape of a verbless note) points to, and the sentence it was read in
+/// (0 for the first). A sentence that only sets the scene ("It's 24
+/// January.") has none: the instruction may start in the next one, within
+/// the first [`INSTRUCTION_SENTENCES`] sentences of the opening.
+pub(super) fn leading_verb(prompt: &str) -> Option<(&'static str, String, usize)> {
     let opening: String = prompt.trim_start().chars().take(INSTRUCTION_WINDOW).collect();
     let mut rest = opening.as_str();
-    for _ in 0..INSTRUCTION_SENTENCES {
-        if let Some(found) = sentence_intent(rest) {
-            return Some(found);
+    for sentence in 0..INSTRUCTION_SENTENCES {
+        if let Some((intent, why)) = sentence_intent(rest) {
+            return Some((intent, why, sentence));
         }
         let next = rest.find(['.', '!', '?', '\n']).map(|i| i + 1)?;
         rest = rest[next..].trim_start();
@@ -81,6 +82,10 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
         if asks_which_items(sentence) {
             return Some(("filter", "asks which items meet a condition".into()));
         }
+        // "Which claims does the brief say we can make?": what a document states, pulled out.
+        if (starts("which") || starts("what")) && asks_what_a_source_says(sentence) {
+            return Some(("extract", "asks what the data says".into()));
+        }
         // "Which team should handle this?", "What category is it?": a choice among classes.
         if CHOICE_OPENERS.iter().any(|w| starts(w)) {
             return Some(("classify", "a which-one question".into()));
@@ -109,8 +114,10 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
             }
         }
     }
-    // "Find everyone who logged more than 10 hours": picking items out.
-    if best.is_some_and(|(intent, _)| intent == "extract") && selects_by_condition(sentence) {
+    // "Find everyone who logged more than 10 hours", "Pull out the readings outside 2-8 degrees": picking items out.
+    if best.is_some_and(|(intent, _)| intent == "extract")
+        && (selects_by_condition(sentence) || bounds_by_a_value(sentence))
+    {
         return Some(("filter", "asks for the items that meet a condition".into()));
     }
     // "Write a four-line summary for the channel" asks for a summary, whatever the verb.
@@ -217,6 +224,40 @@ fn selects_by_condition(sentence: &str) -> bool {
     let selector = SELECTORS.iter().filter_map(|n| find_word_prefix(sentence, n)).min();
     let relative = RELATIVES.iter().filter_map(|n| sentence.find(n)).min();
     matches!((selector, relative), (Some(selector), Some(relative)) if selector < relative)
+}
+
+/// "Pull out the readings outside 2-8 degrees", "List the orders above 500":
+/// a comparison against a number the instruction states, right after the
+/// comparison word ("over the last 3 months" names a period instead).
+fn bounds_by_a_value(sentence: &str) -> bool {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, word)| {
+        let value_at = match *word {
+            "above" | "below" | "over" | "under" | "outside" | "between" | "exceeding" => i + 1,
+            "more" | "less" | "greater" | "fewer" | "older" | "higher" | "lower"
+                if words.get(i + 1) == Some(&"than") =>
+            {
+                i + 2
+            }
+            _ => return false,
+        };
+        words
+            .get(value_at)
+            .is_some_and(|value| value.trim_start_matches(['$', '€', '£']).starts_with(|c: char| c.is_ascii_digit()))
+    })
+}
+
+/// "...does the brief say...", "...do the notes mention...": a question about
+/// what a document states, its auxiliary then a reporting verb.
+fn asks_what_a_source_says(question: &str) -> bool {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let auxiliary = words.iter().position(|w| matches!(*w, "does" | "do" | "did"));
+    auxiliary.is_some_and(|at| {
+        words[at + 1..]
+            .iter()
+            .take(5)
+            .any(|w| matches!(*w, "say" | "mention" | "state" | "list" | "specify" | "name" | "give"))
+    })
 }
 
 /// "Which SKUs are at or below...", "Which invoices have...": a plural noun

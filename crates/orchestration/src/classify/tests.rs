@@ -39,6 +39,18 @@ fn competing_cues_lower_confidence_and_list_alternatives() {
 }
 
 #[test]
+fn a_verb_past_the_first_sentence_is_not_enough_to_be_sure() {
+    let prompt = "Make the rooming list. Twins where possible. If the block doesn't stretch, say who's left over.";
+    let c = classify(None, &json!({}), "rooms", prompt);
+    assert_eq!(c.intent, "conditional", "the rules' best guess stands");
+    assert!(c.confidence < 0.9, "left to the LLM tier, got {}", c.confidence);
+    assert!(c.reasoning.contains("(sentence 3)"), "{}", c.reasoning);
+    // The same verb opening the instruction is sure.
+    let c = classify(None, &json!({}), "rooms", "If the block doesn't stretch, say who's left over.");
+    assert!(c.confidence >= 0.9, "{}", c.confidence);
+}
+
+#[test]
 fn params_contracts_beat_wording() {
     let c = classify(None, &json!({"schema": {"type": "object"}}), "Process the email", "Summarize and send");
     assert_eq!((c.intent.as_str(), c.method), ("extract", Method::Params));
@@ -145,8 +157,13 @@ fn intent(prompt: &str) -> String {
 fn grammar_of_selection_delivery_and_advice() {
     assert_eq!(intent("Which SKUs are at or below their reorder point?"), "filter");
     assert_eq!(intent("Which team should handle this?"), "classify");
+    assert_eq!(intent("Which product claims does the brief say we're allowed to make?"), "extract");
+    assert_eq!(intent("What deadlines do the minutes mention?"), "extract");
     assert_eq!(intent("List the objections raised and who raised each one."), "extract");
     assert_eq!(intent("List every invoice that is overdue."), "filter");
+    assert_eq!(intent("Pull out the readings outside 2-8 degrees, tote by tote."), "filter");
+    assert_eq!(intent("List the orders more than 500 euros."), "filter");
+    assert_eq!(intent("Pull the invoice totals over the last 3 months."), "extract");
     assert_eq!(intent("Open a ticket through the service-desk webhook with the details."), "send");
     assert_eq!(intent("Explain in plain words what the query counts."), "generate");
     assert_eq!(intent("Recommend one vendor with a short justification."), "generate");

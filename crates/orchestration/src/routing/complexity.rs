@@ -57,6 +57,10 @@ pub struct Contribution {
 pub struct Complexity {
     pub score: f32,
     pub contributions: Vec<Contribution>,
+    /// Whether the step's work is the model's judgment: its params leave a
+    /// judgment to the model, or it has no such params and its intent is one
+    /// of judgment. Structured params and mechanical work in words are not.
+    pub judgment: bool,
 }
 
 /// Scores a step from its intent, name, prompt (resolved or not), params and
@@ -88,6 +92,10 @@ pub fn step_complexity(
     let work = params_work(&intent, params, &text);
     // Structured params or mechanical work in words: the step's domain does not make it harder.
     let mechanical = work.as_ref().is_some_and(|(_, points)| *points <= MECHANICAL_IN_WORDS);
+    let judgment = match &work {
+        Some((_, points)) => *points >= FUZZY_PARAMS,
+        None => handling.judgment,
+    };
     if let Some((detail, points)) = work {
         add(Factor::Params, detail, points);
     }
@@ -117,7 +125,7 @@ pub fn step_complexity(
     }
 
     let total: f32 = out.iter().map(|c| c.points).sum();
-    Complexity { score: total.clamp(0.0, 10.0), contributions: out }
+    Complexity { score: total.clamp(0.0, 10.0), contributions: out, judgment }
 }
 
 /// Whether the params make the step mechanical or a matter of judgment.

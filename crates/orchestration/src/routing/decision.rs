@@ -27,6 +27,8 @@ pub struct RouteInput<'a> {
     pub agent: Option<AgentScores>,
     /// Tokens left in the workflow budget; `None` when not limited.
     pub budget_remaining: Option<u32>,
+    /// The workflow marks the step `critical`: a wrong answer there costs the most.
+    pub critical: bool,
     /// How many times this step already failed.
     pub previous_failures: u32,
     pub thresholds: Thresholds,
@@ -80,16 +82,25 @@ pub fn route(input: &RouteInput) -> RouteDecision {
     reason.push_str(&format!(" (fast < {:.1}, powerful > {:.1})", t.fast_below, t.powerful_above));
 
     let mut tier = score_tier;
+    if input.critical && complexity.judgment {
+        tier = tier.escalate();
+        if tier == score_tier {
+            reason.push_str("; a critical step of judgment, already at the top tier");
+        } else {
+            reason.push_str(&format!("; a critical step of judgment: {score_tier} -> {tier}"));
+        }
+    }
     if input.previous_failures > 0 {
+        let before = tier;
         for _ in 0..input.previous_failures.min(2) {
             tier = tier.escalate();
         }
-        if tier == score_tier {
+        if tier == before {
             reason
                 .push_str(&format!("; already at the top tier after {} previous failure(s)", input.previous_failures));
         } else {
             reason.push_str(&format!(
-                "; escalated {score_tier} -> {tier} after {} previous failure(s)",
+                "; escalated {before} -> {tier} after {} previous failure(s)",
                 input.previous_failures
             ));
         }

@@ -21,6 +21,7 @@ fn input<'a>(
         prompt_tokens: 100,
         agent: None,
         budget_remaining: None,
+        critical: false,
         previous_failures: 0,
         thresholds: Thresholds::default(),
         models,
@@ -230,6 +231,41 @@ fn routing_previous_failures_escalate_one_tier_each() {
     assert_eq!(route(&i).tier, Tier::Powerful);
     i.previous_failures = 7;
     assert_eq!(route(&i).tier, Tier::Powerful);
+}
+
+#[test]
+fn a_critical_step_of_judgment_goes_one_tier_up_and_mechanical_work_does_not() {
+    let models = TierModels::default();
+    let none = Value::Null;
+    let prompt = "Helicopter now, or carry him off the hill?";
+    let mut i = input("conditional", "heli", prompt, &none, &models);
+    let plain = route(&i);
+    assert_eq!(plain.tier, Tier::Balanced, "{}", plain.reason);
+    i.critical = true;
+    let critical = route(&i);
+    assert_eq!((critical.score_tier, critical.tier), (Tier::Balanced, Tier::Powerful));
+    assert_eq!(critical.score, plain.score, "the score is the step's; criticality moves the tier");
+    assert!(critical.reason.contains("a critical step of judgment: balanced -> powerful"), "{}", critical.reason);
+    // A failure escalates from the critical tier, and the top tier holds.
+    i.previous_failures = 1;
+    let retried = route(&i);
+    assert_eq!(retried.tier, Tier::Powerful);
+    assert!(retried.reason.contains("already at the top tier after 1 previous failure"), "{}", retried.reason);
+
+    // Structured params, mechanical work in words and intents without judgment stay where their score puts them.
+    let where_ = json!({"where": [{"field": "/status", "op": "eq", "value": "open"}]});
+    let sum = input("aggregate", "totals", "Count the tickets per team and total the hours.", &none, &models);
+    let transform = json!({"mapping": {"name": "/customer"}});
+    for step in [
+        input("filter", "open", "Keep the open tickets.", &where_, &models),
+        sum,
+        input("send", "post", "Post it to #ops.", &json!({"plugin": "slack"}), &models),
+        input("transform", "shape", "Map it.", &transform, &models),
+    ] {
+        let plain = route(&step).tier;
+        let critical = route(&RouteInput { critical: true, ..step });
+        assert_eq!(critical.tier, plain, "{}", critical.reason);
+    }
 }
 
 #[test]

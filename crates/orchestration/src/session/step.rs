@@ -136,6 +136,7 @@ impl<E: Environment> Session<E> {
             prompt_tokens: material_tokens,
             agent: self.agent,
             budget_remaining: Some(self.plans[index].remaining()),
+            critical: input.step.critical,
             previous_failures,
             thresholds: self.thresholds,
             models: &self.models,
