@@ -11,9 +11,10 @@
 //! tier  = fast if score < fast_below, powerful if score > powerful_above, else balanced
 //! ```
 //!
-//! then one tier up per previous failure of the step, and down again while the
-//! remaining token budget cannot cover the step (prompt plus the
-//! output its intent typically needs, within the tier's `max_tokens`).
+//! then one tier up when the workflow marks the step `critical` and its work
+//! is the model's judgment, one tier up per previous failure of the step, and
+//! down again while the remaining token budget cannot cover the step (prompt
+//! plus the output its intent typically needs, within the tier's `max_tokens`).
 //!
 //! Step complexity is a sum of table-driven contributions, each recorded with
 //! what caused it, clamped to 0-10:
