@@ -26,7 +26,8 @@ use anyhow::Context;
 use executions::{Execution, ExecutionStart, Finish};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
-use records::{AuditRow, Identity, UsageRow};
+use records::{AuditRow, Identity, UsageRow, UsageTotal};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 use store::{Store, Tally};
@@ -195,6 +196,14 @@ impl Db {
 
     pub fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>, Error> {
         self.failed(|| format!("reading token_usage of execution {execution_id}"), self.store.usage(execution_id))
+    }
+
+    /// The usage totals of these executions, in one query; an execution with no rows is absent.
+    pub fn usage_totals(&self, execution_ids: &[String]) -> Result<BTreeMap<String, UsageTotal>, Error> {
+        self.failed(
+            || format!("reading token_usage totals of {} executions", execution_ids.len()),
+            self.store.usage_totals(execution_ids),
+        )
     }
 
     /// Row counts over the whole database.

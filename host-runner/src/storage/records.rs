@@ -25,6 +25,13 @@ pub struct AuditRow {
     pub metadata: serde_json::Value,
 }
 
+/// What one execution's `token_usage` rows add up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct UsageTotal {
+    pub tokens_used: u64,
+    pub cost: f64,
+}
+
 /// One step's token usage, as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct UsageRow {

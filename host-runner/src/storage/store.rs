@@ -6,7 +6,7 @@
 use super::agents::AgentRow;
 use super::cohorts::CohortRows;
 use super::executions::Execution;
-use super::records::{AuditRow, UsageRow};
+use super::records::{AuditRow, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, Setting, SettingSeed, Snapshot};
 use super::writer::Record;
@@ -54,6 +54,9 @@ pub trait Store: Send + Sync {
     /// Audit rows, oldest first: the last `limit` of all executions, or of one.
     fn audit(&self, execution_id: Option<&str>, limit: u32) -> Result<Vec<AuditRow>>;
     fn usage(&self, execution_id: &str) -> Result<Vec<UsageRow>>;
+    /// The usage totals of these executions, in one query; an execution with
+    /// no rows is absent.
+    fn usage_totals(&self, execution_ids: &[String]) -> Result<BTreeMap<String, UsageTotal>>;
     fn tally(&self) -> Result<Tally>;
 
     fn agents(&self) -> Result<Vec<(String, AgentRow)>>;

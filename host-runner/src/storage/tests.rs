@@ -166,6 +166,11 @@ fn records_land_in_order_and_are_counted(db: Db) {
     let tally = db.tally().unwrap();
     assert_eq!((tally.step_usage_rows, tally.distinct_steps), (2, 2));
     assert_eq!(tally.events["ORCHESTRATION_STEP_EXECUTED"], 1_200);
+    let totals = db.usage_totals(&["e1".into(), "no-rows".into()]).unwrap();
+    let cost: f64 = used.iter().map(|u| u.cost).sum();
+    assert_eq!(totals.len(), 1, "an execution without rows is absent: {totals:?}");
+    assert_eq!((totals["e1"].tokens_used, totals["e1"].cost), (84, cost));
+    assert!(db.usage_totals(&[]).unwrap().is_empty());
     assert_eq!(db.lost_writes().0, 0);
 }
 

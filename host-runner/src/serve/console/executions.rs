@@ -36,18 +36,21 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
     let db = host.db();
     let state = Some(filters.state.as_str()).filter(|s| !s.is_empty());
     let min_cost: f64 = filters.min_cost.trim().parse().unwrap_or(0.0);
-    let mut rows = vec![];
-    for run in db.executions(state, LIST_LIMIT)? {
-        if !filters.agent.is_empty() && !run.agent_id.contains(filters.agent.trim()) {
-            continue;
-        }
-        let usage = db.usage(&run.id)?;
-        let listed =
-            Listed { tokens: usage.iter().map(|u| u.tokens_used).sum(), cost: usage.iter().map(|u| u.cost).sum(), run };
-        if listed.cost >= min_cost {
-            rows.push(listed);
-        }
-    }
+    let runs: Vec<Execution> = db
+        .executions(state, LIST_LIMIT)?
+        .into_iter()
+        .filter(|run| filters.agent.is_empty() || run.agent_id.contains(filters.agent.trim()))
+        .collect();
+    let ids: Vec<String> = runs.iter().map(|run| run.id.clone()).collect();
+    let totals = db.usage_totals(&ids)?;
+    let rows: Vec<Listed> = runs
+        .into_iter()
+        .map(|run| {
+            let total = totals.get(&run.id).copied().unwrap_or_default();
+            Listed { tokens: total.tokens_used, cost: total.cost, run }
+        })
+        .filter(|listed| listed.cost >= min_cost)
+        .collect();
     let states = ["", "queued", "running", "completed", "failed", "interrupted", "cancelled"];
     let options: String = states
         .iter()

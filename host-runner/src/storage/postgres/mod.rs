@@ -12,7 +12,7 @@ pub mod throwaway;
 use super::agents::AgentRow;
 use super::cohorts::{CohortRow, CohortRows, CohortUsage};
 use super::executions::Execution;
-use super::records::{AuditRow, UsageRow};
+use super::records::{AuditRow, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, SettingSeed};
 use super::settings::{Setting, Snapshot};
@@ -21,6 +21,7 @@ use super::writer::Record;
 use anyhow::{Context, Result, anyhow};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
 use postgres::{Client, GenericClient, NoTls, Row};
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -384,6 +385,21 @@ impl Store for PgStore {
                     cost: r.get(3),
                     model_info: json_or_text(r.get(4)),
                 })
+                .collect())
+        })
+    }
+
+    fn usage_totals(&self, execution_ids: &[String]) -> Result<BTreeMap<String, UsageTotal>> {
+        let ids = execution_ids.to_vec();
+        self.run(move |client| {
+            Ok(client
+                .query(
+                    "SELECT execution_id, SUM(tokens_used)::BIGINT, SUM(cost)::DOUBLE PRECISION FROM token_usage
+                     WHERE execution_id = ANY($1) GROUP BY execution_id",
+                    &[&ids],
+                )?
+                .iter()
+                .map(|r| (r.get(0), UsageTotal { tokens_used: r.get::<_, i64>(1) as u64, cost: r.get(2) }))
                 .collect())
         })
     }

@@ -8,7 +8,7 @@ mod runs;
 use super::agents::AgentRow;
 use super::cohorts::{CohortRow, CohortRows, CohortUsage};
 use super::executions::Execution;
-use super::records::{AuditRow, Identity, UsageRow};
+use super::records::{AuditRow, Identity, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, SettingSeed};
 use super::settings::{Setting, Snapshot};
@@ -17,6 +17,7 @@ use super::writer::Record;
 use anyhow::{Context, Result};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -290,6 +291,20 @@ impl Store for SqliteStore {
                 cost: r.get(3)?,
                 model_info: json_or_text(r.get(4)?),
             })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn usage_totals(&self, execution_ids: &[String]) -> Result<BTreeMap<String, UsageTotal>> {
+        let conn = self.conn();
+        // One JSON array parameter: no statement per list length, no limit on host parameters.
+        let mut stmt = conn.prepare_cached(
+            "SELECT execution_id, SUM(tokens_used), SUM(cost) FROM token_usage
+             WHERE execution_id IN (SELECT value FROM json_each(?1)) GROUP BY execution_id",
+        )?;
+        let ids = serde_json::to_string(execution_ids)?;
+        let rows = stmt.query_map([ids], |r| {
+            Ok((r.get::<_, String>(0)?, UsageTotal { tokens_used: r.get(1)?, cost: r.get(2)? }))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
