@@ -293,9 +293,10 @@ async fn two_replicas_finish_500_runs_when_one_is_killed_and_pay_twice_only_for_
     // died is re-run yet paid once, so the repeated calls may be fewer than the re-runs.
     let rerun: usize = runs.iter().map(|r| r.rerun_steps as usize).sum();
     assert_eq!(rerun, in_flight_on_a);
-    let repeated = model.repeated();
+    let (repeated, most) = model.repeated();
     eprintln!("durable: {in_flight_on_a} steps in flight on the killed replica, {repeated} model calls repeated");
     assert!(repeated <= rerun, "{repeated} model calls repeated, more than the {rerun} steps re-run");
+    assert!(most <= 2, "a prompt was paid for {most} times: once on A, once on the survivor at most");
     let checked = blocking(move || {
         let tally = db.tally().unwrap();
         assert_eq!((tally.step_usage_rows, tally.distinct_steps), ((RUNS * 3) as u64, (RUNS * 3) as u64));

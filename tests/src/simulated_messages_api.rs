@@ -44,13 +44,14 @@ impl SimulatedMessagesApi {
         self.shared.received.lock().unwrap().clone()
     }
 
-    /// How many requests repeated a body that had arrived before: prompts paid for again.
-    pub fn repeated(&self) -> usize {
+    /// How many requests repeated a body that had arrived before (prompts paid
+    /// for again), and the most times any one body arrived.
+    pub fn repeated(&self) -> (usize, usize) {
         let mut seen: HashMap<String, usize> = HashMap::new();
         for body in self.received() {
             *seen.entry(body.to_string()).or_default() += 1;
         }
-        seen.values().map(|&n| n - 1).sum()
+        (seen.values().map(|&n| n - 1).sum(), seen.values().copied().max().unwrap_or(0))
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod catalogue;
 pub mod classify;
+pub mod comparison;
 pub mod compress;
 pub mod environment;
 pub mod intents;

@@ -148,9 +148,9 @@ fn records_land_in_order_and_are_counted(db: Db) {
             metadata: json!({ "n": n }),
         }));
     }
-    for step in ["s1", "s2"] {
+    for (execution, step) in [("e1", "s1"), ("e1", "s2"), ("e2", "s1")] {
         db.records().send(Record::Usage {
-            who: who("e1", "a"),
+            who: who(execution, "a"),
             row: usage(step, 42, "x", "orchestrated"),
             what: step.into(),
         });
@@ -164,12 +164,13 @@ fn records_land_in_order_and_are_counted(db: Db) {
     let used = db.usage("e1").unwrap();
     assert_eq!((used.len(), used[0].tokens_used, used[0].model_info["path"].as_str()), (2, 42, Some("orchestrated")));
     let tally = db.tally().unwrap();
-    assert_eq!((tally.step_usage_rows, tally.distinct_steps), (2, 2));
+    assert_eq!((tally.step_usage_rows, tally.distinct_steps), (3, 3));
     assert_eq!(tally.events["ORCHESTRATION_STEP_EXECUTED"], 1_200);
-    let totals = db.usage_totals(&["e1".into(), "no-rows".into()]).unwrap();
+    let totals = db.usage_totals(&["e1".into(), "e2".into(), "no-rows".into()]).unwrap();
     let cost: f64 = used.iter().map(|u| u.cost).sum();
-    assert_eq!(totals.len(), 1, "an execution without rows is absent: {totals:?}");
+    assert_eq!(totals.len(), 2, "an execution without rows is absent: {totals:?}");
     assert_eq!((totals["e1"].tokens_used, totals["e1"].cost), (84, cost));
+    assert_eq!((totals["e2"].tokens_used, totals["e2"].cost), (42, 0.25), "sums stay within their execution");
     assert!(db.usage_totals(&[]).unwrap().is_empty());
     assert_eq!(db.lost_writes().0, 0);
 }

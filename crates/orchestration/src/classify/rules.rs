@@ -12,9 +12,8 @@ pub(super) const NAME_WEIGHT: f32 = 3.0;
 pub(super) const PROMPT_WEIGHT: f32 = 1.0;
 /// The instruction's leading verb weighs as much as a cue in the step's name.
 const VERB_WEIGHT: f32 = 3.0;
-/// A verb read past the first sentence weighs less: the first sentence may
-/// have been the instruction, in words the rules do not know ("Make the
-/// rooming list. ... If the block doesn't stretch, say who's left over.").
+/// A verb read after a sentence that may itself have been the instruction
+/// weighs less ([`leading_verb`]).
 const LATER_VERB_WEIGHT: f32 = 2.0;
 
 /// The intent whose params contract `params` follows, if any: of the
@@ -65,9 +64,9 @@ pub fn classify(declared: Option<&str>, params: &serde_json::Value, name: &str, 
 /// The leading verb's points, as a bonus for [`score_cues`].
 pub(super) fn verb_bonus(prompt: &str) -> Vec<(&'static str, f32, String)> {
     leading_verb(prompt)
-        .map(|(intent, why, sentence)| match sentence {
-            0 => (intent, VERB_WEIGHT, why),
-            n => (intent, LATER_VERB_WEIGHT, format!("{why} (sentence {})", n + 1)),
+        .map(|(intent, why, after_a_sentence)| match after_a_sentence {
+            false => (intent, VERB_WEIGHT, why),
+            true => (intent, LATER_VERB_WEIGHT, format!("{why} (after a sentence that may be the instruction)")),
         })
         .into_iter()
         .collect()

@@ -6,30 +6,59 @@ use super::words::{
     LEAD_INS, LENGTH_NOUNS, RELATIVES, SELECTORS, SUMMARY_NOUNS, WHETHER_OPENERS, YES_NO_OPENERS, contains_word_prefix,
     find_word_prefix,
 };
+use crate::comparison::{COMPARATORS, comparisons};
 use crate::intents::PROFILES;
+
+/// A range that picks items by the values it states ("outside 2-8 degrees"), beside [`COMPARATORS`].
+const RANGES: [&str; 1] = ["outside"];
+
+/// Units of an answer's size: a number before one bounds the answer, not the items.
+const ANSWER_UNITS: [&str; 10] =
+    ["word", "bullet", "line", "sentence", "page", "paragraph", "item", "point", "character", "takeaway"];
 
 /// Only the opening of a prompt is read for cues.
 pub(super) const INSTRUCTION_WINDOW: usize = 240;
 
 /// The intent the instruction's main verb (or its question form, or the
-/// shape of a verbless note) points to, and the sentence it was read in
-/// (0 for the first). A sentence that only sets the scene ("It's 24
-/// January.") has none: the instruction may start in the next one, within
-/// the first [`INSTRUCTION_SENTENCES`] sentences of the opening.
-pub(super) fn leading_verb(prompt: &str) -> Option<(&'static str, String, usize)> {
+/// shape of a verbless note) points to, and whether a sentence before it may
+/// have been the instruction. A sentence that only sets the scene ("It's 24
+/// January.") has no verb the rules read: the instruction may start in the
+/// next one, within the first [`INSTRUCTION_SENTENCES`] sentences of the
+/// opening. But a skipped sentence may also be the instruction in words the
+/// rules do not know ("Make the rooming list. ... If the block doesn't
+/// stretch, say who's left over."), and then the verb found later is weaker
+/// evidence. A greeting or a heading line is never the instruction.
+pub(super) fn leading_verb(prompt: &str) -> Option<(&'static str, String, bool)> {
     let opening: String = prompt.trim_start().chars().take(INSTRUCTION_WINDOW).collect();
     let mut rest = opening.as_str();
-    for sentence in 0..INSTRUCTION_SENTENCES {
+    let mut skipped_a_sentence = false;
+    for _ in 0..INSTRUCTION_SENTENCES {
         if let Some((intent, why)) = sentence_intent(rest) {
-            return Some((intent, why, sentence));
+            return Some((intent, why, skipped_a_sentence));
         }
-        let next = rest.find(['.', '!', '?', '\n']).map(|i| i + 1)?;
-        rest = rest[next..].trim_start();
+        let end = find_break(rest, &['.', '!', '?', '\n'])?;
+        let line = rest.as_bytes()[end] == b'\n';
+        let greeting = GREETINGS.iter().any(|g| rest.to_lowercase().starts_with(g));
+        skipped_a_sentence |= !line && !greeting;
+        rest = rest[end + 1..].trim_start();
         if rest.is_empty() {
             return None;
         }
     }
     None
+}
+
+/// Openings of a greeting, which never carries the instruction.
+const GREETINGS: [&str; 6] = ["hi", "hello", "hey", "dear", "good morning", "thanks"];
+
+/// Where the first of `marks` ends a sentence or clause in `text`: a `.` or
+/// `:` between digits ("under 7.2", "at 10:30") is part of a number.
+fn find_break(text: &str, marks: &[char]) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let digit = |i: Option<usize>| i.and_then(|i| bytes.get(i)).is_some_and(u8::is_ascii_digit);
+    text.match_indices(marks)
+        .map(|(at, _)| at)
+        .find(|&at| !(matches!(bytes[at], b'.' | b':') && digit(at.checked_sub(1)) && digit(Some(at + 1))))
 }
 
 /// Sentences of the opening read for the instruction's verb.
@@ -40,7 +69,7 @@ const INSTRUCTION_SENTENCES: usize = 3;
 fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
     let opening = opening.trim_start();
     let lower = opening.to_lowercase();
-    let end = opening.find(['.', '!', '\n', ':']).unwrap_or(opening.len());
+    let end = find_break(opening, &['.', '!', '\n', ':']).unwrap_or(opening.len());
     // A question runs to its `?`, past a colon that lists options ("asking for: a, b or c?").
     let question_end = opening.find('?').filter(|q| !opening[..*q].contains(['.', '!', '\n']));
     let sentence = opening[..question_end.unwrap_or(end)].trim().to_lowercase();
@@ -82,8 +111,10 @@ fn sentence_intent(opening: &str) -> Option<(&'static str, String)> {
         if asks_which_items(sentence) {
             return Some(("filter", "asks which items meet a condition".into()));
         }
-        // "Which claims does the brief say we can make?": what a document states, pulled out.
-        if (starts("which") || starts("what")) && asks_what_a_source_says(sentence) {
+        // "Which claims does the brief say we can make?": what a document states, pulled out
+        // (but "What category does the ticket say it is?" still asks for a class).
+        let names_a_class = CHOICE_OPENERS.iter().any(|w| w.contains(' ') && starts(w));
+        if (starts("which") || starts("what")) && !names_a_class && asks_what_a_source_says(sentence) {
             return Some(("extract", "asks what the data says".into()));
         }
         // "Which team should handle this?", "What category is it?": a choice among classes.
@@ -154,7 +185,7 @@ fn verbless_note(sentence: &str, opening: &str, asks_for_fields: bool) -> Option
         return Some(("extract", "lists the fields to give".into()));
     }
     // "A call on each document: privileged, partly privileged, or not privileged".
-    let sentence_end = opening.find(['.', '?', '\n']).unwrap_or(opening.len());
+    let sentence_end = find_break(opening, &['.', '?', '\n']).unwrap_or(opening.len());
     if opening[..sentence_end].split_once(':').is_some_and(|(_, list)| offers_options(list)) {
         return Some(("classify", "lists the classes to choose from".into()));
     }
@@ -171,7 +202,7 @@ fn verbless_note(sentence: &str, opening: &str, asks_for_fields: bool) -> Option
 /// after a colon or after "give me" ("For each: number, subject, owner and
 /// age"). A list ending in `or` offers options instead.
 fn lists_fields(text: &str) -> bool {
-    let sentence_end = text.find(['.', '?', '\n']).unwrap_or(text.len());
+    let sentence_end = find_break(text, &['.', '?', '\n']).unwrap_or(text.len());
     let head = &text[..sentence_end];
     match head.find(':').map(|i| i + 1).or_else(|| head.find("give me ").map(|i| i + 8)) {
         Some(start) => is_field_list(&head[start..]),
@@ -227,37 +258,37 @@ fn selects_by_condition(sentence: &str) -> bool {
 }
 
 /// "Pull out the readings outside 2-8 degrees", "List the orders above 500":
-/// a comparison against a number the instruction states, right after the
-/// comparison word ("over the last 3 months" names a period instead).
+/// items compared with a number the instruction states. A bound on the
+/// answer is not one: "in under 50 words", "no more than 3 takeaways", "up
+/// to 10 action items", "at most 5" limit what is pulled out, not which
+/// items; nor is a clause cited ("the obligations under 7.2 of the contract").
 fn bounds_by_a_value(sentence: &str) -> bool {
     let words: Vec<&str> = sentence.split_whitespace().collect();
-    words.iter().enumerate().any(|(i, word)| {
-        let value_at = match *word {
-            "above" | "below" | "over" | "under" | "outside" | "between" | "exceeding" => i + 1,
-            "more" | "less" | "greater" | "fewer" | "older" | "higher" | "lower"
-                if words.get(i + 1) == Some(&"than") =>
-            {
-                i + 2
-            }
-            _ => return false,
-        };
-        words
-            .get(value_at)
-            .is_some_and(|value| value.trim_start_matches(['$', '€', '£']).starts_with(|c: char| c.is_ascii_digit()))
+    let mut found = comparisons(&words, &COMPARATORS);
+    found.extend(comparisons(&words, &RANGES));
+    found.iter().filter(|c| !matches!(c.comparator, "up to" | "at most")).any(|c| {
+        let before = c.at.checked_sub(1).map(|i| words[i]);
+        let word = |i: usize| words.get(i).map(|w| w.trim_matches(|ch: char| !ch.is_alphanumeric()));
+        let next = word(c.number_at + 1);
+        let counts_the_answer =
+            (1..=2).any(|n| word(c.number_at + n).is_some_and(|w| ANSWER_UNITS.iter().any(|a| w.starts_with(a))));
+        // The number right after the comparator: "over the last 3 months" names a period.
+        let adjacent = c.number_at == c.at + c.comparator.split_whitespace().count();
+        // "under 7.2 of the contract" cites a clause.
+        let cites = next == Some("of");
+        adjacent && !cites && !matches!(before, Some("no" | "in")) && !counts_the_answer
     })
 }
 
 /// "...does the brief say...", "...do the notes mention...": a question about
-/// what a document states, its auxiliary then a reporting verb.
+/// what a document states: its auxiliary, a subject that is not the reader
+/// ("do we", "do you" ask for a decision), then a reporting verb.
 fn asks_what_a_source_says(question: &str) -> bool {
-    let words: Vec<&str> = question.split_whitespace().collect();
-    let auxiliary = words.iter().position(|w| matches!(*w, "does" | "do" | "did"));
-    auxiliary.is_some_and(|at| {
-        words[at + 1..]
-            .iter()
-            .take(5)
-            .any(|w| matches!(*w, "say" | "mention" | "state" | "list" | "specify" | "name" | "give"))
-    })
+    let words: Vec<&str> =
+        question.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric())).collect();
+    let Some(at) = words.iter().position(|w| matches!(*w, "does" | "do" | "did")) else { return false };
+    let reader = words.get(at + 1).is_some_and(|w| matches!(*w, "i" | "we" | "you" | "they"));
+    !reader && words[at + 1..].iter().take(5).any(|w| matches!(*w, "say" | "mention" | "state" | "list" | "specify"))
 }
 
 /// "Which SKUs are at or below...", "Which invoices have...": a plural noun

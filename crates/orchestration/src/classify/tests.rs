@@ -39,15 +39,23 @@ fn competing_cues_lower_confidence_and_list_alternatives() {
 }
 
 #[test]
-fn a_verb_past_the_first_sentence_is_not_enough_to_be_sure() {
+fn a_verb_after_a_sentence_that_may_be_the_instruction_is_not_enough_to_be_sure() {
     let prompt = "Make the rooming list. Twins where possible. If the block doesn't stretch, say who's left over.";
     let c = classify(None, &json!({}), "rooms", prompt);
     assert_eq!(c.intent, "conditional", "the rules' best guess stands");
     assert!(c.confidence < 0.9, "left to the LLM tier, got {}", c.confidence);
-    assert!(c.reasoning.contains("(sentence 3)"), "{}", c.reasoning);
-    // The same verb opening the instruction is sure.
+    assert!(c.reasoning.contains("after a sentence that may be the instruction"), "{}", c.reasoning);
+    // The same sentence opening the instruction is sure.
     let c = classify(None, &json!({}), "rooms", "If the block doesn't stretch, say who's left over.");
     assert!(c.confidence >= 0.9, "{}", c.confidence);
+    // After a greeting or a heading line the verb is the instruction's.
+    for prompt in [
+        "Hi team,\nPlease extract the invoice number, date and total.",
+        "Invoice processing\nExtract the invoice number, date and total.",
+    ] {
+        let c = classify(None, &json!({}), "step", prompt);
+        assert!(c.confidence >= 0.9, "{prompt}: {c:?}");
+    }
 }
 
 #[test]
@@ -158,12 +166,24 @@ fn grammar_of_selection_delivery_and_advice() {
     assert_eq!(intent("Which SKUs are at or below their reorder point?"), "filter");
     assert_eq!(intent("Which team should handle this?"), "classify");
     assert_eq!(intent("Which product claims does the brief say we're allowed to make?"), "extract");
-    assert_eq!(intent("What deadlines do the minutes mention?"), "extract");
+    assert_eq!(intent("Which deadlines do the minutes mention, if any?"), "extract");
+    // A question naming a class, or asking the reader, still asks for a choice.
+    assert_eq!(intent("What category does the ticket say it is?"), "classify");
+    assert_ne!(intent("Which score do you give this essay?"), "extract");
     assert_eq!(intent("List the objections raised and who raised each one."), "extract");
     assert_eq!(intent("List every invoice that is overdue."), "filter");
     assert_eq!(intent("Pull out the readings outside 2-8 degrees, tote by tote."), "filter");
     assert_eq!(intent("List the orders more than 500 euros."), "filter");
     assert_eq!(intent("Pull the invoice totals over the last 3 months."), "extract");
+    // Bounds on the answer and cited clauses are not comparisons that pick items.
+    for prompt in [
+        "List the top risks in under 50 words.",
+        "List no more than 3 key takeaways.",
+        "Extract up to 10 action items, no more than 15 words each.",
+        "List the obligations under 7.2 of the contract.",
+    ] {
+        assert_eq!(intent(prompt), "extract", "{prompt}");
+    }
     assert_eq!(intent("Open a ticket through the service-desk webhook with the details."), "send");
     assert_eq!(intent("Explain in plain words what the query counts."), "generate");
     assert_eq!(intent("Recommend one vendor with a short justification."), "generate");

@@ -60,6 +60,9 @@ pub struct Complexity {
     /// Whether the step's work is the model's judgment: its params leave a
     /// judgment to the model, or it has no such params and its intent is one
     /// of judgment. Structured params and mechanical work in words are not.
+    /// (The domain's stakes read the intent's own flag instead: a transform
+    /// rewritten in words is a judgment, but a costly domain does not make
+    /// reshaping harder.)
     pub judgment: bool,
 }
 

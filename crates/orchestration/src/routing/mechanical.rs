@@ -12,39 +12,11 @@
 //! so a wrong one costs a whole branch, not one row.
 
 use super::cues::{REASONING_CUES, STAKES_CUES, contains_cue};
+use crate::comparison::{COMPARATORS, comparisons};
 use serde_json::Value;
 
 /// Points of mechanical work stated in words: the model computes, it does not judge.
 pub(super) const MECHANICAL_IN_WORDS: f32 = 0.5;
-
-/// Comparators that, followed closely by a number, make a criterion a
-/// comparison against a stated value.
-const COMPARATORS: [&str; 16] = [
-    "more than",
-    "less than",
-    "fewer than",
-    "greater than",
-    "higher than",
-    "lower than",
-    "older than",
-    "at least",
-    "at most",
-    "up to",
-    "over",
-    "under",
-    "above",
-    "below",
-    "within",
-    "exceed*",
-];
-
-/// How many words after a comparator the number may come (`more than $1,000`, `within the next 90 days`).
-const NUMBER_REACH: usize = 3;
-
-const NUMBER_WORDS: [&str; 16] = [
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
-    "twenty", "thirty", "hundred",
-];
 
 /// Conversions from one format to another.
 const CONVERSION_CUES: [&str; 5] = ["convert*", "normaliz*", "normalis*", "turn the", "turn these"];
@@ -80,23 +52,10 @@ fn reference_data(params: &Value) -> bool {
     params.as_object().is_some_and(|map| map.values().filter(|v| !v.is_null()).count() >= 2)
 }
 
-/// Whether a comparator is followed within [`NUMBER_REACH`] words by a number.
+/// Whether a comparator is followed closely by a number ([`crate::comparison`]).
 fn compares_to_a_stated_value(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let is_number = |word: &str| {
-        let word = word.trim_matches(|c: char| !c.is_alphanumeric());
-        word.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&word)
-    };
-    COMPARATORS.iter().any(|comparator| {
-        let stem = comparator.trim_end_matches('*');
-        let span = stem.split_whitespace().count();
-        (0..words.len()).any(|at| {
-            let phrase = words[at..(at + span).min(words.len())].join(" ");
-            contains_cue(&phrase, comparator)
-                && phrase.starts_with(stem)
-                && words.iter().skip(at + span).take(NUMBER_REACH).any(|w| is_number(w))
-        })
-    })
+    !comparisons(&words, &COMPARATORS).is_empty()
 }
 
 #[cfg(test)]
