@@ -23,9 +23,9 @@ use crate::capabilities::settings::RunFlags;
 use crate::components::orchestrator::OrchestratorSession;
 use crate::host::Host;
 use crate::storage::executions::{Cohort, ExecutionStart, Finish, State};
+use crate::storage::queued::Record;
 use crate::storage::records::{Identity, UsageRow};
 use crate::storage::runs::Leased;
-use crate::storage::writer::Record;
 use crate::vocabulary::{
     FailureKind, FallbackKind, FallbackReason, HostEvent, ModelInfo, SkipReason, StepFailure, StepOutcome, UsagePath,
 };

@@ -9,6 +9,7 @@ pub mod cohorts;
 mod error;
 pub mod executions;
 mod postgres;
+pub mod queued;
 pub mod records;
 pub mod runs;
 pub mod settings;
@@ -253,7 +254,7 @@ impl Db {
     /// Records a run as `running` under this replica, whose heartbeat keeps
     /// it so. Queued like audit rows: it lands with the run's first batch.
     pub fn start_execution(&self, start: ExecutionStart) {
-        self.records.send(writer::Record::ExecutionStarted(start));
+        self.records.send(queued::Record::ExecutionStarted(start));
         self.keep_leases();
     }
 
@@ -273,14 +274,14 @@ impl Db {
     /// Records which cohort a run belongs to, with its other rows; the
     /// first record stands (a resumed run keeps its first lease's cohort).
     pub fn record_cohort(&self, execution_id: &str, cohort: executions::Cohort) {
-        self.records.send(writer::Record::ExecutionCohort { id: execution_id.to_string(), cohort });
+        self.records.send(queued::Record::ExecutionCohort { id: execution_id.to_string(), cohort });
     }
 
     /// Records how a run ended (or, `queued`, hands it back); committed by
     /// the run's flush (or within the writer's linger).
     pub fn finish_execution(&self, execution_id: &str, finish: Finish) {
         let replica = self.replica.clone();
-        self.records.send(writer::Record::ExecutionEnded { id: execution_id.to_string(), finish, replica });
+        self.records.send(queued::Record::ExecutionEnded { id: execution_id.to_string(), finish, replica });
     }
 
     /// How long a heartbeat may be silent before its runs are taken over.
@@ -323,19 +324,19 @@ impl Db {
     /// Records that a durable run's step is about to run; committed by the caller's flush.
     pub fn step_started(&self, execution_id: &str, step_id: &str, rerun: bool) {
         let (execution_id, step_id) = (execution_id.to_string(), step_id.to_string());
-        self.records.send(writer::Record::StepStarted { execution_id, step_id, rerun });
+        self.records.send(queued::Record::StepStarted { execution_id, step_id, rerun });
     }
 
     /// Queues a finished step's checkpoint with its usage row.
     pub fn step_finished(&self, who: &Identity, step_id: &str, report: serde_json::Value, usage: Option<UsageRow>) {
-        let finished = writer::StepFinished {
+        let finished = queued::StepFinished {
             who: who.clone(),
             replica: self.replica.clone(),
             step_id: step_id.to_string(),
             report,
             usage,
         };
-        self.records.send(writer::Record::StepFinished(Box::new(finished)));
+        self.records.send(queued::Record::StepFinished(Box::new(finished)));
     }
 
     /// Cancels a queued run, or asks a running one to stop at its next step boundary.

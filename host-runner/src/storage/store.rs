@@ -6,10 +6,10 @@
 use super::agents::AgentRow;
 use super::cohorts::CohortRows;
 use super::executions::Execution;
+use super::queued::Record;
 use super::records::{AuditRow, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, Setting, SettingSeed, Snapshot};
-use super::writer::Record;
 use anyhow::Result;
 use orchestration::routing::AgentScores;
 use std::collections::BTreeMap;

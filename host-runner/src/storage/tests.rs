@@ -3,10 +3,10 @@
 
 use super::Db;
 use super::executions::{ExecutionStart, Finish, State};
+use super::queued::{AuditRecord, Record};
 use super::records::{Identity, UsageRow};
 use super::runs::{Cancel, Requeue, StepState, Submission, Submitted};
 use super::throwaway::ThrowawayPostgres;
-use super::writer::{AuditRecord, Record};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use serde_json::json;

@@ -6,8 +6,8 @@
 
 use crate::bindings::audit::{self, AuditError, EventType, Severity};
 use crate::storage::Db;
+use crate::storage::queued::{AuditRecord, Record};
 use crate::storage::records::Identity;
-use crate::storage::writer::{AuditRecord, Record};
 use crate::vocabulary::events::{self, HostEvent, LIFECYCLE_NAMES};
 use wasmtime::component::{HasData, Linker};
 

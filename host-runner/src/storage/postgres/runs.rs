@@ -4,8 +4,8 @@
 //! entry, so a run has one state in one place, on SQLite and Postgres alike.
 
 use super::ts;
+use crate::storage::queued::StepFinished;
 use crate::storage::runs::{Cancel, Checkpoint, Leased, Requeue, StepState, Submission, Submitted};
-use crate::storage::writer::StepFinished;
 use anyhow::{Result, anyhow};
 use postgres::{Client, GenericClient};
 use std::time::Duration;

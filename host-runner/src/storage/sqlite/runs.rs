@@ -2,8 +2,8 @@
 //! [`crate::storage::runs`]).
 
 use super::NOW;
+use crate::storage::queued::StepFinished;
 use crate::storage::runs::{Cancel, Checkpoint, Leased, Requeue, StepState, Submission, Submitted};
-use crate::storage::writer::StepFinished;
 use anyhow::Result;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
