@@ -76,7 +76,7 @@ fn empty_object() -> Value {
 }
 
 fn default_model() -> String {
-    orchestration::settings::DEFAULT_MODEL_ID.to_string()
+    orchestration::keys::DEFAULT_MODEL_ID.to_string()
 }
 
 /// Enough for any one step of the shipped handlers.

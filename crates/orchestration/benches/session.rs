@@ -16,7 +16,7 @@ use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use orchestration::session::StepInput;
 use orchestration::types::{DispatchFailure, Dispatched, Event, HandlerRequest, ModelAnswer, ModelCall, Step, Usage};
-use orchestration::{Environment, Session, settings as keys};
+use orchestration::{Environment, Session, keys};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -18,7 +18,29 @@
 //! multiplier for a critical step. Whatever a cap cuts off stays unallocated:
 //! the sum never exceeds the workflow budget.
 
-use crate::settings::BudgetStrategy;
+/// How the workflow budget is split over steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetStrategy {
+    /// By each step's estimated need (the seed's default).
+    Proportional,
+    /// The same share for every step.
+    Equal,
+    /// Critical steps, then the steps others depend on, funded in full first.
+    Priority,
+    /// Proportional to the agent's past use per intent (needs `orchestration_adaptive_budget_enabled`).
+    Adaptive,
+}
+
+impl BudgetStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetStrategy::Proportional => "proportional",
+            BudgetStrategy::Equal => "equal",
+            BudgetStrategy::Priority => "priority",
+            BudgetStrategy::Adaptive => "adaptive",
+        }
+    }
+}
 
 /// Output tokens a step of `intent` typically needs on top of its prompt:
 /// its profile's ([`crate::intents`]), else a plain model call's.

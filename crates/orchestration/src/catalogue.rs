@@ -12,8 +12,8 @@ use crate::compress::Policy;
 use crate::compress::memory::{DEFAULT_RECENT_RUNS, DEFAULT_TARGET_TOKENS, RECENT_RUNS_KEY, TARGET_TOKENS_KEY};
 use crate::compress::policy::{MIN_QUALITY_RANGE, TARGET_RATIO_RANGE};
 use crate::intents::{self, INTENTS};
+use crate::keys::*;
 use crate::routing::{FAST_THRESHOLD_KEY, ModelConfig, POWERFUL_THRESHOLD_KEY, TIER_KEY_PREFIX, Thresholds, Tier};
-use crate::settings::*;
 
 /// What values a key takes.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,12 +14,14 @@ pub mod comparison;
 pub mod compress;
 pub mod environment;
 pub mod intents;
+pub mod keys;
 pub mod material;
 pub mod pricing;
 pub mod rollout;
 pub mod routing;
 pub mod session;
 pub mod settings;
+pub mod tokens;
 pub mod types;
 
 pub use environment::Environment;

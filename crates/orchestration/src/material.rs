@@ -10,7 +10,7 @@
 //! [`Assembly::omitted`] with the piece that carries it. Nothing else is left
 //! out; compression may shorten pieces but never drops one.
 
-use crate::compress::TokenCounter;
+use crate::tokens::TokenCounter;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

@@ -19,7 +19,7 @@
 //! for every flag: a workflow always lands on the same side, and a 10%
 //! compression rollout falls inside a 20% orchestration rollout.
 
-use crate::settings::{AIS_ROUTING_ENABLED, COMPRESSION_ENABLED, ORCHESTRATION_ENABLED};
+use crate::keys::{AIS_ROUTING_ENABLED, COMPRESSION_ENABLED, ORCHESTRATION_ENABLED};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt;

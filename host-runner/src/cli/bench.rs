@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use host_runner::host::Host;
 use host_runner::runner::workflow::Workflow;
-use orchestration::settings as keys;
+use orchestration::keys;
 use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -55,7 +55,7 @@ pub struct BenchResult {
 /// their CPU work and each would count the other's (`--model-latency-ms`
 /// measures what running them at once buys).
 pub async fn bench(host: &Host, workflow: &Workflow, runs: usize, warmup: usize) -> Result<Vec<BenchResult>> {
-    host.db().set_setting(orchestration::settings::MAX_PARALLEL_STEPS, "1")?;
+    host.db().set_setting(orchestration::keys::MAX_PARALLEL_STEPS, "1")?;
     let mut results = Vec::new();
     for mode in MODES {
         for (key, value) in mode.flags {

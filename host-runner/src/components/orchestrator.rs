@@ -43,9 +43,9 @@ impl OrchestratorSession {
         let default_model = shared
             .db
             .settings()?
-            .get(orchestration::settings::DEFAULT_MODEL)
+            .get(orchestration::keys::DEFAULT_MODEL)
             .cloned()
-            .unwrap_or_else(|| orchestration::settings::DEFAULT_MODEL_ID.into());
+            .unwrap_or_else(|| orchestration::keys::DEFAULT_MODEL_ID.into());
         let imports = OrchestratorImports::prepare(&shared.capabilities, runtime.clone(), who, flags, default_model);
         let state = ComponentState::new(imports, shared.limits.defaults, shared.limits.inherit_stderr);
         // The orchestrator is the host's own component: fuel bounds its work

@@ -92,7 +92,7 @@ impl StepSpec {
             goal,
             reads: self.depends_on.len(),
         };
-        let threshold = orchestration::settings::DEFAULT_CLASSIFICATION_THRESHOLD;
+        let threshold = orchestration::keys::DEFAULT_CLASSIFICATION_THRESHOLD;
         orchestration::classify::without_model(params, &context, threshold).intent
     }
 

@@ -73,7 +73,7 @@ async fn ready(State(state): State<AppState>) -> Response {
             .into_response();
     }
     let db = state.host.db().clone();
-    match tokio::task::spawn_blocking(move || db.setting(orchestration::settings::ORCHESTRATION_ENABLED)).await {
+    match tokio::task::spawn_blocking(move || db.setting(orchestration::keys::ORCHESTRATION_ENABLED)).await {
         Ok(Ok(_)) => Json(json!({ "status": "ready", "in_flight": state.drain.in_flight() })).into_response(),
         Ok(Err(e)) => {
             tracing::warn!("readiness: the database does not answer: {}", chain(&e));

@@ -8,11 +8,12 @@
 //! left out). Over the token target, digests shrink to date and outcome, then
 //! the oldest are dropped. Other shapes are only minified.
 
+use super::Compressed;
 use super::json::{self, Node, decode};
 use super::policy::Policy;
 use super::quality::{node_text, score};
 use super::structural::{clean_tree, compress_json};
-use super::{Compressed, TokenCounter};
+use crate::tokens::TokenCounter;
 
 pub const RECENT_RUNS_KEY: &str = "orchestration_memory_recent_runs";
 pub const TARGET_TOKENS_KEY: &str = "orchestration_memory_target_tokens";

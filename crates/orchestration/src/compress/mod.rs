@@ -40,20 +40,8 @@ pub use semantic::{accept_semantic, semantic_request};
 pub use strategy::{Aggressiveness, Strategy};
 
 use crate::material::{Format, Piece, Source};
+use crate::tokens::TokenCounter;
 use serde::Serialize;
-
-/// Counts tokens the way the model is billed. The host implements it with its
-/// BPE tokenizer; never estimate tokens from characters.
-pub trait TokenCounter {
-    fn count(&self, text: &str) -> u32;
-}
-
-/// Any `Fn(&str) -> u32` counts tokens, e.g. `&|t: &str| env.count_tokens(t)`.
-impl<F: Fn(&str) -> u32> TokenCounter for F {
-    fn count(&self, text: &str) -> u32 {
-        self(text)
-    }
-}
 
 /// The result of one strategy on one text.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,9 +3,10 @@
 //! made through the host's `llm` import); this module writes the request and
 //! checks the answer.
 
+use super::Compressed;
 use super::policy::Policy;
 use super::quality::{facts, score};
-use super::{Compressed, TokenCounter};
+use crate::tokens::TokenCounter;
 
 /// At most this many facts are listed in the request as must-keep.
 const MAX_LISTED_FACTS: usize = 60;

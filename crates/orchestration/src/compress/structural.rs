@@ -9,12 +9,13 @@
 //! - exact duplicate records in arrays removed (medium aggressiveness and up,
 //!   never for lossless policies).
 
+use super::Compressed;
 use super::json::{self, Node, decode};
 use super::policy::Policy;
 use super::quality::score;
 use super::strategy::Aggressiveness;
 use super::text::{Segment, normalize_whitespace, segments};
-use super::{Compressed, TokenCounter};
+use crate::tokens::TokenCounter;
 use std::collections::HashSet;
 
 /// Dropped fields named in a note, at most; the rest are counted.

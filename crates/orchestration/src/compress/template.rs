@@ -12,11 +12,12 @@
 //! so every fact is still in the text once. Inside JSON, multi-line string
 //! values are treated the same way (the JSON stays valid); keys are untouched.
 
+use super::Compressed;
 use super::json::{self, Node};
 use super::policy::Policy;
 use super::quality::score;
 use super::text::{Segment, segments, squash};
-use super::{Compressed, TokenCounter};
+use crate::tokens::TokenCounter;
 use std::collections::HashSet;
 
 /// Replaces repeated boilerplate in prompt text (and in the strings of its

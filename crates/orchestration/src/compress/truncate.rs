@@ -4,10 +4,11 @@
 //! Lossy: the quality score (facts of the cut tail) decides whether the
 //! result may be used.
 
+use super::Compressed;
 use super::policy::Policy;
 use super::quality::{is_abbreviation, score_with};
 use super::text::{Segment, segments};
-use super::{Compressed, TokenCounter};
+use crate::tokens::TokenCounter;
 
 /// Truncates to `target_ratio × tokens_before` (at least one token).
 pub fn compress(text: &str, policy: &Policy, counter: &dyn TokenCounter) -> Compressed {

@@ -1,11 +1,12 @@
 //! What `initialize` decides for every step before any runs: its intent
 //! (through the classification tiers) and its token budget.
 
+use crate::budget::BudgetStrategy;
 use crate::budget::{self, Basis, Need, Rules};
 use crate::classify::{self, Classification, context, llm};
 use crate::environment::Environment;
 use crate::intents::{self, INTENTS};
-use crate::settings::{BudgetStrategy, Settings};
+use crate::settings::Settings;
 use crate::types::{ModelCall, OverheadSpend, Step};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -58,7 +59,7 @@ pub fn classify_steps(
     let answers = if settings.llm_classification {
         ask_model(env, fast_model, steps, &unsure, goal, &mut tier)
     } else {
-        tier.note = Some(format!("off ({} is false)", crate::settings::LLM_CLASSIFICATION_ENABLED));
+        tier.note = Some(format!("off ({} is false)", crate::keys::LLM_CLASSIFICATION_ENABLED));
         HashMap::new()
     };
     tier.answered = answers.len();

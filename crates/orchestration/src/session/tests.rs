@@ -459,7 +459,7 @@ fn adaptive_budgets_follow_the_agents_history_and_critical_steps_get_more() {
     let steps = [step("a", "Extract fields", None), step("b", "Summarize it", None), critical];
     let session = Session::initialize(&env, "wf", "agent", "user", &steps, None);
     let meta = session.metadata().unwrap();
-    assert_eq!(meta.settings.strategy, crate::settings::BudgetStrategy::Adaptive);
+    assert_eq!(meta.settings.strategy, crate::budget::BudgetStrategy::Adaptive);
     let plans = &meta.steps;
     assert_eq!((plans[0].basis, plans[1].basis), (Basis::Estimate, Basis::History));
     assert!(
@@ -473,7 +473,7 @@ fn adaptive_budgets_follow_the_agents_history_and_critical_steps_get_more() {
     // Without its flag, adaptive is proportional and history is not read.
     env.settings.remove("orchestration_adaptive_budget_enabled");
     let session = Session::initialize(&env, "wf", "agent", "user", &steps, None);
-    assert_eq!(session.metadata().unwrap().settings.strategy, crate::settings::BudgetStrategy::Proportional);
+    assert_eq!(session.metadata().unwrap().settings.strategy, crate::budget::BudgetStrategy::Proportional);
 }
 
 #[test]

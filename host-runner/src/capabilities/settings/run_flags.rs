@@ -34,7 +34,7 @@ impl RunFlags {
     /// that lease ran, whatever the flags say now, so its restored steps,
     /// budget and report stay on one path.
     pub fn resumed(mut self, orchestrated: bool, flag_scope: String) -> RunFlags {
-        if let Some(d) = self.decisions.iter_mut().find(|d| d.flag == orchestration::settings::ORCHESTRATION_ENABLED) {
+        if let Some(d) = self.decisions.iter_mut().find(|d| d.flag == orchestration::keys::ORCHESTRATION_ENABLED) {
             d.value = orchestrated;
         }
         self.first_lease_scope = Some(flag_scope);
@@ -57,7 +57,7 @@ impl RunFlags {
         if let Some(scope) = &self.first_lease_scope {
             return scope.clone();
         }
-        let Some(d) = self.decision(orchestration::settings::ORCHESTRATION_ENABLED) else {
+        let Some(d) = self.decision(orchestration::keys::ORCHESTRATION_ENABLED) else {
             return Scope::Global.kind().into();
         };
         match &d.scope {

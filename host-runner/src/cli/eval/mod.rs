@@ -15,8 +15,8 @@ use anyhow::{Context, Result};
 use host_runner::host::Host;
 use host_runner::runner::report::{Path, RunReport};
 use host_runner::runner::workflow::Workflow;
+use orchestration::keys;
 use orchestration::routing::{Tier, tier_models_from_settings};
-use orchestration::settings as keys;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
