@@ -38,7 +38,10 @@ pub(super) fn leading_verb(prompt: &str) -> Option<(&'static str, String, bool)>
         }
         let end = find_break(rest, &['.', '!', '?', '\n'])?;
         let line = rest.as_bytes()[end] == b'\n';
-        let greeting = GREETINGS.iter().any(|g| rest.to_lowercase().starts_with(g));
+        let lower = rest.to_lowercase();
+        let greeting = GREETINGS
+            .iter()
+            .any(|g| lower.strip_prefix(g).is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric())));
         skipped_a_sentence |= !line && !greeting;
         rest = rest[end + 1..].trim_start();
         if rest.is_empty() {

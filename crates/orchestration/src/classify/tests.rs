@@ -56,6 +56,9 @@ fn a_verb_after_a_sentence_that_may_be_the_instruction_is_not_enough_to_be_sure(
         let c = classify(None, &json!({}), "step", prompt);
         assert!(c.confidence >= 0.9, "{prompt}: {c:?}");
     }
+    // A greeting is a whole word: "Highlights" opens a sentence that may be the instruction.
+    let c = classify(None, &json!({}), "step", "Highlights go first. If any are late, say so.");
+    assert!(c.confidence < 0.9, "{c:?}");
 }
 
 #[test]
