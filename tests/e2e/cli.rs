@@ -384,11 +384,50 @@ fn scoped_flags_decide_each_run_and_say_which_scope_did() {
     assert_eq!(rollout[1]["scope"], "percent", "{rollout}");
     assert_eq!(rollout[1]["rollout"]["percent"], 100.0, "{rollout}");
 
+    // A run left off says so in its audit too, with the scope that decided it.
+    let audit = dir.pilot(&["audit", "--execution", off["execution_id"].as_str().unwrap(), "--json"]);
+    let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let disabled = audit["events"].as_array().unwrap().iter().find(|e| e["event_type"] == "ORCHESTRATION_DISABLED");
+    let disabled = &disabled.expect("a run left off is audited")["metadata"];
+    assert_eq!(disabled["decided_by"], "user:user-blocked", "{disabled}");
+    assert_eq!(disabled["rollout"][0]["scope"], "user", "{disabled}");
+
     // Removing the agent's override sends its runs back to the global value.
     let out = dir.pilot(&["flags", "unset", "orchestration_enabled", "--agent", "agent-support-01"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("removed"), "{}", stderr(&out));
     let after = run("user-other");
     assert!(after["steps"].as_array().unwrap().iter().all(|s| s["path"] == "fallback"), "{after}");
+
+    // An agent type's override decides for the agents of that type.
+    set(&["orchestration_enabled", "true", "--agent-type", "support"]);
+    let mut doc: serde_json::Value = serde_json::from_str(&example).unwrap();
+    doc["agent_type"] = "support".into();
+    let file = dir.write("typed.json", &doc.to_string());
+    let typed: serde_json::Value = serde_json::from_slice(&dir.pilot(&["run", &file, "--json"]).stdout).unwrap();
+    assert!(typed["steps"].as_array().unwrap().iter().all(|s| s["path"] == "orchestrated"), "{typed}");
+    let runs: serde_json::Value = serde_json::from_slice(&dir.pilot(&["runs", "list", "--json"]).stdout).unwrap();
+    let typed_row = runs.as_array().unwrap().iter().find(|r| r["id"] == typed["execution_id"]).unwrap();
+    assert_eq!(typed_row["flag_scope"], "agent_type:support");
+
+    // Every change made through `pilot flags` is audited, before and after; refusals are not.
+    let audit: serde_json::Value = serde_json::from_slice(&dir.pilot(&["audit", "--json"]).stdout).unwrap();
+    let changes: Vec<(String, serde_json::Value, serde_json::Value)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "SETTING_CHANGED")
+        .map(|e| {
+            (
+                e["metadata"]["key"].as_str().unwrap().to_string(),
+                e["metadata"]["before"].clone(),
+                e["metadata"]["after"].clone(),
+            )
+        })
+        .collect();
+    let agent_key = "orchestration_enabled@agent:agent-support-01".to_string();
+    assert_eq!(changes.len(), 5, "three sets, one unset, one set: {changes:?}");
+    assert!(changes.contains(&(agent_key.clone(), serde_json::Value::Null, "true".into())), "{changes:?}");
+    assert!(changes.contains(&(agent_key, "true".into(), serde_json::Value::Null)), "{changes:?}");
 }
 
 #[test]
@@ -452,6 +491,118 @@ fn report_compares_the_cohorts_with_the_sums_of_the_tables() {
     );
     let text = String::from_utf8(dir.pilot(&["report", "--since", "1h"]).stdout).unwrap();
     assert!(text.contains("agent-support-01") && text.contains("too few runs"), "{text}");
+
+    // A second agent under a tight workflow budget: its orchestrated runs fail
+    // steps (the budget holds on every path once orchestration is on).
+    assert!(dir.pilot(&["flags", "set", "orchestration_max_tokens_per_workflow", "300"]).status.success());
+    for i in 0..12 {
+        let mut doc: serde_json::Value = serde_json::from_str(&example).unwrap();
+        doc["id"] = format!("tight-{i}").into();
+        doc["agent_id"] = "agent-tight-02".into();
+        let file = dir.write(&format!("t{i}.json"), &doc.to_string());
+        dir.pilot(&["run", &file]);
+    }
+    let out = dir.pilot(&["report", "--since", "1h", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed_steps: i64 = db
+        .query_row(
+            "SELECT COUNT(DISTINCT a.execution_id || '/' || a.step_id) FROM audit_log a
+             JOIN executions e ON e.id = a.execution_id WHERE a.event_type = 'WORKFLOW_STEP_FAILED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(failed_steps > 0, "the tight budget failed some steps");
+    // Every key of every section is the sum of its rows.
+    let key_sums = |column: &str, key: &str, orchestrated: bool| -> (i64, i64, i64, i64, i64) {
+        let intent_of = "json_extract(s.model_info, '$.intent')";
+        let (keyed, failed_keyed) = match column {
+            "agent" => ("e.agent_id = ?2".to_string(), "e.agent_id = ?2".to_string()),
+            _ => (
+                format!(
+                    "EXISTS (SELECT 1 FROM token_usage s WHERE s.execution_id = u.execution_id AND s.step_id = u.step_id
+                     AND json_extract(s.model_info, '$.path') IN ('orchestrated', 'fallback') AND {intent_of} = ?2)"
+                ),
+                "json_extract(a.metadata, '$.intent') = ?2".to_string(),
+            ),
+        };
+        let (runs, steps, tokens): (i64, i64, i64) = db
+            .query_row(
+                &format!(
+                    "SELECT COUNT(DISTINCT e.id),
+                            COUNT(CASE WHEN json_extract(u.model_info, '$.path') IN ('orchestrated', 'fallback') THEN 1 END),
+                            COALESCE(SUM(u.tokens_used), 0)
+                     FROM executions e JOIN token_usage u ON u.execution_id = e.id
+                     WHERE e.orchestrated = ?1 AND {keyed}"
+                ),
+                rusqlite::params![orchestrated, key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let failed_runs: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM executions e WHERE e.orchestrated = ?1 AND e.agent_id = ?2 AND e.state = 'failed'",
+                rusqlite::params![orchestrated, key],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let failed_steps: i64 = db
+            .query_row(
+                &format!(
+                    "SELECT COUNT(DISTINCT a.execution_id || '/' || a.step_id) FROM audit_log a
+                     JOIN executions e ON e.id = a.execution_id
+                     WHERE a.event_type = 'WORKFLOW_STEP_FAILED' AND e.orchestrated = ?1 AND {failed_keyed}
+                       AND NOT EXISTS (SELECT 1 FROM token_usage s WHERE s.execution_id = a.execution_id
+                           AND s.step_id = a.step_id AND json_extract(s.model_info, '$.path') IN ('orchestrated', 'fallback'))"
+                ),
+                rusqlite::params![orchestrated, key],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (runs, steps, tokens, failed_runs, failed_steps)
+    };
+    let mut failed_by_intent = 0;
+    for (section, column) in [("by_agent", "agent"), ("by_intent", "intent")] {
+        for keyed in report[section].as_array().unwrap() {
+            let key = keyed["key"].as_str().unwrap();
+            for (cohort, orchestrated) in [("orchestrated", true), ("normal", false)] {
+                let c = &keyed[cohort];
+                let (runs, steps, tokens, failed_runs, failed) = key_sums(column, key, orchestrated);
+                assert_eq!(
+                    (c["steps"].as_i64(), c["tokens"].as_i64(), c["failed_steps"].as_i64()),
+                    (Some(steps), Some(tokens), Some(failed)),
+                    "{section} {key} {cohort}: {c}"
+                );
+                if column == "agent" {
+                    assert_eq!(c["failed_runs"].as_i64(), Some(failed_runs), "{key} {cohort}: {c}");
+                    assert!(c["runs"].as_i64() >= Some(runs), "runs without usage rows count too: {c}");
+                } else {
+                    failed_by_intent += failed;
+                }
+            }
+        }
+    }
+    assert_eq!(failed_by_intent, failed_steps, "every failed step is counted under its intent");
+    let tight = report["by_agent"].as_array().unwrap().iter().find(|k| k["key"] == "agent-tight-02").unwrap();
+    assert!(tight["orchestrated"]["failed_steps"].as_i64() > Some(0), "{tight}");
+    // Latency quantiles by nearest rank over the steps' own times.
+    let mut times: Vec<f64> = db
+        .prepare(
+            "SELECT json_extract(u.model_info, '$.time_ms') FROM token_usage u JOIN executions e ON e.id = u.execution_id
+             WHERE e.orchestrated = 1 AND json_extract(u.model_info, '$.path') IN ('orchestrated', 'fallback')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let rank = |q: f64| times[((q * times.len() as f64).ceil() as usize).max(1) - 1];
+    let overall = &report["overall"]["orchestrated"];
+    for (field, q) in [("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95)] {
+        // SQLite's JSON reads a number back to within a rounding of it.
+        assert!((overall[field].as_f64().unwrap() - rank(q)).abs() < 1e-9, "{field}: {overall}");
+    }
     let bad = dir.pilot(&["report", "--since", "7w"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("unknown unit `w`"), "{}", stderr(&bad));

@@ -49,6 +49,42 @@ fn sum_tokens(database: &str, execution: &str) -> i64 {
     .unwrap()
 }
 
+fn count(database: &str, sql: &str) -> i64 {
+    rusqlite::Connection::open(database).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Each line of a run's steps table, (step, tokens, dollars), against its `token_usage` rows.
+async fn check_steps_against_the_database(browser: &Browser, database: &str, execution: &str) {
+    let shown = browser
+        .eval(
+            "[...document.querySelectorAll('tr')].filter(tr => tr.querySelector('[data-step]')).map(tr =>
+               [tr.querySelector('[data-step]').textContent, Number(tr.querySelector('[data-tokens]').textContent),
+                Number(tr.querySelector('[data-cost]').dataset.cost)])",
+        )
+        .await
+        .unwrap();
+    let db = rusqlite::Connection::open(database).unwrap();
+    let rows: Vec<(String, i64, f64)> = db
+        .prepare("SELECT COALESCE(step_id, '(orchestrator)'), tokens_used, cost FROM token_usage WHERE execution_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let shown: Vec<(String, i64, f64)> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l[0].as_str().unwrap().to_string(), l[1].as_i64().unwrap(), l[2].as_f64().unwrap()))
+        .collect();
+    assert!(!rows.is_empty());
+    assert_eq!(shown.len(), rows.len(), "{shown:?} against {rows:?}");
+    for (s, r) in shown.iter().zip(&rows) {
+        assert_eq!((&s.0, s.1), (&r.0, r.1), "{shown:?} against {rows:?}");
+        assert!((s.2 - r.2).abs() < 1e-12, "{shown:?} against {rows:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     if !std::path::Path::new(CHROMIUM).is_file() && std::env::var("CHROMIUM_BIN").is_err() {
@@ -81,12 +117,13 @@ async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     browser.act_and_load(&link).await.unwrap();
     let total = browser.eval("document.querySelector('[data-total-tokens]').textContent").await.unwrap();
     assert_eq!(total.as_str().unwrap().parse::<i64>().unwrap(), sum_tokens(&database, &normal_id));
-    let steps = browser.eval("[...document.querySelectorAll('[data-step]')].map(e => e.textContent)").await.unwrap();
-    assert_eq!(steps.as_array().unwrap().len(), 3, "{steps}");
+    check_steps_against_the_database(&browser, &database, &normal_id).await;
     let page = browser.eval("document.body.innerText").await.unwrap();
     let page = page.as_str().unwrap();
-    assert!(page.contains("no (global)") && page.contains("fallback"), "{page}");
+    assert!(page.contains("no (global)") && page.contains("normal"), "{page}");
     assert!(page.contains("What the models were sent and answered"), "transcripts are kept: {page}");
+    let html = browser.eval("document.documentElement.outerHTML").await.unwrap();
+    assert!(!html.as_str().unwrap().contains(TOKEN), "the token is never shown");
     shoot(&browser, "execution").await;
 
     // Turn orchestration on for this agent in the console.
@@ -140,19 +177,75 @@ async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     assert!(page.as_str().unwrap().contains("yes (agent:agent-support-01)"), "{page}");
     let total = browser.eval("document.querySelector('[data-total-tokens]').textContent").await.unwrap();
     assert_eq!(total.as_str().unwrap().parse::<i64>().unwrap(), sum_tokens(&database, &orchestrated_id));
+    check_steps_against_the_database(&browser, &database, &orchestrated_id).await;
+    let versions = browser.eval("document.body.innerText").await.unwrap();
+    assert!(versions.as_str().unwrap().contains("summarize 0.1.0"), "handler and version: {versions}");
+
+    // The list filters in the database: by agent, by cost (a bad amount is said, not ignored).
+    browser.goto(&format!("{base}/ui/executions?agent=support-01&min_cost=abc")).await.unwrap();
+    let refused = browser.eval("document.querySelector('.err').textContent").await.unwrap();
+    assert!(refused.as_str().unwrap().contains("`abc` is not an amount"), "{refused}");
+    browser.goto(&format!("{base}/ui/executions")).await.unwrap();
+    browser
+        .eval("const f = document.querySelector('#filters'); f.agent.value = 'support-01'; f.min_cost.value = '0.001';")
+        .await
+        .unwrap();
+    browser.act_and_load("document.querySelector('#filters').requestSubmit()").await.unwrap();
+    let listed = browser.eval("document.querySelectorAll('a[data-run]').length").await.unwrap();
+    let expected = count(
+        &database,
+        "SELECT COUNT(*) FROM executions e WHERE instr(agent_id, 'support-01') > 0
+           AND (SELECT SUM(cost) FROM token_usage u WHERE u.execution_id = e.id) >= 0.001",
+    );
+    assert_eq!(listed.as_i64(), Some(expected));
 
     browser.goto(&format!("{base}/ui/rollout")).await.unwrap();
     let runs = browser.eval("document.querySelector('[data-runs-orchestrated]').textContent").await.unwrap();
-    assert_eq!(runs, "1", "the comparison counts the orchestrated run");
+    let orchestrated_runs = count(&database, "SELECT COUNT(*) FROM executions WHERE orchestrated = 1");
+    assert_eq!(runs, orchestrated_runs.to_string(), "the comparison counts the orchestrated runs");
     let charts = browser.eval("document.querySelectorAll('figure svg').length").await.unwrap();
-    assert_eq!(charts, 3);
+    assert_eq!(charts, 4, "tokens, cost, p50 and p95 latency");
     let axis = browser.eval("document.querySelector('figure svg').textContent").await.unwrap();
     assert!(axis.as_str().unwrap().contains("tokens per step"), "the chart names its unit: {axis}");
     shoot(&browser, "rollout").await;
+    // At 390 px a chart's labels stay readable (10 px or more).
+    browser.set_width(390).await.unwrap();
+    let label = browser
+        .eval("Math.min(...[...document.querySelectorAll('figure svg text')].map(t => t.getBoundingClientRect().height).filter(h => h > 0))")
+        .await
+        .unwrap();
+    assert!(label.as_f64().unwrap() >= 10.0, "chart labels at 390 px are {label} px high");
+    browser.set_width(1280).await.unwrap();
 
+    // Each override has its own Remove; the change is audited as the console's.
+    browser.act_and_load("document.querySelector('form.row-action button').click()").await.unwrap();
+    let banner = browser.eval("(document.querySelector('.ok') || document.body).textContent").await.unwrap();
+    assert_eq!(banner, "orchestration_enabled@agent:agent-support-01 removed");
+    // Audit rows are committed in batches, within 100 ms.
+    let audited = || {
+        count(
+            &database,
+            "SELECT COUNT(*) FROM audit_log WHERE event_type = 'SETTING_CHANGED' AND source = 'console'
+               AND json_extract(metadata, '$.key') = 'orchestration_enabled@agent:agent-support-01'",
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while audited() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(audited(), 2, "the set and the removal");
+
+    // A file that is not a component is refused; the page says which and why.
+    std::fs::write(server.handlers.join("broken.wasm"), b"not a component").unwrap();
+    let reload =
+        reqwest::Client::new().post(format!("{base}/v1/handlers/reload")).bearer_auth(TOKEN).send().await.unwrap();
+    assert!(reload.status().is_success() || reload.status().as_u16() == 422, "{}", reload.status());
     browser.goto(&format!("{base}/ui/handlers")).await.unwrap();
     let page = browser.eval("document.body.innerText").await.unwrap();
-    assert!(page.as_str().unwrap().contains("extract") && page.as_str().unwrap().contains("active"), "{page}");
+    let page = page.as_str().unwrap();
+    assert!(page.contains("extract") && page.contains("active") && page.contains("0.1.0"), "{page}");
+    assert!(page.contains("optimized") || page.contains("baseline"), "the code tier: {page}");
+    assert!(page.contains("rejected") && page.contains("broken.wasm"), "{page}");
     shoot(&browser, "handlers").await;
 
     let requests = browser.requests.lock().unwrap().clone();

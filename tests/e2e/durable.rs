@@ -75,7 +75,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 async fn executions(db: &Db) -> Vec<Execution> {
     let db = db.clone();
-    blocking(move || db.executions(None, 100_000).unwrap()).await
+    blocking(move || db.executions(&host_runner::storage::executions::ExecutionFilter::recent(None, 100_000)).unwrap())
+        .await
 }
 
 /// Polls until `done` holds for the executions, or fails after `limit`.

@@ -248,14 +248,14 @@ impl Catalogue {
             e.push(Entry::new(
                 key("target_ratio"),
                 policy.target_ratio,
-                Float { min: lo.into(), max: hi.into() },
+                Float { min: decimal(lo), max: decimal(hi) },
                 format!("Target size after compression of `{intent}` steps, as a share"),
             ));
             let (lo, hi) = MIN_QUALITY_RANGE;
             e.push(Entry::new(
                 key("min_quality"),
                 policy.min_quality,
-                Float { min: lo.into(), max: hi.into() },
+                Float { min: decimal(lo), max: decimal(hi) },
                 format!("Below this quality `{intent}` steps are sent uncompressed"),
             ));
             e.push(Entry::new(
@@ -393,6 +393,12 @@ pub fn catalogue() -> &'static Catalogue {
     CATALOGUE.get_or_init(Catalogue::new)
 }
 
+/// The decimal an `f32` bound was written as (`0.1`, not `0.10000000149011612`),
+/// so that the bound itself is accepted and error messages print it as written.
+fn decimal(bound: f32) -> f64 {
+    bound.to_string().parse().expect("an f32 prints as a decimal f64 parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,6 +432,10 @@ mod tests {
         assert!(c.entry(BUDGET_STRATEGY).unwrap().check("random").unwrap_err().contains("one of proportional, equal"));
         assert!(c.entry(MAX_RETRIES).unwrap().check("3").is_err());
         assert_eq!(c.value("no_such_key", |_| None), None);
+        // Bounds kept as f32 are accepted and printed as written.
+        let ratio = c.entry("orchestration_compression_summarize_target_ratio").unwrap();
+        assert!(ratio.check("0.1").is_ok() && ratio.check("0.9").is_ok());
+        assert!(ratio.check("0.95").unwrap_err().ends_with("takes a number from 0.1 to 0.9, got `0.95`"));
     }
 
     /// The other settings as stored: `pairs`, every other key unset.

@@ -331,44 +331,8 @@ pub struct HandlerTestArgs {
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
     /// The runs started within this long of now: `7d`, `24h`, `90m`, `3600s`.
-    #[arg(long, default_value = "7d", value_parser = parse_window)]
+    #[arg(long, default_value = "7d", value_parser = host_runner::cohort_report::window::parse)]
     pub since: std::time::Duration,
     #[arg(long)]
     pub json: bool,
-}
-
-/// A window such as `7d`, `24h`, `90m` or `3600s` (1 s to 366 days).
-pub fn parse_window(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 =
-        number.parse().map_err(|_| format!("`{text}`: expected a number and a unit, such as 7d or 24h"))?;
-    let seconds = match unit {
-        "d" => number.checked_mul(86_400),
-        "h" => number.checked_mul(3_600),
-        "m" => number.checked_mul(60),
-        "s" | "" => Some(number),
-        other => return Err(format!("`{text}`: unknown unit `{other}`; use d, h, m or s")),
-    };
-    match seconds {
-        Some(s) if (1..=366 * 86_400).contains(&s) => Ok(std::time::Duration::from_secs(s)),
-        _ => Err(format!("`{text}`: the window must be from 1s to 366d")),
-    }
-}
-
-#[cfg(test)]
-mod window_tests {
-    use super::parse_window;
-
-    #[test]
-    fn windows_parse_with_their_units_and_bounds() {
-        assert_eq!(parse_window("7d").unwrap().as_secs(), 604_800);
-        assert_eq!(parse_window("24h").unwrap().as_secs(), 86_400);
-        assert_eq!(parse_window("90m").unwrap().as_secs(), 5_400);
-        assert_eq!(parse_window("3600").unwrap().as_secs(), 3_600);
-        for bad in ["", "d", "7w", "0d", "400d", "-1d", "99999999999999999999d"] {
-            assert!(parse_window(bad).is_err(), "{bad}");
-        }
-    }
 }

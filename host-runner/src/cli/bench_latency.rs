@@ -9,6 +9,7 @@
 use super::bench::{Replicas, percentile};
 use anyhow::Result;
 use host_runner::storage::Db;
+use host_runner::storage::executions::ExecutionFilter;
 use host_runner::storage::throwaway::ThrowawayPostgres;
 use serde::Serialize;
 use std::path::Path;
@@ -242,11 +243,11 @@ struct Ended {
 /// of the `runs` that ended (besides `warm_runs` synchronous ones) once.
 async fn durable_runs_ended(db: &Db, runs: usize, warm_runs: usize) -> Result<Ended> {
     // Two indexed looks, not a scan: the poll must not load the machine it measures.
-    while db.queued_runs()? > 0 || !db.executions(Some("running"), 1)?.is_empty() {
+    while db.queued_runs()? > 0 || !db.executions(&ExecutionFilter::recent(Some("running"), 1))?.is_empty() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let ended = |r: &host_runner::storage::executions::Execution| r.durable && r.ended_at.is_some();
-    let rows = db.executions(None, (runs + warm_runs + 100) as u32)?;
+    let rows = db.executions(&ExecutionFilter::recent(None, (runs + warm_runs + 100) as u32))?;
     let spans: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| ended(r))

@@ -1,33 +1,47 @@
 //! The cohort comparison of `pilot report` and the console: orchestrated
 //! runs against normal ones (whose `orchestration_enabled` resolved off),
-//! overall, by agent and by intent, from `token_usage` and `executions`
-//! alone, so every figure is a sum an operator can check in SQL.
+//! overall, by agent and by intent, from `token_usage`, `executions` and the
+//! failed steps' audit events alone, so every figure is a sum an operator can
+//! check in SQL.
 //!
 //! Per-step tokens and cost count every usage row of a run, the
 //! orchestrator's own calls and paid failed attempts included; by intent
-//! only the steps of that intent. Their spread is that of a ratio estimator
-//! over runs, and the saving's 95% interval follows from it.
+//! only the steps of that intent and their paid failed attempts. Their spread
+//! is that of a ratio estimator over runs, and the saving's 95% interval
+//! follows from it. A percentage buckets whole workflows, so runs of one
+//! workflow are not independent: a verdict also needs a few workflows per cohort.
 
 mod stats;
+pub mod table;
+pub mod window;
 
-use crate::storage::cohorts::{CohortRow, CohortRows};
+use crate::storage::cohorts::{CohortRow, CohortRows, CohortUsage};
 use serde::Serialize;
 use stats::{Cluster, quantile};
 pub use stats::{PerStep, Saving};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Runs each cohort needs before a saving is worth acting on.
 pub const MIN_RUNS: usize = 30;
+
+/// Distinct workflows each cohort needs before a saving is worth acting on.
+pub const MIN_WORKFLOWS: usize = 5;
 
 /// One cohort's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CohortStats {
     pub runs: usize,
-    /// Runs that ended `failed` (by intent: `None`, a failed step has no usage row).
+    /// Distinct workflows among the runs.
+    pub workflows: usize,
+    /// Runs that ended `failed` (by intent: `None`, runs fail as a whole).
     pub failed_runs: Option<usize>,
     pub failure_pct: Option<f64>,
     /// Steps that ran (a usage row of path `orchestrated` or `fallback`).
     pub steps: usize,
+    /// Steps neither path could run (`WORKFLOW_STEP_FAILED`), and their share
+    /// of the steps that ran or failed.
+    pub failed_steps: usize,
+    pub step_failure_pct: Option<f64>,
     /// Of an orchestrated run's steps, those run the normal way instead (`None` for normal runs).
     pub fallback_steps: Option<usize>,
     pub fallback_pct: Option<f64>,
@@ -47,8 +61,9 @@ pub struct Comparison {
     pub token_saving: Option<Saving>,
     pub cost_saving: Option<Saving>,
     /// Whether the sample supports the token saving: `no data` (a cohort ran
-    /// no step), `too few runs`, `no clear difference` (its interval spans
-    /// zero), `costs more` (the interval lies below zero) or `holds`.
+    /// no step), `too few runs`, `too few workflows`, `no clear difference`
+    /// (its interval spans zero), `costs more` (the interval lies below zero)
+    /// or `holds`.
     pub verdict: &'static str,
 }
 
@@ -70,38 +85,87 @@ pub struct Report {
     /// Runs in the window without a cohort (started before cohorts were recorded).
     pub runs_without_cohort: u64,
     pub min_runs: usize,
+    pub min_workflows: usize,
+}
+
+/// What one entry adds to its cohort.
+enum What<'r> {
+    Usage(&'r CohortUsage),
+    FailedStep,
+    /// A run without usage rows: counted as a run, nothing else.
+    Nothing,
+}
+
+/// A usage row or a failed step, with its run's facts and its step's intent.
+struct Entry<'r> {
+    run: &'r CohortRow,
+    intent: Option<&'r str>,
+    what: What<'r>,
 }
 
 impl Report {
     pub fn of(data: &CohortRows, window_seconds: u64) -> Report {
-        let rows = &data.rows;
-        let mut agents: Vec<&str> = rows.iter().map(|r| r.agent_id.as_str()).collect();
-        agents.sort_unstable();
-        agents.dedup();
-        let mut intents: Vec<String> = rows.iter().filter_map(|r| step_intent(r).map(str::to_string)).collect();
-        intents.sort_unstable();
-        intents.dedup();
+        let entries = entries(data);
+        let agents: BTreeSet<&str> = entries.iter().map(|e| e.run.agent_id.as_str()).collect();
+        let intents: BTreeSet<&str> = entries.iter().filter_map(|e| e.intent).collect();
         Report {
             window_seconds,
-            overall: compare(rows, |_| true, true),
+            overall: compare(&entries, |_| true, true),
             by_agent: agents
                 .into_iter()
-                .map(|a| Keyed { key: a.to_string(), comparison: compare(rows, |r| r.agent_id == a, true) })
+                .map(|a| Keyed { key: a.to_string(), comparison: compare(&entries, |e| e.run.agent_id == a, true) })
                 .collect(),
             by_intent: intents
                 .into_iter()
-                .map(|i| Keyed { comparison: compare(rows, |r| step_intent(r) == Some(i.as_str()), false), key: i })
+                .map(|i| Keyed { key: i.to_string(), comparison: compare(&entries, |e| e.intent == Some(i), false) })
                 .collect(),
             runs_without_cohort: data.runs_without_cohort,
             min_runs: MIN_RUNS,
+            min_workflows: MIN_WORKFLOWS,
         }
     }
 }
 
-/// The intent of a step row; `None` for the orchestrator's own calls and failed attempts.
-fn step_intent(row: &CohortRow) -> Option<&str> {
-    let usage = row.usage.as_ref()?;
-    is_step(&usage.model_info).then(|| usage.model_info["intent"].as_str()).flatten()
+/// Every usage row and failed step, each with the intent of its step: a
+/// paid failed attempt takes the intent of the step it was made for, and a
+/// step that failed under one lease but ran under a later one is not failed.
+fn entries(data: &CohortRows) -> Vec<Entry<'_>> {
+    let mut runs: HashMap<&str, &CohortRow> = HashMap::new();
+    let mut step_intents: HashMap<(&str, &str), Option<&str>> = HashMap::new();
+    for row in &data.rows {
+        runs.entry(row.execution_id.as_str()).or_insert(row);
+        if let Some(u) = &row.usage
+            && is_step(&u.model_info)
+            && let Some(step) = &u.step_id
+        {
+            step_intents.insert((&row.execution_id, step), u.model_info["intent"].as_str());
+        }
+    }
+    let mut entries: Vec<Entry> = data
+        .rows
+        .iter()
+        .map(|run| match &run.usage {
+            None => Entry { run, intent: None, what: What::Nothing },
+            Some(u) => {
+                let intent = match u.model_info["path"].as_str() {
+                    _ if is_step(&u.model_info) => u.model_info["intent"].as_str(),
+                    Some("failed_attempt") => u
+                        .step_id
+                        .as_deref()
+                        .and_then(|step| step_intents.get(&(run.execution_id.as_str(), step)).copied().flatten()),
+                    _ => None,
+                };
+                Entry { run, intent, what: What::Usage(u) }
+            }
+        })
+        .collect();
+    for failed in &data.failed_steps {
+        let ran_later = step_intents.contains_key(&(failed.execution_id.as_str(), failed.step_id.as_str()));
+        if let (Some(run), false) = (runs.get(failed.execution_id.as_str()), ran_later) {
+            entries.push(Entry { run, intent: failed.intent.as_deref(), what: What::FailedStep });
+        }
+    }
+    entries
 }
 
 /// A row of a step that ran, on either path.
@@ -109,11 +173,11 @@ fn is_step(model_info: &serde_json::Value) -> bool {
     matches!(model_info["path"].as_str(), Some("orchestrated" | "fallback"))
 }
 
-/// Both cohorts over the rows `keep` selects; `whole_runs` when runs (and
+/// Both cohorts over the entries `keep` selects; `whole_runs` when runs (and
 /// their failures) are the unit, not the selected steps alone.
-fn compare(rows: &[CohortRow], keep: impl Fn(&CohortRow) -> bool, whole_runs: bool) -> Comparison {
-    let orchestrated = cohort(rows.iter().filter(|r| r.orchestrated && keep(r)), whole_runs, true);
-    let normal = cohort(rows.iter().filter(|r| !r.orchestrated && keep(r)), whole_runs, false);
+fn compare(entries: &[Entry], keep: impl Fn(&Entry) -> bool, whole_runs: bool) -> Comparison {
+    let orchestrated = cohort(entries.iter().filter(|e| e.run.orchestrated && keep(e)), whole_runs, true);
+    let normal = cohort(entries.iter().filter(|e| !e.run.orchestrated && keep(e)), whole_runs, false);
     let saving = |f: fn(&CohortStats) -> Option<PerStep>| {
         f(&orchestrated).zip(f(&normal)).and_then(|(t, c)| Saving::between(t, c))
     };
@@ -124,6 +188,8 @@ fn compare(rows: &[CohortRow], keep: impl Fn(&CohortRow) -> bool, whole_runs: bo
         "no data"
     } else if orchestrated.runs < MIN_RUNS || normal.runs < MIN_RUNS {
         "too few runs"
+    } else if orchestrated.workflows < MIN_WORKFLOWS || normal.workflows < MIN_WORKFLOWS {
+        "too few workflows"
     } else if interval.is_some_and(|(_, high)| high < 0.0) {
         "costs more"
     } else if interval.is_none_or(|(low, _)| low <= 0.0) {
@@ -134,18 +200,27 @@ fn compare(rows: &[CohortRow], keep: impl Fn(&CohortRow) -> bool, whole_runs: bo
     Comparison { orchestrated, normal, token_saving, cost_saving, verdict }
 }
 
-/// One cohort's figures from its rows, in run order.
-fn cohort<'r>(rows: impl Iterator<Item = &'r CohortRow>, whole_runs: bool, orchestrated: bool) -> CohortStats {
+/// One cohort's figures from its entries, in run order.
+fn cohort<'r>(entries: impl Iterator<Item = &'r Entry<'r>>, whole_runs: bool, orchestrated: bool) -> CohortStats {
     let mut runs: BTreeMap<&str, (Cluster, Cluster, bool)> = BTreeMap::new();
+    let mut workflows = BTreeSet::new();
     let mut stats = CohortStats::default();
     let mut fallbacks = 0usize;
     let mut latencies = vec![];
-    for row in rows {
+    for entry in entries {
+        let row = entry.run;
+        workflows.insert(row.workflow_id.as_str());
         let run =
             runs.entry(&row.execution_id).or_insert((Cluster::default(), Cluster::default(), row.state == "failed"));
-        let Some(usage) = &row.usage else { continue };
-        let step = is_step(&usage.model_info);
-        if step {
+        let usage = match entry.what {
+            What::Usage(usage) => usage,
+            What::FailedStep => {
+                stats.failed_steps += 1;
+                continue;
+            }
+            What::Nothing => continue,
+        };
+        if is_step(&usage.model_info) {
             stats.steps += 1;
             run.0.steps += 1.0;
             run.1.steps += 1.0;
@@ -158,12 +233,14 @@ fn cohort<'r>(rows: impl Iterator<Item = &'r CohortRow>, whole_runs: bool, orche
         run.1.total += usage.cost;
     }
     stats.runs = runs.len();
+    stats.workflows = workflows.len();
     let pct = |n: usize, of: usize| (of > 0).then(|| 100.0 * n as f64 / of as f64);
     if whole_runs {
         let failed = runs.values().filter(|(_, _, failed)| *failed).count();
         stats.failed_runs = Some(failed);
         stats.failure_pct = pct(failed, stats.runs);
     }
+    stats.step_failure_pct = pct(stats.failed_steps, stats.steps + stats.failed_steps);
     if orchestrated {
         stats.fallback_steps = Some(fallbacks);
         stats.fallback_pct = pct(fallbacks, stats.steps);
@@ -180,12 +257,14 @@ fn cohort<'r>(rows: impl Iterator<Item = &'r CohortRow>, whole_runs: bool, orche
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::cohorts::CohortUsage;
+    use crate::storage::cohorts::{CohortUsage, FailedStep};
     use serde_json::json;
 
     fn row(run: &str, agent: &str, orchestrated: bool, path: &str, intent: &str, tokens: u64, ms: f64) -> CohortRow {
         CohortRow {
             execution_id: run.into(),
+            // Eight workflows, each run by several runs.
+            workflow_id: format!("wf-{}", run.bytes().map(usize::from).sum::<usize>() % 8),
             agent_id: agent.into(),
             state: "completed".into(),
             orchestrated,
@@ -232,12 +311,30 @@ mod tests {
             usage: None,
             ..row("n-failed", "agent-b", false, "x", "x", 0, 0.0)
         });
-        let report = Report::of(&CohortRows { rows: rows.clone(), runs_without_cohort: 3 }, 7 * 86_400);
+        // A paid failed attempt before o0's extract step ran: its intent's tokens, not a step.
+        rows.push(CohortRow {
+            usage: Some(CohortUsage {
+                step_id: Some("o0-extract".into()),
+                tokens_used: 70,
+                cost: 70.0 / 1e6,
+                model_info: json!({"path": "failed_attempt", "handler": "extract"}),
+            }),
+            ..row("o0", "agent-a", true, "x", "x", 0, 0.0)
+        });
+        let failed_steps = vec![
+            FailedStep { execution_id: "o1".into(), step_id: "o1-classify".into(), intent: Some("classify".into()) },
+            FailedStep { execution_id: "n-failed".into(), step_id: "s".into(), intent: Some("classify".into()) },
+            // Failed under one lease, ran under the next: not a failed step.
+            FailedStep { execution_id: "o2".into(), step_id: "o2-extract".into(), intent: Some("extract".into()) },
+        ];
+        let data = CohortRows { rows: rows.clone(), failed_steps, runs_without_cohort: 3 };
+        let report = Report::of(&data, 7 * 86_400);
         let o = &report.overall.orchestrated;
         let tokens: u64 =
             rows.iter().filter(|r| r.orchestrated).filter_map(|r| r.usage.as_ref()).map(|u| u.tokens_used).sum();
-        assert_eq!((o.runs, o.steps, o.tokens), (40, 80, tokens));
-        assert_eq!((o.fallback_steps, o.failed_runs), (Some(4), Some(0)));
+        assert_eq!((o.runs, o.workflows, o.steps, o.tokens), (40, 8, 80, tokens));
+        assert_eq!((o.fallback_steps, o.failed_runs, o.failed_steps), (Some(4), Some(0), 1));
+        assert_eq!(o.step_failure_pct, Some(100.0 / 81.0));
         assert_eq!(o.tokens_per_step.unwrap().value, tokens as f64 / 80.0);
         let n = &report.overall.normal;
         assert_eq!((n.runs, n.steps, n.failed_runs, n.fallback_steps), (41, 80, Some(1), None));
@@ -251,7 +348,12 @@ mod tests {
         // By intent: that intent's steps only, the overhead rows left out.
         let extract = &report.by_intent.iter().find(|k| k.key == "extract").unwrap().comparison;
         assert_eq!((extract.orchestrated.steps, extract.orchestrated.failed_runs), (40, None));
-        assert_eq!(extract.orchestrated.tokens, (0..40).map(|i| 600 + i).sum::<u64>());
+        assert_eq!(extract.orchestrated.tokens, (0..40).map(|i| 600 + i).sum::<u64>() + 70);
+        assert_eq!(extract.orchestrated.failed_steps, 0);
+        // An intent whose steps only failed: counted per cohort, no saving to show.
+        let classify = &report.by_intent.iter().find(|k| k.key == "classify").unwrap().comparison;
+        assert_eq!((classify.orchestrated.failed_steps, classify.normal.failed_steps), (1, 1));
+        assert_eq!((classify.normal.step_failure_pct, classify.verdict), (Some(100.0), "no data"));
         // Agent b has one normal run and no orchestrated one: too few to say anything.
         let b = &report.by_agent.iter().find(|k| k.key == "agent-b").unwrap().comparison;
         assert_eq!((b.verdict, b.token_saving, b.normal.failure_pct), ("no data", None, Some(100.0)));

@@ -249,14 +249,16 @@ impl Host {
         };
         self.db().record_cohort(&who.execution_id, Cohort { orchestrated, flag_scope: flags.orchestration_scope() });
         let unavailable = unavailable.or_else(|| session.as_ref().and_then(|s| s.broken()).map(str::to_string));
+        let audit = AuditSink::new(self.db().clone(), who.clone());
         if let Some(message) = &unavailable {
             // Said in the report and the audit, not taken for "orchestration off".
             tracing::error!("orchestrator unavailable, running every step the normal way: {message}");
-            AuditSink::new(self.db().clone(), who.clone()).host_event(
-                &HostEvent::OrchestratorUnavailable { message: message.clone() },
-                None,
-                "host",
-            );
+            audit.host_event(&HostEvent::OrchestratorUnavailable { message: message.clone() }, None, "host");
+        } else if !orchestrated {
+            // An orchestrated run's decisions are in its ORCHESTRATION_INITIALIZED.
+            let event =
+                HostEvent::OrchestrationDisabled { decided_by: flags.orchestration_scope(), rollout: flags.record() };
+            audit.host_event(&event, None, "host");
         }
         // With orchestration on, its workflow budget holds on every path:
         // a step the orchestrator declines runs the normal way on what is left.

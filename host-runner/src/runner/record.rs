@@ -67,9 +67,10 @@ impl<'a> Recorder<'a> {
                 self.audit.host_event(&HostEvent::StepSkipped(reason.clone()), step_id, "runner");
                 None
             }
-            StepOutcome::Failed { failure, .. } => {
+            StepOutcome::Failed { failure, intent } => {
                 tracing::warn!(step = %spec.id, kind = failure.kind.label(), error = %failure.message, "step failed");
-                self.audit.host_event(&HostEvent::StepFailed(failure.clone()), step_id, "runner");
+                let intent = Some(intent.clone().unwrap_or_else(|| free_tier_intent(spec)));
+                self.audit.host_event(&HostEvent::StepFailed { failure: failure.clone(), intent }, step_id, "runner");
                 None
             }
         };

@@ -9,6 +9,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CohortRow {
     pub execution_id: String,
+    /// The rollout's unit: a percentage buckets whole workflows, so runs of
+    /// one workflow are not independent samples.
+    pub workflow_id: String,
     pub agent_id: String,
     /// The run's end state (`completed`, `failed`, `interrupted`, `cancelled`).
     pub state: String,
@@ -26,11 +29,22 @@ pub struct CohortUsage {
     pub model_info: serde_json::Value,
 }
 
-/// The rows of the runs started within the window, and how many finished
-/// runs of it have no cohort (started before cohorts were recorded, or ended
-/// before their flags were decided).
+/// A step of one of those runs that neither path could run, from its
+/// `WORKFLOW_STEP_FAILED` audit event (a failed step has no usage row).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedStep {
+    pub execution_id: String,
+    pub step_id: String,
+    /// `None` in events written before failed steps carried their intent.
+    pub intent: Option<String>,
+}
+
+/// The rows of the runs started within the window, their failed steps, and
+/// how many finished runs of it have no cohort (started before cohorts were
+/// recorded, or ended before their flags were decided).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CohortRows {
     pub rows: Vec<CohortRow>,
+    pub failed_steps: Vec<FailedStep>,
     pub runs_without_cohort: u64,
 }

@@ -59,11 +59,39 @@ pub struct Finish {
 
 /// Which cohort a run belongs to: whether it was orchestrated, and the
 /// scope of `orchestration_enabled` that decided it (`global`, `percent`,
-/// `agent_type:<type>`, `agent:<id>`, `user:<id>`).
+/// `outside_percent`, `agent_type:<type>`, `agent:<id>`, `user:<id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cohort {
     pub orchestrated: bool,
     pub flag_scope: String,
+}
+
+/// Which executions a listing shows, the most recent first (by start, then id).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    /// One state, or all.
+    pub state: Option<String>,
+    /// Runs whose agent id contains this text.
+    pub agent: Option<String>,
+    /// Runs whose `token_usage` rows add up to at least this many dollars.
+    pub min_cost: Option<f64>,
+    /// Only the runs listed after this one: the next page.
+    pub after: Option<Position>,
+    pub limit: u32,
+}
+
+impl ExecutionFilter {
+    /// The most recent `limit` runs, of one state or all.
+    pub fn recent(state: Option<&str>, limit: u32) -> ExecutionFilter {
+        ExecutionFilter { state: state.map(str::to_string), limit, ..ExecutionFilter::default() }
+    }
+}
+
+/// A run's place in a listing: its start and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub started_at: String,
+    pub id: String,
 }
 
 /// One row of `executions`.

@@ -24,7 +24,7 @@ pub use postgres::throwaway;
 
 use crate::metrics::Metrics;
 use anyhow::Context;
-use executions::{Execution, ExecutionStart, Finish};
+use executions::{Execution, ExecutionFilter, ExecutionStart, Finish};
 use orchestration::budget::IntentUsage;
 use orchestration::routing::AgentScores;
 use records::{AuditRow, Identity, UsageRow, UsageTotal};
@@ -363,9 +363,9 @@ impl Db {
         self.failed(|| format!("reading execution {execution_id}"), self.store.execution(execution_id))
     }
 
-    /// The most recent executions first, at most `limit`, of one state or all.
-    pub fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>, Error> {
-        self.failed(|| "listing executions".into(), self.store.executions(state, limit))
+    /// The executions `filter` selects, the most recent first.
+    pub fn executions(&self, filter: &ExecutionFilter) -> Result<Vec<Execution>, Error> {
+        self.failed(|| "listing executions".into(), self.store.executions(filter))
     }
 
     /// Problems in the database's own structures; none when sound.

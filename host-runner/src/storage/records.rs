@@ -10,6 +10,13 @@ pub struct Identity {
     pub user_id: String,
 }
 
+impl Identity {
+    /// Events of the host itself, of no run: handler loads, setting changes.
+    pub fn host() -> Identity {
+        Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() }
+    }
+}
+
 /// One audit event, as stored.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditRow {

@@ -5,7 +5,7 @@
 
 use super::agents::AgentRow;
 use super::cohorts::CohortRows;
-use super::executions::Execution;
+use super::executions::{Execution, ExecutionFilter};
 use super::queued::Record;
 use super::records::{AuditRow, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
@@ -97,8 +97,8 @@ pub trait Store: Send + Sync {
     /// Durable runs waiting for a replica.
     fn queued_runs(&self) -> Result<u64>;
     fn execution(&self, execution_id: &str) -> Result<Option<Execution>>;
-    /// The most recent executions first, at most `limit`, of one state or all.
-    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>>;
+    /// The executions `filter` selects, the most recent first.
+    fn executions(&self, filter: &ExecutionFilter) -> Result<Vec<Execution>>;
 
     /// Checks the database's own structures (SQLite's `integrity_check`,
     /// Postgres's `amcheck` over every index with its table's rows): the

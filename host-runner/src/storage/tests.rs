@@ -2,7 +2,7 @@
 //! and on a fresh database of a throwaway Postgres server.
 
 use super::Db;
-use super::executions::{ExecutionStart, Finish, State};
+use super::executions::{ExecutionFilter, ExecutionStart, Finish, Position, State};
 use super::queued::{AuditRecord, Record};
 use super::records::{Identity, UsageRow};
 use super::runs::{Cancel, Requeue, StepState, Submission, Submitted};
@@ -46,6 +46,7 @@ on_both_backends!(
     a_run_keeps_its_cohort,
     cohort_rows_are_the_finished_runs_of_the_window,
     executions_are_listed_newest_first_by_state,
+    executions_are_filtered_and_paged_in_the_database,
     stale_runs_are_interrupted,
     an_idempotency_key_queues_one_run,
     a_lease_is_taken_over_only_when_stale_and_fences_the_old_holder,
@@ -296,8 +297,25 @@ fn cohort_rows_are_the_finished_runs_of_the_window(db: Db) {
     }
     start(&db, "empty");
     db.record_cohort("empty", Cohort { orchestrated: false, flag_scope: "user:u".into() });
+    // Failed steps come from their audit events, once each, of finished runs only.
+    for (id, step) in [("empty", "a"), ("empty", "a"), ("running", "b")] {
+        db.records().send(Record::Audit(AuditRecord {
+            who: who(id, "a"),
+            event_type: crate::vocabulary::HostEvent::STEP_FAILED.into(),
+            severity: "critical".into(),
+            step_id: Some(step.into()),
+            source: "runner".into(),
+            metadata: json!({"error": "provider down", "kind": "provider", "intent": "extract"}),
+        }));
+    }
     finish(&db, "empty", State::Failed, Some("step `a` failed"));
     let found = db.cohort_rows(Duration::from_secs(3_600)).unwrap();
+    let failed = crate::storage::cohorts::FailedStep {
+        execution_id: "empty".into(),
+        step_id: "a".into(),
+        intent: Some("extract".into()),
+    };
+    assert_eq!(found.failed_steps, [failed]);
     let mut runs: Vec<(&str, bool, Option<u64>, &str)> = found
         .rows
         .iter()
@@ -323,10 +341,55 @@ fn executions_are_listed_newest_first_by_state(db: Db) {
     }
     finish(&db, "second", State::Failed, Some("step `a` failed"));
     let ids = |runs: Vec<crate::storage::executions::Execution>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(ids(db.executions(None, 10).unwrap()), ["third", "second", "first"]);
-    assert_eq!(ids(db.executions(None, 2).unwrap()), ["third", "second"]);
-    assert_eq!(ids(db.executions(Some("failed"), 10).unwrap()), ["second"]);
-    assert_eq!(ids(db.executions(Some("running"), 10).unwrap()), ["third", "first"]);
+    let list = |filter: ExecutionFilter| ids(db.executions(&filter).unwrap());
+    assert_eq!(list(ExecutionFilter::recent(None, 10)), ["third", "second", "first"]);
+    assert_eq!(list(ExecutionFilter::recent(None, 2)), ["third", "second"]);
+    assert_eq!(list(ExecutionFilter::recent(Some("failed"), 10)), ["second"]);
+    assert_eq!(list(ExecutionFilter::recent(Some("running"), 10)), ["third", "first"]);
+}
+
+fn executions_are_filtered_and_paged_in_the_database(db: Db) {
+    for (id, agent, cost) in
+        [("a1", "agent-support-01", 0.5), ("b1", "agent-sales-02", 0.01), ("a2", "agent-support-01", 0.02)]
+    {
+        let who = Identity { execution_id: id.into(), agent_id: agent.into(), user_id: "u".into() };
+        db.start_execution(ExecutionStart {
+            id: id.into(),
+            workflow_id: "wf".into(),
+            agent_id: agent.into(),
+            user_id: "u".into(),
+            replica: db.replica().into(),
+        });
+        db.records().send(Record::Usage {
+            who,
+            row: UsageRow { cost, ..usage("s", 100, "summarize", "fallback") },
+            what: "row".into(),
+        });
+        db.records().flush_blocking();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let all = db.executions(&ExecutionFilter::recent(None, 10)).unwrap();
+    assert_eq!(ids_of(&all), ["a2", "b1", "a1"]);
+    let support = ExecutionFilter { agent: Some("support".into()), ..ExecutionFilter::recent(None, 10) };
+    assert_eq!(ids_of(&db.executions(&support).unwrap()), ["a2", "a1"]);
+    let costly = ExecutionFilter { min_cost: Some(0.015), ..support.clone() };
+    assert_eq!(ids_of(&db.executions(&costly).unwrap()), ["a2", "a1"]);
+    let costlier = ExecutionFilter { min_cost: Some(0.1), ..support.clone() };
+    assert_eq!(ids_of(&db.executions(&costlier).unwrap()), ["a1"]);
+    // Page by page: each page starts after the last run of the one before.
+    let mut pages = vec![];
+    let mut page = ExecutionFilter::recent(None, 2);
+    loop {
+        let runs = db.executions(&page).unwrap();
+        let Some(last) = runs.last() else { break };
+        page.after = Some(Position { started_at: last.started_at.clone(), id: last.id.clone() });
+        pages.push(ids_of(&runs));
+    }
+    assert_eq!(pages, [vec!["a2", "b1"], vec!["a1"]]);
+}
+
+fn ids_of(runs: &[crate::storage::executions::Execution]) -> Vec<String> {
+    runs.iter().map(|r| r.id.clone()).collect()
 }
 
 fn stale_runs_are_interrupted(db: Db) {

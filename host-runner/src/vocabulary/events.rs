@@ -1,7 +1,7 @@
 //! The audit events the host writes itself, one typed payload each, and the
 //! names no handler may record: every host and orchestrator event name and
 //! every name of their families (`ORCHESTRATOR_`, `ORCHESTRATION_`,
-//! `WORKFLOW_`, `HANDLER_`).
+//! `WORKFLOW_`, `SETTING_`, `HANDLER_`).
 
 use super::failures::{FallbackReason, SkipReason, StepFailure};
 use orchestration::types::Usage;
@@ -60,8 +60,14 @@ pub enum HostEvent {
     },
     /// A step was not run.
     StepSkipped(SkipReason),
-    /// Neither path could run a step.
-    StepFailed(StepFailure),
+    /// Neither path could run a step; `intent` as the orchestrator or the
+    /// free tiers gave it, so failures compare by intent (`pilot report`).
+    StepFailed { failure: StepFailure, intent: Option<String> },
+    /// The run's flags left orchestration off: which scope decided it, and
+    /// every flag's decision (what `ORCHESTRATION_INITIALIZED` carries when on).
+    OrchestrationDisabled { decided_by: String, rollout: Value },
+    /// An operator set or removed a setting (`None`: absent before or after).
+    SettingChanged { key: String, before: Option<String>, after: Option<String> },
     /// A handler file was refused at load.
     HandlerRejected { file: String, reason: String, previous_version_kept: bool },
     /// A model call hit its step's token budget.
@@ -74,17 +80,22 @@ pub enum HostEvent {
 
 impl HostEvent {
     /// Every name [`HostEvent::name`] gives.
-    pub const NAMES: [&str; 9] = [
+    pub const NAMES: [&str; 11] = [
         "ORCHESTRATOR_UNAVAILABLE",
         "ORCHESTRATION_STEP_FAILED",
         "WORKFLOW_STEP_EXECUTED",
         "WORKFLOW_STEP_SKIPPED",
-        "WORKFLOW_STEP_FAILED",
+        Self::STEP_FAILED,
+        "ORCHESTRATION_DISABLED",
+        "SETTING_CHANGED",
         "HANDLER_REJECTED",
         "ORCHESTRATION_BUDGET_EXCEEDED",
         "WORKFLOW_RESUMED",
         "WORKFLOW_STEP_RERUN",
     ];
+
+    /// The type of a failed step's event, which `pilot report` counts.
+    pub const STEP_FAILED: &str = "WORKFLOW_STEP_FAILED";
 
     /// The stored event type.
     pub fn name(&self) -> &'static str {
@@ -94,7 +105,9 @@ impl HostEvent {
             HostEvent::OrchestratorFailed { .. } => "ORCHESTRATION_STEP_FAILED",
             HostEvent::NormalPathExecuted { .. } => "WORKFLOW_STEP_EXECUTED",
             HostEvent::StepSkipped(_) => "WORKFLOW_STEP_SKIPPED",
-            HostEvent::StepFailed(_) => "WORKFLOW_STEP_FAILED",
+            HostEvent::StepFailed { .. } => Self::STEP_FAILED,
+            HostEvent::OrchestrationDisabled { .. } => "ORCHESTRATION_DISABLED",
+            HostEvent::SettingChanged { .. } => "SETTING_CHANGED",
             HostEvent::HandlerRejected { .. } => "HANDLER_REJECTED",
             HostEvent::BudgetExceeded { .. } => "ORCHESTRATION_BUDGET_EXCEEDED",
             HostEvent::RunResumed { .. } => "WORKFLOW_RESUMED",
@@ -105,10 +118,12 @@ impl HostEvent {
     pub fn severity(&self) -> Severity {
         match self {
             HostEvent::OrchestratorUnavailable { .. } | HostEvent::OrchestratorFailed { .. } => Severity::Critical,
-            HostEvent::StepFailed(_) => Severity::Critical,
-            HostEvent::NormalPathExecuted { .. } | HostEvent::StepSkipped(_) | HostEvent::RunResumed { .. } => {
-                Severity::Info
-            }
+            HostEvent::StepFailed { .. } => Severity::Critical,
+            HostEvent::NormalPathExecuted { .. }
+            | HostEvent::StepSkipped(_)
+            | HostEvent::RunResumed { .. }
+            | HostEvent::OrchestrationDisabled { .. }
+            | HostEvent::SettingChanged { .. } => Severity::Info,
             HostEvent::HandlerRejected { .. } | HostEvent::BudgetExceeded { .. } | HostEvent::StepRerun { .. } => {
                 Severity::Warning
             }
@@ -134,7 +149,15 @@ impl HostEvent {
                 "cost_usd": cost_usd,
             }),
             HostEvent::StepSkipped(reason) => json!({ "reason": reason.message(), "kind": reason.label() }),
-            HostEvent::StepFailed(failure) => json!({ "error": failure.message, "kind": failure.kind }),
+            HostEvent::StepFailed { failure, intent } => {
+                json!({ "error": failure.message, "kind": failure.kind, "intent": intent })
+            }
+            HostEvent::OrchestrationDisabled { decided_by, rollout } => {
+                json!({ "decided_by": decided_by, "rollout": rollout })
+            }
+            HostEvent::SettingChanged { key, before, after } => {
+                json!({ "key": key, "before": before, "after": after })
+            }
             HostEvent::HandlerRejected { file, reason, previous_version_kept } => {
                 json!({ "file": file, "reason": reason, "previous_version_kept": previous_version_kept })
             }
@@ -184,7 +207,12 @@ mod tests {
                 cost_usd: 0.1,
             },
             HostEvent::StepSkipped(SkipReason::BranchNotTaken),
-            HostEvent::StepFailed(StepFailure { kind: FailureKind::Provider, message: "m".into() }),
+            HostEvent::StepFailed {
+                failure: StepFailure { kind: FailureKind::Provider, message: "m".into() },
+                intent: Some("extract".into()),
+            },
+            HostEvent::OrchestrationDisabled { decided_by: "global".into(), rollout: json!([]) },
+            HostEvent::SettingChanged { key: "k".into(), before: None, after: Some("v".into()) },
             HostEvent::HandlerRejected { file: "f".into(), reason: "r".into(), previous_version_kept: false },
             HostEvent::BudgetExceeded {
                 breach: BudgetBreach::Refused,
@@ -213,7 +241,7 @@ mod tests {
         for name in HostEvent::NAMES.iter().chain(LIFECYCLE_NAMES.iter()) {
             assert!(reserved(name).is_some(), "{name}");
         }
-        for name in ["ORCHESTRATOR_ANYTHING", "WORKFLOW_DONE", "HANDLER_LOADED", "ORCHESTRATION_X"] {
+        for name in ["ORCHESTRATOR_ANYTHING", "WORKFLOW_DONE", "HANDLER_LOADED", "ORCHESTRATION_X", "SETTING_READ"] {
             assert!(reserved(name).is_some(), "{name}");
         }
         for name in ["LOOKUP_MISSED", "ORCHESTRA", "WORKFLOWS_SYNCED"] {

@@ -93,8 +93,7 @@ impl AuditState {
 
     /// Records a host-level event (handler loading), not tied to an execution.
     pub fn host_event(&self, event: &HostEvent) {
-        let who = Identity { execution_id: "host".into(), agent_id: "-".into(), user_id: "-".into() };
-        AuditSink::new(self.db.clone(), who).host_event(event, None, "host");
+        AuditSink::new(self.db.clone(), Identity::host()).host_event(event, None, "host");
     }
 }
 

@@ -5,9 +5,11 @@
 //! A store bound to a run reads the scoped flags as decided for that run
 //! ([`RunFlags`]); the overrides' own keys are never shown to components.
 
+mod changes;
 mod run_flags;
 
-pub use run_flags::RunFlags;
+pub use changes::{Operator, change};
+pub use run_flags::{OUTSIDE_PERCENT, RunFlags};
 
 use crate::bindings::settings;
 use crate::capabilities::import_log::{ImportCall, ImportLog};

@@ -8,6 +8,9 @@ use orchestration::catalogue::catalogue;
 use orchestration::rollout::{self, Decision, SCOPED_FLAGS, Scope, Subject};
 use serde_json::{Value, json};
 
+/// The recorded scope of a run a percentage rollout left to the global value.
+pub const OUTSIDE_PERCENT: &str = "outside_percent";
+
 /// The scoped flags' values for one run, and the scopes that decided them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFlags {
@@ -52,7 +55,9 @@ impl RunFlags {
     }
 
     /// The scope that decided `orchestration_enabled`, as the executions row keeps it:
-    /// `global`, `percent`, `agent_type:<type>`, `agent:<id>` or `user:<id>`.
+    /// `global`, `percent`, `outside_percent` (a percentage was set and the
+    /// workflow's bucket fell outside it: the global value, the rollout's
+    /// comparison group), `agent_type:<type>`, `agent:<id>` or `user:<id>`.
     pub fn orchestration_scope(&self) -> String {
         if let Some(scope) = &self.first_lease_scope {
             return scope.clone();
@@ -62,6 +67,7 @@ impl RunFlags {
         };
         match &d.scope {
             Scope::User(id) | Scope::Agent(id) | Scope::AgentType(id) => format!("{}:{id}", d.scope.kind()),
+            Scope::Global if d.rollout.is_some() => OUTSIDE_PERCENT.into(),
             other => other.kind().into(),
         }
     }
@@ -123,5 +129,23 @@ mod tests {
             (flags.answer("orchestration_enabled").as_deref(), flags.orchestration_scope().as_str()),
             (Some("false"), "global")
         );
+    }
+
+    #[test]
+    fn a_workflow_a_percentage_leaves_out_is_recorded_as_its_comparison_group() {
+        let stored: Snapshot = [("orchestration_enabled@percent", "50")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let scopes: Vec<(String, String)> = (0..40)
+            .map(|i| {
+                let subject = Subject { workflow_id: format!("wf-{i}"), agent_id: "a".into(), ..Subject::default() };
+                let flags = RunFlags::decide(&stored, &subject);
+                (flags.answer("orchestration_enabled").unwrap(), flags.orchestration_scope())
+            })
+            .collect();
+        assert!(scopes.iter().any(|s| s == &("true".into(), "percent".into())));
+        assert!(scopes.iter().any(|s| s == &("false".into(), OUTSIDE_PERCENT.into())));
+        assert!(scopes.iter().all(|(_, scope)| scope == "percent" || scope == OUTSIDE_PERCENT));
     }
 }

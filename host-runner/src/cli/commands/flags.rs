@@ -5,6 +5,7 @@ use crate::cli::args::{Cli, FlagScopeArgs};
 use crate::cli::output::emit;
 use crate::cli::{print, setup};
 use anyhow::{Result, bail};
+use host_runner::capabilities::settings::{Operator, change};
 use host_runner::storage::settings::listing;
 use orchestration::rollout::Scope;
 
@@ -27,7 +28,7 @@ pub fn set(cli: &Cli, key: &str, value: &str, scope: &FlagScopeArgs) -> Result<(
         (Some(s), _) => (s.key(key), value.to_string()),
         (None, _) => (key.to_string(), value.to_string()),
     };
-    setup::open_db(cli)?.set_setting(&target, &stored)?;
+    change(&setup::open_db(cli)?, &target, Some(&stored), Operator::Cli)?;
     println!("{target} = {stored}");
     Ok(())
 }
@@ -37,7 +38,7 @@ pub fn unset(cli: &Cli, key: &str, scope: &FlagScopeArgs) -> Result<()> {
         bail!("`unset --percent` takes no number: it removes the percentage rollout of `{key}`");
     }
     let target = scope_of(scope).map_or_else(|| key.to_string(), |s| s.key(key));
-    if setup::open_db(cli)?.unset_setting(&target)? {
+    if change(&setup::open_db(cli)?, &target, None, Operator::Cli)? {
         println!("{target} removed");
     } else {
         println!("{target} was not set");

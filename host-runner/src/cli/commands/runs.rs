@@ -4,10 +4,11 @@ use crate::cli::args::Cli;
 use crate::cli::output::emit;
 use crate::cli::{Exit, print, setup};
 use anyhow::{Context, Result};
+use host_runner::storage::executions::ExecutionFilter;
 use host_runner::storage::runs::{Cancel, Requeue};
 
 pub fn list(cli: &Cli, state: Option<&str>, limit: u32, json: bool) -> Result<()> {
-    let runs = setup::open_db(cli)?.executions(state, limit)?;
+    let runs = setup::open_db(cli)?.executions(&ExecutionFilter::recent(state, limit))?;
     emit(json, &runs, || print::runs::list(&runs))
 }
 

@@ -10,25 +10,28 @@ pub struct Series<'a> {
     pub values: Vec<Option<f64>>,
 }
 
-const WIDTH: f64 = 560.0;
-const LABEL_W: f64 = 120.0;
-const RIGHT_PAD: f64 = 70.0;
-const BAR_H: f64 = 14.0;
+// A chart is drawn 400 units wide and scaled to its frame: at 390 px (about
+// 340 px of frame) a 12-unit label renders at 10 px.
+const WIDTH: f64 = 400.0;
+const FONT: f64 = 12.0;
+const LABEL_W: f64 = 88.0;
+const RIGHT_PAD: f64 = 64.0;
+const BAR_H: f64 = 16.0;
 const GROUP_GAP: f64 = 12.0;
-const TOP: f64 = 24.0;
-const AXIS_H: f64 = 38.0;
+const TOP: f64 = 26.0;
+const AXIS_H: f64 = 40.0;
 
 /// A chart of `groups` (one row of bars each) with an x axis in `unit`;
 /// `format` prints a value (bar ends and ticks).
 pub fn bars(title: &str, unit: &str, groups: &[String], series: &[Series], format: fn(f64) -> String) -> String {
     let max = series.iter().flat_map(|s| s.values.iter().flatten()).fold(0.0f64, |m, v| m.max(*v));
-    let scale_max = nice_ceiling(max);
+    let (scale_max, ticks) = axis(max);
     let plot_w = WIDTH - LABEL_W - RIGHT_PAD;
     let group_h = BAR_H * series.len() as f64 + GROUP_GAP;
     let height = TOP + group_h * groups.len() as f64 + AXIS_H;
     let x = |v: f64| LABEL_W + plot_w * (v / scale_max);
     let mut svg = format!(
-        "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"system-ui,sans-serif\">",
+        "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"{FONT}\" font-family=\"system-ui,sans-serif\">",
         esc(title)
     );
     // Legend.
@@ -40,19 +43,24 @@ pub fn bars(title: &str, unit: &str, groups: &[String], series: &[Series], forma
             lx + 14.0,
             esc(s.name)
         ));
-        lx += 24.0 + 7.0 * s.name.len() as f64;
+        lx += 24.0 + 0.62 * FONT * s.name.len() as f64;
     }
     // Grid and ticks.
     let axis_y = TOP + group_h * groups.len() as f64;
-    for i in 0..=4 {
-        let v = scale_max * f64::from(i) / 4.0;
+    // Every tick gets a grid line; labels too wide for the space between ticks go on every other one.
+    let widest = (0..=ticks).map(|i| format(scale_max * f64::from(i) / f64::from(ticks)).len()).max().unwrap_or(1);
+    let label_every = if 0.62 * FONT * widest as f64 > 0.9 * plot_w / f64::from(ticks) { 2 } else { 1 };
+    for i in 0..=ticks {
+        let v = scale_max * f64::from(i) / f64::from(ticks);
         let tx = x(v);
-        svg.push_str(&format!(
-            "<line x1=\"{tx:.1}\" y1=\"{TOP}\" x2=\"{tx:.1}\" y2=\"{axis_y}\" stroke=\"#e3e6ec\"/>\
-             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#4a5263\">{}</text>",
-            axis_y + 14.0,
-            esc(&format(v))
-        ));
+        svg.push_str(&format!("<line x1=\"{tx:.1}\" y1=\"{TOP}\" x2=\"{tx:.1}\" y2=\"{axis_y}\" stroke=\"#e3e6ec\"/>"));
+        if i % label_every == 0 {
+            svg.push_str(&format!(
+                "<text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#4a5263\">{}</text>",
+                axis_y + 14.0,
+                esc(&format(v))
+            ));
+        }
     }
     svg.push_str(&format!(
         "<line x1=\"{LABEL_W}\" y1=\"{axis_y}\" x2=\"{:.1}\" y2=\"{axis_y}\" stroke=\"#8a93a5\"/>\
@@ -99,13 +107,17 @@ pub fn bars(title: &str, unit: &str, groups: &[String], series: &[Series], forma
     format!("<figure><figcaption>{}</figcaption>{svg}</figure>", esc(title))
 }
 
-/// The smallest 1, 2 or 5 × 10^k at or above `v` (1 for nothing).
-fn nice_ceiling(v: f64) -> f64 {
+/// The axis for values up to `v`: the smallest 1, 2 or 5 × 10^k at or
+/// above it (1 for nothing), and a tick count that puts every tick on a
+/// round number (a step of 1, 2 or 5 × 10^j).
+fn axis(v: f64) -> (f64, u32) {
     if v <= 0.0 || !v.is_finite() {
-        return 1.0;
+        return (1.0, 5);
     }
     let magnitude = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|c| *c >= v).unwrap_or(10.0 * magnitude)
+    let (mantissa, ticks) =
+        [(1.0, 5), (2.0, 4), (5.0, 5), (10.0, 5)].into_iter().find(|(m, _)| m * magnitude >= v).unwrap_or((10.0, 5));
+    (mantissa * magnitude, ticks)
 }
 
 #[cfg(test)]
@@ -113,11 +125,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn axes_round_up_to_readable_bounds() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(3.2), 5.0);
-        assert_eq!(nice_ceiling(180.0), 200.0);
-        assert_eq!(nice_ceiling(0.0031), 0.005);
+    fn axes_round_up_to_readable_bounds_and_ticks() {
+        assert_eq!(axis(0.0), (1.0, 5));
+        assert_eq!(axis(3.2), (5.0, 5));
+        assert_eq!(axis(180.0), (200.0, 4));
+        assert_eq!(axis(0.0031), (0.005, 5));
+        assert_eq!(axis(999.0), (1000.0, 5));
     }
 
     #[test]

@@ -4,16 +4,16 @@
 use super::layout::{esc, page, table, tag};
 use super::transcripts;
 use crate::host::Host;
-use crate::storage::executions::Execution;
+use crate::storage::executions::{Execution, ExecutionFilter, Position};
 use crate::storage::records::{AuditRow, UsageRow};
 use axum::response::Html;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// Runs the list reads before filtering.
-const LIST_LIMIT: u32 = 200;
+/// Runs a page lists.
+const PAGE: u32 = 50;
 
-/// The list's filters, from the query string.
+/// The list's filters and page, from the query string.
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
     #[serde(default)]
@@ -23,34 +23,50 @@ pub struct Filters {
     /// Only runs that cost at least this many dollars.
     #[serde(default)]
     pub min_cost: String,
+    /// The last run of the page before: its start and id.
+    #[serde(default)]
+    pub after_started: String,
+    #[serde(default)]
+    pub after_id: String,
 }
 
-/// One run with what its usage rows add up to.
-struct Listed {
-    run: Execution,
-    tokens: u64,
-    cost: f64,
+impl Filters {
+    /// The database's filter; a cost that is not a number is refused, saying so.
+    fn to_filter(&self) -> Result<ExecutionFilter, String> {
+        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let min_cost = match text(&self.min_cost) {
+            None => None,
+            Some(cost) => match cost.parse::<f64>() {
+                Ok(c) if c.is_finite() && c >= 0.0 => Some(c),
+                _ => return Err(format!("cost at least: `{cost}` is not an amount of dollars (such as 0.01)")),
+            },
+        };
+        let after =
+            text(&self.after_started).zip(text(&self.after_id)).map(|(started_at, id)| Position { started_at, id });
+        Ok(ExecutionFilter { state: text(&self.state), agent: text(&self.agent), min_cost, after, limit: PAGE })
+    }
+
+    /// This query string with the page moved to after `last`.
+    fn next_page(&self, last: &Execution) -> String {
+        let pairs = [
+            ("state", self.state.as_str()),
+            ("agent", self.agent.as_str()),
+            ("min_cost", self.min_cost.as_str()),
+            ("after_started", last.started_at.as_str()),
+            ("after_id", last.id.as_str()),
+        ];
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
 }
 
 pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
     let db = host.db();
-    let state = Some(filters.state.as_str()).filter(|s| !s.is_empty());
-    let min_cost: f64 = filters.min_cost.trim().parse().unwrap_or(0.0);
-    let runs: Vec<Execution> = db
-        .executions(state, LIST_LIMIT)?
-        .into_iter()
-        .filter(|run| filters.agent.is_empty() || run.agent_id.contains(filters.agent.trim()))
-        .collect();
+    let (runs, error) = match filters.to_filter() {
+        Ok(filter) => (db.executions(&filter)?, None),
+        Err(e) => (vec![], Some(e)),
+    };
     let ids: Vec<String> = runs.iter().map(|run| run.id.clone()).collect();
     let totals = db.usage_totals(&ids)?;
-    let rows: Vec<Listed> = runs
-        .into_iter()
-        .map(|run| {
-            let total = totals.get(&run.id).copied().unwrap_or_default();
-            Listed { tokens: total.tokens_used, cost: total.cost, run }
-        })
-        .filter(|listed| listed.cost >= min_cost)
-        .collect();
     let states = ["", "queued", "running", "completed", "failed", "interrupted", "cancelled"];
     let options: String = states
         .iter()
@@ -60,7 +76,7 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
         })
         .collect();
     let form = format!(
-        "<form class=\"inline\" method=\"get\" action=\"/ui/executions\">\
+        "<form class=\"inline\" method=\"get\" action=\"/ui/executions\" id=\"filters\">\
          <label>State<select name=\"state\">{options}</select></label>\
          <label>Agent<input name=\"agent\" value=\"{}\" placeholder=\"agent id\"></label>\
          <label>Cost at least ($)<input name=\"min_cost\" value=\"{}\" inputmode=\"decimal\" size=\"8\"></label>\
@@ -68,33 +84,48 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
         esc(&filters.agent),
         esc(&filters.min_cost)
     );
-    let body: Vec<Vec<String>> = rows
+    let body: Vec<Vec<String>> = runs
         .iter()
-        .map(|l| {
-            let r = &l.run;
+        .map(|r| {
+            let total = totals.get(&r.id).copied().unwrap_or_default();
             vec![
                 format!("<a href=\"/ui/executions/{}\" data-run=\"{}\">{}</a>", esc(&r.id), esc(&r.id), esc(&r.id)),
                 esc(&r.workflow_id),
                 esc(&r.agent_id),
                 tag(&r.state),
                 cohort(r),
-                l.tokens.to_string(),
-                format!("${:.5}", l.cost),
+                total.tokens_used.to_string(),
+                format!("${:.5}", total.cost),
                 esc(&r.started_at),
             ]
         })
         .collect();
-    let note = format!(
-        "<p class=\"note\">{} runs shown (the {LIST_LIMIT} most recent{}, then filtered).</p>",
-        rows.len(),
-        state.map(|s| format!(" {}", esc(s))).unwrap_or_default()
-    );
+    let first_page = filters.after_id.trim().is_empty();
+    let note = match &error {
+        Some(e) => format!("<p class=\"err\" role=\"alert\">{}</p>", esc(e)),
+        None => format!(
+            "<p class=\"note\">{} runs{}, the most recent first.</p>",
+            runs.len(),
+            if first_page { "" } else { " after the page before" }
+        ),
+    };
     let list = table(
         &["execution", "workflow", "agent", "state", "orchestrated (by)", "tokens", "cost", "started"],
         &[5, 6],
         &body,
     );
-    Ok(page("Executions", "/ui/executions", &format!("{form}{note}{list}")))
+    let more = match runs.last() {
+        Some(last) if runs.len() as u32 == PAGE => {
+            format!("<p><a href=\"/ui/executions?{}\" id=\"older\">Older runs →</a></p>", esc(&filters.next_page(last)))
+        }
+        _ => String::new(),
+    };
+    let newest = if first_page {
+        String::new()
+    } else {
+        "<p><a href=\"/ui/executions\">← the most recent runs</a></p>".into()
+    };
+    Ok(page("Executions", "/ui/executions", &format!("{form}{note}{list}{more}{newest}")))
 }
 
 /// Whether the run was orchestrated, and which flag scope said so.
@@ -133,7 +164,7 @@ pub fn run(host: &Host, token: &str, id: &str) -> anyhow::Result<Option<Html<Str
     let usage = db.usage(id)?;
     let audit = db.audit(Some(id), 10_000)?;
     let events = events_by_step(&audit);
-    let mut rows: Vec<Vec<String>> = usage.iter().map(|u| step_row(u, &events)).collect();
+    let mut rows: Vec<Vec<String>> = usage.iter().map(|u| step_row(u, &events, run.orchestrated)).collect();
     // Steps with no usage row: failed or skipped.
     for (step, e) in
         events.iter().filter(|(s, e)| e.path.is_some() && !usage.iter().any(|u| u.step_id.as_ref() == Some(*s)))
@@ -178,8 +209,9 @@ pub fn run(host: &Host, token: &str, id: &str) -> anyhow::Result<Option<Html<Str
 }
 
 /// A usage row as a line of the steps table: a step that ran, the
-/// orchestrator's own calls, or a paid failed attempt.
-fn step_row(u: &UsageRow, events: &BTreeMap<String, StepEvents>) -> Vec<String> {
+/// orchestrator's own calls, or a paid failed attempt. A step of a run that
+/// was not orchestrated ran the normal way by design, not as a fallback.
+fn step_row(u: &UsageRow, events: &BTreeMap<String, StepEvents>, orchestrated: Option<bool>) -> Vec<String> {
     let info = &u.model_info;
     let text = |key: &str| info[key].as_str().unwrap_or("-").to_string();
     let step = u.step_id.clone().unwrap_or_else(|| "(orchestrator)".into());
@@ -195,12 +227,15 @@ fn step_row(u: &UsageRow, events: &BTreeMap<String, StepEvents>) -> Vec<String> 
     };
     vec![
         format!("<span data-step=\"{}\">{}</span>", esc(&step), esc(&step)),
-        tag(&text("path")),
+        tag(match (info["path"].as_str(), orchestrated) {
+            (Some("fallback"), Some(false)) => "normal",
+            _ => info["path"].as_str().unwrap_or("-"),
+        }),
         esc(&text("intent")),
         handler,
         esc(&text("model")),
         format!("<span data-tokens>{}</span>", u.tokens_used),
-        format!("${:.5}", u.cost),
+        format!("<span data-cost=\"{}\">${:.5}</span>", u.cost, u.cost),
         format!("<span class=\"wrap\">{}</span>", esc(reason.as_deref().unwrap_or(""))),
     ]
 }

@@ -34,6 +34,9 @@ header a.on{color:#fff;border-bottom:2px solid #6ea8fe}
 main{padding:1rem;max-width:1200px;margin:0 auto}
 h1{font-size:1.3rem;margin:.2rem 0 1rem}
 h2{font-size:1.05rem;margin:1.4rem 0 .6rem}
+h3{font-size:.95rem;margin:1rem 0 .4rem}
+form.row-action{margin:0}
+form.row-action button{padding:.05rem .5rem;font-size:.8rem}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e8;border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #eceef2;white-space:nowrap;vertical-align:top}

@@ -185,15 +185,15 @@ async fn list_handlers(State(state): State<AppState>) -> Response {
     handlers::list(&state.host).into_response()
 }
 
-async fn show_rollout(State(state): State<AppState>) -> Response {
-    blocking(&state, |host| Ok(rollout::show(host, None)?.into_response())).await
+async fn show_rollout(State(state): State<AppState>, Query(view): Query<rollout::View>) -> Response {
+    blocking(&state, move |host| Ok(rollout::show(host, &view, None)?.into_response())).await
 }
 
 async fn change_flag(State(state): State<AppState>, Form(change): Form<rollout::FlagChange>) -> Response {
     blocking(&state, move |host| {
         let outcome = rollout::apply(host, &change);
         let status = if outcome.is_ok() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-        Ok((status, rollout::show(host, Some(outcome))?).into_response())
+        Ok((status, rollout::show(host, &rollout::View::default(), Some(outcome))?).into_response())
     })
     .await
 }

@@ -3,18 +3,27 @@
 
 use super::charts::{Series, bars};
 use super::layout::{esc, page, table};
-use crate::cohort_report::{Keyed, Report};
+use crate::capabilities::settings::{self, Operator};
+use crate::cohort_report::table::{HEADERS, ms, sections};
+use crate::cohort_report::{Keyed, Report, window};
 use crate::host::Host;
 use crate::storage::settings::listing;
 use axum::response::Html;
 use orchestration::rollout::{SCOPED_FLAGS, Scope};
 use serde::Deserialize;
-use std::time::Duration;
 
-/// The window the console's comparison covers.
-const WINDOW: Duration = Duration::from_secs(7 * 86_400);
+/// The windows the page offers; any `pilot report --since` window works in the address.
+const WINDOWS: [&str; 4] = ["24h", "7d", "30d", "90d"];
+const DEFAULT_WINDOW: &str = "7d";
 const ORCHESTRATED_COLOUR: &str = "#2f6fde";
 const NORMAL_COLOUR: &str = "#9aa4b5";
+
+/// The page's query: the comparison's window.
+#[derive(Debug, Default, Deserialize)]
+pub struct View {
+    #[serde(default)]
+    pub since: String,
+}
 
 /// A change to one flag, from the rollout page's form.
 #[derive(Debug, Deserialize)]
@@ -48,18 +57,23 @@ pub fn apply(host: &Host, change: &FlagChange) -> Result<String, String> {
     };
     let key = scope.key(&change.flag);
     let db = host.db();
+    let value = change.value.trim();
     match change.action.as_str() {
-        "set" => db.set_setting(&key, change.value.trim()).map(|()| format!("{key} = {}", change.value.trim())),
-        "unset" => db
-            .unset_setting(&key)
+        "set" => settings::change(db, &key, Some(value), Operator::Console).map(|_| format!("{key} = {value}")),
+        "unset" => settings::change(db, &key, None, Operator::Console)
             .map(|removed| if removed { format!("{key} removed") } else { format!("{key} was not set") }),
         other => return Err(format!("unknown action `{other}`")),
     }
     .map_err(|e| e.to_string())
 }
 
-pub fn show(host: &Host, message: Option<Result<String, String>>) -> anyhow::Result<Html<String>> {
+pub fn show(host: &Host, view: &View, message: Option<Result<String, String>>) -> anyhow::Result<Html<String>> {
     let db = host.db();
+    let since = Some(view.since.trim()).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_WINDOW);
+    let (window, message) = match window::parse(since) {
+        Ok(w) => (w, message),
+        Err(e) => (window::parse(DEFAULT_WINDOW).expect("the default window parses"), Some(Err(e))),
+    };
     let rows = listing(db.list_settings("orchestration_")?);
     let flag_rows: Vec<Vec<String>> = SCOPED_FLAGS
         .iter()
@@ -67,16 +81,20 @@ pub fn show(host: &Host, message: Option<Result<String, String>>) -> anyhow::Res
             rows.iter()
                 .filter(move |l| l.setting.key == *flag || l.overrides.as_ref().is_some_and(|o| o.flag == *flag))
                 .map(|l| {
-                    let scope = l.overrides.as_ref().map_or_else(|| "global".to_string(), |o| o.scope.to_string());
-                    let value = match l.overrides.as_ref().map(|o| o.scope.kind()) {
+                    let scope = l.overrides.as_ref().map(|o| &o.scope);
+                    let value = match scope.map(Scope::kind) {
                         Some("percent") => format!("on for {}% of workflows", esc(&l.setting.value)),
                         _ => esc(&l.setting.value),
                     };
                     vec![
                         esc(flag),
-                        format!("<span data-scope>{}</span>", esc(&scope)),
+                        format!(
+                            "<span data-scope>{}</span>",
+                            esc(&scope.map_or_else(|| "global".into(), Scope::to_string))
+                        ),
                         value,
                         esc(&l.setting.updated_at),
+                        scope.map(|s| remove_button(flag, s)).unwrap_or_default(),
                     ]
                 })
         })
@@ -86,17 +104,57 @@ pub fn show(host: &Host, message: Option<Result<String, String>>) -> anyhow::Res
         Some(Err(e)) => format!("<p class=\"err\" role=\"alert\">{}</p>", esc(e)),
         None => String::new(),
     };
-    let flags = table(&["flag", "scope", "value", "updated"], &[], &flag_rows);
-    let report = Report::of(&db.cohort_rows(WINDOW)?, WINDOW.as_secs());
+    let flags = table(&["flag", "scope", "value", "updated", ""], &[], &flag_rows);
+    let report = Report::of(&db.cohort_rows(window)?, window.as_secs());
     let body = format!(
         "{banner}<p class=\"note\">The most specific scope wins: user, agent, agent type, percent, global. \
          A percentage turns a flag on for that share of workflows (a stable hash of workflow and agent ids) \
-         and leaves the rest to the global value.</p>{flags}{form}<h2>Orchestrated against normal runs, last 7 days</h2>{charts}{table}",
+         and leaves the rest to the global value. Every change is audited as <code>SETTING_CHANGED</code>.</p>\
+         {flags}{form}<h2>Orchestrated against normal runs, last {named}</h2>{choice}{charts}{table}",
         form = change_form(),
+        named = esc(&window::name(window.as_secs())),
+        choice = window_choice(since),
         charts = charts(&report),
         table = comparison_table(&report),
     );
     Ok(page("Rollout", "/ui/rollout", &body))
+}
+
+/// A form that removes one override, as `pilot flags unset` would.
+fn remove_button(flag: &str, scope: &Scope) -> String {
+    let id = match scope {
+        Scope::User(id) | Scope::Agent(id) | Scope::AgentType(id) => id.as_str(),
+        Scope::Percent | Scope::Global => "",
+    };
+    format!(
+        "<form method=\"post\" action=\"/ui/rollout\" class=\"row-action\">\
+         <input type=\"hidden\" name=\"flag\" value=\"{}\"><input type=\"hidden\" name=\"scope\" value=\"{}\">\
+         <input type=\"hidden\" name=\"id\" value=\"{}\">\
+         <button name=\"action\" value=\"unset\" class=\"quiet\" aria-label=\"remove {} for {}\">Remove</button></form>",
+        esc(flag),
+        scope.kind(),
+        esc(id),
+        esc(flag),
+        esc(&scope.to_string())
+    )
+}
+
+/// Links to the offered windows, the current one marked.
+fn window_choice(current: &str) -> String {
+    let links: Vec<String> = WINDOWS
+        .iter()
+        .map(|w| {
+            if *w == current {
+                format!("<strong>{w}</strong>")
+            } else {
+                format!("<a href=\"/ui/rollout?since={w}\">{w}</a>")
+            }
+        })
+        .collect();
+    format!(
+        "<p class=\"note\">Window: {} (or <code>?since=</code> any window <code>pilot report --since</code> takes)</p>",
+        links.join(" · ")
+    )
 }
 
 fn change_form() -> String {
@@ -138,65 +196,56 @@ fn charts(report: &Report) -> String {
         });
     let cost =
         bars("Cost per step", "US dollars per step", &groups, &series(|c| c.cost_per_step.map(|p| p.value)), |v| {
-            format!("${v:.4}")
+            dollars(v)
         });
-    let latency = bars("Step latency, p50", "milliseconds", &groups, &series(|c| c.latency_p50_ms), |v| {
-        if v < 10.0 { format!("{v:.1} ms") } else { format!("{v:.0} ms") }
-    });
-    format!("<div class=\"charts\">{tokens}{cost}{latency}</div>")
+    let latency = |title: &str, quantile: fn(&crate::cohort_report::CohortStats) -> Option<f64>| {
+        bars(title, "milliseconds", &groups, &series(quantile), |v| format!("{} ms", ms(v)))
+    };
+    let (p50, p95) =
+        (latency("Step latency, p50", |c| c.latency_p50_ms), latency("Step latency, p95", |c| c.latency_p95_ms));
+    format!("<div class=\"charts\">{tokens}{cost}{p50}{p95}</div>")
+}
+
+/// Dollars to four decimals without trailing zeros: `$0.0031`, `$0.001`, `$0`.
+fn dollars(v: f64) -> String {
+    let text = format!("{v:.4}");
+    format!("${}", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn comparison_table(report: &Report) -> String {
-    let mut keyed = vec![Keyed { key: "all".into(), comparison: report.overall.clone() }];
-    keyed.extend(report.by_agent.iter().map(|k| Keyed { key: format!("agent {}", k.key), ..k.clone() }));
-    keyed.extend(report.by_intent.iter().map(|k| Keyed { key: format!("intent {}", k.key), ..k.clone() }));
-    let saving = |s: Option<crate::cohort_report::Saving>| match s {
-        Some(s) => match s.interval_pct {
-            Some((low, high)) => format!("{:.1}% <span class=\"note\">[{low:.1}, {high:.1}]</span>", s.pct),
-            None => format!("{:.1}%", s.pct),
-        },
-        None => "-".into(),
-    };
-    let pct = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.1}%"));
-    let rows: Vec<Vec<String>> = keyed
-        .iter()
-        .map(|k| {
-            let c = &k.comparison;
-            vec![
-                esc(&k.key),
-                format!(
-                    "<span data-runs-orchestrated>{}</span> / <span data-runs-normal>{}</span>",
-                    c.orchestrated.runs, c.normal.runs
-                ),
-                format!("{} / {}", c.orchestrated.steps, c.normal.steps),
-                saving(c.token_saving),
-                saving(c.cost_saving),
-                format!("{} / {}", pct(c.orchestrated.failure_pct), pct(c.normal.failure_pct)),
-                pct(c.orchestrated.fallback_pct),
-                esc(c.verdict),
-            ]
-        })
-        .collect();
-    let note = format!(
-        "<p class=\"note\">Savings per step with their 95% interval; a verdict needs {} runs per cohort. \
-         `pilot report --since 7d` prints the same figures.</p>",
-        report.min_runs
+    let mut out = format!(
+        "<p class=\"note\">± and [low, high] are 95% intervals; a verdict needs {} runs and {} workflows per cohort \
+         (a percentage buckets whole workflows). <code>pilot report --since</code> prints the same table.</p>",
+        report.min_runs, report.min_workflows
     );
-    format!(
-        "{note}{}",
-        table(
-            &[
-                "",
-                "runs (orch. / normal)",
-                "steps",
-                "token saving",
-                "cost saving",
-                "failed runs",
-                "fallback",
-                "verdict"
-            ],
-            &[],
-            &rows
-        )
-    )
+    for (title, lines) in sections(report) {
+        let rows: Vec<Vec<String>> = lines
+            .iter()
+            .map(|line| {
+                line.cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, cell)| match (i, line.kind) {
+                        (0, "orchestrated") if !cell.is_empty() => format!("<strong>{}</strong>", esc(cell)),
+                        (2, "orchestrated") => format!("<span data-runs-orchestrated>{}</span>", esc(cell)),
+                        (2, "normal") => format!("<span data-runs-normal>{}</span>", esc(cell)),
+                        _ => esc(cell),
+                    })
+                    .collect()
+            })
+            .collect();
+        out.push_str(&format!("<h3>{}</h3>{}", esc(title), table(&HEADERS, &[2, 3, 4, 5, 6, 7, 8, 9, 10], &rows)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dollars_drop_trailing_zeros() {
+        assert_eq!(super::dollars(0.0031), "$0.0031");
+        assert_eq!(super::dollars(0.001), "$0.001");
+        assert_eq!(super::dollars(0.0), "$0");
+        assert_eq!(super::dollars(12.5), "$12.5");
+    }
 }

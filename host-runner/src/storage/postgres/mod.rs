@@ -10,14 +10,15 @@ mod runs;
 pub mod throwaway;
 
 use super::agents::AgentRow;
-use super::cohorts::{CohortRow, CohortRows, CohortUsage};
-use super::executions::Execution;
+use super::cohorts::{CohortRow, CohortRows, CohortUsage, FailedStep};
+use super::executions::{Execution, ExecutionFilter};
 use super::queued::Record;
 use super::records::{AuditRow, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, SettingSeed};
 use super::settings::{Setting, Snapshot};
 use super::store::{Store, Tally};
+use crate::vocabulary::HostEvent;
 use anyhow::{Context, Result, anyhow};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
 use postgres::{Client, GenericClient, NoTls, Row};
@@ -570,29 +571,46 @@ impl Store for PgStore {
     fn cohort_rows(&self, since: Duration) -> Result<CohortRows> {
         let seconds = since.as_secs_f64();
         self.run(move |client| {
+            let runs = "e.orchestrated IS NOT NULL AND e.started_at >= now() - make_interval(secs => $1)
+                        AND e.state NOT IN ('queued', 'running')";
             let rows = client.query(
-                "SELECT e.id, e.agent_id, e.state, e.orchestrated, u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost,
-                        u.model_info::text
-                 FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
-                 WHERE e.orchestrated IS NOT NULL AND e.started_at >= now() - make_interval(secs => $1)
-                   AND e.state NOT IN ('queued', 'running')
-                 ORDER BY e.started_at, e.id, u.id",
+                &format!(
+                    "SELECT e.id, e.workflow_id, e.agent_id, e.state, e.orchestrated,
+                            u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info::text
+                     FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
+                     WHERE {runs}
+                     ORDER BY e.started_at, e.id, u.id"
+                ),
                 &[&seconds],
             )?;
             let rows = rows
                 .iter()
                 .map(|r| CohortRow {
                     execution_id: r.get(0),
-                    agent_id: r.get(1),
-                    state: r.get(2),
-                    orchestrated: r.get(3),
-                    usage: r.get::<_, bool>(4).then(|| CohortUsage {
-                        step_id: r.get(5),
-                        tokens_used: r.get::<_, i64>(6) as u64,
-                        cost: r.get(7),
-                        model_info: json_or_text(r.get(8)),
+                    workflow_id: r.get(1),
+                    agent_id: r.get(2),
+                    state: r.get(3),
+                    orchestrated: r.get(4),
+                    usage: r.get::<_, bool>(5).then(|| CohortUsage {
+                        step_id: r.get(6),
+                        tokens_used: r.get::<_, i64>(7) as u64,
+                        cost: r.get(8),
+                        model_info: json_or_text(r.get(9)),
                     }),
                 })
+                .collect();
+            let failed_steps = client
+                .query(
+                    &format!(
+                        "SELECT DISTINCT a.execution_id, a.step_id, a.metadata->>'intent'
+                         FROM audit_log a JOIN executions e ON e.id = a.execution_id
+                         WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}",
+                        FAILED = HostEvent::STEP_FAILED
+                    ),
+                    &[&seconds],
+                )?
+                .iter()
+                .map(|r| FailedStep { execution_id: r.get(0), step_id: r.get(1), intent: r.get(2) })
                 .collect();
             let runs_without_cohort: i64 = client
                 .query_one(
@@ -601,7 +619,7 @@ impl Store for PgStore {
                     &[&seconds],
                 )?
                 .get(0);
-            Ok(CohortRows { rows, runs_without_cohort: runs_without_cohort as u64 })
+            Ok(CohortRows { rows, failed_steps, runs_without_cohort: runs_without_cohort as u64 })
         })
     }
 
@@ -613,15 +631,34 @@ impl Store for PgStore {
         })
     }
 
-    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>> {
-        let state = state.map(str::to_string);
+    fn executions(&self, filter: &ExecutionFilter) -> Result<Vec<Execution>> {
+        let filter = filter.clone();
         self.run(move |client| {
+            // The cursor's start is the listed text (milliseconds, UTC): compared as
+            // milliseconds, so a run started within the same millisecond is ordered by id.
             let sql = format!(
-                "SELECT {} FROM executions WHERE $1::text IS NULL OR state = $1
-                 ORDER BY started_at DESC, id LIMIT $2",
+                "SELECT {} FROM executions e
+                 WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR strpos(agent_id, $2) > 0)
+                   AND ($3::float8 IS NULL
+                        OR (SELECT COALESCE(SUM(cost), 0) FROM token_usage u WHERE u.execution_id = e.id) >= $3)
+                   AND ($4::text IS NULL OR date_trunc('milliseconds', started_at) < $4::text::timestamptz
+                        OR (date_trunc('milliseconds', started_at) = $4::text::timestamptz AND id > $5))
+                 ORDER BY date_trunc('milliseconds', started_at) DESC, id LIMIT $6",
                 execution_columns()
             );
-            Ok(client.query(&sql, &[&state, &i64::from(limit)])?.iter().map(execution_row).collect())
+            let after = filter.after.as_ref();
+            let rows = client.query(
+                &sql,
+                &[
+                    &filter.state,
+                    &filter.agent,
+                    &filter.min_cost,
+                    &after.map(|p| p.started_at.as_str()),
+                    &after.map(|p| p.id.as_str()).unwrap_or_default(),
+                    &i64::from(filter.limit),
+                ],
+            )?;
+            Ok(rows.iter().map(execution_row).collect())
         })
     }
 

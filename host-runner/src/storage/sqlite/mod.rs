@@ -6,14 +6,15 @@ mod migrations;
 mod runs;
 
 use super::agents::AgentRow;
-use super::cohorts::{CohortRow, CohortRows, CohortUsage};
-use super::executions::Execution;
+use super::cohorts::{CohortRow, CohortRows, CohortUsage, FailedStep};
+use super::executions::{Execution, ExecutionFilter};
 use super::queued::Record;
 use super::records::{AuditRow, Identity, UsageRow, UsageTotal};
 use super::runs::{Cancel, Checkpoint, Leased, Requeue, Submission, Submitted};
 use super::settings::{NewSetting, SettingSeed};
 use super::settings::{Setting, Snapshot};
 use super::store::{Store, Tally};
+use crate::vocabulary::HostEvent;
 use anyhow::{Context, Result};
 use orchestration::routing::{AgentScores, EXECUTION_EMA_ALPHA};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -472,55 +473,80 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn executions(&self, state: Option<&str>, limit: u32) -> Result<Vec<Execution>> {
+    fn executions(&self, filter: &ExecutionFilter) -> Result<Vec<Execution>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE ?1 IS NULL OR state = ?1
-             ORDER BY started_at DESC, id LIMIT ?2"
+            "SELECT {EXECUTION_COLUMNS} FROM executions e
+             WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR instr(agent_id, ?2) > 0)
+               AND (?3 IS NULL OR (SELECT COALESCE(SUM(cost), 0) FROM token_usage u WHERE u.execution_id = e.id) >= ?3)
+               AND (?4 IS NULL OR started_at < ?4 OR (started_at = ?4 AND id > ?5))
+             ORDER BY started_at DESC, id LIMIT ?6"
         ))?;
-        let rows = stmt.query_map(params![state, limit], execution_row)?;
+        let after = filter.after.as_ref();
+        let rows = stmt.query_map(
+            params![
+                filter.state,
+                filter.agent,
+                filter.min_cost,
+                after.map(|p| &p.started_at),
+                after.map(|p| &p.id),
+                filter.limit
+            ],
+            execution_row,
+        )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn cohort_rows(&self, since: Duration) -> Result<CohortRows> {
         let conn = self.conn();
         let window = format!("-{} seconds", since.as_secs());
-        let after = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)";
+        let runs = "e.orchestrated IS NOT NULL AND e.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+                    AND e.state NOT IN ('queued', 'running')";
         let mut stmt = conn.prepare(&format!(
-            "SELECT e.id, e.agent_id, e.state, e.orchestrated, u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info
+            "SELECT e.id, e.workflow_id, e.agent_id, e.state, e.orchestrated,
+                    u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info
              FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
-             WHERE e.orchestrated IS NOT NULL AND e.started_at >= {after}
-               AND e.state NOT IN ('queued', 'running')
+             WHERE {runs}
              ORDER BY e.started_at, e.id, u.id"
         ))?;
         let rows = stmt.query_map([&window], |r| {
-            let usage = match r.get::<_, bool>(4)? {
+            let usage = match r.get::<_, bool>(5)? {
                 true => Some(CohortUsage {
-                    step_id: r.get(5)?,
-                    tokens_used: r.get(6)?,
-                    cost: r.get(7)?,
-                    model_info: json_or_text(r.get(8)?),
+                    step_id: r.get(6)?,
+                    tokens_used: r.get(7)?,
+                    cost: r.get(8)?,
+                    model_info: json_or_text(r.get(9)?),
                 }),
                 false => None,
             };
             Ok(CohortRow {
                 execution_id: r.get(0)?,
-                agent_id: r.get(1)?,
-                state: r.get(2)?,
-                orchestrated: r.get(3)?,
+                workflow_id: r.get(1)?,
+                agent_id: r.get(2)?,
+                state: r.get(3)?,
+                orchestrated: r.get(4)?,
                 usage,
             })
         })?;
         let rows = rows.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT DISTINCT a.execution_id, a.step_id, json_extract(a.metadata, '$.intent')
+             FROM audit_log a JOIN executions e ON e.id = a.execution_id
+             WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}",
+            FAILED = HostEvent::STEP_FAILED
+        ))?;
+        let failed_steps = stmt
+            .query_map([&window], |r| {
+                Ok(FailedStep { execution_id: r.get(0)?, step_id: r.get(1)?, intent: r.get(2)? })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         let runs_without_cohort = conn.query_row(
-            &format!(
-                "SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL AND started_at >= {after}
-                  AND state NOT IN ('queued', 'running')"
-            ),
+            "SELECT COUNT(*) FROM executions WHERE orchestrated IS NULL
+              AND started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1) AND state NOT IN ('queued', 'running')",
             [&window],
             |r| r.get(0),
         )?;
-        Ok(CohortRows { rows, runs_without_cohort })
+        Ok(CohortRows { rows, failed_steps, runs_without_cohort })
     }
 
     fn check_integrity(&self) -> Result<Vec<String>> {
