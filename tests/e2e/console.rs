@@ -6,7 +6,7 @@
 
 use crate::replicas::{Replica, TOKEN, example_workflow, handlers_dir, scratch};
 use integration_tests::browser::{Browser, CHROMIUM};
-use integration_tests::{missing_tool, repo};
+use integration_tests::{missing_tool, pilot, repo};
 use serde_json::Value;
 
 const WIDTHS: [u32; 2] = [1280, 390];
@@ -253,6 +253,35 @@ async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     let off_host: Vec<&String> = requests.iter().filter(|u| !u.starts_with(&format!("{base}/"))).collect();
     assert!(off_host.is_empty(), "requests left the host: {off_host:?}");
     browser.close().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `pilot flags set` in another process reaches a running server within a
+/// settings snapshot's life (one second), as global settings do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scoped_flag_set_by_another_process_reaches_a_running_server() {
+    let dir = scratch("snapshot");
+    let database = dir.join("pilot.db").display().to_string();
+    let server = Replica::start(&database, handlers_dir(), &[], &[]);
+    let before = post(&server.base, "agent-support-01", "wf-snapshot").await;
+    assert!(before["steps"].as_array().unwrap().iter().all(|s| s["path"] == "fallback"), "{before}");
+    let out = std::process::Command::new(pilot())
+        .args(["flags", "set", "orchestration_enabled", "true", "--agent", "agent-support-01"])
+        .env("PILOT_DB", &database)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let after = post(&server.base, "agent-support-01", "wf-snapshot").await;
+    assert!(after["steps"].as_array().unwrap().iter().all(|s| s["path"] == "orchestrated"), "{after}");
+    let scope: String = rusqlite::Connection::open(&database)
+        .unwrap()
+        .query_row("SELECT flag_scope FROM executions WHERE id = ?1", [after["execution_id"].as_str().unwrap()], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(scope, "agent:agent-support-01");
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

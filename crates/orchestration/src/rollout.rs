@@ -213,38 +213,60 @@ mod tests {
         }
     }
 
-    /// The scopes in precedence order, each with the value it holds in the tests.
-    fn scopes() -> Vec<(Scope, String)> {
+    /// The scopes in precedence order.
+    fn scopes() -> Vec<Scope> {
         vec![
-            (Scope::User("user-u".into()), "false".into()),
-            (Scope::Agent("agent-a".into()), "true".into()),
-            (Scope::AgentType("support".into()), "false".into()),
-            (Scope::Percent, "100".into()),
+            Scope::User("user-u".into()),
+            Scope::Agent("agent-a".into()),
+            Scope::AgentType("support".into()),
+            Scope::Percent,
         ]
     }
 
-    #[test]
-    fn every_pair_of_scopes_is_won_by_the_more_specific() {
-        let all = scopes();
-        for (i, (high, high_value)) in all.iter().enumerate() {
-            for (low, low_value) in &all[i + 1..] {
-                let stored: HashMap<String, String> = [
-                    (high.key(ORCHESTRATION_ENABLED), high_value.clone()),
-                    (low.key(ORCHESTRATION_ENABLED), low_value.clone()),
-                ]
-                .into();
-                let d = resolve(ORCHESTRATION_ENABLED, &subject(), false, |k| stored.get(k).cloned());
-                assert_eq!(d.scope, *high, "{high} over {low}");
-                let expected = if *high == Scope::Percent { true } else { high_value == "true" };
-                assert_eq!(d.value, expected, "{high} over {low}");
-            }
-            // And each scope over the global value.
-            let stored: HashMap<String, String> = [(high.key(ORCHESTRATION_ENABLED), high_value.clone())].into();
-            let d = resolve(ORCHESTRATION_ENABLED, &subject(), true, |k| stored.get(k).cloned());
-            assert_eq!(d.scope, *high, "{high} over global");
+    /// What `scope` stores to mean `on`: a boolean, or 100% / 0% for a percentage.
+    fn stored_value(scope: &Scope, on: bool) -> String {
+        match (scope, on) {
+            (Scope::Percent, true) => "100".into(),
+            (Scope::Percent, false) => "0".into(),
+            (_, on) => on.to_string(),
         }
-        let d = resolve(ORCHESTRATION_ENABLED, &subject(), true, |_| None);
-        assert_eq!((d.scope, d.value), (Scope::Global, true));
+    }
+
+    #[test]
+    fn every_pair_of_scopes_is_won_by_the_more_specific_whichever_way_they_point() {
+        let all = scopes();
+        for (i, high) in all.iter().enumerate() {
+            for low in &all[i + 1..] {
+                for on in [true, false] {
+                    // The two scopes and the global value disagree: the more specific decides.
+                    let stored: HashMap<String, String> = [
+                        (high.key(ORCHESTRATION_ENABLED), stored_value(high, on)),
+                        (low.key(ORCHESTRATION_ENABLED), stored_value(low, !on)),
+                    ]
+                    .into();
+                    let d = resolve(ORCHESTRATION_ENABLED, &subject(), !on, |k| stored.get(k).cloned());
+                    assert_eq!((&d.scope, d.value), (high, on), "{high} = {on} over {low} = {}", !on);
+                }
+            }
+            // And each scope over the global value, both ways.
+            for on in [true, false] {
+                let stored: HashMap<String, String> =
+                    [(high.key(ORCHESTRATION_ENABLED), stored_value(high, on))].into();
+                let d = resolve(ORCHESTRATION_ENABLED, &subject(), !on, |k| stored.get(k).cloned());
+                match (high, on) {
+                    // A percentage only turns a flag on: at 0% the global value decides.
+                    (Scope::Percent, false) => {
+                        assert_eq!((d.scope, d.value), (Scope::Global, true));
+                        assert_eq!(d.rollout.map(|r| r.percent), Some(0.0), "the rollout read is recorded");
+                    }
+                    _ => assert_eq!((&d.scope, d.value), (high, on), "{high} = {on} over global = {}", !on),
+                }
+            }
+        }
+        for global in [true, false] {
+            let d = resolve(ORCHESTRATION_ENABLED, &subject(), global, |_| None);
+            assert_eq!((d.scope, d.value, d.rollout), (Scope::Global, global, None));
+        }
     }
 
     #[test]

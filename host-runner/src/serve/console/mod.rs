@@ -2,7 +2,8 @@
 //! rendered on the server as plain HTML with inline CSS and SVG. It needs
 //! no script, fetches nothing from elsewhere (its Content-Security-Policy
 //! forbids it) and sits behind the API's bearer token: a browser signs in
-//! once with the token and keeps a session cookie derived from it.
+//! with the token and keeps a session cookie signed with it, good for
+//! twelve hours (a new token ends every session at once).
 
 mod charts;
 mod executions;
@@ -19,11 +20,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The session cookie's name.
 const COOKIE: &str = "pilot_console";
+/// How long a sign-in lasts.
+const SESSION_SECONDS: u64 = 12 * 3_600;
 /// Everything the console's pages may load: their own inline styles and images.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
@@ -44,11 +49,29 @@ pub(super) fn router(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn(secure_headers))
 }
 
-/// The cookie value that proves the token was presented: a digest of it, so
-/// the cookie never holds the token itself.
-fn session_value(token: &str) -> String {
-    let digest = Sha256::new().chain_update(b"pilot-console-session\0").chain_update(token).finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// The cookie value that proves the token was presented at `issued` (Unix
+/// seconds): the time and an HMAC of it keyed by the token, so the cookie
+/// never holds the token and cannot be moved to another time.
+fn session_value(token: &str, issued: u64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(b"pilot-console-session\0");
+    mac.update(issued.to_string().as_bytes());
+    let digest: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{issued}.{digest}")
+}
+
+/// Whether `cookie` is a session this token signed within the last twelve hours.
+fn valid_session(cookie: &str, token: &str, now: u64) -> bool {
+    let Some(issued) = cookie.split_once('.').and_then(|(issued, _)| issued.parse::<u64>().ok()) else {
+        return false;
+    };
+    // A minute of clock skew between replicas behind one address.
+    let fresh = issued <= now + 60 && now.saturating_sub(issued) < SESSION_SECONDS;
+    fresh && same_secret(cookie, &session_value(token, issued))
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -65,7 +88,7 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// A session cookie or the bearer token; a form post must also come from this origin.
 async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| same_secret(c, &session_value(&state.token)));
+    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| valid_session(c, &state.token, now()));
     let by_bearer = presents_token(headers, &state.token);
     if !(by_cookie || by_bearer) {
         return match request.method() {
@@ -122,11 +145,14 @@ async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Respon
         tracing::warn!("console: sign-in with a wrong token");
         return (StatusCode::UNAUTHORIZED, login_form(Some("That is not this server's token."))).into_response();
     }
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/ui", session_value(&state.token));
+    let cookie = format!(
+        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/ui; Max-Age={SESSION_SECONDS}",
+        session_value(&state.token, now())
+    );
     let mut response = Redirect::to("/ui/executions").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a hex digest is a header value"));
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("digits, a dot and hex are a header value"));
     response
 }
 
@@ -196,4 +222,24 @@ async fn change_flag(State(state): State<AppState>, Form(change): Form<rollout::
         Ok((status, rollout::show(host, &rollout::View::default(), Some(outcome))?).into_response())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_signed_by_the_token_and_ends_after_twelve_hours() {
+        let issued = 1_796_558_400;
+        let cookie = session_value("token-a", issued);
+        assert!(!cookie.contains("token-a"));
+        assert!(valid_session(&cookie, "token-a", issued + 60));
+        assert!(valid_session(&cookie, "token-a", issued + SESSION_SECONDS - 1));
+        assert!(!valid_session(&cookie, "token-a", issued + SESSION_SECONDS), "expired");
+        assert!(!valid_session(&cookie, "token-b", issued + 60), "another token: every session ends");
+        let moved = cookie.replacen(&issued.to_string(), &(issued + 3_600).to_string(), 1);
+        assert!(!valid_session(&moved, "token-a", issued + 3_600), "the time is signed");
+        assert!(!valid_session(&cookie, "token-a", issued - 3_600), "issued in the future");
+        assert!(!valid_session("garbage", "token-a", issued));
+    }
 }
