@@ -387,7 +387,7 @@ fn scoped_flags_decide_each_run_and_say_which_scope_did() {
     // A run left off says so in its audit too, with the scope that decided it.
     let audit = dir.pilot(&["audit", "--execution", off["execution_id"].as_str().unwrap(), "--json"]);
     let audit: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
-    let disabled = audit["events"].as_array().unwrap().iter().find(|e| e["event_type"] == "ORCHESTRATION_DISABLED");
+    let disabled = audit["events"].as_array().unwrap().iter().find(|e| e["event_type"] == "WORKFLOW_NOT_ORCHESTRATED");
     let disabled = &disabled.expect("a run left off is audited")["metadata"];
     assert_eq!(disabled["decided_by"], "user:user-blocked", "{disabled}");
     assert_eq!(disabled["rollout"][0]["scope"], "user", "{disabled}");
@@ -603,6 +603,27 @@ fn report_compares_the_cohorts_with_the_sums_of_the_tables() {
         // SQLite's JSON reads a number back to within a rounding of it.
         assert!((overall[field].as_f64().unwrap() - rank(q)).abs() < 1e-9, "{field}: {overall}");
     }
+    // The randomised comparison leaves out a run an operator turned on by agent.
+    assert!(
+        dir.pilot(&["flags", "set", "orchestration_enabled", "true", "--agent", "agent-chosen-03"]).status.success()
+    );
+    let mut doc: serde_json::Value = serde_json::from_str(&example).unwrap();
+    doc["agent_id"] = "agent-chosen-03".into();
+    let file = dir.write("chosen.json", &doc.to_string());
+    dir.pilot(&["run", &file]);
+    let runs_of = |args: &[&str]| -> i64 {
+        let report: serde_json::Value = serde_json::from_slice(&dir.pilot(args).stdout).unwrap();
+        report["overall"]["orchestrated"]["runs"].as_i64().unwrap()
+            + report["overall"]["normal"]["runs"].as_i64().unwrap()
+    };
+    let percentage_decided = db
+        .query_row("SELECT COUNT(*) FROM executions WHERE flag_scope IN ('percent', 'outside_percent')", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    assert_eq!(runs_of(&["report", "--since", "1h", "--json"]), 16 + 12 + 1);
+    assert_eq!(runs_of(&["report", "--since", "1h", "--json", "--percentage-rollout"]), percentage_decided);
+    assert_eq!(percentage_decided, 16 + 12, "every run but the chosen one was decided by the percentage");
     let bad = dir.pilot(&["report", "--since", "7w"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("unknown unit `w`"), "{}", stderr(&bad));

@@ -333,6 +333,11 @@ pub struct ReportArgs {
     /// The runs started within this long of now: `7d`, `24h`, `90m`, `3600s`.
     #[arg(long, default_value = "7d", value_parser = host_runner::cohort_report::window::parse)]
     pub since: std::time::Duration,
+    /// Only the runs a percentage rollout decided (`percent` against
+    /// `outside_percent`): the randomised comparison, without the runs an
+    /// operator turned on or off by user, agent or agent type.
+    #[arg(long)]
+    pub percentage_rollout: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -86,6 +86,8 @@ pub struct Report {
     pub runs_without_cohort: u64,
     pub min_runs: usize,
     pub min_workflows: usize,
+    /// Only the runs a percentage rollout decided ([`CohortRows::percentage_rollout_only`]).
+    pub percentage_rollout_only: bool,
 }
 
 /// What one entry adds to its cohort.
@@ -122,6 +124,7 @@ impl Report {
             runs_without_cohort: data.runs_without_cohort,
             min_runs: MIN_RUNS,
             min_workflows: MIN_WORKFLOWS,
+            percentage_rollout_only: false,
         }
     }
 }
@@ -266,6 +269,7 @@ mod tests {
             // Eight workflows, each run by several runs.
             workflow_id: format!("wf-{}", run.bytes().map(usize::from).sum::<usize>() % 8),
             agent_id: agent.into(),
+            flag_scope: if orchestrated { "percent".into() } else { "outside_percent".into() },
             state: "completed".into(),
             orchestrated,
             usage: Some(CohortUsage {
@@ -358,5 +362,18 @@ mod tests {
         let b = &report.by_agent.iter().find(|k| k.key == "agent-b").unwrap().comparison;
         assert_eq!((b.verdict, b.token_saving, b.normal.failure_pct), ("no data", None, Some(100.0)));
         assert_eq!(report.runs_without_cohort, 3);
+
+        // The randomised comparison leaves out runs an operator chose.
+        let mut chosen = data.clone();
+        chosen.rows.push(CohortRow {
+            flag_scope: "agent:agent-c".into(),
+            ..row("c1", "agent-c", true, "orchestrated", "extract", 5, 1.0)
+        });
+        chosen.failed_steps.push(FailedStep { execution_id: "c1".into(), step_id: "x".into(), intent: None });
+        let all = Report::of(&chosen, 60);
+        let randomised = Report::of(&chosen.percentage_rollout_only(), 60);
+        assert_eq!((all.overall.orchestrated.runs, randomised.overall.orchestrated.runs), (41, 40));
+        assert_eq!(randomised.overall.orchestrated.failed_steps, 1);
+        assert!(randomised.by_agent.iter().all(|k| k.key != "agent-c"));
     }
 }

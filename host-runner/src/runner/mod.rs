@@ -256,8 +256,7 @@ impl Host {
             audit.host_event(&HostEvent::OrchestratorUnavailable { message: message.clone() }, None, "host");
         } else if !orchestrated {
             // An orchestrated run's decisions are in its ORCHESTRATION_INITIALIZED.
-            let event =
-                HostEvent::OrchestrationDisabled { decided_by: flags.orchestration_scope(), rollout: flags.record() };
+            let event = HostEvent::NotOrchestrated { decided_by: flags.orchestration_scope(), rollout: flags.record() };
             audit.host_event(&event, None, "host");
         }
         // With orchestration on, its workflow budget holds on every path:

@@ -13,6 +13,8 @@ pub struct CohortRow {
     /// one workflow are not independent samples.
     pub workflow_id: String,
     pub agent_id: String,
+    /// The scope that decided `orchestration_enabled` (see [`super::executions::Cohort`]).
+    pub flag_scope: String,
     /// The run's end state (`completed`, `failed`, `interrupted`, `cancelled`).
     pub state: String,
     pub orchestrated: bool,
@@ -47,4 +49,19 @@ pub struct CohortRows {
     pub rows: Vec<CohortRow>,
     pub failed_steps: Vec<FailedStep>,
     pub runs_without_cohort: u64,
+}
+
+/// The scopes a percentage decides: in the rollout, or left to the global value.
+const PERCENTAGE_SCOPES: [&str; 2] = ["percent", "outside_percent"];
+
+impl CohortRows {
+    /// Only the runs a percentage rollout decided, on either side: the
+    /// randomised comparison, without runs an operator chose by user, agent
+    /// or agent type.
+    pub fn percentage_rollout_only(mut self) -> CohortRows {
+        self.rows.retain(|r| PERCENTAGE_SCOPES.contains(&r.flag_scope.as_str()));
+        let kept: std::collections::HashSet<&str> = self.rows.iter().map(|r| r.execution_id.as_str()).collect();
+        let failed = self.failed_steps.into_iter().filter(|f| kept.contains(f.execution_id.as_str())).collect();
+        CohortRows { failed_steps: failed, ..self }
+    }
 }

@@ -65,7 +65,7 @@ pub enum HostEvent {
     StepFailed { failure: StepFailure, intent: Option<String> },
     /// The run's flags left orchestration off: which scope decided it, and
     /// every flag's decision (what `ORCHESTRATION_INITIALIZED` carries when on).
-    OrchestrationDisabled { decided_by: String, rollout: Value },
+    NotOrchestrated { decided_by: String, rollout: Value },
     /// An operator set or removed a setting (`None`: absent before or after).
     SettingChanged { key: String, before: Option<String>, after: Option<String> },
     /// A handler file was refused at load.
@@ -86,7 +86,7 @@ impl HostEvent {
         "WORKFLOW_STEP_EXECUTED",
         "WORKFLOW_STEP_SKIPPED",
         Self::STEP_FAILED,
-        "ORCHESTRATION_DISABLED",
+        "WORKFLOW_NOT_ORCHESTRATED",
         "SETTING_CHANGED",
         "HANDLER_REJECTED",
         "ORCHESTRATION_BUDGET_EXCEEDED",
@@ -106,7 +106,7 @@ impl HostEvent {
             HostEvent::NormalPathExecuted { .. } => "WORKFLOW_STEP_EXECUTED",
             HostEvent::StepSkipped(_) => "WORKFLOW_STEP_SKIPPED",
             HostEvent::StepFailed { .. } => Self::STEP_FAILED,
-            HostEvent::OrchestrationDisabled { .. } => "ORCHESTRATION_DISABLED",
+            HostEvent::NotOrchestrated { .. } => "WORKFLOW_NOT_ORCHESTRATED",
             HostEvent::SettingChanged { .. } => "SETTING_CHANGED",
             HostEvent::HandlerRejected { .. } => "HANDLER_REJECTED",
             HostEvent::BudgetExceeded { .. } => "ORCHESTRATION_BUDGET_EXCEEDED",
@@ -122,7 +122,7 @@ impl HostEvent {
             HostEvent::NormalPathExecuted { .. }
             | HostEvent::StepSkipped(_)
             | HostEvent::RunResumed { .. }
-            | HostEvent::OrchestrationDisabled { .. }
+            | HostEvent::NotOrchestrated { .. }
             | HostEvent::SettingChanged { .. } => Severity::Info,
             HostEvent::HandlerRejected { .. } | HostEvent::BudgetExceeded { .. } | HostEvent::StepRerun { .. } => {
                 Severity::Warning
@@ -152,7 +152,7 @@ impl HostEvent {
             HostEvent::StepFailed { failure, intent } => {
                 json!({ "error": failure.message, "kind": failure.kind, "intent": intent })
             }
-            HostEvent::OrchestrationDisabled { decided_by, rollout } => {
+            HostEvent::NotOrchestrated { decided_by, rollout } => {
                 json!({ "decided_by": decided_by, "rollout": rollout })
             }
             HostEvent::SettingChanged { key, before, after } => {
@@ -211,7 +211,7 @@ mod tests {
                 failure: StepFailure { kind: FailureKind::Provider, message: "m".into() },
                 intent: Some("extract".into()),
             },
-            HostEvent::OrchestrationDisabled { decided_by: "global".into(), rollout: json!([]) },
+            HostEvent::NotOrchestrated { decided_by: "global".into(), rollout: json!([]) },
             HostEvent::SettingChanged { key: "k".into(), before: None, after: Some("v".into()) },
             HostEvent::HandlerRejected { file: "f".into(), reason: "r".into(), previous_version_kept: false },
             HostEvent::BudgetExceeded {

@@ -6,7 +6,15 @@ use host_runner::cohort_report::table::{HEADERS, sections};
 use host_runner::cohort_report::window;
 
 pub fn report(r: &Report) {
-    println!("orchestrated vs. normal runs started in the last {}", window::name(r.window_seconds));
+    println!(
+        "orchestrated vs. normal runs started in the last {}{}",
+        window::name(r.window_seconds),
+        if r.percentage_rollout_only {
+            ", only those a percentage rollout decided (percent / outside_percent)"
+        } else {
+            ""
+        }
+    );
     if r.runs_without_cohort > 0 {
         println!(
             "({} finished runs in the window have no cohort: started before cohorts were recorded, or ended before \

@@ -23,6 +23,9 @@ const NORMAL_COLOUR: &str = "#9aa4b5";
 pub struct View {
     #[serde(default)]
     pub since: String,
+    /// `percent`: only the runs a percentage rollout decided.
+    #[serde(default)]
+    pub runs: String,
 }
 
 /// A change to one flag, from the rollout page's form.
@@ -105,7 +108,12 @@ pub fn show(host: &Host, view: &View, message: Option<Result<String, String>>) -
         None => String::new(),
     };
     let flags = table(&["flag", "scope", "value", "updated", ""], &[], &flag_rows);
-    let report = Report::of(&db.cohort_rows(window)?, window.as_secs());
+    let percentage_only = view.runs == "percent";
+    let mut rows = db.cohort_rows(window)?;
+    if percentage_only {
+        rows = rows.percentage_rollout_only();
+    }
+    let report = Report { percentage_rollout_only: percentage_only, ..Report::of(&rows, window.as_secs()) };
     let body = format!(
         "{banner}<p class=\"note\">The most specific scope wins: user, agent, agent type, percent, global. \
          A percentage turns a flag on for that share of workflows (a stable hash of workflow and agent ids) \
@@ -113,7 +121,7 @@ pub fn show(host: &Host, view: &View, message: Option<Result<String, String>>) -
          {flags}{form}<h2>Orchestrated against normal runs, last {named}</h2>{choice}{charts}{table}",
         form = change_form(),
         named = esc(&window::name(window.as_secs())),
-        choice = window_choice(since),
+        choice = window_choice(since, percentage_only),
         charts = charts(&report),
         table = comparison_table(&report),
     );
@@ -139,21 +147,35 @@ fn remove_button(flag: &str, scope: &Scope) -> String {
     )
 }
 
-/// Links to the offered windows, the current one marked.
-fn window_choice(current: &str) -> String {
-    let links: Vec<String> = WINDOWS
+/// Links to the offered windows and to the two selections of runs, the current ones marked.
+fn window_choice(current: &str, percentage_only: bool) -> String {
+    let runs = if percentage_only { "&runs=percent" } else { "" };
+    let windows: Vec<String> = WINDOWS
         .iter()
         .map(|w| {
             if *w == current {
                 format!("<strong>{w}</strong>")
             } else {
-                format!("<a href=\"/ui/rollout?since={w}\">{w}</a>")
+                format!("<a href=\"/ui/rollout?since={w}{}\">{w}</a>", runs.replace('&', "&amp;"))
             }
         })
         .collect();
+    let since = esc(current);
+    let selection = if percentage_only {
+        format!(
+            "<strong>only runs a percentage decided</strong> (percent against outside_percent) · \
+             <a href=\"/ui/rollout?since={since}\">all runs</a>"
+        )
+    } else {
+        format!(
+            "<strong>all runs</strong> · <a href=\"/ui/rollout?since={since}&amp;runs=percent\" id=\"percentage-only\">\
+             only runs a percentage decided</a> (the randomised comparison)"
+        )
+    };
     format!(
-        "<p class=\"note\">Window: {} (or <code>?since=</code> any window <code>pilot report --since</code> takes)</p>",
-        links.join(" · ")
+        "<p class=\"note\">Window: {} (or <code>?since=</code> any window <code>pilot report --since</code> takes). \
+         Runs: {selection}</p>",
+        windows.join(" · ")
     )
 }
 

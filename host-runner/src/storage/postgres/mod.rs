@@ -576,7 +576,7 @@ impl Store for PgStore {
             let rows = client.query(
                 &format!(
                     "SELECT e.id, e.workflow_id, e.agent_id, e.state, e.orchestrated,
-                            u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info::text
+                            u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info::text, e.flag_scope
                      FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
                      WHERE {runs}
                      ORDER BY e.started_at, e.id, u.id"
@@ -589,6 +589,7 @@ impl Store for PgStore {
                     execution_id: r.get(0),
                     workflow_id: r.get(1),
                     agent_id: r.get(2),
+                    flag_scope: r.get::<_, Option<String>>(10).unwrap_or_default(),
                     state: r.get(3),
                     orchestrated: r.get(4),
                     usage: r.get::<_, bool>(5).then(|| CohortUsage {

@@ -504,7 +504,7 @@ impl Store for SqliteStore {
                     AND e.state NOT IN ('queued', 'running')";
         let mut stmt = conn.prepare(&format!(
             "SELECT e.id, e.workflow_id, e.agent_id, e.state, e.orchestrated,
-                    u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info
+                    u.id IS NOT NULL, u.step_id, u.tokens_used, u.cost, u.model_info, e.flag_scope
              FROM executions e LEFT JOIN token_usage u ON u.execution_id = e.id
              WHERE {runs}
              ORDER BY e.started_at, e.id, u.id"
@@ -523,6 +523,7 @@ impl Store for SqliteStore {
                 execution_id: r.get(0)?,
                 workflow_id: r.get(1)?,
                 agent_id: r.get(2)?,
+                flag_scope: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
                 state: r.get(3)?,
                 orchestrated: r.get(4)?,
                 usage,
