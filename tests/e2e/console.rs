@@ -208,6 +208,15 @@ async fn the_console_in_a_browser_follows_runs_and_changes_a_flag() {
     let axis = browser.eval("document.querySelector('figure svg').textContent").await.unwrap();
     assert!(axis.as_str().unwrap().contains("tokens per step"), "the chart names its unit: {axis}");
     shoot(&browser, "rollout").await;
+    // The randomised comparison: no run here was decided by a percentage.
+    browser.act_and_load("document.querySelector('#percentage-only').click()").await.unwrap();
+    let runs = browser.eval("document.querySelector('[data-runs-orchestrated]').textContent").await.unwrap();
+    let by_percentage = count(
+        &database,
+        "SELECT COUNT(*) FROM executions WHERE orchestrated = 1 AND flag_scope IN ('percent', 'outside_percent')",
+    );
+    assert_eq!(runs, by_percentage.to_string());
+    browser.goto(&format!("{base}/ui/rollout")).await.unwrap();
     // At 390 px a chart's labels stay readable (10 px or more).
     browser.set_width(390).await.unwrap();
     let label = browser

@@ -106,6 +106,14 @@ struct Entry<'r> {
 }
 
 impl Report {
+    /// The report over `data`, or over the runs of it a percentage decided.
+    pub fn selected(data: CohortRows, window_seconds: u64, percentage_rollout_only: bool) -> Report {
+        if !percentage_rollout_only {
+            return Report::of(&data, window_seconds);
+        }
+        Report { percentage_rollout_only, ..Report::of(&data.percentage_rollout_only(), window_seconds) }
+    }
+
     pub fn of(data: &CohortRows, window_seconds: u64) -> Report {
         let entries = entries(data);
         let agents: BTreeSet<&str> = entries.iter().map(|e| e.run.agent_id.as_str()).collect();

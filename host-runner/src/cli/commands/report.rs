@@ -7,10 +7,7 @@ use anyhow::Result;
 use host_runner::cohort_report::Report;
 
 pub fn run(cli: &Cli, args: &ReportArgs) -> Result<()> {
-    let mut rows = setup::open_db(cli)?.cohort_rows(args.since)?;
-    if args.percentage_rollout {
-        rows = rows.percentage_rollout_only();
-    }
-    let report = Report { percentage_rollout_only: args.percentage_rollout, ..Report::of(&rows, args.since.as_secs()) };
+    let rows = setup::open_db(cli)?.cohort_rows(args.since)?;
+    let report = Report::selected(rows, args.since.as_secs(), args.percentage_rollout);
     emit(args.json, &report, || print::report::report(&report))
 }

@@ -20,13 +20,17 @@ pub fn list(host: &Host) -> Html<String> {
                 .map(|i| i.iter().filter_map(|v| v.as_str()).map(esc).collect::<Vec<_>>().join(", "))
                 .unwrap_or_default();
             let when = h["loaded_at"].as_f64().or(h["rejected_at"].as_f64()).map_or("-".into(), unix_time);
+            // The directory is named above the table: the file's name is enough, the path its tooltip.
+            let path = h["file"].as_str().unwrap_or("-");
+            let file = std::path::Path::new(path).file_name().map_or(path.into(), |n| n.to_string_lossy());
             vec![
+                format!("<span title=\"{}\">{}</span>", esc(path), esc(&file)),
                 text("name"),
                 text("version"),
                 tag(h["state"].as_str().unwrap_or("-")),
                 text("code"),
                 intents,
-                format!("{} <span class=\"note\">{}</span>", esc(&when), text("file")),
+                esc(&when),
                 format!("<span class=\"wrap\">{}</span>", text("reason")),
             ]
         })
@@ -37,7 +41,8 @@ pub fn list(host: &Host) -> Html<String> {
          <code>optimized</code> replaces it when compiled.</p>",
         esc(&host.handlers_dir().display().to_string())
     );
-    let body = table(&["name", "version", "state", "code", "intents", "last load or rejection", "reason"], &[], &rows);
+    let body =
+        table(&["file", "name", "version", "state", "code", "intents", "last load or rejection", "reason"], &[], &rows);
     page("Handlers", "/ui/handlers", &format!("{note}{body}"))
 }
 

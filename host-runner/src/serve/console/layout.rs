@@ -40,7 +40,7 @@ form.row-action button{padding:.05rem .5rem;font-size:.8rem}
 .scroll{overflow-x:auto;background:#fff;border:1px solid #dde1e8;border-radius:6px}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #eceef2;white-space:nowrap;vertical-align:top}
-td.wrap{white-space:normal;min-width:16rem}
+.wrap{display:inline-block;white-space:normal;min-width:16rem;max-width:40rem}
 th{background:#f0f2f6;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:.6rem 0}

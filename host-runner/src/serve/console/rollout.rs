@@ -109,11 +109,7 @@ pub fn show(host: &Host, view: &View, message: Option<Result<String, String>>) -
     };
     let flags = table(&["flag", "scope", "value", "updated", ""], &[], &flag_rows);
     let percentage_only = view.runs == "percent";
-    let mut rows = db.cohort_rows(window)?;
-    if percentage_only {
-        rows = rows.percentage_rollout_only();
-    }
-    let report = Report { percentage_rollout_only: percentage_only, ..Report::of(&rows, window.as_secs()) };
+    let report = Report::selected(db.cohort_rows(window)?, window.as_secs(), percentage_only);
     let body = format!(
         "{banner}<p class=\"note\">The most specific scope wins: user, agent, agent type, percent, global. \
          A percentage turns a flag on for that share of workflows (a stable hash of workflow and agent ids) \
