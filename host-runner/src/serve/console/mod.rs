@@ -10,7 +10,6 @@ mod executions;
 mod handlers;
 mod layout;
 mod rollout;
-mod sign_ins;
 mod transcripts;
 
 use super::auth::{presents_token, same_secret};
@@ -24,7 +23,6 @@ use axum::routing::get;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The session cookie's name.
@@ -45,9 +43,8 @@ pub(super) fn router(state: AppState) -> Router<AppState> {
         .route("/rollout", get(show_rollout).post(change_flag))
         .route("/logout", axum::routing::post(logout))
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
-    let sign_ins = Arc::new(sign_ins::SignIns::default());
     Router::new()
-        .route("/login", get(login_page).post(move |state, form| login(state, sign_ins.clone(), form)))
+        .route("/login", get(login_page).post(login))
         .merge(signed_in)
         .layer(middleware::from_fn(secure_headers))
 }
@@ -73,7 +70,7 @@ fn valid_session(cookie: &str, token: &str, now: u64) -> bool {
     fresh && same_secret(cookie, &session_value(token, issued))
 }
 
-fn unix_now() -> u64 {
+fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -91,7 +88,7 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// A session cookie or the bearer token; a form post must also come from this origin.
 async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| valid_session(c, &state.token, unix_now()));
+    let by_cookie = cookie(headers, COOKIE).is_some_and(|c| valid_session(c, &state.token, now()));
     let by_bearer = presents_token(headers, &state.token);
     if !(by_cookie || by_bearer) {
         return match request.method() {
@@ -143,24 +140,14 @@ struct Login {
     token: String,
 }
 
-async fn login(State(state): State<AppState>, sign_ins: Arc<sign_ins::SignIns>, Form(form): Form<Login>) -> Response {
-    let attempt = std::time::Instant::now();
-    if let Some(wait) = sign_ins.refused_for(attempt) {
-        tracing::warn!("console: sign-in refused, too many wrong tokens in the last minute");
-        let message = format!("Too many wrong tokens: try again in {} s.", wait.as_secs().max(1));
-        let mut response = (StatusCode::TOO_MANY_REQUESTS, login_form(Some(&message))).into_response();
-        let retry = HeaderValue::from_str(&wait.as_secs().max(1).to_string()).expect("digits are a header value");
-        response.headers_mut().insert(header::RETRY_AFTER, retry);
-        return response;
-    }
+async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Response {
     if !same_secret(form.token.trim(), &state.token) {
         tracing::warn!("console: sign-in with a wrong token");
-        sign_ins.failed(attempt);
         return (StatusCode::UNAUTHORIZED, login_form(Some("That is not this server's token."))).into_response();
     }
     let cookie = format!(
         "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/ui; Max-Age={SESSION_SECONDS}",
-        session_value(&state.token, unix_now())
+        session_value(&state.token, now())
     );
     let mut response = Redirect::to("/ui/executions").into_response();
     response
