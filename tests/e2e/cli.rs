@@ -519,9 +519,16 @@ fn report_compares_the_cohorts_with_the_sums_of_the_tables() {
         let (keyed, failed_keyed) = match column {
             "agent" => ("e.agent_id = ?2".to_string(), "e.agent_id = ?2".to_string()),
             _ => (
+                // A row of a step of that intent, or a paid attempt at a step that then
+                // failed, whose failure event names that intent.
                 format!(
-                    "EXISTS (SELECT 1 FROM token_usage s WHERE s.execution_id = u.execution_id AND s.step_id = u.step_id
-                     AND json_extract(s.model_info, '$.path') IN ('orchestrated', 'fallback') AND {intent_of} = ?2)"
+                    "(EXISTS (SELECT 1 FROM token_usage s WHERE s.execution_id = u.execution_id AND s.step_id = u.step_id
+                      AND json_extract(s.model_info, '$.path') IN ('orchestrated', 'fallback') AND {intent_of} = ?2)
+                     OR (json_extract(u.model_info, '$.path') = 'failed_attempt'
+                      AND NOT EXISTS (SELECT 1 FROM token_usage s WHERE s.execution_id = u.execution_id
+                          AND s.step_id = u.step_id AND json_extract(s.model_info, '$.path') IN ('orchestrated', 'fallback'))
+                      AND EXISTS (SELECT 1 FROM audit_log a WHERE a.execution_id = u.execution_id AND a.step_id = u.step_id
+                          AND a.event_type = 'WORKFLOW_STEP_FAILED' AND json_extract(a.metadata, '$.intent') = ?2)))"
                 ),
                 "json_extract(a.metadata, '$.intent') = ?2".to_string(),
             ),

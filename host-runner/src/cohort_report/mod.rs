@@ -6,10 +6,11 @@
 //!
 //! Per-step tokens and cost count every usage row of a run, the
 //! orchestrator's own calls and paid failed attempts included; by intent
-//! only the steps of that intent and their paid failed attempts. Their spread
-//! is that of a ratio estimator over runs, and the saving's 95% interval
-//! follows from it. A percentage buckets whole workflows, so runs of one
-//! workflow are not independent: a verdict also needs a few workflows per cohort.
+//! only the steps of that intent and their paid failed attempts. A
+//! percentage buckets whole workflows (of one agent), so runs of one
+//! workflow are not independent samples: the spread is that of a ratio
+//! estimator over workflows, the saving's 95% interval follows from it, and
+//! a verdict needs a few workflows per cohort.
 
 mod stats;
 pub mod table;
@@ -138,8 +139,10 @@ impl Report {
 }
 
 /// Every usage row and failed step, each with the intent of its step: a
-/// paid failed attempt takes the intent of the step it was made for, and a
-/// step that failed under one lease but ran under a later one is not failed.
+/// paid failed attempt takes the intent of the step it was made for (from
+/// the step's row, or its failure's event), and a step with a row of a step
+/// that ran (a durable run's step that failed under one lease and ran under
+/// another) is not failed.
 fn entries(data: &CohortRows) -> Vec<Entry<'_>> {
     let mut runs: HashMap<&str, &CohortRow> = HashMap::new();
     let mut step_intents: HashMap<(&str, &str), Option<&str>> = HashMap::new();
@@ -152,6 +155,11 @@ fn entries(data: &CohortRows) -> Vec<Entry<'_>> {
             step_intents.insert((&row.execution_id, step), u.model_info["intent"].as_str());
         }
     }
+    let failed_intents: HashMap<(&str, &str), Option<&str>> = data
+        .failed_steps
+        .iter()
+        .map(|f| ((f.execution_id.as_str(), f.step_id.as_str()), f.intent.as_deref()))
+        .collect();
     let mut entries: Vec<Entry> = data
         .rows
         .iter()
@@ -160,10 +168,10 @@ fn entries(data: &CohortRows) -> Vec<Entry<'_>> {
             Some(u) => {
                 let intent = match u.model_info["path"].as_str() {
                     _ if is_step(&u.model_info) => u.model_info["intent"].as_str(),
-                    Some("failed_attempt") => u
-                        .step_id
-                        .as_deref()
-                        .and_then(|step| step_intents.get(&(run.execution_id.as_str(), step)).copied().flatten()),
+                    Some("failed_attempt") => u.step_id.as_deref().and_then(|step| {
+                        let key = (run.execution_id.as_str(), step);
+                        step_intents.get(&key).or_else(|| failed_intents.get(&key)).copied().flatten()
+                    }),
                     _ => None,
                 };
                 Entry { run, intent, what: What::Usage(u) }
@@ -211,18 +219,18 @@ fn compare(entries: &[Entry], keep: impl Fn(&Entry) -> bool, whole_runs: bool) -
     Comparison { orchestrated, normal, token_saving, cost_saving, verdict }
 }
 
-/// One cohort's figures from its entries, in run order.
+/// One cohort's figures from its entries; the spread is over workflows.
 fn cohort<'r>(entries: impl Iterator<Item = &'r Entry<'r>>, whole_runs: bool, orchestrated: bool) -> CohortStats {
-    let mut runs: BTreeMap<&str, (Cluster, Cluster, bool)> = BTreeMap::new();
-    let mut workflows = BTreeSet::new();
+    // Per run: whether it failed. Per workflow (of one agent, the rollout's unit): tokens and cost.
+    let mut runs: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut workflows: BTreeMap<(&str, &str), (Cluster, Cluster)> = BTreeMap::new();
     let mut stats = CohortStats::default();
     let mut fallbacks = 0usize;
     let mut latencies = vec![];
     for entry in entries {
         let row = entry.run;
-        workflows.insert(row.workflow_id.as_str());
-        let run =
-            runs.entry(&row.execution_id).or_insert((Cluster::default(), Cluster::default(), row.state == "failed"));
+        runs.entry(&row.execution_id).or_insert(row.state == "failed");
+        let workflow = workflows.entry((&row.workflow_id, &row.agent_id)).or_default();
         let usage = match entry.what {
             What::Usage(usage) => usage,
             What::FailedStep => {
@@ -233,21 +241,21 @@ fn cohort<'r>(entries: impl Iterator<Item = &'r Entry<'r>>, whole_runs: bool, or
         };
         if is_step(&usage.model_info) {
             stats.steps += 1;
-            run.0.steps += 1.0;
-            run.1.steps += 1.0;
+            workflow.0.steps += 1.0;
+            workflow.1.steps += 1.0;
             fallbacks += usize::from(usage.model_info["path"] == "fallback");
             latencies.extend(usage.model_info["time_ms"].as_f64());
         }
         stats.tokens += usage.tokens_used;
         stats.cost_usd += usage.cost;
-        run.0.total += usage.tokens_used as f64;
-        run.1.total += usage.cost;
+        workflow.0.total += usage.tokens_used as f64;
+        workflow.1.total += usage.cost;
     }
     stats.runs = runs.len();
-    stats.workflows = workflows.len();
+    stats.workflows = workflows.keys().map(|(workflow, _)| *workflow).collect::<BTreeSet<_>>().len();
     let pct = |n: usize, of: usize| (of > 0).then(|| 100.0 * n as f64 / of as f64);
     if whole_runs {
-        let failed = runs.values().filter(|(_, _, failed)| *failed).count();
+        let failed = runs.values().filter(|failed| **failed).count();
         stats.failed_runs = Some(failed);
         stats.failure_pct = pct(failed, stats.runs);
     }
@@ -256,8 +264,8 @@ fn cohort<'r>(entries: impl Iterator<Item = &'r Entry<'r>>, whole_runs: bool, or
         stats.fallback_steps = Some(fallbacks);
         stats.fallback_pct = pct(fallbacks, stats.steps);
     }
-    let tokens: Vec<Cluster> = runs.values().map(|(t, _, _)| *t).collect();
-    let cost: Vec<Cluster> = runs.values().map(|(_, c, _)| *c).collect();
+    let tokens: Vec<Cluster> = workflows.values().map(|(t, _)| *t).collect();
+    let cost: Vec<Cluster> = workflows.values().map(|(_, c)| *c).collect();
     stats.tokens_per_step = PerStep::of(&tokens);
     stats.cost_per_step = PerStep::of(&cost);
     stats.latency_p50_ms = quantile(&mut latencies, 0.5);
@@ -333,6 +341,16 @@ mod tests {
             }),
             ..row("o0", "agent-a", true, "x", "x", 0, 0.0)
         });
+        // A paid attempt at a step that then failed: its failure's intent.
+        rows.push(CohortRow {
+            usage: Some(CohortUsage {
+                step_id: Some("o1-classify".into()),
+                tokens_used: 30,
+                cost: 30.0 / 1e6,
+                model_info: json!({"path": "failed_attempt", "handler": "classify"}),
+            }),
+            ..row("o1", "agent-a", true, "x", "x", 0, 0.0)
+        });
         let failed_steps = vec![
             FailedStep { execution_id: "o1".into(), step_id: "o1-classify".into(), intent: Some("classify".into()) },
             FailedStep { execution_id: "n-failed".into(), step_id: "s".into(), intent: Some("classify".into()) },
@@ -365,6 +383,7 @@ mod tests {
         // An intent whose steps only failed: counted per cohort, no saving to show.
         let classify = &report.by_intent.iter().find(|k| k.key == "classify").unwrap().comparison;
         assert_eq!((classify.orchestrated.failed_steps, classify.normal.failed_steps), (1, 1));
+        assert_eq!(classify.orchestrated.tokens, 30, "the failed step's paid attempt");
         assert_eq!((classify.normal.step_failure_pct, classify.verdict), (Some(100.0), "no data"));
         // Agent b has one normal run and no orchestrated one: too few to say anything.
         let b = &report.by_agent.iter().find(|k| k.key == "agent-b").unwrap().comparison;

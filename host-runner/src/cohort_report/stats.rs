@@ -1,13 +1,14 @@
 //! The statistics of a cohort comparison: per-step figures as ratio
-//! estimators over runs (a run's steps are not independent; runs are), their
-//! standard errors, and the saving between two cohorts with its 95% interval.
+//! estimators over clusters (the workflows a percentage assigns: their runs
+//! and steps are not independent; the workflows are), their standard errors,
+//! and the saving between two cohorts with its 95% interval.
 
 use serde::Serialize;
 
 /// z for a two-sided 95% interval.
 const Z95: f64 = 1.96;
 
-/// One run's contribution to a figure: its total (tokens, dollars) and its steps.
+/// One cluster's contribution to a figure: its total (tokens, dollars) and its steps.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Cluster {
     pub total: f64,
@@ -15,7 +16,7 @@ pub struct Cluster {
 }
 
 /// A per-step figure: the sum of the totals over the sum of the steps, and
-/// its standard error as a ratio estimator over runs (`None` with fewer than two runs).
+/// its standard error as a ratio estimator over clusters (`None` with fewer than two).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PerStep {
     pub value: f64,
@@ -45,7 +46,7 @@ impl PerStep {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Saving {
     pub pct: f64,
-    /// `None` when either side has no standard error (fewer than two runs).
+    /// `None` when either side has no standard error (fewer than two clusters).
     pub interval_pct: Option<(f64, f64)>,
 }
 

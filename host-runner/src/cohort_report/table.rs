@@ -22,7 +22,7 @@ pub const HEADERS: [&str; 12] = [
 /// One line of the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// `cohort`: the orchestrated line, `normal`, or the `saving` line.
+    /// `orchestrated`, `normal`, or `saving`.
     pub kind: &'static str,
     pub cells: [String; 12],
 }

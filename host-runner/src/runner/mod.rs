@@ -254,8 +254,9 @@ impl Host {
             // Said in the report and the audit, not taken for "orchestration off".
             tracing::error!("orchestrator unavailable, running every step the normal way: {message}");
             audit.host_event(&HostEvent::OrchestratorUnavailable { message: message.clone() }, None, "host");
-        } else if !orchestrated {
-            // An orchestrated run's decisions are in its ORCHESTRATION_INITIALIZED.
+        } else if !orchestrated && durable.as_ref().is_none_or(|resume| resume.lease <= 1) {
+            // An orchestrated run's decisions are in its ORCHESTRATION_INITIALIZED;
+            // a resumed run keeps its first lease's, said once.
             let event = HostEvent::NotOrchestrated { decided_by: flags.orchestration_scope(), rollout: flags.record() };
             audit.host_event(&event, None, "host");
         }

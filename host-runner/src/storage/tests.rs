@@ -350,7 +350,7 @@ fn executions_are_listed_newest_first_by_state(db: Db) {
 
 fn executions_are_filtered_and_paged_in_the_database(db: Db) {
     for (id, agent, cost) in
-        [("a1", "agent-support-01", 0.5), ("b1", "agent-sales-02", 0.01), ("a2", "agent-support-01", 0.02)]
+        [("a1", "agent-support-01", 0.5), ("b1", "agent-sales-02", 0.01), ("a2", "agent-support-01", 0.005)]
     {
         let who = Identity { execution_id: id.into(), agent_id: agent.into(), user_id: "u".into() };
         db.start_execution(ExecutionStart {
@@ -372,10 +372,12 @@ fn executions_are_filtered_and_paged_in_the_database(db: Db) {
     assert_eq!(ids_of(&all), ["a2", "b1", "a1"]);
     let support = ExecutionFilter { agent: Some("support".into()), ..ExecutionFilter::recent(None, 10) };
     assert_eq!(ids_of(&db.executions(&support).unwrap()), ["a2", "a1"]);
-    let costly = ExecutionFilter { min_cost: Some(0.015), ..support.clone() };
-    assert_eq!(ids_of(&db.executions(&costly).unwrap()), ["a2", "a1"]);
-    let costlier = ExecutionFilter { min_cost: Some(0.1), ..support.clone() };
-    assert_eq!(ids_of(&db.executions(&costlier).unwrap()), ["a1"]);
+    let costly = ExecutionFilter { min_cost: Some(0.008), ..support.clone() };
+    assert_eq!(ids_of(&db.executions(&costly).unwrap()), ["a1"], "a2 cost $0.005");
+    let any_agent = ExecutionFilter { agent: None, ..costly };
+    assert_eq!(ids_of(&db.executions(&any_agent).unwrap()), ["b1", "a1"], "b1 cost $0.01");
+    let costlier = ExecutionFilter { min_cost: Some(1.0), ..support.clone() };
+    assert!(db.executions(&costlier).unwrap().is_empty());
     // Page by page: each page starts after the last run of the one before.
     let mut pages = vec![];
     let mut page = ExecutionFilter::recent(None, 2);

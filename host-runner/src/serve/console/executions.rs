@@ -41,9 +41,16 @@ impl Filters {
                 _ => return Err(format!("cost at least: `{cost}` is not an amount of dollars (such as 0.01)")),
             },
         };
-        let after =
-            text(&self.after_started).zip(text(&self.after_id)).map(|(started_at, id)| Position { started_at, id });
+        let after = match (text(&self.after_started), text(&self.after_id)) {
+            (None, None) => None,
+            (Some(started_at), Some(id)) if is_listed_time(&started_at) => Some(Position { started_at, id }),
+            _ => return Err("the page's place is not one this list gave: start again from the newest runs".into()),
+        };
         Ok(ExecutionFilter { state: text(&self.state), agent: text(&self.agent), min_cost, after, limit: PAGE })
+    }
+
+    fn first_page(&self) -> bool {
+        self.after_started.trim().is_empty() && self.after_id.trim().is_empty()
     }
 
     /// This query string with the page moved to after `last`.
@@ -100,7 +107,7 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
             ]
         })
         .collect();
-    let first_page = filters.after_id.trim().is_empty();
+    let first_page = filters.first_page();
     let note = match &error {
         Some(e) => format!("<p class=\"err\" role=\"alert\">{}</p>", esc(e)),
         None => format!(
@@ -126,6 +133,14 @@ pub fn list(host: &Host, filters: &Filters) -> anyhow::Result<Html<String>> {
         "<p><a href=\"/ui/executions\">← the most recent runs</a></p>".into()
     };
     Ok(page("Executions", "/ui/executions", &format!("{form}{note}{list}{more}{newest}")))
+}
+
+/// A start time as listings print it, `2026-12-06T21:16:20.009Z`: both
+/// backends compare a page's place in that form.
+fn is_listed_time(text: &str) -> bool {
+    let shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    text.len() == shape.len()
+        && text.chars().zip(shape.chars()).all(|(c, s)| if s == 'd' { c.is_ascii_digit() } else { c == s })
 }
 
 /// Whether the run was orchestrated, and which flag scope said so.

@@ -72,10 +72,10 @@ pub fn apply(host: &Host, change: &FlagChange) -> Result<String, String> {
 
 pub fn show(host: &Host, view: &View, message: Option<Result<String, String>>) -> anyhow::Result<Html<String>> {
     let db = host.db();
-    let since = Some(view.since.trim()).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_WINDOW);
-    let (window, message) = match window::parse(since) {
-        Ok(w) => (w, message),
-        Err(e) => (window::parse(DEFAULT_WINDOW).expect("the default window parses"), Some(Err(e))),
+    let asked = Some(view.since.trim()).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_WINDOW);
+    let (since, window, message) = match window::parse(asked) {
+        Ok(w) => (asked, w, message),
+        Err(e) => (DEFAULT_WINDOW, window::parse(DEFAULT_WINDOW).expect("the default window parses"), Some(Err(e))),
     };
     let rows = listing(db.list_settings("orchestration_")?);
     let flag_rows: Vec<Vec<String>> = SCOPED_FLAGS
@@ -145,27 +145,34 @@ fn remove_button(flag: &str, scope: &Scope) -> String {
 
 /// Links to the offered windows and to the two selections of runs, the current ones marked.
 fn window_choice(current: &str, percentage_only: bool) -> String {
-    let runs = if percentage_only { "&runs=percent" } else { "" };
+    let link = |since: &str, percentage_only: bool| {
+        let mut query = vec![("since", since)];
+        if percentage_only {
+            query.push(("runs", "percent"));
+        }
+        esc(&format!("/ui/rollout?{}", serde_urlencoded::to_string(query).unwrap_or_default()))
+    };
     let windows: Vec<String> = WINDOWS
         .iter()
         .map(|w| {
             if *w == current {
                 format!("<strong>{w}</strong>")
             } else {
-                format!("<a href=\"/ui/rollout?since={w}{}\">{w}</a>", runs.replace('&', "&amp;"))
+                format!("<a href=\"{}\">{w}</a>", link(w, percentage_only))
             }
         })
         .collect();
-    let since = esc(current);
     let selection = if percentage_only {
         format!(
             "<strong>only runs a percentage decided</strong> (percent against outside_percent) · \
-             <a href=\"/ui/rollout?since={since}\">all runs</a>"
+             <a href=\"{}\">all runs</a>",
+            link(current, false)
         )
     } else {
         format!(
-            "<strong>all runs</strong> · <a href=\"/ui/rollout?since={since}&amp;runs=percent\" id=\"percentage-only\">\
-             only runs a percentage decided</a> (the randomised comparison)"
+            "<strong>all runs</strong> · <a href=\"{}\" id=\"percentage-only\">only runs a percentage decided</a> \
+             (the randomised comparison)",
+            link(current, true)
         )
     };
     format!(
@@ -259,6 +266,13 @@ fn comparison_table(report: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn window_links_carry_the_window_shown_encoded() {
+        let html = super::window_choice("7d&runs=percent", false);
+        assert!(html.contains("href=\"/ui/rollout?since=7d%26runs%3Dpercent&amp;runs=percent\""), "{html}");
+        assert!(html.contains("href=\"/ui/rollout?since=30d\""), "{html}");
+    }
+
     #[test]
     fn dollars_drop_trailing_zeros() {
         assert_eq!(super::dollars(0.0031), "$0.0031");

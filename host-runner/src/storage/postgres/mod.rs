@@ -603,9 +603,10 @@ impl Store for PgStore {
             let failed_steps = client
                 .query(
                     &format!(
-                        "SELECT DISTINCT a.execution_id, a.step_id, a.metadata->>'intent'
+                        "SELECT a.execution_id, a.step_id, MAX(a.metadata->>'intent')
                          FROM audit_log a JOIN executions e ON e.id = a.execution_id
-                         WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}",
+                         WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}
+                         GROUP BY a.execution_id, a.step_id",
                         FAILED = HostEvent::STEP_FAILED
                     ),
                     &[&seconds],

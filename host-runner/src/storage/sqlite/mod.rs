@@ -531,9 +531,10 @@ impl Store for SqliteStore {
         })?;
         let rows = rows.collect::<rusqlite::Result<_>>()?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT DISTINCT a.execution_id, a.step_id, json_extract(a.metadata, '$.intent')
+            "SELECT a.execution_id, a.step_id, MAX(json_extract(a.metadata, '$.intent'))
              FROM audit_log a JOIN executions e ON e.id = a.execution_id
-             WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}",
+             WHERE a.event_type = '{FAILED}' AND a.step_id IS NOT NULL AND {runs}
+             GROUP BY a.execution_id, a.step_id",
             FAILED = HostEvent::STEP_FAILED
         ))?;
         let failed_steps = stmt
