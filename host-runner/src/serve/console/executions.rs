@@ -254,3 +254,25 @@ fn step_row(u: &UsageRow, events: &BTreeMap<String, StepEvents>, orchestrated: O
         format!("<span class=\"wrap\">{}</span>", esc(reason.as_deref().unwrap_or(""))),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_place_must_be_one_the_list_gave() {
+        let page = |started: &str, id: &str| Filters {
+            after_started: started.into(),
+            after_id: id.into(),
+            ..Filters::default()
+        };
+        let next = page("2026-12-06T21:16:20.009Z", "f8116b21").to_filter().unwrap();
+        assert_eq!(next.after.unwrap().started_at, "2026-12-06T21:16:20.009Z");
+        for (started, id) in [("yesterday", "x"), ("2026-12-06 21:16:20", "x"), ("2026-12-06T21:16:20.009Z", "")] {
+            assert!(page(started, id).to_filter().is_err(), "{started} {id}");
+        }
+        assert!(page("", "").first_page() && !page("", "x").first_page());
+        let cost = Filters { min_cost: "abc".into(), ..Filters::default() };
+        assert!(cost.to_filter().unwrap_err().contains("`abc` is not an amount"));
+    }
+}
