@@ -1,11 +1,17 @@
 //! An operator's change to `system_settings_config` (`pilot flags set|unset`,
 //! the console's rollout form): checked as every write is, and audited as
-//! `SETTING_CHANGED` with the value before and after and who asked.
+//! `SETTING_CHANGED` with the value before and after and who asked. A
+//! plugin's setting (its URL may carry a credential) is audited as changed,
+//! never with its value.
 
 use crate::capabilities::audit::AuditSink;
 use crate::storage::records::Identity;
+use crate::storage::settings::PLUGIN_PREFIX;
 use crate::storage::{Db, Error};
 use crate::vocabulary::HostEvent;
+
+/// What the audit shows for a plugin setting's value.
+const REDACTED: &str = "(redacted)";
 
 /// Who changed a setting: the audit event's source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +39,15 @@ pub fn change(db: &Db, key: &str, value: Option<&str>, by: Operator) -> Result<b
         None if !db.unset_setting(key)? => return Ok(false),
         None => {}
     }
-    let event = HostEvent::SettingChanged { key: key.to_string(), before, after: value.map(str::to_string) };
+    let shown = |v: Option<String>| match key.starts_with(PLUGIN_PREFIX) {
+        true => v.map(|_| REDACTED.to_string()),
+        false => v,
+    };
+    let event = HostEvent::SettingChanged {
+        key: key.to_string(),
+        before: shown(before),
+        after: shown(value.map(str::to_string)),
+    };
     tracing::info!(key, source = by.source(), "setting changed");
     AuditSink::new(db.clone(), Identity::host()).host_event(&event, None, by.source());
     Ok(true)
@@ -68,5 +82,17 @@ mod tests {
             ]
         );
         assert!(events.iter().all(|e| e.metadata["key"] == key && e.execution_id == "host"));
+    }
+
+    #[test]
+    fn a_plugin_setting_is_audited_without_its_value() {
+        let db = Db::temporary();
+        let url = "https://hooks.slack.com/services/T0/B0/secret-part";
+        assert!(change(&db, "plugin_slack_url", Some(url), Operator::Cli).unwrap());
+        db.records().flush_blocking();
+        let events = db.audit(None, 100).unwrap();
+        let event = events.iter().find(|e| e.event_type == "SETTING_CHANGED").unwrap();
+        assert_eq!((&event.metadata["before"], &event.metadata["after"]), (&serde_json::Value::Null, &REDACTED.into()));
+        assert!(!event.metadata.to_string().contains("secret-part"));
     }
 }
