@@ -297,6 +297,19 @@ mod tests {
         }
     }
 
+    /// A paid failed attempt by `handler` at the orchestrated run's step `{run}-{handler}`.
+    fn attempt(run: &str, handler: &str, tokens: u64) -> CohortRow {
+        CohortRow {
+            usage: Some(CohortUsage {
+                step_id: Some(format!("{run}-{handler}")),
+                tokens_used: tokens,
+                cost: tokens as f64 / 1e6,
+                model_info: json!({"path": "failed_attempt", "handler": handler}),
+            }),
+            ..row(run, "agent-a", true, "x", "x", 0, 0.0)
+        }
+    }
+
     #[test]
     fn figures_are_sums_over_the_rows() {
         let mut rows = vec![];
@@ -332,25 +345,9 @@ mod tests {
             ..row("n-failed", "agent-b", false, "x", "x", 0, 0.0)
         });
         // A paid failed attempt before o0's extract step ran: its intent's tokens, not a step.
-        rows.push(CohortRow {
-            usage: Some(CohortUsage {
-                step_id: Some("o0-extract".into()),
-                tokens_used: 70,
-                cost: 70.0 / 1e6,
-                model_info: json!({"path": "failed_attempt", "handler": "extract"}),
-            }),
-            ..row("o0", "agent-a", true, "x", "x", 0, 0.0)
-        });
+        rows.push(attempt("o0", "extract", 70));
         // A paid attempt at a step that then failed: its failure's intent.
-        rows.push(CohortRow {
-            usage: Some(CohortUsage {
-                step_id: Some("o1-classify".into()),
-                tokens_used: 30,
-                cost: 30.0 / 1e6,
-                model_info: json!({"path": "failed_attempt", "handler": "classify"}),
-            }),
-            ..row("o1", "agent-a", true, "x", "x", 0, 0.0)
-        });
+        rows.push(attempt("o1", "classify", 30));
         let failed_steps = vec![
             FailedStep { execution_id: "o1".into(), step_id: "o1-classify".into(), intent: Some("classify".into()) },
             FailedStep { execution_id: "n-failed".into(), step_id: "s".into(), intent: Some("classify".into()) },
